@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "dp.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_graph_worker.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
+
+#include "clock.h"
+#include "log.h"
+
+struct dse_dp dp;
+
+/* A function for the worker to run, and its result. */
+struct dp_cmd {
+	int (*fn)(void *arg);
+	void *arg;
+	int ret;
+	atomic_bool done;
+};
+
+int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size)
+{
+	static const struct rte_mbuf_dynfield meta_desc = {
+		.name = "dse_meta",
+		.size = sizeof(struct dse_meta),
+		.align = __alignof__(struct dse_meta),
+	};
+
+	for (unsigned i = 0; i < RTE_DIM(dp.vlan_seg); i++)
+		dp.vlan_seg[i] = DSE_NO_SEGMENT;
+	dp.flow_gen = 1;
+	dp.mbuf_dyn_offset = rte_mbuf_dynfield_register(&meta_desc);
+	if (dp.mbuf_dyn_offset < 0)
+		return -rte_errno;
+	dp.pool = rte_pktmbuf_pool_create("dse_pool", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					  rte_socket_id());
+	if (dp.pool == NULL)
+		return -rte_errno;
+	dp.fdb = dse_fdb_create("dse_fdb", fdb_size);
+	if (dp.fdb == NULL)
+		return -rte_errno;
+	dp.worker.flows = dse_flow_cache_create(flow_cache_size);
+	if (dp.worker.flows == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+uint16_t dp_port_find(const char *name)
+{
+	for (uint16_t i = 0; i < DSE_MAX_PORTS; i++)
+		if (dp.ports[i].used && strcmp(dp.ports[i].name, name) == 0)
+			return i;
+	return DSE_NO_PORT;
+}
+
+uint16_t dp_segment_find(const char *name)
+{
+	for (uint16_t i = 0; i < DSE_MAX_SEGMENTS; i++)
+		if (dp.segments[i].used && strcmp(dp.segments[i].name, name) == 0)
+			return i;
+	return DSE_NO_SEGMENT;
+}
+
+void dp_segments_rebuild(void)
+{
+	for (unsigned i = 0; i < RTE_DIM(dp.vlan_seg); i++)
+		dp.vlan_seg[i] = DSE_NO_SEGMENT;
+	for (uint16_t s = 0; s < DSE_MAX_SEGMENTS; s++) {
+		struct dse_segment *seg = &dp.segments[s];
+
+		seg->n_members = 0;
+		if (!seg->used)
+			continue;
+		dp.vlan_seg[seg->vlan] = s;
+		for (uint16_t p = 0; p < DSE_MAX_PORTS; p++) {
+			struct dse_port *port = &dp.ports[p];
+
+			if (!port->used)
+				continue;
+			if ((port->mode == DSE_PORT_ACCESS && port->segment == s) ||
+			    (port->mode == DSE_PORT_TRUNK &&
+			     (port->trunk_segs[s / 64] & (1ull << (s % 64)))))
+				seg->members[seg->n_members++] = p;
+		}
+	}
+	dp_flows_invalidate();
+}
+
+int dp_call(int (*fn)(void *arg), void *arg)
+{
+	struct dp_cmd cmd = {.fn = fn, .arg = arg};
+	struct dse_worker *w = &dp.worker;
+	struct timespec ts = {0, 20000};
+
+	if (!atomic_load(&w->running))
+		return fn(arg);
+	atomic_store(&w->mailbox, &cmd);
+	/* The worker runs the command between two walks; it sleeps at most idle_sleep_max_us. */
+	while (!atomic_load_explicit(&cmd.done, memory_order_acquire)) {
+		if (!atomic_load(&w->running)) {
+			/* The worker ended before taking it: run it here. */
+			struct dp_cmd *expected = &cmd;
+
+			if (atomic_compare_exchange_strong(&w->mailbox, &expected, NULL))
+				return fn(arg);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return cmd.ret;
+}
+
+/* Runs a pending dp_call() command, if any. */
+static inline void worker_mailbox(struct dse_worker *w)
+{
+	struct dp_cmd *cmd = atomic_load_explicit(&w->mailbox, memory_order_acquire);
+
+	if (likely(cmd == NULL))
+		return;
+	cmd->ret = cmd->fn(cmd->arg);
+	atomic_store(&w->mailbox, NULL);
+	atomic_store_explicit(&cmd->done, true, memory_order_release);
+}
+
+static void worker_housekeeping(struct dse_worker *w)
+{
+	if (w->now_ns >= w->next_age_ns) {
+		if (dse_fdb_age(dp.fdb, w->now_s) > 0)
+			dp_flows_invalidate();
+		w->next_age_ns = w->now_ns + 1000000000ull;
+	}
+}
+
+static int worker_main(void *arg)
+{
+	struct dse_worker *w = arg;
+	unsigned idle_us = 0, idle_walks = 0;
+
+	DSE_LOG_INFO("dp", "worker running on lcore %u", w->lcore);
+	while (!atomic_load_explicit(&w->quit, memory_order_relaxed)) {
+		w->now_ns = dse_clock_ns();
+		w->now_s = (uint32_t)(w->now_ns / 1000000000ull);
+		worker_mailbox(w);
+		w->rx_last = 0;
+		rte_graph_walk(w->graph);
+		worker_housekeeping(w);
+
+		if (w->rx_last != 0 || !dp.idle_sleep) {
+			idle_us = 0;
+			idle_walks = 0;
+			continue;
+		}
+		/*
+		 * Adaptive idle sleep: after a few empty walks, sleep, doubling
+		 * the sleep up to the maximum while nothing arrives.  A packet
+		 * then waits at most idle_sleep_max_us.
+		 */
+		if (++idle_walks < 64)
+			continue;
+		idle_us = idle_us ? RTE_MIN(idle_us * 2, dp.idle_sleep_max_us) : 1;
+		struct timespec ts = {0, (long)idle_us * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	/* Answer a command that raced with the quit request. */
+	worker_mailbox(w);
+	return 0;
+}
+
+int dp_start(unsigned lcore)
+{
+	static const char *patterns[] = {"dse_*"};
+	struct rte_graph_param gp = {
+		.socket_id = (int)rte_lcore_to_socket_id(lcore),
+		.nb_node_patterns = 1,
+		.node_patterns = patterns,
+	};
+	struct dse_worker *w = &dp.worker;
+	int r;
+
+	w->lcore = lcore;
+	w->graph_id = rte_graph_create("dse_worker0", &gp);
+	if (w->graph_id == RTE_GRAPH_ID_INVALID)
+		return rte_errno ? -rte_errno : -EINVAL;
+	w->graph = rte_graph_lookup("dse_worker0");
+	if (w->graph == NULL)
+		return -ENOENT;
+	atomic_store(&w->quit, false);
+	atomic_store(&w->running, true);
+	r = rte_eal_remote_launch(worker_main, w, lcore);
+	if (r < 0) {
+		atomic_store(&w->running, false);
+		return r;
+	}
+	return 0;
+}
+
+void dp_stop(void)
+{
+	struct dse_worker *w = &dp.worker;
+
+	if (atomic_load(&w->running)) {
+		atomic_store(&w->quit, true);
+		rte_eal_wait_lcore(w->lcore);
+		atomic_store(&w->running, false);
+	}
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The datapath's state: ports, segments, the FDB, the flow cache and the
+ * worker lcore that runs the graph.
+ *
+ * Concurrency: everything here is written only by the worker lcore.  The
+ * control thread changes it through dp_call(), which runs a function on the
+ * worker between two graph walks and waits for it (when no worker runs yet,
+ * the function runs at once on the caller).  So the packet path takes no lock
+ * and never sees a half-made change, and a change costs the forwarding only
+ * the time of the function itself.  The control thread may read this state
+ * while it waits for nothing, because it is the only thread that asks for
+ * changes: between two of its own dp_call()s nothing moves but counters,
+ * FDB timestamps and learned FDB entries (read those through dp_call()).
+ */
+#ifndef DSE_DP_H
+#define DSE_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_graph.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "fdb.h"
+#include "flow.h"
+
+struct dp_cmd;
+
+#define DSE_MAX_PORTS    64 /* ports of one datapath */
+#define DSE_MAX_SEGMENTS 256
+#define DSE_NAME_MAX     32
+#define DSE_NO_SEGMENT   0xffff
+#define DSE_NO_PORT      0xffff
+#define DSE_BURST        RTE_GRAPH_BURST_SIZE
+
+/* How a port handles VLAN tags. */
+enum dse_port_mode {
+	DSE_PORT_ACCESS = 0, /* untagged, in one segment (a VM's port) */
+	DSE_PORT_TRUNK,      /* tagged with the segment's VLAN (an uplink) */
+};
+
+/* One switch port: a DPDK ethdev. */
+struct dse_port {
+	bool used;
+	char name[DSE_NAME_MAX];
+	char devargs[256];
+	uint16_t port_id;  /* DPDK port id; index of dp.ports */
+	uint16_t mtu;      /* largest L3 payload accepted (frames above are dropped) */
+	uint8_t mode;      /* enum dse_port_mode */
+	uint16_t segment;  /* access: its segment, else DSE_NO_SEGMENT */
+	/* trunk: segments it carries, one bit per segment index */
+	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64];
+};
+
+/* A layer 2 segment (broadcast domain), backed by a VLAN on trunks. */
+struct dse_segment {
+	bool used;
+	char name[DSE_NAME_MAX];
+	uint16_t vlan;      /* 802.1Q VLAN id on trunk ports, 1..4094 */
+	uint16_t n_members; /* ports in 'members' */
+	uint16_t members[DSE_MAX_PORTS]; /* ports that flood in this segment */
+};
+
+/* The worker lcore: polls the ports and walks the graph. */
+struct dse_worker {
+	unsigned lcore;
+	struct rte_graph *graph;
+	rte_graph_t graph_id;
+	struct dse_flow_cache *flows; /* this lcore's flow cache */
+	uint16_t n_rx;                 /* ports polled by this worker */
+	uint16_t rx_ports[DSE_MAX_PORTS];
+	uint64_t now_ns;   /* dse_clock_ns() at the start of this walk */
+	uint32_t now_s;    /* the same in seconds, for FDB timestamps */
+	uint32_t rx_last;  /* packets the rx node received in the last walk */
+	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next */
+	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
+	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
+	atomic_bool running;
+	atomic_bool quit;
+};
+
+/* The whole datapath. */
+struct dse_dp {
+	struct rte_mempool *pool;
+	struct dse_port ports[DSE_MAX_PORTS];       /* indexed by DPDK port id */
+	struct dse_segment segments[DSE_MAX_SEGMENTS];
+	uint16_t vlan_seg[4096];                    /* VLAN id -> segment, or DSE_NO_SEGMENT */
+	struct dse_fdb *fdb;
+	struct dse_worker worker;
+	uint32_t flow_gen;     /* bumped by every change that can alter a forwarding decision */
+	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
+	unsigned idle_sleep_max_us;
+	int mbuf_dyn_offset;   /* offset of struct dse_meta in an mbuf */
+};
+
+extern struct dse_dp dp;
+
+/* Per-packet metadata kept in an mbuf dynamic field. */
+struct dse_meta {
+	uint16_t in_port;   /* ingress DPDK port id */
+	uint16_t segment;   /* segment index, once classified */
+	uint16_t l3_off;    /* offset of the L3 header */
+	uint16_t vlan_tci;  /* outer tag as received */
+	uint8_t n_vlans;    /* tags as received */
+	uint8_t l3;         /* enum dse_l3 */
+	uint8_t l4_proto;
+	uint8_t pad;
+};
+
+static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, dp.mbuf_dyn_offset, struct dse_meta *);
+}
+
+/*
+ * Creates the datapath: packet pool of 'n_mbufs', FDB, worker state.  Must
+ * run after rte_eal_init().  Returns 0 or a negative errno.
+ */
+int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size);
+
+/* Creates the graph and launches the worker on lcore 'lcore'.  Returns 0 or -errno. */
+int dp_start(unsigned lcore);
+
+/* Stops the worker and waits for it; then frees ports and tables. */
+void dp_stop(void);
+
+/*
+ * Runs 'fn(arg)' on the worker between two graph walks (or here if no worker
+ * runs) and returns what it returned.
+ */
+int dp_call(int (*fn)(void *arg), void *arg);
+
+/* Marks every flow cache entry stale.  Worker context only. */
+static inline void dp_flows_invalidate(void)
+{
+	/* Generation 0 marks empty entries; on the wrap, empty the cache too. */
+	if (++dp.flow_gen == 0) {
+		dp.flow_gen = 1;
+		dse_flow_clear(dp.worker.flows);
+	}
+}
+
+/* Recomputes every segment's member list and the VLAN map.  Worker context only. */
+void dp_segments_rebuild(void);
+
+/* Looks up a port by name; returns its DPDK id or DSE_NO_PORT. */
+uint16_t dp_port_find(const char *name);
+
+/* Looks up a segment by name; returns its index or DSE_NO_SEGMENT. */
+uint16_t dp_segment_find(const char *name);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Drop reasons of the datapath beyond those of the parser.  Every reason is
+ * a graph node of its own ("dse_drop_<name>"), so each drop is counted by the
+ * graph's node statistics with no code on the packet path.  X(name, "why").
+ */
+#ifndef DSE_DROP_H
+#define DSE_DROP_H
+
+#include "parse.h"
+
+#define DSE_DP_DROPS(X)                                                        \
+	X(OVERSIZE, "frame longer than the ingress port's MTU")                \
+	X(NO_SEGMENT, "ingress port is in no segment")                          \
+	X(ACCESS_TAGGED, "VLAN-tagged frame on an access port")                 \
+	X(TRUNK_UNTAGGED, "untagged frame on a trunk port")                     \
+	X(VLAN_UNKNOWN, "VLAN not carried by the ingress trunk")                \
+	X(SRC_MULTICAST, "multicast or zero source MAC address")                \
+	X(SAME_PORT, "destination MAC is behind the ingress port")              \
+	X(FLOOD_EMPTY, "no other port in the segment to flood to")              \
+	X(NO_MBUF, "no packet buffer for a flood copy or a tag")                \
+	X(TX_FULL, "egress port queue full")
+
+/* Datapath drop reasons; parser reasons come first, numbered as in parse.h. */
+enum dse_drop {
+#define DSE_DROP_PARSE_ENUM(n, s) DSE_DROP_PARSE_##n,
+	DSE_PARSE_ERRORS(DSE_DROP_PARSE_ENUM)
+#undef DSE_DROP_PARSE_ENUM
+#define DSE_DROP_ENUM(n, s) DSE_DROP_##n,
+	DSE_DP_DROPS(DSE_DROP_ENUM)
+#undef DSE_DROP_ENUM
+	DSE_DROP__MAX
+};
+
+/* Returns the node name of drop reason 'd' ("dse_drop_ip4_ihl"). */
+const char *dse_drop_node_name(enum dse_drop d);
+
+/* Returns the reason name of 'd' without the prefix ("ip4_ihl"). */
+const char *dse_drop_name(enum dse_drop d);
+
+/* Returns the description of 'd'. */
+const char *dse_drop_desc(enum dse_drop d);
+
+#endif

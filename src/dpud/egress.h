@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The VLAN edit a frame needs to leave through a port, shared by the flow
+ * cache (which replays it) and the nodes that decide it.
+ */
+#ifndef DSE_EGRESS_H
+#define DSE_EGRESS_H
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+#include "flow.h"
+
+/*
+ * Returns the VLAN operation for a frame of segment 'seg' that arrived with
+ * 'n_vlans' tags and leaves through port 'out'; sets '*tci' for a push.
+ */
+static inline uint8_t dse_egress_vlan_op(const struct dse_port *out, uint16_t seg,
+					 uint8_t n_vlans, uint16_t *tci)
+{
+	if (out->mode == DSE_PORT_TRUNK) {
+		if (n_vlans)
+			return DSE_VLAN_KEEP;
+		*tci = dp.segments[seg].vlan;
+		return DSE_VLAN_PUSH;
+	}
+	return n_vlans ? DSE_VLAN_POP : DSE_VLAN_KEEP;
+}
+
+/*
+ * Applies 'op' to 'm'.  Returns 0, or -1 when there is no headroom for a
+ * tag (the caller drops the frame).
+ */
+static inline int dse_egress_vlan_apply(struct rte_mbuf *m, uint8_t op, uint16_t tci)
+{
+	uint8_t *p;
+
+	if (likely(op == DSE_VLAN_KEEP))
+		return 0;
+	if (op == DSE_VLAN_POP) {
+		p = rte_pktmbuf_mtod(m, uint8_t *);
+		memmove(p + 4, p, 12);
+		rte_pktmbuf_adj(m, 4);
+		return 0;
+	}
+	p = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+	if (unlikely(p == NULL))
+		return -1;
+	memmove(p, p + 4, 12);
+	p[12] = 0x81;
+	p[13] = 0x00;
+	p[14] = (uint8_t)(tci >> 8);
+	p[15] = (uint8_t)tci;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dse-dpud: the DPU datapath daemon.  Starts DPDK's EAL, builds the packet
+ * graph, runs it on one worker lcore and serves JSON-RPC on the main lcore.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "dp.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "node.h"
+#include "port.h"
+#include "rpc.h"
+#include "version.h"
+
+#define MAX_EAL_ARGS 64
+
+static volatile sig_atomic_t quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [EAL options] -- [options]\n"
+		"\n"
+		"The dse datapath: a virtual switch on DPDK's graph library, controlled\n"
+		"over JSON-RPC 2.0 on a Unix socket (one JSON object per line).\n"
+		"\n"
+		"EAL options are DPDK's (see dpdk-testpmd --help); dse-dpud needs two\n"
+		"lcores: the first serves the control socket, the second forwards.\n"
+		"\n"
+		"Options:\n"
+		"  --rpc PATH           control socket (default /run/dse/dpud.sock)\n"
+		"  --config FILE        replay the JSON array of calls in FILE at start\n"
+		"                       (the format config.save writes); a failing call\n"
+		"                       stops the start with its error\n"
+		"  --lab                lab defaults: add the EAL options --no-huge -m 256\n"
+		"                       --no-pci --no-shconf, -l 0,1 and --file-prefix\n"
+		"                       dse-PID unless given, and sleep adaptively when idle\n"
+		"  --busy-poll          never sleep when idle (benchmarks)\n"
+		"  --idle-sleep-max US  longest idle sleep in microseconds (default 500)\n"
+		"  --mbufs N            packet buffers (default 16383)\n"
+		"  --fdb-size N         FDB capacity in entries (default 16384)\n"
+		"  --flow-cache N       flow cache entries (default 65536)\n"
+		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
+		"  --version            print the version and exit\n"
+		"  -h, --help           print this help and exit\n"
+		"\n"
+		"Ports, segments and FDB entries are added over the socket or by\n"
+		"--config; 'rpc.list' lists every method.  docs/api.md has the details.\n",
+		prog);
+}
+
+struct opts {
+	const char *rpc_path;
+	const char *config;
+	bool lab;
+	bool busy_poll;
+	unsigned idle_sleep_max_us;
+	unsigned mbufs;
+	unsigned fdb_size;
+	unsigned flow_cache;
+};
+
+static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "dse-dpud: %s must be a number from %u to %u, not '%s'\n", opt, min,
+			max, s);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Parses our options (argv after "--").  Returns 0, 1 to exit successfully, or -EINVAL. */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_RPC = 256, O_CONFIG, O_LAB, O_BUSY, O_IDLE, O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER };
+	static const struct option longopts[] = {
+		{"rpc", required_argument, NULL, O_RPC},
+		{"config", required_argument, NULL, O_CONFIG},
+		{"lab", no_argument, NULL, O_LAB},
+		{"busy-poll", no_argument, NULL, O_BUSY},
+		{"idle-sleep-max", required_argument, NULL, O_IDLE},
+		{"mbufs", required_argument, NULL, O_MBUFS},
+		{"fdb-size", required_argument, NULL, O_FDB},
+		{"flow-cache", required_argument, NULL, O_FLOW},
+		{"log-level", required_argument, NULL, O_LOG},
+		{"version", no_argument, NULL, O_VER},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum dse_log_level level;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_RPC:
+			o->rpc_path = optarg;
+			break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
+		case O_LAB:
+			o->lab = true;
+			break;
+		case O_BUSY:
+			o->busy_poll = true;
+			break;
+		case O_IDLE:
+			if (parse_uint("--idle-sleep-max", optarg, 1, 100000,
+				       &o->idle_sleep_max_us) < 0)
+				return -EINVAL;
+			break;
+		case O_MBUFS:
+			if (parse_uint("--mbufs", optarg, 1023, 1u << 22, &o->mbufs) < 0)
+				return -EINVAL;
+			break;
+		case O_FDB:
+			if (parse_uint("--fdb-size", optarg, 8, 1u << 20, &o->fdb_size) < 0)
+				return -EINVAL;
+			break;
+		case O_FLOW:
+			if (parse_uint("--flow-cache", optarg, 64, 1u << 24, &o->flow_cache) < 0)
+				return -EINVAL;
+			break;
+		case O_LOG:
+			if (dse_log_level_parse(optarg, &level) < 0) {
+				fprintf(stderr, "dse-dpud: --log-level must be err, warn, notice, "
+						"info or debug\n");
+				return -EINVAL;
+			}
+			dse_log_set_level(level);
+			break;
+		case O_VER:
+			printf("dse-dpud %s\n", DSE_VERSION);
+			return 1;
+		case 'h':
+			usage(stdout, "dse-dpud");
+			return 1;
+		default:
+			fprintf(stderr, "Try 'dse-dpud -- --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dse-dpud: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool has_arg(int argc, char **argv, const char *const *names)
+{
+	for (int i = 1; i < argc; i++)
+		for (const char *const *n = names; *n; n++)
+			if (strncmp(argv[i], *n, strlen(*n)) == 0)
+				return true;
+	return false;
+}
+
+/* Adds the lab's EAL defaults that the user did not give. */
+static int lab_eal_args(int argc, char **argv, char **out, int max)
+{
+	static const char *const mem[] = {"-m", "--socket-mem", NULL};
+	static const char *const cores[] = {"-l", "-c", "--lcores", NULL};
+	static const char *const prefix[] = {"--file-prefix", NULL};
+	static const char *const huge[] = {"--no-huge", NULL};
+	static const char *const pci[] = {"--no-pci", "-a", "--allow", "-b", "--block", NULL};
+	static const char *const shconf[] = {"--no-shconf", NULL};
+	static char prefix_arg[64];
+	int n = 0;
+
+	for (int i = 0; i < argc && n < max; i++)
+		out[n++] = argv[i];
+	if (n + 8 > max)
+		return -E2BIG;
+	if (!has_arg(argc, argv, huge))
+		out[n++] = "--no-huge";
+	if (!has_arg(argc, argv, mem)) {
+		out[n++] = "-m";
+		out[n++] = "256";
+	}
+	if (!has_arg(argc, argv, pci))
+		out[n++] = "--no-pci";
+	if (!has_arg(argc, argv, shconf))
+		out[n++] = "--no-shconf";
+	if (!has_arg(argc, argv, cores)) {
+		/* Two lcores; on a one-CPU machine both share CPU 0. */
+		out[n++] = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "-l" : "--lcores";
+		out[n++] = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "0,1" : "(0,1)@0";
+	}
+	if (!has_arg(argc, argv, prefix)) {
+		snprintf(prefix_arg, sizeof(prefix_arg), "--file-prefix=dse-%d", (int)getpid());
+		out[n++] = prefix_arg;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.rpc_path = "/run/dse/dpud.sock",
+		.idle_sleep_max_us = 500,
+		.mbufs = 16383,
+		.fdb_size = 16384,
+		.flow_cache = 65536,
+	};
+	char *eal_argv[MAX_EAL_ARGS];
+	struct dse_rpc_server *srv = NULL;
+	int eal_argc = argc, sep = -1, r;
+	unsigned worker;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	}
+	if (sep < 0) {
+		/* No "--": only --help and --version make sense on their own. */
+		for (int i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+				usage(stdout, argv[0]);
+				return 0;
+			}
+			if (!strcmp(argv[i], "--version")) {
+				printf("dse-dpud %s\n", DSE_VERSION);
+				return 0;
+			}
+		}
+	} else {
+		argv[sep] = argv[0];
+		r = parse_opts(argc - sep, argv + sep, &o);
+		argv[sep] = "--";
+		if (r != 0)
+			return r > 0 ? 0 : 2;
+		eal_argc = sep;
+	}
+
+	if (o.lab) {
+		eal_argc = lab_eal_args(eal_argc, argv, eal_argv, MAX_EAL_ARGS);
+		if (eal_argc < 0) {
+			fprintf(stderr, "dse-dpud: too many EAL arguments\n");
+			return 2;
+		}
+	} else {
+		if (eal_argc > MAX_EAL_ARGS) {
+			fprintf(stderr, "dse-dpud: too many EAL arguments\n");
+			return 2;
+		}
+		for (int i = 0; i < eal_argc; i++)
+			eal_argv[i] = argv[i];
+	}
+	dp.idle_sleep = o.lab && !o.busy_poll;
+	dp.idle_sleep_max_us = o.idle_sleep_max_us;
+
+	if (dse_nodes_register() < 0) {
+		fprintf(stderr, "dse-dpud: could not register the graph nodes\n");
+		return 1;
+	}
+	r = rte_eal_init(eal_argc, eal_argv);
+	if (r < 0) {
+		fprintf(stderr, "dse-dpud: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	if (worker >= RTE_MAX_LCORE) {
+		fprintf(stderr, "dse-dpud: needs a second lcore for the datapath (for example "
+				"EAL option -l 0,1)\n");
+		rte_eal_cleanup();
+		return 2;
+	}
+	r = dp_init(o.mbufs, o.fdb_size, o.flow_cache);
+	if (r < 0) {
+		fprintf(stderr, "dse-dpud: datapath init failed: %s\n", strerror(-r));
+		rte_eal_cleanup();
+		return 1;
+	}
+	srv = dse_rpc_server_new(dse_dpud_methods, NULL);
+	if (srv == NULL)
+		return 1;
+	r = dp_start(worker);
+	if (r < 0) {
+		fprintf(stderr, "dse-dpud: could not start the worker: %s\n", strerror(-r));
+		return 1;
+	}
+	if (o.config && dse_config_replay(srv, o.config) < 0) {
+		fprintf(stderr, "dse-dpud: startup config %s failed (see the error above)\n",
+			o.config);
+		r = 1;
+		goto out;
+	}
+	r = dse_rpc_listen(srv, o.rpc_path, 0600);
+	if (r < 0) {
+		fprintf(stderr, "dse-dpud: cannot listen on %s: %s%s\n", o.rpc_path, strerror(-r),
+			r == -EADDRINUSE ? " (another dse-dpud serves it)" : "");
+		r = 1;
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	DSE_LOG_NOTICE("main", "dse-dpud %s ready on %s (worker lcore %u%s)", DSE_VERSION,
+		       o.rpc_path, worker, dp.idle_sleep ? ", idle sleep" : ", busy poll");
+	while (!quit)
+		dse_rpc_poll(srv, 200);
+	r = 0;
+out:
+	DSE_LOG_NOTICE("main", "stopping");
+	dp_stop();
+	dse_port_del_all();
+	dse_rpc_server_free(srv);
+	rte_eal_cleanup();
+	return r;
+}

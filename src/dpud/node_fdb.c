@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Node "dse_fdb": learns each frame's source MAC on its ingress port, then
+ * looks up the destination.  A known unicast destination gets its VLAN edit
+ * and egress port, and the decision is installed in the flow cache; anything
+ * else is flooded in the segment.
+ *
+ * Learning runs packet by packet in burst order, so a reply later in the
+ * same burst already finds the address learned from an earlier packet.
+ */
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+#include "egress.h"
+#include "node.h"
+
+enum {
+	FDB_NEXT_TX,
+	FDB_NEXT_FLOOD,
+	FDB_NEXT_SRC_MULTICAST,
+	FDB_NEXT_SAME_PORT,
+	FDB_NEXT_NO_MBUF,
+	FDB_NEXT_N
+};
+
+static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
+{
+	struct dse_meta *meta = dse_meta(m);
+	const uint8_t *eth = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *dst = eth, *src = eth + 6;
+	struct dse_flow_entry *f;
+	uint16_t seg = meta->segment, out, tci = 0;
+	bool moved;
+	uint8_t op;
+	int src_idx, dst_idx;
+
+	/* A group or all-zero source address is never a station: never learn it. */
+	if (unlikely((src[0] & 1) || (src[0] | src[1] | src[2] | src[3] | src[4] | src[5]) == 0))
+		return FDB_NEXT_SRC_MULTICAST;
+	src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
+	if (unlikely(moved))
+		dp_flows_invalidate();
+	if (dst[0] & 1)
+		return FDB_NEXT_FLOOD;
+	dst_idx = dse_fdb_lookup(dp.fdb, seg, dst);
+	if (dst_idx < 0)
+		return FDB_NEXT_FLOOD;
+	out = dp.fdb->entries[dst_idx].port;
+	if (unlikely(out == meta->in_port))
+		return FDB_NEXT_SAME_PORT;
+	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->n_vlans, &tci);
+
+	if (src_idx >= 0) {
+		uint16_t vlan_key =
+			meta->n_vlans ? (uint16_t)(0x1000 | (meta->vlan_tci & 0xfff)) : 0;
+		uint64_t k0, k1;
+
+		dse_flow_key(eth, meta->in_port, vlan_key, &k0, &k1);
+		f = dse_flow_insert(w->flows, k0, k1, dp.flow_gen);
+		f->fdb_src = (uint32_t)src_idx;
+		f->out_port = out;
+		f->vlan_op = op;
+		f->vlan_tci = tci;
+	}
+	if (unlikely(dse_egress_vlan_apply(m, op, tci) != 0))
+		return FDB_NEXT_NO_MBUF;
+	m->port = out;
+	return FDB_NEXT_TX;
+}
+
+static uint16_t fdb_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+			    uint16_t n)
+{
+	struct dse_worker *w = &dp.worker;
+	struct dse_enq q;
+
+	dse_enq_start(&q, graph, node, objs, n, FDB_NEXT_TX);
+	for (uint16_t i = 0; i < n; i++)
+		dse_enq(&q, fdb_one(w, objs[i]));
+	return dse_enq_end(&q);
+}
+
+int dse_node_fdb_register(void)
+{
+	static const char *const next[] = {"dse_tx", "dse_flood"};
+	static const enum dse_drop drops[] = {DSE_DROP_SRC_MULTICAST, DSE_DROP_SAME_PORT,
+					      DSE_DROP_NO_MBUF};
+
+	return dse_node_register("dse_fdb", 0, fdb_process, NULL, next, 2, drops,
+				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
+		       ? -EINVAL
+		       : 0;
+}

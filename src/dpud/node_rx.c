@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Node "dse_rx": the graph's source.  Polls every port of the worker, fairly
+ * (each walk starts one port further), until the burst is full.
+ */
+#include <rte_ethdev.h>
+
+#include "dp.h"
+#include "node.h"
+
+enum { RX_NEXT_PARSE, RX_NEXT_N };
+
+static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+			   uint16_t cnt)
+{
+	struct dse_worker *w = &dp.worker;
+	uint16_t n_rx = w->n_rx, total = 0;
+	/* The first port polled rotates so that a busy port cannot starve the others. */
+	static uint16_t first;
+
+	RTE_SET_USED(objs);
+	RTE_SET_USED(cnt);
+	if (unlikely(n_rx == 0))
+		return 0;
+	if (++first >= n_rx)
+		first = 0;
+	for (uint16_t i = 0, p = first; i < n_rx && total < node->size; i++) {
+		total += rte_eth_rx_burst(w->rx_ports[p], 0, (struct rte_mbuf **)node->objs + total,
+					  node->size - total);
+		if (++p == n_rx)
+			p = 0;
+	}
+	w->rx_last = total;
+	if (total == 0)
+		return 0;
+	node->idx = total;
+	rte_node_next_stream_move(graph, node, RX_NEXT_PARSE);
+	return total;
+}
+
+int dse_node_rx_register(void)
+{
+	static const char *const next[RX_NEXT_N] = {[RX_NEXT_PARSE] = "dse_parse"};
+
+	return dse_node_register("dse_rx", RTE_NODE_SOURCE_F, rx_process, NULL, next, RX_NEXT_N,
+				 NULL, 0) == RTE_NODE_ID_INVALID
+		       ? -EINVAL
+		       : 0;
+}

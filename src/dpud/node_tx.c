@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Node "dse_tx": transmits each packet on the port in its mbuf's 'port'
+ * field.  Consecutive packets for one port go in one burst; what the port
+ * does not take is dropped and counted.
+ */
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+#include "node.h"
+
+enum { TX_NEXT_FULL, TX_NEXT_N };
+
+static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+			   uint16_t n)
+{
+	struct rte_mbuf **pkts = (struct rte_mbuf **)objs;
+	uint16_t i = 0;
+
+	while (i < n) {
+		uint16_t port = pkts[i]->port, run = 1, sent;
+
+		while (i + run < n && pkts[i + run]->port == port)
+			run++;
+		sent = rte_eth_tx_burst(port, 0, pkts + i, run);
+		if (unlikely(sent < run))
+			rte_node_enqueue(graph, node, TX_NEXT_FULL, objs + i + sent,
+					 (uint16_t)(run - sent));
+		i += run;
+	}
+	return n;
+}
+
+int dse_node_tx_register(void)
+{
+	static const enum dse_drop drops[] = {DSE_DROP_TX_FULL};
+
+	return dse_node_register("dse_tx", 0, tx_process, NULL, NULL, 0, drops, RTE_DIM(drops)) ==
+			       RTE_NODE_ID_INVALID
+		       ? -EINVAL
+		       : 0;
+}

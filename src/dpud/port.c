@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include "log.h"
+
+#define PORT_RX_DESC 1024
+#define PORT_TX_DESC 1024
+
+/* Worker side of port add: copy the port in and start polling it. */
+static int port_attach(void *arg)
+{
+	const struct dse_port *src = arg;
+	struct dse_worker *w = &dp.worker;
+
+	dp.ports[src->port_id] = *src;
+	w->rx_ports[w->n_rx++] = src->port_id;
+	dp_segments_rebuild();
+	return 0;
+}
+
+/* Worker side of port del: stop polling it and forget what was learned on it. */
+static int port_detach(void *arg)
+{
+	uint16_t port_id = *(uint16_t *)arg;
+	struct dse_worker *w = &dp.worker;
+
+	for (uint16_t i = 0; i < w->n_rx; i++) {
+		if (w->rx_ports[i] == port_id) {
+			w->rx_ports[i] = w->rx_ports[--w->n_rx];
+			break;
+		}
+	}
+	dp.ports[port_id].used = false;
+	dse_fdb_flush(dp.fdb, DSE_FDB_ALL, port_id, true);
+	dp_segments_rebuild();
+	return 0;
+}
+
+struct port_update {
+	uint16_t port_id;
+	const struct dse_port_conf *conf;
+};
+
+static int port_apply_update(void *arg)
+{
+	struct port_update *u = arg;
+	struct dse_port *p = &dp.ports[u->port_id];
+
+	p->mode = u->conf->mode;
+	p->mtu = u->conf->mtu;
+	p->segment = u->conf->segment;
+	memcpy(p->trunk_segs, u->conf->trunk_segs, sizeof(p->trunk_segs));
+	/* Addresses learned under the old membership may no longer be valid. */
+	dse_fdb_flush(dp.fdb, DSE_FDB_ALL, u->port_id, false);
+	dp_segments_rebuild();
+	return 0;
+}
+
+int dse_port_update(uint16_t port_id, const struct dse_port_conf *conf)
+{
+	struct port_update u = {port_id, conf};
+
+	return dp_call(port_apply_update, &u);
+}
+
+/* The device name is the devargs up to the first comma. */
+static void devargs_name(const char *devargs, char *name, size_t len)
+{
+	size_t n = strcspn(devargs, ",");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(name, devargs, n);
+	name[n] = '\0';
+}
+
+static void port_destroy(uint16_t port_id, const char *devname)
+{
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+	rte_eal_hotplug_remove("vdev", devname);
+}
+
+int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
+{
+	struct rte_eth_conf eth_conf = {0};
+	struct dse_port port = {0};
+	char devname[RTE_ETH_NAME_MAX_LEN];
+	uint16_t port_id;
+	int r;
+
+	devargs_name(conf->devargs, devname, sizeof(devname));
+	if (rte_eth_dev_get_port_by_name(devname, &port_id) == 0) {
+		snprintf(err, err_len, "device '%s' already exists (port '%s')", devname,
+			 port_id < DSE_MAX_PORTS && dp.ports[port_id].used ? dp.ports[port_id].name
+									    : "?");
+		return -EEXIST;
+	}
+	r = rte_dev_probe(conf->devargs);
+	if (r < 0) {
+		snprintf(err, err_len,
+			 "could not create device '%s': %s (check the devargs; for "
+			 "net_af_packet the interface must exist)",
+			 conf->devargs, strerror(-r));
+		return r;
+	}
+	if (rte_eth_dev_get_port_by_name(devname, &port_id) != 0) {
+		snprintf(err, err_len, "device '%s' is not an Ethernet port", devname);
+		rte_eal_hotplug_remove("vdev", devname);
+		return -ENODEV;
+	}
+	if (port_id >= DSE_MAX_PORTS) {
+		snprintf(err, err_len, "too many ports (at most %d)", DSE_MAX_PORTS);
+		port_destroy(port_id, devname);
+		return -ENOSPC;
+	}
+	r = rte_eth_dev_configure(port_id, 1, 1, &eth_conf);
+	if (r == 0)
+		r = rte_eth_rx_queue_setup(port_id, 0, PORT_RX_DESC, rte_eth_dev_socket_id(port_id),
+					   NULL, dp.pool);
+	if (r == 0)
+		r = rte_eth_tx_queue_setup(port_id, 0, PORT_TX_DESC, rte_eth_dev_socket_id(port_id),
+					   NULL);
+	if (r == 0)
+		r = rte_eth_dev_start(port_id);
+	if (r < 0) {
+		snprintf(err, err_len, "could not start device '%s': %s", devname, strerror(-r));
+		port_destroy(port_id, devname);
+		return r;
+	}
+	/* A switch port must see frames for every address; some PMDs cannot say no. */
+	rte_eth_promiscuous_enable(port_id);
+
+	port.used = true;
+	snprintf(port.name, sizeof(port.name), "%s", conf->name);
+	snprintf(port.devargs, sizeof(port.devargs), "%s", conf->devargs);
+	port.port_id = port_id;
+	port.mtu = conf->mtu;
+	port.mode = conf->mode;
+	port.segment = conf->segment;
+	memcpy(port.trunk_segs, conf->trunk_segs, sizeof(port.trunk_segs));
+	dp_call(port_attach, &port);
+	DSE_LOG_INFO("port", "added port %s (id %u, %s)", conf->name, port_id, conf->devargs);
+	return port_id;
+}
+
+void dse_port_del(uint16_t port_id)
+{
+	char devname[RTE_ETH_NAME_MAX_LEN];
+	char name[DSE_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s", dp.ports[port_id].name);
+	devargs_name(dp.ports[port_id].devargs, devname, sizeof(devname));
+	dp_call(port_detach, &port_id);
+	port_destroy(port_id, devname);
+	DSE_LOG_INFO("port", "removed port %s (id %u)", name, port_id);
+}
+
+void dse_port_del_all(void)
+{
+	for (uint16_t p = 0; p < DSE_MAX_PORTS; p++)
+		if (dp.ports[p].used)
+			dse_port_del(p);
+}

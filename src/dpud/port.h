@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Adding and removing ports at run time: creating the DPDK device from its
+ * devargs, configuring and starting it, and handing it to the worker.
+ */
+#ifndef DSE_PORT_H
+#define DSE_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp.h"
+
+/* What port.add asks for. */
+struct dse_port_conf {
+	const char *name;
+	const char *devargs;
+	uint16_t mtu;
+	uint8_t mode;                 /* enum dse_port_mode */
+	uint16_t segment;             /* access */
+	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64]; /* trunk */
+};
+
+/*
+ * Creates, starts and attaches a port.  On failure returns a negative errno
+ * and writes a message for a person into 'err' ('err_len' bytes); nothing is
+ * left behind.  Returns the DPDK port id on success.
+ */
+int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len);
+
+/* Detaches, stops and removes port 'port_id'; its FDB entries go too. */
+void dse_port_del(uint16_t port_id);
+
+/* Changes mode, segments and MTU of an attached port (worker-safe). */
+int dse_port_update(uint16_t port_id, const struct dse_port_conf *conf);
+
+/* Removes every port (at shutdown). */
+void dse_port_del_all(void);
+
+#endif
