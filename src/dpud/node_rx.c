@@ -10,11 +10,19 @@
 
 enum { RX_NEXT_PARSE, RX_NEXT_N };
 
+#define RX_CHUNK 64
+
 static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			   uint16_t cnt)
 {
 	struct dse_worker *w = &dp.worker;
 	uint16_t n_rx = w->n_rx, total = 0;
+	/*
+	 * At most one burst per walk, whatever the stream's size: streams grow
+	 * when a node fans out (flooding), and filling a grown stream would
+	 * make the next one grow again.
+	 */
+	const uint16_t max = RTE_MIN(node->size, (uint16_t)DSE_BURST);
 	/* The first port polled rotates so that a busy port cannot starve the others. */
 	static uint16_t first;
 
@@ -24,9 +32,22 @@ static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void 
 		return 0;
 	if (++first >= n_rx)
 		first = 0;
-	for (uint16_t i = 0, p = first; i < n_rx && total < node->size; i++) {
-		total += rte_eth_rx_burst(w->rx_ports[p], 0, (struct rte_mbuf **)node->objs + total,
-					  node->size - total);
+	for (uint16_t i = 0, p = first; i < n_rx && total < max; i++) {
+		/*
+		 * Receive in chunks of RX_CHUNK: a PMD that allocates mbufs
+		 * per call then takes them from the lcore's mempool cache,
+		 * which a request as large as the cache would bypass.
+		 */
+		for (;;) {
+			uint16_t want = RTE_MIN((uint16_t)RX_CHUNK, (uint16_t)(max - total));
+			uint16_t got = rte_eth_rx_burst(w->rx_ports[p], 0,
+							(struct rte_mbuf **)node->objs + total,
+							want);
+
+			total += got;
+			if (got < want || total >= max)
+				break;
+		}
 		if (++p == n_rx)
 			p = 0;
 	}
