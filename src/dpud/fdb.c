@@ -26,6 +26,9 @@ struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries)
 		.key_len = sizeof(uint64_t),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
+		/* Buckets that overflow chain into an extension table, so the FDB
+		 * fills to max_entries whatever the addresses hash to. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct dse_fdb *fdb;
 

@@ -16,6 +16,8 @@
 #include "log.h"
 
 #define MAX_CLIENTS 64
+/* Most answer bytes queued for one client before it is dropped. */
+#define DSE_RPC_MAX_OUT (64u << 20)
 
 /* A connected client: its socket, what it sent so far and what is left to send. */
 struct rpc_client {
@@ -26,6 +28,7 @@ struct rpc_client {
 	char *out;      /* response bytes not yet written */
 	size_t out_len;
 	size_t out_off;
+	bool eof;       /* the client shut its sending side */
 };
 
 struct dse_rpc_server {
@@ -57,6 +60,7 @@ const struct dse_rpc_method *dse_rpc_methods(const struct dse_rpc_server *srv)
 int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct stat st;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -69,11 +73,21 @@ int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode)
 	 * A socket file left by a crashed daemon would make bind() fail; a
 	 * live daemon on it would answer connect(), so only then refuse.
 	 */
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		close(fd);
-		return -EADDRINUSE;
+	if (lstat(path, &st) == 0) {
+		/* Never delete what is not a socket: the path may be mistyped. */
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -EEXIST;
+		}
+		/* Only a refused connection proves the socket stale; a full backlog
+		 * (EAGAIN) is a live, busy server. */
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ||
+		    (errno != ECONNREFUSED && errno != ENOENT)) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(path);
 	}
-	unlink(path);
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, mode) < 0 ||
 	    listen(fd, 16) < 0) {
 		r = -errno;
@@ -333,7 +347,7 @@ json_t *dse_rpc_dispatch_text(struct dse_rpc_server *srv, const char *buf, size_
 	json_t *req, *resp;
 	char msg[300];
 
-	req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (req == NULL) {
 		snprintf(msg, sizeof(msg), "parse error at line %d column %d: %s", jerr.line,
 			 jerr.column, jerr.text);
@@ -363,6 +377,11 @@ static int client_queue(struct rpc_client *c, json_t *resp)
 	if (text == NULL)
 		return -ENOMEM;
 	len = strlen(text);
+	/* A client that sends but never reads must not grow our memory without end. */
+	if (c->out_len + len + 1 > DSE_RPC_MAX_OUT) {
+		free(text);
+		return -ENOBUFS;
+	}
 	n = realloc(c->out, c->out_len + len + 1);
 	if (n == NULL) {
 		free(text);
@@ -374,6 +393,19 @@ static int client_queue(struct rpc_client *c, json_t *resp)
 	c->out_len += len + 1;
 	free(text);
 	return 0;
+}
+
+/* Answers a line over the limit with an error and asks for the client to be closed. */
+static int client_refuse_long(struct rpc_client *c)
+{
+	json_t *resp = make_error(NULL, DSE_RPC_INVALID_REQUEST, "request line longer than 4 MiB");
+
+	client_queue(c, resp);
+	json_decref(resp);
+	/* Flush the error best effort, then drop the client. */
+	if (write(c->fd, c->out, c->out_len) < 0)
+		return -errno;
+	return -E2BIG;
 }
 
 /* Reads what the client sent and answers every whole line.  Returns <0 to close it. */
@@ -398,8 +430,11 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 			c->in_cap = cap;
 		}
 		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
-		if (n == 0)
-			return -EPIPE;
+		if (n == 0) {
+			/* The client closed its side: answer what it sent, then close. */
+			c->eof = true;
+			n = 0;
+		}
 		if (n < 0)
 			return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
 		c->in_len += (size_t)n;
@@ -407,6 +442,9 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 		while ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
 			size_t line = (size_t)(nl - c->in);
 			json_t *resp = NULL;
+
+			if (line > DSE_RPC_MAX_LINE)
+				return client_refuse_long(c);
 
 			if (line > 0 && !(line == 1 && c->in[0] == '\r'))
 				resp = dse_rpc_dispatch_text(srv, c->in, line);
@@ -420,17 +458,10 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 			memmove(c->in, nl + 1, c->in_len - line - 1);
 			c->in_len -= line + 1;
 		}
-		if (c->in_len > DSE_RPC_MAX_LINE) {
-			json_t *resp = make_error(NULL, DSE_RPC_INVALID_REQUEST,
-						  "request line longer than 4 MiB");
-
-			client_queue(c, resp);
-			json_decref(resp);
-			/* Flush the error best effort, then drop the client. */
-			if (write(c->fd, c->out, c->out_len) < 0)
-				return -errno;
-			return -E2BIG;
-		}
+		if (c->in_len > DSE_RPC_MAX_LINE)
+			return client_refuse_long(c);
+		if (c->eof)
+			return 0;
 	}
 }
 
@@ -483,7 +514,12 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 			client_close(srv, i);
 			continue;
 		}
-		if (c->out_len && client_write(c) < 0)
+		if (c->out_len && client_write(c) < 0) {
+			client_close(srv, i);
+			continue;
+		}
+		/* A client that shut its side is closed once its answers are out. */
+		if (c->eof && c->out_len == 0)
 			client_close(srv, i);
 	}
 	if (srv->listen_fd >= 0 && pfd[0].fd == srv->listen_fd && (pfd[0].revents & POLLIN)) {
