@@ -3,6 +3,7 @@
  * dse-dpud: the DPU datapath daemon.  Starts DPDK's EAL, builds the packet
  * graph, runs it on one worker lcore and serves JSON-RPC on the main lcore.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,12 +16,14 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "certs.h"
 #include "dp.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "node.h"
 #include "port.h"
 #include "rpc.h"
+#include "tls.h"
 #include "version.h"
 
 #define MAX_EAL_ARGS 64
@@ -39,13 +42,23 @@ static void usage(FILE *f, const char *prog)
 		"Usage: %s [EAL options] -- [options]\n"
 		"\n"
 		"The dse datapath: a virtual switch on DPDK's graph library, controlled\n"
-		"over JSON-RPC 2.0 on a Unix socket (one JSON object per line).\n"
+		"over JSON-RPC 2.0 on a Unix socket and, with --mgmt, over TLS 1.3 with\n"
+		"mutual authentication (one JSON object per line).\n"
 		"\n"
 		"EAL options are DPDK's (see dpdk-testpmd --help); dse-dpud needs two\n"
 		"lcores: the first serves the control socket, the second forwards.\n"
 		"\n"
 		"Options:\n"
 		"  --rpc PATH           control socket (default /run/dse/dpud.sock)\n"
+		"  --mgmt ADDR:PORT     also serve the methods over TLS 1.3 on TCP, e.g.\n"
+		"                       169.254.1.6:7300 (IPv4); needs --tls-dir, since\n"
+		"                       the control channel is never plain\n"
+		"  --tls-dir DIR        DIR/ca.pem (the host CA every client certificate\n"
+		"                       must come from), DIR/cert.pem and DIR/key.pem\n"
+		"                       (this DPU's certificate: CN = its name)\n"
+		"  --identity FILE      the DPU's identity for dp.identity: a JSON object\n"
+		"                       with the strings vendor, model, hw_version,\n"
+		"                       fw_version, serial and pci\n"
 		"  --config FILE        replay the JSON array of calls in FILE at start\n"
 		"                       (the format config.save writes); a failing call\n"
 		"                       stops the start with its error\n"
@@ -68,6 +81,11 @@ static void usage(FILE *f, const char *prog)
 
 struct opts {
 	const char *rpc_path;
+	const char *mgmt;        /* --mgmt as given, for messages */
+	char mgmt_addr[INET_ADDRSTRLEN];
+	uint16_t mgmt_port;
+	const char *tls_dir;
+	const char *identity;
 	const char *config;
 	bool lab;
 	bool busy_poll;
@@ -93,12 +111,50 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max
 	return 0;
 }
 
+/* Parses --mgmt's "IPV4:PORT" into 'o'. */
+static int parse_mgmt(const char *s, struct opts *o)
+{
+	const char *colon = strrchr(s, ':');
+	struct in_addr a;
+	size_t alen;
+	unsigned port;
+
+	o->mgmt = s;
+	if (colon == NULL || colon == s || colon[1] == '\0') {
+		fprintf(stderr,
+			"dse-dpud: --mgmt must be IPV4:PORT like 169.254.1.6:7300, not '%s'\n", s);
+		return -EINVAL;
+	}
+	alen = (size_t)(colon - s);
+	if (alen >= sizeof(o->mgmt_addr)) {
+		fprintf(stderr, "dse-dpud: --mgmt: '%.*s' is not an IPv4 address\n", (int)alen, s);
+		return -EINVAL;
+	}
+	memcpy(o->mgmt_addr, s, alen);
+	o->mgmt_addr[alen] = '\0';
+	if (inet_pton(AF_INET, o->mgmt_addr, &a) != 1) {
+		fprintf(stderr, "dse-dpud: --mgmt: '%s' is not an IPv4 address like 169.254.1.6\n",
+			o->mgmt_addr);
+		return -EINVAL;
+	}
+	if (parse_uint("--mgmt port", colon + 1, 1, 65535, &port) < 0)
+		return -EINVAL;
+	o->mgmt_port = (uint16_t)port;
+	return 0;
+}
+
 /* Parses our options (argv after "--").  Returns 0, 1 to exit successfully, or -EINVAL. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_RPC = 256, O_CONFIG, O_LAB, O_BUSY, O_IDLE, O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER };
+	enum {
+		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
+		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER
+	};
 	static const struct option longopts[] = {
 		{"rpc", required_argument, NULL, O_RPC},
+		{"mgmt", required_argument, NULL, O_MGMT},
+		{"tls-dir", required_argument, NULL, O_TLS_DIR},
+		{"identity", required_argument, NULL, O_IDENTITY},
 		{"config", required_argument, NULL, O_CONFIG},
 		{"lab", no_argument, NULL, O_LAB},
 		{"busy-poll", no_argument, NULL, O_BUSY},
@@ -119,6 +175,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case O_RPC:
 			o->rpc_path = optarg;
+			break;
+		case O_MGMT:
+			if (parse_mgmt(optarg, o) < 0)
+				return -EINVAL;
+			break;
+		case O_TLS_DIR:
+			o->tls_dir = optarg;
+			break;
+		case O_IDENTITY:
+			o->identity = optarg;
 			break;
 		case O_CONFIG:
 			o->config = optarg;
@@ -168,6 +234,50 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "dse-dpud: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
+	}
+	if (o->mgmt && o->tls_dir == NULL) {
+		fprintf(stderr, "dse-dpud: --mgmt needs --tls-dir DIR (ca.pem, cert.pem, key.pem): "
+				"the control channel is never plain\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Loads --identity and checks --tls-dir before DPDK starts, so a bad file
+ * fails at once with its own message.  Fills 'tls' from --tls-dir.
+ */
+static int load_identity_and_tls(const struct opts *o, struct dse_tls_paths *paths,
+				 struct dse_tls_conf *tls)
+{
+	char err[1024], cn[256];
+	SSL_CTX *ctx;
+	int r;
+
+	if (o->identity) {
+		r = dse_dpud_identity_load(o->identity, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "dse-dpud: --identity %s\n", err);
+			return r;
+		}
+	}
+	if (o->tls_dir == NULL)
+		return 0;
+	if (dse_tls_conf_dir(o->tls_dir, paths, tls) < 0) {
+		fprintf(stderr, "dse-dpud: --tls-dir: path too long\n");
+		return -ENAMETOOLONG;
+	}
+	r = dse_tls_server_ctx_new(tls, &ctx, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "dse-dpud: --tls-dir %s: %s\n", o->tls_dir, err);
+		return r;
+	}
+	SSL_CTX_free(ctx);
+	r = dse_cert_read_cn(tls->cert_file, cn, sizeof(cn), err, sizeof(err));
+	if (r < 0 || dse_dpud_identity_set_name(cn) < 0) {
+		fprintf(stderr, "dse-dpud: --tls-dir %s: %s\n", o->tls_dir,
+			r < 0 ? err : "name too long");
+		return r < 0 ? r : -ENAMETOOLONG;
 	}
 	return 0;
 }
@@ -229,6 +339,8 @@ int main(int argc, char **argv)
 		.flow_cache = 65536,
 	};
 	char *eal_argv[MAX_EAL_ARGS];
+	struct dse_tls_paths tls_paths;
+	struct dse_tls_conf tls = {0};
 	struct dse_rpc_server *srv = NULL;
 	int eal_argc = argc, sep = -1, r;
 	unsigned worker;
@@ -258,6 +370,10 @@ int main(int argc, char **argv)
 		if (r != 0)
 			return r > 0 ? 0 : 2;
 		eal_argc = sep;
+	}
+	if (load_identity_and_tls(&o, &tls_paths, &tls) < 0) {
+		dse_dpud_identity_free();
+		return 2;
 	}
 
 	if (o.lab) {
@@ -320,11 +436,24 @@ int main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
+	if (o.mgmt) {
+		char err[1024];
+
+		r = dse_rpc_listen_tls(srv, o.mgmt_addr, o.mgmt_port, &tls, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "dse-dpud: cannot serve the control channel on %s: %s\n",
+				o.mgmt, err);
+			r = 1;
+			goto out;
+		}
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	DSE_LOG_NOTICE("main", "dse-dpud %s ready on %s (worker lcore %u%s)", DSE_VERSION,
-		       o.rpc_path, worker, dp.idle_sleep ? ", idle sleep" : ", busy poll");
+	DSE_LOG_NOTICE("main", "dse-dpud %s ready on %s%s%s%s (worker lcore %u%s)", DSE_VERSION,
+		       o.rpc_path, o.mgmt ? " and " : "", o.mgmt ? o.mgmt : "",
+		       o.mgmt ? " (TLS)" : "", worker,
+		       dp.idle_sleep ? ", idle sleep" : ", busy poll");
 	while (!quit)
 		dse_rpc_poll(srv, 200);
 	r = 0;
@@ -333,6 +462,7 @@ out:
 	dp_stop();
 	dse_port_del_all();
 	dse_rpc_server_free(srv);
+	dse_dpud_identity_free();
 	rte_eal_cleanup();
 	return r;
 }

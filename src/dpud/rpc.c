@@ -18,6 +18,7 @@
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
 #include <rte_hash.h>
+#include <rte_random.h>
 
 #include "clock.h"
 #include "dp.h"
@@ -27,6 +28,124 @@
 #include "version.h"
 
 #define FDB_DEFAULT_AGEING 300
+
+/* ---- identity and config generation ---- */
+
+static const char *const identity_fields[] = {DSE_IDENTITY_FIELDS, NULL};
+
+static json_t *identity;         /* the --identity object, NULL without one */
+static char identity_name[256];  /* the certificate's CN; empty: use the serial */
+static uint64_t config_gen;      /* see dse_dpud_config_generation() */
+/*
+ * Random per process start: a generation is only comparable within one
+ * boot id, so a restarted datapath whose counter happens to match what the
+ * host recorded is still recognised as new.
+ */
+static uint64_t boot_id;
+
+static uint64_t get_boot_id(void)
+{
+	while (boot_id == 0)
+		boot_id = rte_rand() & ((1ull << 53) - 1); /* exact in JSON numbers */
+	return boot_id;
+}
+
+/*
+ * Counts a successful configuration change.  The datapath's flow
+ * generation is not this: it moves for FDB learning and flushes too.
+ */
+static void config_changed(void)
+{
+	config_gen++;
+}
+
+uint64_t dse_dpud_config_generation(void)
+{
+	return config_gen;
+}
+
+int dse_dpud_identity_set_name(const char *name)
+{
+	if (name == NULL) {
+		identity_name[0] = '\0';
+		return 0;
+	}
+	if (strlen(name) >= sizeof(identity_name))
+		return -ENAMETOOLONG;
+	snprintf(identity_name, sizeof(identity_name), "%s", name);
+	return 0;
+}
+
+void dse_dpud_identity_free(void)
+{
+	json_decref(identity);
+	identity = NULL;
+}
+
+int dse_dpud_identity_load(const char *path, char *err, size_t err_len)
+{
+	json_error_t jerr;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *v;
+	const char *key;
+
+	if (o == NULL) {
+		snprintf(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(o)) {
+		snprintf(err, err_len, "%s: must be a JSON object with the strings vendor, model, "
+				       "hw_version, fw_version, serial and pci",
+			 path);
+		json_decref(o);
+		return -EINVAL;
+	}
+	json_object_foreach(o, key, v) {
+		bool known = false;
+
+		for (const char *const *f = identity_fields; *f; f++)
+			known |= strcmp(*f, key) == 0;
+		if (!known) {
+			snprintf(err, err_len, "%s: unknown field '%.64s' (the fields are vendor, "
+					       "model, hw_version, fw_version, serial and pci)",
+				 path, key);
+			json_decref(o);
+			return -EINVAL;
+		}
+	}
+	for (const char *const *f = identity_fields; *f; f++) {
+		const char *val;
+		size_t len;
+
+		v = json_object_get(o, *f);
+		if (v == NULL) {
+			snprintf(err, err_len, "%s: field '%s' is missing", path, *f);
+			json_decref(o);
+			return -EINVAL;
+		}
+		val = json_string_value(v);
+		len = val ? strlen(val) : 0;
+		if (val == NULL || len == 0 || len > DSE_IDENTITY_MAX ||
+		    len != json_string_length(v)) {
+			snprintf(err, err_len,
+				 "%s: field '%s' must be a string of 1 to %d characters", path, *f,
+				 DSE_IDENTITY_MAX);
+			json_decref(o);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < len; i++) {
+			if (!isprint((unsigned char)val[i])) {
+				snprintf(err, err_len,
+					 "%s: field '%s' may hold only printable ASCII characters",
+					 path, *f);
+				json_decref(o);
+				return -EINVAL;
+			}
+		}
+	}
+	json_decref(identity);
+	identity = o;
+	return 0;
+}
 
 /* Names of ports and segments: 1..31 characters of [A-Za-z0-9_.-]. */
 static int check_name(struct dse_rpc_call *call, const char *what, const char *name)
@@ -112,6 +231,25 @@ static int rpc_list(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* The TLS control channel's port and counters; null when it is off. */
+static json_t *mgmt_json(const struct dse_rpc_server *srv)
+{
+	struct dse_rpc_tls_stats st;
+	int port = srv ? dse_rpc_tls_port(srv) : -ENOTCONN;
+
+	if (port < 0)
+		return json_null();
+	dse_rpc_server_tls_stats(srv, &st);
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "port", port,
+			 "accepted", (json_int_t)st.accepted, "established",
+			 (json_int_t)st.established, "active", (json_int_t)st.active, "refused",
+			 (json_int_t)st.refused, "refused_not_tls", (json_int_t)st.refused_not_tls,
+			 "refused_cert", (json_int_t)st.refused_cert, "refused_timeout",
+			 (json_int_t)st.refused_timeout, "refused_closed",
+			 (json_int_t)st.refused_closed, "refused_other",
+			 (json_int_t)st.refused_other);
+}
+
 static int dp_info(struct dse_rpc_call *call, json_t **ret)
 {
 	unsigned n_ports = 0, n_segs = 0;
@@ -128,6 +266,30 @@ static int dp_info(struct dse_rpc_call *call, json_t **ret)
 			 "segments", n_segs, "flow_generation", (json_int_t)dp.flow_gen,
 			 "mbufs_free", (int)rte_mempool_avail_count(dp.pool), "mbufs_total",
 			 (int)dp.pool->size);
+	json_object_set_new(*ret, "config_generation", json_integer((json_int_t)config_gen));
+	json_object_set_new(*ret, "boot_id", json_integer((json_int_t)get_boot_id()));
+	json_object_set_new(*ret, "mgmt", mgmt_json(call->srv));
+	return 0;
+}
+
+static int dp_identity(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *o;
+
+	if (dse_rpc_params_only(call, NULL) < 0)
+		return -EINVAL;
+	if (identity == NULL)
+		return dse_rpc_error(
+			call, DSE_RPC_APP_ERROR,
+			"this dse-dpud has no identity: start it with --identity FILE");
+	o = json_deep_copy(identity);
+	json_object_set_new(o, "name",
+			    json_string(identity_name[0] ? identity_name
+							 : json_string_value(json_object_get(
+								   identity, "serial"))));
+	json_object_set_new(o, "generation", json_integer((json_int_t)config_gen));
+	json_object_set_new(o, "boot_id", json_integer((json_int_t)get_boot_id()));
+	*ret = o;
 	return 0;
 }
 
@@ -182,6 +344,7 @@ static int segment_add(struct dse_rpc_call *call, json_t **ret)
 	snprintf(c.seg.name, sizeof(c.seg.name), "%s", name);
 	c.seg.vlan = (uint16_t)vlan;
 	dp_call(seg_apply, &c);
+	config_changed();
 	*ret = NULL;
 	return 0;
 }
@@ -205,6 +368,7 @@ static int segment_del(struct dse_rpc_call *call, json_t **ret)
 					     dp.segments[c.idx].name, port->name);
 	}
 	dp_call(seg_apply, &c);
+	config_changed();
 	*ret = NULL;
 	return 0;
 }
@@ -329,6 +493,7 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 	r = dse_port_add(&conf, err, sizeof(err));
 	if (r < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err);
+	config_changed();
 	*ret = json_pack("{s:s, s:i}", "name", conf.name, "port_id", r);
 	return 0;
 }
@@ -350,6 +515,7 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 	if (port_conf_params(call, &conf) < 0)
 		return -EINVAL;
 	dse_port_update(id, &conf);
+	config_changed();
 	*ret = NULL;
 	return 0;
 }
@@ -361,6 +527,7 @@ static int port_del(struct dse_rpc_call *call, json_t **ret)
 	if (dse_rpc_params_only(call, "name", NULL) < 0 || get_port(call, "name", true, &id) < 0)
 		return -EINVAL;
 	dse_port_del(id);
+	config_changed();
 	*ret = NULL;
 	return 0;
 }
@@ -489,6 +656,7 @@ static int fdb_add(struct dse_rpc_call *call, json_t **ret)
 				     "the FDB is full (%u entries): raise fdb.config max_entries "
 				     "or flush",
 				     dp.fdb->max_entries);
+	config_changed();
 	*ret = NULL;
 	return 0;
 }
@@ -505,6 +673,7 @@ static int fdb_del(struct dse_rpc_call *call, json_t **ret)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "no FDB entry for %s in segment '%s'",
 				     json_string_value(json_object_get(call->params, "mac")),
 				     dp.segments[op.segment].name);
+	config_changed();
 	*ret = NULL;
 	return 0;
 }
@@ -519,6 +688,7 @@ static int fdb_flush(struct dse_rpc_call *call, json_t **ret)
 	    dse_rpc_param_bool(call, "static", false, &op.with_static) == -EINVAL)
 		return -EINVAL;
 	dp_call(fdb_apply_flush, &op);
+	config_changed();
 	*ret = json_pack("{s:i}", "removed", op.result);
 	return 0;
 }
@@ -578,6 +748,9 @@ static int fdb_config(struct dse_rpc_call *call, json_t **ret)
 	    dse_rpc_param_int(call, "ageing_time", false, 0, 1000000, &c.ageing) == -EINVAL)
 		return -EINVAL;
 	dp_call(fdb_apply_config, &c);
+	/* Only a call that sets something is a change; without values it shows. */
+	if (c.max_entries >= 0 || c.ageing >= 0)
+		config_changed();
 	*ret = json_pack("{s:i, s:i, s:i, s:i}", "max_entries", (int)dp.fdb->max_entries,
 			 "capacity", (int)cap, "ageing_time", (int)dp.fdb->ageing_s, "entries",
 			 (int)dp.fdb->n_entries);
@@ -800,10 +973,16 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 						   json_pack("{s:s}", "level",
 							     dse_log_level_name(
 								     dse_log_get_level()))));
-	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
-		json_array_append_new(a, call_json("fdb.config",
-						   json_pack("{s:i}", "ageing_time",
-							     (int)dp.fdb->ageing_s)));
+	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING ||
+	    dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash)) {
+		json_t *p = json_object();
+
+		if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
+			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
+		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
+			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
+		json_array_append_new(a, call_json("fdb.config", p));
+	}
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
 		if (dp.segments[s].used)
 			json_array_append_new(
@@ -891,7 +1070,10 @@ int dse_config_replay(struct dse_rpc_server *srv, const char *path)
 
 const struct dse_rpc_method dse_dpud_methods[] = {
 	{"rpc.list", rpc_list, "lists the methods with a line of help each"},
-	{"dp.info", dp_info, "version, worker lcore, idle sleep, buffers"},
+	{"dp.info", dp_info,
+	 "version, worker lcore, idle sleep, buffers, config generation, control channel counters"},
+	{"dp.identity", dp_identity,
+	 "vendor, model, hw_version, fw_version, serial, pci, name and config generation"},
 	{"segment.add", segment_add, "adds a segment: name, vlan (1-4094)"},
 	{"segment.del", segment_del, "removes an unused segment: name"},
 	{"segment.list", segment_list, "lists segments and their ports"},

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "jsonrpc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,11 +14,18 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 
 #define MAX_CLIENTS 64
+/*
+ * TLS clients may hold at most this many of the client slots, so a flood
+ * of TCP connections can never lock the local Unix socket out.
+ */
+#define MAX_TLS_CLIENTS 32
 /* Most answer bytes queued for one client before it is dropped. */
 #define DSE_RPC_MAX_OUT (64u << 20)
 
@@ -29,6 +39,11 @@ struct rpc_client {
 	size_t out_len;
 	size_t out_off;
 	bool eof;       /* the client shut its sending side */
+	SSL *ssl;       /* TLS clients only */
+	bool handshaking;  /* TLS handshake not complete yet */
+	short tls_events;  /* what the TLS layer waits for (POLLIN / POLLOUT) */
+	int64_t hs_deadline_ms; /* when an unfinished handshake is refused */
+	char peer[64];     /* "address:port" of a TCP client, for the log */
 };
 
 struct dse_rpc_server {
@@ -38,7 +53,22 @@ struct dse_rpc_server {
 	char *path;
 	struct rpc_client clients[MAX_CLIENTS];
 	unsigned n_clients;
+	/* The TLS listener (dse_rpc_listen_tls()). */
+	int tls_fd;
+	SSL_CTX *tls_ctx;
+	struct dse_rpc_tls_stats tls_stats;
+	struct dse_ratelimit refuse_rl; /* refusals logged */
+	int hs_timeout_ms;
 };
+
+/* Milliseconds of the monotonic clock (not dse_clock_ns(): tests freeze that one). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct dse_rpc_server *dse_rpc_server_new(const struct dse_rpc_method *methods, void *ctx)
 {
@@ -49,6 +79,9 @@ struct dse_rpc_server *dse_rpc_server_new(const struct dse_rpc_method *methods, 
 	srv->methods = methods;
 	srv->ctx = ctx;
 	srv->listen_fd = -1;
+	srv->tls_fd = -1;
+	srv->refuse_rl = (struct dse_ratelimit){.per_sec = 1, .burst = 10};
+	srv->hs_timeout_ms = DSE_RPC_HANDSHAKE_TIMEOUT_MS;
 	return srv;
 }
 
@@ -262,7 +295,7 @@ static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, cons
 /* Answers one request object; NULL for a notification. */
 static json_t *dispatch_one(struct dse_rpc_server *srv, json_t *req)
 {
-	struct dse_rpc_call call = {.ctx = srv->ctx};
+	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv};
 	const struct dse_rpc_method *m;
 	json_t *id, *params, *result = NULL, *resp;
 	const char *ver, *method;
@@ -362,10 +395,54 @@ static void client_close(struct dse_rpc_server *srv, unsigned i)
 {
 	struct rpc_client *c = &srv->clients[i];
 
+	if (c->ssl) {
+		if (!c->handshaking)
+			dse_tls_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		srv->tls_stats.active--;
+	}
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	srv->clients[i] = srv->clients[--srv->n_clients];
+}
+
+/* Reads into 'buf': returns the count, 0 at the end of the stream, -EAGAIN or a negative errno. */
+static ssize_t conn_read(struct rpc_client *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		char msg[160];
+
+		c->tls_events = 0;
+		n = dse_tls_read(c->ssl, buf, len, &c->tls_events, msg, sizeof(msg));
+		/* A close_notify or a TCP close both end what the client sends. */
+		if (n == -ECONNRESET)
+			return 0;
+		if (n < 0 && n != -EAGAIN)
+			DSE_LOG_INFO("rpc", "TLS client %s: %s", c->peer, msg);
+		return n;
+	}
+	n = read(c->fd, buf, len);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? -EAGAIN : -errno;
+	return n;
+}
+
+/* Writes from 'buf': returns the count, -EAGAIN or a negative errno.  No SIGPIPE. */
+static ssize_t conn_write(struct rpc_client *c, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		c->tls_events = 0;
+		return dse_tls_write(c->ssl, buf, len, &c->tls_events, NULL, 0);
+	}
+	n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? -EAGAIN : -errno;
+	return n;
 }
 
 static int client_queue(struct rpc_client *c, json_t *resp)
@@ -399,18 +476,23 @@ static int client_queue(struct rpc_client *c, json_t *resp)
 static int client_refuse_long(struct rpc_client *c)
 {
 	json_t *resp = make_error(NULL, DSE_RPC_INVALID_REQUEST, "request line longer than 4 MiB");
+	ssize_t n;
 
 	client_queue(c, resp);
 	json_decref(resp);
 	/* Flush the error best effort, then drop the client. */
-	if (write(c->fd, c->out, c->out_len) < 0)
-		return -errno;
+	n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+	if (n < 0 && n != -EAGAIN)
+		return (int)n;
 	return -E2BIG;
 }
 
 /* Reads what the client sent and answers every whole line.  Returns <0 to close it. */
 static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 {
+	/* After the end of its stream a client has nothing more to say (TLS would fail). */
+	if (c->eof)
+		return 0;
 	for (;;) {
 		ssize_t n;
 		char *nl;
@@ -429,14 +511,15 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 			c->in = p;
 			c->in_cap = cap;
 		}
-		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		n = conn_read(c, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == 0) {
 			/* The client closed its side: answer what it sent, then close. */
 			c->eof = true;
-			n = 0;
 		}
+		if (n == -EAGAIN)
+			return 0;
 		if (n < 0)
-			return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+			return (int)n;
 		c->in_len += (size_t)n;
 
 		while ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
@@ -468,45 +551,290 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 static int client_write(struct rpc_client *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
 
+		if (n == -EAGAIN)
+			return 0;
 		if (n < 0)
-			return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+			return (int)n;
 		c->out_off += (size_t)n;
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
 }
 
+/* ---- TLS listener ---- */
+
+int dse_rpc_listen_tls(struct dse_rpc_server *srv, const char *addr, uint16_t port,
+		       const struct dse_tls_conf *tls, char *err, size_t err_len)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} sa = {0};
+	socklen_t salen;
+	SSL_CTX *ctx = NULL;
+	int fd, r, one = 1;
+
+	if (err && err_len)
+		err[0] = '\0';
+	if (srv->tls_fd >= 0) {
+		snprintf(err, err_len, "the server already listens on TCP");
+		return -EALREADY;
+	}
+	if (addr == NULL || inet_pton(AF_INET, addr, &sa.in4.sin_addr) == 1) {
+		sa.in4.sin_family = AF_INET;
+		sa.in4.sin_port = htons(port);
+		salen = sizeof(sa.in4);
+	} else if (inet_pton(AF_INET6, addr, &sa.in6.sin6_addr) == 1) {
+		sa.in6.sin6_family = AF_INET6;
+		sa.in6.sin6_port = htons(port);
+		salen = sizeof(sa.in6);
+	} else {
+		snprintf(err, err_len, "'%s' is not an IP address", addr);
+		return -EINVAL;
+	}
+	r = dse_tls_server_ctx_new(tls, &ctx, err, err_len);
+	if (r < 0)
+		return r;
+	fd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* A restarted daemon must get its port back while old connections linger in TIME_WAIT. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &sa.sa, salen) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		close(fd);
+		goto fail;
+	}
+	srv->tls_fd = fd;
+	srv->tls_ctx = ctx;
+	return 0;
+fail:
+	snprintf(err, err_len, "cannot listen on %s port %u: %s", addr ? addr : "0.0.0.0", port,
+		 strerror(-r));
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+void dse_rpc_tls_set_handshake_timeout(struct dse_rpc_server *srv, int timeout_ms)
+{
+	srv->hs_timeout_ms = timeout_ms < 1 ? 1 : timeout_ms;
+}
+
+int dse_rpc_tls_port(const struct dse_rpc_server *srv)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} sa;
+	socklen_t len = sizeof(sa);
+
+	if (srv->tls_fd < 0)
+		return -ENOTCONN;
+	if (getsockname(srv->tls_fd, &sa.sa, &len) < 0)
+		return -errno;
+	return ntohs(sa.sa.sa_family == AF_INET6 ? sa.in6.sin6_port : sa.in4.sin_port);
+}
+
+void dse_rpc_server_tls_stats(const struct dse_rpc_server *srv, struct dse_rpc_tls_stats *ret)
+{
+	*ret = srv->tls_stats;
+}
+
+static void format_peer(int fd, char *buf, size_t len)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} sa;
+	socklen_t sl = sizeof(sa);
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (getpeername(fd, &sa.sa, &sl) < 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (sa.sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sa.in6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(sa.in6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &sa.in4.sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(sa.in4.sin_port));
+	}
+}
+
+static void tls_accept(struct dse_rpc_server *srv)
+{
+	int fd = accept4(srv->tls_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct rpc_client *c;
+	SSL *ssl;
+
+	if (fd < 0)
+		return;
+	srv->tls_stats.accepted++;
+	ssl = dse_tls_server_new(srv->tls_ctx, fd);
+	if (ssl == NULL || srv->n_clients >= MAX_CLIENTS) {
+		SSL_free(ssl);
+		close(fd);
+		srv->tls_stats.refused++;
+		srv->tls_stats.refused_other++;
+		return;
+	}
+	c = &srv->clients[srv->n_clients++];
+	*c = (struct rpc_client){.fd = fd,
+				 .ssl = ssl,
+				 .handshaking = true,
+				 .tls_events = POLLIN,
+				 .hs_deadline_ms = mono_ms() + srv->hs_timeout_ms};
+	format_peer(fd, c->peer, sizeof(c->peer));
+	srv->tls_stats.active++;
+}
+
+/* Counts and logs (rate limited) the refusal of client 'i', then closes it. */
+static void tls_refuse(struct dse_rpc_server *srv, unsigned i, int r, const char *why)
+{
+	struct dse_rpc_tls_stats *st = &srv->tls_stats;
+
+	st->refused++;
+	switch (r) {
+	case -EPROTONOSUPPORT:
+		st->refused_not_tls++;
+		break;
+	case -EACCES:
+		st->refused_cert++;
+		break;
+	case -ETIMEDOUT:
+		st->refused_timeout++;
+		break;
+	case -ECONNRESET:
+		st->refused_closed++;
+		break;
+	default:
+		st->refused_other++;
+		break;
+	}
+	if (dse_ratelimit_ok(&srv->refuse_rl)) {
+		uint64_t suppressed = srv->refuse_rl.suppressed;
+
+		srv->refuse_rl.suppressed = 0;
+		if (suppressed)
+			DSE_LOG_WARN("rpc",
+				     "refused TLS client %s: %s (%" PRIu64
+				     " more refusals not logged)",
+				     srv->clients[i].peer, why, suppressed);
+		else
+			DSE_LOG_WARN("rpc", "refused TLS client %s: %s", srv->clients[i].peer,
+				     why);
+	}
+	client_close(srv, i);
+}
+
+/*
+ * Steps the handshake of client 'i'.  Returns 0 while it goes on or when
+ * it completed, or -1 when the client was refused (and closed).
+ */
+static int tls_step(struct dse_rpc_server *srv, unsigned i)
+{
+	struct rpc_client *c = &srv->clients[i];
+	char why[256], cn[128];
+	int r = dse_tls_handshake(c->ssl, &c->tls_events, why, sizeof(why));
+
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0) {
+		tls_refuse(srv, i, r, why);
+		return -1;
+	}
+	c->handshaking = false;
+	c->tls_events = POLLIN;
+	srv->tls_stats.established++;
+	if (dse_tls_peer_cn(c->ssl, cn, sizeof(cn)) < 0)
+		snprintf(cn, sizeof(cn), "?");
+	DSE_LOG_INFO("rpc", "TLS client %s connected (certificate '%s')", c->peer, cn);
+	return 0;
+}
+
+/* ---- the loop ---- */
+
 int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 {
-	struct pollfd pfd[MAX_CLIENTS + 1];
-	unsigned n = 0, i;
+	struct pollfd pfd[MAX_CLIENTS + 2];
+	int unix_idx = -1, tls_idx = -1;
+	unsigned n = 0, i, base;
+	int64_t now, first_deadline = -1;
 	int r;
 
-	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS)
+	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS) {
+		unix_idx = (int)n;
 		pfd[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
-	for (i = 0; i < srv->n_clients; i++)
-		pfd[n++] = (struct pollfd){
-			.fd = srv->clients[i].fd,
-			.events = POLLIN | (srv->clients[i].out_len ? POLLOUT : 0)};
+	}
+	if (srv->tls_fd >= 0 && srv->n_clients < MAX_CLIENTS &&
+	    srv->tls_stats.active < MAX_TLS_CLIENTS) {
+		tls_idx = (int)n;
+		pfd[n++] = (struct pollfd){.fd = srv->tls_fd, .events = POLLIN};
+	}
+	base = n;
+	for (i = 0; i < srv->n_clients; i++) {
+		const struct rpc_client *c = &srv->clients[i];
+		short ev;
+
+		if (c->handshaking) {
+			ev = c->tls_events;
+			if (first_deadline < 0 || c->hs_deadline_ms < first_deadline)
+				first_deadline = c->hs_deadline_ms;
+		} else {
+			/* Past its end of stream, a client only waits for its answers. */
+			ev = (c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0);
+			/* A TLS read or write may have to wait for the other direction. */
+			if (c->ssl)
+				ev |= c->tls_events;
+		}
+		pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+	}
+	if (first_deadline >= 0) {
+		int64_t left = first_deadline - mono_ms();
+
+		if (left < 0)
+			left = 0;
+		if (timeout_ms < 0 || left < timeout_ms)
+			timeout_ms = (int)left;
+	}
 	r = poll(pfd, n, timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
-	if (r == 0)
-		return 0;
+	now = mono_ms();
 
-	/* Walk the clients backwards: closing one moves the last into its place. */
+	/*
+	 * Walk the clients backwards: closing one moves the last into its
+	 * place, which was already served, so pfd[base + i] stays client i's.
+	 */
 	for (i = srv->n_clients; i-- > 0;) {
-		struct pollfd *p = NULL;
 		struct rpc_client *c = &srv->clients[i];
+		struct pollfd *p = &pfd[base + i];
 
-		for (unsigned k = 0; k < n; k++)
-			if (pfd[k].fd == c->fd)
-				p = &pfd[k];
-		if (p == NULL || p->revents == 0)
+		if (c->handshaking) {
+			if (p->revents && tls_step(srv, i) < 0)
+				continue;
+			/* A client that trickles bytes is held to the deadline too. */
+			if (c->handshaking) {
+				if (now >= c->hs_deadline_ms)
+					tls_refuse(srv, i, -ETIMEDOUT,
+						   "no TLS handshake within the time limit");
+				continue;
+			}
+			/* The first request may have come with the handshake's last flight. */
+			p->revents |= POLLIN;
+		}
+		if (p->revents == 0)
 			continue;
-		if ((p->revents & POLLIN) && client_read(srv, c) < 0) {
+		if ((p->revents & POLLIN || (c->ssl && (p->revents & POLLOUT))) &&
+		    client_read(srv, c) < 0) {
 			client_close(srv, i);
 			continue;
 		}
@@ -522,7 +850,7 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (c->eof && c->out_len == 0)
 			client_close(srv, i);
 	}
-	if (srv->listen_fd >= 0 && pfd[0].fd == srv->listen_fd && (pfd[0].revents & POLLIN)) {
+	if (unix_idx >= 0 && (pfd[unix_idx].revents & POLLIN)) {
 		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
@@ -532,6 +860,8 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 				close(fd);
 		}
 	}
+	if (tls_idx >= 0 && (pfd[tls_idx].revents & POLLIN))
+		tls_accept(srv);
 	return 0;
 }
 
@@ -543,6 +873,9 @@ void dse_rpc_server_free(struct dse_rpc_server *srv)
 		client_close(srv, srv->n_clients - 1);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
+	if (srv->tls_fd >= 0)
+		close(srv->tls_fd);
+	SSL_CTX_free(srv->tls_ctx);
 	if (srv->path) {
 		unlink(srv->path);
 		free(srv->path);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* JSON-RPC 2.0 error codes. */
@@ -30,6 +31,7 @@ struct dse_rpc_call {
 	int err_code;     /* JSON-RPC error code when the handler fails */
 	char err_msg[512]; /* message for a person; set by dse_rpc_error() */
 	void *ctx;        /* the server's context pointer */
+	struct dse_rpc_server *srv; /* the server dispatching the call */
 };
 
 /*
@@ -57,9 +59,56 @@ struct dse_rpc_server *dse_rpc_server_new(const struct dse_rpc_method *methods, 
  */
 int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode);
 
+struct dse_tls_conf;
+
+/* A TLS client gets this long to complete its handshake before it is refused. */
+#define DSE_RPC_HANDSHAKE_TIMEOUT_MS 5000
+
 /*
- * Serves the socket: accepts clients, reads requests and answers them.
- * Waits up to 'timeout_ms' for activity.  Returns 0 or a negative errno of
+ * Also listens on TCP 'addr' (an IPv4 or IPv6 address; NULL: every IPv4
+ * address) port 'port' (0: the kernel picks one, see dse_rpc_tls_port())
+ * for JSON-RPC over TLS 1.3 with mutual authentication ('tls': our
+ * certificate and key, and the CA every client certificate must be signed
+ * by).  The same dse_rpc_poll() serves both kinds of clients; handshakes
+ * do not block it.  A client that does not complete a handshake with a
+ * certificate of the CA is refused (closed), counted and logged (rate
+ * limited).  Returns 0, or a negative errno after writing a message for a
+ * person to 'err' (at most 'err_len' bytes): -EALREADY when the server
+ * already listens on TCP, -EINVAL / -ENOENT for bad TLS files, -EADDRINUSE...
+ */
+int dse_rpc_listen_tls(struct dse_rpc_server *srv, const char *addr, uint16_t port,
+		       const struct dse_tls_conf *tls, char *err, size_t err_len);
+
+/*
+ * Sets how long a TLS client may take to complete its handshake, in
+ * milliseconds (at least 1; the default is DSE_RPC_HANDSHAKE_TIMEOUT_MS).
+ */
+void dse_rpc_tls_set_handshake_timeout(struct dse_rpc_server *srv, int timeout_ms);
+
+/* Returns the TCP port of the TLS listener, or -ENOTCONN without one. */
+int dse_rpc_tls_port(const struct dse_rpc_server *srv);
+
+/* Counters of the TLS listener (all zero without one). */
+struct dse_rpc_tls_stats {
+	uint64_t accepted;        /* TCP connections accepted */
+	uint64_t established;     /* handshakes completed with a verified client certificate */
+	uint64_t refused;         /* connections refused: the sum of the refused_* below */
+	uint64_t refused_not_tls; /* the client does not speak TLS 1.3 (a plain TCP client) */
+	uint64_t refused_cert;    /* no client certificate, one the CA did not sign, or
+				     a client that refused our certificate */
+	uint64_t refused_timeout; /* no handshake within DSE_RPC_HANDSHAKE_TIMEOUT_MS */
+	uint64_t refused_closed;  /* the client closed the connection during the handshake */
+	uint64_t refused_other;   /* any other TLS failure */
+	uint64_t active;          /* TLS clients connected now (handshaking or established) */
+};
+
+/* Copies the TLS listener's counters to '*ret'. */
+void dse_rpc_server_tls_stats(const struct dse_rpc_server *srv, struct dse_rpc_tls_stats *ret);
+
+/*
+ * Serves the sockets (Unix and TLS): accepts clients, steps TLS handshakes,
+ * reads requests and answers them.  Waits up to 'timeout_ms' for activity
+ * (less when a handshake times out sooner).  Returns 0 or a negative errno of
  * poll(); errors of one client only close that client.
  */
 int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms);
@@ -73,7 +122,10 @@ json_t *dse_rpc_dispatch(struct dse_rpc_server *srv, json_t *req);
 /* Answers one request line 'buf' of 'len' bytes; same return as dispatch. */
 json_t *dse_rpc_dispatch_text(struct dse_rpc_server *srv, const char *buf, size_t len);
 
-/* Closes every client and the listening socket, removes the socket file, frees. NULL is fine. */
+/*
+ * Closes every client and the listening sockets, removes the socket file,
+ * frees.  NULL is fine.
+ */
 void dse_rpc_server_free(struct dse_rpc_server *srv);
 
 /* Returns the method table. */

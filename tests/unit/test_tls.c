@@ -1,0 +1,1054 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of the host CA (certs.c), the TLS contexts (tls.c), the TLS
+ * listener of the JSON-RPC server and the TLS transport of the client.
+ *
+ * The group setup makes two CAs in a temporary directory: the host CA
+ * issues the DPU's certificate "h1-d1" and the host's "hostd"; a second,
+ * foreign CA issues a "hostd" and an "h1-d1" of its own.  Each TLS test
+ * starts a server on 127.0.0.1 with a port the kernel picks, served by a
+ * thread, and talks to it with dse_rpc_client_tls() or with raw sockets.
+ * Counters are read through the server's own "tls.stats" method, so the
+ * server thread is the only one that touches them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "certs.h"
+#include "jsonrpc.h"
+#include "rpc_client.h"
+#include "tls.h"
+
+/* The certificates every test uses, made once by the group setup. */
+struct pki {
+	char dir[64];
+	char ca[128];         /* host CA directory */
+	char ca2[128];        /* foreign CA directory */
+	char srv[128];        /* "h1-d1" from the host CA */
+	char cli[128];        /* "hostd" from the host CA */
+	char rogue_cli[128];  /* "hostd" from the foreign CA */
+	char rogue_srv[128];  /* "h1-d1" from the foreign CA */
+	struct dse_tls_paths srv_paths, cli_paths, rogue_cli_paths, rogue_srv_paths;
+	struct dse_tls_conf srv_conf, cli_conf, rogue_cli_conf, rogue_srv_conf;
+};
+
+static struct pki pki;
+
+/* What a TLS test starts with; torn down whatever the test left. */
+struct fixture {
+	struct dse_rpc_server *srv;
+	pthread_t thread;
+	atomic_bool stop;
+	bool running;
+	uint16_t port;
+	char sock[160]; /* the same server's Unix socket */
+	struct dse_rpc_client *client;
+	json_t *result;
+	json_t *error;
+	int fd; /* a raw client socket, or -1 */
+	char err[512];
+};
+
+/* ---- helpers ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static X509 *read_cert(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+
+	assert_non_null(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	return x;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+
+	assert_non_null(f);
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(k);
+	return k;
+}
+
+/* Reads a whole small file into 'buf'; returns its length. */
+static size_t slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return n;
+}
+
+static mode_t file_mode(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void path_in(char *buf, size_t len, const char *dir, const char *file)
+{
+	assert_true((size_t)snprintf(buf, len, "%s/%s", dir, file) < len);
+}
+
+/*
+ * Verifies 'cert_path' against the CA certificate 'ca_path' for 'purpose'.
+ * Returns the X509_V_* result.
+ */
+static int verify_with(const char *ca_path, const char *cert_path, int purpose)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	X509 *cert = read_cert(cert_path);
+	int r;
+
+	assert_int_equal(X509_STORE_load_file(store, ca_path), 1);
+	assert_int_equal(X509_STORE_CTX_init(ctx, store, cert, NULL), 1);
+	X509_STORE_CTX_set_purpose(ctx, purpose);
+	r = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	X509_free(cert);
+	return r;
+}
+
+/* ---- the server ---- */
+
+/* Returns its params. */
+static int m_echo(struct dse_rpc_call *call, json_t **ret_result)
+{
+	*ret_result = json_incref(call->params);
+	return 0;
+}
+
+/* Returns the TLS listener's counters. */
+static int m_stats(struct dse_rpc_call *call, json_t **ret_result)
+{
+	struct dse_rpc_tls_stats st;
+
+	dse_rpc_server_tls_stats(call->srv, &st);
+	*ret_result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted",
+				(json_int_t)st.accepted, "established", (json_int_t)st.established,
+				"refused", (json_int_t)st.refused, "not_tls",
+				(json_int_t)st.refused_not_tls, "cert", (json_int_t)st.refused_cert,
+				"timeout", (json_int_t)st.refused_timeout, "closed",
+				(json_int_t)st.refused_closed, "other",
+				(json_int_t)st.refused_other,
+				"active", (json_int_t)st.active);
+	return 0;
+}
+
+static const struct dse_rpc_method methods[] = {
+	{"echo", m_echo, "returns params"},
+	{"tls.stats", m_stats, "the TLS counters"},
+	{NULL, NULL, NULL},
+};
+
+static void *serve(void *arg)
+{
+	struct fixture *fx = arg;
+
+	while (!atomic_load(&fx->stop))
+		dse_rpc_poll(fx->srv, 10);
+	return NULL;
+}
+
+/* Starts a server with 'conf' on 127.0.0.1 (ephemeral port) and a Unix socket. */
+static void start_server(struct fixture *fx, const struct dse_tls_conf *conf)
+{
+	char err[512] = "";
+	int r, port;
+
+	fx->srv = dse_rpc_server_new(methods, NULL);
+	assert_non_null(fx->srv);
+	r = dse_rpc_listen_tls(fx->srv, "127.0.0.1", 0, conf, err, sizeof(err));
+	if (r < 0)
+		fail_msg("listen_tls: %s", err);
+	port = dse_rpc_tls_port(fx->srv);
+	assert_true(port > 0);
+	fx->port = (uint16_t)port;
+	path_in(fx->sock, sizeof(fx->sock), pki.dir, "rpc.sock");
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->sock, 0600), 0);
+	atomic_store(&fx->stop, false);
+	assert_int_equal(pthread_create(&fx->thread, NULL, serve, fx), 0);
+	fx->running = true;
+}
+
+static void stop_server(struct fixture *fx)
+{
+	if (fx->running) {
+		atomic_store(&fx->stop, true);
+		pthread_join(fx->thread, NULL);
+		fx->running = false;
+	}
+	dse_rpc_server_free(fx->srv);
+	fx->srv = NULL;
+}
+
+static int fixture_setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL)
+		return -1;
+	fx->fd = -1;
+	*state = fx;
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	stop_server(fx);
+	dse_rpc_client_free(fx->client);
+	json_decref(fx->result);
+	json_decref(fx->error);
+	if (fx->fd >= 0)
+		close(fx->fd);
+	free(fx);
+	return 0;
+}
+
+/* Connects the fixture's client with 'conf' expecting 'cn'; returns the result. */
+static int connect_tls(struct fixture *fx, const struct dse_tls_conf *conf, const char *cn)
+{
+	fx->err[0] = '\0';
+	return dse_rpc_client_tls("127.0.0.1", fx->port, conf, cn, 2000, &fx->client, fx->err,
+				  sizeof(fx->err));
+}
+
+static int call(struct fixture *fx, struct dse_rpc_client *c, const char *method, json_t *params)
+{
+	int r;
+
+	json_decref(fx->result);
+	json_decref(fx->error);
+	fx->result = fx->error = NULL;
+	r = dse_rpc_client_call(c, method, params, 5000, &fx->result, &fx->error);
+	json_decref(params);
+	return r;
+}
+
+/* Reads the server's counter 'name' through a fresh, good TLS client. */
+static long long stat_of(struct fixture *fx, const char *name)
+{
+	struct dse_rpc_client *c = NULL;
+	char err[512];
+	long long v;
+
+	if (dse_rpc_client_tls("127.0.0.1", fx->port, &pki.cli_conf, "h1-d1", 2000, &c, err,
+			       sizeof(err)) < 0)
+		fail_msg("stats client: %s", err);
+	assert_int_equal(call(fx, c, "tls.stats", NULL), 0);
+	v = json_integer_value(json_object_get(fx->result, name));
+	dse_rpc_client_free(c);
+	return v;
+}
+
+/* A plain TCP connection to the server. */
+static int tcp_connect(uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 3};
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	/* A blocking TLS test whose verdict never comes fails instead of hanging. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/*
+ * Reads from 'fd' until the peer closes it or 'timeout_ms' pass.  Returns
+ * the bytes read before the close (>= 0), or -ETIMEDOUT.
+ */
+static long read_until_closed(int fd, int timeout_ms)
+{
+	long total = 0;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return total; /* EOF or a reset: closed */
+		total += n;
+	}
+}
+
+/* ---- group setup: the PKI ---- */
+
+static int group_setup(void **state)
+{
+	char err[512];
+
+	(void)state;
+	snprintf(pki.dir, sizeof(pki.dir), "/tmp/test-tls-XXXXXX");
+	if (mkdtemp(pki.dir) == NULL)
+		return -1;
+	snprintf(pki.ca, sizeof(pki.ca), "%s/ca", pki.dir);
+	snprintf(pki.ca2, sizeof(pki.ca2), "%s/ca2", pki.dir);
+	snprintf(pki.srv, sizeof(pki.srv), "%s/srv", pki.dir);
+	snprintf(pki.cli, sizeof(pki.cli), "%s/cli", pki.dir);
+	snprintf(pki.rogue_cli, sizeof(pki.rogue_cli), "%s/rogue-cli", pki.dir);
+	snprintf(pki.rogue_srv, sizeof(pki.rogue_srv), "%s/rogue-srv", pki.dir);
+	if (dse_cert_issue(pki.ca, "h1-d1", pki.srv, err, sizeof(err)) < 0 ||
+	    dse_cert_issue(pki.ca, "hostd", pki.cli, err, sizeof(err)) < 0 ||
+	    dse_cert_issue(pki.ca2, "hostd", pki.rogue_cli, err, sizeof(err)) < 0 ||
+	    dse_cert_issue(pki.ca2, "h1-d1", pki.rogue_srv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "group setup: %s\n", err);
+		return -1;
+	}
+	if (dse_tls_conf_dir(pki.srv, &pki.srv_paths, &pki.srv_conf) < 0 ||
+	    dse_tls_conf_dir(pki.cli, &pki.cli_paths, &pki.cli_conf) < 0 ||
+	    dse_tls_conf_dir(pki.rogue_cli, &pki.rogue_cli_paths, &pki.rogue_cli_conf) < 0 ||
+	    dse_tls_conf_dir(pki.rogue_srv, &pki.rogue_srv_paths, &pki.rogue_srv_conf) < 0)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	rm_rf(pki.dir);
+	return 0;
+}
+
+/* ---- certs ---- */
+
+/*
+ * dse_ca_ensure() makes a CA once and then leaves it alone.
+ * Steps: ensure a new directory twice.
+ * Verify: ca.pem and ca.key exist, the key is 0600, the second call
+ * changes neither file, and the certificate is a CA valid ~10 years.
+ */
+static void test_ca_ensure_creates_once_and_is_idempotent(void **state)
+{
+	char dir[160], cert[200], key[200], a_cert[8192], a_key[8192], b[8192], err[512];
+	int days, secs;
+	X509 *x;
+
+	(void)state;
+	path_in(dir, sizeof(dir), pki.dir, "ca-idem/sub");
+	path_in(cert, sizeof(cert), dir, "ca.pem");
+	path_in(key, sizeof(key), dir, "ca.key");
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), 0);
+	assert_int_equal(file_mode(key), 0600);
+	assert_int_equal(file_mode(dir), 0700);
+	slurp(cert, a_cert, sizeof(a_cert));
+	slurp(key, a_key, sizeof(a_key));
+
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), 0);
+	slurp(cert, b, sizeof(b));
+	assert_string_equal(a_cert, b);
+	slurp(key, b, sizeof(b));
+	assert_string_equal(a_key, b);
+
+	x = read_cert(cert);
+	assert_int_equal(X509_check_ca(x), 1);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)), 1);
+	assert_true(days >= 3650 && days <= 3654);
+	X509_free(x);
+}
+
+/*
+ * Half a CA is an error, never silently replaced.
+ * Steps: make a CA, delete ca.key, ensure again; same with only ca.key.
+ * Verify: -EEXIST with a message naming the missing file; the remaining
+ * file is untouched.
+ */
+static void test_ca_ensure_refuses_half_a_ca(void **state)
+{
+	char dir[160], cert[200], key[200], before[8192], after[8192], err[512];
+
+	(void)state;
+	path_in(dir, sizeof(dir), pki.dir, "ca-half");
+	path_in(cert, sizeof(cert), dir, "ca.pem");
+	path_in(key, sizeof(key), dir, "ca.key");
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), 0);
+	slurp(cert, before, sizeof(before));
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "ca.key"));
+	slurp(cert, after, sizeof(after));
+	assert_string_equal(before, after);
+
+	assert_int_equal(unlink(cert), 0);
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), 0); /* a fresh one */
+	assert_int_equal(unlink(cert), 0);
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "ca.pem"));
+}
+
+/*
+ * A CA whose key belongs to another certificate is refused.
+ * Steps: copy the foreign CA's key over a CA's key.  Verify: -EINVAL.
+ */
+static void test_ca_ensure_refuses_mismatched_key(void **state)
+{
+	char dir[160], key[200], other[200], buf[8192], err[512];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	path_in(dir, sizeof(dir), pki.dir, "ca-mismatch");
+	path_in(key, sizeof(key), dir, "ca.key");
+	path_in(other, sizeof(other), pki.ca2, "ca.key");
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), 0);
+	n = slurp(other, buf, sizeof(buf));
+	f = fopen(key, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+	assert_int_equal(dse_ca_ensure(dir, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "does not belong"));
+}
+
+/*
+ * Parallel issuers make one CA (dse-lab installs DPUs in parallel).
+ * Steps: 6 processes ensure the same new directory at once.
+ * Verify: all succeed and the key on disk belongs to the certificate.
+ */
+static void test_ca_ensure_concurrent_callers_make_one_ca(void **state)
+{
+	char dir[160], cert[200], key[200];
+	pid_t pids[6];
+	X509 *x;
+	EVP_PKEY *k;
+
+	(void)state;
+	path_in(dir, sizeof(dir), pki.dir, "ca-race");
+	path_in(cert, sizeof(cert), dir, "ca.pem");
+	path_in(key, sizeof(key), dir, "ca.key");
+	for (unsigned i = 0; i < 6; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(dse_ca_ensure(dir, NULL, 0) == 0 ? 0 : 1);
+	}
+	for (unsigned i = 0; i < 6; i++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	x = read_cert(cert);
+	k = read_key(key);
+	assert_int_equal(X509_check_private_key(x, k), 1);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/*
+ * An issued certificate is what the control channel needs.
+ * Steps: read the group's "h1-d1" certificate and key.
+ * Verify: it verifies against the host CA as a TLS server and as a TLS
+ * client, CN = h1-d1, key usage digitalSignature, extended key usage
+ * serverAuth + clientAuth, not a CA, ~5 years of validity, key.pem 0600
+ * and matching, ca.pem a copy of the CA's certificate.
+ */
+static void test_cert_issue_verifies_and_has_the_right_fields(void **state)
+{
+	char ca_pem[200], cert[200], key[200], copy[200], a[8192], b[8192], cn[64], err[512];
+	int days, secs;
+	X509 *x;
+	EVP_PKEY *k;
+
+	(void)state;
+	path_in(ca_pem, sizeof(ca_pem), pki.ca, "ca.pem");
+	path_in(cert, sizeof(cert), pki.srv, "cert.pem");
+	path_in(key, sizeof(key), pki.srv, "key.pem");
+	path_in(copy, sizeof(copy), pki.srv, "ca.pem");
+
+	assert_int_equal(verify_with(ca_pem, cert, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+	assert_int_equal(verify_with(ca_pem, cert, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
+	assert_int_equal(dse_cert_read_cn(cert, cn, sizeof(cn), err, sizeof(err)), 0);
+	assert_string_equal(cn, "h1-d1");
+
+	x = read_cert(cert);
+	assert_int_equal(X509_check_ca(x), 0);
+	assert_true(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE);
+	assert_false(X509_get_key_usage(x) & KU_KEY_CERT_SIGN);
+	assert_int_equal(X509_get_extended_key_usage(x) & (XKU_SSL_SERVER | XKU_SSL_CLIENT),
+			 XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)), 1);
+	assert_true(days >= 1825 && days <= 1828);
+	k = read_key(key);
+	assert_int_equal(X509_check_private_key(x, k), 1);
+	EVP_PKEY_free(k);
+	X509_free(x);
+
+	assert_int_equal(file_mode(key), 0600);
+	assert_int_equal(file_mode(cert), 0644);
+	slurp(ca_pem, a, sizeof(a));
+	slurp(copy, b, sizeof(b));
+	assert_string_equal(a, b);
+}
+
+/*
+ * Certificates of another CA do not verify against ours, and serials are random.
+ * Steps: verify the foreign "hostd" against the host CA; issue the same
+ * name twice.  Verify: a verification error; two different serials.
+ */
+static void test_cert_other_ca_fails_and_serials_differ(void **state)
+{
+	char ca_pem[200], cert[200], out[160], err[512];
+	ASN1_INTEGER *s1;
+	X509 *x;
+
+	(void)state;
+	path_in(ca_pem, sizeof(ca_pem), pki.ca, "ca.pem");
+	path_in(cert, sizeof(cert), pki.rogue_cli, "cert.pem");
+	assert_int_not_equal(verify_with(ca_pem, cert, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
+
+	path_in(out, sizeof(out), pki.dir, "twice");
+	path_in(cert, sizeof(cert), out, "cert.pem");
+	assert_int_equal(dse_cert_issue(pki.ca, "h9-d9", out, err, sizeof(err)), 0);
+	x = read_cert(cert);
+	s1 = ASN1_INTEGER_dup(X509_get0_serialNumber(x));
+	X509_free(x);
+	assert_int_equal(dse_cert_issue(pki.ca, "h9-d9", out, err, sizeof(err)), 0);
+	x = read_cert(cert);
+	assert_int_not_equal(ASN1_INTEGER_cmp(s1, X509_get0_serialNumber(x)), 0);
+	assert_true(ASN1_INTEGER_get(s1) != 0);
+	ASN1_INTEGER_free(s1);
+	X509_free(x);
+}
+
+/*
+ * Names that are not DPU names are refused before anything is written.
+ * Steps: issue "", "-x", "a b", "a/b", "a_b" and 64 characters.
+ * Verify: -EINVAL with a message each time; the output directory is
+ * never created.
+ */
+static void test_cert_issue_refuses_bad_names(void **state)
+{
+	static const char *const bad[] = {"", "-x", ".x", "a b", "a/b", "a_b", "é"};
+	char out[160], longname[80], err[512];
+	struct stat st;
+
+	(void)state;
+	path_in(out, sizeof(out), pki.dir, "badname");
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(dse_cert_issue(pki.ca, bad[i], out, err, sizeof(err)), -EINVAL);
+		assert_true(strlen(err) > 0);
+	}
+	memset(longname, 'a', 64);
+	longname[64] = '\0';
+	assert_int_equal(dse_cert_issue(pki.ca, longname, out, err, sizeof(err)), -EINVAL);
+	longname[63] = '\0';
+	assert_int_equal(stat(out, &st), -1);
+	assert_int_equal(dse_cert_issue(pki.ca, longname, out, err, sizeof(err)), 0);
+}
+
+/*
+ * Reading the CN of something that is not a certificate is a clear error.
+ * Steps: read the CN of key.pem and of a missing file.
+ * Verify: -EINVAL and -ENOENT, each with a message naming the file.
+ */
+static void test_cert_read_cn_errors(void **state)
+{
+	char key[200], missing[200], cn[64], err[512];
+
+	(void)state;
+	path_in(key, sizeof(key), pki.srv, "key.pem");
+	path_in(missing, sizeof(missing), pki.srv, "nope.pem");
+	assert_int_equal(dse_cert_read_cn(key, cn, sizeof(cn), err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "key.pem"));
+	assert_int_equal(dse_cert_read_cn(missing, cn, sizeof(cn), err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "nope.pem"));
+	assert_int_equal(dse_cert_read_cn(pki.srv_conf.cert_file, cn, 3, err, sizeof(err)),
+			 -ENAMETOOLONG);
+}
+
+/* ---- TLS contexts ---- */
+
+/*
+ * A server context refuses credentials that could never work.
+ * Steps: a missing key; a key of another certificate; a certificate from
+ * another CA than ca.pem.  Verify: -ENOENT, -EINVAL, -EINVAL with messages.
+ */
+static void test_tls_ctx_refuses_bad_credentials(void **state)
+{
+	struct dse_tls_conf conf = pki.srv_conf;
+	char missing[200], err[512];
+	SSL_CTX *ctx = NULL;
+
+	(void)state;
+	path_in(missing, sizeof(missing), pki.srv, "missing.pem");
+	conf.key_file = missing;
+	assert_int_equal(dse_tls_server_ctx_new(&conf, &ctx, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "missing.pem"));
+
+	conf = pki.srv_conf;
+	conf.key_file = pki.cli_conf.key_file;
+	assert_int_equal(dse_tls_server_ctx_new(&conf, &ctx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "does not belong"));
+
+	conf = pki.srv_conf;
+	conf.cert_file = pki.rogue_srv_conf.cert_file;
+	conf.key_file = pki.rogue_srv_conf.key_file;
+	assert_int_equal(dse_tls_client_ctx_new(&conf, &ctx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "does not verify"));
+	assert_null(ctx);
+
+	assert_int_equal(dse_tls_server_ctx_new(&pki.srv_conf, &ctx, err, sizeof(err)), 0);
+	SSL_CTX_free(ctx);
+}
+
+/* ---- the control channel ---- */
+
+/*
+ * A client with a certificate of the host CA is served, next to a Unix
+ * client of the same poll loop.
+ * Steps: connect over TLS expecting "h1-d1"; echo a small and a 2 MiB
+ * object; echo over the Unix socket too.
+ * Verify: both answers; the peer name; the established counter.
+ */
+static void test_tls_round_trip_next_to_unix(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_rpc_client *ux = NULL;
+	size_t len = 2u << 20;
+	char *big = malloc(len + 1);
+
+	assert_non_null(big);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (char)('a' + i % 26);
+	big[len] = '\0';
+	start_server(fx, &pki.srv_conf);
+	if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+		fail_msg("connect: %s", fx->err);
+	assert_string_equal(dse_rpc_client_peer_cn(fx->client), "h1-d1");
+	assert_int_equal(call(fx, fx->client, "echo", json_pack("{s:s}", "hello", "dpu")), 0);
+	assert_string_equal(json_string_value(json_object_get(fx->result, "hello")), "dpu");
+	assert_int_equal(call(fx, fx->client, "echo", json_pack("{s:s}", "big", big)), 0);
+	assert_string_equal(json_string_value(json_object_get(fx->result, "big")), big);
+	free(big);
+
+	assert_int_equal(dse_rpc_client_unix(fx->sock, 1000, &ux), 0);
+	assert_int_equal(call(fx, ux, "echo", json_pack("{s:i}", "unix", 1)), 0);
+	assert_int_equal(json_integer_value(json_object_get(fx->result, "unix")), 1);
+	dse_rpc_client_free(ux);
+
+	assert_int_equal(call(fx, fx->client, "tls.stats", NULL), 0);
+	assert_int_equal(json_integer_value(json_object_get(fx->result, "established")), 1);
+	assert_int_equal(json_integer_value(json_object_get(fx->result, "refused")), 0);
+	assert_int_equal(json_integer_value(json_object_get(fx->result, "active")), 1);
+}
+
+/*
+ * Without an expected name, any certificate of the CA is accepted and the
+ * client learns the server's name (discovery).
+ * Steps: connect with expect_cn NULL.  Verify: 0 and peer name "h1-d1".
+ */
+static void test_tls_client_without_expected_name_learns_it(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_server(fx, &pki.srv_conf);
+	if (connect_tls(fx, &pki.cli_conf, NULL) < 0)
+		fail_msg("connect: %s", fx->err);
+	assert_string_equal(dse_rpc_client_peer_cn(fx->client), "h1-d1");
+	assert_int_equal(call(fx, fx->client, "echo", NULL), 0);
+}
+
+/*
+ * A plain TCP client is refused: closed without an answer, and counted.
+ * Steps: connect with TCP, send a JSON-RPC request line.
+ * Verify: the server closes the connection without sending a byte of
+ * JSON; refused and refused_not_tls are 1.
+ */
+static void test_tls_plain_tcp_client_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"}\n";
+	long n;
+
+	start_server(fx, &pki.srv_conf);
+	fx->fd = tcp_connect(fx->port);
+	assert_int_equal(write(fx->fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	n = read_until_closed(fx->fd, 3000);
+	assert_true(n >= 0); /* closed, not left hanging */
+	assert_int_equal(stat_of(fx, "not_tls"), 1);
+	assert_int_equal(stat_of(fx, "refused"), 1);
+}
+
+/*
+ * A TCP client that never starts a handshake is refused at the deadline.
+ * Steps: handshake timeout 200 ms; connect with TCP and send nothing.
+ * Verify: closed within 3 s; refused_timeout is 1.
+ */
+static void test_tls_silent_client_times_out(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_server(fx, &pki.srv_conf);
+	dse_rpc_tls_set_handshake_timeout(fx->srv, 200);
+	fx->fd = tcp_connect(fx->port);
+	assert_int_equal(read_until_closed(fx->fd, 3000), 0);
+	assert_int_equal(stat_of(fx, "timeout"), 1);
+}
+
+/*
+ * A client of another host (its certificate and its trust from another
+ * CA) is refused, and refuses our server too.
+ * Steps: connect with the foreign CA's "hostd" and the foreign ca.pem.
+ * Verify: -EACCES at connect with a message about the certificate, no
+ * client; the server counts one certificate refusal and established only
+ * its two stats clients.
+ */
+static void test_tls_client_of_other_ca_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_server(fx, &pki.srv_conf);
+	assert_int_equal(connect_tls(fx, &pki.rogue_cli_conf, "h1-d1"), -EACCES);
+	assert_null(fx->client);
+	assert_non_null(strstr(fx->err, "certificate"));
+	assert_int_equal(stat_of(fx, "cert"), 1);
+	assert_int_equal(stat_of(fx, "established"), 2); /* the two stats clients */
+}
+
+/*
+ * A TLS client from another CA that trusts our server CA is refused by
+ * the server itself (not by its own checks).
+ * Steps: a hand-made client context with the foreign "hostd" certificate
+ * and the host CA as trust anchor; handshake, then wait for the verdict.
+ * Verify: the handshake passes on the client side, the verdict is -EACCES
+ * (the server's alert), and refused_cert is 1.
+ */
+static void test_tls_server_refuses_certificate_of_other_ca(void **state)
+{
+	struct fixture *fx = *state;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char err[256];
+	SSL *ssl;
+	int r;
+
+	start_server(fx, &pki.srv_conf);
+	assert_non_null(ctx);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	assert_int_equal(SSL_CTX_load_verify_file(ctx, pki.cli_conf.ca_file), 1);
+	assert_int_equal(SSL_CTX_use_certificate_file(ctx, pki.rogue_cli_conf.cert_file,
+						      SSL_FILETYPE_PEM), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, pki.rogue_cli_conf.key_file,
+						     SSL_FILETYPE_PEM), 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	fx->fd = tcp_connect(fx->port);
+	ssl = dse_tls_client_new(ctx, fx->fd, "h1-d1");
+	assert_non_null(ssl);
+	/* The socket is blocking: each step finishes or fails. */
+	r = dse_tls_handshake(ssl, &(short){0}, err, sizeof(err));
+	assert_int_equal(r, 0);
+	/* No ticket callback here: the verdict is the alert (or a read timeout if none came). */
+	r = dse_tls_client_confirm(ssl, &(short){0}, err, sizeof(err));
+	assert_int_equal(r, -EACCES);
+	assert_non_null(strstr(err, "refused our certificate"));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	assert_int_equal(stat_of(fx, "cert"), 1);
+}
+
+/*
+ * A TLS client without any certificate is refused.
+ * Steps: a hand-made client context that trusts the host CA but has no
+ * certificate; handshake, then read.  Verify: -EACCES (the server's
+ * "certificate required" alert) and refused_cert is 1.
+ */
+static void test_tls_client_without_certificate_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char err[256], b;
+	SSL *ssl;
+	int r;
+
+	start_server(fx, &pki.srv_conf);
+	assert_non_null(ctx);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	assert_int_equal(SSL_CTX_load_verify_file(ctx, pki.cli_conf.ca_file), 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	fx->fd = tcp_connect(fx->port);
+	ssl = dse_tls_client_new(ctx, fx->fd, "h1-d1");
+	assert_non_null(ssl);
+	assert_int_equal(dse_tls_handshake(ssl, &(short){0}, err, sizeof(err)), 0);
+	r = (int)dse_tls_read(ssl, &b, 1, &(short){0}, err, sizeof(err));
+	assert_int_equal(r, -EACCES);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	assert_int_equal(stat_of(fx, "cert"), 1);
+}
+
+/*
+ * The client refuses a server whose name is not the expected one.
+ * Steps: connect to the "h1-d1" server expecting "h1-d2".
+ * Verify: -EACCES, a message with both names, no client; the server
+ * counts the aborted handshake as a certificate refusal.
+ */
+static void test_tls_client_refuses_wrong_server_name(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_server(fx, &pki.srv_conf);
+	assert_int_equal(connect_tls(fx, &pki.cli_conf, "h1-d2"), -EACCES);
+	assert_null(fx->client);
+	if (strstr(fx->err, "'h1-d1'") == NULL || strstr(fx->err, "'h1-d2'") == NULL)
+		fail_msg("the message names both: %s", fx->err);
+	assert_int_equal(stat_of(fx, "cert"), 1);
+}
+
+/*
+ * The client refuses a server whose certificate another CA issued, even
+ * with the right name.
+ * Steps: a server with the foreign "h1-d1" (and the foreign CA), a client
+ * of the host CA expecting "h1-d1".  Verify: -EACCES and a message.
+ */
+static void test_tls_client_refuses_server_of_other_ca(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_server(fx, &pki.rogue_srv_conf);
+	assert_int_equal(connect_tls(fx, &pki.cli_conf, "h1-d1"), -EACCES);
+	assert_null(fx->client);
+	assert_non_null(strstr(fx->err, "certificate"));
+}
+
+/*
+ * Connecting where nobody listens, or to a server that never answers,
+ * fails with a plain errno within the time limit.
+ * Steps: connect to a closed port; connect to a listening socket that
+ * never accepts nor answers, with 200 ms.
+ * Verify: -ECONNREFUSED; -ETIMEDOUT in well under a second.
+ */
+static void test_tls_connect_refused_and_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	struct timespec t0, t1;
+	int lfd;
+	long ms;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+	fx->port = ntohs(a.sin_port);
+	/* Bound but not listening: the port refuses. */
+	assert_int_equal(connect_tls(fx, &pki.cli_conf, "h1-d1"), -ECONNREFUSED);
+	assert_non_null(strstr(fx->err, "127.0.0.1"));
+
+	assert_int_equal(listen(lfd, 4), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(dse_rpc_client_tls("127.0.0.1", fx->port, &pki.cli_conf, "h1-d1", 200,
+					    &fx->client, fx->err, sizeof(fx->err)),
+			 -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 190 && ms < 1000);
+	close(lfd);
+}
+
+/*
+ * The TLS listener refuses what it can not do.
+ * Steps: listen on a name that is not an address; listen twice; listen
+ * on a port another server holds.
+ * Verify: -EINVAL, -EALREADY, -EADDRINUSE, each with a message.
+ */
+static void test_tls_listen_errors(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_rpc_server *other = dse_rpc_server_new(methods, NULL);
+	char err[512];
+
+	assert_non_null(other);
+	start_server(fx, &pki.srv_conf);
+	assert_int_equal(dse_rpc_listen_tls(other, "dpu.example", 7300, &pki.srv_conf, err,
+					    sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "dpu.example"));
+	assert_int_equal(dse_rpc_listen_tls(other, "127.0.0.1", fx->port, &pki.srv_conf, err,
+					    sizeof(err)),
+			 -EADDRINUSE);
+	assert_non_null(strstr(err, "127.0.0.1"));
+	assert_int_equal(dse_rpc_tls_port(other), -ENOTCONN);
+	assert_int_equal(dse_rpc_listen_tls(other, "127.0.0.1", 0, &pki.srv_conf, err, sizeof(err)),
+			 0);
+	assert_int_equal(dse_rpc_listen_tls(other, "127.0.0.1", 0, &pki.srv_conf, err, sizeof(err)),
+			 -EALREADY);
+	dse_rpc_server_free(other);
+}
+
+/*
+ * A refused client does not disturb the others.
+ * Steps: connect a good client; refuse a plain TCP client and a foreign
+ * one; call with the good client again.
+ * Verify: the good client's call works; refused is 2.
+ */
+static void test_tls_refusals_do_not_disturb_good_clients(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_rpc_client *rogue = NULL;
+	char err[512];
+
+	start_server(fx, &pki.srv_conf);
+	if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+		fail_msg("connect: %s", fx->err);
+	fx->fd = tcp_connect(fx->port);
+	assert_int_equal(write(fx->fd, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	assert_true(read_until_closed(fx->fd, 3000) >= 0);
+	assert_int_equal(dse_rpc_client_tls("127.0.0.1", fx->port, &pki.rogue_cli_conf, "h1-d1",
+					    2000, &rogue, err, sizeof(err)),
+			 -EACCES);
+	assert_int_equal(call(fx, fx->client, "echo", json_pack("{s:i}", "still", 1)), 0);
+	assert_int_equal(json_integer_value(json_object_get(fx->result, "still")), 1);
+	assert_int_equal(call(fx, fx->client, "tls.stats", NULL), 0);
+	assert_int_equal(json_integer_value(json_object_get(fx->result, "refused")), 2);
+}
+
+/*
+ * Refusals are logged, but rate limited: a flood does not flood the log.
+ * Steps: stderr to a file; 20 plain TCP clients refused in a row; after
+ * 1.2 s one more.
+ * Verify: 21 refusals counted; fewer than 16 of them logged; the last
+ * line says how many were not logged.
+ */
+static void test_tls_refusals_are_logged_rate_limited(void **state)
+{
+	struct fixture *fx = *state;
+	char logpath[160], line[512], last[512] = "";
+	unsigned logged = 0;
+	int saved, logfd;
+	FILE *f;
+
+	path_in(logpath, sizeof(logpath), pki.dir, "refusals.log");
+	start_server(fx, &pki.srv_conf);
+	fflush(stderr);
+	saved = dup(2);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(saved >= 0 && logfd >= 0);
+	dup2(logfd, 2);
+	close(logfd);
+	for (unsigned i = 0; i < 21; i++) {
+		int fd;
+
+		if (i == 20)
+			usleep(1200 * 1000);
+		fd = tcp_connect(fx->port);
+		if (write(fd, "hello\n", 6) != 6 || read_until_closed(fd, 3000) < 0) {
+			close(fd);
+			break;
+		}
+		close(fd);
+	}
+	/* The last refusal is logged before the server closes its connection. */
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(stat_of(fx, "not_tls"), 21);
+
+	f = fopen(logpath, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "refused TLS client") == NULL)
+			continue;
+		logged++;
+		snprintf(last, sizeof(last), "%s", line);
+	}
+	fclose(f);
+	assert_true(logged >= 10);
+	assert_true(logged < 16);
+	if (strstr(last, "more refusals not logged") == NULL)
+		fail_msg("last line: %s", last);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ca_ensure_creates_once_and_is_idempotent),
+		T(test_ca_ensure_refuses_half_a_ca),
+		T(test_ca_ensure_refuses_mismatched_key),
+		T(test_ca_ensure_concurrent_callers_make_one_ca),
+		T(test_cert_issue_verifies_and_has_the_right_fields),
+		T(test_cert_other_ca_fails_and_serials_differ),
+		T(test_cert_issue_refuses_bad_names),
+		T(test_cert_read_cn_errors),
+		T(test_tls_ctx_refuses_bad_credentials),
+		T(test_tls_round_trip_next_to_unix),
+		T(test_tls_client_without_expected_name_learns_it),
+		T(test_tls_plain_tcp_client_is_refused),
+		T(test_tls_silent_client_times_out),
+		T(test_tls_client_of_other_ca_is_refused),
+		T(test_tls_server_refuses_certificate_of_other_ca),
+		T(test_tls_client_without_certificate_is_refused),
+		T(test_tls_client_refuses_wrong_server_name),
+		T(test_tls_client_refuses_server_of_other_ca),
+		T(test_tls_connect_refused_and_timeout),
+		T(test_tls_listen_errors),
+		T(test_tls_refusals_do_not_disturb_good_clients),
+		T(test_tls_refusals_are_logged_rate_limited),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
