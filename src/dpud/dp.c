@@ -81,13 +81,7 @@ void dp_segments_rebuild(void)
 			continue;
 		dp.vlan_seg[seg->vlan] = s;
 		for (uint16_t p = 0; p < DSE_MAX_PORTS; p++) {
-			struct dse_port *port = &dp.ports[p];
-
-			if (!port->used)
-				continue;
-			if ((port->mode == DSE_PORT_ACCESS && port->segment == s) ||
-			    (port->mode == DSE_PORT_TRUNK &&
-			     (port->trunk_segs[s / 64] & (1ull << (s % 64)))))
+			if (dp_port_in_segment(&dp.ports[p], s))
 				seg->members[seg->n_members++] = p;
 		}
 	}

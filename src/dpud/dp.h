@@ -50,6 +50,7 @@ struct dse_port {
 	char devargs[256];
 	uint16_t port_id;  /* DPDK port id; index of dp.ports */
 	uint16_t mtu;      /* largest L3 payload accepted (frames above are dropped) */
+	uint16_t max_frame; /* largest frame the device delivers whole (see port.c) */
 	uint8_t mode;      /* enum dse_port_mode */
 	uint16_t segment;  /* access: its segment, else DSE_NO_SEGMENT */
 	/* trunk: segments it carries, one bit per segment index */
@@ -146,6 +147,19 @@ static inline void dp_flows_invalidate(void)
 
 /* Recomputes every segment's member list and the VLAN map.  Worker context only. */
 void dp_segments_rebuild(void);
+
+/* Returns true if port 'p' (DPDK id) carries segment 'seg'. */
+static inline bool dp_port_in_segment(const struct dse_port *p, uint16_t seg)
+{
+	if (!p->used)
+		return false;
+	if (p->mode == DSE_PORT_ACCESS)
+		return p->segment == seg;
+	return (p->trunk_segs[seg / 64] & (1ull << (seg % 64))) != 0;
+}
+
+/* Frame bytes beyond the MTU: Ethernet header and up to two VLAN tags. */
+#define DSE_L2_OVERHEAD (14 + 8)
 
 /* Looks up a port by name; returns its DPDK id or DSE_NO_PORT. */
 uint16_t dp_port_find(const char *name);

@@ -32,6 +32,14 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod((struct rte_mbuf *)objs[i + 1], void *));
+		/*
+		 * Length first: a frame above the MTU may have been cut by the
+		 * port, and its headers would then lie about its length.
+		 */
+		if (unlikely(len > (uint32_t)dp.ports[m->port].mtu + DSE_L2_OVERHEAD)) {
+			dse_enq(&q, PARSE_NEXT_OVERSIZE);
+			continue;
+		}
 		r = dse_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), len, &info);
 		if (unlikely(r != DSE_PARSE_OK)) {
 			dse_enq(&q, (uint16_t)r);

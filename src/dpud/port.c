@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_hash.h>
 
 #include "log.h"
 
@@ -55,12 +57,24 @@ static int port_apply_update(void *arg)
 	struct port_update *u = arg;
 	struct dse_port *p = &dp.ports[u->port_id];
 
+	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
+
 	p->mode = u->conf->mode;
 	p->mtu = u->conf->mtu;
 	p->segment = u->conf->segment;
 	memcpy(p->trunk_segs, u->conf->trunk_segs, sizeof(p->trunk_segs));
-	/* Addresses learned under the old membership may no longer be valid. */
-	dse_fdb_flush(dp.fdb, DSE_FDB_ALL, u->port_id, false);
+	/*
+	 * Learned addresses of the port are relearned; static ones stay only in
+	 * segments the port still carries, or they would lead another
+	 * segment's frames out of it.
+	 */
+	for (uint32_t i = 0; i <= cap; i++) {
+		const struct dse_fdb_entry *e = &dp.fdb->entries[i];
+
+		if (e->used && e->port == u->port_id &&
+		    (!e->is_static || !dp_port_in_segment(p, e->segment)))
+			dse_fdb_del(dp.fdb, e->segment, e->mac);
+	}
 	dp_segments_rebuild();
 	return 0;
 }
@@ -70,6 +84,40 @@ int dse_port_update(uint16_t port_id, const struct dse_port_conf *conf)
 	struct port_update u = {port_id, conf};
 
 	return dp_call(port_apply_update, &u);
+}
+
+uint16_t dse_port_max_frame(const char *devargs, uint32_t dev_max_rx)
+{
+	/* No scatter: a frame must fit one mbuf. */
+	uint32_t max = RTE_MBUF_DEFAULT_DATAROOM;
+	const char *f;
+
+	if (strncmp(devargs, "net_af_packet", 13) == 0) {
+		/*
+		 * net_af_packet reports 1518 but delivers frames up to its ring
+		 * frame size less the TPACKET_V2 header and alignment (66
+		 * bytes), and cuts longer ones without a word.
+		 */
+		unsigned long framesz = 2048;
+
+		f = strstr(devargs, "framesz=");
+		if (f)
+			framesz = strtoul(f + 8, NULL, 0);
+		if (framesz > 66 && framesz - 66 < max)
+			max = (uint32_t)(framesz - 66);
+	} else if (dev_max_rx != 0 && dev_max_rx < max) {
+		max = dev_max_rx;
+	}
+	return (uint16_t)max;
+}
+
+uint16_t dse_port_max_mtu(uint16_t max_frame)
+{
+	/*
+	 * One byte of margin: a frame as long as max_frame may have been cut,
+	 * and must still be above the MTU to be dropped as oversize.
+	 */
+	return max_frame > DSE_L2_OVERHEAD + 1 ? (uint16_t)(max_frame - DSE_L2_OVERHEAD - 1) : 0;
 }
 
 /* The device name is the devargs up to the first comma. */
@@ -93,6 +141,8 @@ static void port_destroy(uint16_t port_id, const char *devname)
 int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 {
 	struct rte_eth_conf eth_conf = {0};
+	struct rte_eth_dev_info info;
+	uint16_t max_frame = dse_port_max_frame(conf->devargs, 0);
 	struct dse_port port = {0};
 	char devname[RTE_ETH_NAME_MAX_LEN];
 	uint16_t port_id;
@@ -107,11 +157,12 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	}
 	r = rte_dev_probe(conf->devargs);
 	if (r < 0) {
+		/* Drivers often fail with -1, which is no errno worth printing. */
 		snprintf(err, err_len,
-			 "could not create device '%s': %s (check the devargs; for "
-			 "net_af_packet the interface must exist)",
-			 conf->devargs, strerror(-r));
-		return r;
+			 "could not create device '%s'%s%s (check the devargs; for "
+			 "net_af_packet the interface must exist in this namespace)",
+			 conf->devargs, r < -1 ? ": " : "", r < -1 ? strerror(-r) : "");
+		return r < -1 ? r : -ENODEV;
 	}
 	if (rte_eth_dev_get_port_by_name(devname, &port_id) != 0) {
 		snprintf(err, err_len, "device '%s' is not an Ethernet port", devname);
@@ -122,6 +173,16 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 		snprintf(err, err_len, "too many ports (at most %d)", DSE_MAX_PORTS);
 		port_destroy(port_id, devname);
 		return -ENOSPC;
+	}
+	if (rte_eth_dev_info_get(port_id, &info) == 0)
+		max_frame = dse_port_max_frame(conf->devargs, info.max_rx_pktlen);
+	if (conf->mtu > dse_port_max_mtu(max_frame)) {
+		snprintf(err, err_len,
+			 "mtu %u is more than device '%s' receives whole: at most %u with "
+			 "these devargs",
+			 conf->mtu, devname, dse_port_max_mtu(max_frame));
+		port_destroy(port_id, devname);
+		return -EINVAL;
 	}
 	r = rte_eth_dev_configure(port_id, 1, 1, &eth_conf);
 	if (r == 0)
@@ -145,6 +206,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	snprintf(port.devargs, sizeof(port.devargs), "%s", conf->devargs);
 	port.port_id = port_id;
 	port.mtu = conf->mtu;
+	port.max_frame = max_frame;
 	port.mode = conf->mode;
 	port.segment = conf->segment;
 	memcpy(port.trunk_segs, conf->trunk_segs, sizeof(port.trunk_segs));

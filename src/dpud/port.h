@@ -34,6 +34,16 @@ void dse_port_del(uint16_t port_id);
 /* Changes mode, segments and MTU of an attached port (worker-safe). */
 int dse_port_update(uint16_t port_id, const struct dse_port_conf *conf);
 
+/*
+ * Returns the largest frame a port made from 'devargs' delivers whole:
+ * one mbuf's data room, less for drivers that cut frames ('dev_max_rx' is
+ * what the driver reports, 0 if unknown).
+ */
+uint16_t dse_port_max_frame(const char *devargs, uint32_t dev_max_rx);
+
+/* Returns the largest MTU for a port of 'max_frame'. */
+uint16_t dse_port_max_mtu(uint16_t max_frame);
+
 /* Removes every port (at shutdown). */
 void dse_port_del_all(void);
 

@@ -213,7 +213,9 @@ static json_t *mac_json(const uint8_t *mac)
 {
 	char buf[RTE_ETHER_ADDR_FMT_SIZE];
 
-	rte_ether_format_addr(buf, sizeof(buf), (const struct rte_ether_addr *)mac);
+	/* Lower case, as the API takes and the docs write addresses. */
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
 	return json_string(buf);
 }
 
@@ -514,6 +516,11 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 	memcpy(conf.trunk_segs, p->trunk_segs, sizeof(conf.trunk_segs));
 	if (port_conf_params(call, &conf) < 0)
 		return -EINVAL;
+	if (conf.mtu > dse_port_max_mtu(p->max_frame))
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				     "mtu %u is more than port '%s' receives whole: at most %u with "
+				     "its devargs",
+				     conf.mtu, p->name, dse_port_max_mtu(p->max_frame));
 	dse_port_update(id, &conf);
 	config_changed();
 	*ret = NULL;
@@ -558,6 +565,7 @@ static json_t *port_json(const struct dse_port *p)
 		      (json_int_t)st.opackets, "tx_bytes", (json_int_t)st.obytes, "rx_missed",
 		      (json_int_t)st.imissed, "rx_errors", (json_int_t)st.ierrors, "tx_errors",
 		      (json_int_t)st.oerrors);
+	json_object_set_new(o, "max_mtu", json_integer(dse_port_max_mtu(p->max_frame)));
 	if (p->mode == DSE_PORT_ACCESS)
 		json_object_set_new(o, "segment",
 				    p->segment == DSE_NO_SEGMENT
@@ -650,6 +658,12 @@ static int fdb_add(struct dse_rpc_call *call, json_t **ret)
 	    get_segment(call, "segment", true, &op.segment) < 0 || get_mac(call, "mac", &op.mac) < 0 ||
 	    get_port(call, "port", true, &op.port) < 0)
 		return -EINVAL;
+	/* An entry toward a port outside the segment would leak frames across segments. */
+	if (!dp_port_in_segment(&dp.ports[op.port], op.segment))
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				     "port '%s' is not in segment '%s': add the segment to the "
+				     "port first",
+				     dp.ports[op.port].name, dp.segments[op.segment].name);
 	dp_call(fdb_apply_add, &op);
 	if (op.result < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
