@@ -77,12 +77,17 @@ void dp_segments_rebuild(void)
 		struct dse_segment *seg = &dp.segments[s];
 
 		seg->n_members = 0;
+		seg->flood_uplink = DSE_NO_PORT;
 		if (!seg->used)
 			continue;
 		dp.vlan_seg[seg->vlan] = s;
 		for (uint16_t p = 0; p < DSE_MAX_PORTS; p++) {
-			if (dp_port_in_segment(&dp.ports[p], s))
+			if (!dp_port_in_segment(&dp.ports[p], s))
+				continue;
+			if (!dp.ports[p].uplink)
 				seg->members[seg->n_members++] = p;
+			else if (seg->flood_uplink == DSE_NO_PORT)
+				seg->flood_uplink = p;
 		}
 	}
 	dp_flows_invalidate();

@@ -53,6 +53,13 @@ struct dse_port {
 	uint16_t max_frame; /* largest frame the device delivers whole (see port.c) */
 	uint8_t mode;      /* enum dse_port_mode */
 	uint16_t segment;  /* access: its segment, else DSE_NO_SEGMENT */
+	/*
+	 * An uplink to the physical network.  A switch's uplinks are a team:
+	 * frames never pass from one uplink to another, a flood leaves
+	 * through one uplink only, and a frame coming back in on an uplink
+	 * with the source address of a local port is a reflection (dropped).
+	 */
+	bool uplink;
 	/* trunk: segments it carries, one bit per segment index */
 	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64];
 };
@@ -63,7 +70,8 @@ struct dse_segment {
 	char name[DSE_NAME_MAX];
 	uint16_t vlan;      /* 802.1Q VLAN id on trunk ports, 1..4094 */
 	uint16_t n_members; /* ports in 'members' */
-	uint16_t members[DSE_MAX_PORTS]; /* ports that flood in this segment */
+	uint16_t members[DSE_MAX_PORTS + 1]; /* local (non-uplink) ports of the segment */
+	uint16_t flood_uplink; /* the uplink that carries this segment's floods, or DSE_NO_PORT */
 };
 
 /* The worker lcore: polls the ports and walks the graph. */

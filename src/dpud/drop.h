@@ -19,7 +19,9 @@
 	X(SAME_PORT, "destination MAC is behind the ingress port")              \
 	X(FLOOD_EMPTY, "no other port in the segment to flood to")              \
 	X(NO_MBUF, "no packet buffer for a flood copy or a tag")                \
-	X(TX_FULL, "egress port queue full")
+	X(TX_FULL, "egress port queue full")                                   \
+	X(UPLINK_LOOP, "frame from an uplink with the source MAC of a local port") \
+	X(UPLINK_TO_UPLINK, "frame from one uplink to another (uplinks are a team)")
 
 /* Datapath drop reasons; parser reasons come first, numbered as in parse.h. */
 enum dse_drop {

@@ -21,6 +21,8 @@ enum {
 	FDB_NEXT_SRC_MULTICAST,
 	FDB_NEXT_SAME_PORT,
 	FDB_NEXT_NO_MBUF,
+	FDB_NEXT_UPLINK_LOOP,
+	FDB_NEXT_UPLINK_TO_UPLINK,
 	FDB_NEXT_N
 };
 
@@ -38,6 +40,13 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	/* A group or all-zero source address is never a station: never learn it. */
 	if (unlikely((src[0] & 1) || (src[0] | src[1] | src[2] | src[3] | src[4] | src[5]) == 0))
 		return FDB_NEXT_SRC_MULTICAST;
+	if (dp.ports[meta->in_port].uplink) {
+		int known = dse_fdb_lookup(dp.fdb, seg, src);
+
+		/* Our own frame reflected by the fabric: learning it would steal a local MAC. */
+		if (known >= 0 && !dp.ports[dp.fdb->entries[known].port].uplink)
+			return FDB_NEXT_UPLINK_LOOP;
+	}
 	src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
 	if (unlikely(moved))
 		dp_flows_invalidate();
@@ -49,6 +58,8 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	out = dp.fdb->entries[dst_idx].port;
 	if (unlikely(out == meta->in_port))
 		return FDB_NEXT_SAME_PORT;
+	if (unlikely(dp.ports[out].uplink && dp.ports[meta->in_port].uplink))
+		return FDB_NEXT_UPLINK_TO_UPLINK;
 	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->n_vlans, &tci);
 
 	if (src_idx >= 0) {
@@ -85,7 +96,8 @@ int dse_node_fdb_register(void)
 {
 	static const char *const next[] = {"dse_tx", "dse_flood"};
 	static const enum dse_drop drops[] = {DSE_DROP_SRC_MULTICAST, DSE_DROP_SAME_PORT,
-					      DSE_DROP_NO_MBUF};
+					      DSE_DROP_NO_MBUF, DSE_DROP_UPLINK_LOOP,
+					      DSE_DROP_UPLINK_TO_UPLINK};
 
 	return dse_node_register("dse_fdb", 0, fdb_process, NULL, next, 2, drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Node "dse_flood": sends broadcast, multicast and unknown unicast frames to
- * every other port of their segment, never back out of the ingress port.
+ * every other local port of their segment, never back out of the ingress
+ * port, and, when they come from a local port, out of the segment's one
+ * flood uplink.
  * Each egress port gets its own copy (its VLAN edit differs); the last one
  * gets the original.
  */
@@ -22,6 +24,9 @@ static void flood_one(struct rte_graph *graph, struct rte_node *node, struct rte
 	for (uint16_t i = 0; i < seg->n_members; i++)
 		if (seg->members[i] != meta->in_port)
 			outs[n_out++] = seg->members[i];
+	/* One uplink carries the flood out, and never one that brought it in. */
+	if (seg->flood_uplink != DSE_NO_PORT && !dp.ports[meta->in_port].uplink)
+		outs[n_out++] = seg->flood_uplink;
 	if (n_out == 0) {
 		rte_node_enqueue_x1(graph, node, FLOOD_NEXT_EMPTY, m);
 		return;

@@ -62,6 +62,7 @@ static int port_apply_update(void *arg)
 	p->mode = u->conf->mode;
 	p->mtu = u->conf->mtu;
 	p->segment = u->conf->segment;
+	p->uplink = u->conf->uplink;
 	memcpy(p->trunk_segs, u->conf->trunk_segs, sizeof(p->trunk_segs));
 	/*
 	 * Learned addresses of the port are relearned; static ones stay only in
@@ -209,6 +210,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	port.max_frame = max_frame;
 	port.mode = conf->mode;
 	port.segment = conf->segment;
+	port.uplink = conf->uplink;
 	memcpy(port.trunk_segs, conf->trunk_segs, sizeof(port.trunk_segs));
 	dp_call(port_attach, &port);
 	DSE_LOG_INFO("port", "added port %s (id %u, %s)", conf->name, port_id, conf->devargs);

@@ -18,6 +18,7 @@ struct dse_port_conf {
 	uint16_t mtu;
 	uint8_t mode;                 /* enum dse_port_mode */
 	uint16_t segment;             /* access */
+	bool uplink;                  /* an uplink of the switch's team */
 	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64]; /* trunk */
 };
 

@@ -423,6 +423,9 @@ static int port_conf_params(struct dse_rpc_call *call, struct dse_port_conf *con
 					     "mode must be \"access\" or \"trunk\", not \"%s\"",
 					     mode);
 	}
+	r = dse_rpc_param_bool(call, "uplink", false, &conf->uplink);
+	if (r == -EINVAL)
+		return r;
 	r = dse_rpc_param_int(call, "mtu", false, 68, 9000, &mtu);
 	if (r == -EINVAL)
 		return r;
@@ -474,7 +477,7 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 	int r;
 
 	if (dse_rpc_params_only(call, "name", "devargs", "mode", "segment", "segments", "mtu",
-				NULL) < 0 ||
+				"uplink", NULL) < 0 ||
 	    dse_rpc_param_str(call, "name", true, &conf.name) < 0 ||
 	    check_name(call, "port", conf.name) < 0 ||
 	    dse_rpc_param_str(call, "devargs", true, &conf.devargs) < 0 ||
@@ -506,13 +509,15 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 	const struct dse_port *p;
 	uint16_t id;
 
-	if (dse_rpc_params_only(call, "name", "mode", "segment", "segments", "mtu", NULL) < 0 ||
+	if (dse_rpc_params_only(call, "name", "mode", "segment", "segments", "mtu", "uplink",
+				NULL) < 0 ||
 	    get_port(call, "name", true, &id) < 0)
 		return -EINVAL;
 	p = &dp.ports[id];
 	conf.mode = p->mode;
 	conf.mtu = p->mtu;
 	conf.segment = p->segment;
+	conf.uplink = p->uplink;
 	memcpy(conf.trunk_segs, p->trunk_segs, sizeof(conf.trunk_segs));
 	if (port_conf_params(call, &conf) < 0)
 		return -EINVAL;
@@ -566,6 +571,7 @@ static json_t *port_json(const struct dse_port *p)
 		      (json_int_t)st.imissed, "rx_errors", (json_int_t)st.ierrors, "tx_errors",
 		      (json_int_t)st.oerrors);
 	json_object_set_new(o, "max_mtu", json_integer(dse_port_max_mtu(p->max_frame)));
+	json_object_set_new(o, "uplink", json_boolean(p->uplink));
 	if (p->mode == DSE_PORT_ACCESS)
 		json_object_set_new(o, "segment",
 				    p->segment == DSE_NO_SEGMENT
@@ -1012,6 +1018,8 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 		params = json_pack("{s:s, s:s, s:s, s:i}", "name", p->name, "devargs", p->devargs,
 				   "mode", p->mode == DSE_PORT_TRUNK ? "trunk" : "access", "mtu",
 				   p->mtu);
+		if (p->uplink)
+			json_object_set_new(params, "uplink", json_true());
 		if (p->mode == DSE_PORT_TRUNK)
 			json_object_set_new(params, "segments", port_segments_json(p));
 		else if (p->segment != DSE_NO_SEGMENT)
@@ -1092,8 +1100,8 @@ const struct dse_rpc_method dse_dpud_methods[] = {
 	{"segment.del", segment_del, "removes an unused segment: name"},
 	{"segment.list", segment_list, "lists segments and their ports"},
 	{"port.add", port_add,
-	 "adds a port: name, devargs, mode (access|trunk), segment | segments, mtu"},
-	{"port.set", port_set, "changes a port: name, mode, segment | segments, mtu"},
+	 "adds a port: name, devargs, mode (access|trunk), segment | segments, mtu, uplink"},
+	{"port.set", port_set, "changes a port: name, mode, segment | segments, mtu, uplink"},
 	{"port.del", port_del, "removes a port: name"},
 	{"port.list", port_list, "lists ports with link and counters"},
 	{"fdb.show", fdb_show, "lists FDB entries: [segment], [port]"},
