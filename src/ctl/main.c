@@ -1,0 +1,1071 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dsectl: the operator's CLI.  'dsectl NOUN VERB [ARGS]' calls one method of
+ * dse-hostd on its Unix socket and prints the answer as a table for people
+ * or, with -j, as JSON for scripts.  Every error says what to do; the exit
+ * status says what kind of error it was (EXIT_*).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfgfile.h"
+#include "rpc_client.h"
+#include "table.h"
+#include "version.h"
+
+#define DEFAULT_SOCKET  "/run/dse/hostd.sock"
+#define LAB_CURRENT     "/run/dse-lab/current" /* the state directory of the lab that is up */
+#define CONNECT_TIMEOUT 5000
+#define CALL_TIMEOUT    30000
+#define APPLY_TIMEOUT   300000
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1,     /* dse-hostd refused the request */
+	EXIT_USAGE = 2,       /* bad command line or file */
+	EXIT_UNREACHABLE = 3, /* dse-hostd could not be reached or did not answer */
+};
+
+struct ctl {
+	const char *socket;   /* dse-hostd's socket */
+	bool json;            /* -j: JSON for scripts */
+	struct dse_rpc_client *client;
+	const char *cmd;      /* "dsectl switch add", for messages */
+};
+
+struct verb;
+typedef int (*verb_fn)(struct ctl *c, const struct verb *v, int argc, char **argv);
+
+/* One command: its noun and verb, the line of usage, a summary and the details. */
+struct verb {
+	const char *noun;
+	const char *verb;
+	const char *usage;
+	const char *summary;
+	const char *help;
+	verb_fn fn;
+};
+
+static const struct verb verbs[];
+
+/* ---- errors ---- */
+
+static int error_out(struct ctl *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Prints an error for a person on stderr (and, with -j, as {"error": ...}
+ * on stdout so a script that reads stdout sees it) and returns 'code'.
+ */
+static int error_out(struct ctl *c, int code, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", c->cmd, msg);
+	if (c->json) {
+		json_t *o = json_pack("{s:{s:s, s:i}}", "error", "message", msg, "exit", code);
+
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(o);
+	}
+	return code;
+}
+
+static int usage_error(struct ctl *c, const struct verb *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int usage_error(struct ctl *c, const struct verb *v, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (v)
+		return error_out(c, EXIT_USAGE, "%s\nusage: dsectl %s (dsectl %s %s --help)", msg,
+				 v->usage, v->noun, v->verb);
+	return error_out(c, EXIT_USAGE, "%s (dsectl --help)", msg);
+}
+
+/* ---- talking to dse-hostd ---- */
+
+/*
+ * Writes a hint for a missing socket: when a lab is up (dse-lab records its
+ * state directory in LAB_CURRENT), where its hosts' sockets are.
+ */
+static void lab_hint(char *buf, size_t len)
+{
+	char dir[1024];
+	FILE *f = fopen(LAB_CURRENT, "re");
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(dir, sizeof(dir), f) != NULL) {
+		dir[strcspn(dir, "\n")] = '\0';
+		if (dir[0] == '/')
+			snprintf(buf, len,
+				 ".  A lab is up in %s: its host H serves %s/hH/hostd.sock "
+				 "(dsectl -s %s/h1/hostd.sock ...)",
+				 dir, dir, dir);
+	}
+	fclose(f);
+}
+
+static int connect_hostd(struct ctl *c)
+{
+	char hint[3200];
+	int r;
+
+	if (c->client)
+		return 0;
+	r = dse_rpc_client_unix(c->socket, CONNECT_TIMEOUT, &c->client);
+	if (r == 0)
+		return 0;
+	lab_hint(hint, sizeof(hint));
+	switch (r) {
+	case -ENOENT:
+		return error_out(c, EXIT_UNREACHABLE,
+				 "cannot reach dse-hostd at %s: no such socket: is it running? "
+				 "(dse-lab status; or start it: dse-hostd --state DIR).  Another "
+				 "socket: -s PATH or DSE_HOSTD_SOCKET%s",
+				 c->socket, hint);
+	case -ECONNREFUSED:
+		return error_out(c, EXIT_UNREACHABLE,
+				 "cannot reach dse-hostd at %s: nobody serves the socket, "
+				 "dse-hostd is not running: start it (dse-lab status)",
+				 c->socket);
+	case -EACCES:
+	case -EPERM:
+		return error_out(c, EXIT_UNREACHABLE,
+				 "cannot reach dse-hostd at %s: permission denied: dsectl needs "
+				 "root (run it with sudo)",
+				 c->socket);
+	case -ETIMEDOUT:
+		return error_out(c, EXIT_UNREACHABLE,
+				 "dse-hostd at %s did not accept the connection within %d s: it "
+				 "may be stuck; see its log",
+				 c->socket, CONNECT_TIMEOUT / 1000);
+	default:
+		return error_out(c, EXIT_UNREACHABLE, "cannot reach dse-hostd at %s: %s",
+				 c->socket, strerror(-r));
+	}
+}
+
+/*
+ * Calls 'method' with 'params' (borrowed).  Returns EXIT_OK with
+ * '*ret_result' set, EXIT_REFUSED with '*ret_error' set (the error object),
+ * or EXIT_UNREACHABLE after printing why.
+ */
+static int call(struct ctl *c, const char *method, json_t *params, int timeout_ms,
+		json_t **ret_result, json_t **ret_error)
+{
+	int r = connect_hostd(c);
+
+	if (r != EXIT_OK)
+		return r;
+	r = dse_rpc_client_call(c->client, method, params, timeout_ms, ret_result, ret_error);
+	if (r == 0)
+		return EXIT_OK;
+	if (r == -EREMOTEIO)
+		return EXIT_REFUSED;
+	if (r == -ETIMEDOUT)
+		return error_out(c, EXIT_UNREACHABLE,
+				 "dse-hostd did not answer %s within %d s: it may be busy or "
+				 "stuck (see its log); a change may still complete, so check with "
+				 "a list command before retrying",
+				 method, timeout_ms / 1000);
+	return error_out(c, EXIT_UNREACHABLE,
+			 "dse-hostd closed the connection during %s (%s): it may have stopped "
+			 "(dse-lab status); check with a list command whether a change was made",
+			 method, strerror(-r));
+}
+
+/* Calls 'method' and prints a refusal as it is.  Returns an EXIT_* code. */
+static int simple_call(struct ctl *c, const char *method, json_t *params, json_t **ret)
+{
+	json_t *error = NULL;
+	int r = call(c, method, params, CALL_TIMEOUT, ret, &error);
+
+	if (r == EXIT_REFUSED) {
+		r = error_out(c, EXIT_REFUSED, "%s",
+			      json_string_value(json_object_get(error, "message")));
+		json_decref(error);
+	}
+	return r;
+}
+
+static void print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	fputc('\n', stdout);
+}
+
+/* Prints the changes a command made (or, for a dry run, would make). */
+static void print_changes(json_t *changes, bool dry_run)
+{
+	static const char *const done[][2] = {
+		{"add", "added"}, {"change", "changed"}, {"delete", "deleted"}};
+	json_t *ch;
+	size_t i;
+
+	json_array_foreach(changes, i, ch) {
+		const char *action = json_string_value(json_object_get(ch, "action"));
+		const char *word = action;
+		json_t *fields = json_object_get(ch, "fields");
+
+		for (int k = 0; k < 3 && !dry_run; k++)
+			if (strcmp(done[k][0], action) == 0)
+				word = done[k][1];
+		printf("%s%s %s %s", dry_run ? "would " : "", word,
+		       json_string_value(json_object_get(ch, "kind")),
+		       json_string_value(json_object_get(ch, "name")));
+		if (json_array_size(fields)) {
+			char buf[256];
+
+			table_cell(fields, buf, sizeof(buf));
+			printf(" (%s)", buf);
+		}
+		putchar('\n');
+	}
+}
+
+/* ---- argument parsing ---- */
+
+/* One option of a verb. */
+struct opt {
+	const char *name;   /* long name without "--" */
+	char short_name;    /* 0 for none */
+	bool has_arg;
+	bool list;          /* may repeat: values collected in 'values' */
+	const char *value;  /* the value (or "" for a flag that was given) */
+	json_t *values;     /* for list options: the values (a JSON list of strings) */
+};
+
+enum { PARSE_OK = -1, PARSE_HELP = -2 };
+
+static void verb_help(const struct verb *v, FILE *f)
+{
+	fprintf(f, "Usage: dsectl %s\n\n%s.\n%s%s", v->usage, v->summary, v->help[0] ? "\n" : "",
+		v->help);
+	fprintf(f, "\nCommon options: -j/--json (JSON for scripts), -s/--socket PATH, "
+		   "-h/--help.\n");
+}
+
+/*
+ * Parses the arguments of verb 'v' into 'opts' (terminated by a NULL name)
+ * and the 'n_pos' positional arguments (named in 'pos_names') into 'pos'.
+ * Returns PARSE_OK, PARSE_HELP (help was printed) or an EXIT_* code.
+ */
+static int parse_args(struct ctl *c, const struct verb *v, int argc, char **argv,
+		      struct opt *opts, const char **pos, const char *const *pos_names, int n_pos)
+{
+	int n = 0;
+	bool only_pos = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		struct opt *o = NULL;
+		char name[64];
+
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			if (n == n_pos)
+				return usage_error(c, v, "unexpected argument '%s'", a);
+			pos[n++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+			snprintf(name, sizeof(name), "%.*s", (int)len, a + 2);
+			if (eq)
+				val = eq + 1;
+		} else {
+			if (a[2] != '\0')
+				val = a + 2; /* -fFILE */
+			name[0] = '\0';
+		}
+		/* Options every verb takes. */
+		if ((a[1] == '-' && !strcmp(name, "help")) || !strcmp(a, "-h")) {
+			verb_help(v, stdout);
+			return PARSE_HELP;
+		}
+		if ((a[1] == '-' && !strcmp(name, "json")) || !strcmp(a, "-j")) {
+			c->json = true;
+			continue;
+		}
+		if ((a[1] == '-' && !strcmp(name, "socket")) || !strncmp(a, "-s", 2)) {
+			if (val == NULL && i + 1 < argc)
+				val = argv[++i];
+			if (val == NULL)
+				return usage_error(c, v, "%s needs a value: the socket's path", a);
+			c->socket = val;
+			continue;
+		}
+		for (struct opt *k = opts; k && k->name; k++)
+			if ((a[1] == '-' && strcmp(k->name, name) == 0) ||
+			    (a[1] != '-' && k->short_name && a[1] == k->short_name))
+				o = k;
+		if (o == NULL)
+			return usage_error(c, v, "unknown option '%s'", a);
+		if (!o->has_arg) {
+			if (val)
+				return usage_error(c, v, "--%s takes no value", o->name);
+			o->value = "";
+			continue;
+		}
+		if (val == NULL) {
+			if (i + 1 >= argc)
+				return usage_error(c, v, "--%s needs a value", o->name);
+			val = argv[++i];
+		}
+		if (o->list) {
+			if (o->values == NULL)
+				o->values = json_array();
+			json_array_append_new(o->values, json_string(val));
+		} else if (o->value) {
+			return usage_error(c, v, "--%s is given twice: give it once", o->name);
+		} else {
+			o->value = val;
+		}
+	}
+	if (n < n_pos)
+		return usage_error(c, v, "%s is missing", pos_names[n]);
+	return PARSE_OK;
+}
+
+static void free_opts(struct opt *opts)
+{
+	for (struct opt *k = opts; k->name; k++)
+		json_decref(k->values);
+}
+
+/* Reads a whole number in min..max from option 'name'. */
+static int parse_number(struct ctl *c, const struct verb *v, const char *name, const char *s,
+			long long min, long long max, long long *ret)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0' || x < min || x > max)
+		return usage_error(c, v, "--%s takes a number from %lld to %lld, not '%s'", name,
+				   min, max, s);
+	*ret = x;
+	return PARSE_OK;
+}
+
+/* ---- dpu ---- */
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+static int cmd_dpu_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"NAME", "name"},     {"LINK", "link"},       {"STATE", "state"},
+		{"ROLE", "role"},     {"SWITCH", "switch"},   {"VENDOR", "vendor"},
+		{"MODEL", "model"},   {"HW", "hw_version"},   {"FW", "fw_version"},
+		{"VERSION", "version"}, {"CONFIG", "config"},
+	};
+	json_t *res, *d;
+	size_t i;
+	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if ((r = simple_call(c, "dpu.list", NULL, &res)) != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+	} else if (json_array_size(res) == 0) {
+		printf("No DPUs: the host has no internal links (int-*) and no switch names a "
+		       "DPU.\n");
+	} else {
+		table_print(stdout, res, cols, sizeof(cols) / sizeof(cols[0]));
+		json_array_foreach(res, i, d)
+			if (json_is_string(json_object_get(d, "error")))
+				printf("\n%s: %s", json_is_string(json_object_get(d, "name"))
+							   ? str(d, "name")
+							   : str(d, "link"),
+				       str(d, "error"));
+		json_array_foreach(res, i, d)
+			if (json_is_string(json_object_get(d, "error"))) {
+				putchar('\n');
+				break;
+			}
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static void show_line(const char *key, const char *value)
+{
+	printf("%-12s %s\n", key, value);
+}
+
+static int cmd_dpu_show(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	static const char *const fields[] = {"vendor",	   "model",  "hw_version", "fw_version",
+					     "serial",	   "pci",    "version",	   NULL};
+	const char *name;
+	json_t *res, *params, *desired, *x;
+	char buf[1024];
+	size_t i;
+	int r = parse_args(c, v, argc, argv, NULL, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	params = json_pack("{s:s}", "name", name);
+	r = simple_call(c, "dpu.show", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	show_line("name:", str(res, "name"));
+	snprintf(buf, sizeof(buf), "%s (DPU at %s)", str(res, "link"), str(res, "address"));
+	show_line("link:", buf);
+	show_line("state:", str(res, "state"));
+	snprintf(buf, sizeof(buf), "%s%s%s", str(res, "role"),
+		 json_is_string(json_object_get(res, "switch")) ? " of switch " : "",
+		 json_is_string(json_object_get(res, "switch")) ? str(res, "switch") : "");
+	show_line("role:", buf);
+	show_line("config:", str(res, "config"));
+	for (const char *const *f = fields; *f; f++) {
+		snprintf(buf, sizeof(buf), "%s:", *f);
+		show_line(buf, str(res, *f));
+	}
+	table_cell(json_object_get(res, "generation"), buf, sizeof(buf));
+	show_line("generation:", buf);
+	x = json_object_get(res, "last_seen");
+	if (json_is_integer(x)) {
+		time_t t = (time_t)json_integer_value(x);
+		struct tm tm;
+
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
+		show_line("last seen:", buf);
+	}
+	if (json_is_string(json_object_get(res, "error")))
+		show_line("problem:", str(res, "error"));
+	desired = json_object_get(res, "desired");
+	if (json_is_string(json_object_get(desired, "refused")))
+		show_line("refused:", str(desired, "refused"));
+	printf("\nWhat the host wants it to hold:\n");
+	if (json_array_size(json_object_get(desired, "segments"))) {
+		static const struct table_col sc[] = {{"SEGMENT", "name"}, {"VLAN", "vlan"}};
+
+		table_print(stdout, json_object_get(desired, "segments"), sc, 2);
+	} else {
+		printf("no segments\n");
+	}
+	if (json_array_size(json_object_get(desired, "ports"))) {
+		static const struct table_col pc[] = {{"PORT", "name"},
+						      {"INTERFACE", "iface"},
+						      {"MODE", "mode"},
+						      {"SEGMENT", "segment"},
+						      {"SEGMENTS", "segments"}};
+
+		putchar('\n');
+		table_print(stdout, json_object_get(desired, "ports"), pc, 5);
+	} else {
+		printf("no ports\n");
+	}
+	json_array_foreach(json_object_get(desired, "notes"), i, x)
+		printf("note: %s\n", json_string_value(x));
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_dpu_forget(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	const char *name;
+	json_t *res, *params;
+	int r = parse_args(c, v, argc, argv, NULL, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	params = json_pack("{s:s}", "name", name);
+	r = simple_call(c, "dpu.forget", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json)
+		print_json(json_object());
+	else
+		printf("forgot DPU %s: the host records it again when it connects\n", name);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+/* ---- switches, segments, ports ---- */
+
+/* Calls an add or del method and prints the changes. */
+static int change_call(struct ctl *c, const char *method, json_t *params)
+{
+	json_t *res;
+	int r = simple_call(c, method, params, &res);
+
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json)
+		print_json(res);
+	else
+		print_changes(json_object_get(res, "changes"), false);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_switch_add(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	struct opt opts[] = {
+		{.name = "mode", .short_name = 'm', .has_arg = true},
+		{.name = "dpu", .short_name = 'd', .has_arg = true, .list = true},
+		{.name = "uplink", .short_name = 'u', .has_arg = true, .list = true},
+		{0},
+	};
+	const char *name;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	if (opts[0].value == NULL) {
+		r = usage_error(c, v, "--mode is missing: single, active-standby or independent");
+		goto out;
+	}
+	if (opts[1].values == NULL) {
+		r = usage_error(c, v, "--dpu is missing: name the DPU (dsectl dpu list shows "
+				      "them); twice for active-standby");
+		goto out;
+	}
+	params = json_pack("{s:s, s:s, s:O, s:o}", "name", name, "mode", opts[0].value, "dpus",
+			   opts[1].values, "uplinks",
+			   opts[2].values ? json_incref(opts[2].values) : json_array());
+	r = change_call(c, "switch.add", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
+static int cmd_segment_add(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	struct opt opts[] = {
+		{.name = "vlan", .has_arg = true},
+		{.name = "vni", .has_arg = true},
+		{.name = "switch", .short_name = 'S', .has_arg = true},
+		{0},
+	};
+	const char *name;
+	long long n = 0;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	if (!opts[0].value == !opts[1].value) {
+		r = usage_error(c, v, "give either --vlan N (1-4094) or --vni N (1-16777215)%s",
+				opts[0].value ? ", not both" : "");
+		goto out;
+	}
+	if (opts[2].value == NULL) {
+		r = usage_error(c, v, "--switch is missing: the switch the segment belongs to "
+				      "(dsectl switch list shows them)");
+		goto out;
+	}
+	if ((r = parse_number(c, v, opts[0].value ? "vlan" : "vni",
+			      opts[0].value ? opts[0].value : opts[1].value, 1,
+			      opts[0].value ? 4094 : 16777215, &n)) != PARSE_OK)
+		goto out;
+	params = json_pack("{s:s, s:s, s:I}", "name", name, "switch", opts[2].value,
+			   opts[0].value ? "vlan" : "vni", (json_int_t)n);
+	r = change_call(c, "segment.add", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
+static int cmd_port_add(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	static const char *const what[] = {
+		"the VM's MAC address, like 02:00:00:00:01:01",
+		"the segment (dsectl segment list shows them)",
+		"the VM's name (its representor on the DPU is rep-VM)",
+	};
+	struct opt opts[] = {
+		{.name = "mac", .has_arg = true},
+		{.name = "segment", .has_arg = true},
+		{.name = "vm", .has_arg = true},
+		{0},
+	};
+	const char *name;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	for (int i = 0; i < 3; i++)
+		if (opts[i].value == NULL) {
+			r = usage_error(c, v, "--%s is missing: %s", opts[i].name, what[i]);
+			goto out;
+		}
+	params = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "mac", opts[0].value, "segment",
+			   opts[1].value, "vm", opts[2].value);
+	r = change_call(c, "port.add", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
+static int cmd_del(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	char method[32];
+	const char *name;
+	int r = parse_args(c, v, argc, argv, NULL, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	snprintf(method, sizeof(method), "%s.del", v->noun);
+	return change_call(c, method, json_pack("{s:s}", "name", name));
+}
+
+static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col sw[] = {{"NAME", "name"},
+					      {"MODE", "mode"},
+					      {"DPUS", "dpus"},
+					      {"UPLINKS", "uplinks"},
+					      {"SEGMENTS", "segments"}};
+	static const struct table_col seg[] = {{"NAME", "name"},
+					       {"SWITCH", "switch"},
+					       {"VLAN", "vlan"},
+					       {"VNI", "vni"},
+					       {"PORTS", "ports"}};
+	static const struct table_col port[] = {
+		{"NAME", "name"}, {"MAC", "mac"}, {"SEGMENT", "segment"}, {"VM", "vm"}};
+	char method[32];
+	json_t *res;
+	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	snprintf(method, sizeof(method), "%s.list", v->noun);
+	if ((r = simple_call(c, method, NULL, &res)) != EXIT_OK)
+		return r;
+	if (c->json)
+		print_json(res);
+	else if (strcmp(v->noun, "switch") == 0)
+		table_print(stdout, res, sw, 5);
+	else if (strcmp(v->noun, "segment") == 0)
+		table_print(stdout, res, seg, 5);
+	else
+		table_print(stdout, res, port, 4);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+/* ---- apply, export, status ---- */
+
+/*
+ * Prints dse-hostd's refusal of a profile at the file position of the
+ * element it names ("segments[2].vlan: ..." becomes "FILE:LINE:COL: ...").
+ */
+static int apply_refused(struct ctl *c, const char *file, const struct cfg_doc *doc,
+			 const char *msg)
+{
+	const char *sep = strstr(msg, ": ");
+	char path[256];
+	int line, col;
+	size_t n = sep ? (size_t)(sep - msg) : 0;
+
+	if (sep && n < sizeof(path) && strcspn(msg, " '") >= n) {
+		snprintf(path, sizeof(path), "%.*s", (int)n, msg);
+		if (cfg_position(doc, path, &line, &col))
+			return error_out(c, EXIT_REFUSED, "%s:%d:%d: %s", file, line, col, msg);
+	}
+	return error_out(c, EXIT_REFUSED, "%s: %s", file, msg);
+}
+
+static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	struct opt opts[] = {
+		{.name = "file", .short_name = 'f', .has_arg = true},
+		{.name = "dry-run", .short_name = 'n'},
+		{0},
+	};
+	struct cfg_doc doc = {0};
+	json_t *params, *res = NULL, *error = NULL;
+	char err[1024];
+	bool dry_run;
+	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if (opts[0].value == NULL)
+		return usage_error(c, v, "-f FILE is missing: the host profile to apply (YAML "
+					 "or JSON; - reads stdin)");
+	dry_run = opts[1].value != NULL;
+	if (cfg_load(opts[0].value, &doc, err, sizeof(err)) < 0)
+		return error_out(c, EXIT_USAGE, "%s", err);
+	params = json_pack("{s:O, s:b}", "config", doc.root, "dry_run", dry_run);
+	r = call(c, "apply", params, APPLY_TIMEOUT, &res, &error);
+	json_decref(params);
+	if (r == EXIT_REFUSED)
+		r = apply_refused(c, strcmp(opts[0].value, "-") ? opts[0].value : "<stdin>", &doc,
+				  json_string_value(json_object_get(error, "message")));
+	if (r == EXIT_OK) {
+		json_t *changes = json_object_get(res, "changes");
+
+		if (c->json) {
+			print_json(res);
+		} else {
+			print_changes(changes, dry_run);
+			if (json_array_size(changes) == 0)
+				printf("no changes: the host already matches %s\n", opts[0].value);
+			else if (dry_run)
+				printf("dry run: %zu change%s, nothing written\n",
+				       json_array_size(changes),
+				       json_array_size(changes) == 1 ? "" : "s");
+			else
+				printf("applied %zu change%s (store revision %lld)\n",
+				       json_array_size(changes),
+				       json_array_size(changes) == 1 ? "" : "s",
+				       (long long)json_integer_value(json_object_get(res, "revision")));
+		}
+	}
+	json_decref(res);
+	json_decref(error);
+	cfg_free(&doc);
+	return r;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int cmd_config_export(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	struct opt opts[] = {
+		{.name = "output", .short_name = 'o', .has_arg = true},
+		{.name = "yaml"},
+		{0},
+	};
+	const char *out;
+	json_t *res;
+	bool yaml;
+	FILE *f = stdout;
+	char tmp[4096];
+	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	out = opts[0].value;
+	yaml = opts[1].value || (out && (ends_with(out, ".yaml") || ends_with(out, ".yml")));
+	if ((r = simple_call(c, "config.export", NULL, &res)) != EXIT_OK)
+		return r;
+	if (out && strcmp(out, "-") != 0) {
+		/* Written aside and renamed: a failed export never leaves half a file. */
+		snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid());
+		f = fopen(tmp, "w");
+		if (f == NULL) {
+			json_decref(res);
+			return error_out(c, EXIT_USAGE, "cannot write %s: %s", out, strerror(errno));
+		}
+	}
+	if (yaml)
+		r = cfg_write_yaml(f, res) < 0 ? -EIO : 0;
+	else
+		r = json_dumpf(res, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF ? -EIO : 0;
+	json_decref(res);
+	if (f != stdout) {
+		if (fclose(f) != 0 || r < 0 || rename(tmp, out) < 0) {
+			unlink(tmp);
+			return error_out(c, EXIT_USAGE, "cannot write %s: %s", out,
+					 strerror(errno ? errno : EIO));
+		}
+		if (!c->json)
+			fprintf(stderr, "wrote the host profile to %s\n", out);
+	}
+	return r < 0 ? error_out(c, EXIT_USAGE, "cannot write the profile: %s", strerror(-r))
+		     : EXIT_OK;
+}
+
+static int cmd_status(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	json_t *res, *store, *dpus;
+	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if ((r = simple_call(c, "status", NULL, &res)) != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+	} else {
+		store = json_object_get(res, "store");
+		dpus = json_object_get(res, "dpus");
+		printf("dse-hostd %s, pid %lld, up %lld s\n", str(res, "version"),
+		       (long long)json_integer_value(json_object_get(res, "pid")),
+		       (long long)json_integer_value(json_object_get(res, "uptime_s")));
+		printf("state:    %s (socket %s)\n", str(res, "state_dir"), str(res, "socket"));
+		printf("store:    %s, schema %lld, revision %lld\n", str(store, "path"),
+		       (long long)json_integer_value(json_object_get(store, "schema_version")),
+		       (long long)json_integer_value(json_object_get(store, "revision")));
+		printf("DPUs:     %lld connected of %lld internal links\n",
+		       (long long)json_integer_value(json_object_get(dpus, "connected")),
+		       (long long)json_integer_value(json_object_get(dpus, "links")));
+		printf("config:   %lld switches, %lld segments, %lld ports\n",
+		       (long long)json_integer_value(json_object_get(res, "switches")),
+		       (long long)json_integer_value(json_object_get(res, "segments")),
+		       (long long)json_integer_value(json_object_get(res, "ports")));
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+/* ---- the command table and help ---- */
+
+static const struct verb verbs[] = {
+	{"dpu", "list", "dpu list", "Lists the host's DPUs with their identity, state, role and "
+				    "version",
+	 "States: connected, connecting, unreachable, identity-mismatch (the host will not\n"
+	 "configure it), missing (known or named by a switch, but on no internal link).\n"
+	 "CONFIG says whether the DPU holds the host's desired state: in-sync, syncing,\n"
+	 "error, refused, unmanaged (it serves no switch).  Problems are listed below\n"
+	 "the table.\n",
+	 cmd_dpu_list},
+	{"dpu", "show", "dpu show NAME", "Shows one DPU (by name or link) and what the host wants "
+					 "it to hold",
+	 "", cmd_dpu_show},
+	{"dpu", "forget", "dpu forget NAME",
+	 "Forgets the record of a DPU that is gone or was replaced",
+	 "A DPU whose serial differs from the one the host knew under its name is\n"
+	 "refused (identity-mismatch); forget the old record to accept the new DPU.\n",
+	 cmd_dpu_forget},
+	{"switch", "add", "switch add NAME --mode MODE --dpu DPU [--dpu DPU] [--uplink vmnicK]...",
+	 "Adds a switch served by one DPU, or by a pair in mode active-standby",
+	 "Options:\n"
+	 "  -m, --mode MODE     single (one DPU), active-standby (two identical DPUs,\n"
+	 "                      one forwards), independent (one DPU; the host's other\n"
+	 "                      DPU serves another switch)\n"
+	 "  -d, --dpu DPU       a DPU of the switch (dsectl dpu list); the first of a\n"
+	 "                      pair is the active one\n"
+	 "  -u, --uplink NAME   an uplink of the switch: vmnicK (DPU N has vmnic2N-2 and\n"
+	 "                      vmnic2N-1); may repeat\n"
+	 "\nExample: dsectl switch add sw1 --mode single --dpu h1-d1 --uplink vmnic0\n",
+	 cmd_switch_add},
+	{"switch", "del", "switch del NAME", "Deletes a switch that has no segments", "", cmd_del},
+	{"switch", "list", "switch list", "Lists the switches", "", cmd_list},
+	{"segment", "add", "segment add NAME (--vlan N | --vni N) --switch SWITCH",
+	 "Adds a segment to a switch, backed by a VLAN or an overlay VNI",
+	 "Options:\n"
+	 "  --vlan N            VLAN 1-4094, unique on the switch\n"
+	 "  --vni N             overlay VNI 1-16777215, unique on the host\n"
+	 "  -S, --switch NAME   the switch (dsectl switch list)\n"
+	 "\nExample: dsectl segment add web --vlan 100 --switch sw1\n",
+	 cmd_segment_add},
+	{"segment", "del", "segment del NAME", "Deletes a segment that has no ports", "", cmd_del},
+	{"segment", "list", "segment list", "Lists the segments", "", cmd_list},
+	{"port", "add", "port add NAME --mac MAC --segment SEGMENT --vm VM",
+	 "Adds a VM's port to a segment",
+	 "Options:\n"
+	 "  --mac MAC           the VM NIC's MAC address, like 02:00:00:00:01:01\n"
+	 "  --segment NAME      the segment (dsectl segment list)\n"
+	 "  --vm VM             the VM (1-11 characters); the DPU reaches it on its\n"
+	 "                      representor rep-VM.  One port per VM.\n"
+	 "\nExample: dsectl port add vm1-eth0 --mac 02:00:00:00:01:01 --segment web --vm vm1\n",
+	 cmd_port_add},
+	{"port", "del", "port del NAME", "Deletes a VM's port", "", cmd_del},
+	{"port", "list", "port list", "Lists the VM ports", "", cmd_list},
+	{"apply", NULL, "apply -f FILE [--dry-run]",
+	 "Makes the host's desired state equal to a host profile, in one transaction",
+	 "The profile (YAML or JSON) lists the switches, segments and ports the host\n"
+	 "should have; what it does not list is deleted.  Applying the same file twice\n"
+	 "changes nothing the second time.  An optional 'dpus' section (written by\n"
+	 "config export) says what DPUs the profile needs: on another host each maps to\n"
+	 "the DPU on the same internal link, and the profile is refused if that DPU is\n"
+	 "missing or of another vendor or model.  Errors name the file position.\n"
+	 "\nOptions:\n"
+	 "  -f, --file FILE     the profile; - reads stdin\n"
+	 "  -n, --dry-run       show the changes without making them\n"
+	 "\nFormat (YAML):\n"
+	 "  switches:\n"
+	 "    - {name: sw1, mode: single, dpus: [h1-d1], uplinks: [vmnic0]}\n"
+	 "  segments:\n"
+	 "    - {name: web, switch: sw1, vlan: 100}\n"
+	 "  ports:\n"
+	 "    - {name: vm1-eth0, mac: \"02:00:00:00:01:01\", segment: web, vm: vm1}\n",
+	 cmd_apply},
+	{"config", "export", "config export [-o FILE] [--yaml]",
+	 "Writes the host profile: what 'dsectl apply -f' reproduces on this or another host",
+	 "Options:\n"
+	 "  -o, --output FILE   write to FILE instead of stdout (YAML if it ends in\n"
+	 "                      .yaml or .yml, else JSON)\n"
+	 "  --yaml              write YAML\n",
+	 cmd_config_export},
+	{"status", NULL, "status", "Shows the state of dse-hostd: version, store, DPUs, objects",
+	 "", cmd_status},
+	{NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static void main_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: dsectl [-s SOCKET] [-j] NOUN VERB [ARGS]\n"
+		"\n"
+		"The dse operator's CLI: talks to dse-hostd on its Unix socket (root only).\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH   dse-hostd's socket (default $DSE_HOSTD_SOCKET, else\n"
+		"                      %s)\n"
+		"  -j, --json          print JSON for scripts instead of tables\n"
+		"  -h, --help          print this help; 'dsectl NOUN [VERB] --help' for one\n"
+		"                      command\n"
+		"  --version           print the version\n"
+		"\n"
+		"Commands:\n",
+		DEFAULT_SOCKET);
+	for (const struct verb *v = verbs; v->noun; v++)
+		fprintf(f, "  %-22s %s\n", v->verb ? v->usage : v->noun, v->summary);
+	fprintf(f, "\n(the full usage of each: dsectl NOUN VERB --help)\n"
+		   "\nExit status: 0 done, 1 refused by dse-hostd (the message says why and "
+		   "what to do),\n2 bad command line or file, 3 dse-hostd not reachable.\n");
+}
+
+static void noun_help(const char *noun, FILE *f)
+{
+	fprintf(f, "Usage: dsectl %s VERB [ARGS]\n\nVerbs:\n", noun);
+	for (const struct verb *v = verbs; v->noun; v++)
+		if (strcmp(v->noun, noun) == 0)
+			fprintf(f, "  %s\n      %s.\n", v->usage, v->summary);
+	fprintf(f, "\n'dsectl %s VERB --help' shows the options of one verb.\n", noun);
+}
+
+static bool is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {.socket = getenv("DSE_HOSTD_SOCKET"), .cmd = "dsectl"};
+	const struct verb *v = NULL;
+	bool noun_known = false;
+	char cmd[64];
+	int i = 1, r;
+
+	if (c.socket == NULL || c.socket[0] == '\0')
+		c.socket = DEFAULT_SOCKET;
+	/* Options before the noun. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) {
+			if (++i == argc)
+				return usage_error(&c, NULL, "%s needs the socket's path", argv[i - 1]);
+			c.socket = argv[i];
+		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
+			c.socket = argv[i] + 9;
+		} else if (is_help(argv[i])) {
+			main_help(stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("dsectl %s\n", DSE_VERSION);
+			return EXIT_OK;
+		} else {
+			return usage_error(&c, NULL, "unknown option '%s'", argv[i]);
+		}
+	}
+	if (i == argc) {
+		main_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		/* dsectl help [NOUN [VERB]] */
+		if (i + 1 == argc) {
+			main_help(stdout);
+			return EXIT_OK;
+		}
+		for (const struct verb *k = verbs; k->noun; k++)
+			if (strcmp(k->noun, argv[i + 1]) == 0 &&
+			    ((k->verb == NULL) ||
+			     (i + 2 < argc && strcmp(k->verb, argv[i + 2]) == 0))) {
+				verb_help(k, stdout);
+				return EXIT_OK;
+			}
+		for (const struct verb *k = verbs; k->noun; k++)
+			if (strcmp(k->noun, argv[i + 1]) == 0) {
+				noun_help(k->noun, stdout);
+				return EXIT_OK;
+			}
+		return usage_error(&c, NULL, "no command '%s'", argv[i + 1]);
+	}
+	for (const struct verb *k = verbs; k->noun; k++) {
+		if (strcmp(k->noun, argv[i]) != 0)
+			continue;
+		noun_known = true;
+		if (k->verb == NULL || (i + 1 < argc && strcmp(k->verb, argv[i + 1]) == 0)) {
+			v = k;
+			break;
+		}
+	}
+	if (!noun_known)
+		return usage_error(&c, NULL, "unknown command '%s'", argv[i]);
+	if (v == NULL) {
+		if (i + 1 < argc && is_help(argv[i + 1])) {
+			noun_help(argv[i], stdout);
+			return EXIT_OK;
+		}
+		snprintf(cmd, sizeof(cmd), "dsectl %s", argv[i]);
+		c.cmd = cmd;
+		if (i + 1 == argc) {
+			fprintf(stderr, "%s: which verb?\n", cmd);
+			noun_help(argv[i], stderr);
+			return EXIT_USAGE;
+		}
+		return error_out(&c, EXIT_USAGE, "unknown verb '%s' (dsectl %s --help lists them)",
+				 argv[i + 1], argv[i]);
+	}
+	snprintf(cmd, sizeof(cmd), "dsectl %s%s%s", v->noun, v->verb ? " " : "",
+		 v->verb ? v->verb : "");
+	c.cmd = cmd;
+	i += v->verb ? 2 : 1;
+	r = v->fn(&c, v, argc - i, argv + i);
+	dse_rpc_client_free(c.client);
+	return r;
+}

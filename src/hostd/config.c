@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Changes of the desired state, each one whole-state check and one transaction (config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const sections[] = {"switches", "segments", "ports"};
+static const char *const kinds[] = {"switch", "segment", "port"};
+
+const char *config_kind_name(enum config_kind kind)
+{
+	return kinds[kind];
+}
+
+static int store_failed(struct model_err *e, int r)
+{
+	model_error(e, "", "cannot read the store (%s): check the disk and the log of dse-hostd",
+		    strerror(-r));
+	return r;
+}
+
+/* Checks 'want' against the store and writes the difference unless 'dry_run'. */
+static int change(struct store *s, json_t *cur, json_t *want_doc, bool dry_run,
+		  json_t **ret_changes, struct model_err *e)
+{
+	json_t *inv = NULL, *want = NULL, *changes = NULL;
+	char err[512];
+	int r;
+
+	if ((r = store_dpus(s, &inv)) < 0)
+		return store_failed(e, r);
+	r = model_normalize(want_doc, inv, cur, &want, e);
+	json_decref(inv);
+	if (r < 0)
+		return r;
+	changes = model_diff(cur, want);
+	if (!dry_run) {
+		r = store_commit(s, want, changes, err, sizeof(err));
+		if (r < 0) {
+			model_error(e, "", "%s", err);
+			goto out;
+		}
+	}
+	*ret_changes = json_incref(changes);
+out:
+	json_decref(changes);
+	json_decref(want);
+	return r;
+}
+
+int config_apply(struct store *s, json_t *doc, bool dry_run, json_t **ret_changes,
+		 struct model_err *e)
+{
+	json_t *cur;
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return store_failed(e, r);
+	r = change(s, cur, doc, dry_run, ret_changes, e);
+	json_decref(cur);
+	return r;
+}
+
+int config_add(struct store *s, enum config_kind kind, json_t *obj, json_t **ret_changes,
+	       struct model_err *e)
+{
+	json_t *cur, *want;
+	const char *name = json_string_value(json_object_get(obj, "name"));
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return store_failed(e, r);
+	if (name && model_find(json_object_get(cur, sections[kind]), name)) {
+		r = model_error(e, "",
+				"%s '%s' already exists: choose another name, or delete it first "
+				"(dsectl %s del %s)",
+				kinds[kind], name, kinds[kind], name);
+		r = -EEXIST;
+		goto out;
+	}
+	want = json_deep_copy(cur);
+	json_array_append(json_object_get(want, sections[kind]), obj);
+	r = change(s, cur, want, false, ret_changes, e);
+	/* The path points into a profile nobody wrote: a command's error has none. */
+	e->path[0] = '\0';
+	json_decref(want);
+out:
+	json_decref(cur);
+	return r;
+}
+
+/* Lists the names of the objects in 'list' whose 'key' is 'value', for a message. */
+static int users(json_t *list, const char *key, const char *value, char *buf, size_t len)
+{
+	json_t *o;
+	size_t i, off = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(list, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, key)), value) != 0)
+			continue;
+		if (n < 5 && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", n ? ", " : "",
+						json_string_value(json_object_get(o, "name")));
+		n++;
+	}
+	if (n > 5 && off < len)
+		snprintf(buf + off, len - off, " and %d more", n - 5);
+	return n;
+}
+
+int config_del(struct store *s, enum config_kind kind, const char *name, json_t **ret_changes,
+	       struct model_err *e)
+{
+	json_t *cur, *want, *list;
+	char names[256];
+	int n, r = store_load(s, &cur);
+
+	if (r < 0)
+		return store_failed(e, r);
+	list = json_object_get(cur, sections[kind]);
+	if (model_find(list, name) == NULL) {
+		model_error(e, "", "no %s '%s' (dsectl %s list shows them)", kinds[kind], name,
+			    kinds[kind]);
+		r = -ENOENT;
+		goto out;
+	}
+	if (kind == CONFIG_SWITCH &&
+	    (n = users(json_object_get(cur, "segments"), "switch", name, names, sizeof(names)))) {
+		model_error(e, "",
+			    "switch '%s' still has %d segment%s (%s): delete them first (dsectl "
+			    "segment del NAME)",
+			    name, n, n == 1 ? "" : "s", names);
+		r = -EBUSY;
+		goto out;
+	}
+	if (kind == CONFIG_SEGMENT &&
+	    (n = users(json_object_get(cur, "ports"), "segment", name, names, sizeof(names)))) {
+		model_error(e, "",
+			    "segment '%s' still has %d port%s (%s): delete them first (dsectl "
+			    "port del NAME)",
+			    name, n, n == 1 ? "" : "s", names);
+		r = -EBUSY;
+		goto out;
+	}
+	want = json_deep_copy(cur);
+	list = json_object_get(want, sections[kind]);
+	for (size_t i = 0; i < json_array_size(list); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(list, i), "name")),
+			   name) == 0) {
+			json_array_remove(list, i);
+			break;
+		}
+	r = change(s, cur, want, false, ret_changes, e);
+	e->path[0] = '\0';
+	json_decref(want);
+out:
+	json_decref(cur);
+	return r;
+}
+
+int config_list(struct store *s, enum config_kind kind, json_t **ret)
+{
+	json_t *cur;
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return r;
+	*ret = json_incref(json_object_get(cur, sections[kind]));
+	json_decref(cur);
+	return 0;
+}
+
+int config_export(struct store *s, json_t **ret)
+{
+	json_t *cur, *inv;
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return r;
+	r = store_dpus(s, &inv);
+	if (r < 0) {
+		json_decref(cur);
+		return r;
+	}
+	*ret = model_export(cur, inv);
+	json_decref(cur);
+	json_decref(inv);
+	return *ret ? 0 : -ENOMEM;
+}

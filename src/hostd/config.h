@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The action functions that change or read the desired state: one per
+ * operation, shared by the JSON-RPC methods and the unit tests.  Each change
+ * reads the store, builds the whole desired state it asks for, checks it
+ * (model.c) and writes the difference in one transaction (store.c).  The
+ * changes are returned as model_diff() lists them.
+ */
+#ifndef DSE_HOSTD_CONFIG_H
+#define DSE_HOSTD_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "model.h"
+#include "store.h"
+
+/* The kinds of objects, as the API and model_diff() name them. */
+enum config_kind {
+	CONFIG_SWITCH,
+	CONFIG_SEGMENT,
+	CONFIG_PORT,
+};
+
+/* Returns "switch", "segment" or "port". */
+const char *config_kind_name(enum config_kind kind);
+
+/*
+ * Makes the desired state equal to the host profile 'doc' (see model.h) in
+ * one transaction, or only computes the changes when 'dry_run'.  Returns 0
+ * and the changes in '*ret_changes' (empty when the store already holds
+ * 'doc'), or a negative errno with 'e' set (its path points into 'doc').
+ */
+int config_apply(struct store *s, json_t *doc, bool dry_run, json_t **ret_changes,
+		 struct model_err *e);
+
+/*
+ * Adds the object 'obj' of 'kind' (the members a profile gives it).  Refuses
+ * a name that exists.  Returns 0 and the changes, or a negative errno with
+ * 'e' set.
+ */
+int config_add(struct store *s, enum config_kind kind, json_t *obj, json_t **ret_changes,
+	       struct model_err *e);
+
+/*
+ * Deletes the object 'name' of 'kind'.  Refuses a switch that still has
+ * segments and a segment that still has ports (the message lists them).
+ * Returns 0 and the changes, or -ENOENT / -EBUSY with 'e' set.
+ */
+int config_del(struct store *s, enum config_kind kind, const char *name, json_t **ret_changes,
+	       struct model_err *e);
+
+/* Returns the list of objects of 'kind' in '*ret' (sorted by name). */
+int config_list(struct store *s, enum config_kind kind, json_t **ret);
+
+/* Returns the host profile (model_export()) in '*ret'. */
+int config_export(struct store *s, json_t **ret);
+
+#endif

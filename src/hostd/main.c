@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dse-hostd: the host daemon.  Keeps the desired state in SQLite, discovers
+ * and checks the host's DPUs, keeps each one configured over mutual TLS,
+ * and serves dsectl on a Unix socket.  One thread: the API socket is polled
+ * with a short timeout between two rounds of DPU work.
+ *
+ * 'dse-hostd cert issue' issues a DPU certificate from the host CA (the
+ * lab's "install").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "certs.h"
+#include "clock.h"
+#include "dpu.h"
+#include "hostd.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "store.h"
+#include "tls.h"
+#include "version.h"
+
+/* The name of the host's own client certificate. */
+#define HOST_CERT_NAME "host"
+
+static volatile sig_atomic_t quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dse-hostd --state DIR [--socket PATH] [--log-level LEVEL]\n"
+		"       dse-hostd cert issue --state DIR --name NAME --out DIR\n"
+		"\n"
+		"The dse host daemon: keeps the host's desired state (switches, segments,\n"
+		"VM ports) in DIR/hostd.db, discovers the DPUs on the internal links\n"
+		"(interfaces int-*, the DPU at the far end on TCP %u), checks their\n"
+		"identity and keeps each configured over JSON-RPC with mutual TLS.\n"
+		"dsectl talks to it on a Unix socket.\n"
+		"\n"
+		"Options:\n"
+		"  --state DIR          state directory: hostd.db, the host CA (ca.pem,\n"
+		"                       ca.key), the host's certificate (tls/), the socket\n"
+		"  --socket PATH        API socket (default DIR/hostd.sock, mode 0600)\n"
+		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
+		"  --version            print the version and exit\n"
+		"  -h, --help           print this help and exit\n"
+		"\n"
+		"cert issue: issues a certificate for the DPU NAME (its CN) from the host\n"
+		"CA in DIR (creating the CA if needed) into OUT: cert.pem, key.pem, ca.pem.\n"
+		"Give the DPU's dse-dpud OUT as --tls-dir.\n"
+		"\n"
+		"Environment (tests only): DSE_HOSTD_TEST_ROW_DELAY_US=N sleeps N us after\n"
+		"each row a change writes, so a test can kill the daemon mid-transaction.\n",
+		DPU_PORT);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int cert_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{"name", required_argument, NULL, 'n'},
+		{"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state = NULL, *name = NULL, *out = NULL;
+	char err[512];
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "issue") != 0) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+			usage(stdout);
+			return 0;
+		}
+		fprintf(stderr, "dse-hostd: 'cert' takes the verb 'issue': dse-hostd cert issue "
+				"--state DIR --name NAME --out DIR\n");
+		return 2;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			state = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "dse-hostd: see dse-hostd --help\n");
+			return 2;
+		}
+	}
+	if (!state || !name || !out || optind != argc) {
+		fprintf(stderr, "dse-hostd: cert issue needs --state DIR --name NAME --out DIR "
+				"(and nothing else)\n");
+		return 2;
+	}
+	if (dse_cert_issue(state, name, out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dse-hostd: cannot issue a certificate for %s: %s\n", name, err);
+		return 1;
+	}
+	printf("issued %s/cert.pem for %s from the CA in %s\n", out, name, state);
+	return 0;
+}
+
+/* Makes sure the host CA and the host's client certificate exist. */
+static int ensure_certs(const char *state, char *tls_dir, size_t len)
+{
+	char err[512], cert[PATH_MAX];
+
+	if (dse_ca_ensure(state, err, sizeof(err)) < 0) {
+		DSE_LOG_ERR("hostd", "host CA in %s: %s", state, err);
+		return -EINVAL;
+	}
+	if (snprintf(tls_dir, len, "%s/tls", state) >= (int)len ||
+	    snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir) >= (int)sizeof(cert)) {
+		DSE_LOG_ERR("hostd", "the state directory's path is too long: %s", state);
+		return -ENAMETOOLONG;
+	}
+	if (access(cert, R_OK) == 0)
+		return 0;
+	if (dse_cert_issue(state, HOST_CERT_NAME, tls_dir, err, sizeof(err)) < 0) {
+		DSE_LOG_ERR("hostd", "cannot issue the host's certificate: %s", err);
+		return -EINVAL;
+	}
+	DSE_LOG_NOTICE("hostd", "created the host CA and certificate in %s", state);
+	return 0;
+}
+
+/* Takes DIR/hostd.lock, so that two daemons never share a state directory. */
+static int lock_state(const char *state)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/hostd.lock", state);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct hostd h = {0};
+	struct dse_tls_paths paths;
+	struct dse_tls_conf tls;
+	struct dse_rpc_server *srv = NULL;
+	char sock[PATH_MAX], tls_dir[PATH_MAX], err[512];
+	const char *delay;
+	enum dse_log_level level;
+	int c, r, lock_fd = -1, rc = 1;
+
+	if (argc >= 2 && strcmp(argv[1], "cert") == 0)
+		return cert_main(argc - 1, argv + 1);
+	/* What the daemon writes (the store, its logs of SQLite) is for root only. */
+	umask(077);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			h.state_dir = optarg;
+			break;
+		case 'S':
+			h.socket_path = optarg;
+			break;
+		case 'l':
+			if (dse_log_level_parse(optarg, &level) < 0) {
+				fprintf(stderr, "dse-hostd: --log-level takes err, warn, notice, "
+						"info or debug\n");
+				return 2;
+			}
+			dse_log_set_level(level);
+			break;
+		case 'V':
+			printf("dse-hostd %s\n", DSE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "dse-hostd: see dse-hostd --help\n");
+			return 2;
+		}
+	}
+	if (h.state_dir == NULL || optind != argc) {
+		fprintf(stderr, "dse-hostd: %s (dse-hostd --help)\n",
+			h.state_dir ? "unexpected arguments" : "--state DIR is required");
+		return 2;
+	}
+	if ((r = mkdir_p(h.state_dir, 0700)) < 0) {
+		DSE_LOG_ERR("hostd", "cannot create the state directory %s: %s", h.state_dir,
+			    strerror(-r));
+		return 1;
+	}
+	lock_fd = lock_state(h.state_dir);
+	if (lock_fd < 0) {
+		DSE_LOG_ERR("hostd", "%s: %s", h.state_dir,
+			    lock_fd == -EBUSY ? "another dse-hostd runs on this state directory: "
+						"stop it first"
+					      : strerror(-lock_fd));
+		return 1;
+	}
+	if (h.socket_path == NULL) {
+		snprintf(sock, sizeof(sock), "%s/hostd.sock", h.state_dir);
+		h.socket_path = sock;
+	}
+	snprintf(h.db_path, sizeof(h.db_path), "%s/hostd.db", h.state_dir);
+	h.start_ns = dse_clock_ns();
+
+	if (store_open(h.db_path, &h.store, err, sizeof(err)) < 0) {
+		DSE_LOG_ERR("hostd", "%s", err);
+		goto out;
+	}
+	delay = getenv("DSE_HOSTD_TEST_ROW_DELAY_US");
+	if (delay && atoi(delay) > 0)
+		store_set_row_delay(h.store, (unsigned)atoi(delay));
+	if (ensure_certs(h.state_dir, tls_dir, sizeof(tls_dir)) < 0 ||
+	    dse_tls_conf_dir(tls_dir, &paths, &tls) < 0)
+		goto out;
+	r = dpu_mgr_new(&(struct dpu_mgr_conf){.store = h.store,
+					       .tls = &tls,
+					       .port = DPU_PORT,
+					       .connect_timeout_ms = 500,
+					       .call_timeout_ms = 1000,
+					       .heartbeat_timeout_ms = 1000,
+					       .reconcile_budget_ms = 200},
+			&h.dpus);
+	if (r < 0)
+		goto out;
+
+	srv = dse_rpc_server_new(hostd_methods, &h);
+	if (srv == NULL)
+		goto out;
+	{
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", h.socket_path);
+		mkdir_p(dirname(dir), 0755);
+	}
+	r = dse_rpc_listen(srv, h.socket_path, 0600);
+	if (r < 0) {
+		DSE_LOG_ERR("hostd", "cannot listen on %s: %s%s", h.socket_path, strerror(-r),
+			    r == -EADDRINUSE ? " (another dse-hostd serves it)" : "");
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	DSE_LOG_NOTICE("hostd", "dse-hostd %s serving %s, store %s (revision %llu)", DSE_VERSION,
+		       h.socket_path, h.db_path, (unsigned long long)store_revision(h.store));
+
+	while (!quit) {
+		int wait_ms = dpu_mgr_run(h.dpus);
+
+		r = dse_rpc_poll(srv, wait_ms);
+		/*
+		 * A client accepted by that poll has usually sent its request by
+		 * now: serve it before the next round of DPU work, not after it.
+		 */
+		if (r == 0)
+			r = dse_rpc_poll(srv, 0);
+		if (r < 0) {
+			DSE_LOG_ERR("hostd", "poll: %s", strerror(-r));
+			goto out;
+		}
+	}
+	DSE_LOG_NOTICE("hostd", "stopping");
+	rc = 0;
+out:
+	dse_rpc_server_free(srv);
+	dpu_mgr_free(h.dpus);
+	store_close(h.store);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return rc;
+}

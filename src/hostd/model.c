@@ -1,0 +1,1023 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Checks, normalization and comparison of host profiles (see model.h).
+ * Every message names the element it is about and says what to do, because
+ * it reaches the operator as it is: through dsectl, for a command or a file.
+ */
+#include "model.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_MAX_LEN 128
+
+/* Modes of a switch and how many DPUs each takes. */
+static const struct {
+	const char *name;
+	size_t n_dpus;
+} modes[] = {
+	{"single", 1},
+	{"active-standby", 2},
+	{"independent", 1},
+};
+
+int model_error(struct model_err *e, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -EINVAL;
+	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void model_err_format(const struct model_err *e, bool with_path, char *buf, size_t len)
+{
+	if (with_path && e->path[0])
+		snprintf(buf, len, "%s: %s", e->path, e->msg);
+	else
+		snprintf(buf, len, "%s", e->msg);
+}
+
+bool model_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > MODEL_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return false;
+	return true;
+}
+
+/* VM names become interface names ("rep-<vm>") and devargs: no '.' or ','. */
+static bool vm_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > MODEL_VM_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_-", name[i]))
+			return false;
+	return true;
+}
+
+int model_mac_normalize(const char *s, char out[18])
+{
+	unsigned b[6];
+	int n = -1;
+
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+	}
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &n) !=
+		    6 ||
+	    n != 17)
+		return -EINVAL;
+	if (b[0] & 1)
+		return -EINVAL; /* multicast or broadcast */
+	if ((b[0] | b[1] | b[2] | b[3] | b[4] | b[5]) == 0)
+		return -EINVAL;
+	return snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0] & 0xff, b[1] & 0xff,
+			b[2] & 0xff, b[3] & 0xff, b[4] & 0xff, b[5] & 0xff) == 17
+		       ? 0
+		       : -EINVAL;
+}
+
+int model_link_slot(const char *link)
+{
+	char *end;
+	long n;
+
+	if (link == NULL || strncmp(link, "int-d", 5) != 0 || !isdigit((unsigned char)link[5]))
+		return -1;
+	n = strtol(link + 5, &end, 10);
+	if (*end != '\0' || n < 1 || n > 64)
+		return -1;
+	return (int)n;
+}
+
+int model_uplink_index(const char *uplink)
+{
+	char *end;
+	long k;
+
+	if (strncmp(uplink, "vmnic", 5) != 0 || !isdigit((unsigned char)uplink[5]))
+		return -1;
+	if (uplink[5] == '0' && uplink[6] != '\0')
+		return -1; /* one spelling per uplink: vmnic1, not vmnic01 */
+	k = strtol(uplink + 5, &end, 10);
+	if (*end != '\0' || k < 0 || k > MODEL_MAX_UPLINK_K)
+		return -1;
+	return (int)k;
+}
+
+bool model_uplink_on_slot(int k, int slot)
+{
+	return k / 2 + 1 == slot;
+}
+
+json_t *model_find(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(list, i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+
+		if (n && strcmp(n, name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* ---- reading typed members with a path for each error ---- */
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "a mapping";
+	case JSON_ARRAY:
+		return "a list";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* snprintf() into a path buffer: a path longer than the buffer is cut. */
+static void path_fmt(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void path_fmt(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, PATH_MAX_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static void join(char *out, const char *path, const char *key)
+{
+	path_fmt(out, "%s%s%s", path, path[0] ? "." : "", key);
+}
+
+static void join_index(char *out, const char *path, size_t i)
+{
+	path_fmt(out, "%s[%zu]", path, i);
+}
+
+/*
+ * Refuses a member of 'o' that is not in 'keys' (NULL-terminated).  'what'
+ * names the object for the message ("a switch").
+ */
+static int only_keys(json_t *o, const char *path, const char *what, const char *const *keys,
+		     struct model_err *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		bool ok = false;
+		char allowed[256] = "", p[PATH_MAX_LEN];
+
+		for (const char *const *k = keys; *k; k++)
+			if (strcmp(*k, key) == 0)
+				ok = true;
+		if (ok)
+			continue;
+		for (const char *const *k = keys; *k; k++) {
+			size_t n = strlen(allowed);
+
+			snprintf(allowed + n, sizeof(allowed) - n, "%s%s", n ? ", " : "", *k);
+		}
+		join(p, path, key);
+		return model_error(e, p, "unknown key '%.60s': %s has %s", key, what, allowed);
+	}
+	return 0;
+}
+
+/* Reads string member 'key'; -ENOENT when absent and not required. */
+static int get_str(json_t *o, const char *path, const char *key, bool required, const char **ret,
+		   struct model_err *e)
+{
+	json_t *v = json_object_get(o, key);
+	char p[PATH_MAX_LEN];
+
+	join(p, path, key);
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return -ENOENT;
+		return model_error(e, path, "'%s' is missing", key);
+	}
+	if (!json_is_string(v))
+		return model_error(e, p, "'%s' must be a string, not %s", key, type_name(v));
+	*ret = json_string_value(v);
+	return 0;
+}
+
+static int get_int(json_t *o, const char *path, const char *key, bool required, long long min,
+		   long long max, long long *ret, struct model_err *e)
+{
+	json_t *v = json_object_get(o, key);
+	char p[PATH_MAX_LEN];
+
+	join(p, path, key);
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return -ENOENT;
+		return model_error(e, path, "'%s' is missing", key);
+	}
+	if (!json_is_integer(v))
+		return model_error(e, p, "'%s' must be an integer, not %s", key, type_name(v));
+	if (json_integer_value(v) < min || json_integer_value(v) > max)
+		return model_error(e, p, "'%s' is %lld, outside %lld..%lld", key,
+				   (long long)json_integer_value(v), min, max);
+	*ret = json_integer_value(v);
+	return 0;
+}
+
+/* Reads a list member; an absent optional list is an empty list (a new reference). */
+static int get_list(json_t *o, const char *path, const char *key, bool required, json_t **ret,
+		    struct model_err *e)
+{
+	json_t *v = json_object_get(o, key);
+	char p[PATH_MAX_LEN];
+
+	join(p, path, key);
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return model_error(e, path, "'%s' is missing", key);
+		*ret = json_array();
+		return 0;
+	}
+	if (!json_is_array(v))
+		return model_error(e, p, "'%s' must be a list, not %s", key, type_name(v));
+	*ret = json_incref(v);
+	return 0;
+}
+
+static int check_name(const char *path, const char *key, const char *what, const char *name,
+		      struct model_err *e)
+{
+	char p[PATH_MAX_LEN];
+
+	join(p, path, key);
+	if (!model_name_ok(name))
+		return model_error(e, p,
+				   "%s name '%.60s' must be 1 to %d letters, digits, '_', '.' or '-'",
+				   what, name, MODEL_NAME_MAX);
+	return 0;
+}
+
+/* ---- sorting ---- */
+
+static int cmp_name(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "name"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "name"));
+
+	return strcmp(x, y);
+}
+
+/* Sorts a list of named objects by name, in place. */
+static void sort_by_name(json_t *list)
+{
+	size_t n = json_array_size(list);
+	json_t **v;
+
+	if (n < 2)
+		return;
+	v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(list, i));
+	qsort(v, n, sizeof(*v), cmp_name);
+	json_array_clear(list);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, v[i]);
+	free(v);
+}
+
+static int cmp_uplink(const void *a, const void *b)
+{
+	int x = model_uplink_index(json_string_value(*(json_t *const *)a));
+	int y = model_uplink_index(json_string_value(*(json_t *const *)b));
+
+	return x - y;
+}
+
+static void sort_uplinks(json_t *list)
+{
+	size_t n = json_array_size(list);
+	json_t *v[MODEL_MAX_UPLINKS];
+
+	if (n < 2 || n > MODEL_MAX_UPLINKS)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(list, i));
+	qsort(v, n, sizeof(*v), cmp_uplink);
+	json_array_clear(list);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, v[i]);
+}
+
+/* ---- the profile's "dpus" section ---- */
+
+static const char *const ident_keys[] = {"vendor", "model", "hw_version", "fw_version"};
+
+static const char *inv_str(json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s ? s : "";
+}
+
+static json_t *inventory_by_link(json_t *inventory, const char *link)
+{
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(inventory, i, rec) {
+		const char *l = json_string_value(json_object_get(rec, "link"));
+
+		if (l && strcmp(l, link) == 0)
+			return rec;
+	}
+	return NULL;
+}
+
+/*
+ * Maps each entry of the profile's "dpus" to a DPU of this host and returns
+ * the map {profile name: local name} in '*ret_map'.
+ */
+static int resolve_dpus(json_t *doc, json_t *inventory, json_t **ret_map, struct model_err *e)
+{
+	static const char *const keys[] = {"name", "link", "vendor", "model", "hw_version",
+					   "fw_version", NULL};
+	json_t *list, *map = json_object(), *used = json_object(), *d;
+	size_t i;
+	int r;
+
+	r = get_list(doc, "", "dpus", false, &list, e);
+	if (r < 0)
+		goto out;
+	json_array_foreach(list, i, d) {
+		char p[PATH_MAX_LEN];
+		const char *name, *link = NULL, *want[4] = {NULL};
+		json_t *local;
+		bool any_ident = false;
+
+		join_index(p, "dpus", i);
+		if (!json_is_object(d)) {
+			r = model_error(e, p, "each DPU must be a mapping, not %s", type_name(d));
+			break;
+		}
+		if ((r = only_keys(d, p, "a DPU", keys, e)) < 0 ||
+		    (r = get_str(d, p, "name", true, &name, e)) < 0 ||
+		    (r = check_name(p, "name", "DPU", name, e)) < 0)
+			break;
+		r = get_str(d, p, "link", false, &link, e);
+		if (r == -EINVAL)
+			break;
+		for (int k = 0; k < 4; k++) {
+			r = get_str(d, p, ident_keys[k], false, &want[k], e);
+			if (r == -EINVAL)
+				goto out_list;
+			any_ident |= r == 0;
+		}
+		r = 0;
+		if (json_object_get(map, name)) {
+			r = model_error(e, p, "DPU '%s' is listed twice: list each DPU once", name);
+			break;
+		}
+		if (link == NULL && !any_ident) {
+			/* Only a name: the profile asks nothing of the host. */
+			json_object_set_new(map, name, json_string(name));
+			continue;
+		}
+		local = link ? inventory_by_link(inventory, link) : model_find(inventory, name);
+		if (local == NULL) {
+			if (link)
+				r = model_error(e, p,
+						"the profile needs a DPU on internal link %s (for "
+						"its DPU '%s'), but this host has seen none there: "
+						"check that the DPU is up (dsectl dpu list) or "
+						"apply the profile on a host that has it",
+						link, name);
+			else
+				r = model_error(e, p,
+						"the profile needs DPU '%s', which this host has "
+						"not seen: check that it is up (dsectl dpu list)",
+						name);
+			break;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (want[k] && strcmp(want[k], inv_str(local, ident_keys[k])) != 0) {
+				r = model_error(e, p,
+						"this host's DPU '%s'%s%s is %s %s, but the profile "
+						"needs %s %s: apply it on a host with such a DPU, "
+						"or edit the profile's dpus section",
+						inv_str(local, "name"), link ? " on " : "",
+						link ? link : "", inv_str(local, "vendor"),
+						inv_str(local, "model"),
+						want[0] ? want[0] : inv_str(local, "vendor"),
+						want[1] ? want[1] : inv_str(local, "model"));
+				goto out_list;
+			}
+		}
+		if (json_object_get(used, inv_str(local, "name"))) {
+			r = model_error(e, p, "two DPUs of the profile map to this host's DPU '%s'",
+					inv_str(local, "name"));
+			break;
+		}
+		json_object_set_new(used, inv_str(local, "name"), json_true());
+		json_object_set_new(map, name, json_string(inv_str(local, "name")));
+	}
+out_list:
+	json_decref(list);
+out:
+	json_decref(used);
+	if (r < 0) {
+		json_decref(map);
+		return r;
+	}
+	*ret_map = map;
+	return 0;
+}
+
+/* ---- switches ---- */
+
+/* Says how two DPU records differ, for the dual-DPU message. */
+static const char *ident_diff(json_t *a, json_t *b)
+{
+	static const char *const what[] = {"vendor", "model", "hardware version",
+					   "firmware version"};
+
+	for (int k = 0; k < 4; k++)
+		if (strcmp(inv_str(a, ident_keys[k]), inv_str(b, ident_keys[k])) != 0)
+			return what[k];
+	return NULL;
+}
+
+static bool has_identity(json_t *rec)
+{
+	return rec && inv_str(rec, "vendor")[0] != '\0';
+}
+
+/* The checks that need to know the DPUs: identical pairs, uplinks on the right DPU. */
+static int check_switch_dpus(json_t *sw, json_t *inventory, const char *path, struct model_err *e)
+{
+	json_t *dpus = json_object_get(sw, "dpus"), *uplinks = json_object_get(sw, "uplinks");
+	const char *name = json_string_value(json_object_get(sw, "name"));
+	json_t *rec[2] = {NULL, NULL}, *u;
+	char p[PATH_MAX_LEN];
+	int slots[2] = {-1, -1};
+	size_t n = json_array_size(dpus), i;
+
+	for (i = 0; i < n && i < 2; i++) {
+		rec[i] = model_find(inventory, json_string_value(json_array_get(dpus, i)));
+		slots[i] = rec[i] ? model_link_slot(json_string_value(json_object_get(rec[i], "link")))
+				  : -1;
+	}
+	if (n == 2 && has_identity(rec[0]) && has_identity(rec[1])) {
+		const char *d = ident_diff(rec[0], rec[1]);
+
+		join(p, path, "dpus");
+		if (d)
+			return model_error(
+				e, p,
+				"switch '%s' runs on two DPUs, which must be identical, but their "
+				"%s differs: %s is %s %s hw %s fw %s, %s is %s %s hw %s fw %s; "
+				"bring both to the same firmware, or give each DPU its own switch "
+				"(mode independent)",
+				name, d, inv_str(rec[0], "name"), inv_str(rec[0], "vendor"),
+				inv_str(rec[0], "model"), inv_str(rec[0], "hw_version"),
+				inv_str(rec[0], "fw_version"), inv_str(rec[1], "name"),
+				inv_str(rec[1], "vendor"), inv_str(rec[1], "model"),
+				inv_str(rec[1], "hw_version"), inv_str(rec[1], "fw_version"));
+	}
+	/* Uplink placement is known only when every DPU of the switch sits on a known link. */
+	for (i = 0; i < n; i++)
+		if (slots[i] < 0)
+			return 0;
+	json_array_foreach(uplinks, i, u) {
+		int k = model_uplink_index(json_string_value(u));
+		bool ok = false;
+
+		for (size_t d = 0; d < n; d++)
+			ok |= model_uplink_on_slot(k, slots[d]);
+		if (!ok) {
+			join(p, path, "uplinks");
+			return model_error(e, p,
+					   "uplink vmnic%d is on the DPU of link int-d%d, which does "
+					   "not serve switch '%s' (%s on int-d%d has vmnic%d and "
+					   "vmnic%d): choose uplinks of the switch's DPUs",
+					   k, k / 2 + 1, name, inv_str(rec[0], "name"), slots[0],
+					   2 * slots[0] - 2, 2 * slots[0] - 1);
+		}
+	}
+	return 0;
+}
+
+static int norm_switch(json_t *s, size_t idx, json_t *dpu_map, json_t *seen, json_t **ret,
+		       struct model_err *e)
+{
+	static const char *const keys[] = {"name", "mode", "dpus", "uplinks", NULL};
+	json_t *dpus = NULL, *uplinks = NULL, *out_dpus = json_array(), *out_up = json_array(), *v;
+	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN], pi[PATH_MAX_LEN];
+	const char *name, *mode;
+	size_t n_dpus = 0, i;
+	int r;
+
+	join_index(p, "switches", idx);
+	if (!json_is_object(s)) {
+		r = model_error(e, p, "each switch must be a mapping, not %s", type_name(s));
+		goto fail;
+	}
+	if ((r = only_keys(s, p, "a switch", keys, e)) < 0 ||
+	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
+	    (r = check_name(p, "name", "switch", name, e)) < 0 ||
+	    (r = get_str(s, p, "mode", true, &mode, e)) < 0)
+		goto fail;
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(mode, modes[i].name) == 0)
+			n_dpus = modes[i].n_dpus;
+	join(pp, p, "mode");
+	if (n_dpus == 0) {
+		r = model_error(e, pp,
+				"switch '%s': mode must be single, active-standby or independent, "
+				"not '%.40s'",
+				name, mode);
+		goto fail;
+	}
+	if ((r = get_list(s, p, "dpus", true, &dpus, e)) < 0 ||
+	    (r = get_list(s, p, "uplinks", false, &uplinks, e)) < 0)
+		goto fail;
+	join(pp, p, "dpus");
+	if (json_array_size(dpus) != n_dpus) {
+		r = model_error(e, pp,
+				"switch '%s' in mode %s needs %zu DPU%s, not %zu%s", name, mode,
+				n_dpus, n_dpus == 1 ? "" : "s", json_array_size(dpus),
+				n_dpus == 1 ? " (two DPUs serve one switch only in mode "
+					      "active-standby)"
+					    : " (one for each DPU of the pair)");
+		goto fail;
+	}
+	json_array_foreach(dpus, i, v) {
+		const char *d = json_string_value(v), *mapped;
+		size_t k;
+		json_t *prev;
+
+		join_index(pi, pp, i);
+		if (d == NULL) {
+			r = model_error(e, pi, "a DPU is named by a string, not %s", type_name(v));
+			goto fail;
+		}
+		if (!model_name_ok(d)) {
+			r = model_error(e, pi,
+					"DPU name '%.60s' must be 1 to %d letters, digits, '_', '.' "
+					"or '-' (dsectl dpu list shows the names)",
+					d, MODEL_NAME_MAX);
+			goto fail;
+		}
+		mapped = json_string_value(json_object_get(dpu_map, d));
+		if (mapped)
+			d = mapped;
+		json_array_foreach(out_dpus, k, prev) {
+			if (strcmp(json_string_value(prev), d) == 0) {
+				r = model_error(e, pi,
+						"switch '%s' names DPU '%s' twice: a pair is two "
+						"different DPUs",
+						name, d);
+				goto fail;
+			}
+		}
+		json_array_append_new(out_dpus, json_string(d));
+	}
+	join(pp, p, "uplinks");
+	if (json_array_size(uplinks) > MODEL_MAX_UPLINKS) {
+		r = model_error(e, pp, "switch '%s' has %zu uplinks; at most %d", name,
+				json_array_size(uplinks), MODEL_MAX_UPLINKS);
+		goto fail;
+	}
+	json_array_foreach(uplinks, i, v) {
+		const char *u = json_string_value(v);
+		char key[64];
+
+		join_index(pi, pp, i);
+		if (u == NULL) {
+			r = model_error(e, pi, "an uplink is named by a string, not %s",
+					type_name(v));
+			goto fail;
+		}
+		if (model_uplink_index(u) < 0) {
+			r = model_error(e, pi,
+					"uplink '%.40s' must be vmnic0 .. vmnic%d (the DPU's physical "
+					"ports: dsectl dpu show NAME lists them)",
+					u, MODEL_MAX_UPLINK_K);
+			goto fail;
+		}
+		snprintf(key, sizeof(key), "uplink/%s", u);
+		if (json_object_get(seen, key)) {
+			r = model_error(e, pi,
+					"uplink %s already belongs to switch '%s': an uplink serves "
+					"one switch",
+					u, json_string_value(json_object_get(seen, key)));
+			goto fail;
+		}
+		json_object_set_new(seen, key, json_string(name));
+		json_array_append_new(out_up, json_string(u));
+	}
+	json_array_foreach(out_dpus, i, v) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "dpu/%s", json_string_value(v));
+		if (json_object_get(seen, key)) {
+			path_fmt(pi, "%s.dpus[%zu]", p, i);
+			r = model_error(e, pi,
+					"DPU '%s' already serves switch '%s': a DPU serves one switch "
+					"(remove it there first)",
+					json_string_value(v), json_string_value(json_object_get(seen, key)));
+			goto fail;
+		}
+		json_object_set_new(seen, key, json_string(name));
+	}
+	sort_uplinks(out_up);
+	*ret = json_pack("{s:s, s:s, s:o, s:o}", "name", name, "mode", mode, "dpus", out_dpus,
+			 "uplinks", out_up);
+	json_decref(dpus);
+	json_decref(uplinks);
+	return 0;
+fail:
+	json_decref(out_dpus);
+	json_decref(out_up);
+	json_decref(dpus);
+	json_decref(uplinks);
+	return r;
+}
+
+/* ---- segments and ports ---- */
+
+static int norm_segment(json_t *s, size_t idx, json_t *switches, json_t *seen, json_t **ret,
+			struct model_err *e)
+{
+	static const char *const keys[] = {"name", "switch", "vlan", "vni", NULL};
+	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN], key[96];
+	const char *name, *sw;
+	long long vlan = 0, vni = 0;
+	int rv, rn, r;
+
+	join_index(p, "segments", idx);
+	if (!json_is_object(s))
+		return model_error(e, p, "each segment must be a mapping, not %s", type_name(s));
+	if ((r = only_keys(s, p, "a segment", keys, e)) < 0 ||
+	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
+	    (r = check_name(p, "name", "segment", name, e)) < 0 ||
+	    (r = get_str(s, p, "switch", true, &sw, e)) < 0)
+		return r;
+	rv = get_int(s, p, "vlan", false, 1, 4094, &vlan, e);
+	if (rv == -EINVAL)
+		return rv;
+	rn = get_int(s, p, "vni", false, 1, MODEL_VNI_MAX, &vni, e);
+	if (rn == -EINVAL)
+		return rn;
+	if ((rv == 0) == (rn == 0))
+		return model_error(e, p,
+				   "segment '%s' needs either 'vlan' (1-4094, a VLAN-backed segment) "
+				   "or 'vni' (1-%d, an overlay segment)%s",
+				   name, MODEL_VNI_MAX, rv == 0 ? ", not both" : "");
+	join(pp, p, "switch");
+	if (model_find(switches, sw) == NULL)
+		return model_error(e, pp,
+				   "segment '%s' is on switch '%.40s', which does not exist: add the "
+				   "switch first (dsectl switch list shows them)",
+				   name, sw);
+	if (rv == 0) {
+		snprintf(key, sizeof(key), "vlan/%s/%lld", sw, vlan);
+		join(pp, p, "vlan");
+		if (json_object_get(seen, key))
+			return model_error(e, pp,
+					   "VLAN %lld already backs segment '%s' on switch '%s': "
+					   "choose another VLAN",
+					   vlan, json_string_value(json_object_get(seen, key)), sw);
+		json_object_set_new(seen, key, json_string(name));
+		*ret = json_pack("{s:s, s:s, s:I}", "name", name, "switch", sw, "vlan",
+				 (json_int_t)vlan);
+	} else {
+		snprintf(key, sizeof(key), "vni/%lld", vni);
+		join(pp, p, "vni");
+		if (json_object_get(seen, key))
+			return model_error(e, pp,
+					   "VNI %lld already backs segment '%s': choose another VNI",
+					   vni, json_string_value(json_object_get(seen, key)));
+		json_object_set_new(seen, key, json_string(name));
+		*ret = json_pack("{s:s, s:s, s:I}", "name", name, "switch", sw, "vni",
+				 (json_int_t)vni);
+	}
+	return 0;
+}
+
+static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json_t **ret,
+		     struct model_err *e)
+{
+	static const char *const keys[] = {"name", "mac", "segment", "vm", NULL};
+	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN], key[96], mac[18];
+	const char *name, *m, *seg, *vm;
+	int r;
+
+	join_index(p, "ports", idx);
+	if (!json_is_object(s))
+		return model_error(e, p, "each port must be a mapping, not %s", type_name(s));
+	if ((r = only_keys(s, p, "a port", keys, e)) < 0 ||
+	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
+	    (r = check_name(p, "name", "port", name, e)) < 0 ||
+	    (r = get_str(s, p, "mac", true, &m, e)) < 0 ||
+	    (r = get_str(s, p, "segment", true, &seg, e)) < 0 ||
+	    (r = get_str(s, p, "vm", true, &vm, e)) < 0)
+		return r;
+	join(pp, p, "name");
+	if (model_uplink_index(name) >= 0)
+		return model_error(e, pp,
+				   "port name '%s' is kept for the uplink of that name: choose "
+				   "another name",
+				   name);
+	join(pp, p, "mac");
+	if (model_mac_normalize(m, mac) < 0)
+		return model_error(e, pp,
+				   "port '%s': '%.40s' is not a unicast MAC address written like "
+				   "02:00:00:00:00:01",
+				   name, m);
+	join(pp, p, "segment");
+	if (model_find(segments, seg) == NULL)
+		return model_error(e, pp,
+				   "port '%s' is on segment '%.40s', which does not exist: add the "
+				   "segment first (dsectl segment list shows them)",
+				   name, seg);
+	join(pp, p, "vm");
+	if (!vm_name_ok(vm))
+		return model_error(e, pp,
+				   "port '%s': VM name '%.40s' must be 1 to %d letters, digits, '_' "
+				   "or '-' (the DPU names its representor rep-<vm>)",
+				   name, vm, MODEL_VM_MAX);
+	snprintf(key, sizeof(key), "vm/%s", vm);
+	if (json_object_get(seen, key))
+		return model_error(e, pp,
+				   "VM '%s' already has port '%s' (one port per VM): delete that "
+				   "port first",
+				   vm, json_string_value(json_object_get(seen, key)));
+	json_object_set_new(seen, key, json_string(name));
+	snprintf(key, sizeof(key), "mac/%s", mac);
+	join(pp, p, "mac");
+	if (json_object_get(seen, key))
+		return model_error(e, pp,
+				   "MAC %s is already the address of port '%s': each port needs its "
+				   "own MAC",
+				   mac, json_string_value(json_object_get(seen, key)));
+	json_object_set_new(seen, key, json_string(name));
+	*ret = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "mac", mac, "segment", seg, "vm",
+			 vm);
+	return 0;
+}
+
+/* ---- the whole profile ---- */
+
+typedef int (*norm_fn)(json_t *s, size_t idx, json_t *ctx, json_t *seen, json_t **ret,
+		       struct model_err *e);
+
+/*
+ * Normalizes the list 'key' of 'doc' item by item into '*ret' (sorted),
+ * refusing duplicate names and more than 'max' items.
+ */
+static int norm_list(json_t *doc, const char *key, const char *what, size_t max, norm_fn fn,
+		     json_t *ctx, json_t *seen, json_t **ret, struct model_err *e)
+{
+	json_t *list, *out = json_array(), *names = json_object(), *v;
+	size_t i;
+	int r;
+
+	r = get_list(doc, "", key, false, &list, e);
+	if (r < 0)
+		goto out;
+	if (json_array_size(list) > max) {
+		r = model_error(e, key, "%zu %ss; a host holds at most %zu", json_array_size(list),
+				what, max);
+		goto out_list;
+	}
+	json_array_foreach(list, i, v) {
+		json_t *n = NULL;
+		const char *name;
+		char p[PATH_MAX_LEN];
+
+		r = fn(v, i, ctx, seen, &n, e);
+		if (r < 0)
+			break;
+		name = json_string_value(json_object_get(n, "name"));
+		if (json_object_get(names, name)) {
+			path_fmt(p, "%s[%zu].name", key, i);
+			r = model_error(e, p, "%s '%s' is defined twice (also %s[%lld]): give each "
+					      "%s its own name",
+					what, name, key,
+					(long long)json_integer_value(json_object_get(names, name)),
+					what);
+			json_decref(n);
+			break;
+		}
+		json_object_set_new(names, name, json_integer((json_int_t)i));
+		json_array_append_new(out, n);
+	}
+out_list:
+	json_decref(list);
+out:
+	json_decref(names);
+	if (r < 0) {
+		json_decref(out);
+		return r;
+	}
+	sort_by_name(out);
+	*ret = out;
+	return 0;
+}
+
+int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
+		    struct model_err *e)
+{
+	static const char *const keys[] = {"version", "dpus", "switches", "segments", "ports",
+					   NULL};
+	json_t *map = NULL, *seen = json_object(), *sw = NULL, *seg = NULL, *ports = NULL, *v;
+	json_t *empty = json_array();
+	long long version;
+	size_t i;
+	int r;
+
+	if (inventory == NULL)
+		inventory = empty;
+	if (!json_is_object(doc)) {
+		r = model_error(e, "", "a host profile is a mapping with switches, segments and "
+				       "ports, not %s",
+				type_name(doc));
+		goto out;
+	}
+	if ((r = only_keys(doc, "", "a host profile", keys, e)) < 0)
+		goto out;
+	r = get_int(doc, "", "version", false, 0, 1000000, &version, e);
+	if (r == -EINVAL)
+		goto out;
+	if (r == 0 && version != MODEL_VERSION) {
+		r = model_error(e, "version",
+				"this dse-hostd reads host profiles of version %d, not %lld: use a "
+				"dse-hostd of that version",
+				MODEL_VERSION, version);
+		goto out;
+	}
+	if ((r = resolve_dpus(doc, inventory, &map, e)) < 0 ||
+	    (r = norm_list(doc, "switches", "switch", MODEL_MAX_SWITCHES, norm_switch, map,
+			   seen, &sw, e)) < 0 ||
+	    (r = norm_list(doc, "segments", "segment", MODEL_MAX_SEGMENTS, norm_segment, sw, seen,
+			   &seg, e)) < 0 ||
+	    (r = norm_list(doc, "ports", "port", MODEL_MAX_PORTS, norm_port, seg, seen, &ports,
+			   e)) < 0)
+		goto out;
+	/* Checks against the DPUs this host knows, once every switch is well formed. */
+	json_array_foreach(sw, i, v) {
+		json_t *list = json_object_get(doc, "switches"), *o;
+		size_t k;
+		char p[PATH_MAX_LEN] = "switches";
+		json_t *old = cur ? model_find(json_object_get(cur, "switches"),
+					       json_string_value(json_object_get(v, "name")))
+				  : NULL;
+
+		if (old && json_equal(old, v))
+			continue;
+		/* Report the position of the switch as the profile wrote it. */
+		json_array_foreach(list, k, o)
+			if (strcmp(json_string_value(json_object_get(o, "name")),
+				   json_string_value(json_object_get(v, "name"))) == 0)
+				join_index(p, "switches", k);
+		r = check_switch_dpus(v, inventory, p, e);
+		if (r < 0)
+			goto out;
+	}
+	*ret_doc = json_pack("{s:O, s:O, s:O}", "switches", sw, "segments", seg, "ports", ports);
+	r = *ret_doc ? 0 : -ENOMEM;
+out:
+	json_decref(map);
+	json_decref(seen);
+	json_decref(sw);
+	json_decref(seg);
+	json_decref(ports);
+	json_decref(empty);
+	return r;
+}
+
+/* ---- comparing and exporting ---- */
+
+static void diff_kind(json_t *changes, const char *kind, json_t *cur, json_t *want)
+{
+	size_t i = 0, j = 0, nc = json_array_size(cur), nw = json_array_size(want);
+
+	/* Both lists are sorted by name: walk them side by side. */
+	while (i < nc || j < nw) {
+		json_t *c = i < nc ? json_array_get(cur, i) : NULL;
+		json_t *w = j < nw ? json_array_get(want, j) : NULL;
+		int cmp = !c ? 1 : !w ? -1 : cmp_name(&c, &w);
+
+		if (cmp < 0) {
+			json_array_append_new(changes, json_pack("{s:s, s:s, s:O}", "action",
+								 "delete", "kind", kind, "name",
+								 json_object_get(c, "name")));
+			i++;
+		} else if (cmp > 0) {
+			json_array_append_new(changes, json_pack("{s:s, s:s, s:O}", "action", "add",
+								 "kind", kind, "name",
+								 json_object_get(w, "name")));
+			j++;
+		} else {
+			json_t *fields = json_array(), *v;
+			const char *key;
+
+			json_object_foreach(w, key, v)
+				if (!json_equal(v, json_object_get(c, key)))
+					json_array_append_new(fields, json_string(key));
+			json_object_foreach(c, key, v)
+				if (json_object_get(w, key) == NULL)
+					json_array_append_new(fields, json_string(key));
+			if (json_array_size(fields))
+				json_array_append_new(changes,
+						      json_pack("{s:s, s:s, s:O, s:o}", "action",
+								"change", "kind", kind, "name",
+								json_object_get(w, "name"), "fields",
+								fields));
+			else
+				json_decref(fields);
+			i++;
+			j++;
+		}
+	}
+}
+
+json_t *model_diff(json_t *cur, json_t *want)
+{
+	static const char *const kinds[][2] = {
+		{"switches", "switch"}, {"segments", "segment"}, {"ports", "port"}};
+	json_t *changes = json_array();
+
+	for (int k = 0; k < 3; k++)
+		diff_kind(changes, kinds[k][1], json_object_get(cur, kinds[k][0]),
+			  json_object_get(want, kinds[k][0]));
+	return changes;
+}
+
+json_t *model_export(json_t *cur, json_t *inventory)
+{
+	json_t *dpus = json_array(), *sw;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(cur, "switches"), i, sw) {
+		json_t *d;
+
+		json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+			const char *name = json_string_value(d);
+			json_t *rec = model_find(inventory, name);
+			json_t *out = json_pack("{s:s}", "name", name);
+			const char *link = rec ? json_string_value(json_object_get(rec, "link")) : NULL;
+
+			if (model_find(dpus, name)) {
+				json_decref(out);
+				continue;
+			}
+			if (link)
+				json_object_set_new(out, "link", json_string(link));
+			if (has_identity(rec))
+				for (int f = 0; f < 4; f++)
+					json_object_set_new(out, ident_keys[f],
+							    json_string(inv_str(rec, ident_keys[f])));
+			json_array_append_new(dpus, out);
+		}
+	}
+	return json_pack("{s:i, s:o, s:O, s:O, s:O}", "version", MODEL_VERSION, "dpus", dpus,
+			 "switches", json_object_get(cur, "switches"), "segments",
+			 json_object_get(cur, "segments"), "ports", json_object_get(cur, "ports"));
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The host's desired state as data: a host profile is one JSON object
+ *
+ *   {"version": 1,
+ *    "dpus":     [{name, link, vendor, model, hw_version, fw_version}],
+ *    "switches": [{name, mode, dpus: [...], uplinks: [...]}],
+ *    "segments": [{name, switch, vlan | vni}],
+ *    "ports":    [{name, mac, segment, vm}]}
+ *
+ * and every change of the store, imperative or declarative, is "make the
+ * store equal to this object": the object is checked and normalized here,
+ * compared with the store's, and the difference is written in one
+ * transaction (store.c).  This file holds no state and touches no database,
+ * so the unit tests drive it with plain JSON.
+ *
+ * "dpus" is optional.  It is what a profile needs from the host that applies
+ * it: each entry names a DPU as the switches of the profile call it, and
+ * says which internal link it sits on and what it must be.  Applying maps
+ * each entry to this host's DPU on that link, refuses the profile when that
+ * DPU is missing or of another vendor or model, and renames the switches'
+ * DPUs accordingly.  It is not stored; config export writes it again.
+ */
+#ifndef DSE_HOSTD_MODEL_H
+#define DSE_HOSTD_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The version of the profile format that this code writes and reads. */
+#define MODEL_VERSION 1
+
+/* Limits on what one host holds: every user-controllable resource has one. */
+#define MODEL_NAME_MAX     31   /* names of switches, segments, ports, DPUs */
+#define MODEL_VM_MAX       11   /* so that "rep-<vm>" fits an interface name */
+#define MODEL_MAX_SWITCHES 64
+#define MODEL_MAX_SEGMENTS 4096
+#define MODEL_MAX_PORTS    4096
+#define MODEL_MAX_UPLINKS  8    /* per switch */
+#define MODEL_MAX_UPLINK_K 63   /* vmnic0 .. vmnic63 */
+#define MODEL_VNI_MAX      16777215
+
+/*
+ * What went wrong, for a person.  'path' says where in the profile
+ * ("segments[2].vlan"; empty when the error is not tied to one element) so
+ * that dsectl can turn it into a file position; 'msg' says what is wrong and
+ * what to do.
+ */
+struct model_err {
+	char path[128];
+	char msg[448];
+};
+
+/* Sets 'e' (when not NULL) and returns -EINVAL. */
+int model_error(struct model_err *e, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Writes 'e' into 'buf' as "path: msg", or just "msg" when 'with_path' is
+ * false or the path is empty.
+ */
+void model_err_format(const struct model_err *e, bool with_path, char *buf, size_t len);
+
+/*
+ * Checks the profile 'doc' and returns its normalized form in '*ret_doc' (a
+ * new object with exactly the keys "switches", "segments" and "ports", each
+ * a list sorted by name; MACs in lower case; uplinks in numeric order; no
+ * "dpus" and no "version").  'inventory' is the list of DPUs this host knows
+ * ({name, link, vendor, model, hw_version, fw_version}, may be NULL): it
+ * resolves the profile's "dpus" section, and it is what the dual-DPU and
+ * uplink checks compare with.  DPUs the inventory does not know may be named
+ * (they are checked when they appear).  A switch equal to its entry in
+ * 'cur' (the normalized state it replaces, may be NULL) is not checked
+ * against the inventory again, so a DPU discovered later never blocks changes
+ * of other objects.  Returns 0, or -EINVAL with 'e' set.
+ */
+int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
+		    struct model_err *e);
+
+/*
+ * Returns the changes that turn the normalized 'cur' into the normalized
+ * 'want': a list of {"action": "add"|"change"|"delete", "kind":
+ * "switch"|"segment"|"port", "name", and for a change "fields": [the keys
+ * that differ]}, switches first, then segments, then ports, each by name.
+ * An empty list means the two are equal.
+ */
+json_t *model_diff(json_t *cur, json_t *want);
+
+/*
+ * Returns the profile of 'cur' (normalized) for config export: "version",
+ * a "dpus" section for the DPUs its switches use (from 'inventory'), then
+ * the switches, segments and ports.
+ */
+json_t *model_export(json_t *cur, json_t *inventory);
+
+/* Returns the object named 'name' in the list 'list' of objects, or NULL. */
+json_t *model_find(json_t *list, const char *name);
+
+/* Returns N for an internal link named "int-dN" (N >= 1), else -1. */
+int model_link_slot(const char *link);
+
+/* Returns K for an uplink named "vmnicK" (K in 0..MODEL_MAX_UPLINK_K), else -1. */
+int model_uplink_index(const char *uplink);
+
+/*
+ * Returns true if the uplink vmnicK sits on the DPU of slot 'slot': DPU N
+ * owns vmnic(2N-2) and vmnic(2N-1) (DESIGN.md section 4).
+ */
+bool model_uplink_on_slot(int k, int slot);
+
+/* Returns true if 'name' is 1..MODEL_NAME_MAX characters of [A-Za-z0-9_.-]. */
+bool model_name_ok(const char *name);
+
+/*
+ * Writes the MAC address 's' in lower case into 'out' (18 bytes) if it is a
+ * unicast, non-zero address written like 02:00:00:00:00:01.  Returns 0 or
+ * -EINVAL.
+ */
+int model_mac_normalize(const char *s, char out[18]);
+
+#endif

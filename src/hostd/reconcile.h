@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Reconciling one DPU: what its dse-dpud should hold, computed from the
+ * desired state, and the dse-dpud calls that get it there from what it
+ * reports.  The DPU holds
+ *
+ *   - every VLAN segment of its switch, under the segment's name;
+ *   - every VM port of those segments as an access port on the VM's
+ *     representor: port name = the port's name, devargs
+ *     net_af_packet<k>,iface=rep-<vm>; plus a static FDB entry for the
+ *     port's MAC (the host knows it, so nothing has to learn it);
+ *   - each uplink vmnicK of the switch that sits on this DPU as a trunk port
+ *     carrying every VLAN segment of the switch.
+ *
+ * In mode active-standby the standby DPU holds the segments and uplinks but
+ * no VM ports: only the active one forwards VM traffic.  Overlay (VNI)
+ * segments are not served by this version of dse-dpud; they are reported as
+ * notes.  A DPU that serves no switch is left alone, except that what the
+ * host pushed to it before is taken away.
+ */
+#ifndef DSE_HOSTD_RECONCILE_H
+#define DSE_HOSTD_RECONCILE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dse_rpc_client;
+
+/*
+ * Returns the desired config of DPU 'dpu' (new reference):
+ *   {"switch": name or null, "role": "single" | "active" | "standby" |
+ *    "independent" | "none", "refused": null or why the host will not
+ *    configure it, "notes": [strings], "segments": [{name, vlan}],
+ *    "ports": [{name, iface, mode, segment | segments}],
+ *    "fdb": [{segment, mac, port}]}.
+ * 'doc' is the normalized desired state, 'inventory' the known DPUs (for the
+ * DPU's link, hence its uplinks, and the dual-DPU identity check).
+ */
+json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
+
+/*
+ * Returns the list of calls ({method, params}) that turn the DPU state
+ * reported by segment.list ('segs'), port.list ('ports') and fdb.show
+ * ('fdb') into 'desired', in an order dse-dpud accepts: first what goes
+ * away (ports, trunk memberships, FDB entries, segments), then what comes
+ * (segments, ports, memberships, FDB entries).  Empty when in sync.
+ */
+json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb);
+
+/* How a reconcile step ended. */
+enum reconcile_result {
+	RECONCILE_DONE,    /* the DPU holds the desired config */
+	RECONCILE_MORE,    /* the time budget ran out: call again */
+	RECONCILE_FAILED,  /* a call failed; 'err' says which and why */
+	RECONCILE_LOST,    /* the connection failed; 'err' says how */
+};
+
+/*
+ * Reads the DPU's state over 'c', plans, and runs the calls until
+ * 'deadline_ns' (dse_clock_ns() time) passes, each with 'timeout_ms'.  A
+ * failing call does not stop the others (each is independent enough, and
+ * the next step plans again); the first failure is reported.  '*ret_calls'
+ * (may be NULL) gets how many calls ran.
+ */
+enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
+				     uint64_t deadline_ns, unsigned *ret_calls, char *err,
+				     size_t err_len);
+
+#endif

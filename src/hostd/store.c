@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The SQLite store of dse-hostd (see store.h).  Rows are written only by
+ * store_commit(), from a list of changes that model.c computed and checked,
+ * so the constraints of the schema are a second line of defence: a failing
+ * constraint rolls the whole change back.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "model.h"
+
+struct store {
+	sqlite3 *db;
+	unsigned row_delay_us;
+};
+
+/*
+ * Version 1.  Segments and ports refer to their parents with deferred
+ * foreign keys: a change deletes the old row and inserts the new one in one
+ * transaction, and the references only have to hold at its end.  A switch's
+ * DPUs and uplinks go with it (ON DELETE CASCADE).
+ */
+static const char schema_v1[] =
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL);"
+	"INSERT INTO meta VALUES ('revision', 0);"
+	"CREATE TABLE switches ("
+	"  name TEXT PRIMARY KEY,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('single', 'active-standby', 'independent')));"
+	"CREATE TABLE switch_dpus ("
+	"  switch TEXT NOT NULL REFERENCES switches(name) ON DELETE CASCADE,"
+	"  pos INTEGER NOT NULL,"
+	"  dpu TEXT NOT NULL UNIQUE,"
+	"  PRIMARY KEY (switch, pos));"
+	"CREATE TABLE switch_uplinks ("
+	"  switch TEXT NOT NULL REFERENCES switches(name) ON DELETE CASCADE,"
+	"  uplink TEXT NOT NULL UNIQUE,"
+	"  PRIMARY KEY (switch, uplink));"
+	"CREATE TABLE segments ("
+	"  name TEXT PRIMARY KEY,"
+	"  switch TEXT NOT NULL REFERENCES switches(name) DEFERRABLE INITIALLY DEFERRED,"
+	"  vlan INTEGER CHECK (vlan BETWEEN 1 AND 4094),"
+	"  vni INTEGER UNIQUE CHECK (vni BETWEEN 1 AND 16777215),"
+	"  CHECK ((vlan IS NULL) <> (vni IS NULL)),"
+	"  UNIQUE (switch, vlan));"
+	"CREATE TABLE ports ("
+	"  name TEXT PRIMARY KEY,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  segment TEXT NOT NULL REFERENCES segments(name) DEFERRABLE INITIALLY DEFERRED,"
+	"  vm TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE dpus ("
+	"  name TEXT PRIMARY KEY,"
+	"  link TEXT, address TEXT,"
+	"  vendor TEXT, model TEXT, hw_version TEXT, fw_version TEXT, serial TEXT, pci TEXT,"
+	"  version TEXT,"
+	"  first_seen INTEGER, last_seen INTEGER,"
+	"  boot_id INTEGER, generation INTEGER, pushed_revision INTEGER,"
+	"  managed INTEGER NOT NULL DEFAULT 0);";
+
+static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+	if (err && len)
+		snprintf(err, len, fmt, a, b);
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Brings the schema from 'from' to the current version in one transaction. */
+static int migrate(struct store *s, int from, char *err, size_t err_len)
+{
+	char sql[64];
+
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		goto fail;
+	/* Each step upgrades one version; a new version adds a step here. */
+	if (from < 1 && exec(s, schema_v1) < 0)
+		goto fail_rollback;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	if (exec(s, sql) < 0 || exec(s, "COMMIT") < 0)
+		goto fail_rollback;
+	return 0;
+fail_rollback:
+	set_err(err, err_len, "cannot create the store's tables: %s%s", sqlite3_errmsg(s->db), "");
+	exec(s, "ROLLBACK");
+	return -EIO;
+fail:
+	set_err(err, err_len, "cannot write the store: %s%s", sqlite3_errmsg(s->db), "");
+	return -EIO;
+}
+
+int store_open(const char *path, struct store **ret, char *err, size_t err_len)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int v, r;
+
+	if (s == NULL)
+		return -ENOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		set_err(err, err_len, "cannot open the store %s: %s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		r = -EIO;
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/*
+	 * WAL: a commit is one append to the log.  synchronous=FULL: a commit
+	 * that returned survives a power cut, not only a crash of the daemon.
+	 */
+	if (exec(s, "PRAGMA journal_mode = WAL") < 0 || exec(s, "PRAGMA synchronous = FULL") < 0 ||
+	    exec(s, "PRAGMA foreign_keys = ON") < 0) {
+		set_err(err, err_len, "cannot set up the store %s: %s", path,
+			sqlite3_errmsg(s->db));
+		r = -EIO;
+		goto fail;
+	}
+	v = user_version(s->db);
+	if (v < 0) {
+		set_err(err, err_len,
+			"%s is not a SQLite database (%s): move it away and restart dse-hostd", path,
+			sqlite3_errmsg(s->db));
+		r = -EIO;
+		goto fail;
+	}
+	if (v > STORE_SCHEMA_VERSION) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "%d, newer than this dse-hostd's %d", v,
+			 STORE_SCHEMA_VERSION);
+		set_err(err, err_len,
+			"the store %s has schema version %s: run the dse-hostd that wrote it", path,
+			msg);
+		r = -EPROTO;
+		goto fail;
+	}
+	if (v < STORE_SCHEMA_VERSION && (r = migrate(s, v, err, err_len)) < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	store_close(s);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+void store_set_row_delay(struct store *s, unsigned us)
+{
+	s->row_delay_us = us;
+}
+
+int store_schema_version(struct store *s)
+{
+	return user_version(s->db);
+}
+
+uint64_t store_revision(struct store *s)
+{
+	sqlite3_stmt *st;
+	uint64_t rev = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'revision'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rev = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rev;
+}
+
+/* ---- reading ---- */
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_TEXT:
+		return json_string((const char *)sqlite3_column_text(st, i));
+	default:
+		return json_null();
+	}
+}
+
+/* Runs 'sql' and returns its rows as objects keyed by column name, skipping NULLs. */
+static int query(struct store *s, const char *sql, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *rows = json_array();
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		json_decref(rows);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_object();
+
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			if (sqlite3_column_type(st, i) != SQLITE_NULL)
+				json_object_set_new(o, sqlite3_column_name(st, i), col_json(st, i));
+		json_array_append_new(rows, o);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(rows);
+		return -EIO;
+	}
+	*ret = rows;
+	return 0;
+}
+
+/* Returns the values of column 0 of 'sql' with '?1' bound to 'arg', as a list. */
+static json_t *column_list(struct store *s, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return a;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, col_json(st, 0));
+	sqlite3_finalize(st);
+	return a;
+}
+
+static int cmp_uplink_json(const void *a, const void *b)
+{
+	return model_uplink_index(json_string_value(*(json_t *const *)a)) -
+	       model_uplink_index(json_string_value(*(json_t *const *)b));
+}
+
+int store_load(struct store *s, json_t **ret_doc)
+{
+	json_t *sw = NULL, *seg = NULL, *ports = NULL, *o;
+	size_t i;
+	int r;
+
+	if ((r = query(s, "SELECT name, mode FROM switches ORDER BY name", &sw)) < 0 ||
+	    (r = query(s, "SELECT name, switch, vlan, vni FROM segments ORDER BY name", &seg)) < 0 ||
+	    (r = query(s, "SELECT name, mac, segment, vm FROM ports ORDER BY name", &ports)) < 0)
+		goto out;
+	json_array_foreach(sw, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		json_t *up = column_list(s,
+					 "SELECT uplink FROM switch_uplinks WHERE switch = ?1",
+					 name);
+		size_t n = json_array_size(up);
+		json_t **v = calloc(n ? n : 1, sizeof(*v)), *sorted = json_array();
+
+		/* The normalized order of uplinks is numeric (vmnic2 before vmnic10). */
+		for (size_t k = 0; v && k < n; k++)
+			v[k] = json_array_get(up, k);
+		if (v)
+			qsort(v, n, sizeof(*v), cmp_uplink_json);
+		for (size_t k = 0; v && k < n; k++)
+			json_array_append(sorted, v[k]);
+		free(v);
+		json_decref(up);
+		json_object_set_new(o, "dpus",
+				    column_list(s,
+						"SELECT dpu FROM switch_dpus WHERE switch = ?1 "
+						"ORDER BY pos",
+						name));
+		json_object_set_new(o, "uplinks", sorted);
+	}
+	*ret_doc = json_pack("{s:O, s:O, s:O}", "switches", sw, "segments", seg, "ports", ports);
+	r = *ret_doc ? 0 : -ENOMEM;
+out:
+	json_decref(sw);
+	json_decref(seg);
+	json_decref(ports);
+	return r;
+}
+
+/* ---- writing ---- */
+
+/* Runs one statement with text/integer/NULL parameters taken from JSON values. */
+static int run(struct store *s, const char *sql, int n, json_t **args)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	for (int i = 0; i < n; i++) {
+		json_t *a = args[i];
+
+		if (json_is_string(a))
+			sqlite3_bind_text(st, i + 1, json_string_value(a), -1, SQLITE_TRANSIENT);
+		else if (json_is_integer(a))
+			sqlite3_bind_int64(st, i + 1, json_integer_value(a));
+		else
+			sqlite3_bind_null(st, i + 1);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (s->row_delay_us)
+		usleep(s->row_delay_us);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int delete_row(struct store *s, const char *kind, json_t *name)
+{
+	const char *sql = strcmp(kind, "switch") == 0	 ? "DELETE FROM switches WHERE name = ?1"
+			  : strcmp(kind, "segment") == 0 ? "DELETE FROM segments WHERE name = ?1"
+							 : "DELETE FROM ports WHERE name = ?1";
+
+	return run(s, sql, 1, &name);
+}
+
+static int insert_row(struct store *s, const char *kind, json_t *o)
+{
+	json_t *a[4];
+	int r;
+
+	if (strcmp(kind, "switch") == 0) {
+		json_t *v;
+		size_t i;
+
+		a[0] = json_object_get(o, "name");
+		a[1] = json_object_get(o, "mode");
+		r = run(s, "INSERT INTO switches (name, mode) VALUES (?1, ?2)", 2, a);
+		json_array_foreach(json_object_get(o, "dpus"), i, v) {
+			json_t *pos = json_integer((json_int_t)i);
+
+			a[1] = pos;
+			a[2] = v;
+			if (r == 0)
+				r = run(s,
+					"INSERT INTO switch_dpus (switch, pos, dpu) "
+					"VALUES (?1, ?2, ?3)",
+					3, a);
+			json_decref(pos);
+		}
+		json_array_foreach(json_object_get(o, "uplinks"), i, v) {
+			a[1] = v;
+			if (r == 0)
+				r = run(s, "INSERT INTO switch_uplinks (switch, uplink) VALUES (?1, ?2)",
+					2, a);
+		}
+		return r;
+	}
+	if (strcmp(kind, "segment") == 0) {
+		a[0] = json_object_get(o, "name");
+		a[1] = json_object_get(o, "switch");
+		a[2] = json_object_get(o, "vlan");
+		a[3] = json_object_get(o, "vni");
+		return run(s, "INSERT INTO segments (name, switch, vlan, vni) VALUES (?1, ?2, ?3, ?4)",
+			   4, a);
+	}
+	a[0] = json_object_get(o, "name");
+	a[1] = json_object_get(o, "mac");
+	a[2] = json_object_get(o, "segment");
+	a[3] = json_object_get(o, "vm");
+	return run(s, "INSERT INTO ports (name, mac, segment, vm) VALUES (?1, ?2, ?3, ?4)", 4, a);
+}
+
+static const char *section_of(const char *kind)
+{
+	return strcmp(kind, "switch") == 0 ? "switches" : strcmp(kind, "segment") == 0 ? "segments"
+											: "ports";
+}
+
+int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size_t err_len)
+{
+	static const char *const del_order[] = {"port", "segment", "switch"};
+	static const char *const add_order[] = {"switch", "segment", "port"};
+	json_t *c;
+	size_t i;
+	int r = 0;
+
+	if (json_array_size(changes) == 0)
+		return 0;
+	if (exec(s, "BEGIN IMMEDIATE") < 0) {
+		set_err(err, err_len, "cannot write the store: %s%s", sqlite3_errmsg(s->db), "");
+		return -EIO;
+	}
+	/*
+	 * Old rows go first, children before parents; then new rows, parents
+	 * before children.  A change is a delete and an insert, so values that
+	 * must be unique can move between objects in one change.
+	 */
+	for (int k = 0; k < 3 && r == 0; k++)
+		json_array_foreach(changes, i, c) {
+			const char *kind = json_string_value(json_object_get(c, "kind"));
+			const char *act = json_string_value(json_object_get(c, "action"));
+
+			if (strcmp(kind, del_order[k]) == 0 && strcmp(act, "add") != 0 &&
+			    (r = delete_row(s, kind, json_object_get(c, "name"))) < 0)
+				break;
+		}
+	for (int k = 0; k < 3 && r == 0; k++)
+		json_array_foreach(changes, i, c) {
+			const char *kind = json_string_value(json_object_get(c, "kind"));
+			const char *act = json_string_value(json_object_get(c, "action"));
+			json_t *o;
+
+			if (strcmp(kind, add_order[k]) != 0 || strcmp(act, "delete") == 0)
+				continue;
+			o = model_find(json_object_get(want, section_of(kind)),
+				       json_string_value(json_object_get(c, "name")));
+			if (o == NULL || (r = insert_row(s, kind, o)) < 0) {
+				r = -EIO;
+				break;
+			}
+		}
+	if (r == 0 && exec(s, "UPDATE meta SET value = value + 1 WHERE key = 'revision'") < 0)
+		r = -EIO;
+	if (r == 0 && exec(s, "COMMIT") < 0)
+		r = -EIO;
+	if (r < 0) {
+		set_err(err, err_len,
+			"the store refused the change (%s), nothing was written: this is a bug of "
+			"dse-hostd, please report it with the command you ran%s",
+			sqlite3_errmsg(s->db), "");
+		exec(s, "ROLLBACK");
+	}
+	return r;
+}
+
+/* ---- DPUs ---- */
+
+int store_dpus(struct store *s, json_t **ret)
+{
+	return query(s,
+		     "SELECT name, link, address, vendor, model, hw_version, fw_version, serial, "
+		     "pci, version, first_seen, last_seen, boot_id, generation, pushed_revision, "
+		     "managed "
+		     "FROM dpus ORDER BY name",
+		     ret);
+}
+
+int store_dpu_seen(struct store *s, json_t *rec)
+{
+	static const char *const cols[] = {"link",	 "address",    "vendor", "model",
+					   "hw_version", "fw_version", "serial", "pci",
+					   "version"};
+	json_t *a[11];
+	json_t *now = json_integer((json_int_t)time(NULL));
+	int r;
+
+	a[0] = json_object_get(rec, "name");
+	if (!json_is_string(a[0])) {
+		json_decref(now);
+		return -EINVAL;
+	}
+	for (int i = 0; i < 9; i++)
+		a[i + 1] = json_object_get(rec, cols[i]);
+	a[10] = now;
+	/* A field the DPU did not report keeps what was known (COALESCE). */
+	r = run(s,
+		"INSERT INTO dpus (name, link, address, vendor, model, hw_version, fw_version, "
+		"serial, pci, version, first_seen, last_seen) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) "
+		"ON CONFLICT (name) DO UPDATE SET "
+		"link = coalesce(?2, link), address = coalesce(?3, address), "
+		"vendor = coalesce(?4, vendor), model = coalesce(?5, model), "
+		"hw_version = coalesce(?6, hw_version), fw_version = coalesce(?7, fw_version), "
+		"serial = coalesce(?8, serial), pci = coalesce(?9, pci), "
+		"version = coalesce(?10, version), last_seen = ?11",
+		11, a);
+	json_decref(now);
+	return r;
+}
+
+int store_dpu_pushed(struct store *s, const char *name, int64_t boot_id, int64_t generation,
+		     uint64_t revision, int managed)
+{
+	json_t *a[5] = {json_string(name), json_integer(boot_id), json_integer(generation),
+			json_integer((json_int_t)revision), json_integer(managed)};
+	int r = run(s,
+		    "UPDATE dpus SET boot_id = ?2, generation = ?3, pushed_revision = ?4, "
+		    "managed = ?5 WHERE name = ?1",
+		    5, a);
+
+	for (int i = 0; i < 5; i++)
+		json_decref(a[i]);
+	return r;
+}
+
+int store_dpu_forget(struct store *s, const char *name)
+{
+	json_t *a = json_string(name);
+	int r = run(s, "DELETE FROM dpus WHERE name = ?1", 1, &a);
+
+	json_decref(a);
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = -ENOENT;
+	return r;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The host's desired state in SQLite (DIR/hostd.db): switches with their
+ * DPUs and uplinks, segments, VM ports, and the DPUs the host has seen.
+ *
+ * The database runs in WAL mode with synchronous=FULL and foreign keys on;
+ * every change is one transaction, so a kill -9 at any moment leaves either
+ * the whole change or none of it.  The schema carries a version
+ * (PRAGMA user_version) and is upgraded in place when it is older.
+ *
+ * Functions return 0 or a negative errno; when they fail on something a
+ * person can act on, 'err' says what and what to do.
+ */
+#ifndef DSE_HOSTD_STORE_H
+#define DSE_HOSTD_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The schema version this code writes. */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/*
+ * Opens (creating when absent) the database at 'path' and brings its schema
+ * to the current version.  Refuses a database of a newer schema.
+ */
+int store_open(const char *path, struct store **ret, char *err, size_t err_len);
+
+/* Closes the database.  NULL is fine. */
+void store_close(struct store *s);
+
+/* Returns the revision: the number of changes ever committed to the desired state. */
+uint64_t store_revision(struct store *s);
+
+/* Returns the schema version of the open database. */
+int store_schema_version(struct store *s);
+
+/*
+ * Test hook: sleep 'us' microseconds after each row a commit writes, so a
+ * test can kill the daemon in the middle of a transaction.
+ */
+void store_set_row_delay(struct store *s, unsigned us);
+
+/*
+ * Reads the desired state as a normalized profile (see model.h) into
+ * '*ret_doc' (a new reference).
+ */
+int store_load(struct store *s, json_t **ret_doc);
+
+/*
+ * Writes 'changes' (from model_diff('cur', 'want')) in one transaction, so
+ * that the store then holds 'want', and bumps the revision.  Nothing is
+ * written when 'changes' is empty.
+ */
+int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size_t err_len);
+
+/*
+ * Reads every DPU the host has seen into '*ret' (a list sorted by name of
+ * {name, link, address, vendor, model, hw_version, fw_version, serial, pci,
+ * version, first_seen, last_seen, boot_id, generation, pushed_revision,
+ * managed}).
+ */
+int store_dpus(struct store *s, json_t **ret);
+
+/*
+ * Records a DPU seen on a link: 'rec' holds name and any of link, address,
+ * vendor, model, hw_version, fw_version, serial, pci, version.  first_seen is
+ * set on the first call, last_seen on every call (seconds since the epoch).
+ */
+int store_dpu_seen(struct store *s, json_t *rec);
+
+/*
+ * Records that DPU 'name' holds the desired state of store revision
+ * 'revision' at its config generation 'generation' of its start 'boot_id'
+ * (a generation is comparable only within one start), and whether the host
+ * manages its config ('managed': it serves a switch, or still holds what
+ * the host pushed).
+ */
+int store_dpu_pushed(struct store *s, const char *name, int64_t boot_id, int64_t generation,
+		     uint64_t revision, int managed);
+
+/* Forgets DPU 'name'.  Returns -ENOENT when it is not known. */
+int store_dpu_forget(struct store *s, const char *name);
+
+#endif

@@ -1,0 +1,1002 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""System tests of the host side: dse-hostd and dsectl.
+
+Each test runs its own dse-hostd, in its own network namespace
+(dse-t<pid>-hd<n>) with its own state directory, and drives it only through
+'dsectl -j' as a script would.  No real DPU is needed: the tests that need
+one run a fake DPU (this file run as a script, 'fakedpu' below) in a second
+namespace behind an internal link int-d1, speaking dse-dpud's JSON-RPC over
+mutual TLS 1.3 with a certificate from 'dse-hostd cert issue', and keeping
+segments, ports and FDB entries in memory as dse-dpud would.  It serves the
+same methods on a Unix socket, so a test can read what the host pushed and
+change the DPU behind the host's back.
+
+The tests never skip: missing root, binaries or tools fail with the reason.
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import lab as labmod  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = HERE.parents[1]
+_seq = iter(range(1, 1000000))
+
+
+def build_dir():
+    build = Path(os.environ.get("DSE_BUILD", "build"))
+    return build if build.is_absolute() else ROOT / build
+
+
+def hostd_binary():
+    return build_dir() / "src" / "hostd" / "dse-hostd"
+
+
+def dsectl_binary():
+    return build_dir() / "src" / "ctl" / "dsectl"
+
+
+def check_prerequisites():
+    if os.geteuid() != 0:
+        raise labmod.LabError("the host tests need root (network namespaces)")
+    for b in (hostd_binary(), dsectl_binary()):
+        if not b.exists():
+            raise labmod.LabError("%s is missing: run 'make build' (DSE_BUILD=%s)"
+                                  % (b, os.environ.get("DSE_BUILD", "build")))
+    for tool in ("ip", "openssl", "setpriv"):
+        if shutil.which(tool) is None:
+            raise labmod.LabError("'%s' is not installed" % tool)
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 60)
+    return subprocess.run([str(c) for c in cmd], **kw)
+
+
+def netns_add(name):
+    labmod.run(["ip", "netns", "add", name])
+    labmod.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"])
+
+
+def netns_del(name):
+    run(["ip", "netns", "del", name])
+
+
+class Result:
+    """What one dsectl run gave: exit status, stdout (parsed as JSON when it is), stderr."""
+
+    def __init__(self, p):
+        self.rc = p.returncode
+        self.text = p.stdout
+        self.err = p.stderr
+        try:
+            self.json = json.loads(p.stdout) if p.stdout.strip() else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "rc=%d stdout=%r stderr=%r" % (self.rc, self.text[:2000], self.err[:2000])
+
+
+class Hostd:
+    """One dse-hostd in namespace 'ns' with state directory 'state'."""
+
+    def __init__(self, tmp, env=None):
+        self.id = "%s-hd%d" % (labmod.SESSION, next(_seq))
+        self.ns = self.id
+        self.tmp = Path(tmp)
+        self.state = self.tmp / "h1"
+        self.sock = self.state / "hostd.sock"
+        self.log = self.tmp / "hostd.log"
+        self.env = env
+        self.proc = None
+        self.extra_ns = []
+        self.helpers = []
+        netns_add(self.ns)
+
+    def start(self, env=None):
+        e = dict(os.environ)
+        e.update(env if env is not None else (self.env or {}))
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns, str(hostd_binary()), "--state",
+                 str(self.state), "--log-level", "info"],
+                stdout=log, stderr=subprocess.STDOUT, env=e)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("dse-hostd exited with %d at start:\n%s"
+                                     % (self.proc.returncode, self.debug_text()))
+            if self.sock.exists() and self.ctl("status").rc == 0:
+                return self
+            time.sleep(0.05)
+        raise AssertionError("dse-hostd did not answer on %s:\n%s" % (self.sock, self.debug_text()))
+
+    def kill(self, sig=signal.SIGKILL):
+        """Sends 'sig' to dse-hostd (not to 'ip netns exec': it execs, so they are one)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def ctl(self, *args, json_out=True, input=None, timeout=60):
+        cmd = [dsectl_binary(), "-s", self.sock] + (["-j"] if json_out else []) + list(args)
+        return Result(run(cmd, input=input, timeout=timeout))
+
+    def ok(self, *args, **kw):
+        """Runs dsectl and returns its JSON answer; fails the test on a non-zero exit."""
+        r = self.ctl(*args, **kw)
+        assert r.rc == 0, "dsectl %s: %r" % (" ".join(args), r)
+        return r.json
+
+    def spawn(self, ns, argv, log):
+        """Starts a helper process in namespace 'ns'; it is stopped by close()."""
+        f = open(log, "a")
+        p = subprocess.Popen(["ip", "netns", "exec", ns] + [str(a) for a in argv],
+                             stdout=f, stderr=subprocess.STDOUT)
+        f.close()
+        self.helpers.append(p)
+        return p
+
+    def close(self):
+        self.stop()
+        for p in self.helpers:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for ns in self.extra_ns + [self.ns]:
+            netns_del(ns)
+
+    def debug_text(self):
+        parts = []
+        for f in sorted(self.tmp.glob("*.log")):
+            parts.append("---- %s ----\n%s" % (f.name, f.read_text(errors="replace")[-20000:]))
+        return "\n".join(parts)
+
+
+@pytest.fixture
+def hostd(request):
+    """A running dse-hostd with an empty state directory, no DPU."""
+    check_prerequisites()
+    tmp = tempfile.mkdtemp(prefix=labmod.SESSION + "-")
+    h = None
+    try:
+        h = Hostd(tmp)
+        request.node._dse_lab = h
+        h.start()
+        yield h
+    finally:
+        try:
+            if h is not None:
+                h.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write(tmp, name, text):
+    p = Path(tmp) / name
+    p.write_text(text)
+    return p
+
+
+PROFILE_YAML = """\
+# A host profile: one switch on one DPU, two VLAN segments, an overlay one.
+switches:
+  - name: sw1
+    mode: single
+    dpus: [h1-d1]
+    uplinks: [vmnic0]
+segments:
+  - {name: web, switch: sw1, vlan: 100}
+  - {name: db, switch: sw1, vlan: 200}
+  - {name: ov, switch: sw1, vni: 5001}
+ports:
+  - name: vm1-eth0
+    mac: "02:00:00:00:01:01"
+    segment: web
+    vm: vm1
+  - name: vm2-eth0
+    mac: "02:00:00:00:01:02"
+    segment: db
+    vm: vm2
+"""
+
+
+def names(objs):
+    return sorted(o["name"] for o in objs)
+
+
+def big_profile(n):
+    """A profile of 4 switches, 'n' segments and 'n' ports (about 2n + 8 rows)."""
+    sw = [{"name": "sw%d" % i, "mode": "single", "dpus": ["d%d" % i]} for i in range(4)]
+    seg = [{"name": "s%d" % i, "switch": "sw%d" % (i % 4), "vlan": 1 + i // 4} for i in range(n)]
+    ports = [{"name": "p%d" % i, "mac": "02:00:00:%02x:%02x:01" % (i >> 8, i & 255),
+              "segment": "s%d" % i, "vm": "vm%d" % i} for i in range(n)]
+    return {"switches": sw, "segments": seg, "ports": ports}
+
+
+# ---- objects, one command at a time ----
+
+def test_hostd_objects_add_list_del(hostd):
+    """Imperative commands add, list and delete switches, segments and ports.
+
+    Steps: add a switch, two segments (VLAN and VNI), a port; list each kind;
+    try to delete what is in use; delete everything in order.
+    Verify: every add reports one change; lists show the objects as given
+    (MAC in lower case); deleting a used object is refused (exit 1) with
+    what to do; after the deletes the lists are empty.
+    """
+    r = hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1",
+                 "--uplink", "vmnic1", "--uplink", "vmnic0")
+    assert r == {"changes": [{"action": "add", "kind": "switch", "name": "sw1"}]}
+    hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
+    hostd.ok("segment", "add", "ov", "--vni", "5001", "--switch", "sw1")
+    hostd.ok("port", "add", "vm1-eth0", "--mac", "02:00:00:00:01:0A", "--segment", "web",
+             "--vm", "vm1")
+
+    sw = hostd.ok("switch", "list")
+    assert sw == [{"name": "sw1", "mode": "single", "dpus": ["h1-d1"],
+                   "uplinks": ["vmnic0", "vmnic1"], "segments": 2}]
+    segs = hostd.ok("segment", "list")
+    assert segs == [{"name": "ov", "switch": "sw1", "vni": 5001, "ports": 0},
+                    {"name": "web", "switch": "sw1", "vlan": 100, "ports": 1}]
+    assert hostd.ok("port", "list") == [{"name": "vm1-eth0", "mac": "02:00:00:00:01:0a",
+                                         "segment": "web", "vm": "vm1"}]
+    # The DPU the switch names has never been seen: listed as missing, with what to do.
+    dpus = hostd.ok("dpu", "list")
+    assert [(d["name"], d["state"], d["role"]) for d in dpus] == [("h1-d1", "missing", "single")]
+    assert "never seen" in dpus[0]["error"]
+
+    r = hostd.ctl("segment", "del", "web")
+    assert r.rc == 1 and "still has 1 port (vm1-eth0)" in r.err and "dsectl port del" in r.err, r
+    assert r.json["error"]["exit"] == 1
+    r = hostd.ctl("switch", "del", "sw1")
+    assert r.rc == 1 and "delete them first" in r.err, r
+    r = hostd.ctl("segment", "add", "web2", "--vlan", "100", "--switch", "sw1")
+    assert r.rc == 1 and "VLAN 100 already backs segment 'web'" in r.err, r
+    r = hostd.ctl("switch", "add", "sw2", "--mode", "active-standby", "--dpu", "h1-d2")
+    assert r.rc == 1 and "needs 2 DPUs" in r.err, r
+
+    for kind, name in (("port", "vm1-eth0"), ("segment", "web"), ("segment", "ov"),
+                       ("switch", "sw1")):
+        r = hostd.ok(kind, "del", name)
+        assert r == {"changes": [{"action": "delete", "kind": kind, "name": name}]}
+    for kind in ("switch", "segment", "port"):
+        assert hostd.ok(kind, "list") == []
+    assert hostd.ok("status")["store"]["revision"] == 8
+
+
+def test_hostd_tables_for_people(hostd):
+    """Without -j, lists are aligned tables with a header.
+
+    Verify: the header and a row of 'switch list' start their columns at the
+    same offsets.
+    """
+    hostd.ok("switch", "add", "a-long-switch-name", "--mode", "single", "--dpu", "h1-d1")
+    r = hostd.ctl("switch", "list", json_out=False)
+    assert r.rc == 0, r
+    header, row = r.text.splitlines()[:2]
+    assert header.split()[:3] == ["NAME", "MODE", "DPUS"]
+    assert header.index("MODE") == row.index("single")
+    assert header.index("DPUS") == row.index("h1-d1")
+
+
+# ---- declarative ----
+
+def test_hostd_apply_twice_changes_nothing(hostd):
+    """Applying a profile twice changes nothing the second time; export reproduces it.
+
+    Steps: apply a YAML profile; apply it again; export as JSON and as YAML and
+    apply both exports; apply a JSON profile with one segment changed and one
+    port gone; dry-run it first.
+    Verify: first apply: 6 adds; every later apply of the same state: no
+    changes and the revision does not move; the dry run changes nothing; the
+    edit reports exactly one change and one delete.
+    """
+    prof = write(hostd.tmp, "profile.yaml", PROFILE_YAML)
+    r = hostd.ok("apply", "-f", prof)
+    assert len(r["changes"]) == 6 and all(c["action"] == "add" for c in r["changes"])
+    rev = r["revision"]
+    assert hostd.ok("apply", "-f", prof)["changes"] == []
+
+    exported = hostd.ok("config", "export")
+    assert exported["version"] == 1
+    assert exported["dpus"] == [{"name": "h1-d1"}]
+    assert names(exported["segments"]) == ["db", "ov", "web"]
+    j = write(hostd.tmp, "export.json", json.dumps(exported))
+    assert hostd.ok("apply", "-f", j)["changes"] == []
+    y = hostd.tmp / "export.yaml"
+    r = hostd.ctl("config", "export", "-o", y)
+    assert r.rc == 0 and y.exists(), r
+    assert hostd.ok("apply", "-f", y)["changes"] == []
+    r = hostd.ctl("apply", "-f", "-", input=y.read_text())
+    assert r.rc == 0 and r.json["changes"] == [], r
+    assert hostd.ok("status")["store"]["revision"] == rev
+
+    edited = json.loads(json.dumps(exported))
+    edited["segments"][0]["vlan"] = 300        # db: 200 -> 300
+    edited["ports"] = edited["ports"][:1]      # vm2-eth0 goes
+    e = write(hostd.tmp, "edited", json.dumps(edited))  # no extension: JSON by content
+    r = hostd.ok("apply", "-f", e, "--dry-run")
+    assert r["dry_run"] is True and len(r["changes"]) == 2
+    assert hostd.ok("status")["store"]["revision"] == rev
+    r = hostd.ok("apply", "-f", e)
+    assert sorted((c["action"], c["kind"], c["name"]) for c in r["changes"]) == [
+        ("change", "segment", "db"), ("delete", "port", "vm2-eth0")]
+    assert [c.get("fields") for c in r["changes"] if c["action"] == "change"] == [["vlan"]]
+    assert hostd.ok("apply", "-f", e)["changes"] == []
+
+
+def test_hostd_state_survives_kill(hostd):
+    """The desired state survives kill -9 of the daemon.
+
+    Steps: apply a profile, kill -9 dse-hostd, start it again on the same
+    state directory.  Verify: the same objects and the same revision.
+    """
+    prof = write(hostd.tmp, "profile.yaml", PROFILE_YAML)
+    hostd.ok("apply", "-f", prof)
+    before = hostd.ok("config", "export")
+    rev = hostd.ok("status")["store"]["revision"]
+    hostd.kill()
+    hostd.start()
+    assert hostd.ok("config", "export") == before
+    assert hostd.ok("status")["store"]["revision"] == rev
+    assert hostd.ok("apply", "-f", prof)["changes"] == []
+
+
+def count_objects(h):
+    return sum(len(h.ok(k, "list")) for k in ("switch", "segment", "port"))
+
+
+def test_hostd_kill_during_apply_is_all_or_nothing(hostd):
+    """kill -9 in the middle of a big apply leaves all of it or none of it.
+
+    Steps: restart dse-hostd with its test hook that sleeps 3 ms after each
+    row a change writes, so applying 600 objects takes about 2 s; start the
+    apply and kill -9 the daemon 0.7 s later; start it again without the hook.
+    Then, without the hook, repeat apply-then-kill at random moments.
+    Verify: dsectl got no answer (exit 3) when the daemon died mid-apply; after
+    each restart the store holds either no object or every object of the
+    profile, never a part; a final apply completes and a second changes nothing.
+    """
+    n = 296
+    full = 4 + 2 * n
+    prof = write(hostd.tmp, "big.json", json.dumps(big_profile(n)))
+    empty = write(hostd.tmp, "empty.json", "{}")
+
+    hostd.stop()
+    hostd.start(env={"DSE_HOSTD_TEST_ROW_DELAY_US": "3000"})
+    p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "apply", "-f",
+                          str(prof)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)
+    assert p.poll() is None, "the apply ended before the kill: %s" % (p.communicate(),)
+    hostd.kill()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 3 and "closed the connection" in err, (p.returncode, out, err)
+    hostd.start(env={})
+    assert count_objects(hostd) in (0, full)
+
+    rng = random.Random(7)
+    for round_ in range(4):
+        hostd.ok("apply", "-f", empty)
+        p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "apply", "-f",
+                              str(prof)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.0, 0.15))
+        hostd.kill()
+        p.communicate(timeout=30)
+        hostd.start(env={})
+        got = count_objects(hostd)
+        assert got in (0, full), "round %d: %d objects after the kill, not 0 or %d" % (
+            round_, got, full)
+
+    assert len(hostd.ok("apply", "-f", prof, timeout=120)["changes"]) in (full, 0)
+    assert count_objects(hostd) == full
+    assert hostd.ok("apply", "-f", prof)["changes"] == []
+
+
+# ---- errors ----
+
+def test_hostd_malformed_files_are_clear_errors(hostd):
+    """Malformed or invalid profiles are refused with the file position and what to do.
+
+    Verify, for each bad file: the exit status (2: the file could not be read,
+    1: dse-hostd refused its content), a message with FILE:LINE:COL where the
+    element is, and that the store did not change.
+    """
+    hostd.ok("apply", "-f", write(hostd.tmp, "ok.yaml", PROFILE_YAML))
+    rev = hostd.ok("status")["store"]["revision"]
+    cases = [
+        ("vlan.yaml", PROFILE_YAML.replace("vlan: 200", "vlan: 5000"), 1,
+         ["vlan.yaml:9:29:", "segments[1].vlan", "outside 1..4094"]),
+        ("key.yaml", PROFILE_YAML.replace("    uplinks:", "    uplink:"), 1,
+         ["key.yaml:6:5:", "unknown key 'uplink'", "a switch has name, mode, dpus, uplinks"]),
+        ("type.yaml", PROFILE_YAML.replace("dpus: [h1-d1]", "dpus: h1-d1"), 1,
+         ["type.yaml:5:5:", "'dpus' must be a list, not a string"]),
+        ("ref.yaml", PROFILE_YAML.replace("segment: db", "segment: dbx"), 1,
+         ["ref.yaml:18:5:", "segment 'dbx', which does not exist"]),
+        ("mac.json", json.dumps({"switches": [], "segments": [], "ports": [
+            {"name": "p", "mac": "zz", "segment": "s", "vm": "v"}]}, indent=1), 1,
+         ["mac.json:", "ports[0].mac"]),
+        ("list.yaml", "- a\n- b\n", 1, ["a host profile is a mapping"]),
+        ("syntax.yaml", "switches:\n  - name: sw1\n   mode: single\n", 2, ["syntax.yaml:3:"]),
+        ("dup.yaml", "switches: []\nswitches: []\n", 2, ["dup.yaml:2:1:", "appears twice"]),
+        ("syntax.json", '{"switches": [,]}', 2, ["syntax.json:1:"]),
+        ("empty.yaml", "", 2, ["holds no host profile", "dsectl config export"]),
+        ("alias.yaml", "a: &x 1\nb: *x\n", 2, ["aliases"]),
+    ]
+    for name, text, rc, needles in cases:
+        r = hostd.ctl("apply", "-f", write(hostd.tmp, name, text))
+        assert r.rc == rc, (name, r)
+        for n in needles:
+            assert n in r.err, (name, n, r)
+        assert r.json["error"]["message"], (name, r)
+    r = hostd.ctl("apply", "-f", hostd.tmp / "nonexistent.yaml")
+    assert r.rc == 2 and "cannot open it" in r.err, r
+    assert hostd.ok("status")["store"]["revision"] == rev
+
+
+def test_hostd_bad_arguments_are_clear_errors(hostd):
+    """Bad command lines exit 2 with the usage; an unreachable daemon exits 3.
+
+    Verify: each bad command line gives exit 2, the problem and the usage
+    line; a socket nobody serves gives exit 3 and says how to check.
+    """
+    cases = [
+        (["switch", "add"], "NAME is missing"),
+        (["switch", "add", "sw1", "--mode", "single"], "--dpu is missing"),
+        (["switch", "add", "sw1", "--mdoe", "single"], "unknown option '--mdoe'"),
+        (["switch", "add", "sw1", "--mode", "a", "--mode", "b", "--dpu", "d"], "given twice"),
+        (["segment", "add", "s", "--vlan", "abc", "--switch", "sw1"],
+         "--vlan takes a number from 1 to 4094"),
+        (["segment", "add", "s", "--vlan", "5", "--vni", "5", "--switch", "sw1"], "not both"),
+        (["segment", "add", "s", "--vlan", "5"], "--switch is missing"),
+        (["port", "add", "p", "--mac", "02:00:00:00:00:01", "--segment", "s"], "--vm is missing"),
+        (["port", "del"], "NAME is missing"),
+        (["port", "del", "a", "b"], "unexpected argument 'b'"),
+        (["apply"], "-f FILE is missing"),
+        (["switch", "frobnicate"], "unknown verb 'frobnicate'"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+    ]
+    for args, needle in cases:
+        r = hostd.ctl(*args)
+        assert r.rc == 2 and needle in r.err, (args, r)
+        assert "--help" in r.err, (args, r)
+    r = hostd.ctl("switch", json_out=False)
+    assert r.rc == 2 and "which verb?" in r.err, r
+
+    r = Result(run([dsectl_binary(), "-s", hostd.tmp / "nobody.sock", "switch", "list"]))
+    assert r.rc == 3 and "is it running?" in r.err and "dse-lab status" in r.err, r
+    env = dict(os.environ, DSE_HOSTD_SOCKET=str(hostd.sock))
+    r = Result(run([dsectl_binary(), "-j", "status"], env=env))
+    assert r.rc == 0 and r.json["socket"] == str(hostd.sock), r
+    r = Result(run([hostd_binary(), "--bogus"]))
+    assert r.rc == 2 and "dse-hostd --help" in r.err, r
+    r = Result(run([hostd_binary()]))
+    assert r.rc == 2 and "--state DIR is required" in r.err, r
+    # A second daemon on the same state directory is refused.
+    r = Result(run(["ip", "netns", "exec", hostd.ns, hostd_binary(), "--state", hostd.state]))
+    assert r.rc == 1 and "another dse-hostd runs on this state directory" in r.err, r
+
+
+def test_hostd_help_everywhere():
+    """--help works on dsectl, on every noun and every verb, and on dse-hostd.
+
+    The commands are read from 'dsectl --help', so a new one is checked too.
+    Verify: exit 0 and a usage text naming the command.
+    """
+    check_prerequisites()
+    top = Result(run([dsectl_binary(), "--help"]))
+    assert top.rc == 0 and "Usage: dsectl" in top.text, top
+    cmds = []
+    section = top.text.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    for line in section.splitlines():
+        words = line.split()
+        cmd = words[:2] if len(words) > 1 and words[1].isalpha() and words[1].islower() \
+            else words[:1]
+        cmds.append(cmd)
+    assert ["switch", "add"] in cmds and ["apply"] in cmds and ["dpu", "list"] in cmds, cmds
+    for cmd in cmds:
+        for how in (cmd + ["--help"], cmd + ["-h"], ["help"] + cmd):
+            r = Result(run([dsectl_binary()] + how))
+            assert r.rc == 0 and ("Usage: dsectl " + " ".join(cmd)) in r.text, (how, r)
+        if len(cmd) == 2:
+            r = Result(run([dsectl_binary(), cmd[0], "--help"]))
+            assert r.rc == 0 and "Verbs:" in r.text and " ".join(cmd) in r.text, (cmd, r)
+    for args in (["--help"], ["cert", "--help"], ["cert", "issue", "--help"]):
+        r = Result(run([hostd_binary()] + args))
+        assert r.rc == 0 and "Usage: dse-hostd" in r.text, (args, r)
+
+
+def test_hostd_socket_is_root_only(hostd):
+    """The API socket is mode 0600: a user other than root is refused with what to do.
+
+    Verify: the socket's mode; dsectl as user nobody exits 3 and says it
+    needs root.
+    """
+    mode = stat.S_IMODE(os.stat(hostd.sock).st_mode)
+    assert mode == 0o600, oct(mode)
+    os.chmod(hostd.tmp, 0o755)
+    os.chmod(hostd.state, 0o755)
+    r = Result(run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    dsectl_binary(), "-s", hostd.sock, "switch", "list"]))
+    assert r.rc == 3 and "dsectl needs root" in r.err, r
+
+
+def test_hostd_cert_issue(hostd):
+    """'dse-hostd cert issue' issues a DPU certificate from the host's CA.
+
+    Verify: cert.pem, key.pem (0600) and ca.pem in the output directory; the
+    certificate's CN is the DPU's name and it verifies against the host CA.
+    """
+    out = hostd.tmp / "h1-d1" / "tls"
+    r = Result(run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "h1-d1",
+                    "--out", out]))
+    assert r.rc == 0, r
+    assert stat.S_IMODE(os.stat(out / "key.pem").st_mode) == 0o600
+    subj = run(["openssl", "x509", "-noout", "-subject", "-in", out / "cert.pem"]).stdout
+    assert "CN = h1-d1" in subj or "CN=h1-d1" in subj, subj
+    v = run(["openssl", "verify", "-CAfile", hostd.state / "ca.pem", out / "cert.pem"])
+    assert v.returncode == 0, v.stdout + v.stderr
+    r = Result(run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "bad name",
+                    "--out", out]))
+    assert r.rc == 1 and "bad name" in r.err, r
+
+
+# ---- with a DPU ----
+
+IDENTITY = {"vendor": "NVIDIA", "model": "BlueField-3", "hw_version": "B3220",
+            "fw_version": "32.41.1000", "serial": "MT2334X00001", "pci": "0000:3b:00.0"}
+
+
+class FakeDpuLink:
+    """An internal link int-dN of the host and a fake DPU behind it."""
+
+    def __init__(self, h, n, ca_state, identity):
+        self.ns = "%s-d%d" % (h.ns, n)
+        self.name = "h1-d%d" % n
+        self.dir = h.tmp / self.name
+        self.sock = self.dir / "dpu.sock"
+        self.calls = self.dir / "calls.jsonl"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        netns_add(self.ns)
+        h.extra_ns.append(self.ns)
+        host_ip, dpu_ip = "169.254.1.%d" % (4 * n + 1), "169.254.1.%d" % (4 * n + 2)
+        labmod.run(["ip", "-n", h.ns, "link", "add", "int-d%d" % n, "type", "veth", "peer",
+                    "name", "int0", "netns", self.ns])
+        labmod.run(["ip", "-n", h.ns, "addr", "add", host_ip + "/30", "dev", "int-d%d" % n])
+        labmod.run(["ip", "-n", self.ns, "addr", "add", dpu_ip + "/30", "dev", "int0"])
+        labmod.run(["ip", "-n", h.ns, "link", "set", "int-d%d" % n, "up"])
+        labmod.run(["ip", "-n", self.ns, "link", "set", "int0", "up"])
+        r = run([hostd_binary(), "cert", "issue", "--state", ca_state, "--name", self.name,
+                 "--out", self.dir / "tls"])
+        assert r.returncode == 0, r.stderr
+        (self.dir / "identity.json").write_text(json.dumps(identity))
+        self.addr = dpu_ip + ":7300"
+        self.proc = h.spawn(self.ns, ["/usr/bin/python3", __file__, "fakedpu", self.addr,
+                                      self.dir / "tls", self.sock, self.dir / "identity.json",
+                                      self.calls], h.tmp / ("fakedpu-%d.log" % n))
+        labmod.wait_for(lambda: self.sock.exists(), timeout=10)
+        assert self.sock.exists(), "the fake DPU did not start"
+
+    def restart(self, h, identity):
+        """Stops the fake DPU and starts another one (same name and certificate) with 'identity'."""
+        self.proc.kill()
+        self.proc.wait()
+        self.sock.unlink()
+        (self.dir / "identity.json").write_text(json.dumps(identity))
+        self.proc = h.spawn(self.ns, ["/usr/bin/python3", __file__, "fakedpu", self.addr,
+                                      self.dir / "tls", self.sock, self.dir / "identity.json",
+                                      self.calls], h.tmp / "fakedpu-restarted.log")
+        labmod.wait_for(lambda: self.sock.exists(), timeout=10)
+        assert self.sock.exists(), "the fake DPU did not start"
+
+    def call(self, method, params=None):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(self.sock))
+        s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
+                               "params": params or {}}) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            assert chunk, "the fake DPU closed the connection"
+            buf += chunk
+        s.close()
+        resp = json.loads(buf)
+        assert "error" not in resp, resp
+        return resp["result"]
+
+    def mutations(self):
+        """The calls of the host that changed the DPU, in order."""
+        if not self.calls.exists():
+            return []
+        out = []
+        for line in self.calls.read_text().splitlines():
+            c = json.loads(line)
+            if c["method"].split(".")[1] in ("add", "del", "set"):
+                out.append(c)
+        return out
+
+
+def dpu_entry(h, name):
+    for d in h.ok("dpu", "list"):
+        if d["name"] == name or d["link"] == name:
+            return d
+    return None
+
+
+def wait_dpu(h, name, pred, timeout=15):
+    d = labmod.wait_for(lambda: dpu_entry(h, name), lambda d: d is not None and pred(d),
+                        timeout=timeout, interval=0.1)
+    assert d is not None and pred(d), "DPU %s: %s\n%s" % (name, d, h.debug_text())
+    return d
+
+
+def dpu_config(link):
+    segs = {s["name"]: s["vlan"] for s in link.call("segment.list")}
+    ports = {p["name"]: p for p in link.call("port.list")}
+    fdb = sorted((e["segment"], e["mac"].lower(), e["port"]) for e in link.call("fdb.show")
+                 if e["static"])
+    return segs, ports, fdb
+
+
+def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
+    """dse-hostd finds a DPU on its internal link, checks it, and keeps it configured.
+
+    Steps: give the host an internal link int-d1 with a (fake) DPU behind it
+    that holds a certificate from 'dse-hostd cert issue' and serves
+    dse-dpud's methods over mutual TLS on 169.254.1.6:7300; give it a second
+    link int-d2 whose DPU has a certificate from another CA; add a switch,
+    segments and a port; kill -9 dse-hostd and start it again; change the
+    DPU behind the host's back.
+    Verify: 'dpu list' shows h1-d1 connected with its identity and the DPU
+    on int-d2 unreachable with the reason; the DPU receives the VLAN
+    segments, the uplink as a trunk of both, the VM port on rep-vm1 and its
+    static FDB entry (config in-sync), not the overlay segment; after the
+    restart the host reconnects and changes nothing (the DPU's boot id and
+    generation are those it recorded); a segment added on the DPU by someone
+    else is removed, and a port removed is put back.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    other_ca = hostd.tmp / "other-ca"
+    d2 = FakeDpuLink(hostd, 2, other_ca, dict(IDENTITY, serial="MT2334X00002"))
+    hostd.start()
+
+    d = wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
+    for k, v in IDENTITY.items():
+        assert d[k] == v, (k, d)
+    assert (d["link"], d["address"], d["role"], d["config"]) == (
+        "int-d1", "169.254.1.6", "none", "unmanaged")
+    d = wait_dpu(hostd, "int-d2", lambda d: d["state"] == "unreachable")
+    assert "certificate" in d["error"] or "CA" in d["error"], d
+    assert hostd.ctl("dpu", "list", json_out=False).rc == 0
+    assert d1.mutations() == []
+
+    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1", "--uplink", "vmnic0")
+    hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
+    hostd.ok("segment", "add", "db", "--vlan", "200", "--switch", "sw1")
+    hostd.ok("segment", "add", "ov", "--vni", "5001", "--switch", "sw1")
+    hostd.ok("port", "add", "vm1-eth0", "--mac", "02:00:00:00:01:01", "--segment", "web",
+             "--vm", "vm1")
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync" and d["role"] == "single")
+    want = ({"web": 100, "db": 200}, [("web", "02:00:00:00:01:01", "vm1-eth0")])
+    segs, ports, fdb = labmod.wait_for(lambda: dpu_config(d1),
+                                       lambda c: (c[0], c[2]) == want, timeout=10)
+    assert (segs, fdb) == want
+    assert sorted(ports) == ["vm1-eth0", "vmnic0"]
+    assert ports["vm1-eth0"]["mode"] == "access" and ports["vm1-eth0"]["segment"] == "web"
+    assert ports["vm1-eth0"]["devargs"].endswith(",iface=rep-vm1")
+    assert ports["vm1-eth0"]["devargs"].startswith("net_af_packet")
+    assert ports["vmnic0"]["mode"] == "trunk"
+    assert sorted(ports["vmnic0"]["segments"]) == ["db", "web"]
+    shown = hostd.ok("dpu", "show", "h1-d1")
+    assert any("overlay segment 'ov'" in n for n in shown["desired"]["notes"]), shown
+    assert hostd.ctl("dpu", "show", "h1-d1", json_out=False).rc == 0
+
+    # The host goes away and comes back: the DPU keeps its config, nothing is pushed again.
+    before = len(d1.mutations())
+    hostd.kill()
+    assert dpu_config(d1)[0] == want[0]
+    hostd.start()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected" and d["config"] == "in-sync")
+    time.sleep(2.5)  # a heartbeat and a reconcile turn would have run by now
+    assert len(d1.mutations()) == before, d1.mutations()[before:]
+
+    # Changes behind the host's back are undone (the DPU's generation moved).
+    d1.call("segment.add", {"name": "stray", "vlan": 999})
+    d1.call("port.del", {"name": "vm1-eth0"})
+    segs, ports, fdb = labmod.wait_for(lambda: dpu_config(d1),
+                                       lambda c: c[0] == want[0] and "vm1-eth0" in c[1],
+                                       timeout=10)
+    assert segs == want[0] and "vm1-eth0" in ports, (segs, ports)
+
+    # Removing the switch's objects empties the DPU, and it is no longer managed.
+    for kind, name in (("port", "vm1-eth0"), ("segment", "web"), ("segment", "db"),
+                       ("segment", "ov"), ("switch", "sw1")):
+        hostd.ok(kind, "del", name)
+    segs, ports, fdb = labmod.wait_for(lambda: dpu_config(d1),
+                                       lambda c: c == ({}, {}, []), timeout=10)
+    assert (segs, ports, fdb) == ({}, {}, [])
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "unmanaged")
+    del d2
+
+
+def test_hostd_replaced_dpu_is_refused_until_forgotten(hostd):
+    """A DPU whose serial is not the one the host knew under its name is not configured.
+
+    Steps: DPU h1-d1 connects; it is replaced by one with another serial
+    under the same name (and certificate); 'dsectl dpu forget h1-d1'.
+    Verify: the replacement is shown identity-mismatch with both serials and
+    the forget command to run, and gets no config; forgetting a connected DPU
+    is refused; after the forget the new DPU is connected and configured.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    hostd.start()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
+    r = hostd.ctl("dpu", "forget", "h1-d1")
+    assert r.rc == 1 and "is connected" in r.err, r
+    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1", "--uplink", "vmnic0")
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync")
+
+    d1.restart(hostd, dict(IDENTITY, serial="MT2334X09999"))
+    d = wait_dpu(hostd, "int-d1", lambda d: d["state"] == "identity-mismatch")
+    assert "MT2334X09999" in d["error"] and "MT2334X00001" in d["error"], d
+    assert "dsectl dpu forget h1-d1" in d["error"], d
+    time.sleep(1)
+    assert d1.call("port.list") == [], "a DPU refused for its identity was configured"
+
+    hostd.ok("dpu", "forget", "h1-d1")
+    d = wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected" and d["config"] == "in-sync")
+    assert d["serial"] == "MT2334X09999", d
+    assert [p["name"] for p in d1.call("port.list")] == ["vmnic0"]
+
+
+def test_hostd_hung_dpu_does_not_freeze_the_api(hostd):
+    """A DPU that stops answering costs the API at most about a second per call.
+
+    Steps: a DPU serving a switch is stopped (SIGSTOP) for 8 s while dsectl
+    lists the DPUs over and over; then it runs again (SIGCONT).
+    Verify: every dsectl call answers within 1.8 s; the DPU is shown
+    unreachable while it hangs, then connected and in-sync again.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    hostd.start()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
+    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1")
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync")
+    os.kill(d1.proc.pid, signal.SIGSTOP)
+    try:
+        worst, states = 0.0, set()
+        end = time.monotonic() + 8
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            states.add(dpu_entry(hostd, "int-d1")["state"])
+            worst = max(worst, time.monotonic() - t0)
+            time.sleep(0.05)
+    finally:
+        os.kill(d1.proc.pid, signal.SIGCONT)
+    assert worst < 1.8, "an API call took %.2f s while the DPU hung" % worst
+    assert "unreachable" in states, states
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected" and d["config"] == "in-sync",
+             timeout=20)
+
+
+def test_hostd_profile_needs_matching_dpus(hostd):
+    """A profile exported on one host applies on another only if its DPUs can serve it.
+
+    Steps: with DPU h1-d1 (NVIDIA) on int-d1, export a profile whose switch
+    uses it; rewrite its dpus section as another host would have written it
+    (h2-d1 on int-d1), then as one needing an AMD DPU, then one needing a DPU
+    on int-d2.
+    Verify: the first applies with the switch on this host's h1-d1 and
+    changes nothing (same state); the others are refused (exit 1) naming the
+    DPU and what to do, and change nothing.
+    """
+    hostd.stop()
+    FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    hostd.start()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
+    hostd.ok("apply", "-f", write(hostd.tmp, "p.yaml", PROFILE_YAML))
+    prof = hostd.ok("config", "export")
+    assert prof["dpus"] == [dict(name="h1-d1", link="int-d1", vendor="NVIDIA",
+                                 model="BlueField-3", hw_version="B3220",
+                                 fw_version="32.41.1000")]
+    rev = hostd.ok("status")["store"]["revision"]
+
+    other = json.loads(json.dumps(prof))
+    other["dpus"][0]["name"] = "h2-d1"
+    other["switches"][0]["dpus"] = ["h2-d1"]
+    assert hostd.ok("apply", "-f", write(hostd.tmp, "h2.json", json.dumps(other)))["changes"] == []
+
+    amd = json.loads(json.dumps(prof))
+    amd["dpus"][0].update(vendor="AMD", model="Pensando DSC2")
+    r = hostd.ctl("apply", "-f", write(hostd.tmp, "amd.json", json.dumps(amd, indent=1)))
+    assert r.rc == 1 and "is NVIDIA BlueField-3, but the profile needs AMD Pensando DSC2" in r.err
+    assert "amd.json:4:3:" in r.err, r  # the "{" of dpus[0]
+    two = json.loads(json.dumps(prof))
+    two["dpus"][0]["link"] = "int-d2"
+    r = hostd.ctl("apply", "-f", write(hostd.tmp, "two.json", json.dumps(two)))
+    assert r.rc == 1 and "needs a DPU on internal link int-d2" in r.err, r
+    assert hostd.ok("status")["store"]["revision"] == rev
+
+
+# ---- the fake DPU (run as: test_hostd.py fakedpu ADDR:PORT TLSDIR UNIXSOCK IDENTITY CALLS) ----
+
+class FakeDpu:
+    """dse-dpud's configuration methods on an in-memory state, with its checks."""
+
+    def __init__(self, identity, calls_path):
+        self.identity = identity
+        self.calls = open(calls_path, "a")
+        self.lock = threading.Lock()
+        self.segments = {}     # name -> vlan
+        self.ports = {}        # name -> {devargs, mode, segment | segments}
+        self.fdb = {}          # (segment, mac) -> port
+        self.generation = 0
+        self.boot_id = random.randrange(1, 1 << 50)
+
+    def error(self, msg):
+        raise KeyError(msg)
+
+    def handle(self, method, p):
+        with self.lock:
+            self.calls.write(json.dumps({"method": method, "params": p}) + "\n")
+            self.calls.flush()
+            r = getattr(self, "m_" + method.replace(".", "_"))(p)
+            if method.split(".")[1] in ("add", "del", "set"):
+                self.generation += 1
+            return r
+
+    def m_dp_identity(self, p):
+        return dict(self.identity, name=self.identity_name, generation=self.generation,
+                    boot_id=self.boot_id)
+
+    def m_dp_info(self, p):
+        return {"version": "fake", "config_generation": self.generation, "boot_id": self.boot_id}
+
+    def m_segment_list(self, p):
+        return [{"name": n, "vlan": v, "ports": []} for n, v in self.segments.items()]
+
+    def m_segment_add(self, p):
+        if p["name"] in self.segments or p["vlan"] in self.segments.values():
+            self.error("segment '%s' or VLAN %d exists" % (p["name"], p["vlan"]))
+        self.segments[p["name"]] = p["vlan"]
+
+    def m_segment_del(self, p):
+        if p["name"] not in self.segments:
+            self.error("no segment '%s'" % p["name"])
+        for name, port in self.ports.items():
+            if port.get("segment") == p["name"] or p["name"] in port.get("segments", []):
+                self.error("segment '%s' is in use by port '%s'" % (p["name"], name))
+        del self.segments[p["name"]]
+        self.fdb = {k: v for k, v in self.fdb.items() if k[0] != p["name"]}
+
+    def _check_segs(self, p):
+        for s in ([p["segment"]] if p.get("segment") else []) + p.get("segments", []):
+            if s not in self.segments:
+                self.error("no segment '%s'" % s)
+
+    def m_port_add(self, p):
+        vdev = p["devargs"].split(",")[0]
+        if p["name"] in self.ports or any(x["devargs"].split(",")[0] == vdev
+                                          for x in self.ports.values()):
+            self.error("port '%s' or device %s exists" % (p["name"], vdev))
+        self._check_segs(p)
+        self.ports[p["name"]] = {k: p[k] for k in ("devargs", "mode", "segment", "segments")
+                                 if k in p}
+
+    def m_port_set(self, p):
+        if p["name"] not in self.ports:
+            self.error("no port '%s'" % p["name"])
+        self._check_segs(p)
+        self.ports[p["name"]].update({k: v for k, v in p.items() if k != "name"})
+
+    def m_port_del(self, p):
+        if self.ports.pop(p["name"], None) is None:
+            self.error("no port '%s'" % p["name"])
+        self.fdb = {k: v for k, v in self.fdb.items() if v != p["name"]}
+
+    def m_port_list(self, p):
+        return [dict(v, name=n) for n, v in self.ports.items()]
+
+    def m_fdb_show(self, p):
+        return [{"segment": s, "mac": m.upper(), "port": port, "static": True, "age": 0}
+                for (s, m), port in self.fdb.items()]
+
+    def m_fdb_add(self, p):
+        if p["segment"] not in self.segments or p["port"] not in self.ports:
+            self.error("no segment or port")
+        self.fdb[(p["segment"], p["mac"].lower())] = p["port"]
+
+    def m_fdb_del(self, p):
+        self.fdb.pop((p["segment"], p["mac"].lower()), None)
+
+    def serve_lines(self, rfile, wfile):
+        for line in rfile:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            try:
+                resp = {"jsonrpc": "2.0", "id": req.get("id"),
+                        "result": self.handle(req["method"], req.get("params") or {})}
+            except AttributeError:
+                resp = {"jsonrpc": "2.0", "id": req.get("id"),
+                        "error": {"code": -32601, "message": "unknown method"}}
+            except KeyError as e:
+                resp = {"jsonrpc": "2.0", "id": req.get("id"),
+                        "error": {"code": -32000, "message": str(e)}}
+            wfile.write((json.dumps(resp) + "\n").encode())
+            wfile.flush()
+
+
+def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path):
+    dpu = FakeDpu(json.loads(Path(identity_path).read_text()), calls_path)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(Path(tls_dir) / "cert.pem", Path(tls_dir) / "key.pem")
+    ctx.load_verify_locations(Path(tls_dir) / "ca.pem")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    cert = ssl._ssl._test_decode_cert(str(Path(tls_dir) / "cert.pem"))
+    dpu.identity_name = [v for rdn in cert["subject"] for k, v in rdn if k == "commonName"][0]
+
+    def tls_client(conn):
+        try:
+            with ctx.wrap_socket(conn, server_side=True) as s:
+                dpu.serve_lines(s.makefile("rb"), s.makefile("wb"))
+        except (ssl.SSLError, OSError) as e:
+            print("tls client:", e, flush=True)
+
+    def unix_client(conn):
+        with conn:
+            dpu.serve_lines(conn.makefile("rb"), conn.makefile("wb"))
+
+    host, port = addr.rsplit(":", 1)
+    tcp = socket.socket()
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((host, int(port)))
+    tcp.listen(8)
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(unix_path)
+    unix.listen(8)
+
+    def accept_loop(srv, fn):
+        while True:
+            c, _ = srv.accept()
+            threading.Thread(target=fn, args=(c,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, args=(unix, unix_client), daemon=True).start()
+    print("fake DPU %s on %s" % (dpu.identity_name, addr), flush=True)
+    accept_loop(tcp, tls_client)
+
+
+if __name__ == "__main__" and len(sys.argv) == 7 and sys.argv[1] == "fakedpu":
+    fakedpu_main(*sys.argv[2:])

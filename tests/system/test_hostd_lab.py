@@ -1,0 +1,271 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""System tests of dse-hostd and dsectl in the real lab (dse-lab).
+
+One lab for the module: host 1 with two identical NVIDIA DPUs, host 2 with
+one AMD DPU, two VMs each; every DPU runs dse-dpud with its TLS control
+port and a certificate from its host's CA, every host runs dse-hostd.  The
+tests drive dse-hostd only through 'dsectl -j'; they read a DPU's state on
+dse-dpud's own Unix socket and send traffic between VMs with ping.
+
+The lab's namespaces have fixed names (dse-fabric, dse-hH...), so a lab
+that is already up on this machine fails the tests instead of being torn
+down under someone else.  'dse-lab down --purge' runs at the end.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NS_RE = re.compile(r"^dse-(fabric|h[0-9]+(-.*)?)$")
+
+
+def build_dir():
+    build = Path(os.environ.get("DSE_BUILD", "build"))
+    return build if build.is_absolute() else ROOT / build
+
+
+LAB = build_dir() / "src" / "lab" / "dse-lab"
+DSECTL = build_dir() / "src" / "ctl" / "dsectl"
+HOSTD = build_dir() / "src" / "hostd" / "dse-hostd"
+
+NVIDIA = {"vendor": "NVIDIA", "model": "BlueField-2", "hw_version": "B0",
+          "fw_version": "24.35.1012"}
+AMD = {"vendor": "AMD", "model": "Pensando DSC2-200", "hw_version": "A1", "fw_version": "1.78.1"}
+TOPOLOGY = {"hosts": [
+    {"dpus": [dict(NVIDIA, serial="MT2231X00001", pci="0000:3b:00.0"),
+              dict(NVIDIA, serial="MT2231X00002", pci="0000:af:00.0")], "vms": 2},
+    {"dpus": [dict(AMD, serial="PEN0042", pci="0000:5e:00.0")], "vms": 2},
+]}
+
+PROFILE = """\
+switches:
+  - name: sw1
+    mode: active-standby
+    dpus: [h1-d1, h1-d2]
+    uplinks: [vmnic0, vmnic2]
+segments:
+  - {name: web, switch: sw1, vlan: 100}
+ports:
+  - {name: vm1-eth0, mac: "02:00:00:00:01:01", segment: web, vm: vm1}
+  - {name: vm2-eth0, mac: "02:00:00:00:01:02", segment: web, vm: vm2}
+"""
+
+
+def run(cmd, timeout=60, input=None):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                          timeout=timeout, input=input)
+
+
+def lab_namespaces():
+    p = run(["ip", "netns", "list"])
+    return {line.split()[0] for line in p.stdout.splitlines()
+            if line.strip() and NS_RE.match(line.split()[0])}
+
+
+class Lab:
+    def __init__(self, state):
+        self.state = Path(state)
+
+    def lab(self, *args, timeout=120):
+        p = run([LAB, args[0], "--state", self.state] + list(args[1:]), timeout=timeout)
+        assert p.returncode == 0, "dse-lab %s: exit %d\n%s%s" % (
+            " ".join(map(str, args)), p.returncode, p.stdout, p.stderr)
+        return p
+
+    def ctl(self, host, *args, check=True):
+        p = run([DSECTL, "-s", self.state / host / "hostd.sock", "-j"] + list(args))
+        if check:
+            assert p.returncode == 0, "dsectl %s on %s: exit %d\n%s%s\n%s" % (
+                " ".join(map(str, args)), host, p.returncode, p.stdout, p.stderr,
+                self.hostd_log(host))
+        return p
+
+    def ok(self, host, *args):
+        return json.loads(self.ctl(host, *args).stdout)
+
+    def hostd_log(self, host):
+        p = self.state / host / "log" / "dse-hostd.log"
+        return p.read_text(errors="replace")[-8000:] if p.exists() else "(no log)"
+
+    def dpud(self, dpu, method, params=None):
+        """Calls dse-dpud of 'dpu' on its Unix socket."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(str(self.state / dpu / "run" / "dpud.sock"))
+        s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
+                               "params": params or {}}) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            assert chunk
+            buf += chunk
+        s.close()
+        resp = json.loads(buf)
+        assert "error" not in resp, resp
+        return resp["result"]
+
+    def ping(self, vm, addr, count=3):
+        return run([LAB, "exec", "--state", self.state, vm, "--", "ping", "-c", str(count),
+                    "-W", "1", "-i", "0.2", addr], timeout=30)
+
+    def pid(self, machine, prog):
+        return int((self.state / machine / "run" / ("%s.pid" % prog)).read_text())
+
+
+def wait(fn, pred, timeout=20.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if pred(v) or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def dpus_by_name(lab, host):
+    return {d["name"]: d for d in lab.ok(host, "dpu", "list")}
+
+
+@pytest.fixture(scope="module")
+def lab():
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (network namespaces)")
+    for b in (LAB, DSECTL, HOSTD):
+        if not b.exists():
+            pytest.fail("%s is missing: run 'make build'" % b)
+    if lab_namespaces():
+        pytest.fail("a lab is already up on this machine (%s): 'dse-lab down' it first"
+                    % sorted(lab_namespaces()))
+    tmp = tempfile.mkdtemp(prefix="dse-hostd-lab-")
+    the_lab = Lab(Path(tmp) / "lab")
+    topo = Path(tmp) / "topology.json"
+    topo.write_text(json.dumps(TOPOLOGY))
+    try:
+        the_lab.lab("up", "--topology", topo, "--timeout", "60")
+        yield the_lab
+    finally:
+        run([LAB, "down", "--state", the_lab.state, "--purge"], timeout=120)
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def test_hostd_lab_dpu_list_shows_connected_dpus(lab):
+    """'dsectl dpu list' shows every DPU of the host connected, with its identity.
+
+    Verify: host 1 lists h1-d1 and h1-d2, host 2 lists h2-d1, each connected
+    over its internal link with the vendor, model, versions, serial and PCI
+    address of the topology and dse-dpud's version; no DPU serves a switch
+    yet (role none, config unmanaged).
+    """
+    for host, names in (("h1", ["h1-d1", "h1-d2"]), ("h2", ["h2-d1"])):
+        dpus = wait(lambda: dpus_by_name(lab, host),
+                    lambda d: sorted(d) == names and all(
+                        x["state"] == "connected" for x in d.values()))
+        assert sorted(dpus) == names, dpus
+        for i, name in enumerate(names):
+            d = dpus[name]
+            want = TOPOLOGY["hosts"][int(host[1]) - 1]["dpus"][i]
+            for k, v in want.items():
+                assert d[k] == v, (name, k, d)
+            assert d["state"] == "connected" and d["link"] == "int-d%d" % (i + 1), d
+            assert d["address"] == "169.254.%s.%d" % (host[1], 4 * (i + 1) + 2), d
+            assert d["version"] and d["role"] == "none" and d["config"] == "unmanaged", d
+    p = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "dpu", "list"])
+    assert p.returncode == 0 and "h1-d2" in p.stdout and "connected" in p.stdout, p
+
+
+def test_hostd_lab_config_reaches_the_dpus(lab):
+    """A profile applied on the host configures its DPUs, and the VMs talk.
+
+    Steps: apply an active-standby switch on h1-d1 + h1-d2 with one uplink
+    each, segment web (VLAN 100) and the ports of vm1 and vm2.
+    Verify: both DPUs in-sync, h1-d1 active, h1-d2 standby; dse-dpud on
+    h1-d1 has the segment, vmnic0 as a trunk and the VM ports on rep-vm1 and
+    rep-vm2 with static FDB entries; h1-d2 has vmnic2 and no VM port; vm1
+    pings vm2.
+    """
+    prof = lab.state / "profile.yaml"
+    prof.write_text(PROFILE)
+    r = json.loads(lab.ctl("h1", "apply", "-f", prof).stdout)
+    assert len(r["changes"]) == 4, r
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["config"] == "in-sync" for x in d.values()))
+    assert (dpus["h1-d1"]["role"], dpus["h1-d2"]["role"]) == ("active", "standby"), dpus
+    assert all(x["config"] == "in-sync" for x in dpus.values()), (dpus, lab.hostd_log("h1"))
+
+    ports = {p["name"]: p for p in lab.dpud("h1-d1", "port.list")}
+    assert sorted(ports) == ["vm1-eth0", "vm2-eth0", "vmnic0"], ports
+    assert ports["vmnic0"]["mode"] == "trunk" and ports["vmnic0"]["segments"] == ["web"]
+    assert ports["vm1-eth0"]["devargs"].endswith("iface=rep-vm1")
+    assert ports["vm1-eth0"]["segment"] == "web"
+    assert [s["vlan"] for s in lab.dpud("h1-d1", "segment.list")] == [100]
+    static = sorted(e["mac"].lower() for e in lab.dpud("h1-d1", "fdb.show") if e["static"])
+    assert static == ["02:00:00:00:01:01", "02:00:00:00:01:02"]
+    assert sorted(p["name"] for p in lab.dpud("h1-d2", "port.list")) == ["vmnic2"]
+    p = lab.ping("h1-vm1", "198.18.1.2")
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
+    """The DPUs keep forwarding with their last config while dse-hostd is down.
+
+    Steps: kill -9 dse-hostd of host 1; ping; 'dse-lab up' starts it again.
+    Verify: the ping works without the host daemon; after the restart both
+    DPUs are connected and in-sync again and their config generation did
+    not move (the host found them as it left them and pushed nothing).
+    """
+    gens = {d: lab.dpud(d, "dp.identity")["generation"] for d in ("h1-d1", "h1-d2")}
+    os.kill(lab.pid("h1", "dse-hostd"), signal.SIGKILL)
+    p = lab.ping("h1-vm1", "198.18.1.2")
+    assert p.returncode == 0, p.stdout + p.stderr
+    lab.lab("up", "--timeout", "60")
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["state"] == "connected" and x["config"] == "in-sync"
+                              for x in d.values()))
+    assert all(x["config"] == "in-sync" for x in dpus.values()), dpus
+    time.sleep(2.5)  # a heartbeat and a reconcile turn
+    assert {d: lab.dpud(d, "dp.identity")["generation"] for d in gens} == gens
+    assert "config generation unchanged" in lab.hostd_log("h1")
+
+
+def test_hostd_lab_restarted_dpu_is_reconfigured(lab):
+    """A DPU that restarts empty is found again and configured again.
+
+    Steps: kill -9 dse-dpud of h1-d1; 'dse-lab up' starts it again.
+    Verify: dpu list shows h1-d1 unreachable while it is down, then connected
+    and in-sync; its ports are back and vm1 pings vm2.
+    """
+    os.kill(lab.pid("h1-d1", "dse-dpud"), signal.SIGKILL)
+    d = wait(lambda: dpus_by_name(lab, "h1")["h1-d1"], lambda d: d["state"] != "connected")
+    assert d["state"] == "unreachable" and d["error"], d
+    lab.lab("up", "--timeout", "60")
+    d = wait(lambda: dpus_by_name(lab, "h1")["h1-d1"],
+             lambda d: d["state"] == "connected" and d["config"] == "in-sync")
+    assert d["config"] == "in-sync", (d, lab.hostd_log("h1"))
+    assert sorted(p["name"] for p in lab.dpud("h1-d1", "port.list")) == [
+        "vm1-eth0", "vm2-eth0", "vmnic0"]
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_hostd_lab_profile_refused_where_dpus_cannot_serve_it(lab):
+    """A profile exported on host 1 is refused on host 2, whose DPUs can not serve it.
+
+    Verify: host 2 refuses the export of host 1 (exit 1) naming its AMD DPU
+    and the NVIDIA one the profile needs; host 2's store did not change;
+    host 1 applies its own export with no change.
+    """
+    out = lab.state / "h1-profile.yaml"
+    lab.ctl("h1", "config", "export", "-o", out)
+    assert json.loads(lab.ctl("h1", "apply", "-f", out).stdout)["changes"] == []
+    rev = lab.ok("h2", "status")["store"]["revision"]
+    p = lab.ctl("h2", "apply", "-f", out, check=False)
+    assert p.returncode == 1, p
+    assert "is AMD Pensando DSC2-200, but the profile needs NVIDIA BlueField-2" in p.stderr, p
+    assert lab.ok("h2", "status")["store"]["revision"] == rev

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of reconciling a DPU (reconcile.c): what a DPU should hold,
+ * computed from the desired state, and the dse-dpud calls planned from
+ * what the DPU reports.  The DPU's answers are written by hand in the
+ * shapes of dse-dpud's segment.list, port.list and fdb.show.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "reconcile.h"
+
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *v = json_loads(text, 0, &e);
+
+	if (v == NULL)
+		fail_msg("bad test JSON at %d: %s", e.column, e.text);
+	return v;
+}
+
+/* The normalized form of a profile. */
+static json_t *state_of(const char *profile, json_t *inventory)
+{
+	struct model_err e;
+	json_t *doc = parse(profile), *out = NULL;
+
+	if (model_normalize(doc, inventory, NULL, &out, &e) < 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	json_decref(doc);
+	return out;
+}
+
+static const char profile[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
+	"\"h1-d2\"], \"uplinks\": [\"vmnic0\", \"vmnic2\"]}],"
+	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
+	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
+	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
+	"\"web\", \"vm\": \"vm1\"},"
+	"             {\"name\": \"vm3-eth0\", \"mac\": \"02:00:00:00:01:03\", \"segment\": "
+	"\"ov\", \"vm\": \"vm3\"}]}";
+
+static const char inventory[] =
+	"[{\"name\": \"h1-d1\", \"link\": \"int-d1\", \"vendor\": \"V\", \"model\": \"M\", "
+	"\"hw_version\": \"1\", \"fw_version\": \"1\"},"
+	" {\"name\": \"h1-d2\", \"link\": \"int-d2\", \"vendor\": \"V\", \"model\": \"M\", "
+	"\"hw_version\": \"1\", \"fw_version\": \"1\"}]";
+
+/* Returns the method names of 'calls', joined by spaces. */
+static char *methods(json_t *calls)
+{
+	static char buf[2048];
+	size_t i, off = 0;
+	json_t *c;
+
+	buf[0] = '\0';
+	json_array_foreach(calls, i, c)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? " " : "",
+					json_string_value(json_object_get(c, "method")));
+	return buf;
+}
+
+/*
+ * The active DPU of a pair gets the VLAN segments, its own uplink as a
+ * trunk of every VLAN segment, the VM port on rep-<vm> and a static FDB
+ * entry; overlay segments become a note.
+ */
+static void test_reconcile_desired_of_active_dpu(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(profile, inv);
+	json_t *d = reconcile_desired(doc, inv, "h1-d1"), *ports;
+	char *text;
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(d, "role")), "active");
+	assert_string_equal(json_string_value(json_object_get(d, "switch")), "sw1");
+	assert_true(json_is_null(json_object_get(d, "refused")));
+	assert_int_equal(json_array_size(json_object_get(d, "segments")), 2);
+	ports = json_object_get(d, "ports");
+	text = json_dumps(ports, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text,
+			    "[{\"iface\":\"vmnic0\",\"mode\":\"trunk\",\"name\":\"vmnic0\","
+			    "\"segments\":[\"db\",\"web\"]},"
+			    "{\"iface\":\"rep-vm1\",\"mode\":\"access\",\"name\":\"vm1-eth0\","
+			    "\"segment\":\"web\"}]");
+	free(text);
+	assert_int_equal(json_array_size(json_object_get(d, "fdb")), 1);
+	assert_int_equal(json_array_size(json_object_get(d, "notes")), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(d, "notes"), 0)),
+			       "overlay segment 'ov'"));
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+/*
+ * The standby holds segments and its uplink, no VM ports; a DPU of no
+ * switch has role none; a pair that turned out different is refused.
+ */
+static void test_reconcile_desired_of_standby_and_others(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(profile, inv), *d;
+
+	(void)state;
+	d = reconcile_desired(doc, inv, "h1-d2");
+	assert_string_equal(json_string_value(json_object_get(d, "role")), "standby");
+	assert_int_equal(json_array_size(json_object_get(d, "ports")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(d, "ports"), 0), "name")),
+			    "vmnic2");
+	assert_int_equal(json_array_size(json_object_get(d, "fdb")), 0);
+	json_decref(d);
+
+	d = reconcile_desired(doc, inv, "h1-d7");
+	assert_string_equal(json_string_value(json_object_get(d, "role")), "none");
+	assert_true(json_is_null(json_object_get(d, "switch")));
+	json_decref(d);
+
+	json_object_set_new(json_array_get(inv, 1), "fw_version", json_string("2"));
+	d = reconcile_desired(doc, inv, "h1-d1");
+	assert_non_null(strstr(json_string_value(json_object_get(d, "refused")), "fw_version"));
+	assert_int_equal(json_array_size(json_object_get(d, "ports")), 0);
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+/*
+ * An empty DPU gets segments first, then ports (each with its own
+ * net_af_packet index, skipping those in use), then FDB entries; a DPU that
+ * holds exactly the desired config gets nothing.
+ */
+static void test_reconcile_plan_from_empty_and_in_sync(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(profile, inv);
+	json_t *d = reconcile_desired(doc, inv, "h1-d1");
+	json_t *none = json_array(), *calls, *other;
+	json_t *segs, *ports, *fdb;
+
+	(void)state;
+	/* A port the host does not know, using index 0: it goes, and 0 is not reused. */
+	other = parse("[{\"name\": \"x\", \"devargs\": \"net_af_packet0,iface=x\", \"mode\": "
+		      "\"access\", \"segment\": null}]");
+	calls = reconcile_plan(d, none, other, none);
+	assert_string_equal(methods(calls), "port.del segment.add segment.add port.add port.add "
+					    "fdb.add");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_array_get(calls, 3), "params"), "devargs")),
+			    "net_af_packet1,iface=vmnic0");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_array_get(calls, 4), "params"), "devargs")),
+			    "net_af_packet2,iface=rep-vm1");
+	json_decref(calls);
+	json_decref(other);
+
+	segs = parse("[{\"name\": \"db\", \"vlan\": 200, \"ports\": []},"
+		     " {\"name\": \"web\", \"vlan\": 100, \"ports\": []}]");
+	ports = parse("[{\"name\": \"vm1-eth0\", \"devargs\": \"net_af_packet3,iface=rep-vm1\", "
+		      "\"mode\": \"access\", \"segment\": \"web\"},"
+		      " {\"name\": \"vmnic0\", \"devargs\": \"net_af_packet0,iface=vmnic0\", "
+		      "\"mode\": \"trunk\", \"segments\": [\"web\", \"db\"]}]");
+	fdb = parse("[{\"segment\": \"web\", \"mac\": \"02:00:00:00:01:01\", \"port\": "
+		    "\"vm1-eth0\", \"static\": true},"
+		    " {\"segment\": \"web\", \"mac\": \"02:00:00:00:09:09\", \"port\": \"vmnic0\", "
+		    "\"static\": false}]");
+	calls = reconcile_plan(d, segs, ports, fdb);
+	assert_int_equal(json_array_size(calls), 0);
+	json_decref(calls);
+
+	json_decref(segs);
+	json_decref(ports);
+	json_decref(fdb);
+	json_decref(none);
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+/*
+ * A segment whose VLAN changed is removed and added again: its access ports
+ * go first and come back, trunks drop it and take it again, its static
+ * entries are re-added; a stray static entry is removed.
+ */
+static void test_reconcile_plan_changed_vlan(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(profile, inv);
+	json_t *d = reconcile_desired(doc, inv, "h1-d1"), *calls, *segs, *ports, *fdb;
+
+	(void)state;
+	segs = parse("[{\"name\": \"db\", \"vlan\": 200, \"ports\": []},"
+		     " {\"name\": \"web\", \"vlan\": 101, \"ports\": []}]");
+	ports = parse("[{\"name\": \"vm1-eth0\", \"devargs\": \"net_af_packet3,iface=rep-vm1\", "
+		      "\"mode\": \"access\", \"segment\": \"web\"},"
+		      " {\"name\": \"vmnic0\", \"devargs\": \"net_af_packet0,iface=vmnic0\", "
+		      "\"mode\": \"trunk\", \"segments\": [\"web\", \"db\"]}]");
+	fdb = parse("[{\"segment\": \"web\", \"mac\": \"02:00:00:00:01:01\", \"port\": "
+		    "\"vm1-eth0\", \"static\": true},"
+		    " {\"segment\": \"db\", \"mac\": \"02:00:00:00:07:07\", \"port\": \"vmnic0\", "
+		    "\"static\": true}]");
+	calls = reconcile_plan(d, segs, ports, fdb);
+	/* Desired ports in order: the uplink (a trunk: set), then the VM port (re-added). */
+	assert_string_equal(methods(calls), "port.del port.set fdb.del segment.del segment.add "
+					    "port.set port.add fdb.add");
+	json_decref(calls);
+	json_decref(segs);
+	json_decref(ports);
+	json_decref(fdb);
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reconcile_desired_of_active_dpu),
+		cmocka_unit_test(test_reconcile_desired_of_standby_and_others),
+		cmocka_unit_test(test_reconcile_plan_from_empty_and_in_sync),
+		cmocka_unit_test(test_reconcile_plan_changed_vlan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of the host's desired state: the SQLite store (store.c), the
+ * checks of host profiles (model.c) and the action functions on top
+ * (config.c).  Each test opens a store in a fresh temporary directory, so
+ * the tests also prove that what was written survives closing and
+ * reopening the database.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "model.h"
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	struct store *s;
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A store in a new temporary directory. */
+static struct fixture *fixture_new(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[512];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dse-test-hostd-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/hostd.db", f->dir);
+	assert_int_equal(store_open(f->db, &f->s, err, sizeof(err)), 0);
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	store_close(f->s);
+	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+}
+
+static int setup(void **state)
+{
+	*state = fixture_new();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_free(*state);
+	return 0;
+}
+
+/* Closes and reopens the store, as a restart of the daemon does. */
+static void reopen(struct fixture *f)
+{
+	char err[512];
+
+	store_close(f->s);
+	assert_int_equal(store_open(f->db, &f->s, err, sizeof(err)), 0);
+}
+
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *v = json_loads(text, 0, &e);
+
+	if (v == NULL)
+		fail_msg("bad test JSON at %d: %s", e.column, e.text);
+	return v;
+}
+
+/* Runs config_add() with the object 'text'; returns its result, 'e' holds the message. */
+static int add(struct fixture *f, enum config_kind kind, const char *text, struct model_err *e)
+{
+	json_t *obj = parse(text), *changes = NULL;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = config_add(f->s, kind, obj, &changes, e);
+	json_decref(obj);
+	json_decref(changes);
+	return r;
+}
+
+static void add_ok(struct fixture *f, enum config_kind kind, const char *text)
+{
+	struct model_err e;
+	int r = add(f, kind, text, &e);
+
+	if (r != 0)
+		fail_msg("adding %s failed: %s: %s", text, e.path, e.msg);
+}
+
+/* Expects config_add() to fail with 'err' and a message containing 'needle'. */
+static void add_fails(struct fixture *f, enum config_kind kind, const char *text, int err,
+		      const char *needle)
+{
+	struct model_err e;
+	int r = add(f, kind, text, &e);
+
+	if (r != err || strstr(e.msg, needle) == NULL)
+		fail_msg("adding %s: got %d '%s', wanted %d and '%s'", text, r, e.msg, err, needle);
+}
+
+static int apply(struct fixture *f, const char *text, bool dry_run, json_t **ret_changes,
+		 struct model_err *e)
+{
+	json_t *doc = parse(text);
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	*ret_changes = NULL;
+	r = config_apply(f->s, doc, dry_run, ret_changes, e);
+	json_decref(doc);
+	return r;
+}
+
+static size_t count(struct fixture *f, enum config_kind kind)
+{
+	json_t *list;
+	size_t n;
+
+	assert_int_equal(config_list(f->s, kind, &list), 0);
+	n = json_array_size(list);
+	json_decref(list);
+	return n;
+}
+
+/* Records a DPU as discovery does. */
+static void seen(struct fixture *f, const char *text)
+{
+	json_t *rec = parse(text);
+
+	assert_int_equal(store_dpu_seen(f->s, rec), 0);
+	json_decref(rec);
+}
+
+static const char base_profile[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
+	"                 \"uplinks\": [\"vmnic1\", \"vmnic0\"]}],"
+	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
+	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
+	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:0A\", \"segment\": "
+	"\"web\", \"vm\": \"vm1\"},"
+	"             {\"name\": \"vm2-eth0\", \"mac\": \"02:00:00:00:01:02\", \"segment\": "
+	"\"db\", \"vm\": \"vm2\"}]}";
+
+/*
+ * A new store has the current schema and revision 0; after changes and a
+ * reopen, the objects and the revision are still there.
+ * Steps: add a switch, a segment, a port; reopen.  Verify: schema version,
+ * revision 3, one of each.
+ */
+static void test_store_persists_objects_and_revision(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_revision(f->s), 0);
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"]}");
+	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}");
+	add_ok(f, CONFIG_PORT, "{\"name\": \"p1\", \"mac\": \"02:00:00:00:00:01\", \"segment\": "
+			       "\"web\", \"vm\": \"vm1\"}");
+	reopen(f);
+	assert_int_equal(store_revision(f->s), 3);
+	assert_int_equal(count(f, CONFIG_SWITCH), 1);
+	assert_int_equal(count(f, CONFIG_SEGMENT), 1);
+	assert_int_equal(count(f, CONFIG_PORT), 1);
+}
+
+/*
+ * Every imperative add is checked before anything is written, and the
+ * message says what to do.
+ * Verify: each bad object is refused with its message and the revision
+ * did not move.
+ */
+static void test_store_add_validates_before_writing(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t rev;
+
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"], "
+				 "\"uplinks\": [\"vmnic0\"]}");
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw2\", \"mode\": \"independent\", \"dpus\": "
+				 "[\"h1-d2\"]}");
+	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}");
+	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 7}");
+	add_ok(f, CONFIG_PORT, "{\"name\": \"p1\", \"mac\": \"02:00:00:00:00:01\", \"segment\": "
+			       "\"web\", \"vm\": \"vm1\"}");
+	rev = store_revision(f->s);
+
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"x\"]}",
+		  -EEXIST, "already exists");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw3\", \"mode\": \"ha\", \"dpus\": [\"x\"]}",
+		  -EINVAL, "mode must be single, active-standby or independent");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw3\", \"mode\": \"single\", \"dpus\": [\"a\", "
+				    "\"b\"]}",
+		  -EINVAL, "needs 1 DPU, not 2");
+	add_fails(f, CONFIG_SWITCH,
+		  "{\"name\": \"sw3\", \"mode\": \"active-standby\", \"dpus\": [\"a\"]}", -EINVAL,
+		  "needs 2 DPUs");
+	add_fails(f, CONFIG_SWITCH,
+		  "{\"name\": \"sw3\", \"mode\": \"active-standby\", \"dpus\": [\"a\", \"a\"]}",
+		  -EINVAL, "twice");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw3\", \"mode\": \"single\", \"dpus\": "
+				    "[\"h1-d1\"]}",
+		  -EINVAL, "already serves switch 'sw1'");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw3\", \"mode\": \"single\", \"dpus\": [\"d9\"], "
+				    "\"uplinks\": [\"vmnic0\"]}",
+		  -EINVAL, "already belongs to switch 'sw1'");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw3\", \"mode\": \"single\", \"dpus\": [\"d9\"], "
+				    "\"uplinks\": [\"eth0\"]}",
+		  -EINVAL, "must be vmnic0");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"bad name\", \"mode\": \"single\", \"dpus\": "
+				    "[\"d9\"]}",
+		  -EINVAL, "letters, digits");
+	add_fails(f, CONFIG_SEGMENT, "{\"name\": \"web2\", \"switch\": \"sw1\", \"vlan\": 100}",
+		  -EINVAL, "VLAN 100 already backs segment 'web'");
+	add_fails(f, CONFIG_SEGMENT, "{\"name\": \"ov2\", \"switch\": \"sw2\", \"vni\": 7}",
+		  -EINVAL, "VNI 7 already backs segment 'ov'");
+	add_fails(f, CONFIG_SEGMENT, "{\"name\": \"s\", \"switch\": \"sw1\", \"vlan\": 4095}",
+		  -EINVAL, "outside 1..4094");
+	add_fails(f, CONFIG_SEGMENT, "{\"name\": \"s\", \"switch\": \"sw1\"}", -EINVAL,
+		  "either 'vlan'");
+	add_fails(f, CONFIG_SEGMENT, "{\"name\": \"s\", \"switch\": \"sw1\", \"vlan\": 5, "
+				     "\"vni\": 5}",
+		  -EINVAL, "not both");
+	add_fails(f, CONFIG_SEGMENT, "{\"name\": \"s\", \"switch\": \"nope\", \"vlan\": 5}",
+		  -EINVAL, "switch 'nope', which does not exist");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"02:00:00:00:00:01\", "
+				  "\"segment\": \"web\", \"vm\": \"vm2\"}",
+		  -EINVAL, "already the address of port 'p1'");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"02:00:00:00:00:02\", "
+				  "\"segment\": \"web\", \"vm\": \"vm1\"}",
+		  -EINVAL, "VM 'vm1' already has port 'p1'");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"01:00:00:00:00:02\", "
+				  "\"segment\": \"web\", \"vm\": \"vm2\"}",
+		  -EINVAL, "not a unicast MAC");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"02:00:00:00:00:2\", "
+				  "\"segment\": \"web\", \"vm\": \"vm2\"}",
+		  -EINVAL, "not a unicast MAC");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"02:00:00:00:00:02\", "
+				  "\"segment\": \"nope\", \"vm\": \"vm2\"}",
+		  -EINVAL, "segment 'nope', which does not exist");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"vmnic0\", \"mac\": \"02:00:00:00:00:02\", "
+				  "\"segment\": \"web\", \"vm\": \"vm2\"}",
+		  -EINVAL, "kept for the uplink");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"02:00:00:00:00:02\", "
+				  "\"segment\": \"web\", \"vm\": \"a-very-long-vm\"}",
+		  -EINVAL, "rep-<vm>");
+	assert_int_equal(store_revision(f->s), rev);
+
+	/* A VLAN is unique per switch only. */
+	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"web-b\", \"switch\": \"sw2\", \"vlan\": 100}");
+}
+
+/*
+ * Deleting refuses objects still in use and unknown names, with the names
+ * of the users, and deletes the rest.
+ */
+static void test_store_delete_refuses_objects_in_use(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e = {0};
+	json_t *changes = NULL;
+
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"d1\"]}");
+	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}");
+	add_ok(f, CONFIG_PORT, "{\"name\": \"p1\", \"mac\": \"02:00:00:00:00:01\", \"segment\": "
+			       "\"web\", \"vm\": \"vm1\"}");
+	assert_int_equal(config_del(f->s, CONFIG_SWITCH, "sw1", &changes, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "still has 1 segment (web)"));
+	assert_int_equal(config_del(f->s, CONFIG_SEGMENT, "web", &changes, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "still has 1 port (p1)"));
+	assert_int_equal(config_del(f->s, CONFIG_PORT, "nope", &changes, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "dsectl port list"));
+
+	assert_int_equal(config_del(f->s, CONFIG_PORT, "p1", &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 1);
+	json_decref(changes);
+	assert_int_equal(config_del(f->s, CONFIG_SEGMENT, "web", &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(config_del(f->s, CONFIG_SWITCH, "sw1", &changes, &e), 0);
+	json_decref(changes);
+	reopen(f);
+	assert_int_equal(count(f, CONFIG_SWITCH) + count(f, CONFIG_SEGMENT) + count(f, CONFIG_PORT),
+			 0);
+}
+
+/*
+ * Applying a profile twice changes nothing the second time.
+ * Verify: first apply reports 6 adds; the second none, and the revision
+ * moves only once.
+ */
+static void test_store_apply_twice_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes;
+
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 6);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 1);
+	reopen(f);
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 1);
+}
+
+/*
+ * A dry run reports the changes and writes nothing.
+ */
+static void test_store_apply_dry_run_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes;
+
+	assert_int_equal(apply(f, base_profile, true, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 6);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 0);
+	assert_int_equal(count(f, CONFIG_PORT), 0);
+}
+
+/*
+ * A profile with one bad element is refused whole: nothing of it is
+ * written, and the error names the element's path.
+ */
+static void test_store_apply_is_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes;
+	const char *bad =
+		"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"d1\"]}],"
+		" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}],"
+		" \"ports\": [{\"name\": \"p1\", \"mac\": \"02:00:00:00:00:01\", \"segment\": "
+		"\"web\", \"vm\": \"vm1\"},"
+		"             {\"name\": \"p2\", \"mac\": \"02:00:00:00:00:02\", \"segment\": "
+		"\"web\", \"vm\": \"vm2\", \"colour\": \"red\"}]}";
+
+	assert_int_equal(apply(f, bad, false, &changes, &e), -EINVAL);
+	assert_string_equal(e.path, "ports[1].colour");
+	assert_non_null(strstr(e.msg, "unknown key 'colour'"));
+	assert_int_equal(store_revision(f->s), 0);
+	assert_int_equal(count(f, CONFIG_SWITCH), 0);
+
+	assert_int_equal(apply(f, "{\"segments\": {\"name\": \"x\"}}", false, &changes, &e),
+			 -EINVAL);
+	assert_string_equal(e.path, "segments");
+	assert_non_null(strstr(e.msg, "must be a list, not a mapping"));
+	assert_int_equal(apply(f, "{\"switches\": [{\"name\": 5}]}", false, &changes, &e),
+			 -EINVAL);
+	assert_string_equal(e.path, "switches[0].name");
+	assert_int_equal(apply(f, "{\"version\": 2}", false, &changes, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "version 1, not 2"));
+	assert_int_equal(apply(f, "[1]", false, &changes, &e), -EINVAL);
+}
+
+/*
+ * Apply makes the store equal to the profile: what it omits is deleted,
+ * what differs is changed, in one transaction, even when values that must
+ * be unique move between objects (two segments swap their VLANs).
+ */
+static void test_store_apply_replaces_and_swaps(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes, *segs;
+	const char *swapped =
+		"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
+		"                 \"uplinks\": [\"vmnic0\", \"vmnic1\"]}],"
+		" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 200},"
+		"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 100}],"
+		" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:0a\", "
+		"\"segment\": \"web\", \"vm\": \"vm1\"}]}";
+
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	if (apply(f, swapped, false, &changes, &e) != 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	/* db and web change, ov and vm2-eth0 go; the switch is the same (uplink order, MAC case). */
+	assert_int_equal(json_array_size(changes), 4);
+	json_decref(changes);
+	assert_int_equal(config_list(f->s, CONFIG_SEGMENT, &segs), 0);
+	assert_int_equal(json_array_size(segs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(segs, 0), "name")),
+			    "db");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(segs, 0), "vlan")),
+			 100);
+	json_decref(segs);
+	assert_int_equal(count(f, CONFIG_PORT), 1);
+
+	/* A switch that changes under its segments (one uplink less, another DPU). */
+	if (apply(f,
+		  "{\"switches\": [{\"name\": \"sw1\", \"mode\": \"independent\", \"dpus\": "
+		  "[\"h1-d2\"], \"uplinks\": [\"vmnic3\"]}],"
+		  " \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 200},"
+		  "                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 100}],"
+		  " \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:0a\", "
+		  "\"segment\": \"web\", \"vm\": \"vm1\"}]}",
+		  false, &changes, &e) != 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	assert_int_equal(json_array_size(changes), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "action")),
+			    "change");
+	json_decref(changes);
+	reopen(f);
+	assert_int_equal(count(f, CONFIG_SEGMENT), 2);
+}
+
+/*
+ * A dual-DPU switch needs identical DPUs when the host knows them; a DPU
+ * the host has not seen may be named.
+ */
+static void test_store_dual_dpu_needs_identical_dpus(void **state)
+{
+	struct fixture *f = *state;
+
+	seen(f, "{\"name\": \"h1-d1\", \"link\": \"int-d1\", \"vendor\": \"NVIDIA\", \"model\": "
+		"\"BlueField-3\", \"hw_version\": \"1\", \"fw_version\": \"32.1\"}");
+	seen(f, "{\"name\": \"h1-d2\", \"link\": \"int-d2\", \"vendor\": \"NVIDIA\", \"model\": "
+		"\"BlueField-3\", \"hw_version\": \"1\", \"fw_version\": \"32.2\"}");
+	add_fails(f, CONFIG_SWITCH,
+		  "{\"name\": \"sw\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
+		  "\"h1-d2\"]}",
+		  -EINVAL, "firmware version differs");
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw\", \"mode\": \"active-standby\", \"dpus\": "
+				 "[\"h1-d1\", \"h1-d9\"]}");
+	/* Same firmware now: the pair is accepted, with uplinks of both DPUs. */
+	seen(f, "{\"name\": \"h1-d2\", \"fw_version\": \"32.1\"}");
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw2\", \"mode\": \"active-standby\", \"dpus\": "
+				 "[\"h1-d2\", \"h1-d3\"]}");
+}
+
+/*
+ * With the DPUs' links known, an uplink must sit on one of the switch's
+ * DPUs (DPU N has vmnic2N-2 and vmnic2N-1).
+ */
+static void test_store_uplinks_must_be_on_the_switch_dpus(void **state)
+{
+	struct fixture *f = *state;
+
+	seen(f, "{\"name\": \"h1-d1\", \"link\": \"int-d1\"}");
+	seen(f, "{\"name\": \"h1-d2\", \"link\": \"int-d2\"}");
+	add_fails(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": "
+				    "[\"h1-d1\"], \"uplinks\": [\"vmnic2\"]}",
+		  -EINVAL, "uplink vmnic2 is on the DPU of link int-d2");
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"], "
+				 "\"uplinks\": [\"vmnic0\", \"vmnic1\"]}");
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw2\", \"mode\": \"independent\", \"dpus\": "
+				 "[\"h1-d2\"], \"uplinks\": [\"vmnic3\"]}");
+}
+
+/*
+ * Export on one host and apply on another reproduces the state: DPUs map
+ * by internal link, so h1-d1 becomes h2-d1.  A host whose DPU on that link
+ * is of another model, or that has no DPU there, refuses the profile.
+ */
+static void test_store_export_apply_round_trip(void **state)
+{
+	struct fixture *f = *state, *g, *h;
+	struct model_err e;
+	json_t *profile, *changes, *a, *b, *sw;
+
+	seen(f, "{\"name\": \"h1-d1\", \"link\": \"int-d1\", \"vendor\": \"NVIDIA\", \"model\": "
+		"\"BlueField-3\", \"hw_version\": \"1\", \"fw_version\": \"32.1\"}");
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(config_export(f->s, &profile), 0);
+	assert_int_equal(json_integer_value(json_object_get(profile, "version")), MODEL_VERSION);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(profile, "dpus"), 0), "link")),
+			    "int-d1");
+
+	/* Host 2: its DPU on int-d1 is h2-d1, same model. */
+	g = fixture_new();
+	seen(g, "{\"name\": \"h2-d1\", \"link\": \"int-d1\", \"vendor\": \"NVIDIA\", \"model\": "
+		"\"BlueField-3\", \"hw_version\": \"1\", \"fw_version\": \"32.1\"}");
+	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 6);
+	json_decref(changes);
+	assert_int_equal(store_load(f->s, &a), 0);
+	assert_int_equal(store_load(g->s, &b), 0);
+	sw = json_array_get(json_object_get(b, "switches"), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(sw, "dpus"), 0)),
+			    "h2-d1");
+	json_array_set_new(json_object_get(sw, "dpus"), 0, json_string("h1-d1"));
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	/* Applying it again there changes nothing. */
+	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+	fixture_free(g);
+
+	/* Host 3: no DPU on int-d1, then one of another model. */
+	h = fixture_new();
+	assert_int_equal(config_apply(h->s, profile, false, &changes, &e), -EINVAL);
+	assert_string_equal(e.path, "dpus[0]");
+	assert_non_null(strstr(e.msg, "internal link int-d1"));
+	seen(h, "{\"name\": \"h3-d1\", \"link\": \"int-d1\", \"vendor\": \"AMD\", \"model\": "
+		"\"Pensando\", \"hw_version\": \"1\", \"fw_version\": \"1\"}");
+	assert_int_equal(config_apply(h->s, profile, false, &changes, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "is AMD Pensando, but the profile needs NVIDIA BlueField-3"));
+	assert_int_equal(store_revision(h->s), 0);
+	fixture_free(h);
+	json_decref(profile);
+}
+
+/*
+ * The DPU records: first and last seen, what was pushed, forgetting.
+ */
+static void test_store_dpu_records(void **state)
+{
+	struct fixture *f = *state;
+	json_t *inv, *rec;
+
+	seen(f, "{\"name\": \"h1-d1\", \"link\": \"int-d1\", \"serial\": \"S1\"}");
+	seen(f, "{\"name\": \"h1-d1\", \"address\": \"169.254.1.6\"}");
+	assert_int_equal(store_dpu_pushed(f->s, "h1-d1", 99, 42, 7, 1), 0);
+	reopen(f);
+	assert_int_equal(store_dpus(f->s, &inv), 0);
+	assert_int_equal(json_array_size(inv), 1);
+	rec = json_array_get(inv, 0);
+	/* Fields not reported again keep their value. */
+	assert_string_equal(json_string_value(json_object_get(rec, "link")), "int-d1");
+	assert_string_equal(json_string_value(json_object_get(rec, "serial")), "S1");
+	assert_string_equal(json_string_value(json_object_get(rec, "address")), "169.254.1.6");
+	assert_int_equal(json_integer_value(json_object_get(rec, "boot_id")), 99);
+	assert_int_equal(json_integer_value(json_object_get(rec, "generation")), 42);
+	assert_int_equal(json_integer_value(json_object_get(rec, "pushed_revision")), 7);
+	assert_true(json_integer_value(json_object_get(rec, "last_seen")) > 0);
+	json_decref(inv);
+	assert_int_equal(store_dpu_forget(f->s, "h1-d1"), 0);
+	assert_int_equal(store_dpu_forget(f->s, "h1-d1"), -ENOENT);
+}
+
+/*
+ * A store written by a newer dse-hostd (a higher schema version) is refused
+ * with a message, never modified.
+ */
+static void test_store_refuses_newer_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2 = NULL;
+	sqlite3 *db;
+	char err[512];
+
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->db, &s2, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "schema version 99"));
+	assert_null(s2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_store_persists_objects_and_revision, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_add_validates_before_writing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_delete_refuses_objects_in_use, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_apply_twice_changes_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_apply_dry_run_writes_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_apply_is_all_or_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_apply_replaces_and_swaps, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_dual_dpu_needs_identical_dpus, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_uplinks_must_be_on_the_switch_dpus,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_export_apply_round_trip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_dpu_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
