@@ -269,3 +269,38 @@ def test_hostd_lab_profile_refused_where_dpus_cannot_serve_it(lab):
     assert p.returncode == 1, p
     assert "is AMD Pensando DSC2-200, but the profile needs NVIDIA BlueField-2" in p.stderr, p
     assert lab.ok("h2", "status")["store"]["revision"] == rev
+
+
+def test_hostd_lab_vms_cannot_reach_the_internal_network(lab):
+    """No VM can reach any address of the internal network (169.254.0.0/16).
+
+    Steps: with the profile of the earlier test applied (vm1 and vm2 in
+    segment web on h1-d1), give h1-vm1 an address in 169.254.0.0/16 on its
+    eth0 as a hostile workload would, then ping the host's and both DPUs'
+    internal addresses and try the DPU control port (TCP 7300).
+    Verify: vm1 still reaches vm2 (the datapath works), but not one of the
+    internal addresses answers, and no TCP connection to 7300 opens.
+    """
+    prof = lab.state / "profile.yaml"
+    prof.write_text(PROFILE)
+    lab.ctl("h1", "apply", "-f", prof)
+    wait(lambda: dpus_by_name(lab, "h1"),
+         lambda d: all(x["config"] == "in-sync" for x in d.values()))
+    assert lab.ping("h1-vm1", "198.18.1.2").returncode == 0
+    add = run([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ip", "addr", "add",
+               "169.254.1.99/16", "dev", "eth0"])
+    assert add.returncode == 0, add
+    try:
+        for addr in ("169.254.1.5", "169.254.1.6", "169.254.1.9", "169.254.1.10",
+                     "169.254.1.201", "169.254.2.6"):
+            p = lab.ping("h1-vm1", addr, count=2)
+            assert p.returncode != 0, "VM reached internal address %s:\n%s" % (addr, p.stdout)
+        probe = ("import socket, sys\n"
+                 "s = socket.socket(); s.settimeout(1.5)\n"
+                 "sys.exit(0 if s.connect_ex(('169.254.1.6', 7300)) == 0 else 1)\n")
+        p = run([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "/usr/bin/python3", "-c",
+                 probe], timeout=30)
+        assert p.returncode == 1, "VM opened the DPU control port: %s" % p
+    finally:
+        run([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ip", "addr", "del",
+             "169.254.1.99/16", "dev", "eth0"])
