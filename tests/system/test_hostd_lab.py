@@ -304,3 +304,52 @@ def test_hostd_lab_vms_cannot_reach_the_internal_network(lab):
     finally:
         run([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ip", "addr", "del",
              "169.254.1.99/16", "dev", "eth0"])
+
+
+TLS_PROBE = r"""
+import json, socket, ssl, sys
+mode, host, port, ca, cert, key = sys.argv[1:7]
+req = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "dp.info"}) + "\n").encode()
+s = socket.create_connection((host, int(port)), timeout=3)
+try:
+    if mode == "tls":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(cert, key)
+        s = ctx.wrap_socket(s)
+    s.sendall(req)
+    data = s.recv(65536)
+    print("ANSWERED" if b'"result"' in data else "REFUSED")
+except (OSError, ssl.SSLError) as e:
+    print("REFUSED", type(e).__name__)
+"""
+
+
+def test_hostd_lab_dpu_control_port_refuses_plain_and_foreign_clients(lab, tmp_path):
+    """The DPU's control port talks only to clients with a certificate of the host CA.
+
+    Steps: from host 1's namespace, connect to h1-d1's control port
+    (169.254.1.6:7300) with plain TCP and send a JSON-RPC request; then with
+    TLS and a self-signed certificate that the host CA did not issue.
+    Verify: neither gets an answer; dse-dpud's refusal counters (dp.info
+    mgmt.refused) grow by at least 2 and it logs the refusals; dsectl still
+    shows h1-d1 connected (the host's own certificate works).
+    """
+    key, cert = tmp_path / "rogue.key", tmp_path / "rogue.pem"
+    p = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+             "-days", "1", "-subj", "/CN=host"])
+    assert p.returncode == 0, p.stderr
+    before = lab.dpud("h1-d1", "dp.info")["mgmt"]["refused"]
+    for mode in ("plain", "tls"):
+        p = run([LAB, "exec", "--state", lab.state, "h1", "--", "/usr/bin/python3", "-c",
+                 TLS_PROBE, mode, "169.254.1.6", "7300", "-", cert, key], timeout=30)
+        assert p.returncode == 0, p
+        assert p.stdout.startswith("REFUSED"), "%s client got an answer: %s" % (mode, p.stdout)
+    after = wait(lambda: lab.dpud("h1-d1", "dp.info")["mgmt"]["refused"],
+                 lambda n: n >= before + 2)
+    assert after >= before + 2, (before, after)
+    log = (lab.state / "h1-d1" / "log" / "dse-dpud.log").read_text(errors="replace")
+    assert "refused" in log.lower(), log[-2000:]
+    assert dpus_by_name(lab, "h1")["h1-d1"]["state"] == "connected"
