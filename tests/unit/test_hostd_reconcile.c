@@ -91,7 +91,7 @@ static void test_reconcile_desired_of_active_dpu(void **state)
 	text = json_dumps(ports, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(text,
 			    "[{\"iface\":\"vmnic0\",\"mode\":\"trunk\",\"name\":\"vmnic0\","
-			    "\"segments\":[\"db\",\"web\"]},"
+			    "\"segments\":[\"db\",\"web\"],\"uplink\":true},"
 			    "{\"iface\":\"rep-vm1\",\"mode\":\"access\",\"name\":\"vm1-eth0\","
 			    "\"segment\":\"web\"}]");
 	free(text);
@@ -169,7 +169,7 @@ static void test_reconcile_plan_from_empty_and_in_sync(void **state)
 	ports = parse("[{\"name\": \"vm1-eth0\", \"devargs\": \"net_af_packet3,iface=rep-vm1\", "
 		      "\"mode\": \"access\", \"segment\": \"web\"},"
 		      " {\"name\": \"vmnic0\", \"devargs\": \"net_af_packet0,iface=vmnic0\", "
-		      "\"mode\": \"trunk\", \"segments\": [\"web\", \"db\"]}]");
+		      "\"mode\": \"trunk\", \"segments\": [\"web\", \"db\"], \"uplink\": true}]");
 	fdb = parse("[{\"segment\": \"web\", \"mac\": \"02:00:00:00:01:01\", \"port\": "
 		    "\"vm1-eth0\", \"static\": true},"
 		    " {\"segment\": \"web\", \"mac\": \"02:00:00:00:09:09\", \"port\": \"vmnic0\", "
