@@ -1,0 +1,1142 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "conntrack.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "parse.h"
+
+/*
+ * The timer wheel: 8192 slots of 2^27 ns (134 ms), one turn in about 18
+ * minutes.  An entry sits in the slot of the tick at or after its expiry
+ * time as computed when it was (re)scheduled; longer timeouts simply wait
+ * for more turns.
+ */
+#define CT_TICK_SHIFT 27
+#define CT_SLOTS      8192u
+#define CT_NIL        UINT32_MAX
+
+#define CT_NS_PER_S      1000000000ull
+#define CT_MAX_TIMEOUT_S (30u * 86400u)
+
+/*
+ * A receiver may acknowledge up to its peer's largest window less than the
+ * peer has sent, and never less than this (the ack check of the window
+ * tracking; Linux and OVS use the same floor).
+ */
+#define CT_MAXACKWIN_MIN 66000u
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+#define ICMP_ECHOREPLY     0
+#define ICMP_ECHO          8
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY   129
+
+/* tcp_track() result that is neither valid (0) nor an invalid reason (> 0). */
+#define CT_REOPEN (-1)
+
+_Static_assert(sizeof(struct dse_ct_key) == 40, "the key is hashed as bytes: no padding");
+_Static_assert(sizeof(struct dse_ct_entry) == 128, "a connection is two cache lines");
+_Static_assert(sizeof(struct dse_ct_timeouts) % sizeof(uint32_t) == 0, "timeouts are u32");
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Sequence number comparisons, modulo 2^32. */
+static inline bool seq_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+static inline uint8_t pclass_of(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return DSE_CT_PC_TCP;
+	case IPPROTO_UDP:
+		return DSE_CT_PC_UDP;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return DSE_CT_PC_ICMP;
+	default:
+		return DSE_CT_PC_OTHER;
+	}
+}
+
+/* ---- timeouts ---------------------------------------------------------- */
+
+void dse_ct_timeouts_default(struct dse_ct_timeouts *t)
+{
+	*t = (struct dse_ct_timeouts){
+	    .tcp_syn_sent = 120,
+	    .tcp_syn_recv = 60,
+	    .tcp_established = 86400,
+	    .tcp_fin_wait = 120,
+	    .tcp_close_wait = 60,
+	    .tcp_last_ack = 30,
+	    .tcp_time_wait = 120,
+	    .tcp_close = 10,
+	    .udp_unreplied = 30,
+	    .udp_replied = 180,
+	    .icmp = 30,
+	    .other_unreplied = 30,
+	    .other_replied = 600,
+	};
+}
+
+static bool timeouts_ok(const struct dse_ct_timeouts *t)
+{
+	uint32_t v[sizeof(*t) / sizeof(uint32_t)];
+
+	memcpy(v, t, sizeof(v));
+	for (size_t i = 0; i < RTE_DIM(v); i++)
+		if (v[i] == 0 || v[i] > CT_MAX_TIMEOUT_S)
+			return false;
+	return true;
+}
+
+/* Fills the (class, state) -> nanoseconds table the packet path reads. */
+static void timeouts_apply(struct dse_ct *ct, const struct dse_ct_timeouts *t)
+{
+	uint64_t(*ns)[DSE_CT_S__MAX] = ct->timeout_ns;
+
+	ct->timeouts = *t;
+	/* States a class never takes get a short timeout, in case. */
+	for (unsigned pc = 0; pc < DSE_CT_PC__MAX; pc++)
+		for (unsigned s = 0; s < DSE_CT_S__MAX; s++)
+			ns[pc][s] = (uint64_t)t->tcp_close * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_SYN_SENT] = (uint64_t)t->tcp_syn_sent * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_SYN_RECV] = (uint64_t)t->tcp_syn_recv * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_ESTABLISHED] = (uint64_t)t->tcp_established * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_FIN_WAIT] = (uint64_t)t->tcp_fin_wait * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_CLOSE_WAIT] = (uint64_t)t->tcp_close_wait * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_LAST_ACK] = (uint64_t)t->tcp_last_ack * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_TIME_WAIT] = (uint64_t)t->tcp_time_wait * CT_NS_PER_S;
+	ns[DSE_CT_PC_TCP][DSE_CT_S_CLOSE] = (uint64_t)t->tcp_close * CT_NS_PER_S;
+	ns[DSE_CT_PC_UDP][DSE_CT_S_UNREPLIED] = (uint64_t)t->udp_unreplied * CT_NS_PER_S;
+	ns[DSE_CT_PC_UDP][DSE_CT_S_REPLIED] = (uint64_t)t->udp_replied * CT_NS_PER_S;
+	ns[DSE_CT_PC_ICMP][DSE_CT_S_UNREPLIED] = (uint64_t)t->icmp * CT_NS_PER_S;
+	ns[DSE_CT_PC_ICMP][DSE_CT_S_REPLIED] = (uint64_t)t->icmp * CT_NS_PER_S;
+	ns[DSE_CT_PC_OTHER][DSE_CT_S_UNREPLIED] = (uint64_t)t->other_unreplied * CT_NS_PER_S;
+	ns[DSE_CT_PC_OTHER][DSE_CT_S_REPLIED] = (uint64_t)t->other_replied * CT_NS_PER_S;
+}
+
+int dse_ct_set_timeouts(struct dse_ct *ct, const struct dse_ct_timeouts *t)
+{
+	if (!timeouts_ok(t))
+		return -EINVAL;
+	timeouts_apply(ct, t);
+	return 0;
+}
+
+static inline uint64_t ct_timeout(const struct dse_ct *ct, const struct dse_ct_entry *e)
+{
+	return ct->timeout_ns[e->pclass][e->state];
+}
+
+/* True when 'e' has been idle for its timeout at 'now' (a clock behind 'last_seen' is not). */
+static inline bool ct_expired(const struct dse_ct *ct, const struct dse_ct_entry *e, uint64_t now)
+{
+	return (int64_t)(now - e->last_seen) >= (int64_t)ct_timeout(ct, e);
+}
+
+/* ---- table ------------------------------------------------------------- */
+
+struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
+			     const struct dse_ct_timeouts *t)
+{
+	struct rte_hash_parameters hp = {
+		.name = name,
+		/* rte_hash needs at least 8 entries. */
+		.entries = max_entries < 8 ? 8 : max_entries,
+		.key_len = sizeof(struct dse_ct_key),
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = 0, /* dse_ct_tuple_set() hashes with the same function */
+		.socket_id = SOCKET_ID_ANY,
+		/* Overflowing buckets chain into an extension table, so the table
+		 * fills to max_entries whatever the tuples hash to. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct dse_ct_timeouts def;
+	struct dse_ct *ct;
+	int err;
+
+	if (max_entries == 0 || max_entries > DSE_CT_MAX_ENTRIES || name == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (t == NULL) {
+		dse_ct_timeouts_default(&def);
+		t = &def;
+	}
+	if (!timeouts_ok(t)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	/* Checked here: rte_hash would fail on its ring's name and log an error. */
+	if (rte_hash_find_existing(name) != NULL) {
+		rte_errno = EEXIST;
+		return NULL;
+	}
+	ct = rte_zmalloc("conntrack", sizeof(*ct), RTE_CACHE_LINE_SIZE);
+	if (ct == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	ct->hash = rte_hash_create(&hp);
+	if (ct->hash == NULL) {
+		err = rte_errno == EEXIST ? EEXIST : ENOMEM;
+		goto fail;
+	}
+	/* Key positions run up to the hash's own capacity, which may exceed ours. */
+	ct->capacity = (uint32_t)rte_hash_max_key_id(ct->hash) + 1;
+	ct->entries = rte_zmalloc("conntrack_entries", sizeof(*ct->entries) * ct->capacity,
+				  RTE_CACHE_LINE_SIZE);
+	ct->slots = rte_malloc("conntrack_wheel", sizeof(*ct->slots) * CT_SLOTS,
+			       RTE_CACHE_LINE_SIZE);
+	if (ct->entries == NULL || ct->slots == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < CT_SLOTS; i++)
+		ct->slots[i] = (struct dse_ct_slot){CT_NIL, CT_NIL};
+	ct->max_entries = max_entries;
+	ct->next_id = 1;
+	timeouts_apply(ct, t);
+	return ct;
+fail:
+	dse_ct_free(ct);
+	rte_errno = err;
+	return NULL;
+}
+
+void dse_ct_free(struct dse_ct *ct)
+{
+	if (ct == NULL)
+		return;
+	rte_hash_free(ct->hash);
+	rte_free(ct->entries);
+	rte_free(ct->slots);
+	rte_free(ct);
+}
+
+/* ---- timer wheel ------------------------------------------------------- */
+
+static inline struct dse_ct_slot *slot_of(struct dse_ct *ct, uint64_t tick)
+{
+	return &ct->slots[tick & (CT_SLOTS - 1)];
+}
+
+/* Appends entry 'idx' to the slot of 'tick'. */
+static void wheel_add(struct dse_ct *ct, uint32_t idx, uint64_t tick)
+{
+	struct dse_ct_entry *e = &ct->entries[idx];
+	struct dse_ct_slot *s = slot_of(ct, tick);
+
+	e->timer_tick = (uint32_t)tick;
+	e->timer_next = CT_NIL;
+	e->timer_prev = s->tail;
+	if (s->tail == CT_NIL)
+		s->head = idx;
+	else
+		ct->entries[s->tail].timer_next = idx;
+	s->tail = idx;
+}
+
+static void wheel_unlink(struct dse_ct *ct, uint32_t idx)
+{
+	struct dse_ct_entry *e = &ct->entries[idx];
+	struct dse_ct_slot *s = slot_of(ct, e->timer_tick);
+
+	if (e->timer_prev == CT_NIL)
+		s->head = e->timer_next;
+	else
+		ct->entries[e->timer_prev].timer_next = e->timer_next;
+	if (e->timer_next == CT_NIL)
+		s->tail = e->timer_prev;
+	else
+		ct->entries[e->timer_next].timer_prev = e->timer_prev;
+}
+
+/* The tick whose slot handles expiry time 'due': the first tick at or after it, in the future. */
+static inline uint64_t due_tick(const struct dse_ct *ct, uint64_t due)
+{
+	uint64_t tick = (due + (1ull << CT_TICK_SHIFT) - 1) >> CT_TICK_SHIFT;
+
+	return tick > ct->wheel_tick ? tick : ct->wheel_tick + 1;
+}
+
+/* After a state change: moves entry 'idx' earlier if its new timeout ends before its slot. */
+static void wheel_reschedule(struct dse_ct *ct, uint32_t idx, uint64_t now)
+{
+	struct dse_ct_entry *e = &ct->entries[idx];
+	uint64_t tick = due_tick(ct, now + ct_timeout(ct, e));
+
+	if ((int32_t)((uint32_t)tick - e->timer_tick) < 0) {
+		wheel_unlink(ct, idx);
+		wheel_add(ct, idx, tick);
+	}
+}
+
+/* ---- entries ----------------------------------------------------------- */
+
+/* Removes entry 'idx' from the hash and frees it; from its wheel slot if 'unlink'. */
+static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink)
+{
+	struct dse_ct_entry *e = &ct->entries[idx];
+	struct dse_ct_key key;
+	void *k;
+
+	/* A copy: the key passed to rte_hash_del_key() must not be its own slot. */
+	if (rte_hash_get_key_with_position(ct->hash, (int32_t)idx, &k) == 0) {
+		memcpy(&key, k, sizeof(key));
+		rte_hash_del_key(ct->hash, &key);
+	}
+	if (unlink)
+		wheel_unlink(ct, idx);
+	e->id = 0;
+	e->state = DSE_CT_S_NONE;
+	ct->n_entries--;
+}
+
+static enum dse_ct_verdict ct_invalid(struct dse_ct *ct, int reason)
+{
+	ct->stats.invalid++;
+	ct->stats.invalid_reason[reason]++;
+	ct->last_invalid = (uint8_t)reason;
+	return DSE_CT_INVALID;
+}
+
+/*
+ * Returns 0 when a packet of class 'pc' may start a connection, else the
+ * invalid reason: TCP needs a SYN alone (ECN bits and PSH aside), ICMP an
+ * echo request ('icmp_reply' says the packet is a reply).
+ */
+static int ct_start_reason(uint8_t pc, bool icmp_reply, const struct dse_ct_seg *seg)
+{
+	uint8_t f;
+
+	switch (pc) {
+	case DSE_CT_PC_TCP:
+		if (seg->l4 == NULL || seg->l4_len < 20)
+			return DSE_CT_INV_TCP_TRUNC;
+		f = seg->l4[13] & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN);
+		if (f == TCP_SYN)
+			return 0;
+		if ((f & TCP_SYN) && (f & (TCP_RST | TCP_FIN)))
+			return DSE_CT_INV_TCP_FLAGS;
+		return DSE_CT_INV_NOT_SYN;
+	case DSE_CT_PC_ICMP:
+		return icmp_reply ? DSE_CT_INV_ECHO_REPLY : 0;
+	default:
+		return 0;
+	}
+}
+
+static enum dse_ct_verdict ct_start_verdict(struct dse_ct *ct, uint8_t pc, bool icmp_reply,
+					    const struct dse_ct_seg *seg)
+{
+	int reason = ct_start_reason(pc, icmp_reply, seg);
+
+	return reason ? ct_invalid(ct, reason) : DSE_CT_NEW;
+}
+
+/* ---- TCP --------------------------------------------------------------- */
+
+/* Returns the window scale option of the SYN 'h' ('hlen' header bytes), or -1. */
+static int tcp_wscale(const uint8_t *h, uint32_t hlen)
+{
+	uint32_t i = 20;
+
+	while (i < hlen) {
+		uint8_t kind = h[i], len;
+
+		if (kind == 0) /* end of options */
+			break;
+		if (kind == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= hlen)
+			break;
+		len = h[i + 1];
+		if (len < 2 || i + len > hlen)
+			break;
+		if (kind == 3 && len == 3)
+			return h[i + 2] > 14 ? 14 : h[i + 2]; /* RFC 7323: at most 14 */
+		i += len;
+	}
+	return -1;
+}
+
+/* Starts the window tracking of the side that sent the SYN 'h' ending at 'end'. */
+static void tcp_dir_init(struct dse_ct_tcp_dir *d, const uint8_t *h, uint32_t hlen, uint32_t end,
+			 uint32_t win)
+{
+	int ws = tcp_wscale(h, hlen);
+
+	d->end = end;
+	d->maxend = end;
+	d->maxwin = win ? win : 1;
+	d->wscale = ws >= 0 ? (uint8_t)ws : 0;
+	d->flags = ws >= 0 ? DSE_CT_TCPF_WSCALE : 0;
+}
+
+/* The state of an open connection after its handshake, from what the FINs did. */
+static uint8_t tcp_closing_state(const struct dse_ct_entry *e)
+{
+	unsigned fins = !!(e->tcp[0].flags & DSE_CT_TCPF_FIN) + !!(e->tcp[1].flags & DSE_CT_TCPF_FIN);
+	unsigned acked = !!(e->tcp[0].flags & DSE_CT_TCPF_FIN_ACKED) +
+			 !!(e->tcp[1].flags & DSE_CT_TCPF_FIN_ACKED);
+
+	if (fins == 0)
+		return DSE_CT_S_ESTABLISHED;
+	if (fins == 1)
+		return acked ? DSE_CT_S_CLOSE_WAIT : DSE_CT_S_FIN_WAIT;
+	return acked == 2 ? DSE_CT_S_TIME_WAIT : DSE_CT_S_LAST_ACK;
+}
+
+/*
+ * Tracks the TCP segment 'seg' of direction 'dir' in 'e'.  Returns 0 when it
+ * is valid ('e' updated, its state possibly changed), CT_REOPEN when it is a
+ * SYN on a closed connection, or an invalid reason ('e' unchanged).
+ *
+ * The window check, per direction s (sender) and r (receiver):
+ *   seq <= s.maxend                 not beyond what the receiver offered
+ *   end >= s.end - r.maxwin         not older than one receiver window
+ *   ack <= r.end                    acknowledges nothing never sent
+ *   ack >= r.end - max(s.maxwin, 66000)
+ */
+static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_seg *seg)
+{
+	const uint8_t *h = seg->l4;
+	struct dse_ct_tcp_dir *s = &e->tcp[dir], *r = &e->tcp[dir ^ 1];
+	uint32_t seq, ack, end, win, ackv, edge, maxack, hlen;
+	bool syn, ackf, fin, rst;
+	uint8_t flags;
+
+	if (h == NULL || seg->l4_len < 20)
+		return DSE_CT_INV_TCP_TRUNC;
+	hlen = RTE_MIN((uint32_t)seg->l4_len, (uint32_t)(h[12] >> 4) * 4);
+	flags = h[13];
+	syn = flags & TCP_SYN;
+	ackf = flags & TCP_ACK;
+	fin = flags & TCP_FIN;
+	rst = flags & TCP_RST;
+	/* SYN with FIN or RST, and anything but a SYN or a RST without ACK. */
+	if ((syn && (fin || rst)) || (!syn && !ackf && !rst))
+		return DSE_CT_INV_TCP_FLAGS;
+	seq = rd32(h + 4);
+	ack = rd32(h + 8);
+	win = rd16(h + 14);
+	end = seq + seg->payload_len + syn + fin;
+
+	if (syn && !ackf) {
+		switch (e->state) {
+		case DSE_CT_S_TIME_WAIT:
+		case DSE_CT_S_CLOSE:
+			return CT_REOPEN;
+		case DSE_CT_S_SYN_SENT:
+			/* Ours again (retransmitted, or a new ISN), or the peer's
+			 * crossing it: a simultaneous open. */
+			tcp_dir_init(s, h, hlen, end, win);
+			if (dir == DSE_CT_DIR_REPLY)
+				e->state = DSE_CT_S_SYN_RECV;
+			return 0;
+		case DSE_CT_S_SYN_RECV:
+			/* A retransmission of this side's SYN. */
+			if (s->maxwin != 0 && end == s->end)
+				return 0;
+			return DSE_CT_INV_SYN_STATE;
+		default:
+			return DSE_CT_INV_SYN_STATE;
+		}
+	}
+	if (syn) { /* SYN+ACK */
+		if ((e->state == DSE_CT_S_SYN_SENT && dir == DSE_CT_DIR_REPLY) ||
+		    e->state == DSE_CT_S_SYN_RECV) {
+			if (ack != r->end)
+				return DSE_CT_INV_SYNACK_ACK;
+			if (e->state == DSE_CT_S_SYN_SENT) {
+				tcp_dir_init(s, h, hlen, end, win);
+				/* Window scaling holds only if both SYNs asked for it. */
+				if (!(s->flags & r->flags & DSE_CT_TCPF_WSCALE))
+					s->wscale = r->wscale = 0;
+				e->state = DSE_CT_S_SYN_RECV;
+			} else if (s->maxwin == 0 || end != s->end) {
+				return DSE_CT_INV_SYN_STATE; /* not a retransmission */
+			}
+			/* The window of a SYN is never scaled. */
+			edge = ack + (win ? win : 1);
+			if (seq_after(edge, r->maxend))
+				r->maxend = edge;
+			return 0;
+		}
+		/* The SYN+ACK again after the final ACK went by (and was lost beyond us). */
+		if (e->state == DSE_CT_S_ESTABLISHED && dir == DSE_CT_DIR_REPLY && end == s->end)
+			return 0;
+		return DSE_CT_INV_SYN_STATE;
+	}
+
+	switch (e->state) {
+	case DSE_CT_S_SYN_SENT:
+		/* Before the SYN+ACK only a reset is valid: from the peer it must
+		 * acknowledge the SYN, from the opener carry the next sequence. */
+		if (!rst)
+			return DSE_CT_INV_UNEXPECTED;
+		if (dir == DSE_CT_DIR_REPLY) {
+			if (!ackf || ack != r->end)
+				return DSE_CT_INV_ACK_WINDOW;
+		} else if (seq != s->end) {
+			return DSE_CT_INV_SEQ_WINDOW;
+		}
+		e->state = DSE_CT_S_CLOSE;
+		return 0;
+	case DSE_CT_S_CLOSE:
+		return DSE_CT_INV_CLOSED;
+	default:
+		break;
+	}
+
+	win <<= s->wscale;
+	ackv = ackf ? ack : r->end; /* a RST without ACK acknowledges nothing */
+	if (seq_after(seq, s->maxend) || seq_before(end, s->end - r->maxwin))
+		return DSE_CT_INV_SEQ_WINDOW;
+	maxack = RTE_MAX(s->maxwin, CT_MAXACKWIN_MIN);
+	if (seq_after(ackv, r->end) || seq_before(ackv, r->end - maxack))
+		return DSE_CT_INV_ACK_WINDOW;
+
+	if (s->maxwin < win)
+		s->maxwin = win;
+	if (seq_after(end, s->end))
+		s->end = end;
+	if (ackf) {
+		edge = ack + (win ? win : 1);
+		if (seq_after(edge, r->maxend))
+			r->maxend = edge;
+	}
+	if (rst) {
+		e->state = DSE_CT_S_CLOSE;
+		return 0;
+	}
+	if (fin)
+		s->flags |= DSE_CT_TCPF_FIN;
+	/* r.end counts r's FIN: an ack reaching it acknowledges the FIN. */
+	if (ackf && (r->flags & DSE_CT_TCPF_FIN) && !seq_before(ack, r->end))
+		r->flags |= DSE_CT_TCPF_FIN_ACKED;
+	/* Here every segment has ACK: in SYN_RECV it completes the handshake. */
+	e->state = tcp_closing_state(e);
+	return 0;
+}
+
+/* ---- tuples ------------------------------------------------------------ */
+
+void dse_ct_addr_from_ipv4(uint8_t out[16], const uint8_t v4[4])
+{
+	memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	memcpy(out + 12, v4, 4);
+}
+
+int dse_ct_tuple_set(struct dse_ct_tuple *t, uint16_t zone, uint8_t family, uint8_t proto,
+		     const uint8_t src[16], const uint8_t dst[16], uint16_t sport, uint16_t dport)
+{
+	struct dse_ct_key *k = &t->key;
+	bool swap;
+	int c;
+
+	if (family != 4 && family != 6)
+		return -EINVAL;
+	switch (proto) {
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		uint8_t req = family == 4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+		uint8_t rep = family == 4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+
+		if ((proto == IPPROTO_ICMPV6) != (family == 6))
+			return -EINVAL;
+		if (dport == req)
+			swap = false;
+		else if (dport == rep)
+			swap = true;
+		else
+			return -ENOTSUP;
+		/* The requester first, whichever way the packet goes. */
+		k->port[0] = sport;
+		k->port[1] = req;
+		break;
+	}
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		c = memcmp(src, dst, 16);
+		swap = c > 0 || (c == 0 && sport > dport);
+		k->port[0] = swap ? dport : sport;
+		k->port[1] = swap ? sport : dport;
+		break;
+	default:
+		swap = memcmp(src, dst, 16) > 0;
+		k->port[0] = 0;
+		k->port[1] = 0;
+		break;
+	}
+	memcpy(k->addr[0], swap ? dst : src, 16);
+	memcpy(k->addr[1], swap ? src : dst, 16);
+	k->zone = zone;
+	k->proto = proto;
+	k->family = family;
+	t->swapped = swap;
+	t->hash = rte_hash_crc(k, sizeof(*k), 0);
+	return 0;
+}
+
+int dse_ct_tuple_from_pkt(struct dse_ct_tuple *t, const uint8_t *frame,
+			  const struct dse_pkt_info *info, uint16_t zone)
+{
+	const uint8_t *l3 = frame + info->l3_off;
+	const uint8_t *l4 = frame + info->l4_off;
+	uint8_t src[16], dst[16], family;
+	uint16_t sport = 0, dport = 0;
+
+	if (info->l3 == DSE_L3_IPV4) {
+		family = 4;
+		dse_ct_addr_from_ipv4(src, l3 + 12);
+		dse_ct_addr_from_ipv4(dst, l3 + 16);
+	} else if (info->l3 == DSE_L3_IPV6) {
+		family = 6;
+		memcpy(src, l3 + 8, 16);
+		memcpy(dst, l3 + 24, 16);
+	} else {
+		return -ENOTSUP;
+	}
+	if (info->ip_frag)
+		return -ENOTSUP;
+	switch (info->l4_proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		if (info->l4_off == 0)
+			return -ENOTSUP;
+		sport = rd16(l4);
+		dport = rd16(l4 + 2);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (info->l4_off == 0)
+			return -ENOTSUP;
+		/* dse_ct_tuple_set() refuses other types before the id is used;
+		 * the parser checked that an echo message holds its id. */
+		dport = l4[0];
+		if (dport != ICMP_ECHO && dport != ICMP_ECHOREPLY && dport != ICMP6_ECHO_REQUEST &&
+		    dport != ICMP6_ECHO_REPLY)
+			return -ENOTSUP;
+		sport = rd16(l4 + 4);
+		break;
+	default:
+		break;
+	}
+	return dse_ct_tuple_set(t, zone, family, info->l4_proto, src, dst, sport, dport);
+}
+
+void dse_ct_seg_from_pkt(struct dse_ct_seg *seg, const uint8_t *frame,
+			 const struct dse_pkt_info *info)
+{
+	seg->ip_len = (uint16_t)(info->ip_end - info->l3_off);
+	if (info->l4_off == 0) {
+		seg->l4 = NULL;
+		seg->l4_len = 0;
+		seg->payload_len = 0;
+		return;
+	}
+	seg->l4 = frame + info->l4_off;
+	seg->l4_len = info->l4_len;
+	seg->payload_len = (uint32_t)(info->ip_end - info->l4_off - info->l4_len);
+}
+
+/* ---- packet path ------------------------------------------------------- */
+
+static inline uint8_t dir_of(const struct dse_ct *ct, uint32_t idx, const struct dse_ct_tuple *t)
+{
+	return t->swapped ^ (ct->entries[idx].flags & DSE_CT_EF_SWAPPED);
+}
+
+int dse_ct_lookup(const struct dse_ct *ct, const struct dse_ct_tuple *t, uint8_t *ret_dir)
+{
+	int pos = rte_hash_lookup_with_hash(ct->hash, &t->key, t->hash);
+
+	if (pos < 0)
+		return -ENOENT;
+	*ret_dir = dir_of(ct, (uint32_t)pos, t);
+	return pos;
+}
+
+unsigned dse_ct_lookup_bulk(const struct dse_ct *ct, const struct dse_ct_tuple *const *t,
+			    unsigned n, int32_t *ret_index, uint8_t *ret_dir)
+{
+	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
+	hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
+	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	unsigned hits = 0;
+
+	if (n > RTE_HASH_LOOKUP_BULK_MAX)
+		n = RTE_HASH_LOOKUP_BULK_MAX;
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		keys[i] = &t[i]->key;
+		sigs[i] = t[i]->hash;
+	}
+	if (rte_hash_lookup_with_hash_bulk(ct->hash, keys, sigs, n, pos) < 0)
+		for (unsigned i = 0; i < n; i++)
+			pos[i] = -ENOENT;
+	for (unsigned i = 0; i < n; i++) {
+		if (pos[i] < 0) {
+			ret_index[i] = -ENOENT;
+			continue;
+		}
+		ret_index[i] = pos[i];
+		ret_dir[i] = dir_of(ct, (uint32_t)pos[i], t[i]);
+		hits++;
+	}
+	return hits;
+}
+
+enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
+				 const struct dse_ct_seg *seg, uint64_t now)
+{
+	struct dse_ct_entry *e = &ct->entries[index];
+	uint8_t old = e->state;
+	int r;
+
+	if (ct_expired(ct, e, now)) {
+		uint8_t pc = e->pclass;
+
+		ct_remove(ct, index, true);
+		ct->stats.expired++;
+		/* In an ICMP entry the reply direction is the echo reply. */
+		return ct_start_verdict(ct, pc, dir == DSE_CT_DIR_REPLY, seg);
+	}
+	if (e->pclass == DSE_CT_PC_TCP) {
+		r = tcp_track(e, dir, seg);
+		if (r == CT_REOPEN) {
+			ct_remove(ct, index, true);
+			ct->stats.reopened++;
+			return DSE_CT_NEW;
+		}
+		if (r > 0)
+			return ct_invalid(ct, r);
+	} else if (dir == DSE_CT_DIR_REPLY && old == DSE_CT_S_UNREPLIED) {
+		e->state = DSE_CT_S_REPLIED;
+	}
+	if (dir == DSE_CT_DIR_REPLY)
+		e->flags |= DSE_CT_EF_SEEN_REPLY;
+	e->last_seen = now;
+	e->packets[dir]++;
+	e->bytes[dir] += seg->ip_len;
+	if (e->state == old)
+		return DSE_CT_VALID;
+	wheel_reschedule(ct, index, now);
+	return DSE_CT_VALID_STATE_CHANGED;
+}
+
+enum dse_ct_verdict dse_ct_process(struct dse_ct *ct, const struct dse_ct_tuple *t,
+				   const struct dse_ct_seg *seg, uint64_t now, int32_t *ret_index,
+				   uint8_t *ret_dir)
+{
+	int pos = rte_hash_lookup_with_hash(ct->hash, &t->key, t->hash);
+	enum dse_ct_verdict v;
+	uint8_t dir;
+
+	*ret_index = -1;
+	if (pos < 0) {
+		*ret_dir = DSE_CT_DIR_ORIG;
+		return ct_start_verdict(ct, pclass_of(t->key.proto), t->swapped, seg);
+	}
+	dir = dir_of(ct, (uint32_t)pos, t);
+	*ret_dir = dir;
+	v = dse_ct_track(ct, (uint32_t)pos, dir, seg, now);
+	if (v != DSE_CT_NEW && ct->entries[pos].id != 0)
+		*ret_index = pos;
+	return v;
+}
+
+unsigned dse_ct_process_bulk(struct dse_ct *ct, const struct dse_ct_tuple *const *t,
+			     const struct dse_ct_seg *const *seg, unsigned n, uint64_t now,
+			     uint8_t *ret_verdict, int32_t *ret_index, uint8_t *ret_dir)
+{
+	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
+	hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
+	int32_t pos[RTE_HASH_LOOKUP_BULK_MAX];
+	unsigned n_new = 0;
+
+	for (unsigned base = 0; base < n; base += RTE_HASH_LOOKUP_BULK_MAX) {
+		unsigned m = RTE_MIN(n - base, (unsigned)RTE_HASH_LOOKUP_BULK_MAX);
+
+		for (unsigned i = 0; i < m; i++) {
+			keys[i] = &t[base + i]->key;
+			sigs[i] = t[base + i]->hash;
+		}
+		if (rte_hash_lookup_with_hash_bulk(ct->hash, keys, sigs, m, pos) < 0)
+			for (unsigned i = 0; i < m; i++)
+				pos[i] = -ENOENT;
+		for (unsigned i = 0; i < m; i++)
+			if (pos[i] >= 0)
+				dse_ct_prefetch(ct, (uint32_t)pos[i]);
+		for (unsigned i = 0; i < m; i++) {
+			unsigned k = base + i;
+			enum dse_ct_verdict v;
+
+			if (pos[i] >= 0 && ct->entries[pos[i]].id != 0) {
+				uint8_t dir = dir_of(ct, (uint32_t)pos[i], t[k]);
+
+				ret_dir[k] = dir;
+				v = dse_ct_track(ct, (uint32_t)pos[i], dir, seg[k], now);
+				ret_index[k] = v != DSE_CT_NEW && ct->entries[pos[i]].id != 0
+						       ? pos[i]
+						       : -1;
+			} else if (pos[i] >= 0) {
+				/* An earlier packet of the burst removed the entry. */
+				v = dse_ct_process(ct, t[k], seg[k], now, &ret_index[k],
+						   &ret_dir[k]);
+			} else {
+				ret_index[k] = -1;
+				ret_dir[k] = DSE_CT_DIR_ORIG;
+				v = ct_start_verdict(ct, pclass_of(t[k]->key.proto), t[k]->swapped,
+						     seg[k]);
+			}
+			ret_verdict[k] = (uint8_t)v;
+			n_new += v == DSE_CT_NEW;
+		}
+	}
+	return n_new;
+}
+
+int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
+		       const struct dse_ct_seg *seg, uint64_t now, uint32_t mark)
+{
+	uint8_t pc = pclass_of(t->key.proto);
+	int reason = ct_start_reason(pc, t->swapped, seg);
+	struct dse_ct_entry *e;
+	int pos;
+
+	if (reason) {
+		ct_invalid(ct, reason);
+		return -EINVAL;
+	}
+	if (ct->n_entries >= ct->max_entries) {
+		ct->stats.full++;
+		return -ENOSPC;
+	}
+	pos = rte_hash_add_key_with_hash(ct->hash, &t->key, t->hash);
+	if (pos < 0) {
+		ct->stats.full++;
+		return -ENOSPC;
+	}
+	e = &ct->entries[pos];
+	/* Adding a key that exists returns its position. */
+	if (e->id != 0)
+		return -EEXIST;
+	memset(e, 0, sizeof(*e));
+	e->id = ct->next_id++;
+	if (ct->next_id == 0)
+		ct->next_id = 1;
+	e->mark = mark;
+	e->pclass = pc;
+	e->flags = t->swapped ? DSE_CT_EF_SWAPPED : 0;
+	e->last_seen = now;
+	e->created = now;
+	e->packets[DSE_CT_DIR_ORIG] = 1;
+	e->bytes[DSE_CT_DIR_ORIG] = seg->ip_len;
+	if (pc == DSE_CT_PC_TCP) {
+		const uint8_t *h = seg->l4;
+		uint32_t hlen = RTE_MIN((uint32_t)seg->l4_len, (uint32_t)(h[12] >> 4) * 4);
+
+		tcp_dir_init(&e->tcp[DSE_CT_DIR_ORIG], h, hlen, rd32(h + 4) + seg->payload_len + 1,
+			     rd16(h + 14));
+		e->state = DSE_CT_S_SYN_SENT;
+	} else {
+		e->state = DSE_CT_S_UNREPLIED;
+	}
+	if (!ct->wheel_started) {
+		ct->wheel_tick = now >> CT_TICK_SHIFT;
+		ct->wheel_started = 1;
+	}
+	wheel_add(ct, (uint32_t)pos, due_tick(ct, now + ct_timeout(ct, e)));
+	ct->n_entries++;
+	ct->stats.created++;
+	return pos;
+}
+
+void dse_ct_set_mark(struct dse_ct *ct, uint32_t index, uint32_t mark)
+{
+	ct->entries[index].mark = mark;
+}
+
+int dse_ct_delete(struct dse_ct *ct, uint32_t index)
+{
+	if (index >= ct->capacity || ct->entries[index].id == 0)
+		return -ENOENT;
+	ct_remove(ct, index, true);
+	ct->stats.removed++;
+	return 0;
+}
+
+/*
+ * Runs one wheel slot at time 'now': expires its due entries and moves the
+ * others to the slot of their real expiry.  Stops when '*n' reaches 'max',
+ * putting the entries not looked at back; returns false then.
+ */
+static bool wheel_run_slot(struct dse_ct *ct, struct dse_ct_slot *s, uint64_t now, unsigned max,
+			   unsigned *n)
+{
+	uint32_t i = s->head, last = s->tail;
+
+	/* Detached, so entries put back into this same slot wait a turn. */
+	s->head = CT_NIL;
+	s->tail = CT_NIL;
+	while (i != CT_NIL) {
+		struct dse_ct_entry *e = &ct->entries[i];
+		uint32_t next = e->timer_next;
+
+		if (*n >= max) {
+			/* Put the rest (i .. last) back in front. */
+			e->timer_prev = CT_NIL;
+			if (s->head == CT_NIL) {
+				s->tail = last;
+			} else {
+				ct->entries[last].timer_next = s->head;
+				ct->entries[s->head].timer_prev = last;
+			}
+			s->head = i;
+			return false;
+		}
+		if (ct_expired(ct, e, now)) {
+			ct_remove(ct, i, false);
+			ct->stats.expired++;
+			(*n)++;
+		} else {
+			wheel_add(ct, i, due_tick(ct, e->last_seen + ct_timeout(ct, e)));
+		}
+		i = next;
+	}
+	return true;
+}
+
+unsigned dse_ct_expire(struct dse_ct *ct, uint64_t now, unsigned max)
+{
+	uint64_t target = now >> CT_TICK_SHIFT;
+	unsigned n = 0;
+
+	if (!ct->wheel_started)
+		return 0;
+	/* After a long pause, one turn visits every slot. */
+	if (target > ct->wheel_tick + CT_SLOTS)
+		ct->wheel_tick = target - CT_SLOTS;
+	while (ct->wheel_tick < target) {
+		if (!wheel_run_slot(ct, slot_of(ct, ct->wheel_tick + 1), now, max, &n))
+			break;
+		ct->wheel_tick++;
+	}
+	return n;
+}
+
+/* ---- listing and flushing ---------------------------------------------- */
+
+static bool prefix_match(const uint8_t *a, const uint8_t *p, unsigned plen)
+{
+	unsigned bytes, rem;
+
+	if (plen > 128)
+		plen = 128;
+	bytes = plen / 8;
+	rem = plen % 8;
+	if (memcmp(a, p, bytes) != 0)
+		return false;
+	if (rem) {
+		uint8_t m = (uint8_t)(0xff << (8 - rem));
+
+		return (a[bytes] & m) == (p[bytes] & m);
+	}
+	return true;
+}
+
+bool dse_ct_match(const struct dse_ct *ct, uint32_t index, const struct dse_ct_filter *f)
+{
+	const struct dse_ct_entry *e;
+	const struct dse_ct_key *k;
+	void *kp;
+
+	if (index >= ct->capacity || ct->entries[index].id == 0)
+		return false;
+	if (f == NULL || f->match == 0)
+		return true;
+	e = &ct->entries[index];
+	if ((f->match & DSE_CT_MATCH_MARK) && e->mark != f->mark)
+		return false;
+	if ((f->match & DSE_CT_MATCH_STATE) && e->state != f->state)
+		return false;
+	if (!(f->match & (DSE_CT_MATCH_ZONE | DSE_CT_MATCH_FAMILY | DSE_CT_MATCH_PROTO |
+			  DSE_CT_MATCH_ADDR | DSE_CT_MATCH_PORT)))
+		return true;
+	if (rte_hash_get_key_with_position(ct->hash, (int32_t)index, &kp) != 0)
+		return false;
+	k = kp;
+	if ((f->match & DSE_CT_MATCH_ZONE) && k->zone != f->zone)
+		return false;
+	if ((f->match & DSE_CT_MATCH_FAMILY) && k->family != f->family)
+		return false;
+	if ((f->match & DSE_CT_MATCH_PROTO) && k->proto != f->proto)
+		return false;
+	if ((f->match & DSE_CT_MATCH_ADDR) && !prefix_match(k->addr[0], f->addr, f->plen) &&
+	    !prefix_match(k->addr[1], f->addr, f->plen))
+		return false;
+	if (f->match & DSE_CT_MATCH_PORT) {
+		/* ICMP keeps the echo id in port[0] and a type in port[1]. */
+		bool icmp = pclass_of(k->proto) == DSE_CT_PC_ICMP;
+
+		if (k->port[0] != f->port && (icmp || k->port[1] != f->port))
+			return false;
+	}
+	return true;
+}
+
+unsigned dse_ct_flush(struct dse_ct *ct, const struct dse_ct_filter *f)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < ct->capacity && ct->n_entries > 0; i++) {
+		if (!dse_ct_match(ct, i, f))
+			continue;
+		ct_remove(ct, i, true);
+		n++;
+	}
+	ct->stats.removed += n;
+	return n;
+}
+
+int dse_ct_next(const struct dse_ct *ct, uint32_t *pos, const struct dse_ct_filter *f)
+{
+	for (uint32_t i = *pos; i < ct->capacity; i++) {
+		if (dse_ct_match(ct, i, f)) {
+			*pos = i + 1;
+			return (int)i;
+		}
+	}
+	*pos = ct->capacity;
+	return -ENOENT;
+}
+
+int dse_ct_get(const struct dse_ct *ct, uint32_t index, uint64_t now, struct dse_ct_conn *ret)
+{
+	const struct dse_ct_entry *e;
+	const struct dse_ct_key *k;
+	uint64_t due;
+	void *kp;
+	unsigned o;
+
+	if (index >= ct->capacity || ct->entries[index].id == 0)
+		return -ENOENT;
+	if (rte_hash_get_key_with_position(ct->hash, (int32_t)index, &kp) != 0)
+		return -ENOENT;
+	e = &ct->entries[index];
+	k = kp;
+	o = (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0;
+	memset(ret, 0, sizeof(*ret));
+	ret->index = index;
+	ret->id = e->id;
+	ret->zone = k->zone;
+	ret->family = k->family;
+	ret->proto = k->proto;
+	memcpy(ret->src, k->addr[o], 16);
+	memcpy(ret->dst, k->addr[o ^ 1], 16);
+	ret->sport = k->port[o];
+	ret->dport = k->port[o ^ 1];
+	ret->state = e->state;
+	ret->flags = e->flags;
+	ret->mark = e->mark;
+	memcpy(ret->packets, e->packets, sizeof(ret->packets));
+	memcpy(ret->bytes, e->bytes, sizeof(ret->bytes));
+	ret->age_ns = now > e->created ? now - e->created : 0;
+	ret->idle_ns = now > e->last_seen ? now - e->last_seen : 0;
+	due = e->last_seen + ct_timeout(ct, e);
+	ret->expires_ns = due > now ? due - now : 0;
+	return 0;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static const char *const state_names[DSE_CT_S__MAX] = {
+#define DSE_CT_STATE_STR(n, s) s,
+    DSE_CT_STATES(DSE_CT_STATE_STR)
+#undef DSE_CT_STATE_STR
+};
+
+static const char *const invalid_strs[DSE_CT_INV__MAX] = {
+    "valid",
+#define DSE_CT_INV_STR(n, s) s,
+    DSE_CT_INVALID_REASONS(DSE_CT_INV_STR)
+#undef DSE_CT_INV_STR
+};
+
+static const char *const invalid_upper[DSE_CT_INV__MAX] = {
+    "NONE",
+#define DSE_CT_INV_NAME(n, s) #n,
+    DSE_CT_INVALID_REASONS(DSE_CT_INV_NAME)
+#undef DSE_CT_INV_NAME
+};
+
+static char invalid_names[DSE_CT_INV__MAX][24];
+static pthread_once_t invalid_names_once = PTHREAD_ONCE_INIT;
+
+static void invalid_names_init(void)
+{
+	for (unsigned i = 0; i < DSE_CT_INV__MAX; i++) {
+		size_t j;
+
+		for (j = 0; invalid_upper[i][j] && j + 1 < sizeof(invalid_names[i]); j++)
+			invalid_names[i][j] = (char)tolower((unsigned char)invalid_upper[i][j]);
+		invalid_names[i][j] = '\0';
+	}
+}
+
+const char *dse_ct_state_name(unsigned state)
+{
+	return state < DSE_CT_S__MAX ? state_names[state] : "unknown";
+}
+
+const char *dse_ct_invalid_name(unsigned reason)
+{
+	if (reason >= DSE_CT_INV__MAX)
+		return "unknown";
+	pthread_once(&invalid_names_once, invalid_names_init);
+	return invalid_names[reason];
+}
+
+const char *dse_ct_invalid_str(unsigned reason)
+{
+	return reason < DSE_CT_INV__MAX ? invalid_strs[reason] : "unknown";
+}
