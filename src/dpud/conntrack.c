@@ -23,9 +23,9 @@
  */
 #define CT_TICK_SHIFT 27
 #define CT_SLOTS      8192u
-#define CT_NIL        UINT32_MAX
+#define CT_NIL	      UINT32_MAX
 
-#define CT_NS_PER_S      1000000000ull
+#define CT_NS_PER_S	 1000000000ull
 #define CT_MAX_TIMEOUT_S (30u * 86400u)
 
 /*
@@ -40,8 +40,8 @@
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-#define ICMP_ECHOREPLY     0
-#define ICMP_ECHO          8
+#define ICMP_ECHOREPLY	   0
+#define ICMP_ECHO	   8
 #define ICMP6_ECHO_REQUEST 128
 #define ICMP6_ECHO_REPLY   129
 
@@ -171,16 +171,16 @@ struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
 			     const struct dse_ct_timeouts *t)
 {
 	struct rte_hash_parameters hp = {
-		.name = name,
-		/* rte_hash needs at least 8 entries. */
-		.entries = max_entries < 8 ? 8 : max_entries,
-		.key_len = sizeof(struct dse_ct_key),
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0, /* dse_ct_tuple_set() hashes with the same function */
-		.socket_id = SOCKET_ID_ANY,
-		/* Overflowing buckets chain into an extension table, so the table
-		 * fills to max_entries whatever the tuples hash to. */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	    .name = name,
+	    /* rte_hash needs at least 8 entries. */
+	    .entries = max_entries < 8 ? 8 : max_entries,
+	    .key_len = sizeof(struct dse_ct_key),
+	    .hash_func = rte_hash_crc,
+	    .hash_func_init_val = 0, /* dse_ct_tuple_set() hashes with the same function */
+	    .socket_id = SOCKET_ID_ANY,
+	    /* Overflowing buckets chain into an extension table, so the table
+	     * fills to max_entries whatever the tuples hash to. */
+	    .extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct dse_ct_timeouts def;
 	struct dse_ct *ct;
@@ -217,8 +217,8 @@ struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
 	ct->capacity = (uint32_t)rte_hash_max_key_id(ct->hash) + 1;
 	ct->entries = rte_zmalloc("conntrack_entries", sizeof(*ct->entries) * ct->capacity,
 				  RTE_CACHE_LINE_SIZE);
-	ct->slots = rte_malloc("conntrack_wheel", sizeof(*ct->slots) * CT_SLOTS,
-			       RTE_CACHE_LINE_SIZE);
+	ct->slots =
+	    rte_malloc("conntrack_wheel", sizeof(*ct->slots) * CT_SLOTS, RTE_CACHE_LINE_SIZE);
 	if (ct->entries == NULL || ct->slots == NULL) {
 		err = ENOMEM;
 		goto fail;
@@ -410,7 +410,8 @@ static void tcp_dir_init(struct dse_ct_tcp_dir *d, const uint8_t *h, uint32_t hl
 /* The state of an open connection after its handshake, from what the FINs did. */
 static uint8_t tcp_closing_state(const struct dse_ct_entry *e)
 {
-	unsigned fins = !!(e->tcp[0].flags & DSE_CT_TCPF_FIN) + !!(e->tcp[1].flags & DSE_CT_TCPF_FIN);
+	unsigned fins =
+	    !!(e->tcp[0].flags & DSE_CT_TCPF_FIN) + !!(e->tcp[1].flags & DSE_CT_TCPF_FIN);
 	unsigned acked = !!(e->tcp[0].flags & DSE_CT_TCPF_FIN_ACKED) +
 			 !!(e->tcp[1].flags & DSE_CT_TCPF_FIN_ACKED);
 
@@ -728,10 +729,15 @@ unsigned dse_ct_lookup_bulk(const struct dse_ct *ct, const struct dse_ct_tuple *
 enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 				 const struct dse_ct_seg *seg, uint64_t now)
 {
-	struct dse_ct_entry *e = &ct->entries[index];
-	uint8_t old = e->state;
+	struct dse_ct_entry *e;
+	uint8_t old;
 	int r;
 
+	/* A stale reference: whatever held the index is gone. */
+	if (index >= ct->capacity || ct->entries[index].id == 0)
+		return DSE_CT_NEW;
+	e = &ct->entries[index];
+	old = e->state;
 	if (ct_expired(ct, e, now)) {
 		uint8_t pc = e->pclass;
 
@@ -815,9 +821,8 @@ unsigned dse_ct_process_bulk(struct dse_ct *ct, const struct dse_ct_tuple *const
 
 				ret_dir[k] = dir;
 				v = dse_ct_track(ct, (uint32_t)pos[i], dir, seg[k], now);
-				ret_index[k] = v != DSE_CT_NEW && ct->entries[pos[i]].id != 0
-						       ? pos[i]
-						       : -1;
+				ret_index[k] =
+				    v != DSE_CT_NEW && ct->entries[pos[i]].id != 0 ? pos[i] : -1;
 			} else if (pos[i] >= 0) {
 				/* An earlier packet of the burst removed the entry. */
 				v = dse_ct_process(ct, t[k], seg[k], now, &ret_index[k],
@@ -922,6 +927,10 @@ static bool wheel_run_slot(struct dse_ct *ct, struct dse_ct_slot *s, uint64_t no
 		struct dse_ct_entry *e = &ct->entries[i];
 		uint32_t next = e->timer_next;
 
+		/* The list is a chain of random entries: fetch the next one
+		 * while this one is removed from the hash. */
+		if (next != CT_NIL)
+			__builtin_prefetch(&ct->entries[next], 1);
 		if (*n >= max) {
 			/* Put the rest (i .. last) back in front. */
 			e->timer_prev = CT_NIL;
@@ -1089,25 +1098,27 @@ int dse_ct_get(const struct dse_ct *ct, uint32_t index, uint64_t now, struct dse
 
 /* ---- names ------------------------------------------------------------- */
 
+/* clang-format off */
 static const char *const state_names[DSE_CT_S__MAX] = {
 #define DSE_CT_STATE_STR(n, s) s,
-    DSE_CT_STATES(DSE_CT_STATE_STR)
+	DSE_CT_STATES(DSE_CT_STATE_STR)
 #undef DSE_CT_STATE_STR
 };
 
 static const char *const invalid_strs[DSE_CT_INV__MAX] = {
-    "valid",
+	"valid",
 #define DSE_CT_INV_STR(n, s) s,
-    DSE_CT_INVALID_REASONS(DSE_CT_INV_STR)
+	DSE_CT_INVALID_REASONS(DSE_CT_INV_STR)
 #undef DSE_CT_INV_STR
 };
 
 static const char *const invalid_upper[DSE_CT_INV__MAX] = {
-    "NONE",
+	"NONE",
 #define DSE_CT_INV_NAME(n, s) #n,
-    DSE_CT_INVALID_REASONS(DSE_CT_INV_NAME)
+	DSE_CT_INVALID_REASONS(DSE_CT_INV_NAME)
 #undef DSE_CT_INV_NAME
 };
+/* clang-format on */
 
 static char invalid_names[DSE_CT_INV__MAX][24];
 static pthread_once_t invalid_names_once = PTHREAD_ONCE_INIT;

@@ -46,7 +46,7 @@ struct rte_hash;
 
 #define DSE_CT_MAX_ENTRIES (1u << 24) /* largest table dse_ct_create() accepts */
 
-#define DSE_CT_DIR_ORIG  0 /* the direction of the packet that created the connection */
+#define DSE_CT_DIR_ORIG	 0 /* the direction of the packet that created the connection */
 #define DSE_CT_DIR_REPLY 1 /* the other direction */
 
 /* What dse_ct_process() and dse_ct_track() say about a packet. */
@@ -58,9 +58,9 @@ enum dse_ct_verdict {
 	 * rules and calls dse_ct_create_conn() if they allow it.
 	 */
 	DSE_CT_NEW = 0,
-	DSE_CT_VALID,               /* fits the connection; its state did not change */
+	DSE_CT_VALID,		    /* fits the connection; its state did not change */
 	DSE_CT_VALID_STATE_CHANGED, /* fits and moved the connection to another state */
-	DSE_CT_INVALID,             /* fits no connection and can not start one: drop */
+	DSE_CT_INVALID,		    /* fits no connection and can not start one: drop */
 };
 
 /*
@@ -70,23 +70,25 @@ enum dse_ct_verdict {
  */
 #define DSE_CT_STATES(X)                                                                           \
 	X(NONE, "NONE")                                                                            \
-	X(SYN_SENT, "SYN_SENT")         /* SYN seen */                                             \
-	X(SYN_RECV, "SYN_RECV")         /* SYN+ACK seen */                                         \
-	X(ESTABLISHED, "ESTABLISHED")   /* handshake completed */                                  \
-	X(FIN_WAIT, "FIN_WAIT")         /* one side sent FIN, not yet acknowledged */              \
-	X(CLOSE_WAIT, "CLOSE_WAIT")     /* one side's FIN acknowledged, the other still open */    \
-	X(LAST_ACK, "LAST_ACK")         /* both sides sent FIN, not both acknowledged */           \
-	X(TIME_WAIT, "TIME_WAIT")       /* both FINs acknowledged */                               \
-	X(CLOSE, "CLOSE")               /* reset */                                                \
+	X(SYN_SENT, "SYN_SENT")	      /* SYN seen */                                               \
+	X(SYN_RECV, "SYN_RECV")	      /* SYN+ACK seen */                                           \
+	X(ESTABLISHED, "ESTABLISHED") /* handshake completed */                                    \
+	X(FIN_WAIT, "FIN_WAIT")	      /* one side sent FIN, not yet acknowledged */                \
+	X(CLOSE_WAIT, "CLOSE_WAIT")   /* one side's FIN acknowledged, the other still open */      \
+	X(LAST_ACK, "LAST_ACK")	      /* both sides sent FIN, not both acknowledged */             \
+	X(TIME_WAIT, "TIME_WAIT")     /* both FINs acknowledged */                                 \
+	X(CLOSE, "CLOSE")	      /* reset */                                                  \
 	X(UNREPLIED, "UNREPLIED")                                                                  \
 	X(REPLIED, "REPLIED")
 
+/* clang-format off */
 enum dse_ct_state {
 #define DSE_CT_STATE_ENUM(n, s) DSE_CT_S_##n,
 	DSE_CT_STATES(DSE_CT_STATE_ENUM)
 #undef DSE_CT_STATE_ENUM
 	DSE_CT_S__MAX
 };
+/* clang-format on */
 
 /*
  * Why a packet was invalid; each reason has its own counter in
@@ -94,16 +96,17 @@ enum dse_ct_state {
  */
 #define DSE_CT_INVALID_REASONS(X)                                                                  \
 	X(NOT_SYN, "first TCP segment of a connection is not a SYN")                               \
-	X(ECHO_REPLY, "ICMP echo reply without a request")                                          \
-	X(TCP_TRUNC, "TCP header shorter than 20 bytes")                                            \
+	X(ECHO_REPLY, "ICMP echo reply without a request")                                         \
+	X(TCP_TRUNC, "TCP header shorter than 20 bytes")                                           \
 	X(TCP_FLAGS, "TCP flags never valid together, or no ACK after the handshake")              \
-	X(SYN_STATE, "SYN in a state that does not accept one")                                     \
-	X(SYNACK_ACK, "SYN+ACK that does not acknowledge the SYN")                                  \
-	X(UNEXPECTED, "segment before the SYN+ACK")                                                 \
+	X(SYN_STATE, "SYN in a state that does not accept one")                                    \
+	X(SYNACK_ACK, "SYN+ACK that does not acknowledge the SYN")                                 \
+	X(UNEXPECTED, "segment before the SYN+ACK")                                                \
 	X(SEQ_WINDOW, "sequence number outside the window the receiver offered")                   \
-	X(ACK_WINDOW, "acknowledges data never sent, or is too old")                                \
+	X(ACK_WINDOW, "acknowledges data never sent, or is too old")                               \
 	X(CLOSED, "segment after the connection was reset")
 
+/* clang-format off */
 enum dse_ct_invalid {
 	DSE_CT_INV_NONE = 0,
 #define DSE_CT_INV_ENUM(n, s) DSE_CT_INV_##n,
@@ -111,6 +114,7 @@ enum dse_ct_invalid {
 #undef DSE_CT_INV_ENUM
 	DSE_CT_INV__MAX
 };
+/* clang-format on */
 
 /* Timeout classes; an entry's class and state select its timeout. */
 enum dse_ct_pclass {
@@ -126,19 +130,19 @@ enum dse_ct_pclass {
  * no valid packet was seen for the timeout of its current state.
  */
 struct dse_ct_timeouts {
-	uint32_t tcp_syn_sent;    /* default 120 */
-	uint32_t tcp_syn_recv;    /* default 60 */
+	uint32_t tcp_syn_sent;	  /* default 120 */
+	uint32_t tcp_syn_recv;	  /* default 60 */
 	uint32_t tcp_established; /* default 86400 (24 h) */
-	uint32_t tcp_fin_wait;    /* default 120 */
+	uint32_t tcp_fin_wait;	  /* default 120 */
 	uint32_t tcp_close_wait;  /* default 60 */
-	uint32_t tcp_last_ack;    /* default 30 */
-	uint32_t tcp_time_wait;   /* default 120 */
-	uint32_t tcp_close;       /* default 10 */
-	uint32_t udp_unreplied;   /* default 30 */
-	uint32_t udp_replied;     /* default 180 */
-	uint32_t icmp;            /* default 30, both states */
+	uint32_t tcp_last_ack;	  /* default 30 */
+	uint32_t tcp_time_wait;	  /* default 120 */
+	uint32_t tcp_close;	  /* default 10 */
+	uint32_t udp_unreplied;	  /* default 30 */
+	uint32_t udp_replied;	  /* default 180 */
+	uint32_t icmp;		  /* default 30, both states */
 	uint32_t other_unreplied; /* default 30 */
-	uint32_t other_replied;   /* default 600 */
+	uint32_t other_replied;	  /* default 600 */
 };
 
 /*
@@ -152,16 +156,16 @@ struct dse_ct_timeouts {
 struct dse_ct_key {
 	uint8_t addr[2][16];
 	uint16_t port[2]; /* host byte order; 0 for protocols without ports */
-	uint16_t zone;    /* the segment */
-	uint8_t proto;    /* IP protocol number */
-	uint8_t family;   /* 4 or 6 */
+	uint16_t zone;	  /* the segment (VLAN or overlay) the packet belongs to */
+	uint8_t proto;	  /* IP protocol number */
+	uint8_t family;	  /* 4 or 6 */
 };
 
 /* A packet's view of its connection, made by dse_ct_tuple_set() or _from_pkt(). */
 struct dse_ct_tuple {
-	struct dse_ct_key key;
-	uint32_t hash;   /* hash of 'key', computed once for lookup and insert */
-	uint8_t swapped; /* 1 when the packet goes from key endpoint 1 to endpoint 0 */
+	struct dse_ct_key key; /* normalised: the same for both directions */
+	uint32_t hash;	       /* hash of 'key', computed once for lookup and insert */
+	uint8_t swapped;       /* 1 when the packet goes from key endpoint 1 to endpoint 0 */
 };
 
 /* The layer-4 facts of one packet that tracking reads. */
@@ -174,16 +178,16 @@ struct dse_ct_seg {
 
 /* TCP window tracking of one direction (the sender's side). */
 struct dse_ct_tcp_dir {
-	uint32_t end;    /* highest sequence number sent, plus one (SYN and FIN count one) */
+	uint32_t end;	 /* highest sequence number sent, plus one (SYN and FIN count one) */
 	uint32_t maxend; /* right edge of the window the peer offered: highest seq allowed */
 	uint32_t maxwin; /* largest window this side advertised, scaled; 0 = nothing seen yet */
-	uint8_t wscale;  /* window scale of this side's SYN (0 unless both SYNs had one) */
-	uint8_t flags;   /* DSE_CT_TCPF_* */
-	uint16_t pad;
+	uint8_t wscale;	 /* window scale of this side's SYN (0 unless both SYNs had one) */
+	uint8_t flags;	 /* DSE_CT_TCPF_* */
+	uint16_t pad;	 /* zero */
 };
 
 #define DSE_CT_TCPF_WSCALE    0x01 /* this side's SYN carried the window scale option */
-#define DSE_CT_TCPF_FIN       0x02 /* this side sent FIN */
+#define DSE_CT_TCPF_FIN	      0x02 /* this side sent FIN */
 #define DSE_CT_TCPF_FIN_ACKED 0x04 /* ... and the peer acknowledged it */
 
 #define DSE_CT_EF_SWAPPED    0x01 /* the original direction goes from key endpoint 1 to 0 */
@@ -195,19 +199,22 @@ struct dse_ct_tcp_dir {
  */
 struct dse_ct_entry {
 	alignas(64) uint64_t last_seen; /* clock ns of the last valid packet */
-	uint32_t id;         /* nonzero while in use, new for every connection (see dse_ct_ref_ok) */
-	uint32_t mark;       /* the firewall's verdict (for example the rule that allowed it) */
-	uint8_t state;       /* enum dse_ct_state */
-	uint8_t pclass;      /* enum dse_ct_pclass */
-	uint8_t flags;       /* DSE_CT_EF_* */
-	uint8_t pad;
-	uint32_t timer_tick; /* wheel tick the entry is scheduled in */
-	uint32_t timer_next; /* entries of the same wheel slot, UINT32_MAX ends */
-	uint32_t timer_prev;
-	struct dse_ct_tcp_dir tcp[2]; /* indexed by direction */
+	uint32_t id;	/* nonzero while in use, new for every connection (see dse_ct_ref_ok) */
+	uint32_t mark;	/* the firewall's verdict (for example the rule that allowed it) */
+	uint8_t state;	/* enum dse_ct_state */
+	uint8_t pclass; /* enum dse_ct_pclass */
+	uint8_t flags;	/* DSE_CT_EF_* */
+	uint8_t pad;	/* zero */
+	uint32_t timer_tick;		 /* wheel tick the entry is scheduled in */
+	uint32_t timer_next;		 /* entries of the same wheel slot, UINT32_MAX ends */
+	uint32_t timer_prev;		 /* ... and the previous one */
+	struct dse_ct_tcp_dir tcp[2];	 /* indexed by direction */
 	alignas(64) uint64_t packets[2]; /* valid packets, by direction */
-	uint64_t bytes[2];               /* their IP bytes, by direction */
-	uint64_t created;                /* clock ns of the first packet */
+	uint64_t bytes[2];		 /* their IP bytes, by direction */
+	uint64_t created;		 /* clock ns of the first packet */
+	/* The firewall's ruleset generation that decided 'mark'; 0 at creation,
+	 * never read by conntrack. */
+	uint32_t fw_gen;
 };
 
 /* Counters since creation. */
@@ -216,31 +223,32 @@ struct dse_ct_stats {
 	uint64_t expired;  /* removed by their timeout */
 	uint64_t removed;  /* removed by dse_ct_delete() or dse_ct_flush() */
 	uint64_t reopened; /* closed TCP connections replaced by a new SYN on the same ports */
-	uint64_t full;     /* new connections refused because the table was full */
+	uint64_t full;	   /* new connections refused because the table was full */
 	uint64_t invalid;  /* packets found invalid (the sum of 'invalid_reason') */
 	uint64_t invalid_reason[DSE_CT_INV__MAX]; /* by enum dse_ct_invalid */
 };
 
 /* One slot of the timer wheel: a list of entries linked through their timer_* fields. */
 struct dse_ct_slot {
-	uint32_t head;
-	uint32_t tail;
+	uint32_t head; /* first entry, UINT32_MAX when empty */
+	uint32_t tail; /* last entry, where new ones are appended */
 };
 
 /* A connection table. */
 struct dse_ct {
-	struct rte_hash *hash;       /* struct dse_ct_key -> index of 'entries' */
+	struct rte_hash *hash;	      /* struct dse_ct_key -> index of 'entries' */
 	struct dse_ct_entry *entries; /* indexed by the hash's key position */
-	uint32_t max_entries;
-	uint32_t n_entries;
-	uint32_t capacity;    /* length of 'entries': the hash's key positions */
-	uint32_t next_id;     /* id of the next connection created */
-	uint8_t last_invalid; /* enum dse_ct_invalid of the last INVALID verdict */
-	uint8_t wheel_started;
-	uint64_t wheel_tick;  /* last tick the wheel has run */
-	struct dse_ct_slot *slots;
-	uint64_t timeout_ns[DSE_CT_PC__MAX][DSE_CT_S__MAX];
-	struct dse_ct_timeouts timeouts;
+	uint32_t max_entries;	      /* connections allowed; creating more is -ENOSPC */
+	uint32_t n_entries;	      /* connections in the table */
+	uint32_t capacity;	      /* length of 'entries': the hash's key positions */
+	uint32_t next_id;	      /* id of the next connection created */
+	uint8_t last_invalid;	      /* enum dse_ct_invalid of the last INVALID verdict */
+	uint8_t wheel_started;	      /* 'wheel_tick' is set (by the first connection) */
+	uint64_t wheel_tick;	      /* last tick the wheel has run */
+	struct dse_ct_slot *slots;    /* the wheel's slots */
+	uint64_t timeout_ns[DSE_CT_PC__MAX]
+			   [DSE_CT_S__MAX]; /* from 'timeouts', by class and state */
+	struct dse_ct_timeouts timeouts;    /* as configured */
 	struct dse_ct_stats stats;
 };
 
@@ -254,33 +262,33 @@ struct dse_ct {
 #define DSE_CT_MATCH_STATE  0x40
 
 struct dse_ct_filter {
-	uint32_t match; /* DSE_CT_MATCH_* ; 0 matches every connection */
-	uint16_t zone;
-	uint8_t family;
-	uint8_t proto;
-	uint8_t addr[16]; /* IPv4-mapped for IPv4 (see dse_ct_addr_from_ipv4) */
-	uint8_t plen;     /* prefix length over the 16 bytes: an IPv4 /24 is 96 + 24 */
-	uint8_t state;    /* enum dse_ct_state */
-	uint16_t port;
-	uint32_t mark;
+	uint32_t match;	  /* DSE_CT_MATCH_* ; 0 matches every connection */
+	uint16_t zone;	  /* DSE_CT_MATCH_ZONE */
+	uint8_t family;	  /* DSE_CT_MATCH_FAMILY: 4 or 6 */
+	uint8_t proto;	  /* DSE_CT_MATCH_PROTO: IP protocol number */
+	uint8_t addr[16]; /* DSE_CT_MATCH_ADDR; IPv4-mapped for IPv4 (dse_ct_addr_from_ipv4) */
+	uint8_t plen;	  /* prefix length over the 16 bytes: an IPv4 /24 is 96 + 24 */
+	uint8_t state;	  /* DSE_CT_MATCH_STATE: enum dse_ct_state */
+	uint16_t port;	  /* DSE_CT_MATCH_PORT, host order */
+	uint32_t mark;	  /* DSE_CT_MATCH_MARK */
 };
 
 /* A connection as people see it: the original direction's tuple and the entry's facts. */
 struct dse_ct_conn {
-	uint32_t index;
-	uint32_t id;
-	uint16_t zone;
-	uint8_t family;
-	uint8_t proto;
-	uint8_t src[16]; /* original direction: the side that opened the connection */
-	uint8_t dst[16];
-	uint16_t sport;  /* ICMP: the echo identifier */
-	uint16_t dport;  /* ICMP: the echo request type */
-	uint8_t state;   /* enum dse_ct_state */
-	uint8_t flags;   /* DSE_CT_EF_* */
-	uint32_t mark;
-	uint64_t packets[2];
-	uint64_t bytes[2];
+	uint32_t index;	     /* in the table (dse_ct_delete() takes it) */
+	uint32_t id;	     /* the connection's id */
+	uint16_t zone;	     /* its segment */
+	uint8_t family;	     /* 4 or 6 */
+	uint8_t proto;	     /* IP protocol number */
+	uint8_t src[16];     /* original direction: the side that opened the connection */
+	uint8_t dst[16];     /* ... and the side it opened it to */
+	uint16_t sport;	     /* host order; ICMP: the echo identifier */
+	uint16_t dport;	     /* host order; ICMP: the echo request type */
+	uint8_t state;	     /* enum dse_ct_state */
+	uint8_t flags;	     /* DSE_CT_EF_* */
+	uint32_t mark;	     /* the firewall's verdict */
+	uint64_t packets[2]; /* by direction (DSE_CT_DIR_*) */
+	uint64_t bytes[2];   /* IP bytes, by direction */
 	uint64_t age_ns;     /* since the first packet */
 	uint64_t idle_ns;    /* since the last valid packet */
 	uint64_t expires_ns; /* until the timeout, 0 if due */
@@ -347,9 +355,9 @@ void dse_ct_seg_from_pkt(struct dse_ct_seg *seg, const uint8_t *frame,
 int dse_ct_lookup(const struct dse_ct *ct, const struct dse_ct_tuple *t, uint8_t *ret_dir);
 
 /*
- * Looks up 'n' (at most 64) tuples at once.  Sets 'ret_index[i]' to the
- * index of 't[i]' or -ENOENT, and 'ret_dir[i]' on a hit.  Returns the number
- * of hits.
+ * Looks up 'n' tuples at once (at most 64; the rest are not looked at).
+ * Sets 'ret_index[i]' to the index of 't[i]' or -ENOENT, and 'ret_dir[i]'
+ * on a hit.  Returns the number of hits.
  */
 unsigned dse_ct_lookup_bulk(const struct dse_ct *ct, const struct dse_ct_tuple *const *t,
 			    unsigned n, int32_t *ret_index, uint8_t *ret_dir);
@@ -359,8 +367,11 @@ unsigned dse_ct_lookup_bulk(const struct dse_ct *ct, const struct dse_ct_tuple *
  * at 'now' and tracks the packet in it (dse_ct_track()).  On a miss returns
  * DSE_CT_NEW when the packet may start a connection (a TCP SYN, a UDP or
  * other datagram, an ICMP echo request), else DSE_CT_INVALID (counted).
- * Sets '*ret_index' to the connection's index (-1 when the verdict is NEW or
- * the packet fits no connection) and '*ret_dir' to the packet's direction.
+ * Sets '*ret_index' to the index of the packet's connection, also when the
+ * packet is invalid in it (out of window), or to -1 when no connection holds
+ * the tuple (always for NEW); and '*ret_dir' to the packet's direction.
+ * Each packet must be tracked once: a packet already given to
+ * dse_ct_track() on a fast path is looked up with dse_ct_lookup() instead.
  */
 enum dse_ct_verdict dse_ct_process(struct dse_ct *ct, const struct dse_ct_tuple *t,
 				   const struct dse_ct_seg *seg, uint64_t now, int32_t *ret_index,
@@ -400,8 +411,10 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
  * counters and may change its state.  A connection past its timeout is
  * removed first, as is a closed TCP connection that a SYN reopens: the
  * verdict is then DSE_CT_NEW (or INVALID when the packet can not start
- * one).  An invalid packet changes nothing but the invalid counters and
- * 'ct->last_invalid'.  Each packet must be tracked once.
+ * one).  An 'index' that holds no connection gives DSE_CT_NEW: the packet
+ * must take the full pipeline.  An invalid packet changes nothing but the
+ * invalid counters and 'ct->last_invalid'.  Each packet must be tracked
+ * once.
  */
 enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 				 const struct dse_ct_seg *seg, uint64_t now);

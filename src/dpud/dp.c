@@ -11,6 +11,7 @@
 #include <rte_graph_worker.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
 
 #include "clock.h"
@@ -26,8 +27,10 @@ struct dp_cmd {
 	atomic_bool done;
 };
 
-int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size)
+int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsigned conn_table)
 {
+	struct rte_malloc_socket_stats before, after;
+	struct dse_ct_timeouts t;
 	static const struct rte_mbuf_dynfield meta_desc = {
 		.name = "dse_meta",
 		.size = sizeof(struct dse_meta),
@@ -48,8 +51,17 @@ int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size)
 	if (dp.fdb == NULL)
 		return -rte_errno;
 	dp.worker.flows = dse_flow_cache_create(flow_cache_size);
-	if (dp.worker.flows == NULL)
+	dp.worker.flows4 = dse_flow4_cache_create(flow_cache_size);
+	if (dp.worker.flows == NULL || dp.worker.flows4 == NULL)
 		return -ENOMEM;
+	dse_ct_timeouts_default(&t);
+	rte_malloc_get_socket_stats(rte_socket_id(), &before);
+	dp.ct = dse_ct_create("dse_ct", conn_table, &t);
+	if (dp.ct == NULL)
+		return rte_errno ? -rte_errno : -ENOMEM;
+	rte_malloc_get_socket_stats(rte_socket_id(), &after);
+	dp.ct_mem_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	dse_fw_denylog_init(&dp.denylog, 10, 20);
 	return 0;
 }
 
@@ -73,6 +85,8 @@ void dp_segments_rebuild(void)
 {
 	for (unsigned i = 0; i < RTE_DIM(dp.vlan_seg); i++)
 		dp.vlan_seg[i] = DSE_NO_SEGMENT;
+	for (uint16_t p = 0; p < DSE_MAX_PORTS; p++)
+		dp.ports[p].fw_any = false;
 	for (uint16_t s = 0; s < DSE_MAX_SEGMENTS; s++) {
 		struct dse_segment *seg = &dp.segments[s];
 
@@ -84,6 +98,8 @@ void dp_segments_rebuild(void)
 		for (uint16_t p = 0; p < DSE_MAX_PORTS; p++) {
 			if (!dp_port_in_segment(&dp.ports[p], s))
 				continue;
+			if (seg->fw)
+				dp.ports[p].fw_any = true;
 			if (!dp.ports[p].uplink)
 				seg->members[seg->n_members++] = p;
 			else if (seg->flood_uplink == DSE_NO_PORT)
@@ -130,6 +146,11 @@ static inline void worker_mailbox(struct dse_worker *w)
 
 static void worker_housekeeping(struct dse_worker *w)
 {
+	/* The connection timer wheel, in small steps so a walk never waits long. */
+	if (w->now_ns >= w->next_ct_ns) {
+		dse_ct_expire(dp.ct, w->now_ns, 4096);
+		w->next_ct_ns = w->now_ns + 1000000ull;
+	}
 	if (w->now_ns >= w->next_age_ns) {
 		if (dse_fdb_age(dp.fdb, w->now_s) > 0)
 			dp_flows_invalidate();

@@ -25,6 +25,8 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "acl.h"
+#include "conntrack.h"
 #include "fdb.h"
 #include "flow.h"
 
@@ -60,6 +62,7 @@ struct dse_port {
 	 * with the source address of a local port is a reflection (dropped).
 	 */
 	bool uplink;
+	bool fw_any;        /* carries a segment with the firewall on (set by dp_segments_rebuild) */
 	/* trunk: segments it carries, one bit per segment index */
 	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64];
 };
@@ -69,6 +72,7 @@ struct dse_segment {
 	bool used;
 	char name[DSE_NAME_MAX];
 	uint16_t vlan;      /* 802.1Q VLAN id on trunk ports, 1..4094 */
+	bool fw;            /* the firewall filters and tracks this segment's IP traffic */
 	uint16_t n_members; /* ports in 'members' */
 	uint16_t members[DSE_MAX_PORTS + 1]; /* local (non-uplink) ports of the segment */
 	uint16_t flood_uplink; /* the uplink that carries this segment's floods, or DSE_NO_PORT */
@@ -79,7 +83,9 @@ struct dse_worker {
 	unsigned lcore;
 	struct rte_graph *graph;
 	rte_graph_t graph_id;
-	struct dse_flow_cache *flows; /* this lcore's flow cache */
+	struct dse_flow_cache *flows; /* this lcore's flow cache (layer 2 keys) */
+	struct dse_flow4_cache *flows4; /* ... and for firewalled segments (layer 4 keys) */
+	uint64_t next_ct_ns;          /* when the connection timer wheel runs next */
 	uint16_t n_rx;                 /* ports polled by this worker */
 	uint16_t rx_ports[DSE_MAX_PORTS];
 	uint64_t now_ns;   /* dse_clock_ns() at the start of this walk */
@@ -99,6 +105,11 @@ struct dse_dp {
 	struct dse_segment segments[DSE_MAX_SEGMENTS];
 	uint16_t vlan_seg[4096];                    /* VLAN id -> segment, or DSE_NO_SEGMENT */
 	struct dse_fdb *fdb;
+	struct dse_ct *ct;              /* connection tracking of firewalled segments */
+	struct dse_fw_ruleset *fw;      /* the rules in force (NULL: none) */
+	uint32_t fw_gen;                /* bumped by every ruleset or policy change */
+	uint64_t ct_mem_bytes;          /* DPDK memory the connection table took */
+	struct dse_fw_denylog denylog;  /* rate-limited log of denials */
 	struct dse_worker worker;
 	uint32_t flow_gen;     /* bumped by every change that can alter a forwarding decision */
 	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
@@ -118,6 +129,8 @@ struct dse_meta {
 	uint8_t l3;         /* enum dse_l3 */
 	uint8_t l4_proto;
 	uint8_t pad;
+	uint16_t l4_off;    /* offset of the L4 header, 0 if none */
+	uint16_t out_port;  /* egress port decided by the FDB; DSE_NO_PORT: flood */
 };
 
 static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
@@ -129,7 +142,7 @@ static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
  * Creates the datapath: packet pool of 'n_mbufs', FDB, worker state.  Must
  * run after rte_eal_init().  Returns 0 or a negative errno.
  */
-int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size);
+int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsigned conn_table);
 
 /* Creates the graph and launches the worker on lcore 'lcore'.  Returns 0 or -errno. */
 int dp_start(unsigned lcore);
@@ -150,6 +163,7 @@ static inline void dp_flows_invalidate(void)
 	if (++dp.flow_gen == 0) {
 		dp.flow_gen = 1;
 		dse_flow_clear(dp.worker.flows);
+		dse_flow4_clear(dp.worker.flows4);
 	}
 }
 

@@ -21,7 +21,11 @@
 	X(NO_MBUF, "no packet buffer for a flood copy or a tag")                \
 	X(TX_FULL, "egress port queue full")                                   \
 	X(UPLINK_LOOP, "frame from an uplink with the source MAC of a local port") \
-	X(UPLINK_TO_UPLINK, "frame from one uplink to another (uplinks are a team)")
+	X(UPLINK_TO_UPLINK, "frame from one uplink to another (uplinks are a team)") \
+	X(FW_DENY, "denied by a firewall rule or the segment's default policy")   \
+	X(FW_REJECT, "rejected by a firewall rule (a TCP RST or ICMP unreachable was sent)") \
+	X(CT_INVALID, "does not fit the state of its connection")                 \
+	X(CT_FULL, "connection table full")
 
 /* Datapath drop reasons; parser reasons come first, numbered as in parse.h. */
 enum dse_drop {

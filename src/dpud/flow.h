@@ -17,6 +17,7 @@
 #ifndef DSE_FLOW_H
 #define DSE_FLOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -121,5 +122,117 @@ uint32_t dse_flow_count(const struct dse_flow_cache *fc, uint32_t gen);
 
 /* Empties the cache (all entries invalid in every generation). */
 void dse_flow_clear(struct dse_flow_cache *fc);
+
+/*
+ * The layer 4 flow cache, for segments with the firewall on.  The key adds
+ * to the layer 2 key the IP protocol, the addresses and the ports (ICMP: the
+ * echo identifier and the type), so each direction of each connection has
+ * its own entry; the entry points at the connection (index and id), which
+ * every hit refreshes.  Same layout and validity rules as the L2 cache.
+ */
+#define DSE_FLOW4_KEY_WORDS 8
+
+/* One cached decision of a tracked connection's direction. */
+struct dse_flow4_entry {
+	uint64_t k[DSE_FLOW4_KEY_WORDS]; /* see dse_flow4_key() */
+	uint32_t gen;      /* datapath generation it was made in; 0 = empty */
+	uint32_t fdb_src;  /* FDB index of the source MAC */
+	uint32_t ct_index; /* the connection ... */
+	uint32_t ct_id;    /* ... while it is this one (dse_ct_ref_ok) */
+	uint16_t out_port;
+	uint8_t vlan_op;
+	uint8_t ct_dir;    /* the packet's direction in the connection */
+	uint16_t vlan_tci;
+	uint8_t pad[38];
+};
+
+struct dse_flow4_cache {
+	struct dse_flow4_entry *entries; /* n_buckets * DSE_FLOW_WAYS */
+	uint32_t bucket_mask;
+	uint8_t *next_victim;
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t inserts;
+	uint64_t evictions;
+};
+
+/*
+ * Builds the layer 4 key of an IPv4 or IPv6 frame: the L2 key words 'k0',
+ * 'k1' (dse_flow_key()), then protocol and ports, then the addresses, from
+ * the L3 header at 'l3' (IPv4 when 'ipv6' is false) and the L4 header at 'l4'
+ * (NULL when there is none: a fragment, or a protocol without ports).
+ */
+static inline void dse_flow4_key(uint64_t k[DSE_FLOW4_KEY_WORDS], uint64_t k0, uint64_t k1,
+				 const uint8_t *l3, bool ipv6, uint8_t proto, const uint8_t *l4)
+{
+	uint32_t ports = 0;
+
+	k[0] = k0;
+	k[1] = k1;
+	if (l4 != NULL) {
+		if (proto == 6 || proto == 17)
+			memcpy(&ports, l4, 4);
+		else if (proto == 1 || proto == 58) /* type, code and the echo identifier */
+			ports = (uint32_t)l4[0] | ((uint32_t)l4[1] << 8) | ((uint32_t)l4[4] << 16) |
+				((uint32_t)l4[5] << 24);
+	}
+	k[2] = (uint64_t)proto | ((uint64_t)ipv6 << 8) | ((uint64_t)ports << 32);
+	if (ipv6) {
+		memcpy(&k[3], l3 + 8, 32);
+		k[7] = 0;
+	} else {
+		memcpy(&k[3], l3 + 12, 8);
+		k[4] = k[5] = k[6] = k[7] = 0;
+	}
+}
+
+static inline uint32_t dse_flow4_hash(const uint64_t k[DSE_FLOW4_KEY_WORDS])
+{
+#if defined(__SSE4_2__)
+	uint64_t h = 0x9e3779b9;
+
+	for (int i = 0; i < DSE_FLOW4_KEY_WORDS; i++)
+		h = _mm_crc32_u64(h, k[i]);
+	return (uint32_t)h;
+#else
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	for (int i = 0; i < DSE_FLOW4_KEY_WORDS; i++)
+		h = (h ^ k[i]) * 0xff51afd7ed558ccdull;
+	return (uint32_t)(h ^ (h >> 29));
+#endif
+}
+
+static inline bool dse_flow4_key_eq(const uint64_t a[DSE_FLOW4_KEY_WORDS],
+				    const uint64_t b[DSE_FLOW4_KEY_WORDS])
+{
+	uint64_t d = 0;
+
+	for (int i = 0; i < DSE_FLOW4_KEY_WORDS; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+/* Returns the valid entry of key 'k' in generation 'gen', or NULL. */
+static inline struct dse_flow4_entry *dse_flow4_lookup(const struct dse_flow4_cache *fc,
+						       const uint64_t k[DSE_FLOW4_KEY_WORDS],
+						       uint32_t gen)
+{
+	struct dse_flow4_entry *b =
+		&fc->entries[(dse_flow4_hash(k) & fc->bucket_mask) * DSE_FLOW_WAYS];
+
+	for (int w = 0; w < DSE_FLOW_WAYS; w++)
+		if (b[w].gen == gen && dse_flow4_key_eq(b[w].k, k))
+			return &b[w];
+	return NULL;
+}
+
+/* As dse_flow_cache_create(), dse_flow_cache_free(), dse_flow_insert(), dse_flow_clear(). */
+struct dse_flow4_cache *dse_flow4_cache_create(uint32_t n_entries);
+void dse_flow4_cache_free(struct dse_flow4_cache *fc);
+struct dse_flow4_entry *dse_flow4_insert(struct dse_flow4_cache *fc,
+					 const uint64_t k[DSE_FLOW4_KEY_WORDS], uint32_t gen);
+void dse_flow4_clear(struct dse_flow4_cache *fc);
+uint32_t dse_flow4_count(const struct dse_flow4_cache *fc, uint32_t gen);
 
 #endif

@@ -23,6 +23,7 @@
 #include "node.h"
 #include "port.h"
 #include "rpc.h"
+#include "rpc_fw.h"
 #include "tls.h"
 #include "version.h"
 
@@ -70,6 +71,8 @@ static void usage(FILE *f, const char *prog)
 		"  --mbufs N            packet buffers (default 16383)\n"
 		"  --fdb-size N         FDB capacity in entries (default 16384)\n"
 		"  --flow-cache N       flow cache entries (default 65536)\n"
+		"  --conn-table N       connection tracking capacity (default 65536;\n"
+		"                       about 200 bytes of DPDK memory per connection)\n"
 		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
 		"  --version            print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -93,6 +96,7 @@ struct opts {
 	unsigned mbufs;
 	unsigned fdb_size;
 	unsigned flow_cache;
+	unsigned conn_table;
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *ret)
@@ -148,7 +152,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum {
 		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
-		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER
+		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN
 	};
 	static const struct option longopts[] = {
 		{"rpc", required_argument, NULL, O_RPC},
@@ -162,6 +166,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"mbufs", required_argument, NULL, O_MBUFS},
 		{"fdb-size", required_argument, NULL, O_FDB},
 		{"flow-cache", required_argument, NULL, O_FLOW},
+		{"conn-table", required_argument, NULL, O_CONN},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"version", no_argument, NULL, O_VER},
 		{"help", no_argument, NULL, 'h'},
@@ -206,6 +211,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_FDB:
 			if (parse_uint("--fdb-size", optarg, 8, 1u << 20, &o->fdb_size) < 0)
+				return -EINVAL;
+			break;
+		case O_CONN:
+			if (parse_uint("--conn-table", optarg, 64, 1u << 24, &o->conn_table) < 0)
 				return -EINVAL;
 			break;
 		case O_FLOW:
@@ -329,14 +338,35 @@ static int lab_eal_args(int argc, char **argv, char **out, int max)
 	return n;
 }
 
+/* All the methods: the datapath's (rpc.c) and the firewall's (rpc_fw.c). */
+static struct dse_rpc_method *method_table(void)
+{
+	const struct dse_rpc_method *const tables[] = {dse_dpud_methods, dse_fw_methods};
+	struct dse_rpc_method *all;
+	size_t n = 0, k = 0;
+
+	for (size_t t = 0; t < RTE_DIM(tables); t++)
+		for (const struct dse_rpc_method *m = tables[t]; m->name; m++)
+			n++;
+	all = calloc(n + 1, sizeof(*all));
+	if (all == NULL)
+		return NULL;
+	for (size_t t = 0; t < RTE_DIM(tables); t++)
+		for (const struct dse_rpc_method *m = tables[t]; m->name; m++)
+			all[k++] = *m;
+	return all;
+}
+
 int main(int argc, char **argv)
 {
+	struct dse_rpc_method *methods = NULL;
 	struct opts o = {
 		.rpc_path = "/run/dse/dpud.sock",
 		.idle_sleep_max_us = 500,
 		.mbufs = 16383,
 		.fdb_size = 16384,
 		.flow_cache = 65536,
+		.conn_table = 65536,
 	};
 	char *eal_argv[MAX_EAL_ARGS];
 	struct dse_tls_paths tls_paths;
@@ -409,13 +439,14 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 2;
 	}
-	r = dp_init(o.mbufs, o.fdb_size, o.flow_cache);
+	r = dp_init(o.mbufs, o.fdb_size, o.flow_cache, o.conn_table);
 	if (r < 0) {
 		fprintf(stderr, "dse-dpud: datapath init failed: %s\n", strerror(-r));
 		rte_eal_cleanup();
 		return 1;
 	}
-	srv = dse_rpc_server_new(dse_dpud_methods, NULL);
+	methods = method_table();
+	srv = methods ? dse_rpc_server_new(methods, NULL) : NULL;
 	if (srv == NULL)
 		return 1;
 	r = dp_start(worker);
@@ -462,6 +493,7 @@ out:
 	dp_stop();
 	dse_port_del_all();
 	dse_rpc_server_free(srv);
+	free(methods);
 	dse_dpud_identity_free();
 	rte_eal_cleanup();
 	return r;

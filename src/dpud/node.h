@@ -35,6 +35,7 @@ int dse_node_segment_register(void);
 int dse_node_fdb_register(void);
 int dse_node_flood_register(void);
 int dse_node_tx_register(void);
+int dse_node_fw_register(void);
 int dse_node_drop_register(void);
 
 /* State of a speculative enqueue over one burst. */

@@ -114,7 +114,7 @@ int dse_nodes_register(void)
 	int (*const regs[])(void) = {
 		dse_node_drop_register,    dse_node_rx_register,  dse_node_parse_register,
 		dse_node_flow_register,    dse_node_segment_register, dse_node_fdb_register,
-		dse_node_flood_register,   dse_node_tx_register,
+		dse_node_flood_register,   dse_node_tx_register,  dse_node_fw_register,
 	};
 
 	for (unsigned i = 0; i < RTE_DIM(regs); i++)

@@ -18,7 +18,8 @@
 enum {
 	FDB_NEXT_TX,
 	FDB_NEXT_FLOOD,
-	FDB_NEXT_SRC_MULTICAST,
+	FDB_NEXT_FW,
+	FDB_NEXT_SRC_MULTICAST, /* the drops follow in the order of the drop list */
 	FDB_NEXT_SAME_PORT,
 	FDB_NEXT_NO_MBUF,
 	FDB_NEXT_UPLINK_LOOP,
@@ -33,7 +34,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	const uint8_t *dst = eth, *src = eth + 6;
 	struct dse_flow_entry *f;
 	uint16_t seg = meta->segment, out, tci = 0;
-	bool moved;
+	bool moved, fw;
 	uint8_t op;
 	int src_idx, dst_idx;
 
@@ -50,16 +51,21 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
 	if (unlikely(moved))
 		dp_flows_invalidate();
-	if (dst[0] & 1)
-		return FDB_NEXT_FLOOD;
-	dst_idx = dse_fdb_lookup(dp.fdb, seg, dst);
+	fw = dp.segments[seg].fw && (meta->l3 == DSE_L3_IPV4 || meta->l3 == DSE_L3_IPV6);
+	meta->out_port = DSE_NO_PORT;
+	dst_idx = (dst[0] & 1) ? -1 : dse_fdb_lookup(dp.fdb, seg, dst);
 	if (dst_idx < 0)
-		return FDB_NEXT_FLOOD;
+		return fw ? FDB_NEXT_FW : FDB_NEXT_FLOOD;
 	out = dp.fdb->entries[dst_idx].port;
 	if (unlikely(out == meta->in_port))
 		return FDB_NEXT_SAME_PORT;
 	if (unlikely(dp.ports[out].uplink && dp.ports[meta->in_port].uplink))
 		return FDB_NEXT_UPLINK_TO_UPLINK;
+	/* The firewall decides, and installs the layer 4 flow, for IP of its segments. */
+	if (fw) {
+		meta->out_port = out;
+		return FDB_NEXT_FW;
+	}
 	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->n_vlans, &tci);
 
 	if (src_idx >= 0) {
@@ -94,12 +100,13 @@ static uint16_t fdb_process(struct rte_graph *graph, struct rte_node *node, void
 
 int dse_node_fdb_register(void)
 {
-	static const char *const next[] = {"dse_tx", "dse_flood"};
+	static const char *const next[] = {"dse_tx", "dse_flood", "dse_fw"};
 	static const enum dse_drop drops[] = {DSE_DROP_SRC_MULTICAST, DSE_DROP_SAME_PORT,
 					      DSE_DROP_NO_MBUF, DSE_DROP_UPLINK_LOOP,
 					      DSE_DROP_UPLINK_TO_UPLINK};
 
-	return dse_node_register("dse_fdb", 0, fdb_process, NULL, next, 2, drops,
+	RTE_BUILD_BUG_ON(FDB_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
+	return dse_node_register("dse_fdb", 0, fdb_process, NULL, next, RTE_DIM(next), drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;

@@ -4,6 +4,13 @@
  * flow cache; a hit replays the cached decision (VLAN edit, egress port),
  * keeps the source MAC's FDB entry alive and goes straight to "dse_tx"; a
  * miss walks the pipeline from "dse_segment".
+ *
+ * IP packets of a segment with the firewall on use the layer 4 cache: a hit
+ * there is tracked in its connection like any packet (state, TCP windows,
+ * counters), so the fast path never bypasses the connection's state; a
+ * packet that does not fit it is dropped as invalid, and one whose
+ * connection has gone (timed out, or a SYN reopening closed ports) takes the
+ * full pipeline.
  */
 #include <rte_mbuf.h>
 
@@ -11,7 +18,82 @@
 #include "egress.h"
 #include "node.h"
 
-enum { FLOW_NEXT_TX, FLOW_NEXT_SEGMENT, FLOW_NEXT_N };
+enum { FLOW_NEXT_TX, FLOW_NEXT_SEGMENT, FLOW_NEXT_CT_INVALID, FLOW_NEXT_N };
+
+/* Returns the segment of a packet on a port with a firewalled segment, or DSE_NO_SEGMENT. */
+static inline uint16_t flow_segment(const struct dse_port *port, const struct dse_meta *meta)
+{
+	uint16_t seg;
+
+	if (port->mode == DSE_PORT_ACCESS)
+		return meta->n_vlans ? DSE_NO_SEGMENT : port->segment;
+	if (meta->n_vlans == 0)
+		return DSE_NO_SEGMENT;
+	seg = dp.vlan_seg[meta->vlan_tci & 0xfff];
+	return seg != DSE_NO_SEGMENT && dp_port_in_segment(port, seg) ? seg : DSE_NO_SEGMENT;
+}
+
+/* What tracking needs of a packet, from the offsets the parser recorded. */
+static inline void flow4_seg(struct dse_ct_seg *cs, const uint8_t *frame,
+			     const struct dse_meta *meta)
+{
+	const uint8_t *l3 = frame + meta->l3_off;
+	uint16_t ip_len = meta->l3 == DSE_L3_IPV6
+				  ? (uint16_t)(40 + ((l3[4] << 8) | l3[5]))
+				  : (uint16_t)((l3[2] << 8) | l3[3]);
+
+	cs->ip_len = ip_len;
+	if (meta->l4_off == 0) {
+		cs->l4 = NULL;
+		cs->l4_len = 0;
+		cs->payload_len = 0;
+		return;
+	}
+	cs->l4 = frame + meta->l4_off;
+	switch (meta->l4_proto) {
+	case 6:
+		cs->l4_len = (uint16_t)((cs->l4[12] >> 4) * 4);
+		break;
+	case 17:
+		cs->l4_len = 8;
+		break;
+	default:
+		cs->l4_len = 4;
+		break;
+	}
+	cs->payload_len = (uint32_t)(ip_len - (meta->l4_off - meta->l3_off) - cs->l4_len);
+}
+
+/*
+ * The layer 4 lookup of an IP packet of a firewalled segment.  Returns the
+ * edge: "dse_tx" with the egress set on a hit that fits its connection,
+ * the invalid drop for one that does not, else the full pipeline.
+ */
+static inline uint16_t flow4_one(struct rte_mbuf *m, const struct dse_meta *meta, uint64_t k0,
+				 uint64_t k1, uint32_t gen, uint64_t now, uint32_t now_s)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct dse_flow4_entry *f;
+	struct dse_ct_seg cs;
+	enum dse_ct_verdict v;
+	uint64_t k[DSE_FLOW4_KEY_WORDS];
+
+	dse_flow4_key(k, k0, k1, frame + meta->l3_off, meta->l3 == DSE_L3_IPV6, meta->l4_proto,
+		      meta->l4_off ? frame + meta->l4_off : NULL);
+	f = dse_flow4_lookup(dp.worker.flows4, k, gen);
+	if (f == NULL || !dse_ct_ref_ok(dp.ct, f->ct_index, f->ct_id))
+		return FLOW_NEXT_SEGMENT;
+	flow4_seg(&cs, frame, meta);
+	v = dse_ct_track(dp.ct, f->ct_index, f->ct_dir, &cs, now);
+	if (v == DSE_CT_INVALID)
+		return FLOW_NEXT_CT_INVALID;
+	if (v == DSE_CT_NEW || dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)
+		return FLOW_NEXT_SEGMENT;
+	if (unlikely(dp.fdb->entries[f->fdb_src].last_seen_s != now_s))
+		dp.fdb->entries[f->fdb_src].last_seen_s = now_s;
+	m->port = f->out_port;
+	return FLOW_NEXT_TX;
+}
 
 static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			     uint16_t n)
@@ -20,7 +102,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	struct dse_flow_cache *fc = w->flows;
 	struct dse_fdb_entry *fdb = dp.fdb->entries;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
-	uint32_t hits = 0;
+	uint32_t hits = 0, hits4 = 0, tries4 = 0;
 	struct dse_enq q;
 
 	dse_enq_start(&q, graph, node, objs, n, FLOW_NEXT_TX);
@@ -32,6 +114,19 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		uint64_t k0, k1;
 
 		dse_flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->port, vlan_key, &k0, &k1);
+		if (unlikely(dp.ports[m->port].fw_any)) {
+			uint16_t seg = flow_segment(&dp.ports[m->port], meta);
+
+			if (seg != DSE_NO_SEGMENT && dp.segments[seg].fw &&
+			    (meta->l3 == DSE_L3_IPV4 || meta->l3 == DSE_L3_IPV6)) {
+				uint16_t next = flow4_one(m, meta, k0, k1, gen, w->now_ns, now_s);
+
+				tries4++;
+				hits4 += next == FLOW_NEXT_TX;
+				dse_enq(&q, next);
+				continue;
+			}
+		}
 		f = dse_flow_lookup(fc, k0, k1, gen);
 		if (unlikely(f == NULL ||
 			     dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)) {
@@ -46,19 +141,23 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		dse_enq(&q, FLOW_NEXT_TX);
 	}
 	fc->hits += hits;
-	fc->misses += n - hits;
+	fc->misses += n - tries4 - hits;
+	w->flows4->hits += hits4;
+	w->flows4->misses += tries4 - hits4;
 	return dse_enq_end(&q);
 }
 
 int dse_node_flow_register(void)
 {
-	static const char *const next[FLOW_NEXT_N] = {
+	static const char *const next[] = {
 		[FLOW_NEXT_TX] = "dse_tx",
 		[FLOW_NEXT_SEGMENT] = "dse_segment",
 	};
 
-	return dse_node_register("dse_flow", 0, flow_process, NULL, next, FLOW_NEXT_N, NULL, 0) ==
-			       RTE_NODE_ID_INVALID
+	static const enum dse_drop drops[] = {DSE_DROP_CT_INVALID};
+
+	return dse_node_register("dse_flow", 0, flow_process, NULL, next, 2, drops,
+				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;
 }

@@ -58,6 +58,7 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 		meta->n_vlans = info.n_vlans;
 		meta->l3 = info.l3;
 		meta->l4_proto = info.l4_proto;
+		meta->l4_off = info.l4_off;
 		dse_enq(&q, PARSE_NEXT_FLOW);
 	}
 	return dse_enq_end(&q);

@@ -6,6 +6,7 @@
  * call leaves the datapath as it was.
  */
 #include "rpc.h"
+#include "rpc_fw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,6 +58,11 @@ static uint64_t get_boot_id(void)
 static void config_changed(void)
 {
 	config_gen++;
+}
+
+void dse_dpud_config_changed(void)
+{
+	config_changed();
 }
 
 uint64_t dse_dpud_config_generation(void)
@@ -227,7 +233,7 @@ static int rpc_list(struct dse_rpc_call *call, json_t **ret)
 
 	if (dse_rpc_params_only(call, NULL) < 0)
 		return -EINVAL;
-	for (const struct dse_rpc_method *m = dse_dpud_methods; m->name; m++)
+	for (const struct dse_rpc_method *m = dse_rpc_methods(call->srv); m->name; m++)
 		json_array_append_new(a, json_pack("{s:s, s:s}", "name", m->name, "help", m->help));
 	*ret = a;
 	return 0;
@@ -354,6 +360,7 @@ static int segment_add(struct dse_rpc_call *call, json_t **ret)
 static int segment_del(struct dse_rpc_call *call, json_t **ret)
 {
 	struct seg_change c = {.del = true};
+	char why[128];
 
 	if (dse_rpc_params_only(call, "name", NULL) < 0 ||
 	    get_segment(call, "name", true, &c.idx) < 0)
@@ -369,6 +376,9 @@ static int segment_del(struct dse_rpc_call *call, json_t **ret)
 					     "remove the port first",
 					     dp.segments[c.idx].name, port->name);
 	}
+	if (dse_fw_segment_in_use(c.idx, why, sizeof(why)))
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "segment '%s' is in use: %s",
+				     dp.segments[c.idx].name, why);
 	dp_call(seg_apply, &c);
 	config_changed();
 	*ret = NULL;
@@ -535,9 +545,13 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 static int port_del(struct dse_rpc_call *call, json_t **ret)
 {
 	uint16_t id;
+	char why[128];
 
 	if (dse_rpc_params_only(call, "name", NULL) < 0 || get_port(call, "name", true, &id) < 0)
 		return -EINVAL;
+	if (dse_fw_port_in_use(id, why, sizeof(why)))
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "port '%s' is in use: %s",
+				     dp.ports[id].name, why);
 	dse_port_del(id);
 	config_changed();
 	*ret = NULL;
@@ -792,17 +806,29 @@ static int flow_flush_op(void *arg)
 	return 0;
 }
 
+static int flow4_count_op(void *arg)
+{
+	*(uint32_t *)arg = dse_flow4_count(dp.worker.flows4, dp.flow_gen);
+	return 0;
+}
+
 static json_t *flow_json(void)
 {
 	const struct dse_flow_cache *fc = dp.worker.flows;
-	uint32_t n = 0;
+	const struct dse_flow4_cache *f4 = dp.worker.flows4;
+	uint32_t n = 0, n4 = 0;
 
 	dp_call(flow_count_op, &n);
-	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "entries", (int)n, "capacity",
+	dp_call(flow4_count_op, &n4);
+	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:{s:i, s:i, s:I, s:I, s:I, s:I}}",
+			 "entries", (int)n, "capacity",
 			 (int)((fc->bucket_mask + 1) * DSE_FLOW_WAYS), "generation",
 			 (json_int_t)dp.flow_gen, "hits", (json_int_t)fc->hits, "misses",
 			 (json_int_t)fc->misses, "inserts", (json_int_t)fc->inserts, "evictions",
-			 (json_int_t)fc->evictions);
+			 (json_int_t)fc->evictions, "l4", "entries", (int)n4, "capacity",
+			 (int)((f4->bucket_mask + 1) * DSE_FLOW_WAYS), "hits", (json_int_t)f4->hits,
+			 "misses", (json_int_t)f4->misses, "inserts", (json_int_t)f4->inserts,
+			 "evictions", (json_int_t)f4->evictions);
 }
 
 static int flow_show(struct dse_rpc_call *call, json_t **ret)
@@ -1042,6 +1068,7 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 		}
 		free(op.copy);
 	}
+	dse_fw_config_calls(a);
 	*ret = a;
 	return 0;
 }

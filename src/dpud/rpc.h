@@ -49,4 +49,7 @@ void dse_dpud_identity_free(void);
  */
 uint64_t dse_dpud_config_generation(void);
 
+/* Counts a successful configuration change (for methods outside rpc.c). */
+void dse_dpud_config_changed(void);
+
 #endif

@@ -45,8 +45,9 @@ static char runtime_dir[PATH_MAX];
 static int eal_setup(void **state)
 {
 	char prefix[64];
-	char *argv[] = {"test_conntrack", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			"--no-telemetry", "-l", "0", prefix, "--log-level=error", NULL};
+	char *argv[] = {
+	    "test_conntrack", "--no-huge", "-m", "256",	 "--no-pci",	      "--no-shconf",
+	    "--no-telemetry", "-l",	   "0",	 prefix, "--log-level=error", NULL};
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=test-ct-%d", (int)getpid());
@@ -184,9 +185,8 @@ static void conv_init(struct conv *c, struct dse_ct *ct)
 }
 
 /* Sends one segment through dse_ct_process(); creates the connection on NEW for a SYN. */
-static enum dse_ct_verdict send_raw(struct conv *c, bool from_client, uint8_t flags,
-				    uint32_t seq, uint32_t ack, uint16_t win, uint32_t len,
-				    int wscale)
+static enum dse_ct_verdict send_raw(struct conv *c, bool from_client, uint8_t flags, uint32_t seq,
+				    uint32_t ack, uint16_t win, uint32_t len, int wscale)
 {
 	struct seg g;
 	enum dse_ct_verdict v;
@@ -195,11 +195,10 @@ static enum dse_ct_verdict send_raw(struct conv *c, bool from_client, uint8_t fl
 		tcp_hdr(&g, c->cport, c->sport, flags, seq, ack, win, len, wscale);
 	else
 		tcp_hdr(&g, c->sport, c->cport, flags, seq, ack, win, len, wscale);
-	v = dse_ct_process(c->ct, from_client ? &c->c2s : &c->s2c, &g.s, c->now, &c->idx,
-			   &c->dir);
+	v = dse_ct_process(c->ct, from_client ? &c->c2s : &c->s2c, &g.s, c->now, &c->idx, &c->dir);
 	if (v == DSE_CT_NEW) {
-		int idx = dse_ct_create_conn(c->ct, from_client ? &c->c2s : &c->s2c, &g.s, c->now,
-					     7);
+		int idx =
+		    dse_ct_create_conn(c->ct, from_client ? &c->c2s : &c->s2c, &g.s, c->now, 7);
 
 		assert_true(idx >= 0);
 		c->idx = idx;
@@ -444,8 +443,7 @@ static void test_ct_tcp_in_window_rst_closes_and_later_segments_are_invalid(void
 	(void)state;
 	conv_init(&c, ct);
 	handshake(&c);
-	assert_int_equal(send_raw(&c, false, F_RST, c.sseq + 1000000, 0, 0, 0, -1),
-			 DSE_CT_INVALID);
+	assert_int_equal(send_raw(&c, false, F_RST, c.sseq + 1000000, 0, 0, 0, -1), DSE_CT_INVALID);
 	assert_int_equal(ct->last_invalid, DSE_CT_INV_SEQ_WINDOW);
 	assert_int_equal(conv_state(&c), DSE_CT_S_ESTABLISHED);
 	assert_int_equal(send_raw(&c, false, F_RST | F_ACK, c.sseq, c.cseq, 0, 0, -1),
@@ -530,8 +528,7 @@ static void test_ct_tcp_simultaneous_close_reaches_time_wait(void **state)
 	assert_int_equal(send_raw(&c, false, F_FIN | F_ACK, sfin, cfin, 65535, 0, -1),
 			 DSE_CT_VALID_STATE_CHANGED);
 	assert_int_equal(conv_state(&c), DSE_CT_S_LAST_ACK);
-	assert_int_equal(send_raw(&c, true, F_ACK, cfin + 1, sfin + 1, 65535, 0, -1),
-			 DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, true, F_ACK, cfin + 1, sfin + 1, 65535, 0, -1), DSE_CT_VALID);
 	assert_int_equal(conv_state(&c), DSE_CT_S_LAST_ACK);
 	assert_int_equal(send_raw(&c, false, F_ACK, sfin + 1, cfin + 1, 65535, 0, -1),
 			 DSE_CT_VALID_STATE_CHANGED);
@@ -773,9 +770,12 @@ static void test_ct_icmp_echo_reply_matches_the_request_by_id(void **state)
 {
 	struct dse_ct *ct = ct_new(64, NULL);
 	struct dse_ct_tuple req, rep, rep_other, req_back, t;
-	uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}, b6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+	uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1},
+		b6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 	struct dse_ct_seg s = {.l4 = (const uint8_t *)"\x08\x00\x00\x00\x12\x34\x00\x01",
-			       .l4_len = 4, .ip_len = 84, .payload_len = 60};
+			       .l4_len = 4,
+			       .ip_len = 84,
+			       .payload_len = 60};
 	int32_t idx, idx2;
 	uint8_t dir;
 
@@ -799,8 +799,7 @@ static void test_ct_icmp_echo_reply_matches_the_request_by_id(void **state)
 	assert_int_equal(dir, DSE_CT_DIR_REPLY);
 	assert_int_equal(ct->entries[idx].state, DSE_CT_S_REPLIED);
 	assert_int_equal(dse_ct_process(ct, &req, &s, T0 + SEC, &idx2, &dir), DSE_CT_VALID);
-	assert_int_equal(dse_ct_process(ct, &rep_other, &s, T0 + SEC, &idx2, &dir),
-			 DSE_CT_INVALID);
+	assert_int_equal(dse_ct_process(ct, &rep_other, &s, T0 + SEC, &idx2, &dir), DSE_CT_INVALID);
 	assert_int_equal(dse_ct_process(ct, &req_back, &s, T0 + SEC, &idx2, &dir), DSE_CT_NEW);
 	assert_true(dse_ct_create_conn(ct, &req_back, &s, T0 + SEC, 0) >= 0);
 	assert_int_equal(ct->n_entries, 2);
@@ -830,7 +829,8 @@ static void test_ct_icmp_echo_reply_matches_the_request_by_id(void **state)
 static void test_ct_ipv6_tuples_and_zones(void **state)
 {
 	struct dse_ct *ct = ct_new(64, NULL);
-	uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 9}, b6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+	uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 9},
+		b6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 	struct conv c;
 	struct dse_ct_tuple u1, u2;
 	struct seg g;
@@ -1096,13 +1096,14 @@ static void test_ct_flush_removes_only_what_the_filter_matches(void **state)
 	f = (struct dse_ct_filter){.match = DSE_CT_MATCH_ADDR, .plen = 96 + 31};
 	dse_ct_addr_from_ipv4(f.addr, net);
 	assert_int_equal(dse_ct_flush(ct, &f), 4);
-	f = (struct dse_ct_filter){.match = DSE_CT_MATCH_PORT | DSE_CT_MATCH_ZONE, .port = 53,
-				   .zone = 1};
+	f = (struct dse_ct_filter){
+	    .match = DSE_CT_MATCH_PORT | DSE_CT_MATCH_ZONE, .port = 53, .zone = 1};
 	assert_int_equal(dse_ct_flush(ct, &f), 2);
 	f = (struct dse_ct_filter){.match = DSE_CT_MATCH_MARK, .mark = 300};
 	assert_int_equal(dse_ct_flush(ct, &f), 2);
 	f = (struct dse_ct_filter){.match = DSE_CT_MATCH_STATE | DSE_CT_MATCH_FAMILY,
-				   .state = DSE_CT_S_UNREPLIED, .family = 4};
+				   .state = DSE_CT_S_UNREPLIED,
+				   .family = 4};
 	assert_int_equal(dse_ct_flush(ct, &f), 1);
 	assert_int_equal(ct->n_entries, 0);
 	assert_int_equal(ct->stats.removed, 18);
@@ -1166,8 +1167,8 @@ static void test_ct_listing_shows_the_original_direction_and_counters(void **sta
 }
 
 /* Builds Ethernet + IPv4 + an L4 header of 'l4len' bytes and 'pay' bytes; returns the length. */
-static uint32_t frame_v4(uint8_t *f, uint8_t proto, const uint8_t *l4, uint16_t l4len,
-			 uint16_t pay, uint16_t frag)
+static uint32_t frame_v4(uint8_t *f, uint8_t proto, const uint8_t *l4, uint16_t l4len, uint16_t pay,
+			 uint16_t frag)
 {
 	uint16_t tot = (uint16_t)(20 + l4len + pay);
 
@@ -1283,9 +1284,11 @@ static void test_ct_bulk_lookup_agrees_with_single_lookups(void **state)
 	udp_hdr(&g, 10);
 	for (uint16_t i = 0; i < 40; i++) {
 		if (i % 2)
-			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_server, v4_client, 53, (uint16_t)(100 + i));
+			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_server, v4_client, 53,
+				 (uint16_t)(100 + i));
 		else
-			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_client, v4_server, (uint16_t)(100 + i), 53);
+			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_client, v4_server, (uint16_t)(100 + i),
+				 53);
 		if (i % 4 < 2)
 			assert_true(dse_ct_create_conn(ct, &t[i], &g.s, T0, 0) >= 0);
 		tp[i] = &t[i];
@@ -1293,9 +1296,11 @@ static void test_ct_bulk_lookup_agrees_with_single_lookups(void **state)
 	/* Look the first 20 up from the other side. */
 	for (uint16_t i = 0; i < 20; i++) {
 		if (i % 2)
-			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_client, v4_server, (uint16_t)(100 + i), 53);
+			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_client, v4_server, (uint16_t)(100 + i),
+				 53);
 		else
-			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_server, v4_client, 53, (uint16_t)(100 + i));
+			tuple_v4(&t[i], 1, IPPROTO_UDP, v4_server, v4_client, 53,
+				 (uint16_t)(100 + i));
 	}
 	assert_int_equal(dse_ct_lookup_bulk(ct, tp, 40, idx, dir), 20);
 	for (unsigned i = 0; i < 40; i++) {
@@ -1308,6 +1313,160 @@ static void test_ct_bulk_lookup_agrees_with_single_lookups(void **state)
 		}
 	}
 	dse_ct_free(ct);
+}
+
+/* Sends a segment of conversation 'c' by index, as a flow-cache hit does. */
+static enum dse_ct_verdict track_by_index(struct conv *c, bool from_client, uint8_t flags,
+					  uint32_t len)
+{
+	struct seg g;
+	enum dse_ct_verdict v;
+
+	if (from_client)
+		tcp_hdr(&g, c->cport, c->sport, flags, c->cseq, c->sseq, 65535, len, -1);
+	else
+		tcp_hdr(&g, c->sport, c->cport, flags, c->sseq, c->cseq, 65535, len, -1);
+	v = dse_ct_track(c->ct, (uint32_t)c->idx, from_client ? DSE_CT_DIR_ORIG : DSE_CT_DIR_REPLY,
+			 &g.s, c->now);
+	if (v != DSE_CT_INVALID) {
+		if (from_client)
+			c->cseq += len + !!(flags & F_FIN);
+		else
+			c->sseq += len + !!(flags & F_FIN);
+	}
+	return v;
+}
+
+/*
+ * Steps: open a connection and move 1 MB each way with every segment
+ * tracked by index (the flow-cache hit path), then close it.  On a second
+ * connection move the same data without tracking it (only the timestamp
+ * refreshed, as a fast path that skipped dse_ct_track() would), then send
+ * the FIN.
+ * Verify: tracked, the handshake's last ACK reaches ESTABLISHED and the FIN
+ * is valid; untracked, the FIN lies beyond every window conntrack knows and
+ * is INVALID: every packet of a connection must be tracked.
+ */
+static void test_ct_every_packet_must_be_tracked_to_keep_the_window(void **state)
+{
+	struct dse_ct *ct = ct_new(64, NULL);
+	struct conv c;
+
+	(void)state;
+	conv_init(&c, ct);
+	assert_int_equal(client(&c, F_SYN, 0), DSE_CT_NEW);
+	assert_int_equal(server(&c, F_SYN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(track_by_index(&c, true, F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(conv_state(&c), DSE_CT_S_ESTABLISHED);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(track_by_index(&c, true, F_ACK, 1000), DSE_CT_VALID);
+		assert_int_equal(track_by_index(&c, false, F_ACK, 1000), DSE_CT_VALID);
+	}
+	assert_int_equal(client(&c, F_FIN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(track_by_index(&c, false, F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(conv_state(&c), DSE_CT_S_CLOSE_WAIT);
+
+	conv_init_addrs(&c, ct, v4_client, v4_server, 40001, 80);
+	handshake(&c);
+	c.cseq += 1000000; /* a megabyte conntrack never saw */
+	c.sseq += 1000000;
+	ct->entries[c.idx].last_seen = c.now;
+	assert_int_equal(client(&c, F_FIN | F_ACK, 0), DSE_CT_INVALID);
+	assert_int_equal(ct->last_invalid, DSE_CT_INV_SEQ_WINDOW);
+
+	/* A stale index (the connection is gone) sends the packet to the full pipeline. */
+	assert_int_equal(dse_ct_delete(ct, (uint32_t)c.idx), 0);
+	assert_int_equal(track_by_index(&c, true, F_ACK, 0), DSE_CT_NEW);
+	assert_int_equal(ct->n_entries, 1);
+	dse_ct_free(ct);
+}
+
+/* Prepares table state for the burst test: a TCP connection 40000 ESTABLISHED, a UDP flow. */
+static void burst_prepare(struct dse_ct *ct, struct conv *c, struct dse_ct_tuple *udp)
+{
+	struct seg g;
+
+	conv_init(c, ct);
+	handshake(c);
+	udp_hdr(&g, 10);
+	tuple_v4(udp, 1, IPPROTO_UDP, v4_client, v4_server, 7, 7);
+	assert_true(dse_ct_create_conn(ct, udp, &g.s, T0 - 40 * SEC, 0) >= 0);
+}
+
+/*
+ * Steps: on two tables in the same state, send one burst of packets through
+ * dse_ct_process_bulk() and the same packets one by one through
+ * dse_ct_process(): data and a FIN of an open connection, a timed-out UDP
+ * flow twice, two SYNs of one new connection, an ACK of nothing.  Then
+ * create the new connections as a caller does.
+ * Verify: verdicts, directions and hits agree packet by packet, including
+ * the second packet of the expired flow (its entry removed by the first);
+ * the second SYN's create returns -EEXIST and dse_ct_process() then tracks it.
+ */
+static void test_ct_bulk_process_agrees_with_packet_by_packet(void **state)
+{
+	struct dse_ct *a = ct_new(64, NULL), *b = ct_new(64, NULL);
+	struct conv ca, cb;
+	struct dse_ct_tuple udp, syn_t, ack_t;
+	struct seg g[8];
+	const struct dse_ct_tuple *tp[8];
+	const struct dse_ct_seg *sp[8];
+	uint8_t vb[8], db[8], da;
+	int32_t ib[8], ia;
+	unsigned n = 0, n_new;
+
+	(void)state;
+	burst_prepare(a, &ca, &udp);
+	burst_prepare(b, &cb, &udp);
+	tuple_v4(&syn_t, 1, IPPROTO_TCP, v4_client, v4_server, 41000, 80);
+	tuple_v4(&ack_t, 1, IPPROTO_TCP, v4_client, v4_server, 42000, 80);
+
+	tcp_hdr(&g[n], 40000, 80, F_ACK | F_PSH, ca.cseq, ca.sseq, 65535, 100, -1);
+	tp[n++] = &ca.c2s;
+	tcp_hdr(&g[n], 80, 40000, F_FIN | F_ACK, ca.sseq, ca.cseq + 100, 65535, 0, -1);
+	tp[n++] = &ca.s2c;
+	udp_hdr(&g[n], 10);
+	tp[n++] = &udp;
+	udp_hdr(&g[n], 10);
+	tp[n++] = &udp;
+	tcp_hdr(&g[n], 41000, 80, F_SYN, 77, 0, 65535, 0, -1);
+	tp[n++] = &syn_t;
+	tcp_hdr(&g[n], 41000, 80, F_SYN, 77, 0, 65535, 0, -1);
+	tp[n++] = &syn_t;
+	tcp_hdr(&g[n], 42000, 80, F_ACK, 1, 1, 65535, 0, -1);
+	tp[n++] = &ack_t;
+	for (unsigned i = 0; i < n; i++)
+		sp[i] = &g[i].s;
+
+	n_new = dse_ct_process_bulk(b, tp, sp, n, T0, vb, ib, db);
+	assert_int_equal(n_new, 4);
+	for (unsigned i = 0; i < n; i++) {
+		enum dse_ct_verdict va = dse_ct_process(a, tp[i], sp[i], T0, &ia, &da);
+
+		assert_int_equal(vb[i], va);
+		assert_int_equal(ib[i] >= 0, ia >= 0);
+		if (ia >= 0)
+			assert_int_equal(db[i], da);
+	}
+	assert_int_equal(vb[0], DSE_CT_VALID);
+	assert_int_equal(vb[1], DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(db[1], DSE_CT_DIR_REPLY);
+	assert_int_equal(vb[2], DSE_CT_NEW); /* timed out: removed */
+	assert_int_equal(vb[3], DSE_CT_NEW); /* its entry went with the packet before */
+	assert_int_equal(vb[4], DSE_CT_NEW);
+	assert_int_equal(vb[5], DSE_CT_NEW);
+	assert_int_equal(vb[6], DSE_CT_INVALID);
+	assert_int_equal(a->stats.expired, 1);
+	assert_int_equal(b->stats.expired, 1);
+	assert_int_equal(b->stats.invalid, a->stats.invalid);
+
+	/* The caller creates in order; the second SYN finds the first's connection. */
+	assert_true(dse_ct_create_conn(b, tp[4], sp[4], T0, 0) >= 0);
+	assert_int_equal(dse_ct_create_conn(b, tp[5], sp[5], T0, 0), -EEXIST);
+	assert_int_equal(dse_ct_process(b, tp[5], sp[5], T0, &ib[5], &db[5]), DSE_CT_VALID);
+	assert_int_equal(b->entries[ib[5]].packets[DSE_CT_DIR_ORIG], 2);
+	dse_ct_free(a);
+	dse_ct_free(b);
 }
 
 /* Bytes allocated from every socket's DPDK heap. */
@@ -1344,7 +1503,8 @@ static void test_ct_memory_per_connection_is_under_256_bytes(void **state)
 	before = heap_allocated();
 	ct = ct_new(n, NULL);
 	for (uint32_t i = 0; i < n; i++) {
-		a[12] = 10, a[13] = (uint8_t)(i >> 16), a[14] = (uint8_t)(i >> 8), a[15] = (uint8_t)i;
+		a[12] = 10, a[13] = (uint8_t)(i >> 16), a[14] = (uint8_t)(i >> 8),
+		a[15] = (uint8_t)i;
 		b[12] = 11;
 		tcp_hdr(&g, (uint16_t)i, 80, F_SYN, i, 0, 1000, 0, -1);
 		assert_int_equal(dse_ct_tuple_set(&t, 1, 6, IPPROTO_TCP, a, b, (uint16_t)i, 80), 0);
@@ -1376,6 +1536,7 @@ int main(void)
 	    cmocka_unit_test(test_ct_tcp_syn_reopens_a_closed_connection),
 	    cmocka_unit_test(test_ct_tcp_window_scaling_counts_only_when_both_syns_ask),
 	    cmocka_unit_test(test_ct_tcp_sequence_numbers_wrap),
+	    cmocka_unit_test(test_ct_every_packet_must_be_tracked_to_keep_the_window),
 	    cmocka_unit_test(test_ct_udp_pseudo_connection_unreplied_then_replied),
 	    cmocka_unit_test(test_ct_icmp_echo_reply_matches_the_request_by_id),
 	    cmocka_unit_test(test_ct_ipv6_tuples_and_zones),
@@ -1388,6 +1549,7 @@ int main(void)
 	    cmocka_unit_test(test_ct_listing_shows_the_original_direction_and_counters),
 	    cmocka_unit_test(test_ct_tuple_and_segment_from_parsed_frames),
 	    cmocka_unit_test(test_ct_bulk_lookup_agrees_with_single_lookups),
+	    cmocka_unit_test(test_ct_bulk_process_agrees_with_packet_by_packet),
 	    cmocka_unit_test(test_ct_memory_per_connection_is_under_256_bytes),
 	};
 

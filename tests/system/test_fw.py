@@ -1,0 +1,327 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The stateful distributed firewall: rules, default policy, connection
+tracking, reject answers, timeouts with the test clock, the table limit, and
+rule changes under traffic."""
+import socket
+import subprocess
+
+import pytest
+
+from lab import RpcError, counters, delta, port_config, wait_counters, wait_for
+
+PYTHON = "/usr/bin/python3"
+
+# Runs in a VM: one TCP connect to argv[1]:argv[2]; prints ok, refused or timeout.
+CONNECT = r"""
+import socket, sys
+s = socket.socket(); s.settimeout(float(sys.argv[3]))
+try:
+    s.connect((sys.argv[1], int(sys.argv[2]))); s.sendall(b"hello"); print("ok")
+except ConnectionRefusedError: print("refused")
+except socket.timeout: print("timeout")
+except OSError as e: print("error", e)
+"""
+
+# Runs in a VM: accepts one connection on argv[1]:argv[2] and echoes once.
+ACCEPT = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8); print("listening", flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(c.recv(100)); c.close()
+"""
+
+
+@pytest.fixture
+def fw_lab(lab):
+    """vm1 (198.18.0.1), vm2 (198.18.0.2) in segment a with the firewall on,
+    default deny; static ARP so only IP crosses.  Returns (dpud, vm1, vm2)."""
+    vm1 = lab.add_vm("vm1", 1)
+    vm2 = lab.add_vm("vm2", 2)
+    lab.static_arp()
+    dpud = lab.start_dpud([
+        {"method": "segment.add", "params": {"name": "a", "vlan": 100}},
+        port_config("vm1", segment="a"), port_config("vm2", segment="a"),
+        {"method": "fw.policy", "params": {"segment": "a", "default": "deny"}}])
+    return dpud, vm1, vm2
+
+
+def listen(vm, port):
+    """Starts a TCP echo server in 'vm' on 'port' and waits until it listens."""
+    p = vm.lab.popen(vm.ns, PYTHON, "-c", ACCEPT, vm.ip, str(port), stdout=subprocess.PIPE,
+                     text=True)
+    assert p.stdout.readline().strip() == "listening"
+    return p
+
+
+def connect(vm, ip, port, timeout=1.5):
+    return vm.ns.run(PYTHON, "-c", CONNECT, ip, str(port), str(timeout),
+                     check=False, timeout=30).stdout.strip()
+
+
+def test_default_deny_drops_and_an_allow_rule_lets_ping_through(fw_lab):
+    """Steps: with default deny, vm1 pings vm2; then add rule 10 allowing ICMP
+    from 198.18.0.1 and ping again.
+    Verify: the first ping gets no reply and fw_deny counts its requests; the
+    second gets 3 of 3 (the replies pass as the connection's return traffic,
+    no rule allows them); fw.rule.list shows rule 10 with hits; fw.conn.list
+    shows the ICMP connection from vm1 to vm2."""
+    dpud, vm1, vm2 = fw_lab
+    start = counters(dpud.stats())
+    assert " 0 received" in vm1.ping(vm2.ip, count=2).stdout
+    d = wait_counters(dpud, {"drop.fw_deny": 2}, since=start)
+    assert d["drop.fw_deny"] == 2, d
+    dpud.call("fw.rule.add", id=10, action="allow", proto="icmp", src="198.18.0.1/32")
+    assert " 3 received" in vm1.ping(vm2.ip, count=3).stdout
+    rules = dpud.call("fw.rule.list")
+    assert [(r["id"], r["action"]) for r in rules] == [(10, "allow")] and rules[0]["hits"] >= 1
+    conns = dpud.call("fw.conn.list", proto="icmp")["conns"]
+    assert [(c["src"], c["dst"], c["rule"]) for c in conns] == [(vm1.ip, vm2.ip, 10)], conns
+    assert conns[0]["packets"][0] >= 3 and conns[0]["packets"][1] >= 3, conns
+
+
+def test_return_traffic_of_an_allowed_connection_passes_but_not_new_ones_back(fw_lab):
+    """Steps: allow TCP to vm2 port 7000 only; vm2 listens on 7000, vm1 on
+    7001; vm1 connects to vm2:7000; vm2 connects to vm1:7001.
+    Verify: the first connection works both ways (the echo comes back); the
+    second times out (denied: no rule allows it); fw.conn.list shows the
+    first connection ESTABLISHED or closing, and no connection to 7001."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=20, action="allow", proto="tcp", dst="198.18.0.2", dport=7000)
+    listen(vm2, 7000)
+    listen(vm1, 7001)
+    assert connect(vm1, vm2.ip, 7000) == "ok"
+    assert connect(vm2, vm1.ip, 7001, timeout=1) == "timeout"
+    conns = dpud.call("fw.conn.list", proto="tcp")["conns"]
+    assert [c["dport"] for c in conns] == [7000], conns
+    assert dpud.stats()["drops"]["fw_deny"] >= 1
+
+
+def test_reject_answers_with_tcp_rst_and_icmp_unreachable(fw_lab):
+    """Steps: rule 30 rejects TCP to port 9, rule 31 rejects UDP to port 9; vm1
+    connects to vm2:9 and sends a UDP datagram to vm2:9.
+    Verify: the connect is refused at once (a RST came back, not a timeout);
+    vm1 receives an ICMP destination unreachable (code 13) quoting its
+    datagram; fw_reject counts both."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=30, action="reject", proto="tcp", dport=9)
+    dpud.call("fw.rule.add", id=31, action="reject", proto="udp", dport=9)
+    start = counters(dpud.stats())
+    assert connect(vm1, vm2.ip, 9) == "refused"
+    cap = vm1.capture()
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    udp = bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
+                UDP(sport=4000, dport=9) / b"probe-unreachable")
+    vm1.send_ok([udp])
+    # The answer quotes the datagram's IP header and first 8 bytes: its UDP header.
+    got = cap.wait_matching(b"\x0f\xa0\x00\x09", 2)
+    icmp = [f for f in got if f[23] == 1]  # IPv4 protocol ICMP
+    assert icmp, "no ICMP answer reached vm1"
+    pkt = Ether(icmp[0])
+    assert pkt[IP].src == vm2.ip and pkt[IP].dst == vm1.ip
+    assert bytes(pkt[IP].payload)[0:2] == b"\x03\x0d", bytes(pkt[IP].payload)[:8]
+    d = wait_counters(dpud, {"drop.fw_reject": 2}, since=start)
+    assert d["drop.fw_reject"] >= 2, d
+
+
+def test_tcp_segment_without_a_connection_is_invalid(fw_lab):
+    """Steps: allow all TCP to vm2; vm1 sends a bare ACK and a RST to vm2:7000
+    for which no SYN was ever seen, then a SYN.
+    Verify: the ACK and the RST are dropped as ct_invalid and never reach vm2;
+    the SYN creates a connection (vm2's kernel, with nothing listening,
+    answers it with a RST, which closes it)."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=40, action="allow", proto="tcp")
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+
+    def seg(flags, marker):
+        return bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
+                     TCP(sport=40000, dport=7000, flags=flags, seq=1000, ack=1) / marker)
+
+    cap = vm2.capture()
+    start = counters(dpud.stats())
+    vm1.send_ok([seg("A", b"bare-ack"), seg("R", b"bare-rst")])
+    d = wait_counters(dpud, {"drop.ct_invalid": 2}, since=start)
+    assert d["drop.ct_invalid"] == 2, d
+    vm1.send_ok([bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
+                       TCP(sport=40001, dport=7000, flags="S", seq=5))])
+    conns = wait_for(lambda: dpud.call("fw.conn.list", proto="tcp")["conns"], len)
+    assert [c["sport"] for c in conns] == [40001], conns
+    assert conns[0]["state"] in ("SYN_SENT", "CLOSE"), conns
+    assert not cap.matching("bare-"), "an invalid segment reached vm2"
+
+
+def test_udp_pseudo_connection_times_out_with_the_test_clock(fw_lab):
+    """Steps: allow UDP; freeze the clock; set the UDP timeout to 20 s; vm1
+    sends a datagram to vm2; advance the clock 10 s, then 11 s more.
+    Verify: the connection exists (UNREPLIED) after 10 s and is gone after
+    21 s; a datagram from vm2 back to vm1 after that is denied (no rule allows
+    it and its connection is gone)."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=50, action="allow", proto="udp", src=vm1.ip)
+    dpud.call("clock.freeze")
+    dpud.call("fw.config", udp=20)
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    vm1.send_ok([bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
+                       UDP(sport=5000, dport=5001) / b"x")])
+    conns = wait_for(lambda: dpud.call("fw.conn.list", proto="udp")["conns"], len)
+    assert [c["state"] for c in conns] == ["UNREPLIED"], conns
+    dpud.call("clock.advance", seconds=10)
+    assert len(dpud.call("fw.conn.list", proto="udp")["conns"]) == 1
+    dpud.call("clock.advance", seconds=11)
+    assert dpud.call("fw.conn.list", proto="udp")["conns"] == []
+    start = counters(dpud.stats())
+    vm2.send_ok([bytes(Ether(src=vm2.mac, dst=vm1.mac) / IP(src=vm2.ip, dst=vm1.ip) /
+                       UDP(sport=5001, dport=5000) / b"late-reply")])
+    d = wait_counters(dpud, {"drop.fw_deny": 1}, since=start)
+    assert d["drop.fw_deny"] == 1, d
+
+
+def test_a_full_connection_table_drops_new_connections_and_counts_them(fw_lab):
+    """Steps: allow UDP; fw.config max_conns 3; vm1 sends datagrams on 5
+    different source ports.
+    Verify: 3 connections exist; 2 datagrams are dropped as ct_full; fw.stats
+    counts full 2; datagrams of an existing connection still pass."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=60, action="allow", proto="udp")
+    dpud.call("fw.config", max_conns=3)
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    def dgram(sport, marker):
+        return bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
+                     UDP(sport=sport, dport=6000) / marker)
+
+    cap = vm2.capture()
+    start = counters(dpud.stats())
+    vm1.send_ok([dgram(6100 + i, b"conn-%d" % i) for i in range(5)])
+    d = wait_counters(dpud, {"drop.ct_full": 2}, since=start)
+    assert d["drop.ct_full"] == 2, d
+    assert dpud.call("fw.stats")["full"] == 2
+    assert len(dpud.call("fw.conn.list")["conns"]) == 3
+    vm1.send_ok([dgram(6100, b"again-on-conn-0")])
+    assert len(cap.wait_matching("again-on-conn-0", 1)) == 1
+
+
+def test_rule_changes_under_traffic_never_let_a_denied_packet_through(fw_lab):
+    """Steps: a background sender in vm1 streams UDP to vm2 port 6500 without
+    pause; 10 times: allow UDP to 6500 (rule 70), send a marked burst, then
+    replace the rule by nothing (default deny), send a marked burst.
+    Verify: every burst sent while allowed arrives whole; not one packet of
+    a burst sent while denied arrives, although the stream's connection was
+    established a moment before (it is judged again); the datapath kept
+    forwarding the whole time (the allowed bursts)."""
+    dpud, vm1, vm2 = fw_lab
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    stream = vm1.lab.popen(vm1.ns, PYTHON, "-c",
+                           "import socket, time\n"
+                           "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                           "end = time.time() + 30\n"
+                           "while time.time() < end:\n"
+                           "    s.sendto(b'stream', ('%s', 6500)); time.sleep(0.001)\n"
+                           % vm2.ip)
+
+    def burst(tag):
+        return [bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
+                      UDP(sport=6600, dport=6500) / ("%s-%d" % (tag, i)).encode())
+                for i in range(20)]
+
+    try:
+        for round_ in range(10):
+            dpud.call("fw.rule.add", id=70, action="allow", proto="udp", dport=6500)
+            cap = vm2.capture()
+            vm1.send_ok(burst("allowed%d" % round_))
+            assert len(cap.wait_matching("allowed%d-" % round_, 20)) == 20
+            cap.stop()
+            dpud.call("fw.rule.del", id=70)
+            cap = vm2.capture()
+            vm1.send_ok(burst("denied%d" % round_))
+            vm1.send_ok(burst("allowed-check%d" % round_)[:1])
+            wait_for(lambda: dpud.call("fw.conn.list", port=6500)["conns"] == [], bool)
+            leaked = cap.stop()
+            assert not [f for f in leaked if b"denied%d-" % round_ in f], \
+                "round %d: a denied packet reached vm2" % round_
+    finally:
+        stream.kill()
+
+
+def test_malformed_firewall_calls_get_clear_errors(fw_lab):
+    """Steps: fw.rule.add with a bad prefix, a port range on ICMP, a bad
+    action, a duplicate id, an unknown segment; fw.policy with a bad default;
+    segment.del of a segment (with no ports) that has a policy.
+    Verify: each is refused with a message naming the problem, and the rule
+    list is unchanged."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=1, action="allow", proto="tcp")
+    bad = [({"id": 2, "action": "allow", "src": "198.18.0.0/33"}, "src"),
+           ({"id": 2, "action": "allow", "proto": "icmp", "dport": 80}, "port"),
+           ({"id": 2, "action": "maybe"}, "action"),
+           ({"id": 1, "action": "allow"}, "exists"),
+           ({"id": 2, "action": "allow", "segment": "nope"}, "no segment")]
+    for params, words in bad:
+        with pytest.raises(RpcError, match=words):
+            dpud.call("fw.rule.add", **params)
+    with pytest.raises(RpcError, match="allow, deny or off"):
+        dpud.call("fw.policy", segment="a", default="sometimes")
+    dpud.call("segment.add", name="b", vlan=200)
+    dpud.call("fw.policy", segment="b", default="deny")
+    with pytest.raises(RpcError, match="firewall policy"):
+        dpud.call("segment.del", name="b")
+    assert [r["id"] for r in dpud.call("fw.rule.list")] == [1]
+
+
+def test_firewall_config_is_saved_and_replayed(fw_lab):
+    """Steps: add two rules and a timeout; config.save.
+    Verify: the saved calls hold fw.policy, fw.config and both fw.rule.add
+    calls with the same fields fw.rule.list reports."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=5, priority=10, action="drop", proto="tcp",
+              src="198.18.0.0/24", dport="1000-2000", direction="in")
+    dpud.call("fw.rule.add", id=6, action="allow", proto="icmp")
+    dpud.call("fw.config", tcp_established=3600)
+    saved = dpud.call("config.save")
+    methods = [c["method"] for c in saved]
+    assert methods.count("fw.rule.add") == 2 and "fw.policy" in methods and "fw.config" in methods
+    rule5 = [c["params"] for c in saved if c["method"] == "fw.rule.add"][0]
+    assert rule5["dport"] == "1000-2000" and rule5["src"] == "198.18.0.0/24", rule5
+    assert rule5["direction"] == "in" and rule5["priority"] == 10
+
+
+def test_a_tcp_stream_through_the_fast_path_is_tracked_to_its_end(fw_lab):
+    """Steps: allow TCP to vm2 port 5201; iperf3 from vm1 to vm2 for 3 s
+    (many windows of data, mostly through the flow cache); look at the
+    connections during the stream and after it.
+    Verify: during the stream the data connection is ESTABLISHED with its
+    packets counted in both directions; iperf3 moved data; afterwards the
+    connections are closing or closed (the FINs and RSTs fitted the windows
+    the fast path kept tracking); no packet was refused for its sequence
+    numbers (only segments that come after a RST are invalid); the layer 4
+    flow cache served the stream."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=80, action="allow", proto="tcp", dport=5201)
+    lab = vm1.lab
+    server = lab.popen(vm2.ns, "iperf3", "-s", "-1", "-B", vm2.ip, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    wait_for(lambda: vm2.ns.run("ss", "-Hltn", "sport = :5201").stdout.strip(), bool)
+    client = lab.popen(vm1.ns, "iperf3", "-c", vm2.ip, "-t", "3", "-J", stdout=subprocess.PIPE,
+                       text=True)
+
+    def busiest():
+        conns = dpud.call("fw.conn.list", proto="tcp")["conns"]
+        return max(conns, key=lambda c: c["packets"][0]) if conns else None
+
+    during = wait_for(busiest, lambda c: c is not None and c["packets"][0] > 1000, timeout=10)
+    assert during["state"] == "ESTABLISHED" and during["packets"][1] > 100, during
+    out, _ = client.communicate(timeout=60)
+    server.wait(timeout=20)
+    import json
+    assert json.loads(out)["end"]["sum_received"]["bytes"] > 1000000, out[-500:]
+    conns = dpud.call("fw.conn.list", proto="tcp")["conns"]
+    assert conns and all(c["state"] != "ESTABLISHED" for c in conns), conns
+    reasons = {k: v for k, v in dpud.call("fw.stats")["invalid_reasons"].items() if v}
+    assert set(reasons) <= {"closed"}, reasons
+    assert dpud.call("flow.show")["l4"]["hits"] > 1000
