@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "tep.h"
 
 struct dse_dp dp;
 
@@ -85,8 +86,11 @@ void dp_segments_rebuild(void)
 {
 	for (unsigned i = 0; i < RTE_DIM(dp.vlan_seg); i++)
 		dp.vlan_seg[i] = DSE_NO_SEGMENT;
-	for (uint16_t p = 0; p < DSE_MAX_PORTS; p++)
+	memset(dp.vni_map, 0, sizeof(dp.vni_map));
+	for (uint16_t p = 0; p < DSE_MAX_VPORTS; p++) {
 		dp.ports[p].fw_any = false;
+		dp.ports[p].tep_uplink = dp.tep.ip != 0 && p == dp.tep.uplink;
+	}
 	for (uint16_t s = 0; s < DSE_MAX_SEGMENTS; s++) {
 		struct dse_segment *seg = &dp.segments[s];
 
@@ -94,7 +98,18 @@ void dp_segments_rebuild(void)
 		seg->flood_uplink = DSE_NO_PORT;
 		if (!seg->used)
 			continue;
-		dp.vlan_seg[seg->vlan] = s;
+		if (seg->vni != 0) {
+			uint32_t i = seg->vni;
+
+			while (dp.vni_map[i & (DSE_VNI_SLOTS - 1)].vni != 0)
+				i++;
+			dp.vni_map[i & (DSE_VNI_SLOTS - 1)].vni = seg->vni;
+			dp.vni_map[i & (DSE_VNI_SLOTS - 1)].seg = s;
+			for (uint16_t k = 0; k < seg->n_peers; k++)
+				dp.ports[seg->peers[k]].fw_any |= seg->fw;
+		} else {
+			dp.vlan_seg[seg->vlan] = s;
+		}
 		for (uint16_t p = 0; p < DSE_MAX_PORTS; p++) {
 			if (!dp_port_in_segment(&dp.ports[p], s))
 				continue;
@@ -102,7 +117,7 @@ void dp_segments_rebuild(void)
 				dp.ports[p].fw_any = true;
 			if (!dp.ports[p].uplink)
 				seg->members[seg->n_members++] = p;
-			else if (seg->flood_uplink == DSE_NO_PORT)
+			else if (seg->flood_uplink == DSE_NO_PORT && seg->vni == 0)
 				seg->flood_uplink = p;
 		}
 	}
@@ -144,8 +159,26 @@ static inline void worker_mailbox(struct dse_worker *w)
 	atomic_store_explicit(&cmd->done, true, memory_order_release);
 }
 
+/* Asks the underlay for the MAC of each peer TEP not resolved yet, once a second. */
+static void tep_arp_requests(struct dse_worker *w)
+{
+	if (dp.tep.ip == 0 || w->now_ns < dp.tep.next_arp_ns)
+		return;
+	dp.tep.next_arp_ns = w->now_ns + 1000000000ull;
+	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
+		struct rte_mbuf *m;
+
+		if (!dp.ports[p].used || dp.ports[p].tep_resolved)
+			continue;
+		m = dse_tep_arp_request(dp.ports[p].tep_ip);
+		if (m != NULL && rte_eth_tx_burst(dp.tep.uplink, 0, &m, 1) == 0)
+			rte_pktmbuf_free(m);
+	}
+}
+
 static void worker_housekeeping(struct dse_worker *w)
 {
+	tep_arp_requests(w);
 	/* The connection timer wheel, in small steps so a walk never waits long. */
 	if (w->now_ns >= w->next_ct_ns) {
 		dse_ct_expire(dp.ct, w->now_ns, 4096);

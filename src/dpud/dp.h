@@ -32,7 +32,11 @@
 
 struct dp_cmd;
 
-#define DSE_MAX_PORTS    64 /* ports of one datapath */
+#define DSE_VNI_SLOTS 1024 /* twice the largest number of segments, a power of two */
+
+#define DSE_MAX_PORTS    64 /* ports of one datapath (DPDK ethdevs) */
+#define DSE_MAX_TEPS     64 /* peer tunnel endpoints, each a virtual port after the ports */
+#define DSE_MAX_VPORTS   (DSE_MAX_PORTS + DSE_MAX_TEPS)
 #define DSE_MAX_SEGMENTS 256
 #define DSE_NAME_MAX     32
 #define DSE_NO_SEGMENT   0xffff
@@ -63,6 +67,16 @@ struct dse_port {
 	 */
 	bool uplink;
 	bool fw_any;        /* carries a segment with the firewall on (set by dp_segments_rebuild) */
+	bool tep_uplink;    /* our TEP sends and receives on this port */
+	/*
+	 * A virtual port (id DSE_MAX_PORTS and up) stands for a peer TEP: what
+	 * the FDB learns behind it is reached by Geneve encapsulation.
+	 */
+	bool tunnel;
+	uint32_t tep_ip;               /* tunnel: the peer's address, network order */
+	struct rte_ether_addr tep_mac; /* tunnel: its MAC (by ARP or from its packets) */
+	bool tep_resolved;             /* tunnel: tep_mac is known */
+	uint16_t tep_refs;             /* tunnel: segments that have this peer */
 	/* trunk: segments it carries, one bit per segment index */
 	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64];
 };
@@ -71,10 +85,13 @@ struct dse_port {
 struct dse_segment {
 	bool used;
 	char name[DSE_NAME_MAX];
-	uint16_t vlan;      /* 802.1Q VLAN id on trunk ports, 1..4094 */
+	uint16_t vlan;      /* 802.1Q VLAN id on trunk ports, 1..4094; 0 for an overlay segment */
+	uint32_t vni;       /* Geneve VNI of an overlay segment, else 0 */
+	uint16_t n_peers;   /* overlay: peer TEPs that floods are replicated to */
+	uint16_t peers[DSE_MAX_TEPS]; /* ... as their virtual port ids */
 	bool fw;            /* the firewall filters and tracks this segment's IP traffic */
 	uint16_t n_members; /* ports in 'members' */
-	uint16_t members[DSE_MAX_PORTS + 1]; /* local (non-uplink) ports of the segment */
+	uint16_t members[DSE_MAX_PORTS]; /* local (non-uplink) ports of the segment */
 	uint16_t flood_uplink; /* the uplink that carries this segment's floods, or DSE_NO_PORT */
 };
 
@@ -101,9 +118,21 @@ struct dse_worker {
 /* The whole datapath. */
 struct dse_dp {
 	struct rte_mempool *pool;
-	struct dse_port ports[DSE_MAX_PORTS];       /* indexed by DPDK port id */
+	struct dse_port ports[DSE_MAX_VPORTS];      /* indexed by DPDK port id, then peer TEPs */
 	struct dse_segment segments[DSE_MAX_SEGMENTS];
 	uint16_t vlan_seg[4096];                    /* VLAN id -> segment, or DSE_NO_SEGMENT */
+	/* Our tunnel endpoint; ip 0 while there is none. */
+	struct {
+		uint32_t ip;               /* network order */
+		struct rte_ether_addr mac; /* the uplink's */
+		uint16_t uplink;           /* the port it uses */
+		uint64_t next_arp_ns;      /* when unresolved peers are asked for next */
+	} tep;
+	/* VNI -> segment, open addressing on the low bits (DSE_VNI_SLOTS slots). */
+	struct {
+		uint32_t vni; /* 0: empty */
+		uint16_t seg;
+	} vni_map[DSE_VNI_SLOTS];
 	struct dse_fdb *fdb;
 	struct dse_ct *ct;              /* connection tracking of firewalled segments */
 	struct dse_fw_ruleset *fw;      /* the rules in force (NULL: none) */
@@ -178,6 +207,20 @@ static inline bool dp_port_in_segment(const struct dse_port *p, uint16_t seg)
 	if (p->mode == DSE_PORT_ACCESS)
 		return p->segment == seg;
 	return (p->trunk_segs[seg / 64] & (1ull << (seg % 64))) != 0;
+}
+
+/* Returns the segment of overlay 'vni', or DSE_NO_SEGMENT. */
+static inline uint16_t dp_vni_segment(uint32_t vni)
+{
+	for (uint32_t i = vni, n = 0; n < DSE_VNI_SLOTS; i++, n++) {
+		uint32_t slot = i & (DSE_VNI_SLOTS - 1);
+
+		if (dp.vni_map[slot].vni == vni)
+			return dp.vni_map[slot].seg;
+		if (dp.vni_map[slot].vni == 0)
+			break;
+	}
+	return DSE_NO_SEGMENT;
 }
 
 /* Frame bytes beyond the MTU: Ethernet header and up to two VLAN tags. */

@@ -7,6 +7,7 @@
 #ifndef DSE_DROP_H
 #define DSE_DROP_H
 
+#include "geneve.h"
 #include "parse.h"
 
 #define DSE_DP_DROPS(X)                                                        \
@@ -25,9 +26,15 @@
 	X(FW_DENY, "denied by a firewall rule or the segment's default policy")   \
 	X(FW_REJECT, "rejected by a firewall rule (a TCP RST or ICMP unreachable was sent)") \
 	X(CT_INVALID, "does not fit the state of its connection")                 \
-	X(CT_FULL, "connection table full")
+	X(CT_FULL, "connection table full")                                      \
+	X(TEP_UNKNOWN, "Geneve packet of an unknown VNI or from a TEP that is not its peer") \
+	X(TEP_UNRESOLVED, "the peer TEP's MAC address is not known yet (ARP pending)") \
+	X(OVERLAY_OVERSIZE, "frame too large for the underlay MTU once encapsulated")
 
-/* Datapath drop reasons; parser reasons come first, numbered as in parse.h. */
+/*
+ * Datapath drop reasons; parser reasons come first, numbered as in parse.h,
+ * and Geneve decapsulation reasons last, in the order of geneve.h.
+ */
 enum dse_drop {
 #define DSE_DROP_PARSE_ENUM(n, s) DSE_DROP_PARSE_##n,
 	DSE_PARSE_ERRORS(DSE_DROP_PARSE_ENUM)
@@ -35,6 +42,9 @@ enum dse_drop {
 #define DSE_DROP_ENUM(n, s) DSE_DROP_##n,
 	DSE_DP_DROPS(DSE_DROP_ENUM)
 #undef DSE_DROP_ENUM
+#define DSE_DROP_GENEVE_ENUM(n, s) DSE_DROP_GENEVE_##n,
+	DSE_GENEVE_ERRORS(DSE_DROP_GENEVE_ENUM)
+#undef DSE_DROP_GENEVE_ENUM
 	DSE_DROP__MAX
 };
 

@@ -55,4 +55,15 @@ static inline int dse_egress_vlan_apply(struct rte_mbuf *m, uint8_t op, uint16_t
 	return 0;
 }
 
+/*
+ * The VLAN part of a packet's key: its tag, or for a frame out of a tunnel
+ * its segment (one peer may carry several VNIs with the same MACs).
+ */
+static inline uint16_t dse_flow_vlan_key(uint16_t in_port, const struct dse_meta *meta)
+{
+	if (meta->n_vlans)
+		return (uint16_t)(0x1000 | (meta->vlan_tci & 0xfff));
+	return unlikely(in_port >= DSE_MAX_PORTS) ? (uint16_t)(0x2000 | meta->segment) : 0;
+}
+
 #endif

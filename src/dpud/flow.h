@@ -43,7 +43,7 @@ struct dse_flow_entry {
 	uint8_t vlan_op;   /* enum dse_vlan_op */
 	uint8_t pad;
 	uint16_t vlan_tci; /* tag to push */
-	uint16_t pad2;
+	uint16_t segment;  /* the segment (an encapsulation needs its VNI) */
 };
 
 /* A flow cache and its counters. */
@@ -143,7 +143,8 @@ struct dse_flow4_entry {
 	uint8_t vlan_op;
 	uint8_t ct_dir;    /* the packet's direction in the connection */
 	uint16_t vlan_tci;
-	uint8_t pad[38];
+	uint16_t segment;
+	uint8_t pad[36];
 };
 
 struct dse_flow4_cache {

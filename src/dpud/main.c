@@ -24,6 +24,7 @@
 #include "port.h"
 #include "rpc.h"
 #include "rpc_fw.h"
+#include "rpc_overlay.h"
 #include "tls.h"
 #include "version.h"
 
@@ -341,7 +342,8 @@ static int lab_eal_args(int argc, char **argv, char **out, int max)
 /* All the methods: the datapath's (rpc.c) and the firewall's (rpc_fw.c). */
 static struct dse_rpc_method *method_table(void)
 {
-	const struct dse_rpc_method *const tables[] = {dse_dpud_methods, dse_fw_methods};
+	const struct dse_rpc_method *const tables[] = {dse_dpud_methods, dse_fw_methods,
+						       dse_overlay_methods};
 	struct dse_rpc_method *all;
 	size_t n = 0, k = 0;
 

@@ -36,6 +36,9 @@ int dse_node_fdb_register(void);
 int dse_node_flood_register(void);
 int dse_node_tx_register(void);
 int dse_node_fw_register(void);
+int dse_node_decap_register(void);
+int dse_node_encap_register(void);
+int dse_node_tep_arp_register(void);
 int dse_node_drop_register(void);
 
 /* State of a speculative enqueue over one burst. */
@@ -78,6 +81,22 @@ static inline void dse_enq(struct dse_enq *q, uint16_t next)
 		q->run = 0;
 	}
 	rte_node_enqueue_x1(q->graph, q->node, next, *q->from);
+	q->from++;
+}
+
+/*
+ * Takes the next object of the burst out of the stream: the node has
+ * consumed it (freed or kept it) and hands it to no edge.
+ */
+static inline void dse_enq_skip(struct dse_enq *q)
+{
+	if (q->run) {
+		memcpy(q->to_next, q->from, q->run * sizeof(void *));
+		q->to_next += q->run;
+		q->held += q->run;
+		q->from += q->run;
+		q->run = 0;
+	}
 	q->from++;
 }
 

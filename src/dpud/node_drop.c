@@ -17,13 +17,17 @@
 
 static const char *const drop_upper[DSE_DROP__MAX] = {
 #define DSE_DROP_STR(n, s) #n,
+#define DSE_DROP_GENEVE_STR(n, s) "GENEVE_" #n,
 	DSE_PARSE_ERRORS(DSE_DROP_STR) DSE_DP_DROPS(DSE_DROP_STR)
+	DSE_GENEVE_ERRORS(DSE_DROP_GENEVE_STR)
+#undef DSE_DROP_GENEVE_STR
 #undef DSE_DROP_STR
 };
 
 static const char *const drop_desc[DSE_DROP__MAX] = {
 #define DSE_DROP_DESC(n, s) s,
 	DSE_PARSE_ERRORS(DSE_DROP_DESC) DSE_DP_DROPS(DSE_DROP_DESC)
+	DSE_GENEVE_ERRORS(DSE_DROP_DESC)
 #undef DSE_DROP_DESC
 };
 
@@ -115,6 +119,7 @@ int dse_nodes_register(void)
 		dse_node_drop_register,    dse_node_rx_register,  dse_node_parse_register,
 		dse_node_flow_register,    dse_node_segment_register, dse_node_fdb_register,
 		dse_node_flood_register,   dse_node_tx_register,  dse_node_fw_register,
+		dse_node_decap_register,   dse_node_encap_register, dse_node_tep_arp_register,
 	};
 
 	for (unsigned i = 0; i < RTE_DIM(regs); i++)

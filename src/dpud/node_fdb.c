@@ -69,8 +69,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->n_vlans, &tci);
 
 	if (src_idx >= 0) {
-		uint16_t vlan_key =
-			meta->n_vlans ? (uint16_t)(0x1000 | (meta->vlan_tci & 0xfff)) : 0;
+		uint16_t vlan_key = dse_flow_vlan_key(meta->in_port, meta);
 		uint64_t k0, k1;
 
 		dse_flow_key(eth, meta->in_port, vlan_key, &k0, &k1);
@@ -79,6 +78,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 		f->out_port = out;
 		f->vlan_op = op;
 		f->vlan_tci = tci;
+		f->segment = seg;
 	}
 	if (unlikely(dse_egress_vlan_apply(m, op, tci) != 0))
 		return FDB_NEXT_NO_MBUF;

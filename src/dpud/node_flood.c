@@ -19,14 +19,21 @@ static void flood_one(struct rte_graph *graph, struct rte_node *node, struct rte
 {
 	const struct dse_meta *meta = dse_meta(m);
 	const struct dse_segment *seg = &dp.segments[meta->segment];
-	uint16_t outs[DSE_MAX_PORTS], n_out = 0;
+	uint16_t outs[DSE_MAX_VPORTS], n_out = 0;
 
 	for (uint16_t i = 0; i < seg->n_members; i++)
 		if (seg->members[i] != meta->in_port)
 			outs[n_out++] = seg->members[i];
-	/* One uplink carries the flood out, and never one that brought it in. */
-	if (seg->flood_uplink != DSE_NO_PORT && !dp.ports[meta->in_port].uplink)
-		outs[n_out++] = seg->flood_uplink;
+	/*
+	 * One uplink carries the flood out, and never one that brought it in;
+	 * an overlay segment replicates it to every peer TEP instead.
+	 */
+	if (!dp.ports[meta->in_port].uplink) {
+		if (seg->flood_uplink != DSE_NO_PORT)
+			outs[n_out++] = seg->flood_uplink;
+		for (uint16_t i = 0; i < seg->n_peers; i++)
+			outs[n_out++] = seg->peers[i];
+	}
 	if (n_out == 0) {
 		rte_node_enqueue_x1(graph, node, FLOOD_NEXT_EMPTY, m);
 		return;

@@ -25,6 +25,8 @@ static inline uint16_t flow_segment(const struct dse_port *port, const struct ds
 {
 	uint16_t seg;
 
+	if (port->tunnel)
+		return meta->segment;
 	if (port->mode == DSE_PORT_ACCESS)
 		return meta->n_vlans ? DSE_NO_SEGMENT : port->segment;
 	if (meta->n_vlans == 0)
@@ -92,6 +94,7 @@ static inline uint16_t flow4_one(struct rte_mbuf *m, const struct dse_meta *meta
 	if (unlikely(dp.fdb->entries[f->fdb_src].last_seen_s != now_s))
 		dp.fdb->entries[f->fdb_src].last_seen_s = now_s;
 	m->port = f->out_port;
+	dse_meta(m)->segment = f->segment;
 	return FLOW_NEXT_TX;
 }
 
@@ -108,8 +111,8 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	dse_enq_start(&q, graph, node, objs, n, FLOW_NEXT_TX);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
-		const struct dse_meta *meta = dse_meta(m);
-		uint16_t vlan_key = meta->n_vlans ? (uint16_t)(0x1000 | (meta->vlan_tci & 0xfff)) : 0;
+		struct dse_meta *meta = dse_meta(m);
+		uint16_t vlan_key = dse_flow_vlan_key(m->port, meta);
 		struct dse_flow_entry *f;
 		uint64_t k0, k1;
 
@@ -137,6 +140,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		if (unlikely(fdb[f->fdb_src].last_seen_s != now_s))
 			fdb[f->fdb_src].last_seen_s = now_s;
 		m->port = f->out_port;
+		meta->segment = f->segment;
 		hits++;
 		dse_enq(&q, FLOW_NEXT_TX);
 	}

@@ -231,7 +231,7 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 		       uint16_t tci, uint32_t index, uint8_t dir)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint16_t vlan_key = meta->n_vlans ? (uint16_t)(0x1000 | (meta->vlan_tci & 0xfff)) : 0;
+	uint16_t vlan_key = dse_flow_vlan_key(meta->in_port, meta);
 	int src = dse_fdb_lookup(dp.fdb, meta->segment, frame + 6);
 	uint64_t k0, k1, k[DSE_FLOW4_KEY_WORDS];
 	struct dse_flow4_entry *f;
@@ -249,6 +249,7 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 	f->out_port = out;
 	f->vlan_op = op;
 	f->vlan_tci = tci;
+	f->segment = meta->segment;
 }
 
 /* Sends an allowed packet on: to its port, or to the flood. */

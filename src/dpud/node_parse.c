@@ -8,14 +8,41 @@
 
 #include "dp.h"
 #include "node.h"
+#include "geneve.h"
 #include "parse.h"
 
 /* Edge 0 goes on; edge 'r' (1..) is parse reason 'r'; then oversize. */
 enum {
 	PARSE_NEXT_FLOW = 0,
 	PARSE_NEXT_OVERSIZE = DSE_PARSE__MAX,
+	PARSE_NEXT_DECAP,
+	PARSE_NEXT_TEP_ARP,
 	PARSE_NEXT_N,
 };
+
+/*
+ * On the TEP's uplink: Geneve for our TEP address goes to "dse_decap", ARP
+ * for it to "dse_tep_arp"; anything else is switched as usual.
+ */
+static inline uint16_t parse_tep(const uint8_t *frame, const struct dse_pkt_info *info)
+{
+	const uint8_t *l3 = frame + info->l3_off;
+	uint32_t ip;
+
+	if (info->l3 == DSE_L3_IPV4 && info->l4_proto == 17 && info->l4_off != 0) {
+		const uint8_t *l4 = frame + info->l4_off;
+
+		memcpy(&ip, l3 + 16, 4);
+		if (ip == dp.tep.ip && l4[2] == (DSE_GENEVE_UDP_PORT >> 8) &&
+		    l4[3] == (DSE_GENEVE_UDP_PORT & 0xff))
+			return PARSE_NEXT_DECAP;
+	} else if (info->l3 == DSE_L3_ARP) {
+		memcpy(&ip, l3 + 24, 4); /* target protocol address */
+		if (ip == dp.tep.ip)
+			return PARSE_NEXT_TEP_ARP;
+	}
+	return PARSE_NEXT_FLOW;
+}
 
 static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			      uint16_t n)
@@ -52,13 +79,17 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 			continue;
 		}
 		meta->in_port = m->port;
-		meta->segment = DSE_NO_SEGMENT;
+		/* meta->segment is left as is: decapsulation sets it for the inner frame. */
 		meta->l3_off = info.l3_off;
 		meta->vlan_tci = info.vlan_tci;
 		meta->n_vlans = info.n_vlans;
 		meta->l3 = info.l3;
 		meta->l4_proto = info.l4_proto;
 		meta->l4_off = info.l4_off;
+		if (unlikely(dp.ports[m->port].tep_uplink)) {
+			dse_enq(&q, parse_tep(rte_pktmbuf_mtod(m, const uint8_t *), &info));
+			continue;
+		}
 		dse_enq(&q, PARSE_NEXT_FLOW);
 	}
 	return dse_enq_end(&q);
@@ -67,14 +98,21 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 int dse_node_parse_register(void)
 {
 	static const char *const next[] = {"dse_flow"};
+	static const char *const tep_next[] = {"dse_decap", "dse_tep_arp"};
 	enum dse_drop drops[DSE_PARSE__MAX];
+	rte_node_t id;
 
 	/* Edge r (r >= 1) is parse error r: the parse reasons lead the drop list. */
 	for (int r = 1; r < DSE_PARSE__MAX; r++)
 		drops[r - 1] = (enum dse_drop)(r - 1);
 	drops[DSE_PARSE__MAX - 1] = DSE_DROP_OVERSIZE;
-	return dse_node_register("dse_parse", 0, parse_process, NULL, next, 1, drops,
-				 DSE_PARSE__MAX) == RTE_NODE_ID_INVALID
-		       ? -EINVAL
-		       : 0;
+	id = dse_node_register("dse_parse", 0, parse_process, NULL, next, 1, drops,
+			       DSE_PARSE__MAX);
+	if (id == RTE_NODE_ID_INVALID)
+		return -EINVAL;
+	/* The TEP's edges come after the drops. */
+	if (rte_node_edge_update(id, RTE_EDGE_ID_INVALID, (const char **)tep_next, 2) == 0 ||
+	    rte_node_edge_count(id) != PARSE_NEXT_N)
+		return -EINVAL;
+	return 0;
 }

@@ -24,6 +24,9 @@ static inline uint16_t classify(struct rte_mbuf *m)
 	const struct dse_port *port = &dp.ports[meta->in_port];
 	uint16_t seg;
 
+	/* Decapsulation put the inner frame in its VNI's segment. */
+	if (port->tunnel)
+		return meta->segment == DSE_NO_SEGMENT ? SEG_NEXT_NO_SEGMENT : SEG_NEXT_FDB;
 	if (port->mode == DSE_PORT_ACCESS) {
 		if (meta->n_vlans)
 			return SEG_NEXT_ACCESS_TAGGED;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Node "dse_tx": transmits each packet on the port in its mbuf's 'port'
- * field.  Consecutive packets for one port go in one burst; what the port
+ * field (a peer TEP's virtual port: through "dse_encap" first).  Consecutive packets for one port go in one burst; what the port
  * does not take is dropped and counted.
  */
 #include <rte_ethdev.h>
@@ -10,7 +10,7 @@
 #include "dp.h"
 #include "node.h"
 
-enum { TX_NEXT_FULL, TX_NEXT_N };
+enum { TX_NEXT_ENCAP, TX_NEXT_FULL, TX_NEXT_N };
 
 static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			   uint16_t n)
@@ -23,6 +23,12 @@ static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void 
 
 		while (i + run < n && pkts[i + run]->port == port)
 			run++;
+		if (unlikely(port >= DSE_MAX_PORTS)) {
+			/* A peer TEP's virtual port: encapsulate first. */
+			rte_node_enqueue(graph, node, TX_NEXT_ENCAP, objs + i, run);
+			i += run;
+			continue;
+		}
 		sent = rte_eth_tx_burst(port, 0, pkts + i, run);
 		if (unlikely(sent < run))
 			rte_node_enqueue(graph, node, TX_NEXT_FULL, objs + i + sent,
@@ -34,9 +40,10 @@ static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void 
 
 int dse_node_tx_register(void)
 {
+	static const char *const next[] = {"dse_encap"};
 	static const enum dse_drop drops[] = {DSE_DROP_TX_FULL};
 
-	return dse_node_register("dse_tx", 0, tx_process, NULL, NULL, 0, drops, RTE_DIM(drops)) ==
+	return dse_node_register("dse_tx", 0, tx_process, NULL, next, 1, drops, RTE_DIM(drops)) ==
 			       RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;

@@ -7,6 +7,7 @@
  */
 #include "rpc.h"
 #include "rpc_fw.h"
+#include "rpc_overlay.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -327,20 +328,33 @@ static int segment_add(struct dse_rpc_call *call, json_t **ret)
 {
 	struct seg_change c = {0};
 	const char *name;
-	long long vlan;
+	long long vlan = 0, vni = 0;
 	uint16_t free_idx = DSE_NO_SEGMENT;
+	json_t *peers;
 
-	if (dse_rpc_params_only(call, "name", "vlan", NULL) < 0 ||
+	if (dse_rpc_params_only(call, "name", "vlan", "vni", "peers", NULL) < 0 ||
 	    dse_rpc_param_str(call, "name", true, &name) < 0 ||
 	    check_name(call, "segment", name) < 0 ||
-	    dse_rpc_param_int(call, "vlan", true, 1, 4094, &vlan) < 0)
+	    dse_rpc_param_int(call, "vlan", false, 1, 4094, &vlan) == -EINVAL ||
+	    dse_rpc_param_int(call, "vni", false, 1, DSE_GENEVE_VNI_MAX, &vni) == -EINVAL)
 		return -EINVAL;
+	if ((vlan == 0) == (vni == 0))
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "give a segment either 'vlan' (1-4094) or 'vni' "
+				     "(1-16777215, an overlay segment)");
+	peers = json_object_get(call->params, "peers");
+	if (peers && vni == 0)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "only overlay (vni) segments have peers");
 	if (dp_segment_find(name) != DSE_NO_SEGMENT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "segment '%s' already exists", name);
-	if (dp.vlan_seg[vlan] != DSE_NO_SEGMENT)
+	if (vlan && dp.vlan_seg[vlan] != DSE_NO_SEGMENT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 				     "VLAN %lld already backs segment '%s'", vlan,
 				     dp.segments[dp.vlan_seg[vlan]].name);
+	if (vni && dp_vni_segment((uint32_t)vni) != DSE_NO_SEGMENT)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "VNI %lld already backs segment '%s'",
+				     vni, dp.segments[dp_vni_segment((uint32_t)vni)].name);
 	for (uint16_t i = 0; i < DSE_MAX_SEGMENTS && free_idx == DSE_NO_SEGMENT; i++)
 		if (!dp.segments[i].used)
 			free_idx = i;
@@ -351,7 +365,13 @@ static int segment_add(struct dse_rpc_call *call, json_t **ret)
 	c.seg.used = true;
 	snprintf(c.seg.name, sizeof(c.seg.name), "%s", name);
 	c.seg.vlan = (uint16_t)vlan;
+	c.seg.vni = (uint32_t)vni;
 	dp_call(seg_apply, &c);
+	if (peers && dse_overlay_set_peers(call, c.idx, peers) < 0) {
+		c.del = true;
+		dp_call(seg_apply, &c);
+		return -EINVAL;
+	}
 	config_changed();
 	*ret = NULL;
 	return 0;
@@ -379,6 +399,7 @@ static int segment_del(struct dse_rpc_call *call, json_t **ret)
 	if (dse_fw_segment_in_use(c.idx, why, sizeof(why)))
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "segment '%s' is in use: %s",
 				     dp.segments[c.idx].name, why);
+	dse_overlay_forget_segment(c.idx);
 	dp_call(seg_apply, &c);
 	config_changed();
 	*ret = NULL;
@@ -401,10 +422,17 @@ static int segment_list(struct dse_rpc_call *call, json_t **ret)
 			json_decref(ports);
 			continue;
 		}
-		for (int i = 0; i < seg->n_members; i++)
-			json_array_append_new(ports, json_string(dp.ports[seg->members[i]].name));
-		json_array_append_new(a, json_pack("{s:s, s:i, s:o}", "name", seg->name, "vlan",
-						   seg->vlan, "ports", ports));
+		for (int p = 0; p < DSE_MAX_PORTS; p++)
+			if (dp_port_in_segment(&dp.ports[p], (uint16_t)s))
+				json_array_append_new(ports, json_string(dp.ports[p].name));
+		if (seg->vni)
+			json_array_append_new(a, json_pack("{s:s, s:i, s:o, s:o}", "name", seg->name,
+							   "vni", (int)seg->vni, "peers",
+							   dse_overlay_peers_json(seg), "ports",
+							   ports));
+		else
+			json_array_append_new(a, json_pack("{s:s, s:i, s:o}", "name", seg->name,
+							   "vlan", seg->vlan, "ports", ports));
 	}
 	*ret = a;
 	return 0;
@@ -474,6 +502,11 @@ static int port_conf_params(struct dse_rpc_call *call, struct dse_port_conf *con
 		if (s == DSE_NO_SEGMENT)
 			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 					     "no segment '%s' (segment.list shows them)", name);
+		if (dp.segments[s].vni)
+			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+					     "segment '%s' is an overlay segment: it travels in "
+					     "Geneve, not on VLAN trunks",
+					     name);
 		conf->trunk_segs[s / 64] |= 1ull << (s % 64);
 	}
 	return 0;
@@ -549,6 +582,10 @@ static int port_del(struct dse_rpc_call *call, json_t **ret)
 
 	if (dse_rpc_params_only(call, "name", NULL) < 0 || get_port(call, "name", true, &id) < 0)
 		return -EINVAL;
+	if (dp.tep.ip != 0 && dp.tep.uplink == id)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				     "port '%s' carries our TEP: move the TEP (tep.set) first",
+				     dp.ports[id].name);
 	if (dse_fw_port_in_use(id, why, sizeof(why)))
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "port '%s' is in use: %s",
 				     dp.ports[id].name, why);
@@ -1008,7 +1045,7 @@ static json_t *call_json(const char *method, json_t *params)
 static int config_save(struct dse_rpc_call *call, json_t **ret)
 {
 	struct fdb_op op = {0};
-	json_t *a = json_array();
+	json_t *a = json_array(), *tep;
 
 	if (dse_rpc_params_only(call, NULL) < 0) {
 		json_decref(a);
@@ -1029,12 +1066,23 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
 		json_array_append_new(a, call_json("fdb.config", p));
 	}
-	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
-		if (dp.segments[s].used)
+	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
+		const struct dse_segment *seg = &dp.segments[s];
+
+		if (!seg->used)
+			continue;
+		if (seg->vni)
 			json_array_append_new(
 				a, call_json("segment.add",
-					     json_pack("{s:s, s:i}", "name", dp.segments[s].name,
-						       "vlan", dp.segments[s].vlan)));
+					     json_pack("{s:s, s:i, s:o}", "name", seg->name, "vni",
+						       (int)seg->vni, "peers",
+						       dse_overlay_peers_json(seg))));
+		else
+			json_array_append_new(
+				a, call_json("segment.add", json_pack("{s:s, s:i}", "name",
+								      seg->name, "vlan",
+								      seg->vlan)));
+	}
 	for (int i = 0; i < DSE_MAX_PORTS; i++) {
 		const struct dse_port *p = &dp.ports[i];
 		json_t *params;
@@ -1068,6 +1116,9 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 		}
 		free(op.copy);
 	}
+	tep = dse_overlay_tep_call();
+	if (tep)
+		json_array_append_new(a, tep);
 	dse_fw_config_calls(a);
 	*ret = a;
 	return 0;

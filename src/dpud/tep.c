@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "tep.h"
+
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+#include "dp.h"
+
+struct rte_mbuf *dse_tep_arp_request(uint32_t target_ip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = dp.tep.mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = dp.tep.mac;
+	arp->arp_data.arp_sip = dp.tep.ip;
+	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	arp->arp_data.arp_tip = target_ip;
+	m->port = dp.tep.uplink;
+	return m;
+}
+
+void dse_tep_learn(uint32_t ip, const struct rte_ether_addr *mac)
+{
+	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
+		struct dse_port *v = &dp.ports[p];
+
+		if (!v->used || v->tep_ip != ip)
+			continue;
+		if (!v->tep_resolved || !rte_is_same_ether_addr(&v->tep_mac, mac)) {
+			v->tep_mac = *mac;
+			v->tep_resolved = true;
+		}
+	}
+}
