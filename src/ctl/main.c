@@ -517,10 +517,14 @@ static int cmd_dpu_forget(struct ctl *c, const struct verb *v, int argc, char **
 	json_decref(params);
 	if (r != EXIT_OK)
 		return r;
-	if (c->json)
-		print_json(json_object());
-	else
+	if (c->json) {
+		json_t *empty = json_object();
+
+		print_json(empty);
+		json_decref(empty);
+	} else {
 		printf("forgot DPU %s: the host records it again when it connects\n", name);
+	}
 	json_decref(res);
 	return EXIT_OK;
 }
@@ -696,6 +700,314 @@ static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- the firewall ---- */
+
+/* Prints the DPUs of a fan-out answer that were not reached or refused. */
+static void print_dpu_problems(json_t *dpus, const char *what)
+{
+	json_t *d;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(dpus, i, d)
+		if (json_is_string(json_object_get(d, "error"))) {
+			if (n++ == 0)
+				putchar('\n');
+			printf("%s (%s): %s\n", str(d, "name"), str(d, "state"), str(d, "error"));
+		}
+	if (n)
+		printf("%s without %d DPU%s.\n", what, n, n == 1 ? "" : "s");
+}
+
+/* Checks that 'value' of option 'name' is one of the NULL-terminated 'words'. */
+static int one_of(struct ctl *c, const struct verb *v, const char *name, const char *value,
+		  const char *const *words)
+{
+	char list[128] = "";
+
+	for (const char *const *w = words; *w; w++) {
+		size_t n = strlen(list);
+
+		if (strcmp(value, *w) == 0)
+			return PARSE_OK;
+		snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *w);
+	}
+	return usage_error(c, v, "%s takes %s, not '%s'", name, list, value);
+}
+
+/* A port option: a number goes as a number, a range "A-B" as text. */
+static json_t *port_value(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
+		return json_integer(atoi(s));
+	return json_string(s);
+}
+
+static int cmd_fw_rule_add(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"ID"};
+	static const char *const actions[] = {"allow", "drop", "reject", NULL};
+	static const char *const dirs[] = {"in", "out", "any", NULL};
+	enum { ACTION, PRIO, SRC, DST, PROTO, SPORT, DPORT, ICMP, DIR, SEG, PORT };
+	struct opt opts[] = {
+		[ACTION] = {.name = "action", .short_name = 'a', .has_arg = true},
+		[PRIO] = {.name = "priority", .short_name = 'p', .has_arg = true},
+		[SRC] = {.name = "src", .has_arg = true},
+		[DST] = {.name = "dst", .has_arg = true},
+		[PROTO] = {.name = "proto", .has_arg = true},
+		[SPORT] = {.name = "sport", .has_arg = true},
+		[DPORT] = {.name = "dport", .has_arg = true},
+		[ICMP] = {.name = "icmp-type", .has_arg = true},
+		[DIR] = {.name = "direction", .short_name = 'd', .has_arg = true},
+		[SEG] = {.name = "segment", .has_arg = true},
+		[PORT] = {.name = "port", .has_arg = true},
+		{0},
+	};
+	const char *id_text;
+	long long id = 0, n = 0;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &id_text, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	if ((r = parse_number(c, v, "id", id_text, 1, 2147483647, &id)) != PARSE_OK)
+		goto out;
+	if (opts[ACTION].value == NULL) {
+		r = usage_error(c, v, "--action is missing: allow, drop or reject");
+		goto out;
+	}
+	if ((r = one_of(c, v, "--action", opts[ACTION].value, actions)) != PARSE_OK ||
+	    (opts[DIR].value &&
+	     (r = one_of(c, v, "--direction", opts[DIR].value, dirs)) != PARSE_OK))
+		goto out;
+	params = json_pack("{s:I, s:s}", "id", (json_int_t)id, "action", opts[ACTION].value);
+	if (opts[PRIO].value) {
+		if ((r = parse_number(c, v, "priority", opts[PRIO].value, INT32_MIN, INT32_MAX,
+				      &n)) != PARSE_OK) {
+			json_decref(params);
+			goto out;
+		}
+		json_object_set_new(params, "priority", json_integer(n));
+	}
+	if (opts[ICMP].value) {
+		if ((r = parse_number(c, v, "icmp-type", opts[ICMP].value, 0, 255, &n)) !=
+		    PARSE_OK) {
+			json_decref(params);
+			goto out;
+		}
+		json_object_set_new(params, "icmp_type", json_integer(n));
+	}
+	if (opts[SPORT].value)
+		json_object_set_new(params, "sport", port_value(opts[SPORT].value));
+	if (opts[DPORT].value)
+		json_object_set_new(params, "dport", port_value(opts[DPORT].value));
+	for (int k = SRC; k <= PORT; k++)
+		if (opts[k].value && k != SPORT && k != DPORT && k != ICMP)
+			json_object_set_new(params, opts[k].name, json_string(opts[k].value));
+	r = change_call(c, "fw.rule.add", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
+static int cmd_fw_rule_del(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"ID"};
+	const char *id_text;
+	long long id = 0;
+	int r = parse_args(c, v, argc, argv, NULL, &id_text, pos_names, 1);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if ((r = parse_number(c, v, "id", id_text, 1, 2147483647, &id)) != PARSE_OK)
+		return r;
+	return change_call(c, "fw.rule.del", json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+static int cmd_fw_rule_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"ID", "id"},	       {"PRIO", "priority"}, {"SEGMENT", "segment"},
+		{"PORT", "port"},      {"DIR", "direction"}, {"SRC", "src"},
+		{"DST", "dst"},	       {"PROTO", "proto"},   {"SPORT", "sport"},
+		{"DPORT", "dport"},    {"ICMP", "icmp_type"}, {"ACTION", "action"},
+		{"HITS", "hits"},      {"BY DPU", "by_dpu"},
+	};
+	json_t *res, *rules, *r;
+	size_t i;
+	int rc = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (rc != PARSE_OK)
+		return rc == PARSE_HELP ? EXIT_OK : rc;
+	if ((rc = simple_call(c, "fw.rule.list", NULL, &res)) != EXIT_OK)
+		return rc;
+	rules = json_object_get(res, "rules");
+	if (c->json) {
+		print_json(res);
+	} else if (json_array_size(rules) == 0) {
+		printf("No firewall rules (dsectl fw rule add ID --action ACTION adds one).\n");
+	} else {
+		json_array_foreach(rules, i, r) {
+			json_t *per = json_object_get(r, "dpus"), *h;
+			const char *dpu;
+			char buf[512] = "";
+			size_t off = 0;
+
+			json_object_foreach(per, dpu, h)
+				if (off < sizeof(buf))
+					off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+								"%s%s=%lld", off ? "," : "", dpu,
+								(long long)json_integer_value(h));
+			json_object_set_new(r, "by_dpu", json_string(off ? buf : "-"));
+		}
+		table_print(stdout, rules, cols, sizeof(cols) / sizeof(cols[0]));
+		print_dpu_problems(json_object_get(res, "dpus"), "Hits counted");
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_fw_policy_set(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"SEGMENT", "allow|deny|off"};
+	static const char *const defaults[] = {"allow", "deny", "off", NULL};
+	const char *pos[2];
+	int r = parse_args(c, v, argc, argv, NULL, pos, pos_names, 2);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if ((r = one_of(c, v, "the policy", pos[1], defaults)) != PARSE_OK)
+		return r;
+	r = change_call(c, "fw.policy.set",
+			json_pack("{s:s, s:s}", "segment", pos[0], "default", pos[1]));
+	return r;
+}
+
+static int cmd_fw_policy_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {{"SEGMENT", "segment"}, {"DEFAULT", "default"}};
+	json_t *res;
+	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if ((r = simple_call(c, "fw.policy.list", NULL, &res)) != EXIT_OK)
+		return r;
+	if (c->json)
+		print_json(res);
+	else if (json_array_size(res) == 0)
+		printf("No segment has a firewall (dsectl fw policy set SEGMENT deny turns it "
+		       "on).\n");
+	else
+		table_print(stdout, res, cols, 2);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+/*
+ * Reads the connection filters of fw conn list / flush into '*ret_params'
+ * ('limit': also --limit).
+ */
+static int conn_params(struct ctl *c, const struct verb *v, int argc, char **argv, bool limit,
+		       json_t **ret_params)
+{
+	enum { SEG, PROTO, ADDR, PORT, STATE, LIMIT };
+	struct opt opts[] = {
+		[SEG] = {.name = "segment", .has_arg = true},
+		[PROTO] = {.name = "proto", .has_arg = true},
+		[ADDR] = {.name = "addr", .has_arg = true},
+		[PORT] = {.name = "port", .has_arg = true},
+		[STATE] = {.name = "state", .has_arg = true},
+		[LIMIT] = {.name = limit ? "limit" : NULL, .has_arg = true},
+		{0},
+	};
+	json_t *params = json_object();
+	long long n = 0;
+	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		goto out;
+	if (opts[PORT].value) {
+		if ((r = parse_number(c, v, "port", opts[PORT].value, 0, 65535, &n)) != PARSE_OK)
+			goto out;
+		json_object_set_new(params, "port", json_integer(n));
+	}
+	if (limit && opts[LIMIT].value) {
+		if ((r = parse_number(c, v, "limit", opts[LIMIT].value, 1, 1000000, &n)) !=
+		    PARSE_OK)
+			goto out;
+		json_object_set_new(params, "limit", json_integer(n));
+	}
+	for (int k = SEG; k <= STATE; k++)
+		if (opts[k].value && k != PORT)
+			json_object_set_new(params, opts[k].name, json_string(opts[k].value));
+	*ret_params = params;
+	params = NULL;
+out:
+	json_decref(params);
+	free_opts(opts);
+	return r;
+}
+
+static int cmd_fw_conn_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"DPU", "dpu"},	    {"SEGMENT", "segment"}, {"PROTO", "proto"},
+		{"SRC", "src"},	    {"SPORT", "sport"},	    {"DST", "dst"},
+		{"DPORT", "dport"}, {"STATE", "state"},	    {"AGE", "age"},
+		{"IDLE", "idle"},   {"TIMEOUT", "timeout"}, {"PACKETS", "packets"},
+		{"BYTES", "bytes"}, {"RULE", "rule"},
+	};
+	json_t *params = NULL, *res, *conns;
+	int r = conn_params(c, v, argc, argv, true, &params);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	r = simple_call(c, "fw.conn.list", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	conns = json_object_get(res, "conns");
+	if (c->json) {
+		print_json(res);
+	} else {
+		if (json_array_size(conns))
+			table_print(stdout, conns, cols, sizeof(cols) / sizeof(cols[0]));
+		printf("%s%zu of %lld connection%s shown (PACKETS and BYTES: original, reply)\n",
+		       json_array_size(conns) ? "\n" : "", json_array_size(conns),
+		       (long long)json_integer_value(json_object_get(res, "total")),
+		       json_integer_value(json_object_get(res, "total")) == 1 ? "" : "s");
+		print_dpu_problems(json_object_get(res, "dpus"), "Connections listed");
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_fw_conn_flush(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	json_t *params = NULL, *res;
+	int r = conn_params(c, v, argc, argv, false, &params);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	r = simple_call(c, "fw.conn.flush", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+	} else {
+		long long n = (long long)json_integer_value(json_object_get(res, "removed"));
+
+		printf("removed %lld connection%s\n", n, n == 1 ? "" : "s");
+		print_dpu_problems(json_object_get(res, "dpus"), "Connections removed");
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
 /* ---- apply, export, status ---- */
 
 /*
@@ -853,6 +1165,11 @@ static int cmd_status(struct ctl *c, const struct verb *v, int argc, char **argv
 		       (long long)json_integer_value(json_object_get(res, "switches")),
 		       (long long)json_integer_value(json_object_get(res, "segments")),
 		       (long long)json_integer_value(json_object_get(res, "ports")));
+		printf("firewall: %lld policies, %lld rules\n",
+		       (long long)json_integer_value(
+			       json_object_get(json_object_get(res, "firewall"), "policies")),
+		       (long long)json_integer_value(
+			       json_object_get(json_object_get(res, "firewall"), "rules")));
 	}
 	json_decref(res);
 	return EXIT_OK;
@@ -929,7 +1246,13 @@ static const struct verb verbs[] = {
 	 "  segments:\n"
 	 "    - {name: web, switch: sw1, vlan: 100}\n"
 	 "  ports:\n"
-	 "    - {name: vm1-eth0, mac: \"02:00:00:00:01:01\", segment: web, vm: vm1}\n",
+	 "    - {name: vm1-eth0, mac: \"02:00:00:00:01:01\", segment: web, vm: vm1}\n"
+	 "  firewall:\n"
+	 "    policies:\n"
+	 "      - {segment: web, default: deny}\n"
+	 "    rules:\n"
+	 "      - {id: 10, priority: 100, segment: web, proto: tcp, dport: 443,\n"
+	 "         direction: in, action: allow}\n",
 	 cmd_apply},
 	{"config", "export", "config export [-o FILE] [--yaml]",
 	 "Writes the host profile: what 'dsectl apply -f' reproduces on this or another host",
@@ -938,6 +1261,66 @@ static const struct verb verbs[] = {
 	 "                      .yaml or .yml, else JSON)\n"
 	 "  --yaml              write YAML\n",
 	 cmd_config_export},
+	{"fw rule", "add",
+	 "fw rule add ID --action allow|drop|reject [--priority N] [--src CIDR] [--dst CIDR] "
+	 "[--proto P] [--sport P|A-B] [--dport P|A-B] [--icmp-type T] [--direction in|out|any] "
+	 "[--segment S] [--port VMPORT]",
+	 "Adds a firewall rule",
+	 "A packet that starts a connection on a segment with a firewall policy is judged\n"
+	 "by the rules: the matching rule of highest priority wins (between equal\n"
+	 "priorities the lower id), else the segment's default policy.  The replies of an\n"
+	 "allowed connection pass without rules.  The host pushes each rule to the DPUs\n"
+	 "it applies to.\n"
+	 "\nOptions:\n"
+	 "  -a, --action A      allow, drop, or reject (drop and answer: a TCP reset or an\n"
+	 "                      ICMP unreachable)\n"
+	 "  -p, --priority N    higher wins (default 0)\n"
+	 "  --src CIDR          source prefix (198.18.0.0/16, 2001:db8::/32, or an address)\n"
+	 "  --dst CIDR          destination prefix\n"
+	 "  --proto P           tcp, udp, icmp, icmpv6 or any (default)\n"
+	 "  --sport P|A-B       TCP/UDP source port or range (1000-2000)\n"
+	 "  --dport P|A-B       TCP/UDP destination port or range\n"
+	 "  --icmp-type T       ICMP type 0-255 (with --proto icmp or icmpv6)\n"
+	 "  -d, --direction D   in (to the VM), out (from the VM) or any (default)\n"
+	 "  --segment S         only on segment S (dsectl segment list)\n"
+	 "  --port VMPORT       only at the VM port VMPORT (dsectl port list)\n"
+	 "\nExample: dsectl fw rule add 10 --action allow --proto tcp --dport 22 --segment web\n",
+	 cmd_fw_rule_add},
+	{"fw rule", "del", "fw rule del ID", "Deletes a firewall rule", "", cmd_fw_rule_del},
+	{"fw rule", "list", "fw rule list",
+	 "Lists the firewall rules in evaluation order with their hits",
+	 "HITS is the sum of the packets each DPU judged by the rule; BY DPU gives each\n"
+	 "DPU's count.  DPUs that did not answer are listed below the table.\n",
+	 cmd_fw_rule_list},
+	{"fw policy", "set", "fw policy set SEGMENT allow|deny|off",
+	 "Turns a segment's firewall on with a default, or off",
+	 "allow or deny: every IP packet of the segment is tracked and judged by the rules;\n"
+	 "what no rule matches is allowed or denied.  off: no firewall, the segment is\n"
+	 "switched at layer 2 only.  ARP is never filtered.\n",
+	 cmd_fw_policy_set},
+	{"fw policy", "list", "fw policy list", "Lists the segments with a firewall policy", "",
+	 cmd_fw_policy_list},
+	{"fw conn", "list",
+	 "fw conn list [--segment S] [--proto P] [--addr CIDR] [--port N] [--state ST] "
+	 "[--limit N]",
+	 "Lists the tracked connections of every DPU",
+	 "Each DPU is asked with the same filters; DPU names where a connection is tracked.\n"
+	 "DPUs that did not answer are listed below the table.\n"
+	 "\nOptions:\n"
+	 "  --segment S         on segment S\n"
+	 "  --proto P           tcp, udp, icmp, icmpv6 or a protocol number\n"
+	 "  --addr CIDR         either end in the prefix\n"
+	 "  --port N            either port N\n"
+	 "  --state ST          in state ST (ESTABLISHED, SYN_SENT, TIME_WAIT, UNREPLIED,\n"
+	 "                      REPLIED, ...)\n"
+	 "  --limit N           at most N connections (default 1000)\n",
+	 cmd_fw_conn_list},
+	{"fw conn", "flush", "fw conn flush [--segment S] [--proto P] [--addr CIDR] [--port N] "
+			     "[--state ST]",
+	 "Removes tracked connections on every DPU",
+	 "Takes the filters of 'fw conn list'; without any, removes every connection.  A\n"
+	 "removed connection's next packet is judged by the rules again.\n",
+	 cmd_fw_conn_flush},
 	{"status", NULL, "status", "Shows the state of dse-hostd: version, store, DPUs, objects",
 	 "", cmd_status},
 	{NULL, NULL, NULL, NULL, NULL, NULL},
@@ -960,20 +1343,55 @@ static void main_help(FILE *f)
 		"\n"
 		"Commands:\n",
 		DEFAULT_SOCKET);
-	for (const struct verb *v = verbs; v->noun; v++)
-		fprintf(f, "  %-22s %s\n", v->verb ? v->usage : v->noun, v->summary);
+	for (const struct verb *v = verbs; v->noun; v++) {
+		char brief[64];
+		size_t n = v->verb ? strlen(v->usage) : strlen(v->noun);
+
+		/* The words and arguments of the command; its options are in its own help. */
+		snprintf(brief, sizeof(brief), "%s", v->verb ? v->usage : v->noun);
+		if (n > 26) {
+			size_t cut = strcspn(brief, "-[(|");
+
+			/* A word of choices ("allow|deny|off") goes whole. */
+			if (brief[cut] == '|')
+				while (cut > 0 && brief[cut - 1] != ' ')
+					cut--;
+			while (cut > 0 && brief[cut - 1] == ' ')
+				cut--;
+			snprintf(brief + cut, sizeof(brief) - cut, " ...");
+		}
+		fprintf(f, "  %-26s %s\n", brief, v->summary);
+	}
 	fprintf(f, "\n(the full usage of each: dsectl NOUN VERB --help)\n"
 		   "\nExit status: 0 done, 1 refused by dse-hostd (the message says why and "
 		   "what to do),\n2 bad command line or file, 3 dse-hostd not reachable.\n");
 }
 
+/*
+ * Returns true if 'noun' of a command is 'group' or starts with 'group' and
+ * a space ("fw rule" is in group "fw").
+ */
+static bool in_group(const char *noun, const char *group)
+{
+	size_t n = strlen(group);
+
+	return strncmp(noun, group, n) == 0 && (noun[n] == '\0' || noun[n] == ' ');
+}
+
+/* Prints the verbs of 'noun', or of every noun of a group such as "fw". */
 static void noun_help(const char *noun, FILE *f)
 {
-	fprintf(f, "Usage: dsectl %s VERB [ARGS]\n\nVerbs:\n", noun);
+	bool group = true;
+
 	for (const struct verb *v = verbs; v->noun; v++)
 		if (strcmp(v->noun, noun) == 0)
+			group = false;
+	fprintf(f, "Usage: dsectl %s %sVERB [ARGS]\n\nVerbs:\n", noun, group ? "NOUN " : "");
+	for (const struct verb *v = verbs; v->noun; v++)
+		if (in_group(v->noun, noun))
 			fprintf(f, "  %s\n      %s.\n", v->usage, v->summary);
-	fprintf(f, "\n'dsectl %s VERB --help' shows the options of one verb.\n", noun);
+	fprintf(f, "\n'dsectl %s %sVERB --help' shows the options of one verb.\n", noun,
+		group ? "NOUN " : "");
 }
 
 static bool is_help(const char *a)
@@ -981,13 +1399,66 @@ static bool is_help(const char *a)
 	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0;
 }
 
+/* Returns how many words of 'argv' spell 'noun' ("fw rule" takes 2), or 0. */
+static int noun_words(const char *noun, int argc, char **argv)
+{
+	const char *p = noun;
+	int n = 0;
+
+	while (*p) {
+		size_t len = strcspn(p, " ");
+
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
+			return 0;
+		n++;
+		p += len;
+		if (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+/*
+ * Finds the command that 'argv' names: its noun (the longest that matches)
+ * and verb.  Sets '*ret_noun' to the noun's entry and '*ret_words' to the
+ * words of the noun, or, when no noun matches, '*ret_group' to the number
+ * of words that are a group of nouns ("fw": 1), else 0.  Returns the verb,
+ * or NULL when the verb is missing or unknown.
+ */
+static const struct verb *find_command(int argc, char **argv, const struct verb **ret_noun,
+				       int *ret_words, int *ret_group)
+{
+	const struct verb *noun = NULL;
+	int words = 0;
+
+	*ret_group = 0;
+	for (const struct verb *k = verbs; k->noun; k++) {
+		int n = noun_words(k->noun, argc, argv);
+
+		if (n > words) {
+			words = n;
+			noun = k;
+		}
+		if (n == 0 && argc > 0 && in_group(k->noun, argv[0]))
+			*ret_group = 1;
+	}
+	*ret_noun = noun;
+	*ret_words = words;
+	if (noun == NULL)
+		return NULL;
+	for (const struct verb *k = verbs; k->noun; k++)
+		if (strcmp(k->noun, noun->noun) == 0 &&
+		    (k->verb == NULL || (words < argc && strcmp(k->verb, argv[words]) == 0)))
+			return k;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl c = {.socket = getenv("DSE_HOSTD_SOCKET"), .cmd = "dsectl"};
-	const struct verb *v = NULL;
-	bool noun_known = false;
+	const struct verb *v = NULL, *noun;
 	char cmd[64];
-	int i = 1, r;
+	int i = 1, r, words, group;
 
 	if (c.socket == NULL || c.socket[0] == '\0')
 		c.socket = DEFAULT_SOCKET;
@@ -1021,32 +1492,22 @@ int main(int argc, char **argv)
 			main_help(stdout);
 			return EXIT_OK;
 		}
-		for (const struct verb *k = verbs; k->noun; k++)
-			if (strcmp(k->noun, argv[i + 1]) == 0 &&
-			    ((k->verb == NULL) ||
-			     (i + 2 < argc && strcmp(k->verb, argv[i + 2]) == 0))) {
-				verb_help(k, stdout);
-				return EXIT_OK;
-			}
-		for (const struct verb *k = verbs; k->noun; k++)
-			if (strcmp(k->noun, argv[i + 1]) == 0) {
-				noun_help(k->noun, stdout);
-				return EXIT_OK;
-			}
+		v = find_command(argc - i - 1, argv + i + 1, &noun, &words, &group);
+		if (v) {
+			verb_help(v, stdout);
+			return EXIT_OK;
+		}
+		if (noun || group) {
+			noun_help(noun ? noun->noun : argv[i + 1], stdout);
+			return EXIT_OK;
+		}
 		return usage_error(&c, NULL, "no command '%s'", argv[i + 1]);
 	}
-	for (const struct verb *k = verbs; k->noun; k++) {
-		if (strcmp(k->noun, argv[i]) != 0)
-			continue;
-		noun_known = true;
-		if (k->verb == NULL || (i + 1 < argc && strcmp(k->verb, argv[i + 1]) == 0)) {
-			v = k;
-			break;
-		}
-	}
-	if (!noun_known)
+	v = find_command(argc - i, argv + i, &noun, &words, &group);
+	if (noun == NULL && !group)
 		return usage_error(&c, NULL, "unknown command '%s'", argv[i]);
-	if (v == NULL) {
+	if (noun == NULL) {
+		/* A group of nouns ("fw"): which one? */
 		if (i + 1 < argc && is_help(argv[i + 1])) {
 			noun_help(argv[i], stdout);
 			return EXIT_OK;
@@ -1054,17 +1515,33 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), "dsectl %s", argv[i]);
 		c.cmd = cmd;
 		if (i + 1 == argc) {
-			fprintf(stderr, "%s: which verb?\n", cmd);
+			fprintf(stderr, "%s: which command?\n", cmd);
 			noun_help(argv[i], stderr);
 			return EXIT_USAGE;
 		}
+		return error_out(&c, EXIT_USAGE, "unknown command '%s %s' (dsectl %s --help lists "
+						 "them)",
+				 argv[i], argv[i + 1], argv[i]);
+	}
+	if (v == NULL) {
+		if (i + words < argc && is_help(argv[i + words])) {
+			noun_help(noun->noun, stdout);
+			return EXIT_OK;
+		}
+		snprintf(cmd, sizeof(cmd), "dsectl %s", noun->noun);
+		c.cmd = cmd;
+		if (i + words == argc) {
+			fprintf(stderr, "%s: which verb?\n", cmd);
+			noun_help(noun->noun, stderr);
+			return EXIT_USAGE;
+		}
 		return error_out(&c, EXIT_USAGE, "unknown verb '%s' (dsectl %s --help lists them)",
-				 argv[i + 1], argv[i]);
+				 argv[i + words], noun->noun);
 	}
 	snprintf(cmd, sizeof(cmd), "dsectl %s%s%s", v->noun, v->verb ? " " : "",
 		 v->verb ? v->verb : "");
 	c.cmd = cmd;
-	i += v->verb ? 2 : 1;
+	i += words + (v->verb ? 1 : 0);
 	r = v->fn(&c, v, argc - i, argv + i);
 	dse_rpc_client_free(c.client);
 	return r;

@@ -8,12 +8,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
 #include "hostd.h"
+#include "reconcile.h"
 #include "version.h"
 
 static struct hostd *ctx(struct dse_rpc_call *call)
@@ -75,7 +77,7 @@ static int status(struct dse_rpc_call *call, json_t **ret)
 	if (h->dpus)
 		dpu_mgr_counts(h->dpus, &links, &connected);
 	*ret = json_pack("{s:s, s:i, s:s, s:s, s:I, s:{s:s, s:i, s:I}, s:{s:i, s:i}, s:i, s:i, "
-			 "s:i}",
+			 "s:i, s:{s:i, s:i}}",
 			 "version", DSE_VERSION, "pid", (int)getpid(), "state_dir", h->state_dir,
 			 "socket", h->socket_path, "uptime_s",
 			 (json_int_t)((dse_clock_ns() - h->start_ns) / 1000000000ull), "store",
@@ -84,7 +86,9 @@ static int status(struct dse_rpc_call *call, json_t **ret)
 			 (int)links, "connected", (int)connected, "switches",
 			 (int)json_array_size(json_object_get(doc, "switches")), "segments",
 			 (int)json_array_size(json_object_get(doc, "segments")), "ports",
-			 (int)json_array_size(json_object_get(doc, "ports")));
+			 (int)json_array_size(json_object_get(doc, "ports")), "firewall",
+			 "policies", (int)json_array_size(model_fw_policies(doc)), "rules",
+			 (int)json_array_size(model_fw_rules(doc)));
 	json_decref(doc);
 	return 0;
 }
@@ -327,6 +331,386 @@ static int config_export_m(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* ---- the firewall ---- */
+
+static int store_error(struct dse_rpc_call *call)
+{
+	return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+			     "cannot read the store: check the disk and the log of dse-hostd");
+}
+
+/*
+ * Returns the names of the DPUs that hold the host's firewall: every DPU of
+ * a switch whose config the host does not refuse; with 'segment', only
+ * those that hold it.  Sorted by name.
+ */
+static int fw_dpus(struct hostd *h, const char *segment, json_t **ret)
+{
+	json_t *doc, *inv, *out = json_array(), *sw, *d;
+	size_t i, k;
+
+	if (store_load(h->store, &doc) < 0) {
+		json_decref(out);
+		return -EIO;
+	}
+	if (store_dpus(h->store, &inv) < 0) {
+		json_decref(doc);
+		json_decref(out);
+		return -EIO;
+	}
+	json_array_foreach(json_object_get(doc, "switches"), i, sw)
+		json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+			json_t *want = reconcile_desired(doc, inv, json_string_value(d));
+
+			if (json_is_null(json_object_get(want, "refused")) &&
+			    (segment == NULL ||
+			     model_find(json_object_get(want, "segments"), segment)))
+				json_array_append(out, d);
+			json_decref(want);
+		}
+	json_decref(doc);
+	json_decref(inv);
+	*ret = out;
+	return 0;
+}
+
+/* The entry of one DPU in the answer of a fan-out: {name, state, error (null if none)}. */
+static json_t *dpu_entry(struct hostd *h, const char *name, const char *error)
+{
+	return json_pack("{s:s, s:s, s:s?}", "name", name, "state", dpu_mgr_state(h->dpus, name),
+			 "error", error);
+}
+
+static int cmp_eval_order(const void *a, const void *b)
+{
+	json_int_t pa = json_integer_value(json_object_get(*(json_t *const *)a, "priority"));
+	json_int_t pb = json_integer_value(json_object_get(*(json_t *const *)b, "priority"));
+	json_int_t ia = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+	json_int_t ib = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+
+	if (pa != pb)
+		return pa > pb ? -1 : 1;
+	return (ia > ib) - (ia < ib);
+}
+
+static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
+{
+	struct model_err e = {0};
+	json_t *obj, *changes;
+	long long id;
+	const char *s;
+	int r;
+
+	if (dse_rpc_params_only(call, "id", "priority", "src", "dst", "proto", "sport", "dport",
+				"icmp_type", "action", "direction", "segment", "port", NULL) < 0 ||
+	    dse_rpc_param_int(call, "id", true, 1, MODEL_RULE_ID_MAX, &id) < 0 ||
+	    dse_rpc_param_str(call, "action", true, &s) < 0)
+		return -EINVAL;
+	obj = json_deep_copy(call->params);
+	r = config_fw_rule_add(ctx(call)->store, obj, &changes, &e);
+	json_decref(obj);
+	if (r < 0)
+		return fail(call, &e, false);
+	*ret = changes_json(changes);
+	return 0;
+}
+
+static int fw_rule_del(struct dse_rpc_call *call, json_t **ret)
+{
+	struct model_err e = {0};
+	json_t *changes;
+	long long id;
+
+	if (dse_rpc_params_only(call, "id", NULL) < 0 ||
+	    dse_rpc_param_int(call, "id", true, 1, MODEL_RULE_ID_MAX, &id) < 0)
+		return -EINVAL;
+	if (config_fw_rule_del(ctx(call)->store, id, &changes, &e) < 0)
+		return fail(call, &e, false);
+	*ret = changes_json(changes);
+	return 0;
+}
+
+static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
+{
+	struct hostd *h = ctx(call);
+	json_t *fw, *rules, *targets = NULL, *dpus = json_array(), *d, *r;
+	size_t i, k;
+
+	if (no_params(call) < 0) {
+		json_decref(dpus);
+		return -EINVAL;
+	}
+	if (config_fw_list(h->store, &fw) < 0) {
+		json_decref(dpus);
+		return store_error(call);
+	}
+	rules = json_deep_copy(json_object_get(fw, "rules"));
+	json_decref(fw);
+	if (h->dpus && fw_dpus(h, NULL, &targets) < 0) {
+		json_decref(rules);
+		json_decref(dpus);
+		return store_error(call);
+	}
+	json_array_foreach(rules, i, r) {
+		json_object_set_new(r, "hits", json_integer(0));
+		json_object_set_new(r, "dpus", json_object());
+	}
+	/* The counters are the DPUs': each counts what it judged. */
+	json_array_foreach(targets, i, d) {
+		const char *name = json_string_value(d);
+		json_t *res = NULL, *x;
+		char err[600];
+
+		if (dpu_mgr_call(h->dpus, name, "fw.rule.list", NULL, &res, NULL, err,
+				 sizeof(err)) < 0) {
+			json_array_append_new(dpus, dpu_entry(h, name, err));
+			continue;
+		}
+		json_array_append_new(dpus, dpu_entry(h, name, NULL));
+		json_array_foreach(res, k, x) {
+			json_t *mine = model_fw_rule_find(
+				rules, json_integer_value(json_object_get(x, "id")));
+			json_int_t hits = json_integer_value(json_object_get(x, "hits"));
+
+			if (mine == NULL)
+				continue;
+			json_object_set_new(mine, "hits",
+					    json_integer(json_integer_value(
+								 json_object_get(mine, "hits")) +
+							 hits));
+			json_object_set_new(json_object_get(mine, "dpus"), name,
+					    json_integer(hits));
+		}
+		json_decref(res);
+	}
+	json_decref(targets);
+	/* In evaluation order, as dse-dpud lists them. */
+	{
+		size_t n = json_array_size(rules);
+		json_t **v = calloc(n ? n : 1, sizeof(*v));
+
+		for (i = 0; v && i < n; i++)
+			v[i] = json_incref(json_array_get(rules, i));
+		if (v) {
+			qsort(v, n, sizeof(*v), cmp_eval_order);
+			json_array_clear(rules);
+			for (i = 0; i < n; i++)
+				json_array_append_new(rules, v[i]);
+			free(v);
+		}
+	}
+	*ret = json_pack("{s:o, s:o}", "rules", rules, "dpus", dpus);
+	return 0;
+}
+
+static int fw_policy_set(struct dse_rpc_call *call, json_t **ret)
+{
+	struct model_err e = {0};
+	const char *seg, *def;
+	json_t *changes;
+
+	if (dse_rpc_params_only(call, "segment", "default", NULL) < 0 ||
+	    dse_rpc_param_str(call, "segment", true, &seg) < 0 ||
+	    dse_rpc_param_str(call, "default", true, &def) < 0)
+		return -EINVAL;
+	if (strcmp(def, "allow") != 0 && strcmp(def, "deny") != 0 && strcmp(def, "off") != 0)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "parameter 'default' must be allow, deny or off (no firewall "
+				     "on the segment), not '%.40s'",
+				     def);
+	if (config_fw_policy_set(ctx(call)->store, seg, def, &changes, &e) < 0)
+		return fail(call, &e, false);
+	*ret = changes_json(changes);
+	return 0;
+}
+
+static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *fw;
+
+	if (no_params(call) < 0)
+		return -EINVAL;
+	if (config_fw_list(ctx(call)->store, &fw) < 0)
+		return store_error(call);
+	*ret = json_incref(json_object_get(fw, "policies"));
+	json_decref(fw);
+	return 0;
+}
+
+/*
+ * Checks the connection filters of fw.conn.list / fw.conn.flush; the DPUs
+ * get them as they are.  '*ret_segment' is the segment filter or NULL.
+ */
+static int conn_filters(struct dse_rpc_call *call, bool with_limit, const char **ret_segment)
+{
+	json_t *proto = json_object_get(call->params, "proto");
+	const char *s;
+	long long n;
+	int r;
+
+	if ((with_limit ? dse_rpc_params_only(call, "segment", "proto", "addr", "port", "state",
+					      "limit", NULL)
+			: dse_rpc_params_only(call, "segment", "proto", "addr", "port", "state",
+					      NULL)) < 0 ||
+	    dse_rpc_param_int(call, "port", false, 0, 65535, &n) == -EINVAL ||
+	    dse_rpc_param_int(call, "limit", false, 1, 1000000, &n) == -EINVAL ||
+	    dse_rpc_param_str(call, "state", false, &s) == -EINVAL)
+		return -EINVAL;
+	*ret_segment = NULL;
+	r = dse_rpc_param_str(call, "segment", false, ret_segment);
+	if (r == -EINVAL)
+		return r;
+	if (proto && model_fw_proto(proto) < 0 &&
+	    !(json_is_integer(proto) && json_integer_value(proto) >= 0 &&
+	      json_integer_value(proto) <= 255))
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "parameter 'proto' must be any, tcp, udp, icmp, icmpv6 or a "
+				     "protocol number 0..255");
+	if (dse_rpc_param_str(call, "addr", false, &s) == 0) {
+		unsigned char addr[16];
+		int fam, plen, rc = model_fw_prefix(s, &fam, addr, &plen);
+
+		if (rc < 0 && rc != -EDOM)
+			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+					     "parameter 'addr' must be an address or a prefix "
+					     "such as 198.18.0.0/16, not '%.60s'",
+					     s);
+	} else if (json_object_get(call->params, "addr")) {
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "parameter 'addr' must be a string");
+	}
+	return 0;
+}
+
+/*
+ * Runs 'method' with the call's params on every DPU that holds the
+ * segment filter (every DPU of the firewall without one).  Calls 'merge'
+ * with each answer; a DPU that is not reached or refuses is an entry with
+ * its error in '*ret_dpus'.  When every DPU reached refused the params, the
+ * call fails with the first refusal.
+ */
+static int conn_fanout(struct dse_rpc_call *call, const char *method, bool with_limit,
+		       void (*merge)(json_t *res, const char *dpu, json_t *entry, void *arg),
+		       void *arg, json_t **ret_dpus)
+{
+	struct hostd *h = ctx(call);
+	json_t *targets = NULL, *dpus = json_array(), *d, *doc;
+	const char *seg;
+	char first[600] = "";
+	unsigned reached = 0, refused = 0;
+	size_t i;
+
+	if (conn_filters(call, with_limit, &seg) < 0) {
+		json_decref(dpus);
+		return -EINVAL;
+	}
+	if (seg) {
+		if (store_load(h->store, &doc) < 0) {
+			json_decref(dpus);
+			return store_error(call);
+		}
+		d = model_find(json_object_get(doc, "segments"), seg);
+		json_decref(doc);
+		if (d == NULL) {
+			json_decref(dpus);
+			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+					     "no segment '%s' (dsectl segment list shows them)",
+					     seg);
+		}
+	}
+	if (h->dpus && fw_dpus(h, seg, &targets) < 0) {
+		json_decref(dpus);
+		return store_error(call);
+	}
+	json_array_foreach(targets, i, d) {
+		const char *name = json_string_value(d);
+		json_t *res = NULL, *error = NULL, *entry;
+		char err[600];
+		int r = dpu_mgr_call(h->dpus, name, method, call->params, &res, &error, err,
+				     sizeof(err));
+
+		if (r == 0 || r == -EREMOTEIO)
+			reached++;
+		if (r == -EREMOTEIO &&
+		    json_integer_value(json_object_get(error, "code")) == DSE_RPC_INVALID_PARAMS) {
+			refused++;
+			if (!first[0])
+				snprintf(first, sizeof(first), "%s", err);
+		}
+		json_decref(error);
+		entry = dpu_entry(h, name, r < 0 ? err : NULL);
+		if (r == 0)
+			merge(res, name, entry, arg);
+		json_array_append_new(dpus, entry);
+		json_decref(res);
+	}
+	json_decref(targets);
+	if (reached > 0 && refused == reached) {
+		json_decref(dpus);
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s", first);
+	}
+	*ret_dpus = dpus;
+	return 0;
+}
+
+struct conn_list_acc {
+	json_t *conns;
+	json_int_t total;
+	size_t limit;
+};
+
+static void conn_list_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
+{
+	struct conn_list_acc *acc = arg;
+	json_t *c;
+	size_t i;
+
+	acc->total += json_integer_value(json_object_get(res, "total"));
+	json_object_set(entry, "total", json_object_get(res, "total"));
+	json_array_foreach(json_object_get(res, "conns"), i, c) {
+		json_t *o;
+
+		if (json_array_size(acc->conns) >= acc->limit)
+			break;
+		o = json_pack("{s:s}", "dpu", dpu);
+		json_object_update(o, c);
+		json_array_append_new(acc->conns, o);
+	}
+}
+
+static int fw_conn_list(struct dse_rpc_call *call, json_t **ret)
+{
+	struct conn_list_acc acc = {.conns = json_array(), .limit = 1000};
+	json_t *dpus, *limit = json_object_get(call->params, "limit");
+
+	if (json_is_integer(limit) && json_integer_value(limit) > 0)
+		acc.limit = (size_t)json_integer_value(limit);
+	if (conn_fanout(call, "fw.conn.list", true, conn_list_merge, &acc, &dpus) < 0) {
+		json_decref(acc.conns);
+		return -EINVAL;
+	}
+	*ret = json_pack("{s:o, s:I, s:o}", "conns", acc.conns, "total", acc.total, "dpus", dpus);
+	return 0;
+}
+
+static void conn_flush_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
+{
+	(void)dpu;
+	*(json_int_t *)arg += json_integer_value(json_object_get(res, "removed"));
+	json_object_set(entry, "removed", json_object_get(res, "removed"));
+}
+
+static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
+{
+	json_int_t removed = 0;
+	json_t *dpus;
+
+	if (conn_fanout(call, "fw.conn.flush", false, conn_flush_merge, &removed, &dpus) < 0)
+		return -EINVAL;
+	*ret = json_pack("{s:I, s:o}", "removed", removed, "dpus", dpus);
+	return 0;
+}
+
 const struct dse_rpc_method hostd_methods[] = {
 	{"rpc.list", rpc_list, "lists the methods with a line of help each"},
 	{"status", status, "version, uptime, store revision, counts of DPUs and objects"},
@@ -346,6 +730,21 @@ const struct dse_rpc_method hostd_methods[] = {
 	{"apply", apply,
 	 "makes the desired state equal to a host profile in one transaction: config, "
 	 "[dry_run]"},
-	{"config.export", config_export_m, "the host profile: dpus, switches, segments, ports"},
+	{"config.export", config_export_m,
+	 "the host profile: dpus, switches, segments, ports, firewall"},
+	{"fw.rule.add", fw_rule_add,
+	 "adds a firewall rule: id, action (allow|drop|reject), [priority], [src], [dst], "
+	 "[proto], [sport], [dport], [icmp_type], [direction], [segment], [port]"},
+	{"fw.rule.del", fw_rule_del, "removes a firewall rule: id"},
+	{"fw.rule.list", fw_rule_list,
+	 "the firewall rules in evaluation order with their hits summed over the DPUs"},
+	{"fw.policy.set", fw_policy_set,
+	 "a segment's firewall: segment, default (allow|deny|off: no firewall)"},
+	{"fw.policy.list", fw_policy_list, "the segments' firewall policies"},
+	{"fw.conn.list", fw_conn_list,
+	 "tracked connections of every DPU: [segment], [proto], [addr], [port], [state], "
+	 "[limit]"},
+	{"fw.conn.flush", fw_conn_flush,
+	 "removes tracked connections on every DPU: the same filters as fw.conn.list"},
 	{NULL, NULL, NULL},
 };

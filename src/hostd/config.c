@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const sections[] = {"switches", "segments", "ports"};
@@ -112,6 +113,30 @@ static int users(json_t *list, const char *key, const char *value, char *buf, si
 	return n;
 }
 
+/* Lists the ids of the firewall rules whose 'key' is 'value', for a message. */
+static int rule_users(json_t *rules, const char *key, const char *value, char *buf, size_t len)
+{
+	json_t *o;
+	size_t i, off = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(rules, i, o) {
+		const char *v = json_string_value(json_object_get(o, key));
+
+		if (v == NULL || strcmp(v, value) != 0)
+			continue;
+		if (n < 5 && off < len)
+			off += (size_t)snprintf(
+			    buf + off, len - off, "%s%lld", n ? ", " : "",
+			    (long long)json_integer_value(json_object_get(o, "id")));
+		n++;
+	}
+	if (n > 5 && off < len)
+		snprintf(buf + off, len - off, " and %d more", n - 5);
+	return n;
+}
+
 int config_del(struct store *s, enum config_kind kind, const char *name, json_t **ret_changes,
 	       struct model_err *e)
 {
@@ -143,6 +168,24 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 			    "segment '%s' still has %d port%s (%s): delete them first (dsectl "
 			    "port del NAME)",
 			    name, n, n == 1 ? "" : "s", names);
+		r = -EBUSY;
+		goto out;
+	}
+	if (kind == CONFIG_SEGMENT && model_fw_policy_find(model_fw_policies(cur), name)) {
+		model_error(e, "",
+			    "segment '%s' has a firewall policy: remove it first (dsectl fw policy "
+			    "set %s off)",
+			    name, name);
+		r = -EBUSY;
+		goto out;
+	}
+	if (kind != CONFIG_SWITCH &&
+	    (n = rule_users(model_fw_rules(cur), kind == CONFIG_SEGMENT ? "segment" : "port", name,
+			    names, sizeof(names)))) {
+		model_error(e, "",
+			    "%s '%s' is the scope of %d firewall rule%s (%s): delete them first "
+			    "(dsectl fw rule del ID)",
+			    kinds[kind], name, n, n == 1 ? "" : "s", names);
 		r = -EBUSY;
 		goto out;
 	}
@@ -190,4 +233,106 @@ int config_export(struct store *s, json_t **ret)
 	json_decref(cur);
 	json_decref(inv);
 	return *ret ? 0 : -ENOMEM;
+}
+
+/* ---- the firewall ---- */
+
+int config_fw_policy_set(struct store *s, const char *segment, const char *deflt,
+			 json_t **ret_changes, struct model_err *e)
+{
+	json_t *cur, *want, *pols;
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return store_failed(e, r);
+	if (model_find(json_object_get(cur, "segments"), segment) == NULL) {
+		model_error(e, "", "no segment '%s' (dsectl segment list shows them)", segment);
+		r = -ENOENT;
+		goto out;
+	}
+	want = json_deep_copy(cur);
+	pols = model_fw_policies(want);
+	for (size_t i = 0; i < json_array_size(pols); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(pols, i), "segment")),
+			   segment) == 0) {
+			json_array_remove(pols, i);
+			break;
+		}
+	if (strcmp(deflt, "off") != 0)
+		json_array_append_new(pols, json_pack("{s:s, s:s}", "segment", segment, "default",
+						      deflt));
+	r = change(s, cur, want, false, ret_changes, e);
+	/* The path points into a profile nobody wrote: a command's error has none. */
+	e->path[0] = '\0';
+	json_decref(want);
+out:
+	json_decref(cur);
+	return r;
+}
+
+int config_fw_rule_add(struct store *s, json_t *rule, json_t **ret_changes,
+		       struct model_err *e)
+{
+	json_t *cur, *want, *id = json_object_get(rule, "id");
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return store_failed(e, r);
+	if (json_is_integer(id) &&
+	    model_fw_rule_find(model_fw_rules(cur), json_integer_value(id))) {
+		model_error(e, "",
+			    "rule %lld already exists: choose another id, or delete it first "
+			    "(dsectl fw rule del %lld)",
+			    (long long)json_integer_value(id), (long long)json_integer_value(id));
+		r = -EEXIST;
+		goto out;
+	}
+	want = json_deep_copy(cur);
+	json_array_append(model_fw_rules(want), rule);
+	r = change(s, cur, want, false, ret_changes, e);
+	e->path[0] = '\0';
+	json_decref(want);
+out:
+	json_decref(cur);
+	return r;
+}
+
+int config_fw_rule_del(struct store *s, long long id, json_t **ret_changes,
+		       struct model_err *e)
+{
+	json_t *cur, *want, *rules;
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return store_failed(e, r);
+	if (model_fw_rule_find(model_fw_rules(cur), id) == NULL) {
+		model_error(e, "", "no firewall rule %lld (dsectl fw rule list shows them)", id);
+		r = -ENOENT;
+		goto out;
+	}
+	want = json_deep_copy(cur);
+	rules = model_fw_rules(want);
+	for (size_t i = 0; i < json_array_size(rules); i++)
+		if (json_integer_value(json_object_get(json_array_get(rules, i), "id")) == id) {
+			json_array_remove(rules, i);
+			break;
+		}
+	r = change(s, cur, want, false, ret_changes, e);
+	e->path[0] = '\0';
+	json_decref(want);
+out:
+	json_decref(cur);
+	return r;
+}
+
+int config_fw_list(struct store *s, json_t **ret)
+{
+	json_t *cur;
+	int r = store_load(s, &cur);
+
+	if (r < 0)
+		return r;
+	*ret = json_incref(json_object_get(cur, "firewall"));
+	json_decref(cur);
+	return 0;
 }

@@ -44,7 +44,8 @@ int config_add(struct store *s, enum config_kind kind, json_t *obj, json_t **ret
 
 /*
  * Deletes the object 'name' of 'kind'.  Refuses a switch that still has
- * segments and a segment that still has ports (the message lists them).
+ * segments, a segment that still has ports or firewall policy or rules, and
+ * a port that firewall rules are scoped to (the message lists them).
  * Returns 0 and the changes, or -ENOENT / -EBUSY with 'e' set.
  */
 int config_del(struct store *s, enum config_kind kind, const char *name, json_t **ret_changes,
@@ -55,5 +56,29 @@ int config_list(struct store *s, enum config_kind kind, json_t **ret);
 
 /* Returns the host profile (model_export()) in '*ret'. */
 int config_export(struct store *s, json_t **ret);
+
+/*
+ * Sets the firewall's default policy of 'segment' to 'deflt': "allow",
+ * "deny", or "off" (no policy: no firewall on the segment).  Returns 0 and
+ * the changes (none when the segment already has that policy), or a
+ * negative errno with 'e' set.
+ */
+int config_fw_policy_set(struct store *s, const char *segment, const char *deflt,
+			 json_t **ret_changes, struct model_err *e);
+
+/*
+ * Adds the firewall rule 'rule' (the members a profile gives it, see
+ * model.h).  Refuses an id that exists (-EEXIST).  Returns 0 and the
+ * changes, or a negative errno with 'e' set.
+ */
+int config_fw_rule_add(struct store *s, json_t *rule, json_t **ret_changes,
+		       struct model_err *e);
+
+/* Deletes firewall rule 'id'.  Returns 0 and the changes, or -ENOENT with 'e' set. */
+int config_fw_rule_del(struct store *s, long long id, json_t **ret_changes,
+		       struct model_err *e);
+
+/* Returns the firewall section of the desired state ({policies, rules}) in '*ret'. */
+int config_fw_list(struct store *s, json_t **ret);
 
 #endif

@@ -805,6 +805,65 @@ int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_le
 	return 0;
 }
 
+static struct dpu_link *link_by_name(struct dpu_mgr *m, const char *name)
+{
+	struct dpu_link *found = NULL;
+
+	/* A connected link wins over one that failed under the same name. */
+	for (unsigned i = 0; i < m->n_links; i++)
+		if (strcmp(m->links[i].name, name) == 0 &&
+		    (found == NULL || m->links[i].state == LINK_CONNECTED))
+			found = &m->links[i];
+	return found;
+}
+
+const char *dpu_mgr_state(struct dpu_mgr *m, const char *name)
+{
+	struct dpu_link *l = link_by_name(m, name);
+
+	return l ? state_names[l->state] : "missing";
+}
+
+int dpu_mgr_call(struct dpu_mgr *m, const char *name, const char *method, json_t *params,
+		 json_t **ret_result, json_t **ret_error, char *err, size_t err_len)
+{
+	struct dpu_link *l = link_by_name(m, name);
+	json_t *error = NULL;
+	int r;
+
+	if (l == NULL) {
+		snprintf(err, err_len,
+			 "DPU %s is missing: no internal link has it now (dsectl dpu list)", name);
+		return -ENOTCONN;
+	}
+	if (l->state != LINK_CONNECTED) {
+		snprintf(err, err_len, "DPU %s is %s%s%s", name, state_names[l->state],
+			 l->error[0] ? ": " : "", l->error);
+		return -ENOTCONN;
+	}
+	r = dse_rpc_client_call(l->client, method, params, m->conf.call_timeout_ms, ret_result,
+				&error);
+	if (r == -EREMOTEIO) {
+		snprintf(err, err_len, "dse-dpud of %s refused %s: %s", name, method,
+			 str(error, "message"));
+		if (ret_error)
+			*ret_error = error;
+		else
+			json_decref(error);
+	} else if (r < 0) {
+		const char *why = dse_rpc_client_last_error(l->client);
+		char msg[512];
+
+		snprintf(msg, sizeof(msg),
+			 "lost the connection to %s:%u (%s failed: %s%s%s): the host reconnects "
+			 "by itself; if it stays so, check dse-dpud on the DPU (dse-lab status)",
+			 l->peer, m->conf.port, method, strerror(-r), why[0] ? ", " : "", why);
+		snprintf(err, err_len, "DPU %s is unreachable: %s", name, msg);
+		link_fail(l, LINK_UNREACHABLE, msg);
+	}
+	return r;
+}
+
 void dpu_mgr_counts(struct dpu_mgr *m, unsigned *ret_links, unsigned *ret_connected)
 {
 	unsigned c = 0;

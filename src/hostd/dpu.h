@@ -85,6 +85,24 @@ int dpu_mgr_show(struct dpu_mgr *m, const char *name, json_t **ret);
  */
 int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_len);
 
+/*
+ * Calls 'method' with 'params' (borrowed, may be NULL) on the connected DPU
+ * 'name', waiting at most the call timeout (what the API's fan-out of
+ * fw.rule.list and fw.conn.* costs per DPU).  Returns 0 with '*ret_result',
+ * -EREMOTEIO with '*ret_error' (dse-dpud's error object), or -ENOTCONN when
+ * the DPU is not connected, or the errno of a failed connection (the DPU is
+ * then marked unreachable and reconnected as after a failed heartbeat).
+ * 'err' always says what went wrong, for a person.
+ */
+int dpu_mgr_call(struct dpu_mgr *m, const char *name, const char *method, json_t *params,
+		 json_t **ret_result, json_t **ret_error, char *err, size_t err_len);
+
+/*
+ * Returns the state of DPU 'name' as dpu_mgr_list() shows it ("connected",
+ * "unreachable", ...; "missing" for a DPU on no link).
+ */
+const char *dpu_mgr_state(struct dpu_mgr *m, const char *name);
+
 /* Counts the DPUs the host knows and those connected, for status. */
 void dpu_mgr_counts(struct dpu_mgr *m, unsigned *ret_links, unsigned *ret_connected);
 

@@ -6,12 +6,15 @@
  */
 #include "model.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PATH_MAX_LEN 128
 
@@ -301,8 +304,8 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
-/* Sorts a list of named objects by name, in place. */
-static void sort_by_name(json_t *list)
+/* Sorts 'list' in place with 'cmp' (a qsort() comparator of json_t pointers). */
+static void sort_with(json_t *list, int (*cmp)(const void *, const void *))
 {
 	size_t n = json_array_size(list);
 	json_t **v;
@@ -314,11 +317,31 @@ static void sort_by_name(json_t *list)
 		return;
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(list, i));
-	qsort(v, n, sizeof(*v), cmp_name);
+	qsort(v, n, sizeof(*v), cmp);
 	json_array_clear(list);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, v[i]);
 	free(v);
+}
+
+/* Sorts a list of named objects by name, in place. */
+static void sort_by_name(json_t *list)
+{
+	sort_with(list, cmp_name);
+}
+
+static int cmp_segment(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "segment")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "segment")));
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+
+	return (x > y) - (x < y);
 }
 
 static int cmp_uplink(const void *a, const void *b)
@@ -802,6 +825,513 @@ static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json
 	return 0;
 }
 
+/* ---- the firewall ---- */
+
+static const struct {
+	const char *name;
+	int num;
+} fw_protos[] = {
+	{"any", 0}, {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"icmpv6", 58},
+};
+
+#define N_FW_PROTOS (sizeof(fw_protos) / sizeof(fw_protos[0]))
+
+json_t *model_fw_policies(json_t *doc)
+{
+	return json_object_get(json_object_get(doc, "firewall"), "policies");
+}
+
+json_t *model_fw_rules(json_t *doc)
+{
+	return json_object_get(json_object_get(doc, "firewall"), "rules");
+}
+
+json_t *model_fw_rule_find(json_t *rules, long long id)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(rules, i, r)
+		if (json_integer_value(json_object_get(r, "id")) == id)
+			return r;
+	return NULL;
+}
+
+json_t *model_fw_policy_find(json_t *policies, const char *segment)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(policies, i, p) {
+		const char *s = json_string_value(json_object_get(p, "segment"));
+
+		if (s && strcmp(s, segment) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+int model_fw_proto(json_t *v)
+{
+	long long n = -1;
+
+	if (json_is_integer(v)) {
+		n = json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		size_t len = strlen(s);
+
+		for (size_t i = 0; i < N_FW_PROTOS; i++)
+			if (strcasecmp(s, fw_protos[i].name) == 0)
+				return fw_protos[i].num;
+		if (len > 0 && len <= 3 && strspn(s, "0123456789") == len)
+			n = atoi(s);
+	}
+	for (size_t i = 0; i < N_FW_PROTOS; i++)
+		if (fw_protos[i].num == n)
+			return (int)n;
+	return -EINVAL;
+}
+
+const char *model_fw_proto_name(int proto)
+{
+	for (size_t i = 0; i < N_FW_PROTOS; i++)
+		if (fw_protos[i].num == proto)
+			return fw_protos[i].name;
+	return NULL;
+}
+
+/* Reads 1 to 5 digits at '*p' as a port (0..65535) and moves '*p' past them. */
+static int read_port(const char **p, int *ret)
+{
+	size_t n = strspn(*p, "0123456789");
+	long v;
+
+	if (n == 0 || n > 5)
+		return -EINVAL;
+	v = strtol(*p, NULL, 10);
+	if (v > 65535)
+		return -EINVAL;
+	*p += n;
+	*ret = (int)v;
+	return 0;
+}
+
+int model_fw_ports(json_t *v, int *lo, int *hi)
+{
+	const char *s;
+	int a, b;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+			return -EINVAL;
+		*lo = *hi = (int)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -EINVAL;
+	s = json_string_value(v);
+	if (read_port(&s, &a) < 0)
+		return -EINVAL;
+	b = a;
+	if (*s == '-') {
+		s++;
+		if (read_port(&s, &b) < 0)
+			return -EINVAL;
+	}
+	if (*s != '\0')
+		return -EINVAL;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+int model_fw_prefix(const char *s, int *family, unsigned char addr[16], int *plen)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char buf[INET6_ADDRSTRLEN];
+	int fam, max, len;
+	bool extra = false;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		fam = 4;
+	else if (inet_pton(AF_INET6, buf, addr) == 1)
+		fam = 6;
+	else
+		return -EINVAL;
+	max = fam == 4 ? 32 : 128;
+	len = max;
+	if (slash) {
+		const char *p = slash + 1;
+		size_t d = strspn(p, "0123456789");
+
+		if (d == 0 || d > 3 || p[d] != '\0')
+			return -EINVAL;
+		len = atoi(p);
+		if (len > max)
+			return -EINVAL;
+	}
+	for (int bit = len; bit < max; bit++)
+		if (addr[bit / 8] & (0x80 >> (bit % 8))) {
+			extra = true;
+			addr[bit / 8] &= (unsigned char)~(0x80 >> (bit % 8));
+		}
+	*family = fam;
+	*plen = len;
+	return extra ? -EDOM : 0;
+}
+
+int model_fw_prefix_canon(const char *s, char *out, size_t len)
+{
+	unsigned char addr[16];
+	char text[INET6_ADDRSTRLEN];
+	int fam, plen, r = model_fw_prefix(s, &fam, addr, &plen);
+
+	if (r < 0 && r != -EDOM)
+		return r;
+	if (inet_ntop(fam == 4 ? AF_INET : AF_INET6, addr, text, sizeof(text)) == NULL)
+		return -EINVAL;
+	return snprintf(out, len, "%s/%d", text, plen) < (int)len ? 0 : -EINVAL;
+}
+
+/* Writes a short rendering of 'v' for a message: a string as it is, else its type. */
+static const char *value_text(json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "'%.40s'", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(buf, len, "%s", type_name(v));
+	return buf;
+}
+
+static int norm_policy(json_t *s, size_t idx, json_t *segments, json_t **ret,
+		       struct model_err *e)
+{
+	static const char *const keys[] = {"segment", "default", NULL};
+	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN];
+	const char *seg, *def;
+	int r;
+
+	join_index(p, "firewall.policies", idx);
+	if (!json_is_object(s))
+		return model_error(e, p, "each policy must be a mapping {segment, default}, not %s",
+				   type_name(s));
+	if ((r = only_keys(s, p, "a policy", keys, e)) < 0 ||
+	    (r = get_str(s, p, "segment", true, &seg, e)) < 0 ||
+	    (r = get_str(s, p, "default", true, &def, e)) < 0)
+		return r;
+	join(pp, p, "segment");
+	if (model_find(segments, seg) == NULL)
+		return model_error(e, pp,
+				   "a policy for segment '%.40s', which does not exist: add the "
+				   "segment first, or remove the policy (dsectl segment list shows "
+				   "them)",
+				   seg);
+	join(pp, p, "default");
+	if (strcasecmp(def, "allow") != 0 && strcasecmp(def, "deny") != 0)
+		return model_error(
+		    e, pp,
+		    "segment '%s': default must be allow or deny, not '%.40s' (for no "
+		    "firewall on the segment, leave its policy out)",
+		    seg, def);
+	*ret = json_pack("{s:s, s:s}", "segment", seg, "default",
+			 strcasecmp(def, "allow") == 0 ? "allow" : "deny");
+	return 0;
+}
+
+/* Reads the prefix member 'key' of rule 'r' into its canonical text 'out' ("" if absent). */
+static int rule_prefix(json_t *r, const char *path, const char *key, long long id, char *out,
+		       size_t len, int *family, struct model_err *e)
+{
+	unsigned char addr[16];
+	char p[PATH_MAX_LEN];
+	const char *s = "";
+	int plen, rc = get_str(r, path, key, false, &s, e);
+
+	out[0] = '\0';
+	*family = 0;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	join(p, path, key);
+	rc = model_fw_prefix(s, family, addr, &plen);
+	if (rc == -EINVAL)
+		return model_error(e, p,
+				   "rule %lld: '%.60s' is not an address prefix: write it like "
+				   "198.18.0.0/16, 2001:db8::/32 or an address alone",
+				   id, s);
+	model_fw_prefix_canon(s, out, len);
+	if (rc == -EDOM)
+		return model_error(e, p,
+				   "rule %lld: %.60s has bits set beyond its prefix length: write "
+				   "%s",
+				   id, s, out);
+	return 0;
+}
+
+/* Reads the port member 'key' of rule 'r' ('*lo' .. '*hi'; 0-65535 when absent). */
+static int rule_ports(json_t *r, const char *path, const char *key, long long id, int proto,
+		      int *lo, int *hi, struct model_err *e)
+{
+	json_t *v = json_object_get(r, key);
+	char p[PATH_MAX_LEN], text[64];
+
+	*lo = 0;
+	*hi = 65535;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	join(p, path, key);
+	if (model_fw_ports(v, lo, hi) < 0)
+		return model_error(e, p,
+				   "rule %lld: %s must be a port 0-65535 or a range like "
+				   "\"1000-2000\", not %s",
+				   id, key, value_text(v, text, sizeof(text)));
+	if (*lo > *hi)
+		return model_error(e, p, "rule %lld: %s range %d-%d is reversed: write %d-%d", id,
+				   key, *lo, *hi, *hi, *lo);
+	if (proto != 6 && proto != 17 && !(*lo == 0 && *hi == 65535))
+		return model_error(e, p, "rule %lld: %s needs proto tcp or udp, not %s", id, key,
+				   model_fw_proto_name(proto));
+	return 0;
+}
+
+/* Adds the port range 'lo'..'hi' to 'o' as 'key' in its normalized form. */
+static void set_ports(json_t *o, const char *key, int lo, int hi)
+{
+	char buf[16];
+
+	if (lo == 0 && hi == 65535)
+		return;
+	if (lo == hi) {
+		json_object_set_new(o, key, json_integer(lo));
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%d-%d", lo, hi);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+static int norm_rule(json_t *r, size_t idx, json_t *segments, json_t *ports, json_t **ret,
+		     struct model_err *e)
+{
+	static const char *const keys[] = {"id",    "priority",  "src",    "dst",
+					   "proto", "sport",     "dport",  "icmp_type",
+					   "action", "direction", "segment", "port",
+					   NULL};
+	static const char *const actions[] = {"allow", "drop", "reject", NULL};
+	static const char *const dirs[] = {"in", "out", "any", NULL};
+	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN], src[64], dst[64], text[64];
+	const char *action, *dir = "any", *seg = NULL, *port = NULL;
+	long long id, prio = 0, icmp = -1;
+	int sfam, dfam, proto = 0, slo, shi, dlo, dhi, rc;
+	json_t *v, *out;
+
+	join_index(p, "firewall.rules", idx);
+	if (!json_is_object(r))
+		return model_error(e, p, "each rule must be a mapping, not %s", type_name(r));
+	if ((rc = only_keys(r, p, "a rule", keys, e)) < 0 ||
+	    (rc = get_int(r, p, "id", true, 1, MODEL_RULE_ID_MAX, &id, e)) < 0)
+		return rc;
+	if ((rc = get_int(r, p, "priority", false, INT32_MIN, INT32_MAX, &prio, e)) == -EINVAL ||
+	    (rc = get_str(r, p, "action", true, &action, e)) < 0 ||
+	    (rc = get_str(r, p, "direction", false, &dir, e)) == -EINVAL ||
+	    (rc = get_str(r, p, "segment", false, &seg, e)) == -EINVAL ||
+	    (rc = get_str(r, p, "port", false, &port, e)) == -EINVAL)
+		return rc;
+	for (const char *const *a = actions; *a; a++)
+		if (strcasecmp(action, *a) == 0)
+			action = *a;
+	join(pp, p, "action");
+	if (action != actions[0] && action != actions[1] && action != actions[2])
+		return model_error(e, pp, "rule %lld: action must be allow, drop or reject, not "
+					  "'%.40s'",
+				   id, action);
+	for (const char *const *d = dirs; *d; d++)
+		if (strcasecmp(dir, *d) == 0)
+			dir = *d;
+	join(pp, p, "direction");
+	if (dir != dirs[0] && dir != dirs[1] && dir != dirs[2])
+		return model_error(e, pp,
+				   "rule %lld: direction must be in (to the VM), out (from the VM) "
+				   "or any, not '%.40s'",
+				   id, dir);
+	join(pp, p, "segment");
+	if (seg && model_find(segments, seg) == NULL)
+		return model_error(e, pp,
+				   "rule %lld is on segment '%.40s', which does not exist: add the "
+				   "segment first (dsectl segment list shows them)",
+				   id, seg);
+	join(pp, p, "port");
+	if (port) {
+		json_t *vp = model_find(ports, port);
+		const char *vseg = vp ? json_string_value(json_object_get(vp, "segment")) : NULL;
+
+		if (vp == NULL)
+			return model_error(
+			    e, pp,
+			    "rule %lld is on port '%.40s', which is not a VM port of "
+			    "this host: add the port first (dsectl port list shows "
+			    "them)",
+			    id, port);
+		if (seg && strcmp(vseg, seg) != 0)
+			return model_error(
+			    e, pp,
+			    "rule %lld: port '%s' is on segment '%s', not '%s': name "
+			    "a port of the segment, or leave 'segment' out",
+			    id, port, vseg, seg);
+	}
+	if ((rc = rule_prefix(r, p, "src", id, src, sizeof(src), &sfam, e)) < 0 ||
+	    (rc = rule_prefix(r, p, "dst", id, dst, sizeof(dst), &dfam, e)) < 0)
+		return rc;
+	if (sfam && dfam && sfam != dfam) {
+		join(pp, p, "dst");
+		return model_error(e, pp,
+				   "rule %lld: src is IPv%d and dst IPv%d: a rule matches one "
+				   "address family, write two rules",
+				   id, sfam, dfam);
+	}
+	v = json_object_get(r, "proto");
+	join(pp, p, "proto");
+	if (v && !json_is_null(v)) {
+		proto = model_fw_proto(v);
+		if (proto < 0)
+			return model_error(
+			    e, pp,
+			    "rule %lld: proto must be any, tcp, udp, icmp or icmpv6 "
+			    "(or 0, 6, 17, 1, 58), not %s: dse-dpud filters no other "
+			    "protocol",
+			    id, value_text(v, text, sizeof(text)));
+	}
+	if ((proto == 1 && (sfam == 6 || dfam == 6)) || (proto == 58 && (sfam == 4 || dfam == 4)))
+		return model_error(e, pp,
+				   "rule %lld: %s goes with IPv%d, but the rule's prefixes are "
+				   "IPv%d: use %s",
+				   id, model_fw_proto_name(proto), proto == 1 ? 4 : 6,
+				   proto == 1 ? 6 : 4, proto == 1 ? "icmpv6" : "icmp");
+	if ((rc = rule_ports(r, p, "sport", id, proto, &slo, &shi, e)) < 0 ||
+	    (rc = rule_ports(r, p, "dport", id, proto, &dlo, &dhi, e)) < 0)
+		return rc;
+	rc = get_int(r, p, "icmp_type", false, 0, 255, &icmp, e);
+	if (rc == -EINVAL)
+		return rc;
+	join(pp, p, "icmp_type");
+	if (rc == 0 && proto != 1 && proto != 58)
+		return model_error(e, pp, "rule %lld: icmp_type needs proto icmp or icmpv6, not %s",
+				   id, model_fw_proto_name(proto));
+
+	out = json_pack("{s:I, s:I}", "id", (json_int_t)id, "priority", (json_int_t)prio);
+	if (seg)
+		json_object_set_new(out, "segment", json_string(seg));
+	if (port)
+		json_object_set_new(out, "port", json_string(port));
+	json_object_set_new(out, "direction", json_string(dir));
+	if (src[0])
+		json_object_set_new(out, "src", json_string(src));
+	if (dst[0])
+		json_object_set_new(out, "dst", json_string(dst));
+	if (proto)
+		json_object_set_new(out, "proto", json_string(model_fw_proto_name(proto)));
+	set_ports(out, "sport", slo, shi);
+	set_ports(out, "dport", dlo, dhi);
+	if (icmp >= 0)
+		json_object_set_new(out, "icmp_type", json_integer(icmp));
+	json_object_set_new(out, "action", json_string(action));
+	*ret = out;
+	return 0;
+}
+
+/* Normalizes the profile's "firewall" section into '*ret' ({policies, rules}). */
+static int norm_firewall(json_t *doc, json_t *segments, json_t *ports, json_t **ret,
+			 struct model_err *e)
+{
+	static const char *const keys[] = {"policies", "rules", NULL};
+	json_t *fw = json_object_get(doc, "firewall"), *pol_in = NULL, *rules_in = NULL;
+	json_t *pol = json_array(), *rules = json_array(), *seen = json_object(), *v;
+	size_t i;
+	int r = 0;
+
+	if (fw == NULL || json_is_null(fw))
+		goto done;
+	if (!json_is_object(fw)) {
+		r = model_error(e, "firewall",
+				"'firewall' must be a mapping with policies and rules, not %s",
+				type_name(fw));
+		goto out;
+	}
+	if ((r = only_keys(fw, "firewall", "the firewall section", keys, e)) < 0 ||
+	    (r = get_list(fw, "firewall", "policies", false, &pol_in, e)) < 0 ||
+	    (r = get_list(fw, "firewall", "rules", false, &rules_in, e)) < 0)
+		goto out;
+	if (json_array_size(rules_in) > MODEL_MAX_RULES) {
+		r = model_error(e, "firewall.rules", "%zu rules; a host holds at most %d",
+				json_array_size(rules_in), MODEL_MAX_RULES);
+		goto out;
+	}
+	json_array_foreach(pol_in, i, v) {
+		json_t *n = NULL;
+		const char *seg;
+		char p[PATH_MAX_LEN], key[64];
+
+		if ((r = norm_policy(v, i, segments, &n, e)) < 0)
+			goto out;
+		seg = json_string_value(json_object_get(n, "segment"));
+		snprintf(key, sizeof(key), "p/%s", seg);
+		if (json_object_get(seen, key)) {
+			path_fmt(p, "firewall.policies[%zu].segment", i);
+			r = model_error(e, p,
+					"segment '%s' has two policies (also firewall.policies"
+					"[%lld]): give it one",
+					seg,
+					(long long)json_integer_value(json_object_get(seen, key)));
+			json_decref(n);
+			goto out;
+		}
+		json_object_set_new(seen, key, json_integer((json_int_t)i));
+		json_array_append_new(pol, n);
+	}
+	json_array_foreach(rules_in, i, v) {
+		json_t *n = NULL;
+		char p[PATH_MAX_LEN], key[64];
+
+		if ((r = norm_rule(v, i, segments, ports, &n, e)) < 0)
+			goto out;
+		snprintf(key, sizeof(key), "r/%lld",
+			 (long long)json_integer_value(json_object_get(n, "id")));
+		if (json_object_get(seen, key)) {
+			path_fmt(p, "firewall.rules[%zu].id", i);
+			r = model_error(
+			    e, p,
+			    "rule %s is defined twice (also firewall.rules[%lld]): give "
+			    "each rule its own id",
+			    key + 2, (long long)json_integer_value(json_object_get(seen, key)));
+			json_decref(n);
+			goto out;
+		}
+		json_object_set_new(seen, key, json_integer((json_int_t)i));
+		json_array_append_new(rules, n);
+	}
+	sort_with(pol, cmp_segment);
+	sort_with(rules, cmp_id);
+done:
+	*ret = json_pack("{s:O, s:O}", "policies", pol, "rules", rules);
+	r = *ret ? 0 : -ENOMEM;
+out:
+	json_decref(pol_in);
+	json_decref(rules_in);
+	json_decref(pol);
+	json_decref(rules);
+	json_decref(seen);
+	return r;
+}
+
 /* ---- the whole profile ---- */
 
 typedef int (*norm_fn)(json_t *s, size_t idx, json_t *ctx, json_t *seen, json_t **ret,
@@ -864,9 +1394,10 @@ out:
 int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
 		    struct model_err *e)
 {
-	static const char *const keys[] = {"version", "dpus", "switches", "segments", "ports",
-					   NULL};
+	static const char *const keys[] = {"version", "dpus",  "switches", "segments",
+					   "ports",   "firewall", NULL};
 	json_t *map = NULL, *seen = json_object(), *sw = NULL, *seg = NULL, *ports = NULL, *v;
+	json_t *fw = NULL;
 	json_t *empty = json_array();
 	long long version;
 	size_t i;
@@ -898,7 +1429,8 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 	    (r = norm_list(doc, "segments", "segment", MODEL_MAX_SEGMENTS, norm_segment, sw, seen,
 			   &seg, e)) < 0 ||
 	    (r = norm_list(doc, "ports", "port", MODEL_MAX_PORTS, norm_port, seg, seen, &ports,
-			   e)) < 0)
+			   e)) < 0 ||
+	    (r = norm_firewall(doc, seg, ports, &fw, e)) < 0)
 		goto out;
 	/* Checks against the DPUs this host knows, once every switch is well formed. */
 	json_array_foreach(sw, i, v) {
@@ -920,9 +1452,11 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 		if (r < 0)
 			goto out;
 	}
-	*ret_doc = json_pack("{s:O, s:O, s:O}", "switches", sw, "segments", seg, "ports", ports);
+	*ret_doc = json_pack("{s:O, s:O, s:O, s:O}", "switches", sw, "segments", seg, "ports",
+			     ports, "firewall", fw);
 	r = *ret_doc ? 0 : -ENOMEM;
 out:
+	json_decref(fw);
 	json_decref(map);
 	json_decref(seen);
 	json_decref(sw);
@@ -934,41 +1468,66 @@ out:
 
 /* ---- comparing and exporting ---- */
 
-static void diff_kind(json_t *changes, const char *kind, json_t *cur, json_t *want)
+/* Compares two objects by their member 'key' (an integer or a string). */
+static int cmp_key(json_t *a, json_t *b, const char *key)
+{
+	json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+
+	if (json_is_integer(x) && json_is_integer(y))
+		return (json_integer_value(x) > json_integer_value(y)) -
+		       (json_integer_value(x) < json_integer_value(y));
+	return strcmp(json_string_value(x), json_string_value(y));
+}
+
+/* Returns what a change calls the object 'o': its member 'key', as a string. */
+static json_t *change_name(json_t *o, const char *key)
+{
+	json_t *x = json_object_get(o, key);
+	char buf[32];
+
+	if (!json_is_integer(x))
+		return json_incref(x);
+	snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(x));
+	return json_string(buf);
+}
+
+/* Appends the changes of one kind; 'cur' and 'want' are sorted by 'key'. */
+static void diff_kind(json_t *changes, const char *kind, const char *key, json_t *cur,
+		      json_t *want)
 {
 	size_t i = 0, j = 0, nc = json_array_size(cur), nw = json_array_size(want);
 
-	/* Both lists are sorted by name: walk them side by side. */
+	/* Both lists are sorted: walk them side by side. */
 	while (i < nc || j < nw) {
 		json_t *c = i < nc ? json_array_get(cur, i) : NULL;
 		json_t *w = j < nw ? json_array_get(want, j) : NULL;
-		int cmp = !c ? 1 : !w ? -1 : cmp_name(&c, &w);
+		int cmp = !c ? 1 : !w ? -1 : cmp_key(c, w, key);
 
 		if (cmp < 0) {
-			json_array_append_new(changes, json_pack("{s:s, s:s, s:O}", "action",
+			json_array_append_new(changes, json_pack("{s:s, s:s, s:o}", "action",
 								 "delete", "kind", kind, "name",
-								 json_object_get(c, "name")));
+								 change_name(c, key)));
 			i++;
 		} else if (cmp > 0) {
-			json_array_append_new(changes, json_pack("{s:s, s:s, s:O}", "action", "add",
+			json_array_append_new(changes, json_pack("{s:s, s:s, s:o}", "action", "add",
 								 "kind", kind, "name",
-								 json_object_get(w, "name")));
+								 change_name(w, key)));
 			j++;
 		} else {
 			json_t *fields = json_array(), *v;
-			const char *key;
+			const char *k;
 
-			json_object_foreach(w, key, v)
-				if (!json_equal(v, json_object_get(c, key)))
-					json_array_append_new(fields, json_string(key));
-			json_object_foreach(c, key, v)
-				if (json_object_get(w, key) == NULL)
-					json_array_append_new(fields, json_string(key));
+			json_object_foreach(w, k, v)
+				if (!json_equal(v, json_object_get(c, k)))
+					json_array_append_new(fields, json_string(k));
+			json_object_foreach(c, k, v)
+				if (json_object_get(w, k) == NULL)
+					json_array_append_new(fields, json_string(k));
 			if (json_array_size(fields))
 				json_array_append_new(changes,
-						      json_pack("{s:s, s:s, s:O, s:o}", "action",
+						      json_pack("{s:s, s:s, s:o, s:o}", "action",
 								"change", "kind", kind, "name",
-								json_object_get(w, "name"), "fields",
+								change_name(w, key), "fields",
 								fields));
 			else
 				json_decref(fields);
@@ -985,14 +1544,16 @@ json_t *model_diff(json_t *cur, json_t *want)
 	json_t *changes = json_array();
 
 	for (int k = 0; k < 3; k++)
-		diff_kind(changes, kinds[k][1], json_object_get(cur, kinds[k][0]),
+		diff_kind(changes, kinds[k][1], "name", json_object_get(cur, kinds[k][0]),
 			  json_object_get(want, kinds[k][0]));
+	diff_kind(changes, "policy", "segment", model_fw_policies(cur), model_fw_policies(want));
+	diff_kind(changes, "rule", "id", model_fw_rules(cur), model_fw_rules(want));
 	return changes;
 }
 
 json_t *model_export(json_t *cur, json_t *inventory)
 {
-	json_t *dpus = json_array(), *sw;
+	json_t *dpus = json_array(), *sw, *out;
 	size_t i, k;
 
 	json_array_foreach(json_object_get(cur, "switches"), i, sw) {
@@ -1017,7 +1578,12 @@ json_t *model_export(json_t *cur, json_t *inventory)
 			json_array_append_new(dpus, out);
 		}
 	}
-	return json_pack("{s:i, s:o, s:O, s:O, s:O}", "version", MODEL_VERSION, "dpus", dpus,
-			 "switches", json_object_get(cur, "switches"), "segments",
-			 json_object_get(cur, "segments"), "ports", json_object_get(cur, "ports"));
+	out = json_pack("{s:i, s:o, s:O, s:O, s:O}", "version", MODEL_VERSION, "dpus", dpus,
+			"switches", json_object_get(cur, "switches"), "segments",
+			json_object_get(cur, "segments"), "ports", json_object_get(cur, "ports"));
+	/* A host without a firewall exports the profile it always did. */
+	if (out &&
+	    (json_array_size(model_fw_policies(cur)) || json_array_size(model_fw_rules(cur))))
+		json_object_set(out, "firewall", json_object_get(cur, "firewall"));
+	return out;
 }

@@ -6,7 +6,10 @@
  *    "dpus":     [{name, link, vendor, model, hw_version, fw_version}],
  *    "switches": [{name, mode, dpus: [...], uplinks: [...]}],
  *    "segments": [{name, switch, vlan | vni}],
- *    "ports":    [{name, mac, segment, vm}]}
+ *    "ports":    [{name, mac, segment, vm}],
+ *    "firewall": {"policies": [{segment, default}],
+ *                 "rules": [{id, priority, src, dst, proto, sport, dport,
+ *                            icmp_type, action, direction, segment, port}]}}
  *
  * and every change of the store, imperative or declarative, is "make the
  * store equal to this object": the object is checked and normalized here,
@@ -40,6 +43,8 @@
 #define MODEL_MAX_UPLINKS  8    /* per switch */
 #define MODEL_MAX_UPLINK_K 63   /* vmnic0 .. vmnic63 */
 #define MODEL_VNI_MAX      16777215
+#define MODEL_MAX_RULES    4096 /* firewall rules; each DPU recompiles its set per change */
+#define MODEL_RULE_ID_MAX  2147483647LL /* as dse-dpud takes them: 1 .. 2^31 - 1 */
 
 /*
  * What went wrong, for a person.  'path' says where in the profile
@@ -65,8 +70,10 @@ void model_err_format(const struct model_err *e, bool with_path, char *buf, size
 /*
  * Checks the profile 'doc' and returns its normalized form in '*ret_doc' (a
  * new object with exactly the keys "switches", "segments" and "ports", each
- * a list sorted by name; MACs in lower case; uplinks in numeric order; no
- * "dpus" and no "version").  'inventory' is the list of DPUs this host knows
+ * a list sorted by name, and "firewall": {"policies" sorted by segment,
+ * "rules" sorted by id}; MACs in lower case; uplinks in numeric order;
+ * prefixes, protocols and port ranges in one spelling (see model_fw_rule
+ * below); no "dpus" and no "version").  'inventory' is the list of DPUs this host knows
  * ({name, link, vendor, model, hw_version, fw_version}, may be NULL): it
  * resolves the profile's "dpus" section, and it is what the dual-DPU and
  * uplink checks compare with.  DPUs the inventory does not know may be named
@@ -81,16 +88,19 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 /*
  * Returns the changes that turn the normalized 'cur' into the normalized
  * 'want': a list of {"action": "add"|"change"|"delete", "kind":
- * "switch"|"segment"|"port", "name", and for a change "fields": [the keys
- * that differ]}, switches first, then segments, then ports, each by name.
- * An empty list means the two are equal.
+ * "switch"|"segment"|"port"|"policy"|"rule", "name", and for a change
+ * "fields": [the keys that differ]}, switches first, then segments, ports,
+ * firewall policies (named by their segment) and firewall rules (named by
+ * their id, in decimal), each by name or id.  An empty list means the two
+ * are equal.
  */
 json_t *model_diff(json_t *cur, json_t *want);
 
 /*
  * Returns the profile of 'cur' (normalized) for config export: "version",
  * a "dpus" section for the DPUs its switches use (from 'inventory'), then
- * the switches, segments and ports.
+ * the switches, segments and ports, and the "firewall" section when it holds
+ * anything.
  */
 json_t *model_export(json_t *cur, json_t *inventory);
 
@@ -118,5 +128,64 @@ bool model_name_ok(const char *name);
  * -EINVAL.
  */
 int model_mac_normalize(const char *s, char out[18]);
+
+/* ---- the firewall ---- */
+
+/*
+ * A firewall rule in its normalized form has "id", "priority" (default 0),
+ * "direction" ("in", "out" or "any", the default) and "action" ("allow",
+ * "drop" or "reject"), and only those of these that restrict it: "segment",
+ * "port" (a VM port of this host), "src" and "dst" (CIDR with no bits set
+ * beyond the prefix length, written as inet_ntop() writes the address),
+ * "proto" ("tcp", "udp", "icmp" or "icmpv6"; any is left out), "sport" and
+ * "dport" (an integer, or "LO-HI" for a range; 0-65535 is left out) and
+ * "icmp_type".  A policy is {"segment", "default": "allow" | "deny"}.
+ */
+
+/*
+ * Return the lists of firewall policies and rules of the normalized 'doc'
+ * (borrowed; NULL when 'doc' has none, which jansson reads as an empty list).
+ */
+json_t *model_fw_policies(json_t *doc);
+json_t *model_fw_rules(json_t *doc);
+
+/* Returns the rule 'id' of the list 'rules', or NULL. */
+json_t *model_fw_rule_find(json_t *rules, long long id);
+
+/* Returns the policy of segment 'segment' in the list 'policies', or NULL. */
+json_t *model_fw_policy_find(json_t *policies, const char *segment);
+
+/*
+ * Reads the protocol 'v' (a name, in any case, or a number, as an integer or
+ * a string of digits) into its number: 0 (any), 1 (icmp), 6 (tcp), 17
+ * (udp), 58 (icmpv6).  Returns the number, or -EINVAL for anything else
+ * (dse-dpud filters no other protocol).
+ */
+int model_fw_proto(json_t *v);
+
+/* Returns the name of protocol number 'proto' ("any", "tcp", ...), or NULL. */
+const char *model_fw_proto_name(int proto);
+
+/*
+ * Reads a port or a port range 'v' (an integer, "80" or "1000-2000") into
+ * '*lo' and '*hi'.  Returns 0 or -EINVAL.
+ */
+int model_fw_ports(json_t *v, int *lo, int *hi);
+
+/*
+ * Reads the prefix 's' ("198.18.0.0/16", "2001:db8::/32", or an address
+ * alone: all its bits) into '*family' (4 or 6), the address bytes 'addr'
+ * (16 bytes; IPv4 in the first 4) and '*plen'.  Returns 0, -EINVAL for
+ * something that is not a prefix, or -EDOM when bits are set beyond the
+ * prefix length (the prefix is still read).
+ */
+int model_fw_prefix(const char *s, int *family, unsigned char addr[16], int *plen);
+
+/*
+ * Writes the canonical spelling of the prefix 's' into 'out' (at least 64
+ * bytes): the address as inet_ntop() writes it with its bits beyond the
+ * prefix length cleared, "/" and the length.  Returns 0 or -EINVAL.
+ */
+int model_fw_prefix_canon(const char *s, char *out, size_t len);
 
 #endif

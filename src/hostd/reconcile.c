@@ -71,10 +71,100 @@ static char *pair_problem(json_t *sw, json_t *inventory)
 	return NULL;
 }
 
+/* Returns the address family of a rule: its prefixes', else its ICMP flavour's, else 0 (both). */
+static int rule_family(json_t *r)
+{
+	static const char *const keys[] = {"src", "dst"};
+	unsigned char addr[16];
+	int fam, plen, proto;
+
+	for (int k = 0; k < 2; k++) {
+		const char *p = json_string_value(json_object_get(r, keys[k]));
+		int rc = p ? model_fw_prefix(p, &fam, addr, &plen) : -EINVAL;
+
+		if (rc == 0 || rc == -EDOM)
+			return fam;
+	}
+	proto = json_object_get(r, "proto") ? model_fw_proto(json_object_get(r, "proto")) : 0;
+	return proto == 1 ? 4 : proto == 58 ? 6 : 0;
+}
+
+/* The fw.rule.add params of the normalized rule 'r'. */
+static json_t *rule_params(json_t *r)
+{
+	json_t *p = json_deep_copy(r);
+
+	json_object_set_new(p, "family", json_integer(rule_family(r)));
+	return p;
+}
+
+/*
+ * Adds to 'out' the firewall policies and rules of DPU's switch 'sw' whose
+ * segments (VLAN only) are 'seg_names'; VM ports are those 'out' holds.
+ */
+static void desired_fw(json_t *out, json_t *doc, json_t *sw, json_t *seg_names)
+{
+	json_t *segments = json_object_get(doc, "segments"), *v;
+	size_t i;
+
+	json_array_foreach(model_fw_policies(doc), i, v) {
+		json_t *seg = model_find(segments, str(v, "segment"));
+		char note[256];
+
+		if (contains_str(seg_names, str(v, "segment"))) {
+			json_array_append(json_object_get(out, "policies"), v);
+		} else if (strcmp(str(seg, "switch"), str(sw, "name")) == 0) {
+			snprintf(note, sizeof(note),
+				 "the firewall policy of overlay segment '%s' is not served",
+				 str(v, "segment"));
+			json_array_append_new(json_object_get(out, "notes"), json_string(note));
+		}
+	}
+	json_array_foreach(model_fw_rules(doc), i, v) {
+		const char *seg = str(v, "segment"), *port = str(v, "port");
+		json_t *segobj;
+		char note[256];
+
+		if (port[0]) {
+			/* The port's segment is the rule's (the model checks it). */
+			seg = str(model_find(json_object_get(doc, "ports"), port), "segment");
+			if (!model_find(json_object_get(out, "ports"), port)) {
+				segobj = model_find(segments, seg);
+				if (json_object_get(segobj, "vni") &&
+				    strcmp(str(segobj, "switch"), str(sw, "name")) == 0) {
+					snprintf(
+					    note, sizeof(note),
+					    "firewall rule %lld is not served: port '%s' is on "
+					    "overlay segment '%s'",
+					    (long long)json_integer_value(json_object_get(v, "id")),
+					    port, seg);
+					json_array_append_new(json_object_get(out, "notes"),
+							      json_string(note));
+				}
+				continue;
+			}
+		} else if (seg[0] && !contains_str(seg_names, seg)) {
+			segobj = model_find(segments, seg);
+			if (strcmp(str(segobj, "switch"), str(sw, "name")) == 0) {
+				snprintf(note, sizeof(note),
+					 "firewall rule %lld is not served: segment '%s' is an "
+					 "overlay segment",
+					 (long long)json_integer_value(json_object_get(v, "id")),
+					 seg);
+				json_array_append_new(json_object_get(out, "notes"),
+						      json_string(note));
+			}
+			continue;
+		}
+		json_array_append_new(json_object_get(out, "rules"), rule_params(v));
+	}
+}
+
 json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 {
-	json_t *out = json_pack("{s:n, s:s, s:n, s:[], s:[], s:[], s:[]}", "switch", "role",
-				"none", "refused", "notes", "segments", "ports", "fdb");
+	json_t *out = json_pack("{s:n, s:s, s:n, s:[], s:[], s:[], s:[], s:[], s:[]}", "switch",
+				"role", "none", "refused", "notes", "segments", "ports", "fdb",
+				"policies", "rules");
 	json_t *sw = NULL, *v, *seg_names = json_array(), *rec;
 	const char *mode;
 	size_t i, pos = 0;
@@ -152,6 +242,7 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 							"port", str(v, "name")));
 		}
 	}
+	desired_fw(out, doc, sw, seg_names);
 out:
 	json_decref(seg_names);
 	return out;
@@ -233,6 +324,37 @@ static bool fdb_wanted(json_t *want_fdb, json_t *e)
 	return false;
 }
 
+/*
+ * Finds what the plan takes away: the DPU's segments that go, or go and
+ * come back with another VLAN, into 'bad'; its ports that go, or are added
+ * again, into 'gone' (both objects used as sets of names).
+ */
+static void removed_objects(json_t *desired, json_t *segs, json_t *ports, json_t *bad,
+			    json_t *gone)
+{
+	json_t *want_segs = json_object_get(desired, "segments");
+	json_t *want_ports = json_object_get(desired, "ports"), *v;
+	size_t i;
+
+	json_array_foreach(segs, i, v) {
+		json_t *w = model_find(want_segs, str(v, "name"));
+
+		if (!w || !json_equal(json_object_get(w, "vlan"), json_object_get(v, "vlan")))
+			json_object_set_new(bad, str(v, "name"), json_true());
+	}
+	json_array_foreach(ports, i, v) {
+		json_t *w = model_find(want_ports, str(v, "name"));
+		char iface[64];
+
+		devargs_iface(str(v, "devargs"), iface, sizeof(iface));
+		if (!w || strcmp(iface, str(w, "iface")) != 0 ||
+		    strcmp(str(v, "mode"), str(w, "mode")) != 0 ||
+		    (strcmp(str(w, "mode"), "access") == 0 &&
+		     json_object_get(bad, str(v, "segment"))))
+			json_object_set_new(gone, str(v, "name"), json_true());
+	}
+}
+
 json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb)
 {
 	json_t *calls = json_array(), *want_segs = json_object_get(desired, "segments");
@@ -250,33 +372,22 @@ json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb
 		calls = NULL;
 		goto out;
 	}
-	json_array_foreach(segs, i, v) {
-		json_t *w = model_find(want_segs, str(v, "name"));
-
-		if (!w || !json_equal(json_object_get(w, "vlan"), json_object_get(v, "vlan")))
-			json_object_set_new(bad, str(v, "name"), json_true());
-	}
+	removed_objects(desired, segs, ports, bad, gone);
 
 	/* Phase 1: take away what is not wanted. */
 	json_array_foreach(ports, i, v) {
 		const char *name = str(v, "name");
-		json_t *w = model_find(want_ports, name), *cur = port_segments(v), *keep, *s;
-		char iface[64];
+		json_t *w = model_find(want_ports, name), *cur, *keep, *s;
 		size_t k;
 		int idx = devargs_index(str(v, "devargs"));
 
 		if (idx >= 0)
 			used[idx] = true;
-		devargs_iface(str(v, "devargs"), iface, sizeof(iface));
-		if (!w || strcmp(iface, str(w, "iface")) != 0 ||
-		    strcmp(str(v, "mode"), str(w, "mode")) != 0 ||
-		    (strcmp(str(w, "mode"), "access") == 0 &&
-		     json_object_get(bad, str(v, "segment")))) {
+		if (json_object_get(gone, name)) {
 			add_call(calls, "port.del", json_pack("{s:s}", "name", name));
-			json_object_set_new(gone, name, json_true());
-			json_decref(cur);
 			continue;
 		}
+		cur = port_segments(v);
 		keep = json_array();
 		json_array_foreach(cur, k, s)
 			if (!json_object_get(bad, json_string_value(s)))
@@ -372,11 +483,200 @@ out:
 	return calls;
 }
 
+/* ---- the firewall's plan ---- */
+
+/* Reads a prefix as any spelling of dse-dpud or the model gives it: NULL is any. */
+static json_t *canon_prefix(json_t *v)
+{
+	const char *s = json_string_value(v);
+	unsigned char addr[16];
+	char buf[64];
+	int fam, plen, rc;
+
+	if (s == NULL || strcasecmp(s, "any") == 0)
+		return NULL;
+	rc = model_fw_prefix(s, &fam, addr, &plen);
+	if (rc < 0 && rc != -EDOM)
+		return json_string(s); /* not a prefix: equal only to the same text */
+	if (plen == 0)
+		return NULL; /* 0.0.0.0/0 and ::/0 are any; the family says which */
+	model_fw_prefix_canon(s, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* Reads a protocol, by name or number; 0 for any. */
+static int canon_proto(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v))
+		return (int)json_integer_value(v);
+	for (int p = 0; p < 256; p++) {
+		const char *name = model_fw_proto_name(p);
+
+		if (name && strcasecmp(s, name) == 0)
+			return p;
+	}
+	return s && s[0] && strspn(s, "0123456789") == strlen(s) ? atoi(s) : -1;
+}
+
+/*
+ * Returns the canonical form of a rule (fw.rule.add params or a fw.rule.list
+ * entry): every member, "any" spelled one way (left out), ports as [lo, hi].
+ */
+static json_t *canon_rule(json_t *r)
+{
+	static const char *const prefixes[] = {"src", "dst"};
+	static const char *const ranges[] = {"sport", "dport"};
+	static const char *const scopes[] = {"segment", "port"};
+	const char *action = str(r, "action"), *dir = str(r, "direction");
+	json_t *o = json_object(), *fam = json_object_get(r, "family"), *v;
+	int proto = canon_proto(json_object_get(r, "proto"));
+
+	json_object_set(o, "id", json_object_get(r, "id"));
+	json_object_set_new(o, "priority",
+			    json_integer(json_integer_value(json_object_get(r, "priority"))));
+	json_object_set_new(o, "family",
+			    json_integer(json_is_integer(fam) ? json_integer_value(fam)
+							      : rule_family(r)));
+	for (int k = 0; k < 2; k++) {
+		v = canon_prefix(json_object_get(r, prefixes[k]));
+		if (v)
+			json_object_set_new(o, prefixes[k], v);
+	}
+	if (proto)
+		json_object_set_new(o, "proto", json_integer(proto));
+	for (int k = 0; k < 2; k++) {
+		int lo, hi;
+
+		v = json_object_get(r, ranges[k]);
+		if (v && !json_is_null(v) && model_fw_ports(v, &lo, &hi) == 0 &&
+		    !(lo == 0 && hi == 65535))
+			json_object_set_new(o, ranges[k], json_pack("[i, i]", lo, hi));
+	}
+	v = json_object_get(r, "icmp_type");
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		json_object_set(o, "icmp_type", v);
+	json_object_set_new(o, "action",
+			    json_string(strcasecmp(action, "deny") == 0 ? "drop" : action));
+	json_object_set_new(o, "direction", json_string(dir[0] ? dir : "any"));
+	for (int k = 0; k < 2; k++) {
+		const char *s = json_string_value(json_object_get(r, scopes[k]));
+
+		if (s && strcasecmp(s, "any") != 0)
+			json_object_set_new(o, scopes[k], json_string(s));
+	}
+	return o;
+}
+
+bool reconcile_fw_rule_equal(json_t *a, json_t *b)
+{
+	json_t *x = canon_rule(a), *y = canon_rule(b);
+	bool eq = json_equal(x, y);
+
+	json_decref(x);
+	json_decref(y);
+	return eq;
+}
+
+static json_t *rule_by_id(json_t *rules, json_t *id)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(rules, i, r)
+		if (json_equal(json_object_get(r, "id"), id))
+			return r;
+	return NULL;
+}
+
+json_t *reconcile_plan_fw(json_t *desired, json_t *segs, json_t *ports, json_t *fdb,
+			  json_t *rules, json_t *policies)
+{
+	json_t *l2 = reconcile_plan(desired, segs, ports, fdb), *calls, *after, *v;
+	json_t *want_rules = json_object_get(desired, "rules");
+	json_t *want_pols = json_object_get(desired, "policies");
+	json_t *bad, *gone, *dropped, *off;
+	size_t i;
+
+	if (rules == NULL || l2 == NULL)
+		return l2;
+	calls = json_array();
+	after = json_array();
+	bad = json_object();     /* segments the plan removes */
+	gone = json_object();    /* ports the plan removes */
+	dropped = json_object(); /* ids of the rules taken away */
+	off = json_object();     /* segments whose policy is turned off */
+	removed_objects(desired, segs, ports, bad, gone);
+
+	/* Rules: a rule that differs is taken away and added again (dse-dpud replaces none). */
+	json_array_foreach(rules, i, v) {
+		json_t *w = rule_by_id(want_rules, json_object_get(v, "id"));
+		const char *seg = json_string_value(json_object_get(v, "segment"));
+		const char *port = json_string_value(json_object_get(v, "port"));
+		char key[32];
+
+		if (w && reconcile_fw_rule_equal(w, v) && !(seg && json_object_get(bad, seg)) &&
+		    !(port && json_object_get(gone, port)))
+			continue;
+		add_call(calls, "fw.rule.del", json_pack("{s:O}", "id", json_object_get(v, "id")));
+		snprintf(key, sizeof(key), "%lld",
+			 (long long)json_integer_value(json_object_get(v, "id")));
+		json_object_set_new(dropped, key, json_true());
+	}
+	json_array_foreach(want_rules, i, v) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%lld",
+			 (long long)json_integer_value(json_object_get(v, "id")));
+		if (!rule_by_id(rules, json_object_get(v, "id")) || json_object_get(dropped, key))
+			add_call(after, "fw.rule.add", json_deep_copy(v));
+	}
+
+	/* Policies: off before a segment goes; set after the rules are in place. */
+	json_array_foreach(policies, i, v) {
+		const char *seg = str(v, "segment");
+
+		if (strcmp(str(v, "default"), "off") == 0)
+			continue;
+		if (!model_fw_policy_find(want_pols, seg) || json_object_get(bad, seg)) {
+			add_call(calls, "fw.policy",
+				 json_pack("{s:s, s:s}", "segment", seg, "default", "off"));
+			json_object_set_new(off, seg, json_true());
+		}
+	}
+	json_array_foreach(want_pols, i, v) {
+		json_t *cur = model_fw_policy_find(policies, str(v, "segment"));
+
+		if (!cur || json_object_get(off, str(v, "segment")) ||
+		    strcmp(str(cur, "default"), str(v, "default")) != 0)
+			add_call(after, "fw.policy",
+				 json_pack("{s:s, s:s}", "segment", str(v, "segment"), "default",
+					   str(v, "default")));
+	}
+
+	json_array_extend(calls, l2);
+	json_array_extend(calls, after);
+	json_decref(l2);
+	json_decref(after);
+	json_decref(bad);
+	json_decref(gone);
+	json_decref(dropped);
+	json_decref(off);
+	return calls;
+}
+
 /* ---- running it ---- */
 
-/* Calls 'method'; on failure writes "method: why" to 'err' and returns the errno. */
-static int call(struct dse_rpc_client *c, const char *method, json_t *params, int timeout_ms,
-		json_t **ret, char *err, size_t err_len)
+/*
+ * Calls 'method'; on failure writes "method: why" to 'err' and returns the
+ * errno, and for a refusal (-EREMOTEIO) the JSON-RPC error code in
+ * '*ret_code' (may be NULL).
+ */
+static int call_code(struct dse_rpc_client *c, const char *method, json_t *params, int timeout_ms,
+		     json_t **ret, int *ret_code, char *err, size_t err_len)
 {
 	json_t *error = NULL;
 	int r = dse_rpc_client_call(c, method, params, timeout_ms, ret, &error);
@@ -384,6 +684,8 @@ static int call(struct dse_rpc_client *c, const char *method, json_t *params, in
 	if (r == -EREMOTEIO) {
 		snprintf(err, err_len, "dse-dpud refused %s: %s", method,
 			 str(error, "message"));
+		if (ret_code)
+			*ret_code = (int)json_integer_value(json_object_get(error, "code"));
 		json_decref(error);
 	} else if (r < 0) {
 		const char *why = dse_rpc_client_last_error(c);
@@ -394,11 +696,61 @@ static int call(struct dse_rpc_client *c, const char *method, json_t *params, in
 	return r;
 }
 
+static int call(struct dse_rpc_client *c, const char *method, json_t *params, int timeout_ms,
+		json_t **ret, char *err, size_t err_len)
+{
+	return call_code(c, method, params, timeout_ms, ret, NULL, err, err_len);
+}
+
+/* Returns the params of the fw.policy calls of a config.save answer: [{segment, default}]. */
+static json_t *saved_policies(json_t *saved)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(saved, i, v)
+		if (strcmp(str(v, "method"), "fw.policy") == 0 &&
+		    json_is_object(json_object_get(v, "params")))
+			json_array_append(out, json_object_get(v, "params"));
+	return out;
+}
+
+/*
+ * Reads the DPU's firewall: its rules into '*ret_rules' and its policies
+ * into '*ret_policies', or NULL for both when its dse-dpud has no firewall.
+ */
+static int read_fw(struct dse_rpc_client *c, int timeout_ms, json_t **ret_rules,
+		   json_t **ret_policies, char *err, size_t err_len)
+{
+	json_t *saved = NULL;
+	int code = 0, r;
+
+	*ret_rules = *ret_policies = NULL;
+	r = call_code(c, "fw.rule.list", NULL, timeout_ms, ret_rules, &code, err, err_len);
+	if (r == -EREMOTEIO && code == -32601) {
+		err[0] = '\0';
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	/* dse-dpud tells a segment's policy only in its saved config. */
+	r = call(c, "config.save", NULL, timeout_ms, &saved, err, err_len);
+	if (r < 0) {
+		json_decref(*ret_rules);
+		*ret_rules = NULL;
+		return r;
+	}
+	*ret_policies = saved_policies(saved);
+	json_decref(saved);
+	return 0;
+}
+
 enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
 				     uint64_t deadline_ns, unsigned *ret_calls, char *err,
 				     size_t err_len)
 {
-	json_t *segs = NULL, *ports = NULL, *fdb = NULL, *plan = NULL, *v;
+	json_t *segs = NULL, *ports = NULL, *fdb = NULL, *rules = NULL, *pols = NULL, *plan = NULL;
+	json_t *v;
 	enum reconcile_result res = RECONCILE_DONE;
 	unsigned ran = 0;
 	size_t i;
@@ -407,11 +759,12 @@ enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, 
 	err[0] = '\0';
 	if ((r = call(c, "segment.list", NULL, timeout_ms, &segs, err, err_len)) < 0 ||
 	    (r = call(c, "port.list", NULL, timeout_ms, &ports, err, err_len)) < 0 ||
-	    (r = call(c, "fdb.show", NULL, timeout_ms, &fdb, err, err_len)) < 0) {
+	    (r = call(c, "fdb.show", NULL, timeout_ms, &fdb, err, err_len)) < 0 ||
+	    (r = read_fw(c, timeout_ms, &rules, &pols, err, err_len)) < 0) {
 		res = r == -EREMOTEIO ? RECONCILE_FAILED : RECONCILE_LOST;
 		goto out;
 	}
-	plan = reconcile_plan(desired, segs, ports, fdb);
+	plan = reconcile_plan_fw(desired, segs, ports, fdb, rules, pols);
 	if (plan == NULL) {
 		snprintf(err, err_len, "out of memory");
 		res = RECONCILE_FAILED;
@@ -437,12 +790,23 @@ enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, 
 			break;
 		}
 	}
+	if (res == RECONCILE_DONE && rules == NULL &&
+	    (json_array_size(json_object_get(desired, "rules")) ||
+	     json_array_size(json_object_get(desired, "policies")))) {
+		/* Everything else is in place; the firewall can not be. */
+		snprintf(err, err_len,
+			 "this dse-dpud has no firewall (no fw.* methods), so the firewall "
+			 "policies and rules are not in force on it: update dse-dpud");
+		res = RECONCILE_FAILED;
+	}
 out:
 	if (ret_calls)
 		*ret_calls = ran;
 	json_decref(segs);
 	json_decref(ports);
 	json_decref(fdb);
+	json_decref(rules);
+	json_decref(pols);
 	json_decref(plan);
 	return res;
 }

@@ -12,8 +12,15 @@
  *   - each uplink vmnicK of the switch that sits on this DPU as a trunk port
  *     carrying every VLAN segment of the switch.
  *
+ *   - the firewall: the policy of each of those segments that has one, and
+ *     the rules that apply there: a rule scoped to a segment goes to the
+ *     DPUs holding the segment, one scoped to a VM port to the DPU holding
+ *     the port (the port's name is its name on the DPU), one without scope
+ *     to every DPU of a switch.
+ *
  * In mode active-standby the standby DPU holds the segments and uplinks but
- * no VM ports: only the active one forwards VM traffic.  Overlay (VNI)
+ * no VM ports (nor rules scoped to them): only the active one forwards VM
+ * traffic.  Overlay (VNI)
  * segments are not served by this version of dse-dpud; they are reported as
  * notes.  A DPU that serves no switch is left alone, except that what the
  * host pushed to it before is taken away.
@@ -22,6 +29,7 @@
 #define DSE_HOSTD_RECONCILE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +41,8 @@ struct dse_rpc_client;
  *    "independent" | "none", "refused": null or why the host will not
  *    configure it, "notes": [strings], "segments": [{name, vlan}],
  *    "ports": [{name, iface, mode, segment | segments}],
- *    "fdb": [{segment, mac, port}]}.
+ *    "fdb": [{segment, mac, port}], "policies": [{segment, default}],
+ *    "rules": [the params of fw.rule.add, with "family" always set]}.
  * 'doc' is the normalized desired state, 'inventory' the known DPUs (for the
  * DPU's link, hence its uplinks, and the dual-DPU identity check).
  */
@@ -48,6 +57,27 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
  */
 json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb);
 
+/*
+ * Returns the whole plan for a DPU with a firewall: the calls of
+ * reconcile_plan() with, before them, those that take away firewall rules
+ * and policies that are not wanted or that name a segment or port the plan
+ * removes (dse-dpud refuses to remove a segment or port the firewall names),
+ * and after them those that add what is missing: rules, then policies (so
+ * a new deny policy finds its allow rules in place).  'rules' is what
+ * fw.rule.list reports (hits are ignored), 'policies' the fw.policy calls'
+ * params of config.save ([{segment, default}]).  'rules' NULL means a
+ * dse-dpud without a firewall: the plan is reconcile_plan()'s.
+ */
+json_t *reconcile_plan_fw(json_t *desired, json_t *segs, json_t *ports, json_t *fdb,
+			  json_t *rules, json_t *policies);
+
+/*
+ * Returns true if the rule 'a' (fw.rule.add params) and 'b' (as fw.rule.list
+ * reports it) match the same packets with the same action: every spelling
+ * of "any" is the same, the hit counter and unknown members do not count.
+ */
+bool reconcile_fw_rule_equal(json_t *a, json_t *b);
+
 /* How a reconcile step ended. */
 enum reconcile_result {
 	RECONCILE_DONE,    /* the DPU holds the desired config */
@@ -57,7 +87,8 @@ enum reconcile_result {
 };
 
 /*
- * Reads the DPU's state over 'c', plans, and runs the calls until
+ * Reads the DPU's state over 'c' (segment.list, port.list, fdb.show, and
+ * with a firewall fw.rule.list and config.save), plans, and runs the calls until
  * 'deadline_ns' (dse_clock_ns() time) passes, each with 'timeout_ms'.  A
  * failing call does not stop the others (each is independent enough, and
  * the next step plans again); the first failure is reported.  '*ret_calls'

@@ -67,6 +67,30 @@ static const char schema_v1[] =
 	"  boot_id INTEGER, generation INTEGER, pushed_revision INTEGER,"
 	"  managed INTEGER NOT NULL DEFAULT 0);";
 
+/*
+ * Version 2: the firewall.  A policy belongs to a segment; a rule may be
+ * scoped to a segment and to a VM port.  Port ranges are kept as written in
+ * the normalized profile, an integer or "LO-HI" text, so those two columns
+ * have no type (no affinity: SQLite stores each value as it comes).
+ */
+static const char schema_v2[] =
+	"CREATE TABLE fw_policies ("
+	"  segment TEXT PRIMARY KEY"
+	"    REFERENCES segments(name) DEFERRABLE INITIALLY DEFERRED,"
+	"  default_action TEXT NOT NULL CHECK (default_action IN ('allow', 'deny')));"
+	"CREATE TABLE fw_rules ("
+	"  id INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 2147483647),"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  segment TEXT REFERENCES segments(name) DEFERRABLE INITIALLY DEFERRED,"
+	"  port TEXT REFERENCES ports(name) DEFERRABLE INITIALLY DEFERRED,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out', 'any')),"
+	"  src TEXT, dst TEXT,"
+	"  proto TEXT CHECK (proto IN ('tcp', 'udp', 'icmp', 'icmpv6')),"
+	"  sport CHECK (typeof(sport) IN ('integer', 'text', 'null')),"
+	"  dport CHECK (typeof(dport) IN ('integer', 'text', 'null')),"
+	"  icmp_type INTEGER CHECK (icmp_type BETWEEN 0 AND 255),"
+	"  action TEXT NOT NULL CHECK (action IN ('allow', 'drop', 'reject')));";
+
 static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b)
 {
 	if (err && len)
@@ -100,6 +124,8 @@ static int migrate(struct store *s, int from, char *err, size_t err_len)
 		goto fail;
 	/* Each step upgrades one version; a new version adds a step here. */
 	if (from < 1 && exec(s, schema_v1) < 0)
+		goto fail_rollback;
+	if (from < 2 && exec(s, schema_v2) < 0)
 		goto fail_rollback;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if (exec(s, sql) < 0 || exec(s, "COMMIT") < 0)
@@ -265,13 +291,22 @@ static int cmp_uplink_json(const void *a, const void *b)
 
 int store_load(struct store *s, json_t **ret_doc)
 {
-	json_t *sw = NULL, *seg = NULL, *ports = NULL, *o;
+	json_t *sw = NULL, *seg = NULL, *ports = NULL, *pol = NULL, *rules = NULL, *o;
 	size_t i;
 	int r;
 
+	/* Columns in the order of the normalized profile (model.c), so export reads well. */
 	if ((r = query(s, "SELECT name, mode FROM switches ORDER BY name", &sw)) < 0 ||
 	    (r = query(s, "SELECT name, switch, vlan, vni FROM segments ORDER BY name", &seg)) < 0 ||
-	    (r = query(s, "SELECT name, mac, segment, vm FROM ports ORDER BY name", &ports)) < 0)
+	    (r = query(s, "SELECT name, mac, segment, vm FROM ports ORDER BY name", &ports)) < 0 ||
+	    (r = query(s,
+		       "SELECT segment, default_action AS \"default\" FROM fw_policies "
+		       "ORDER BY segment",
+		       &pol)) < 0 ||
+	    (r = query(s,
+		       "SELECT id, priority, segment, port, direction, src, dst, proto, sport, "
+		       "dport, icmp_type, action FROM fw_rules ORDER BY id",
+		       &rules)) < 0)
 		goto out;
 	json_array_foreach(sw, i, o) {
 		const char *name = json_string_value(json_object_get(o, "name"));
@@ -297,12 +332,15 @@ int store_load(struct store *s, json_t **ret_doc)
 						name));
 		json_object_set_new(o, "uplinks", sorted);
 	}
-	*ret_doc = json_pack("{s:O, s:O, s:O}", "switches", sw, "segments", seg, "ports", ports);
+	*ret_doc = json_pack("{s:O, s:O, s:O, s:{s:O, s:O}}", "switches", sw, "segments", seg,
+			     "ports", ports, "firewall", "policies", pol, "rules", rules);
 	r = *ret_doc ? 0 : -ENOMEM;
 out:
 	json_decref(sw);
 	json_decref(seg);
 	json_decref(ports);
+	json_decref(pol);
+	json_decref(rules);
 	return r;
 }
 
@@ -335,12 +373,28 @@ static int run(struct store *s, const char *sql, int n, json_t **args)
 
 static int delete_row(struct store *s, const char *kind, json_t *name)
 {
-	const char *sql = strcmp(kind, "switch") == 0	 ? "DELETE FROM switches WHERE name = ?1"
-			  : strcmp(kind, "segment") == 0 ? "DELETE FROM segments WHERE name = ?1"
-							 : "DELETE FROM ports WHERE name = ?1";
+	json_t *id;
+	int r;
 
-	return run(s, sql, 1, &name);
+	if (strcmp(kind, "switch") == 0)
+		return run(s, "DELETE FROM switches WHERE name = ?1", 1, &name);
+	if (strcmp(kind, "segment") == 0)
+		return run(s, "DELETE FROM segments WHERE name = ?1", 1, &name);
+	if (strcmp(kind, "port") == 0)
+		return run(s, "DELETE FROM ports WHERE name = ?1", 1, &name);
+	if (strcmp(kind, "policy") == 0)
+		return run(s, "DELETE FROM fw_policies WHERE segment = ?1", 1, &name);
+	/* A rule's name is its id in decimal. */
+	id = json_integer(strtoll(json_string_value(name), NULL, 10));
+	r = run(s, "DELETE FROM fw_rules WHERE id = ?1", 1, &id);
+	json_decref(id);
+	return r;
 }
+
+/* Column order of fw_rules as insert_row() binds them. */
+static const char *const rule_cols[] = {"id",	 "priority", "segment", "port",
+					"direction", "src",	"dst",	   "proto",
+					"sport",	 "dport",    "icmp_type", "action"};
 
 static int insert_row(struct store *s, const char *kind, json_t *o)
 {
@@ -382,23 +436,53 @@ static int insert_row(struct store *s, const char *kind, json_t *o)
 		return run(s, "INSERT INTO segments (name, switch, vlan, vni) VALUES (?1, ?2, ?3, ?4)",
 			   4, a);
 	}
-	a[0] = json_object_get(o, "name");
-	a[1] = json_object_get(o, "mac");
-	a[2] = json_object_get(o, "segment");
-	a[3] = json_object_get(o, "vm");
-	return run(s, "INSERT INTO ports (name, mac, segment, vm) VALUES (?1, ?2, ?3, ?4)", 4, a);
+	if (strcmp(kind, "port") == 0) {
+		a[0] = json_object_get(o, "name");
+		a[1] = json_object_get(o, "mac");
+		a[2] = json_object_get(o, "segment");
+		a[3] = json_object_get(o, "vm");
+		return run(s, "INSERT INTO ports (name, mac, segment, vm) VALUES (?1, ?2, ?3, ?4)",
+			   4, a);
+	}
+	if (strcmp(kind, "policy") == 0) {
+		a[0] = json_object_get(o, "segment");
+		a[1] = json_object_get(o, "default");
+		return run(s, "INSERT INTO fw_policies (segment, default_action) VALUES (?1, ?2)",
+			   2, a);
+	} else {
+		json_t *ra[12];
+
+		for (int i = 0; i < 12; i++)
+			ra[i] = json_object_get(o, rule_cols[i]);
+		return run(
+		    s,
+		    "INSERT INTO fw_rules (id, priority, segment, port, direction, src, dst, "
+		    "proto, sport, dport, icmp_type, action) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		    12, ra);
+	}
 }
 
-static const char *section_of(const char *kind)
+/* Returns the object of 'kind' that change 'c' names in 'want', or NULL. */
+static json_t *wanted(json_t *want, const char *kind, json_t *c)
 {
-	return strcmp(kind, "switch") == 0 ? "switches" : strcmp(kind, "segment") == 0 ? "segments"
-											: "ports";
+	const char *name = json_string_value(json_object_get(c, "name"));
+
+	if (strcmp(kind, "switch") == 0)
+		return model_find(json_object_get(want, "switches"), name);
+	if (strcmp(kind, "segment") == 0)
+		return model_find(json_object_get(want, "segments"), name);
+	if (strcmp(kind, "port") == 0)
+		return model_find(json_object_get(want, "ports"), name);
+	if (strcmp(kind, "policy") == 0)
+		return model_fw_policy_find(model_fw_policies(want), name);
+	return model_fw_rule_find(model_fw_rules(want), strtoll(name, NULL, 10));
 }
 
 int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size_t err_len)
 {
-	static const char *const del_order[] = {"port", "segment", "switch"};
-	static const char *const add_order[] = {"switch", "segment", "port"};
+	static const char *const del_order[] = {"rule", "policy", "port", "segment", "switch"};
+	static const char *const add_order[] = {"switch", "segment", "port", "policy", "rule"};
 	json_t *c;
 	size_t i;
 	int r = 0;
@@ -414,7 +498,7 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 	 * before children.  A change is a delete and an insert, so values that
 	 * must be unique can move between objects in one change.
 	 */
-	for (int k = 0; k < 3 && r == 0; k++)
+	for (int k = 0; k < 5 && r == 0; k++)
 		json_array_foreach(changes, i, c) {
 			const char *kind = json_string_value(json_object_get(c, "kind"));
 			const char *act = json_string_value(json_object_get(c, "action"));
@@ -423,7 +507,7 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 			    (r = delete_row(s, kind, json_object_get(c, "name"))) < 0)
 				break;
 		}
-	for (int k = 0; k < 3 && r == 0; k++)
+	for (int k = 0; k < 5 && r == 0; k++)
 		json_array_foreach(changes, i, c) {
 			const char *kind = json_string_value(json_object_get(c, "kind"));
 			const char *act = json_string_value(json_object_get(c, "action"));
@@ -431,8 +515,7 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 
 			if (strcmp(kind, add_order[k]) != 0 || strcmp(act, "delete") == 0)
 				continue;
-			o = model_find(json_object_get(want, section_of(kind)),
-				       json_string_value(json_object_get(c, "name")));
+			o = wanted(want, kind, c);
 			if (o == NULL || (r = insert_row(s, kind, o)) < 0) {
 				r = -EIO;
 				break;

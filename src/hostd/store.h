@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The host's desired state in SQLite (DIR/hostd.db): switches with their
- * DPUs and uplinks, segments, VM ports, and the DPUs the host has seen.
+ * DPUs and uplinks, segments, VM ports, the firewall's policies and rules,
+ * and the DPUs the host has seen.
  *
  * The database runs in WAL mode with synchronous=FULL and foreign keys on;
  * every change is one transaction, so a kill -9 at any moment leaves either
@@ -18,8 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The schema version this code writes. */
-#define STORE_SCHEMA_VERSION 1
+/*
+ * The schema version this code writes.  1: switches, segments, ports, DPUs;
+ * 2: + the firewall (fw_policies, fw_rules).
+ */
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 

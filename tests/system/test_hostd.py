@@ -7,12 +7,15 @@ Each test runs its own dse-hostd, in its own network namespace
 one run a fake DPU (this file run as a script, 'fakedpu' below) in a second
 namespace behind an internal link int-d1, speaking dse-dpud's JSON-RPC over
 mutual TLS 1.3 with a certificate from 'dse-hostd cert issue', and keeping
-segments, ports and FDB entries in memory as dse-dpud would.  It serves the
-same methods on a Unix socket, so a test can read what the host pushed and
-change the DPU behind the host's back.
+segments, ports, FDB entries, firewall policies and rules in memory as
+dse-dpud would.  It serves the same methods on a Unix socket, so a test can
+read what the host pushed and change the DPU behind the host's back, plus
+two of its own there: test.hits (set a rule's hit counter) and test.conns
+(set the tracked connections).
 
 The tests never skip: missing root, binaries or tools fail with the reason.
 """
+import ipaddress
 import json
 import os
 import random
@@ -518,17 +521,23 @@ def test_hostd_help_everywhere():
     section = top.text.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
     for line in section.splitlines():
         words = line.split()
-        cmd = words[:2] if len(words) > 1 and words[1].isalpha() and words[1].islower() \
-            else words[:1]
+        cmd = words[:1]
+        for w in words[1:3]:  # a command is up to three lower-case words: fw rule add
+            if not (w.isalpha() and w.islower()):
+                break
+            cmd.append(w)
         cmds.append(cmd)
-    assert ["switch", "add"] in cmds and ["apply"] in cmds and ["dpu", "list"] in cmds, cmds
+    for want in (["switch", "add"], ["apply"], ["dpu", "list"], ["fw", "rule", "add"],
+                 ["fw", "policy", "set"], ["fw", "conn", "flush"]):
+        assert want in cmds, (want, cmds)
     for cmd in cmds:
         for how in (cmd + ["--help"], cmd + ["-h"], ["help"] + cmd):
             r = Result(run([dsectl_binary()] + how))
             assert r.rc == 0 and ("Usage: dsectl " + " ".join(cmd)) in r.text, (how, r)
-        if len(cmd) == 2:
-            r = Result(run([dsectl_binary(), cmd[0], "--help"]))
-            assert r.rc == 0 and "Verbs:" in r.text and " ".join(cmd) in r.text, (cmd, r)
+        for k in range(1, len(cmd)):
+            # Each group of words lists the commands under it: dsectl fw --help, fw rule --help.
+            r = Result(run([dsectl_binary()] + cmd[:k] + ["--help"]))
+            assert r.rc == 0 and "Verbs:" in r.text and " ".join(cmd) in r.text, (cmd, k, r)
     for args in (["--help"], ["cert", "--help"], ["cert", "issue", "--help"]):
         r = Result(run([hostd_binary()] + args))
         assert r.rc == 0 and "Usage: dse-hostd" in r.text, (args, r)
@@ -578,7 +587,7 @@ IDENTITY = {"vendor": "NVIDIA", "model": "BlueField-3", "hw_version": "B3220",
 class FakeDpuLink:
     """An internal link int-dN of the host and a fake DPU behind it."""
 
-    def __init__(self, h, n, ca_state, identity):
+    def __init__(self, h, n, ca_state, identity, features="firewall"):
         self.ns = "%s-d%d" % (h.ns, n)
         self.name = "h1-d%d" % n
         self.dir = h.tmp / self.name
@@ -601,7 +610,7 @@ class FakeDpuLink:
         self.addr = dpu_ip + ":7300"
         self.proc = h.spawn(self.ns, ["/usr/bin/python3", __file__, "fakedpu", self.addr,
                                       self.dir / "tls", self.sock, self.dir / "identity.json",
-                                      self.calls], h.tmp / ("fakedpu-%d.log" % n))
+                                      self.calls, features], h.tmp / ("fakedpu-%d.log" % n))
         labmod.wait_for(lambda: self.sock.exists(), timeout=10)
         assert self.sock.exists(), "the fake DPU did not start"
 
@@ -639,7 +648,7 @@ class FakeDpuLink:
         out = []
         for line in self.calls.read_text().splitlines():
             c = json.loads(line)
-            if c["method"].split(".")[1] in ("add", "del", "set"):
+            if c["method"].split(".")[-1] in ("add", "del", "set") or c["method"] == "fw.policy":
                 out.append(c)
         return out
 
@@ -852,27 +861,36 @@ def test_hostd_profile_needs_matching_dpus(hostd):
 # ---- the fake DPU (run as: test_hostd.py fakedpu ADDR:PORT TLSDIR UNIXSOCK IDENTITY CALLS) ----
 
 class FakeDpu:
-    """dse-dpud's configuration methods on an in-memory state, with its checks."""
+    """dse-dpud's configuration methods on an in-memory state, with its checks.
 
-    def __init__(self, identity, calls_path):
+    'firewall' False makes a dse-dpud of before the firewall: no fw.* methods.
+    """
+
+    def __init__(self, identity, calls_path, firewall=True):
         self.identity = identity
         self.calls = open(calls_path, "a")
         self.lock = threading.Lock()
         self.segments = {}     # name -> vlan
         self.ports = {}        # name -> {devargs, mode, segment | segments}
         self.fdb = {}          # (segment, mac) -> port
+        self.policies = {}     # segment -> allow | deny
+        self.rules = {}        # id -> the rule as fw.rule.list shows it (with hits)
+        self.conns = []        # what fw.conn.list shows, set by test.conns
+        self.firewall = firewall
         self.generation = 0
         self.boot_id = random.randrange(1, 1 << 50)
 
-    def error(self, msg):
-        raise KeyError(msg)
+    def error(self, msg, code=-32000):
+        raise KeyError((code, msg))
 
     def handle(self, method, p):
         with self.lock:
             self.calls.write(json.dumps({"method": method, "params": p}) + "\n")
             self.calls.flush()
+            if method.startswith("fw.") and not self.firewall:
+                raise AttributeError(method)
             r = getattr(self, "m_" + method.replace(".", "_"))(p)
-            if method.split(".")[1] in ("add", "del", "set"):
+            if method.split(".")[-1] in ("add", "del", "set") or method == "fw.policy":
                 self.generation += 1
             return r
 
@@ -897,6 +915,13 @@ class FakeDpu:
         for name, port in self.ports.items():
             if port.get("segment") == p["name"] or p["name"] in port.get("segments", []):
                 self.error("segment '%s' is in use by port '%s'" % (p["name"], name))
+        if p["name"] in self.policies:
+            self.error("segment '%s' is in use: its firewall policy is %s"
+                       % (p["name"], self.policies[p["name"]]))
+        for r in self.rules.values():
+            if r.get("segment") == p["name"]:
+                self.error("segment '%s' is in use: firewall rule %d applies to it"
+                           % (p["name"], r["id"]))
         del self.segments[p["name"]]
         self.fdb = {k: v for k, v in self.fdb.items() if k[0] != p["name"]}
 
@@ -921,6 +946,10 @@ class FakeDpu:
         self.ports[p["name"]].update({k: v for k, v in p.items() if k != "name"})
 
     def m_port_del(self, p):
+        for r in self.rules.values():
+            if r.get("port") == p["name"]:
+                self.error("port '%s' is in use: firewall rule %d applies to it"
+                           % (p["name"], r["id"]))
         if self.ports.pop(p["name"], None) is None:
             self.error("no port '%s'" % p["name"])
         self.fdb = {k: v for k, v in self.fdb.items() if v != p["name"]}
@@ -940,6 +969,111 @@ class FakeDpu:
     def m_fdb_del(self, p):
         self.fdb.pop((p["segment"], p["mac"].lower()), None)
 
+    # The firewall, as src/dpud/rpc_fw.c answers.
+
+    def m_fw_policy(self, p):
+        if p["segment"] not in self.segments:
+            self.error("no segment '%s' (segment.list shows them)" % p["segment"])
+        if p["default"] not in ("allow", "deny", "off"):
+            self.error("'default' must be allow, deny or off", -32602)
+        if p["default"] == "off":
+            self.policies.pop(p["segment"], None)
+        else:
+            self.policies[p["segment"]] = p["default"]
+
+    def m_fw_rule_add(self, p):
+        unknown = set(p) - {"id", "priority", "family", "src", "dst", "proto", "sport", "dport",
+                            "icmp_type", "action", "direction", "segment", "port"}
+        if unknown:
+            self.error("unknown parameter '%s'" % sorted(unknown)[0], -32602)
+        if p["id"] in self.rules:
+            self.error("rule %d exists: fw.rule.del it first to replace it" % p["id"])
+        if "segment" in p and p["segment"] not in self.segments:
+            self.error("no segment '%s' (segment.list shows them)" % p["segment"])
+        if "port" in p and p["port"] not in self.ports:
+            self.error("no port '%s' (port.list shows them)" % p["port"])
+        proto = str(p.get("proto", "any")).lower()
+        proto = {"0": "any", "1": "icmp", "6": "tcp", "17": "udp", "58": "icmpv6"}.get(proto, proto)
+        fam = p.get("family")
+        if fam is None:
+            fam = 6 if ":" in p.get("src", "") + p.get("dst", "") else \
+                4 if "." in p.get("src", "") + p.get("dst", "") else \
+                4 if proto == "icmp" else 6 if proto == "icmpv6" else 0
+        if proto == "icmp" and fam != 4 or proto == "icmpv6" and fam != 6:
+            self.error("rule %d: protocol ICMP is IPv4 only" % p["id"], -32602)
+        r = {"id": p["id"], "priority": p.get("priority", 0), "family": fam,
+             "src": p.get("src", "any"), "dst": p.get("dst", "any"), "proto": proto,
+             "action": p["action"], "direction": p.get("direction", "any"), "hits": 0}
+        if proto in ("tcp", "udp"):
+            r["sport"] = p.get("sport")
+            r["dport"] = p.get("dport")
+        for k in ("icmp_type", "segment", "port"):
+            if k in p:
+                r[k] = p[k]
+        self.rules[p["id"]] = r
+        return {"id": p["id"]}
+
+    def m_fw_rule_del(self, p):
+        if self.rules.pop(p["id"], None) is None:
+            self.error("no rule %d (fw.rule.list shows them)" % p["id"])
+
+    def m_fw_rule_list(self, p):
+        return sorted((dict(r) for r in self.rules.values()),
+                      key=lambda r: (-r["priority"], r["id"]))
+
+    def _conns(self, p):
+        if "segment" in p and p["segment"] not in self.segments:
+            self.error("no segment '%s' (segment.list shows them)" % p["segment"])
+        states = ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
+                  "LAST_ACK", "TIME_WAIT", "CLOSE", "UNREPLIED", "REPLIED")
+        if "state" in p and p["state"].upper() not in states:
+            self.error("unknown connection state '%s' (for example ESTABLISHED, SYN_SENT, "
+                       "TIME_WAIT, UNREPLIED)" % p["state"], -32602)
+        out = []
+        for c in self.conns:
+            if "segment" in p and c["segment"] != p["segment"]:
+                continue
+            if "proto" in p and str(p["proto"]).lower() not in ("any", "0", c["proto"]):
+                continue
+            if "port" in p and p["port"] not in (c["sport"], c["dport"]):
+                continue
+            if "state" in p and c["state"] != p["state"].upper():
+                continue
+            if "addr" in p:
+                net = ipaddress.ip_network(p["addr"], strict=False)
+                if not any(ipaddress.ip_address(c[k]) in net for k in ("src", "dst")):
+                    continue
+            out.append(c)
+        return out
+
+    def m_fw_conn_list(self, p):
+        found = self._conns(p)
+        return {"conns": found[:p.get("limit", 1000)], "total": len(found)}
+
+    def m_fw_conn_flush(self, p):
+        found = self._conns(p)
+        self.conns = [c for c in self.conns if c not in found]
+        return {"removed": len(found)}
+
+    def m_config_save(self, p):
+        calls = [{"method": "segment.add", "params": {"name": n, "vlan": v}}
+                 for n, v in self.segments.items()]
+        if self.firewall:
+            calls += [{"method": "fw.policy", "params": {"segment": s, "default": d}}
+                      for s, d in self.policies.items()]
+            calls += [{"method": "fw.rule.add",
+                       "params": {k: v for k, v in r.items() if k != "hits"}}
+                      for r in self.rules.values()]
+        return calls
+
+    # Test hooks (not dse-dpud's): what the datapath would have counted and tracked.
+
+    def m_test_hits(self, p):
+        self.rules[p["id"]]["hits"] = p["hits"]
+
+    def m_test_conns(self, p):
+        self.conns = p["conns"]
+
     def serve_lines(self, rfile, wfile):
         for line in rfile:
             if not line.strip():
@@ -952,14 +1086,18 @@ class FakeDpu:
                 resp = {"jsonrpc": "2.0", "id": req.get("id"),
                         "error": {"code": -32601, "message": "unknown method"}}
             except KeyError as e:
+                # self.error() raises (code, message); a missing param raises its name.
+                code, msg = e.args[0] if isinstance(e.args[0], tuple) else (
+                    -32602, "missing parameter %s" % e)
                 resp = {"jsonrpc": "2.0", "id": req.get("id"),
-                        "error": {"code": -32000, "message": str(e)}}
+                        "error": {"code": code, "message": msg}}
             wfile.write((json.dumps(resp) + "\n").encode())
             wfile.flush()
 
 
-def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path):
-    dpu = FakeDpu(json.loads(Path(identity_path).read_text()), calls_path)
+def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path, features="firewall"):
+    dpu = FakeDpu(json.loads(Path(identity_path).read_text()), calls_path,
+                  firewall=features == "firewall")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(Path(tls_dir) / "cert.pem", Path(tls_dir) / "key.pem")
@@ -998,5 +1136,5 @@ def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path):
     accept_loop(tcp, tls_client)
 
 
-if __name__ == "__main__" and len(sys.argv) == 7 and sys.argv[1] == "fakedpu":
+if __name__ == "__main__" and len(sys.argv) in (7, 8) and sys.argv[1] == "fakedpu":
     fakedpu_main(*sys.argv[2:])

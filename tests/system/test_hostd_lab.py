@@ -353,3 +353,70 @@ def test_hostd_lab_dpu_control_port_refuses_plain_and_foreign_clients(lab, tmp_p
     log = (lab.state / "h1-d1" / "log" / "dse-dpud.log").read_text(errors="replace")
     assert "refused" in log.lower(), log[-2000:]
     assert dpus_by_name(lab, "h1")["h1-d1"]["state"] == "connected"
+
+
+def fw_on_dpu(lab, dpu):
+    """What dse-dpud of 'dpu' holds of the firewall: ({segment: default}, [rule ids])."""
+    pols = {c["params"]["segment"]: c["params"]["default"]
+            for c in lab.dpud(dpu, "config.save") if c["method"] == "fw.policy"}
+    return pols, sorted(r["id"] for r in lab.dpud(dpu, "fw.rule.list"))
+
+
+def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
+    """The firewall set with dsectl is in force on the DPUs: deny, then allow ICMP.
+
+    Steps: with the profile of the earlier tests (vm1 and vm2 in segment web
+    on the pair h1-d1 + h1-d2), 'dsectl fw policy set web deny'; ping vm2
+    from vm1; 'dsectl fw rule add 100 --action allow --proto icmp --segment
+    web'; ping again; read 'dsectl fw rule list' and 'dsectl fw conn list';
+    turn the firewall off again.
+    Verify: both DPUs hold the policy and then the rule; the deny policy
+    blocks the ping, the ICMP rule lets it through; the rule's hits (summed
+    over the DPUs) count the pings and h1-d1, the active DPU, has them;
+    'fw conn list --proto icmp' shows the ping's connection between
+    198.18.1.1 and 198.18.1.2 on segment web, tracked by h1-d1; with the
+    rule and the policy gone both DPUs hold no firewall and the ping works.
+    """
+    prof = lab.state / "profile.yaml"
+    prof.write_text(PROFILE)
+    lab.ctl("h1", "apply", "-f", prof)
+    wait(lambda: dpus_by_name(lab, "h1"),
+         lambda d: all(x["config"] == "in-sync" for x in d.values()))
+    assert lab.ping("h1-vm1", "198.18.1.2").returncode == 0
+
+    lab.ctl("h1", "fw", "policy", "set", "web", "deny")
+    for dpu in ("h1-d1", "h1-d2"):
+        got = wait(lambda: fw_on_dpu(lab, dpu), lambda f: f[0] == {"web": "deny"})
+        assert got[0] == {"web": "deny"}, (dpu, got, lab.hostd_log("h1"))
+    p = lab.ping("h1-vm1", "198.18.1.2", count=2)
+    assert p.returncode != 0, "the deny policy let the ping through:\n" + p.stdout
+
+    r = json.loads(lab.ctl("h1", "fw", "rule", "add", "100", "--action", "allow", "--proto",
+                           "icmp", "--segment", "web").stdout)
+    assert r["changes"] == [{"action": "add", "kind": "rule", "name": "100"}], r
+    for dpu in ("h1-d1", "h1-d2"):
+        got = wait(lambda: fw_on_dpu(lab, dpu), lambda f: f[1] == [100])
+        assert got[1] == [100], (dpu, got, lab.hostd_log("h1"))
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, "the ICMP rule did not let the ping through:\n" + p.stdout
+
+    conns = lab.ok("h1", "fw", "conn", "list", "--proto", "icmp")
+    mine = [c for c in conns["conns"] if {c["src"], c["dst"]} == {"198.18.1.1", "198.18.1.2"}]
+    assert mine and mine[0]["dpu"] == "h1-d1" and mine[0]["segment"] == "web", conns
+    assert conns["total"] >= 1 and all(d["error"] is None for d in conns["dpus"]), conns
+    rules = lab.ok("h1", "fw", "rule", "list")["rules"]
+    assert [x["id"] for x in rules] == [100], rules
+    assert rules[0]["hits"] >= 1 and rules[0]["dpus"].get("h1-d1", 0) >= 1, rules
+    assert rules[0]["hits"] == sum(rules[0]["dpus"].values()), rules
+    t = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "fw", "rule", "list"])
+    assert t.returncode == 0 and "HITS" in t.stdout and "allow" in t.stdout, t
+    t = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "fw", "conn", "list"])
+    assert t.returncode == 0 and "198.18.1.2" in t.stdout and "h1-d1" in t.stdout, t
+
+    lab.ctl("h1", "fw", "rule", "del", "100")
+    lab.ctl("h1", "fw", "policy", "set", "web", "off")
+    for dpu in ("h1-d1", "h1-d2"):
+        got = wait(lambda: fw_on_dpu(lab, dpu), lambda f: f == ({}, []))
+        assert got == ({}, []), (dpu, got)
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr

@@ -221,6 +221,219 @@ static void test_reconcile_plan_changed_vlan(void **state)
 	json_decref(inv);
 }
 
+/* The profile above with a firewall: policies of web and ov, rules of each scope. */
+static const char fw_profile[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
+	"\"h1-d2\"], \"uplinks\": [\"vmnic0\", \"vmnic2\"]}],"
+	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
+	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
+	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
+	"\"web\", \"vm\": \"vm1\"},"
+	"             {\"name\": \"vm3-eth0\", \"mac\": \"02:00:00:00:01:03\", \"segment\": "
+	"\"ov\", \"vm\": \"vm3\"}],"
+	" \"firewall\": {\"policies\": [{\"segment\": \"web\", \"default\": \"deny\"},"
+	"                               {\"segment\": \"ov\", \"default\": \"deny\"}],"
+	"   \"rules\": [{\"id\": 1, \"proto\": \"icmp\", \"action\": \"allow\"},"
+	"             {\"id\": 2, \"segment\": \"web\", \"proto\": \"tcp\", \"dport\": 22, "
+	"\"src\": \"10.0.0.0/8\", \"action\": \"allow\"},"
+	"             {\"id\": 3, \"port\": \"vm1-eth0\", \"proto\": \"udp\", \"sport\": "
+	"\"1000-2000\", \"direction\": \"out\", \"action\": \"reject\"},"
+	"             {\"id\": 4, \"segment\": \"ov\", \"action\": \"drop\"},"
+	"             {\"id\": 5, \"segment\": \"db\", \"priority\": -3, \"action\": \"drop\"}]}}";
+
+/* Returns the "id"s of the fw.rule.add calls of 'calls' or the rules 'list', joined. */
+static char *ids(json_t *list)
+{
+	static char buf[256];
+	size_t i, off = 0;
+	json_t *c;
+
+	buf[0] = '\0';
+	json_array_foreach(list, i, c) {
+		json_t *p = json_object_get(c, "params") ? json_object_get(c, "params") : c;
+
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%lld", off ? " " : "",
+					(long long)json_integer_value(json_object_get(p, "id")));
+	}
+	return buf;
+}
+
+/*
+ * The firewall of a DPU: the policies of its VLAN segments, the rules of
+ * its segments, of its VM ports and those without scope, with the address
+ * family dse-dpud needs; the standby has no rule of a VM port; overlay
+ * segments are notes.
+ */
+static void test_reconcile_desired_firewall(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(fw_profile, inv), *d, *r;
+	char *text;
+
+	(void)state;
+	d = reconcile_desired(doc, inv, "h1-d1");
+	text = json_dumps(json_object_get(d, "policies"), JSON_COMPACT);
+	assert_string_equal(text, "[{\"segment\":\"web\",\"default\":\"deny\"}]");
+	free(text);
+	assert_string_equal(ids(json_object_get(d, "rules")), "1 2 3 5");
+	r = json_array_get(json_object_get(d, "rules"), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "family")), 4);
+	r = json_array_get(json_object_get(d, "rules"), 2);
+	text = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"action\":\"reject\",\"direction\":\"out\",\"family\":0,"
+				  "\"id\":3,\"port\":\"vm1-eth0\",\"priority\":0,\"proto\":\"udp\","
+				  "\"sport\":\"1000-2000\"}");
+	free(text);
+	text = json_dumps(json_object_get(d, "notes"), JSON_COMPACT);
+	assert_non_null(strstr(text, "firewall policy of overlay segment 'ov'"));
+	assert_non_null(strstr(text, "firewall rule 4 is not served"));
+	free(text);
+	json_decref(d);
+
+	d = reconcile_desired(doc, inv, "h1-d2");
+	assert_string_equal(ids(json_object_get(d, "rules")), "1 2 5");
+	assert_int_equal(json_array_size(json_object_get(d, "policies")), 1);
+	json_decref(d);
+
+	d = reconcile_desired(doc, inv, "h1-d9");
+	assert_int_equal(json_array_size(json_object_get(d, "rules")), 0);
+	assert_int_equal(json_array_size(json_object_get(d, "policies")), 0);
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+/*
+ * A rule the host wants and the same rule as dse-dpud lists it are equal
+ * whatever the spelling of "any"; any real difference is seen.
+ */
+static void test_reconcile_fw_rule_equal(void **state)
+{
+	json_t *want = parse("{\"id\": 2, \"priority\": 0, \"segment\": \"web\", \"direction\": "
+			     "\"any\", \"src\": \"10.0.0.0/8\", \"proto\": \"tcp\", \"dport\": 22, "
+			     "\"action\": \"allow\", \"family\": 4}");
+	json_t *dpu = parse("{\"id\": 2, \"priority\": 0, \"family\": 4, \"src\": \"10.0.0.0/8\", "
+			    "\"dst\": \"any\", \"proto\": \"tcp\", \"action\": \"allow\", "
+			    "\"direction\": \"any\", \"sport\": null, \"dport\": 22, \"segment\": "
+			    "\"web\", \"hits\": 1234}");
+	static const char *const changed[][2] = {
+		{"priority", "1"},	   {"family", "0"},	     {"src", "\"10.0.0.0/9\""},
+		{"dst", "\"10.0.0.1\""},   {"proto", "\"udp\""},     {"dport", "\"22-23\""},
+		{"sport", "7"},		   {"action", "\"drop\""},   {"direction", "\"in\""},
+		{"segment", "\"db\""},	   {"port", "\"vm1-eth0\""}, {"icmp_type", "3"},
+	};
+
+	(void)state;
+	assert_true(reconcile_fw_rule_equal(want, dpu));
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		json_t *x = json_deep_copy(dpu);
+
+		json_object_set_new(x, changed[i][0], json_loads(changed[i][1], JSON_DECODE_ANY, NULL));
+		if (reconcile_fw_rule_equal(want, x))
+			fail_msg("a rule with another %s is taken for the same", changed[i][0]);
+		json_decref(x);
+	}
+	/* The spellings of any. */
+	json_object_set_new(dpu, "sport", json_string("0-65535"));
+	json_object_set_new(dpu, "dst", json_string("0.0.0.0/0"));
+	assert_true(reconcile_fw_rule_equal(want, dpu));
+	json_decref(want);
+	json_decref(dpu);
+}
+
+/*
+ * The firewall's calls: from an empty DPU, rules after the segments and
+ * ports they name and policies last; from a DPU in sync, none; a rule that
+ * changed is removed first and added last; a segment that comes back with
+ * another VLAN first loses its policy and rules (dse-dpud would refuse to
+ * remove it), then gets them again.
+ */
+static void test_reconcile_plan_firewall(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(fw_profile, inv);
+	json_t *d = reconcile_desired(doc, inv, "h1-d1"), *none = json_array(), *calls;
+	json_t *segs, *ports, *fdb, *rules, *pols;
+
+	(void)state;
+	/* A DPU without a firewall: the plan of the layer 2 objects only. */
+	calls = reconcile_plan_fw(d, none, none, none, NULL, NULL);
+	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add");
+	json_decref(calls);
+
+	calls = reconcile_plan_fw(d, none, none, none, none, none);
+	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add "
+					    "fw.rule.add fw.rule.add fw.rule.add fw.rule.add "
+					    "fw.policy");
+	json_decref(calls);
+
+	segs = parse("[{\"name\": \"db\", \"vlan\": 200, \"ports\": []},"
+		     " {\"name\": \"web\", \"vlan\": 100, \"ports\": []}]");
+	ports = parse("[{\"name\": \"vm1-eth0\", \"devargs\": \"net_af_packet3,iface=rep-vm1\", "
+		      "\"mode\": \"access\", \"segment\": \"web\"},"
+		      " {\"name\": \"vmnic0\", \"devargs\": \"net_af_packet0,iface=vmnic0\", "
+		      "\"mode\": \"trunk\", \"segments\": [\"web\", \"db\"], \"uplink\": true}]");
+	fdb = parse("[{\"segment\": \"web\", \"mac\": \"02:00:00:00:01:01\", \"port\": "
+		    "\"vm1-eth0\", \"static\": true}]");
+	/* As dse-dpud lists them: in evaluation order, every field, with hits. */
+	rules = parse("[{\"id\": 2, \"priority\": 0, \"family\": 4, \"src\": \"10.0.0.0/8\", "
+		      "\"dst\": \"any\", \"proto\": \"tcp\", \"action\": \"allow\", \"direction\": "
+		      "\"any\", \"sport\": null, \"dport\": 22, \"segment\": \"web\", \"hits\": 9},"
+		      " {\"id\": 1, \"priority\": 0, \"family\": 4, \"src\": \"any\", \"dst\": "
+		      "\"any\", \"proto\": \"icmp\", \"action\": \"allow\", \"direction\": \"any\", "
+		      "\"hits\": 0},"
+		      " {\"id\": 3, \"priority\": 0, \"family\": 0, \"src\": \"any\", \"dst\": "
+		      "\"any\", \"proto\": \"udp\", \"action\": \"reject\", \"direction\": \"out\", "
+		      "\"sport\": \"1000-2000\", \"dport\": null, \"port\": \"vm1-eth0\", \"hits\": 1},"
+		      " {\"id\": 5, \"priority\": -3, \"family\": 0, \"src\": \"any\", \"dst\": "
+		      "\"any\", \"proto\": \"any\", \"action\": \"drop\", \"direction\": \"any\", "
+		      "\"segment\": \"db\", \"hits\": 0}]");
+	pols = parse("[{\"segment\": \"web\", \"default\": \"deny\"}]");
+	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	assert_int_equal(json_array_size(calls), 0);
+	json_decref(calls);
+
+	/* Rule 2 changed on the DPU, rule 9 is not the host's, web's policy is allow. */
+	json_object_set_new(json_array_get(rules, 0), "dport", json_integer(23));
+	json_array_append_new(rules, parse("{\"id\": 9, \"action\": \"drop\", \"hits\": 0}"));
+	json_object_set_new(json_array_get(pols, 0), "default", json_string("allow"));
+	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.rule.add fw.policy");
+	assert_string_equal(ids(calls), "2 9 2 0");
+	json_decref(calls);
+
+	/* web comes back with another VLAN: its policy and rules 2 and 3 go first, come back last. */
+	json_object_set_new(json_array_get(segs, 1), "vlan", json_integer(101));
+	json_object_set_new(json_array_get(pols, 0), "default", json_string("deny"));
+	json_array_remove(rules, 4);
+	json_object_set_new(json_array_get(rules, 0), "dport", json_integer(22));
+	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.policy port.del port.set "
+					    "segment.del segment.add port.set port.add fdb.add "
+					    "fw.rule.add fw.rule.add fw.policy");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_array_get(calls, 2), "params"), "default")),
+			    "off");
+	json_decref(calls);
+
+	/* A DPU that left its switch loses its whole firewall before its segments. */
+	json_decref(d);
+	d = reconcile_desired(doc, inv, "h1-d9");
+	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.rule.del fw.rule.del "
+					    "fw.policy port.del port.del segment.del segment.del");
+	json_decref(calls);
+
+	json_decref(segs);
+	json_decref(ports);
+	json_decref(fdb);
+	json_decref(rules);
+	json_decref(pols);
+	json_decref(none);
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +441,9 @@ int main(void)
 		cmocka_unit_test(test_reconcile_desired_of_standby_and_others),
 		cmocka_unit_test(test_reconcile_plan_from_empty_and_in_sync),
 		cmocka_unit_test(test_reconcile_plan_changed_vlan),
+		cmocka_unit_test(test_reconcile_desired_firewall),
+		cmocka_unit_test(test_reconcile_fw_rule_equal),
+		cmocka_unit_test(test_reconcile_plan_firewall),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -585,6 +585,314 @@ static void test_store_refuses_newer_schema(void **state)
 	assert_null(s2);
 }
 
+/* ---- the firewall ---- */
+
+static const char fw_profile[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"]}],"
+	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
+	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
+	"\"web\", \"vm\": \"vm1\"}],"
+	" \"firewall\": {"
+	"   \"policies\": [{\"segment\": \"web\", \"default\": \"deny\"},"
+	"                  {\"segment\": \"db\", \"default\": \"allow\"}],"
+	"   \"rules\": [{\"id\": 20, \"proto\": \"tcp\", \"dport\": 22, \"src\": \"10.0.0.0/8\", "
+	"\"action\": \"allow\"},"
+	"             {\"id\": 10, \"priority\": 100, \"segment\": \"web\", \"proto\": \"icmp\", "
+	"\"icmp_type\": 8, \"action\": \"allow\", \"direction\": \"in\"},"
+	"             {\"id\": 30, \"port\": \"vm1-eth0\", \"proto\": \"udp\", \"sport\": "
+	"\"1000-2000\", \"action\": \"reject\", \"direction\": \"out\"}]}}";
+
+/* The same profile as fw_profile, spelled otherwise: it normalizes to the same state. */
+static const char fw_profile_respelled[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"]}],"
+	" \"segments\": [{\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
+	"                {\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
+	"\"web\", \"vm\": \"vm1\"}],"
+	" \"firewall\": {"
+	"   \"policies\": [{\"segment\": \"db\", \"default\": \"ALLOW\"},"
+	"                  {\"segment\": \"web\", \"default\": \"deny\"}],"
+	"   \"rules\": [{\"id\": 30, \"priority\": 0, \"port\": \"vm1-eth0\", \"proto\": 17, "
+	"\"sport\": \"1000-2000\", \"dport\": \"0-65535\", \"action\": \"Reject\", "
+	"\"direction\": \"out\"},"
+	"             {\"id\": 10, \"priority\": 100, \"segment\": \"web\", \"proto\": \"1\", "
+	"\"icmp_type\": 8, \"action\": \"allow\", \"direction\": \"IN\"},"
+	"             {\"id\": 20, \"proto\": \"TCP\", \"dport\": \"22\", \"src\": \"10.0.0.0/8\", "
+	"\"action\": \"allow\", \"direction\": \"any\"}]}}";
+
+/* Applies 'bad' (fw_profile with 'from' replaced by 'to') and expects it refused at 'path'. */
+static void fw_refused(struct fixture *f, const char *from, const char *to, const char *path,
+		       const char *needle)
+{
+	char text[4096];
+	const char *at = strstr(fw_profile, from);
+	struct model_err e;
+	json_t *changes;
+	int r;
+
+	if (at == NULL)
+		fail_msg("test bug: '%s' is not in the profile", from);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - fw_profile), fw_profile, to,
+		 at + strlen(from));
+	r = apply(f, text, false, &changes, &e);
+	if (r != -EINVAL || strcmp(e.path, path) != 0 || strstr(e.msg, needle) == NULL)
+		fail_msg("replacing '%s' by '%s': got %d '%s: %s', wanted '%s: ...%s...'", from, to,
+			 r, e.path, e.msg, path, needle);
+}
+
+/*
+ * Every bad element of the firewall section is refused with its path and
+ * what to do, and nothing is written.
+ * Verify: for each edit of a good profile, -EINVAL, the element's path, a
+ * message with the problem; the revision did not move.
+ */
+static void test_store_firewall_validation(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes;
+
+	assert_int_equal(apply(f, fw_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 1);
+
+	fw_refused(f, "\"firewall\": {", "\"firewall\": {\"zones\": [], ", "firewall.zones",
+		   "unknown key 'zones': the firewall section has policies, rules");
+	fw_refused(f, "\"default\": \"deny\"", "\"default\": \"off\"",
+		   "firewall.policies[0].default", "leave its policy out");
+	fw_refused(f, "{\"segment\": \"db\", \"default\": \"allow\"}",
+		   "{\"segment\": \"web\", \"default\": \"allow\"}", "firewall.policies[1].segment",
+		   "segment 'web' has two policies (also firewall.policies[0])");
+	fw_refused(f, "{\"segment\": \"db\", \"default\": \"allow\"}",
+		   "{\"segment\": \"nope\", \"default\": \"allow\"}", "firewall.policies[1].segment",
+		   "segment 'nope', which does not exist");
+	fw_refused(f, "\"id\": 20,", "\"id\": 10,", "firewall.rules[1].id",
+		   "rule 10 is defined twice (also firewall.rules[0])");
+	fw_refused(f, "\"id\": 20,", "\"id\": 0,", "firewall.rules[0].id", "outside 1..2147483647");
+	fw_refused(f, "\"id\": 20,", "", "firewall.rules[0]", "'id' is missing");
+	fw_refused(f, "\"action\": \"reject\"", "\"action\": \"deny\"", "firewall.rules[2].action",
+		   "action must be allow, drop or reject");
+	fw_refused(f, "\"direction\": \"in\"", "\"direction\": \"inbound\"",
+		   "firewall.rules[1].direction", "in (to the VM), out (from the VM) or any");
+	fw_refused(f, "\"src\": \"10.0.0.0/8\"", "\"src\": \"10.1.2.3/8\"", "firewall.rules[0].src",
+		   "bits set beyond its prefix length: write 10.0.0.0/8");
+	fw_refused(f, "\"src\": \"10.0.0.0/8\"", "\"src\": \"10.0.0.0/33\"", "firewall.rules[0].src",
+		   "not an address prefix");
+	fw_refused(f, "\"src\": \"10.0.0.0/8\"", "\"src\": \"10.0.0.0/8\", \"dst\": \"2001:db8::/32\"",
+		   "firewall.rules[0].dst", "one address family");
+	fw_refused(f, "\"proto\": \"tcp\"", "\"proto\": \"gre\"", "firewall.rules[0].proto",
+		   "dse-dpud filters no other protocol");
+	fw_refused(f, "\"proto\": \"tcp\"", "\"proto\": 47", "firewall.rules[0].proto",
+		   "not 47");
+	fw_refused(f, "\"proto\": \"tcp\"", "\"proto\": \"icmpv6\", \"x\": 1", "firewall.rules[0].x",
+		   "unknown key 'x'");
+	fw_refused(f, "\"proto\": \"tcp\", \"dport\": 22", "\"proto\": \"icmpv6\"",
+		   "firewall.rules[0].proto", "icmpv6 goes with IPv6");
+	fw_refused(f, "\"dport\": 22", "\"dport\": 70000", "firewall.rules[0].dport",
+		   "a port 0-65535 or a range");
+	fw_refused(f, "\"dport\": 22", "\"dport\": \"30-20\"", "firewall.rules[0].dport",
+		   "reversed: write 20-30");
+	fw_refused(f, "\"proto\": \"tcp\", \"dport\": 22", "\"dport\": 22",
+		   "firewall.rules[0].dport", "needs proto tcp or udp, not any");
+	fw_refused(f, "\"icmp_type\": 8", "\"icmp_type\": 256", "firewall.rules[1].icmp_type",
+		   "outside 0..255");
+	fw_refused(f, "\"proto\": \"icmp\", \"icmp_type\": 8", "\"icmp_type\": 8",
+		   "firewall.rules[1].icmp_type", "needs proto icmp or icmpv6");
+	fw_refused(f, "\"segment\": \"web\", \"proto\": \"icmp\"",
+		   "\"segment\": \"dmz\", \"proto\": \"icmp\"", "firewall.rules[1].segment",
+		   "segment 'dmz', which does not exist");
+	fw_refused(f, "\"port\": \"vm1-eth0\"", "\"port\": \"vm9-eth0\"", "firewall.rules[2].port",
+		   "not a VM port of this host");
+	fw_refused(f, "\"port\": \"vm1-eth0\"", "\"port\": \"vm1-eth0\", \"segment\": \"db\"",
+		   "firewall.rules[2].port", "port 'vm1-eth0' is on segment 'web', not 'db'");
+	fw_refused(f, "\"priority\": 100", "\"priority\": \"high\"", "firewall.rules[1].priority",
+		   "must be an integer");
+	assert_int_equal(store_revision(f->s), 1);
+
+	/* A profile that drops a segment but keeps its rule is refused at the rule. */
+	assert_int_equal(apply(f, "{\"firewall\": {\"rules\": [{\"id\": 1, \"segment\": \"web\", "
+				  "\"action\": \"drop\"}]}}",
+			       false, &changes, &e),
+			 -EINVAL);
+	assert_string_equal(e.path, "firewall.rules[0].segment");
+	assert_int_equal(apply(f, "{\"firewall\": []}", false, &changes, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "must be a mapping with policies and rules"));
+	assert_int_equal(store_revision(f->s), 1);
+}
+
+/*
+ * A profile with a firewall applies once: a second apply, a reopen, another
+ * spelling of the same profile and its export change nothing; an export
+ * applied on another host gives the same state.
+ * Verify: 10 changes first (2 segments, switch, port, 2 policies, 3 rules...),
+ * then none; the export has the firewall section and the rules in one
+ * spelling; a changed rule is one "change" with the field that changed.
+ */
+static void test_store_firewall_apply_export_round_trip(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct model_err e;
+	json_t *changes, *profile, *a, *b, *rule;
+	char *text;
+
+	assert_int_equal(apply(f, fw_profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 9);
+	json_decref(changes);
+	reopen(f);
+	assert_int_equal(apply(f, fw_profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+	if (apply(f, fw_profile_respelled, false, &changes, &e) != 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 1);
+
+	assert_int_equal(config_export(f->s, &profile), 0);
+	rule = json_array_get(json_object_get(json_object_get(profile, "firewall"), "rules"), 2);
+	text = json_dumps(rule, JSON_COMPACT);
+	assert_string_equal(text, "{\"id\":30,\"priority\":0,\"port\":\"vm1-eth0\",\"direction\":"
+				  "\"out\",\"proto\":\"udp\",\"sport\":\"1000-2000\",\"action\":"
+				  "\"reject\"}");
+	free(text);
+	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+
+	g = fixture_new();
+	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 9);
+	json_decref(changes);
+	assert_int_equal(store_load(f->s, &a), 0);
+	assert_int_equal(store_load(g->s, &b), 0);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	fixture_free(g);
+
+	/* One field of one rule changes: one change naming it; the firewall goes: 5 deletes. */
+	json_object_set_new(rule, "priority", json_integer(7));
+	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	text = json_dumps(changes, JSON_COMPACT);
+	assert_string_equal(text, "[{\"action\":\"change\",\"kind\":\"rule\",\"name\":\"30\","
+				  "\"fields\":[\"priority\"]}]");
+	free(text);
+	json_decref(changes);
+	json_object_del(profile, "firewall");
+	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 5);
+	json_decref(changes);
+	json_decref(profile);
+	/* A host without a firewall exports no firewall section. */
+	assert_int_equal(config_export(f->s, &profile), 0);
+	assert_null(json_object_get(profile, "firewall"));
+	json_decref(profile);
+}
+
+/*
+ * The imperative firewall changes: policy set and off, rule add and del; a
+ * segment or port the firewall names can not be deleted.
+ */
+static void test_store_firewall_commands(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e = {0};
+	json_t *changes, *fw, *rule;
+	char *text;
+
+	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"d1\"]}");
+	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}");
+	add_ok(f, CONFIG_PORT, "{\"name\": \"p1\", \"mac\": \"02:00:00:00:00:01\", \"segment\": "
+			       "\"web\", \"vm\": \"vm1\"}");
+
+	assert_int_equal(config_fw_policy_set(f->s, "web", "deny", &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 1);
+	json_decref(changes);
+	assert_int_equal(config_fw_policy_set(f->s, "web", "deny", &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+	assert_int_equal(config_fw_policy_set(f->s, "nope", "deny", &changes, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "no segment 'nope'"));
+
+	rule = parse("{\"id\": 5, \"action\": \"drop\", \"port\": \"p1\", \"proto\": \"tcp\", "
+		     "\"dport\": \"80\"}");
+	assert_int_equal(config_fw_rule_add(f->s, rule, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(config_fw_rule_add(f->s, rule, &changes, &e), -EEXIST);
+	assert_non_null(strstr(e.msg, "dsectl fw rule del 5"));
+	json_decref(rule);
+	rule = parse("{\"id\": 6, \"action\": \"drop\", \"dport\": 80}");
+	assert_int_equal(config_fw_rule_add(f->s, rule, &changes, &e), -EINVAL);
+	assert_string_equal(e.path, "");
+	assert_non_null(strstr(e.msg, "needs proto tcp or udp"));
+	json_decref(rule);
+
+	assert_int_equal(config_del(f->s, CONFIG_PORT, "p1", &changes, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "scope of 1 firewall rule (5)"));
+	assert_int_equal(config_del(f->s, CONFIG_SEGMENT, "web", &changes, &e), -EBUSY);
+	assert_int_equal(config_fw_rule_del(f->s, 5, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(config_fw_rule_del(f->s, 5, &changes, &e), -ENOENT);
+	assert_int_equal(config_del(f->s, CONFIG_PORT, "p1", &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(config_del(f->s, CONFIG_SEGMENT, "web", &changes, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "dsectl fw policy set web off"));
+
+	reopen(f);
+	assert_int_equal(config_fw_list(f->s, &fw), 0);
+	text = json_dumps(fw, JSON_COMPACT);
+	assert_string_equal(text, "{\"policies\":[{\"segment\":\"web\",\"default\":\"deny\"}],"
+				  "\"rules\":[]}");
+	free(text);
+	json_decref(fw);
+	assert_int_equal(config_fw_policy_set(f->s, "web", "off", &changes, &e), 0);
+	text = json_dumps(changes, JSON_COMPACT);
+	assert_string_equal(text, "[{\"action\":\"delete\",\"kind\":\"policy\",\"name\":\"web\"}]");
+	free(text);
+	json_decref(changes);
+	assert_int_equal(config_del(f->s, CONFIG_SEGMENT, "web", &changes, &e), 0);
+	json_decref(changes);
+}
+
+/*
+ * A store of schema version 1 (before the firewall) is upgraded in place
+ * when opened: its objects stay and the firewall tables appear.
+ * Steps: write objects, turn the database back into version 1 (no firewall
+ * tables, user_version 1), reopen.  Verify: schema version 2, the objects
+ * and the revision are there, a firewall rule can be added.
+ */
+static void test_store_migrates_from_version_1(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes, *rule;
+	sqlite3 *db;
+
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE fw_rules; DROP TABLE fw_policies; "
+				      "PRAGMA user_version = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	reopen(f);
+	assert_int_equal(store_schema_version(f->s), 2);
+	assert_int_equal(store_revision(f->s), 1);
+	assert_int_equal(count(f, CONFIG_PORT), 2);
+	rule = parse("{\"id\": 1, \"segment\": \"web\", \"action\": \"allow\"}");
+	assert_int_equal(config_fw_rule_add(f->s, rule, &changes, &e), 0);
+	json_decref(changes);
+	json_decref(rule);
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 1); /* the rule goes */
+	json_decref(changes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +918,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_dpu_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_firewall_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_firewall_apply_export_round_trip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_firewall_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_1, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
