@@ -3,26 +3,52 @@
 
 #include <stdlib.h>
 
-struct dse_flow_cache *dse_flow_cache_create(uint32_t n_entries)
+/*
+ * The two caches share their layout: 'n_buckets' buckets of DSE_FLOW_WAYS
+ * entries of 'entry_size' bytes, and one victim counter per bucket.  These
+ * allocate and empty that layout for both.
+ */
+static int table_alloc(uint32_t n_entries, size_t entry_size, void **ret_entries,
+		       uint8_t **ret_victims, uint32_t *ret_mask)
 {
-	struct dse_flow_cache *fc;
 	uint32_t buckets = 1;
 
-	if (n_entries == 0 || n_entries > (1u << 26))
-		return NULL;
+	if (n_entries == 0 || n_entries > (1u << 24))
+		return -1;
 	while (buckets * DSE_FLOW_WAYS < n_entries)
 		buckets <<= 1;
-	fc = calloc(1, sizeof(*fc));
-	if (fc == NULL)
-		return NULL;
-	fc->entries = aligned_alloc(64, sizeof(struct dse_flow_entry) * DSE_FLOW_WAYS * buckets);
-	fc->next_victim = calloc(buckets, 1);
-	if (fc->entries == NULL || fc->next_victim == NULL) {
-		dse_flow_cache_free(fc);
+	*ret_entries = aligned_alloc(64, entry_size * DSE_FLOW_WAYS * buckets);
+	*ret_victims = calloc(buckets, 1);
+	if (*ret_entries == NULL || *ret_victims == NULL) {
+		free(*ret_entries);
+		free(*ret_victims);
+		return -1;
+	}
+	*ret_mask = buckets - 1;
+	memset(*ret_entries, 0, entry_size * DSE_FLOW_WAYS * buckets);
+	return 0;
+}
+
+/* Returns the way of bucket 'b' to replace next, and moves the bucket's turn on. */
+static unsigned table_victim(uint8_t *victims, uint32_t b)
+{
+	unsigned v = victims[b];
+
+	victims[b] = (uint8_t)((v + 1) % DSE_FLOW_WAYS);
+	return v;
+}
+
+struct dse_flow_cache *dse_flow_cache_create(uint32_t n_entries)
+{
+	struct dse_flow_cache *fc = calloc(1, sizeof(*fc));
+	void *entries;
+
+	if (fc == NULL || table_alloc(n_entries, sizeof(struct dse_flow_entry), &entries,
+				      &fc->next_victim, &fc->bucket_mask) < 0) {
+		free(fc);
 		return NULL;
 	}
-	fc->bucket_mask = buckets - 1;
-	dse_flow_clear(fc);
+	fc->entries = entries;
 	return fc;
 }
 
@@ -57,10 +83,7 @@ struct dse_flow_entry *dse_flow_insert(struct dse_flow_cache *fc, uint64_t k0, u
 			slot = &b[w];
 	}
 	if (slot == NULL) {
-		uint8_t *v = &fc->next_victim[h & fc->bucket_mask];
-
-		slot = &b[*v];
-		*v = (uint8_t)((*v + 1) % DSE_FLOW_WAYS);
+		slot = &b[table_victim(fc->next_victim, h & fc->bucket_mask)];
 		fc->evictions++;
 	}
 	memset(slot, 0, sizeof(*slot));
@@ -82,24 +105,15 @@ uint32_t dse_flow_count(const struct dse_flow_cache *fc, uint32_t gen)
 
 struct dse_flow4_cache *dse_flow4_cache_create(uint32_t n_entries)
 {
-	struct dse_flow4_cache *fc;
-	uint32_t buckets = 1;
+	struct dse_flow4_cache *fc = calloc(1, sizeof(*fc));
+	void *entries;
 
-	if (n_entries == 0 || n_entries > (1u << 24))
-		return NULL;
-	while (buckets * DSE_FLOW_WAYS < n_entries)
-		buckets <<= 1;
-	fc = calloc(1, sizeof(*fc));
-	if (fc == NULL)
-		return NULL;
-	fc->entries = aligned_alloc(64, sizeof(struct dse_flow4_entry) * DSE_FLOW_WAYS * buckets);
-	fc->next_victim = calloc(buckets, 1);
-	if (fc->entries == NULL || fc->next_victim == NULL) {
-		dse_flow4_cache_free(fc);
+	if (fc == NULL || table_alloc(n_entries, sizeof(struct dse_flow4_entry), &entries,
+				      &fc->next_victim, &fc->bucket_mask) < 0) {
+		free(fc);
 		return NULL;
 	}
-	fc->bucket_mask = buckets - 1;
-	dse_flow4_clear(fc);
+	fc->entries = entries;
 	return fc;
 }
 
@@ -134,10 +148,7 @@ struct dse_flow4_entry *dse_flow4_insert(struct dse_flow4_cache *fc,
 			slot = &b[w];
 	}
 	if (slot == NULL) {
-		uint8_t *v = &fc->next_victim[h & fc->bucket_mask];
-
-		slot = &b[*v];
-		*v = (uint8_t)((*v + 1) % DSE_FLOW_WAYS);
+		slot = &b[table_victim(fc->next_victim, h & fc->bucket_mask)];
 		fc->evictions++;
 	}
 	memset(slot, 0, sizeof(*slot));
