@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_eal.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -34,34 +36,18 @@
 #include "acl.h"
 #include "parse.h"
 
-/* Where EAL keeps its runtime files; removed after rte_eal_cleanup(). */
-static char runtime_dir[PATH_MAX];
-
 static int eal_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {
-	    "test_acl",	      "--no-huge", "-m", "1024", "--no-pci",	      "--no-shconf",
-	    "--no-telemetry", "-l",	   "0",	 prefix, "--log-level=error", NULL};
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=test-acl-%d", (int)getpid());
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (test_eal_init("test-acl", "1024") < 0)
 		return -1;
-	}
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	return 0;
 }
 
 static int eal_teardown(void **state)
 {
 	(void)state;
-	if (rte_eal_cleanup() < 0)
-		return -1;
-	if (runtime_dir[0])
-		rmdir(runtime_dir);
-	return 0;
+	return test_eal_cleanup();
 }
 
 static double now_s(void)

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_eal.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -40,33 +42,18 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 
-static char runtime_dir[PATH_MAX];
-
 static int eal_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {
-	    "test_conntrack", "--no-huge", "-m", "256",	 "--no-pci",	      "--no-shconf",
-	    "--no-telemetry", "-l",	   "0",	 prefix, "--log-level=error", NULL};
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=test-ct-%d", (int)getpid());
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (test_eal_init("test-conntrack", "256") < 0)
 		return -1;
-	}
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	return 0;
 }
 
 static int eal_teardown(void **state)
 {
 	(void)state;
-	if (rte_eal_cleanup() < 0)
-		return -1;
-	if (runtime_dir[0])
-		rmdir(runtime_dir);
-	return 0;
+	return test_eal_cleanup();
 }
 
 /* Creates a table of 'max_entries' under a name no other test uses. */

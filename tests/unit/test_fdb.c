@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_eal.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,35 +29,18 @@ static const uint8_t mac_a[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0a};
 static const uint8_t mac_b[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0b};
 static const uint8_t mac_c[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0c};
 
-/* Where EAL keeps its runtime files; removed after rte_eal_cleanup(). */
-static char runtime_dir[PATH_MAX];
-
 static int eal_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {
-	    "test_fdb",	      "--no-huge", "-m", "64",	 "--no-pci",	      "--no-shconf",
-	    "--no-telemetry", "-l",	   "0",	 prefix, "--log-level=error", NULL};
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=test-fdb-%d", (int)getpid());
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (test_eal_init("test-fdb", "64") < 0)
 		return -1;
-	}
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	return 0;
 }
 
 static int eal_teardown(void **state)
 {
 	(void)state;
-	if (rte_eal_cleanup() < 0)
-		return -1;
-	/* EAL leaves its (empty, with --no-shconf) runtime directory behind. */
-	if (runtime_dir[0])
-		rmdir(runtime_dir);
-	return 0;
+	return test_eal_cleanup();
 }
 
 /* Creates an FDB of 'max_entries' under a name no other test uses. */

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_eal.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -35,22 +37,11 @@
 #define POOL_SIZE 64
 
 static struct rte_mempool *pool;
-static char runtime_dir[PATH_MAX];
-
 static int eal_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {
-	    "test_geneve",    "--no-huge", "-m", "64",	 "--no-pci",	      "--no-shconf",
-	    "--no-telemetry", "-l",	   "0",	 prefix, "--log-level=error", NULL};
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=test-geneve-%d", (int)getpid());
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (test_eal_init("test-geneve", "64") < 0)
 		return -1;
-	}
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	pool = rte_pktmbuf_pool_create("test_geneve", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       SOCKET_ID_ANY);
 	if (pool == NULL) {
@@ -64,11 +55,7 @@ static int eal_teardown(void **state)
 {
 	(void)state;
 	rte_mempool_free(pool);
-	if (rte_eal_cleanup() < 0)
-		return -1;
-	if (runtime_dir[0])
-		rmdir(runtime_dir);
-	return 0;
+	return test_eal_cleanup();
 }
 
 /*
