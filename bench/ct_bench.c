@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,12 @@ int main(int argc, char **argv)
 		       ct->n_entries, (unsigned long long)ct->stats.full);
 		dse_ct_free(ct);
 	}
-	rte_eal_cleanup();
+	{
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+		rte_eal_cleanup();
+		rmdir(dir);
+	}
 	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -339,6 +340,22 @@ static int lab_eal_args(int argc, char **argv, char **out, int max)
 	return n;
 }
 
+/*
+ * Removes the runtime directory EAL made for this process: its telemetry
+ * socket (which EAL would unlink only at exit) and the directory itself if
+ * nothing else is left in it.
+ */
+static void remove_rundir(const char *dir)
+{
+	char sock[PATH_MAX + 32];
+
+	if (dir[0] == '\0')
+		return;
+	snprintf(sock, sizeof(sock), "%s/dpdk_telemetry.v2", dir);
+	unlink(sock);
+	rmdir(dir);
+}
+
 /* All the methods: the datapath's (rpc.c) and the firewall's (rpc_fw.c). */
 static struct dse_rpc_method *method_table(void)
 {
@@ -362,6 +379,7 @@ static struct dse_rpc_method *method_table(void)
 int main(int argc, char **argv)
 {
 	struct dse_rpc_method *methods = NULL;
+	static char rundir[PATH_MAX];
 	struct opts o = {
 		.rpc_path = "/run/dse/dpud.sock",
 		.idle_sleep_max_us = 500,
@@ -434,6 +452,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dse-dpud: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	/* EAL leaves its runtime directory behind: remember it to remove it at exit. */
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	if (worker >= RTE_MAX_LCORE) {
 		fprintf(stderr, "dse-dpud: needs a second lcore for the datapath (for example "
@@ -498,5 +518,6 @@ out:
 	free(methods);
 	dse_dpud_identity_free();
 	rte_eal_cleanup();
+	remove_rundir(rundir);
 	return r;
 }
