@@ -18,7 +18,11 @@ ratios of dse to its peers and the workload's targets.  The results are merged
 into bench/results/latest.json.
 
 A workload is one entry of WORKLOADS: its pcap generator (gen_pcap.py), how
-each datapath is configured for it, and its targets.  Everything the harness
+each datapath is configured for it, and its targets: l2 (switching), fw_est
+(stateful firewall, established TCP), encap (Geneve), conn_setup (new
+connections per second through the firewall) and conn_memory (bytes per
+tracked connection, measured by dse-ct-bench and a filled dse-dpud instead
+of a forwarding rate).  Everything the harness
 creates lives in one temp directory and under /var/run/dpdk/dse-bench-<pid>-*,
 both removed at the end, also on error and Ctrl-C.
 
@@ -94,27 +98,59 @@ def out_devargs():
     return "%s,no-rx=1" % OUT_VDEV
 
 
+ALL_DATAPATHS = ("dse", "ovs_dpdk", "testpmd")
+
+
 class Workload:
     """One benchmark entry.
 
     'pcaps(dir)' writes the input pcap(s) into 'dir' and returns {"in": path};
     'dse_config(pcaps)' returns dse-dpud's --config (a list of JSON-RPC
-    calls); 'ovs_setup(ovs, pcaps)' configures a running private OVS (bridge,
-    ports, flows, FDB); 'testpmd_args' are the testpmd application arguments;
-    'targets' is a list of (result key, text, minimum ratio).  A workload whose
-    metric is not forwarding rate (connection setup rate, memory per
-    connection) would bring its own 'measure' in the same way.
+    calls), or is None when dse can not run the workload yet ('dse_missing'
+    says why); 'ovs_setup(ovs, pcaps)' configures a running private OVS
+    (bridges, ports, flows, FDB); 'testpmd_args' are the testpmd application
+    arguments; 'targets' is a list of (result key, text, minimum) or
+    (result key, text, ">=" or "<=", bound).
+
+    Optional: 'datapaths', the datapaths that take part (testpmd, the I/O
+    ceiling, only where it says something new); 'dse_args', more dse-dpud
+    options (--mbufs for a big pcap: net_pcap holds the whole file in mbufs);
+    'dse_needs', JSON-RPC methods dse-dpud must have (else dse is reported as
+    lacking them, not as failed); 'dse_stats', a JSON-RPC method whose answer
+    is read at the start and the end of each dse window; 'pkts_per_conn',
+    packets per connection when the metric is connections per second;
+    'out_len', the frame length expected at the output port (checked with
+    the port's byte counter: encapsulation must show); 'measure', a function
+    (harness, args) -> result entry for a workload whose metric is not a
+    forwarding rate (then the other fields are unused).
     """
 
-    def __init__(self, name, title, pcaps, dse_config, ovs_setup,
-                 testpmd_args, targets):
+    def __init__(self, name, title, pcaps=None, dse_config=None,
+                 ovs_setup=None, testpmd_args=(), targets=(),
+                 datapaths=ALL_DATAPATHS, dse_args=(), dse_needs=(),
+                 dse_missing=None, dse_stats=None, pkts_per_conn=None,
+                 out_len=60, measure=None, unit="Mpps", ovs_verify=None,
+                 dse_prime=None, out_vdev=OUT_VDEV):
         self.name = name
         self.title = title
         self.pcaps = pcaps
         self.dse_config = dse_config
         self.ovs_setup = ovs_setup
-        self.testpmd_args = testpmd_args
-        self.targets = targets
+        self.testpmd_args = list(testpmd_args)
+        self.targets = [t if len(t) == 4 else (t[0], t[1], ">=", t[2])
+                        for t in targets]
+        self.datapaths = datapaths
+        self.dse_args = list(dse_args)
+        self.dse_needs = dse_needs
+        self.dse_missing = dse_missing
+        self.dse_stats = dse_stats
+        self.pkts_per_conn = pkts_per_conn
+        self.out_len = out_len
+        self.measure = measure
+        self.unit = unit
+        self.ovs_verify = ovs_verify
+        self.dse_prime = dse_prime
+        self.out_vdev = out_vdev
 
 
 def import_gen_pcap():
@@ -129,8 +165,10 @@ def import_gen_pcap():
     return gen_pcap
 
 
-def l2_pcaps(out_dir):
-    return {"in": import_gen_pcap().generate("l2", out_dir)}
+def pcaps_of(name):
+    """The 'pcaps' function of a workload whose one input pcap is
+    gen_pcap's generator 'name'."""
+    return lambda out_dir: {"in": import_gen_pcap().generate(name, out_dir)}
 
 
 def l2_dst_macs():
@@ -166,16 +204,355 @@ def l2_ovs_setup(ovs, pcaps):
     ovs.add_dpdk_port("dpdk0", in_devargs(pcaps["in"]), 1)
 
 
+# ---- the stateful firewall (fw_est, conn_setup)
+
+FW_SERVER_NET = "198.19.0.0/16"   # the servers of gen_pcap's TCP workloads
+
+
+def fw_dse_config(pcaps, in_port=True, proto="tcp", dport=None):
+    """One segment with the firewall on: default deny, one rule allowing
+    new connections from the clients to the servers' port, every MAC of the
+    workload (clients and servers) a static FDB entry on the output port, so
+    the servers' replies, which arrive on the input port, go out too.  The
+    input port comes last, after the configuration it should meet."""
+    g = import_gen_pcap()
+    if dport is None:
+        dport = g.TCP_SERVER_PORT
+    calls = [
+        {"method": "segment.add", "params": {"name": "s1", "vlan": 100}},
+        {"method": "fw.policy", "params": {"segment": "s1",
+                                           "default": "deny"}},
+        {"method": "fw.rule.add", "params": {
+            "id": 1, "priority": 10, "proto": proto, "dst": FW_SERVER_NET,
+            "dport": dport, "action": "allow"}},
+        {"method": "port.add", "params": {
+            "name": "out", "devargs": out_devargs(),
+            "mode": "access", "segment": "s1"}},
+    ]
+    for mac in g.fw_macs():
+        calls.append({"method": "fdb.add", "params": {
+            "segment": "s1", "mac": mac, "port": "out"}})
+    if in_port:
+        calls.append({"method": "port.add", "params": {
+            "name": "in", "devargs": in_devargs(pcaps["in"]),
+            "mode": "access", "segment": "s1"}})
+    return calls
+
+
+PRIME_VDEV = "net_pcap1"   # the priming port: a pcap read once
+
+
+def prime_devargs(pcap):
+    return "%s,rx_pcap=%s" % (PRIME_VDEV, pcap)
+
+
+def fw_est_pcaps(out_dir):
+    g = import_gen_pcap()
+    return {"in": g.generate("fw_est", out_dir),
+            "prime": g.generate("fw_est_prime", out_dir)}
+
+
+def fw_est_dse_config(pcaps):
+    """fw_dse_config() with the priming port in place of the input port:
+    fw_est_dse_prime() swaps them once the handshakes went through."""
+    return fw_dse_config(pcaps, in_port=False) + [
+        {"method": "port.add", "params": {
+            "name": "prime", "devargs": prime_devargs(pcaps["prime"]),
+            "mode": "access", "segment": "s1"}}]
+
+
+def fw_est_dse_prime(dse, pcaps):
+    """Wait until the priming port's handshakes went through (the 256
+    connections are in fw.stats), then replace it by the input port."""
+    n = import_gen_pcap().FW_EST_CONNS
+    st = wait_for("the %d primed connections in fw.stats" % n,
+                  lambda: (lambda x: x if x.get("conns", 0) >= n else None)(
+                      dse.call("fw.stats")), 20, dse.proc)
+    dse.call("port.del", {"name": "prime"})
+    dse.call("port.add", {"name": "in", "devargs": in_devargs(pcaps["in"]),
+                          "mode": "access", "segment": "s1"}, timeout=30)
+    return st
+
+
+def ovs_established(ovs):
+    """TCP connections in ESTABLISHED state in OVS's conntrack."""
+    out = ovs.appctl("dpctl/dump-conntrack")
+    return sum(1 for line in out.splitlines() if "state=ESTABLISHED" in line)
+
+
+def fw_est_ovs_setup(ovs, pcaps):
+    """fw_ovs_setup() with the connections established first: the 768
+    handshake packets go through the pipeline as OpenFlow packet-outs (one
+    bundle, in order, resubmitted to table 0), then the input port is added.
+    (A port reading the handshake pcap once, as dse gets, is unreliable
+    here: OVS drops some of a new port's first packets when their upcall
+    fails -- "miss with failed upcall" in dpif-netdev/pmd-stats-show -- and
+    some connections then stay half open.)"""
+    g = import_gen_pcap()
+    n = g.FW_EST_CONNS
+    fw_ovs_setup(ovs, pcaps, in_port=False)
+    bundle = os.path.join(ovs.dir, "prime.bundle")
+    with open(bundle, "w") as f:
+        for fr in g.fw_est_prime_frames():
+            f.write("packet-out in_port=LOCAL packet=%s"
+                    " actions=resubmit(,0)\n" % fr.hex())
+    ovs.ofctl("-O", "OpenFlow14", "bundle", ovs.bridge, bundle)
+    wait_for("%d established connections in OVS's conntrack" % n,
+             lambda: ovs_established(ovs) >= n, 10, ovs.vswitchd)
+    ovs.add_dpdk_port("dpdk0", in_devargs(pcaps["in"]), 1)
+
+
+def fw_ovs_setup(ovs, pcaps, in_port=True):
+    """The usual OVS stateful firewall: every IP packet through ct() into
+    table 1; a new connection to the servers' port 80 is committed and
+    switched, established ones are switched, the rest is dropped.  Switched
+    = NORMAL with the same static FDB as dse (every MAC on the output
+    port)."""
+    g = import_gen_pcap()
+    br = ovs.bridge
+    ovs.ofctl("del-flows", br)
+    flows = [
+        "table=0,priority=100,ip,actions=ct(table=1)",
+        "table=0,priority=0,actions=NORMAL",
+        "table=1,priority=100,ct_state=+new+trk,tcp,nw_dst=%s,tp_dst=%d,"
+        "actions=ct(commit),NORMAL" % (FW_SERVER_NET, g.TCP_SERVER_PORT),
+        "table=1,priority=90,ct_state=+est+trk,actions=NORMAL",
+        "table=1,priority=0,actions=drop",
+    ]
+    for f in flows:
+        ovs.ofctl("add-flow", br, f)
+    ovs.add_dpdk_port("dpdk1", out_devargs(), 2)
+    for mac in g.fw_macs():
+        ovs.appctl("fdb/add", br, "dpdk1", "0", mac)
+    if in_port:
+        ovs.add_dpdk_port("dpdk0", in_devargs(pcaps["in"]), 1)
+
+
+# ---- Geneve encapsulation (encap)
+
+ENCAP_OUT_LEN = 60 + 50             # inner frame + Ethernet/IPv4/UDP/Geneve
+# The uplink: net_pcap reading the Geneve packets of encap_prime once (they
+# teach dse-dpud the peers' MACs and the remote VM MACs) and dropping what
+# is sent, counting packets and bytes (net_null counts no bytes).  OVS gets
+# the same device (it drops what arrives there: no flow takes it).
+UPLINK_VDEV = "net_pcap2"
+
+
+def encap_pcaps(out_dir):
+    g = import_gen_pcap()
+    return {"in": g.generate("encap", out_dir),
+            "uplink": g.generate("encap_prime", out_dir)}
+
+
+def uplink_devargs(pcaps):
+    return "%s,rx_pcap=%s" % (UPLINK_VDEV, pcaps["uplink"])
+
+
+def encap_dse_config(pcaps):
+    """An overlay segment (VNI 5001) whose peers are the 4 remote TEPs, our
+    TEP 172.31.0.1 on the uplink, FDB entries that never age.  The VM port
+    comes later (encap_dse_prime): first the uplink's Geneve packets must
+    have taught the peers' MACs and the 64 remote MACs behind them --
+    fdb.add can not name a peer's port, so learning is the way in."""
+    g = import_gen_pcap()
+    return [
+        {"method": "segment.add", "params": {
+            "name": "ov1", "vni": g.ENCAP_VNI, "peers": g.ENCAP_PEERS}},
+        {"method": "fdb.config", "params": {"ageing_time": 0}},
+        {"method": "port.add", "params": {
+            "name": "out", "devargs": uplink_devargs(pcaps),
+            "uplink": True}},
+        {"method": "tep.set", "params": {"ip": g.ENCAP_LOCAL,
+                                         "uplink": "out"}},
+    ]
+
+
+def encap_learned(dse):
+    """(peers resolved, remote MACs learned behind peers) in dse-dpud."""
+    peers = dse.call("tep.show").get("peers", [])
+    resolved = sum(1 for p in peers if p.get("mac"))
+    fdb = dse.call("fdb.show", {"segment": "ov1"})
+    if isinstance(fdb, dict):
+        fdb = fdb.get("entries", [])
+    behind = sum(1 for e in fdb if str(e.get("port", "")).startswith("tep-"))
+    return resolved, behind
+
+
+def encap_dse_prime(dse, pcaps):
+    """Wait until the 4 peers are resolved and the 64 destination MACs
+    learned behind them, then add the VM port."""
+    g = import_gen_pcap()
+    want = (len(g.ENCAP_PEERS), len(g.l2_dst_macs()))
+    last = [None]
+
+    n_prime = g.ENCAP_PRIME_ROUNDS * len(g.l2_dst_macs())
+
+    def done():
+        last[0] = got = encap_learned(dse)
+        # ... and the uplink's pcap read to its end: what is decapsulated
+        # later would be flooded to the VM port.
+        rx = [p["stats"]["rx_packets"] for p in dse.call("port.list")
+              if p["name"] == "out"]
+        return (got[0] >= want[0] and got[1] >= want[1] and
+                rx and rx[0] >= n_prime)
+
+    try:
+        wait_for("the peers' MACs and the remote MACs learned from the"
+                 " uplink", done, 10, dse.proc)
+    except DatapathError as e:
+        got = last[0] or ("?", "?")
+        e.args = ("%s: %s of %d peers resolved, %s of %d MACs behind peers"
+                  " (were the uplink's Geneve packets all read before"
+                  " tep.set?)" % (e.args[0], got[0], want[0], got[1],
+                                  want[1]),)
+        raise
+    dse.call("port.add", {"name": "in", "devargs": in_devargs(pcaps["in"]),
+                          "segment": "ov1"}, timeout=30)
+
+
+def encap_ovs_setup(ovs, pcaps):
+    """OVS-DPDK's userspace (native) tunnelling.  The VM bridge holds the VM
+    port (the pcap) and one Geneve port per remote TEP (remote_ip, VNI
+    5001); NORMAL switches with a static FDB entry per destination MAC on
+    one of the tunnel ports (MAC i on peer i % 4).  The encapsulated packet
+    is routed out of a second bridge, the underlay, whose internal port
+    holds our TEP address (172.31.0.1/24, set inside OVS's network
+    namespace) and whose one other port is the uplink; the peers' MACs are
+    static ARP entries (tnl/arp/set), and the underlay bridge sends what
+    comes from its LOCAL port (where tunnelled packets enter it) out of the
+    uplink.  The harness checks that the frames leaving are 110 bytes (the
+    60-byte frame + 50 bytes of Ethernet, IPv4, UDP and Geneve) and that
+    OVS's datapath flows encapsulate (encap_ovs_verify)."""
+    g = import_gen_pcap()
+    if not ovs.netns:
+        raise DatapathError("the encap setup needs OVS in a network namespace"
+                            " of its own (unshare --net failed): it gives the"
+                            " underlay bridge an IP address")
+    br, phy = ovs.bridge, ovs.bridge + "u"
+    ovs.vsctl("add-br", phy, "--", "set", "Bridge", phy,
+              "datapath_type=netdev", "fail_mode=secure")
+    ovs.ofctl("del-flows", phy)
+    ovs.ofctl("add-flow", phy, "priority=10,in_port=LOCAL,actions=output:2")
+    ovs.add_dpdk_port("dpdk1", uplink_devargs(pcaps), 2, bridge=phy)
+    wait_for("the underlay bridge's tap device",
+             lambda: ovs.in_netns("ip", "link", "show", phy, check=False),
+             10, ovs.vswitchd)
+    # No IPv6 on it: the kernel would send MLD reports out of the uplink.
+    ovs.in_netns("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % phy,
+                 check=False)
+    ovs.in_netns("ip", "addr", "add", g.ENCAP_LOCAL + "/24", "dev", phy)
+    ovs.in_netns("ip", "link", "set", phy, "up")
+    # OVS learns the connected route from the kernel (netlink); wait for it.
+    wait_for("the route to the remote TEPs in OVS",
+             lambda: "172.31.0.0/24" in ovs.appctl("ovs/route/show"), 10,
+             ovs.vswitchd)
+    for i, ip in enumerate(g.ENCAP_PEERS):
+        ovs.appctl("tnl/arp/set", phy, ip, g.encap_peer_mac(i))
+    ovs.ofctl("del-flows", br)
+    ovs.ofctl("add-flow", br, "actions=NORMAL")
+    tunnels = []
+    for i, ip in enumerate(g.ENCAP_PEERS):
+        name = "gnv%d" % i
+        ovs.vsctl("add-port", br, name, "--", "set", "Interface", name,
+                  "type=geneve", "options:remote_ip=%s" % ip,
+                  "options:key=%d" % g.ENCAP_VNI,
+                  "ofport_request=%d" % (10 + i))
+        tunnels.append(name)
+    for i, mac in enumerate(l2_dst_macs()):
+        ovs.appctl("fdb/add", br, tunnels[i % len(tunnels)], "0", mac)
+    ovs.add_dpdk_port("dpdk0", in_devargs(pcaps["in"]), 1)
+
+
+def encap_ovs_verify(ovs):
+    """The packets of OVS's datapath flows were Geneve-encapsulated: at
+    least 99% of the packets of flows that do not drop (those drop what the
+    uplink received) went through a tnl_push(... geneve ...) action."""
+    out = ovs.appctl("dpctl/dump-flows")
+    total = encap = 0
+    for line in out.splitlines():
+        m = re.search(r"packets:(\d+)", line)
+        if not m or line.split("actions:", 1)[-1].strip() == "drop":
+            continue
+        total += int(m.group(1))
+        if "tnl_push(" in line and "geneve(" in line:
+            encap += int(m.group(1))
+    if total == 0 or encap < 0.99 * total:
+        raise DatapathError("only %d of %d packets in OVS's datapath flows"
+                            " were Geneve-encapsulated (dpctl/dump-flows)"
+                            % (encap, total), ovs.log())
+    return "%.1f%% of the packets of its datapath flows went through" \
+        " tnl_push(geneve)" % (100.0 * encap / total)
+
+
+# ---- memory per connection (conn_memory): measure_conn_memory() below
+
+# net_pcap keeps the whole pcap in mbufs: conn_setup's 65536 packets need
+# more than dse-dpud's default 16383.
+MBUFS_BIG = "131071"
+
 WORKLOADS = {
     "l2": Workload(
         name="l2",
         title="L2 switching, 64-byte frames, 1024 UDP flows, 64+64 MACs",
-        pcaps=l2_pcaps,
+        pcaps=pcaps_of("l2"),
         dse_config=l2_dse_config,
         ovs_setup=l2_ovs_setup,
         testpmd_args=["--forward-mode=io"],
         targets=[("dse_vs_ovs", "dse >= 1.5x OVS-DPDK", 1.5),
                  ("dse_vs_testpmd", "dse >= 0.5x testpmd", 0.5)],
+    ),
+    "fw_est": Workload(
+        name="fw_est",
+        title="L2 + stateful firewall, 64-byte frames, 256 established TCP"
+              " connections (OVS: ct() with commit and +est)",
+        pcaps=fw_est_pcaps,
+        dse_config=fw_est_dse_config,
+        dse_prime=fw_est_dse_prime,
+        dse_needs=("fw.policy", "fw.rule.add", "fw.stats", "port.del"),
+        dse_stats="fw.stats",
+        ovs_setup=fw_est_ovs_setup,
+        testpmd_args=["--forward-mode=io"],
+        targets=[("dse_vs_ovs", "dse >= 3x OVS-DPDK", 3.0)],
+    ),
+    "encap": Workload(
+        name="encap",
+        title="Geneve encapsulation, 64-byte frames from a VM port, 1024 UDP"
+              " flows to 4 remote TEPs, out of the uplink",
+        pcaps=encap_pcaps,
+        dse_config=encap_dse_config,
+        dse_prime=encap_dse_prime,
+        dse_needs=("tep.set", "tep.show", "fdb.config"),
+        ovs_setup=encap_ovs_setup,
+        datapaths=("dse", "ovs_dpdk"),
+        out_vdev=UPLINK_VDEV,
+        out_len=ENCAP_OUT_LEN,
+        ovs_verify=encap_ovs_verify,
+        targets=[("dse_vs_ovs", "dse >= 1.5x OVS-DPDK", 1.5)],
+    ),
+    "conn_setup": Workload(
+        name="conn_setup",
+        title="connection setup through the firewall: 16384 connections of"
+              " 4 packets (SYN, SYN+ACK, ACK, RST), replayed",
+        pcaps=pcaps_of("conn_setup"),
+        dse_config=fw_dse_config,
+        dse_args=["--mbufs", MBUFS_BIG],
+        dse_needs=("fw.policy", "fw.rule.add", "fw.stats"),
+        dse_stats="fw.stats",
+        ovs_setup=fw_ovs_setup,
+        datapaths=("dse", "ovs_dpdk"),
+        pkts_per_conn=4,
+        unit="Mconn/s",
+        targets=[("dse_conns_per_s", "dse >= 1M connections/s", ">=", 1e6)],
+    ),
+    "conn_memory": Workload(
+        name="conn_memory",
+        title="memory per tracked connection, 1 million connections",
+        measure=lambda h, args, ctx: measure_conn_memory(h, args, ctx),
+        unit="B/conn",
+        targets=[("ct_bench_bytes_per_conn",
+                  "table code < 256 B/connection", "<", 256),
+                 ("dpud_bytes_per_conn",
+                  "dse-dpud < 256 B/connection", "<", 256)],
     ),
 }
 
@@ -365,6 +742,7 @@ class Datapath:
     'label' in the table."""
 
     key = label = None
+    stats_name = None   # what window_stats() reads, for the output
 
     def available(self):
         """(True, "") if it can run here, else (False, why)."""
@@ -382,6 +760,16 @@ class Datapath:
         raise NotImplementedError
 
     def main_proc(self):
+        return None
+
+    def window_stats(self, wl):
+        """The datapath's own statistics for workload 'wl', read at the
+        start and at the end of the window (dse: wl.dse_stats), or None."""
+        return None
+
+    def verify(self, wl):
+        """After the window, while it runs: check it did the workload's work
+        (raises DatapathError if not); returns a note or None."""
         return None
 
     def running(self):
@@ -406,8 +794,8 @@ class Testpmd(Datapath):
         return shutil.which(TESTPMD) is not None, "dpdk-testpmd not found"
 
     def start(self, wl, pcaps, run):
-        self.prefix = self.h.prefix("testpmd-%d" % run)
-        log = os.path.join(self.h.tmp, "testpmd-%d.log" % run)
+        self.prefix = self.h.prefix("testpmd-%s-%d" % (wl.name, run))
+        log = os.path.join(self.h.tmp, "testpmd-%s-%d.log" % (wl.name, run))
         # Without -i and with --auto-start, testpmd forwards until a line
         # (or EOF) arrives on stdin: keep stdin an open pipe, close it to stop.
         argv = ["taskset", "-c", str(CTRL_CPU), TESTPMD,
@@ -418,7 +806,8 @@ class Testpmd(Datapath):
         self.proc = self.h.spawn(argv, log, stdin=subprocess.PIPE)
         sock = dpdk_telemetry.socket_path(self.prefix)
         port = wait_for("telemetry and both ports",
-                        lambda: dpdk_telemetry.port_by_name(sock, OUT_VDEV),
+                        lambda: dpdk_telemetry.port_by_name(sock,
+                                                            wl.out_vdev),
                         START_TIMEOUT, self.proc)
         return sock, port, self.proc.pid
 
@@ -486,18 +875,32 @@ class OvsDpdk(Datapath):
     def ofctl(self, *args):
         return self._run(["ovs-ofctl"] + list(args))
 
-    def add_dpdk_port(self, name, devargs, ofport):
-        """Add DPDK interface 'name' on 'devargs' as OpenFlow port 'ofport'."""
+    def add_dpdk_port(self, name, devargs, ofport, bridge=None):
+        """Add DPDK interface 'name' on 'devargs' as OpenFlow port 'ofport'
+        (of the workload's bridge, or of 'bridge')."""
         self.ifaces[name] = (devargs, ofport)
-        self.vsctl("add-port", self.bridge, name, "--", "set", "Interface",
-                   name, "type=dpdk", 'options:dpdk-devargs="%s"' % devargs,
+        self.vsctl("add-port", bridge or self.bridge, name, "--", "set",
+                   "Interface", name, "type=dpdk",
+                   'options:dpdk-devargs="%s"' % devargs,
                    "ofport_request=%d" % ofport)
 
+    def in_netns(self, *argv, check=True):
+        """Run 'argv' in ovs-vswitchd's network namespace.  With 'check'
+        a failure raises; without, returns whether it succeeded."""
+        r = subprocess.run(["nsenter", "-t", str(self.vswitchd.pid), "-n"]
+                           + list(argv), capture_output=True, text=True,
+                           timeout=30)
+        if check and r.returncode != 0:
+            raise DatapathError("%s failed in OVS's namespace (%d): %s" % (
+                " ".join(argv), r.returncode, r.stderr.strip()),
+                self.vswitchd.log)
+        return r.returncode == 0
+
     def start(self, wl, pcaps, run):
-        self.dir = os.path.join(self.h.tmp, "ovs-%d" % run)
+        self.dir = os.path.join(self.h.tmp, "ovs-%s-%d" % (wl.name, run))
         os.mkdir(self.dir)
         self.ifaces = {}
-        self.prefix = self.h.prefix("ovs-%d" % run)
+        self.prefix = self.h.prefix("ovs-%s-%d" % (wl.name, run))
         d = self.dir
         self._run(["ovsdb-tool", "create", d + "/conf.db", OVS_SCHEMA])
         self.db = self.h.spawn(
@@ -543,13 +946,13 @@ class OvsDpdk(Datapath):
             if err not in ("[]", ""):
                 raise DatapathError("interface %s: %s" % (iface, err),
                                     self.vswitchd.log)
-            if devargs.split(",")[0] == OUT_VDEV:
+            if devargs.split(",")[0] == wl.out_vdev:
                 out_ofport = ofport
         sock = dpdk_telemetry.socket_path(self.prefix)
         try:
             port = wait_for("telemetry",
-                            lambda: dpdk_telemetry.port_by_name(sock,
-                                                                OUT_VDEV),
+                            lambda: dpdk_telemetry.port_by_name(
+                                sock, wl.out_vdev),
                             10, self.vswitchd)
             self.stats_via = "telemetry"
         except DatapathError:
@@ -558,6 +961,34 @@ class OvsDpdk(Datapath):
             sock, port = None, out_ofport
             self.stats_via = "ovs-ofctl dump-ports"
         return sock, port, self.vswitchd.pid
+
+    def verify(self, wl):
+        return wl.ovs_verify(self) if wl.ovs_verify else None
+
+    stats_name = "datapath flows"
+
+    def window_stats(self, wl):
+        """For the firewall workloads: packets of the datapath flows that
+        commit a connection (ct(commit): the new connections) and of those
+        that drop, read live from the PMD (dpctl/dump-flows; the OpenFlow
+        flow statistics lag by up to a revalidation period)."""
+        if not wl.dse_stats:
+            return None
+        try:
+            out = self.appctl("dpctl/dump-flows")
+        except DatapathError:
+            return None
+        created = dropped = 0
+        for line in out.splitlines():
+            m = re.search(r"packets:(\d+)", line)
+            if not m:
+                continue
+            acts = line.split("actions:", 1)[-1]
+            if "ct(commit" in acts:
+                created += int(m.group(1))
+            elif acts.strip() == "drop":
+                dropped += int(m.group(1))
+        return {"created": created, "denied": dropped}
 
     def tx_packets(self, ofport):
         """TX packets of OpenFlow port 'ofport', the fallback counter when
@@ -616,17 +1047,44 @@ class Dse(Datapath):
             return False, "not built (%s missing; run make)" % self.binary
         return True, ""
 
-    def start(self, wl, pcaps, run):
-        self.prefix = self.h.prefix("dse-%d" % run)
-        log = os.path.join(self.h.tmp, "dse-%d.log" % run)
+    def has_methods(self, names):
+        """The JSON-RPC methods of 'names' that the binary lacks: a method's
+        name is a string constant of the binary (cheaper than starting it
+        for rpc.list)."""
+        try:
+            with open(self.binary, "rb") as f:
+                data = f.read()
+        except OSError:
+            return list(names)
+        return [n for n in names if b"\0" + n.encode() + b"\0" not in data]
+
+    def available_for(self, wl):
+        """(True, "") if dse can run workload 'wl', else (False, why)."""
+        if wl.dse_config is None:
+            return False, wl.dse_missing or "not available"
+        missing = self.has_methods(wl.dse_needs)
+        if missing:
+            return False, "dse-dpud has no %s yet" % ", ".join(missing)
+        return True, ""
+
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024"):
+        """Start dse-dpud with the workload's config (or 'config') and
+        options (and 'args'); returns once 'port.list' shows the config's
+        ports."""
+        self.prefix = self.h.prefix("dse-%s-%d" % (wl.name, run))
+        log = os.path.join(self.h.tmp, "dse-%s-%d.log" % (wl.name, run))
         cfg = os.path.join(self.h.tmp, "dse-%s.json" % wl.name)
+        calls = config if config is not None else wl.dse_config(pcaps)
         with open(cfg, "w") as f:
-            json.dump(wl.dse_config(pcaps), f, indent=1)
-        rpc = os.path.join(self.h.tmp, "dse-%d.sock" % run)
+            json.dump(calls, f, indent=1)
+        n_ports = sum(1 for c in calls if c["method"] == "port.add")
+        rpc = os.path.join(self.h.tmp, "dse-%s-%d.sock" % (wl.name, run))
+        self.rpc = rpc
         argv = ["taskset", "-c", str(CTRL_CPU), self.binary,
-                "-l", "%d,%d" % (CTRL_CPU, FWD_CPU), "--no-huge", "-m", "1024",
+                "-l", "%d,%d" % (CTRL_CPU, FWD_CPU), "--no-huge", "-m", mem,
                 "--no-pci", "--file-prefix", self.prefix, "--",
-                "--rpc", rpc, "--config", cfg, "--busy-poll"]
+                "--rpc", rpc, "--config", cfg, "--busy-poll"] + \
+            wl.dse_args + list(args)
         self.proc = self.h.spawn(argv, log)
         self.last_ports = None
 
@@ -637,21 +1095,40 @@ class Dse(Datapath):
             self.last_ports = ports
             if isinstance(ports, dict):
                 ports = ports.get("ports", ports)
-            return ports if len(ports) >= 2 else None
+            return ports if len(ports) >= n_ports else None
 
         try:
-            wait_for("both ports in JSON-RPC port.list", two_ports,
+            wait_for("the ports in JSON-RPC port.list", two_ports,
                      START_TIMEOUT, self.proc)
         except DatapathError as e:
             if self.last_ports is not None:
                 e.args = ("%s; last port.list answer: %r"
                           % (e.args[0], self.last_ports),)
             raise
+        if wl.dse_prime and config is None:
+            try:
+                wl.dse_prime(self, pcaps)
+            except (OSError, ValueError, RpcError) as e:
+                raise DatapathError("priming failed: %s" % e, log)
         sock = dpdk_telemetry.socket_path(self.prefix)
         port = wait_for("telemetry",
-                        lambda: dpdk_telemetry.port_by_name(sock, OUT_VDEV),
+                        lambda: dpdk_telemetry.port_by_name(sock,
+                                                            wl.out_vdev),
                         10, self.proc)
         return sock, port, self.proc.pid
+
+    def call(self, method, params=None, timeout=5):
+        return rpc_call(self.rpc, method, params, timeout=timeout)
+
+    stats_name = "fw.stats"
+
+    def window_stats(self, wl):
+        if not wl.dse_stats:
+            return None
+        try:
+            return self.call(wl.dse_stats)
+        except (OSError, ValueError, RpcError):
+            return None
 
     def main_proc(self):
         return self.proc
@@ -670,21 +1147,25 @@ class Dse(Datapath):
 
 def measure(dp, wl, pcaps, run, warmup, seconds):
     """One run of datapath 'dp': start, warm up, count, stop.  Returns a dict
-    with "mpps" (output port TX rate), "rx_mpps" (input port) and notes."""
+    with "mpps" (output port TX rate), "rx_mpps" (input port), "out_len"
+    (bytes per frame sent), "stats" (the datapath's own statistics at the
+    start and the end of the window, or None) and notes."""
     try:
         sock, port, pid = dp.start(wl, pcaps, run)
 
         def counters():
-            """(input port RX, input port TX, output port TX, time)"""
+            """(input port RX, input port TX, output port TX, output port
+            TX bytes, time)"""
             if sock is None:
-                return None, None, dp.tx_packets(port), time.monotonic()
+                return (None, None, dp.tx_packets(port), None,
+                        time.monotonic())
             st = dpdk_telemetry.port_stats(sock, port)
             t = time.monotonic()
             rx = back = None
             if in_port is not None:
                 ist = dpdk_telemetry.port_stats(sock, in_port)
                 rx, back = ist["ipackets"], ist["opackets"]
-            return rx, back, st["opackets"], t
+            return rx, back, st["opackets"], st.get("obytes"), t
 
         in_port = (dpdk_telemetry.port_by_name(sock, IN_VDEV)
                    if sock is not None else None)
@@ -693,9 +1174,13 @@ def measure(dp, wl, pcaps, run, warmup, seconds):
             raise DatapathError("exited during warm-up", dp.log())
         cpu0 = thread_cpu_times(pid)
         all0 = process_cpu_times()
-        rx0, back0, tx0, t0 = counters()
+        st0 = dp.window_stats(wl)
+        ts0 = time.monotonic()
+        rx0, back0, tx0, by0, t0 = counters()
         time.sleep(seconds)
-        rx1, back1, tx1, t1 = counters()
+        rx1, back1, tx1, by1, t1 = counters()
+        st1 = dp.window_stats(wl)
+        ts1 = time.monotonic()
         cpu1 = thread_cpu_times(pid)
         all1 = process_cpu_times()
         dt = t1 - t0
@@ -704,14 +1189,36 @@ def measure(dp, wl, pcaps, run, warmup, seconds):
                "rx_mpps": (rx1 - rx0) / dt / 1e6 if rx0 is not None else None,
                "back_mpps": ((back1 - back0) / dt / 1e6
                              if back0 is not None else None),
+               # net_null counts no bytes: only a port that does tells.
+               "out_len": ((by1 - by0) / (tx1 - tx0)
+                           if by0 is not None and by1 > by0 and tx1 > tx0
+                           else None),
+               "verify": dp.verify(wl),
+               # The datapath's own counters, over their own interval.
+               "stats": ((st0, st1, ts1 - ts0)
+                         if st0 is not None and st1 is not None else None),
                "busy": busy_threads(cpu0, cpu1, dt),
                "foreign": foreign_load(all0, all1, dt, own)}
         if tx1 - tx0 <= 0:
             raise DatapathError("forwarded nothing to %s in %.1f s"
-                                % (OUT_VDEV, dt), dp.log())
+                                % (wl.out_vdev, dt), dp.log())
         return res
     finally:
         dp.stop()
+
+
+def stats_rates(stats):
+    """Per-second increase of the numeric counters of fw.stats-like answers
+    (start, end, seconds between the two reads); {} without them."""
+    if not stats:
+        return {}
+    s0, s1, seconds = stats
+    out = {}
+    for k in ("created", "invalid", "denied", "expired", "full"):
+        if isinstance(s0.get(k), (int, float)) and isinstance(s1.get(k),
+                                                              (int, float)):
+            out[k] = (s1[k] - s0[k]) / seconds
+    return out
 
 
 def pinning_note(busy, foreign):
@@ -723,8 +1230,11 @@ def pinning_note(busy, foreign):
     if not on_fwd:
         notes.append("no busy thread on CPU %d" % FWD_CPU)
     elif on_fwd[0][1] < 0.9:
-        notes.append("forwarding thread %s got only %.0f%% of CPU %d" % (
-            on_fwd[0][0], 100 * on_fwd[0][1], FWD_CPU))
+        notes.append("forwarding thread %s got only %.0f%% of CPU %d%s" % (
+            on_fwd[0][0], 100 * on_fwd[0][1], FWD_CPU,
+            "" if foreign or len(on_fwd) > 1 else
+            " (no other process was busy: it waited by itself, e.g. on a"
+            " lock)"))
     if foreign:
         notes.append("other processes busy: %s" % fmt_load(foreign))
     if len(on_fwd) > 1:
@@ -802,6 +1312,400 @@ def on_signal(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
+OPS = {">=": ("min", lambda v, b: v >= b),
+       "<=": ("max", lambda v, b: v <= b),
+       "<": ("below", lambda v, b: v < b)}
+
+
+def op_name(op):
+    return OPS[op][0]
+
+
+def check_op(v, op, bound):
+    return OPS[op][1](v, bound)
+
+
+def fmt_bound(op, bound):
+    if bound >= 1e6:
+        return "%s %gM" % (op, bound / 1e6)
+    return "%s %g" % (op, bound)
+
+
+def run_rate_workload(h, wl, dps, active, unavailable, args, ctx):
+    """Every datapath of 'wl' measured args.runs times, interleaved; returns
+    the workload's result entry (medians, ratios, runs, status)."""
+    mhz = ctx["mhz"]
+    wdir = os.path.join(h.tmp, wl.name)
+    os.mkdir(wdir)
+    pcaps = wl.pcaps(wdir)
+    mine = [dp for dp in dps if dp.key in wl.datapaths]
+    status_of = {}
+    for dp in mine:
+        if dp.key in unavailable:
+            status_of[dp.key] = unavailable[dp.key]
+        elif dp.key == "dse":
+            ok, why = dp.available_for(wl)
+            if not ok:
+                status_of["dse"] = why
+                print("%-10s dse: %s" % (wl.name, why))
+    for dp in dps:
+        if dp.key not in wl.datapaths:
+            status_of[dp.key] = "not part of this workload"
+    wl_active = [dp for dp in active
+                 if dp.key in wl.datapaths and dp.key not in status_of]
+    samples = {dp.key: [] for dp in dps}
+    out_len = {dp.key: [] for dp in dps}
+    fw_rates = {dp.key: [] for dp in dps}
+    failed = set()
+    notes = []
+    ovs_stats_via = None
+    for run in range(args.runs):
+        # Rotate the order so no datapath always goes first.
+        n = max(len(wl_active), 1)
+        order = wl_active[run % n:] + wl_active[:run % n]
+        for dp in order:
+            if dp.key in failed:
+                continue
+            try:
+                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
+            except DatapathError as e:
+                failed.add(dp.key)
+                ctx["failures"].append((dp.label, wl.name, str(e),
+                                        log_tail(e.log) if e.log else ""))
+                print("%-10s run %d %-9s FAILED: %s"
+                      % (wl.name, run + 1, dp.label, e))
+                sys.stdout.flush()
+                continue
+            if dp.key == "ovs_dpdk":
+                ovs_stats_via = dp.stats_via
+            r["mpps"] = round(r["mpps"], 3)
+            samples[dp.key].append(r["mpps"])
+            note = pinning_note(r["busy"], r["foreign"])
+            if note:
+                notes.append("%s run %d: %s" % (dp.label, run + 1, note))
+            if r["back_mpps"] and r["back_mpps"] > 0.01 * r["mpps"]:
+                note += ("%s%.2f Mpps sent back out of the input port"
+                         " (flooding?)" % ("; " if note else "",
+                                           r["back_mpps"]))
+            if r["out_len"] is not None:
+                out_len[dp.key].append(r["out_len"])
+                if wl.out_len and abs(r["out_len"] - wl.out_len) > 0.5:
+                    msg = ("frames leaving are %.1f bytes, %d expected"
+                           % (r["out_len"], wl.out_len))
+                    note += ("; " if note else "") + msg
+                    notes.append("%s run %d: %s" % (dp.label, run + 1, msg))
+            extra = ""
+            if r["verify"]:
+                extra += " [%s]" % r["verify"]
+            if wl.pkts_per_conn:
+                extra += " = %.3f Mconn/s" % (r["mpps"] / wl.pkts_per_conn)
+            rates = stats_rates(r["stats"])
+            if rates:
+                fw_rates[dp.key].append(rates)
+                extra += " (%s: %s)" % (dp.stats_name, ", ".join(
+                    "%s %.3f M/s" % (k, v / 1e6) for k, v in rates.items()
+                    if k in ("created", "invalid", "denied") and
+                    (v or k == "created")))
+            cyc = (" ~%.0f cycles/pkt" % (mhz / r["mpps"])
+                   if mhz and r["mpps"] else "")
+            print("%-10s run %d %-9s %7.2f Mpps (input %s Mpps)%s%s%s"
+                  % (wl.name, run + 1, dp.label, r["mpps"], fmt(r["rx_mpps"]),
+                     cyc, extra, "  WARNING: " + note if note else ""))
+            sys.stdout.flush()
+
+    med = {k: (statistics.median(v) if v and k not in failed else None)
+           for k, v in samples.items()}
+    entry = {
+        "dse_mpps": med["dse"],
+        "ovs_dpdk_mpps": med["ovs_dpdk"],
+        "testpmd_mpps": med["testpmd"],
+        "dse_vs_ovs": ratio(med["dse"], med["ovs_dpdk"]),
+        "dse_vs_testpmd": ratio(med["dse"], med["testpmd"]),
+        "runs": {k: v for k, v in samples.items() if k in wl.datapaths},
+        "unit": wl.unit,
+        "machine": ctx["machine"],
+        "software": ctx["software"],
+        "date": ctx["date"],
+        "method": "TX packets of %s via DPDK telemetry /ethdev/stats;"
+                  " %g s warm-up, %g s window" % (wl.out_vdev, args.warmup,
+                                                  args.seconds),
+    }
+    for k in ("dse_mpps", "ovs_dpdk_mpps", "testpmd_mpps", "dse_vs_ovs",
+              "dse_vs_testpmd"):
+        if entry[k] is not None:
+            entry[k] = round(entry[k], 3)
+    if wl.pkts_per_conn:
+        for k in ("dse", "ovs_dpdk"):
+            m = med[k]
+            entry[k + "_conns_per_s"] = (round(m * 1e6 / wl.pkts_per_conn)
+                                         if m is not None else None)
+        entry["method"] += ("; connections/s = packets/s / %d"
+                            % wl.pkts_per_conn)
+    for k, v in fw_rates.items():
+        if v and k not in failed:
+            entry.setdefault("stats_per_s", {})[k] = {
+                name: round(statistics.median(x.get(name, 0) for x in v))
+                for name in v[0]}
+    if entry.get("stats_per_s", {}).get("dse", {}).get("created") is not None:
+        entry["dse_created_per_s"] = entry["stats_per_s"]["dse"]["created"]
+    lens = {k: round(statistics.median(v), 1) for k, v in out_len.items()
+            if v and k not in failed}
+    if lens:
+        entry["out_frame_bytes"] = lens
+    if ovs_stats_via and ovs_stats_via != "telemetry":
+        entry["method"] += (" (OVS-DPDK: %s statistics, telemetry unusable)"
+                            % ovs_stats_via)
+    for k in failed:
+        status_of[k] = "failed"
+    if status_of:
+        entry["status"] = status_of
+    if notes:
+        entry["warnings"] = notes
+    entry["_stats_via"] = ovs_stats_via
+    return entry
+
+
+# ---- memory per connection
+
+
+def find_ct_bench(args):
+    """dse-ct-bench next to dse-dpud's build (tests/unit/ or the root)."""
+    if args.ct_bench:
+        return os.path.abspath(args.ct_bench)
+    build = os.path.dirname(os.path.abspath(args.dse))
+    for rel in ("dse-ct-bench", os.path.join("tests", "unit",
+                                              "dse-ct-bench")):
+        p = os.path.join(build, rel)
+        if os.access(p, os.X_OK):
+            return p
+    return os.path.join(build, "tests", "unit", "dse-ct-bench")
+
+
+CONN_MEMORY_N = 1000000
+
+
+def measure_conn_memory(h, args, ctx):
+    """Bytes per tracked connection with a million connections, two ways:
+    dse-ct-bench (the conntrack table code alone: rte_hash + entries +
+    timer wheel, from the DPDK heap statistics) and, when dse-dpud has
+    fw.stats with memory_bytes, the daemon itself filled through a pcap of a
+    million distinct UDP flows (each one a connection) read once."""
+    n = CONN_MEMORY_N
+    entry = {"connections": n, "unit": "B/conn", "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"],
+             "ct_bench_bytes_per_conn": None, "dpud_bytes_per_conn": None}
+    status = {}
+
+    # ---- the table code: dse-ct-bench
+    ct = find_ct_bench(args)
+    if not os.access(ct, os.X_OK):
+        status["ct_bench"] = "not built (%s missing)" % ct
+        print("conn_memory ct_bench: %s" % status["ct_bench"])
+    else:
+        prefix = h.prefix("ct-bench")
+        argv = [ct, "-n", str(n), "--", "--no-huge", "-m", "4096",
+                "--no-pci", "--no-shconf", "--no-telemetry", "-l",
+                str(FWD_CPU), "--file-prefix", prefix, "--log-level=error"]
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=300)
+            out, rc = r.stdout, r.returncode
+        except subprocess.TimeoutExpired:
+            out, rc = "", "timeout"
+        h.remove_prefix(prefix)
+        m = re.search(r"memory\s+([\d.]+) bytes/connection at (\d+)", out)
+        if rc != 0 or not m:
+            status["ct_bench"] = "failed (%s)" % rc
+            ctx["failures"].append(("dse-ct-bench", "conn_memory",
+                                    "exit status %s" % rc,
+                                    (out + (r.stderr if rc != "timeout"
+                                            else ""))[-2000:]))
+            print("conn_memory ct_bench FAILED (%s)" % rc)
+        else:
+            entry["ct_bench_bytes_per_conn"] = float(m.group(1))
+            entry["ct_bench"] = {
+                "command": " ".join([os.path.relpath(ct)] + argv[1:3]),
+                "seconds": round(time.monotonic() - t0, 1),
+                "output": out.strip().splitlines()}
+            print("conn_memory ct_bench  %s" % m.group(0))
+            for line in out.strip().splitlines():
+                print("            | %s" % line)
+    sys.stdout.flush()
+
+    # ---- the daemon: dse-dpud filled with a million UDP flows
+    dse = ctx["dse"]
+    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        status["dpud"] = "not selected"
+    elif not dse.available()[0]:
+        status["dpud"] = dse.available()[1]
+    elif dse.has_methods(("fw.policy", "fw.rule.add", "fw.stats")):
+        status["dpud"] = "dse-dpud has no %s yet" % ", ".join(
+            dse.has_methods(("fw.policy", "fw.rule.add", "fw.stats")))
+    else:
+        try:
+            entry["dpud"] = fill_dpud(h, dse, n)
+            d = entry["dpud"]
+            if d.get("bytes_per_conn") is not None:
+                entry["dpud_bytes_per_conn"] = d["bytes_per_conn"]
+            else:
+                status["dpud"] = d.get("status", "no memory_bytes")
+        except DatapathError as e:
+            status["dpud"] = "failed"
+            ctx["failures"].append(("dse", "conn_memory", str(e),
+                                    log_tail(e.log) if e.log else ""))
+            print("conn_memory dse-dpud FAILED: %s" % e)
+        finally:
+            dse.stop()
+    if "dpud" in status:
+        print("conn_memory dse-dpud: %s" % status["dpud"])
+    if status:
+        entry["status"] = status
+    entry["method"] = ("dse-ct-bench -n %d (DPDK heap bytes of the table"
+                       " after %d handshakes / connections); dse-dpud:"
+                       " fw.stats memory_bytes / conns after a pcap of %d"
+                       " distinct UDP flows read once" % (n, n, n))
+    return entry
+
+
+def fill_dpud(h, dse, n):
+    """Start dse-dpud with a table of 'n' connections, read fw.stats
+    (empty), add a port reading a pcap of 'n' distinct UDP flows once, wait
+    until the table stops growing, read fw.stats again."""
+    g = import_gen_pcap()
+    wdir = os.path.join(h.tmp, "conn_memory")
+    os.makedirs(wdir, exist_ok=True)
+    t0 = time.monotonic()
+    pcap = g.generate("conn_fill", wdir)
+    print("conn_memory dse-dpud  pcap of %d UDP flows written in %.1f s"
+          % (n, time.monotonic() - t0))
+    wl = WORKLOADS["conn_memory"]
+    calls = fw_dse_config(None, in_port=False, proto="udp",
+                          dport=g.UDP_FILL_PORT)
+    dse.start(wl, None, 0, config=calls,
+              args=["--conn-table", str(n)], mem="2048")
+    empty = dse.call("fw.stats")
+    if not isinstance(empty, dict) or "memory_bytes" not in empty:
+        return {"status": "fw.stats has no memory_bytes", "stats": empty}
+    dse.call("port.add", {"name": "in", "devargs": "%s,rx_pcap=%s"
+                          % (IN_VDEV, pcap), "mode": "access",
+                          "segment": "s1"}, timeout=30)
+    t0 = time.monotonic()
+    last, last_change, st = -1, t0, empty
+    while time.monotonic() - t0 < 90:
+        time.sleep(0.5)
+        if not dse.running():
+            raise DatapathError("exited while filling its table", dse.log())
+        st = dse.call("fw.stats")
+        if st.get("conns", 0) != last:
+            last, last_change = st.get("conns", 0), time.monotonic()
+        elif time.monotonic() - last_change > 2.0 or last >= n:
+            break
+    conns = st.get("conns", 0)
+    res = {"stats_empty": empty, "stats_full": st,
+           "memory_bytes": st.get("memory_bytes"), "conns": conns,
+           "max_conns": st.get("max_conns"),
+           "fill_seconds": round(last_change - t0, 1)}
+    if conns > 0 and isinstance(st.get("memory_bytes"), (int, float)):
+        res["bytes_per_conn"] = round(st["memory_bytes"] / conns, 1)
+    if st.get("max_conns"):
+        res["bytes_per_slot"] = round(st["memory_bytes"] / st["max_conns"], 1)
+    print("conn_memory dse-dpud  %d connections in the table (%s created,"
+          " %s full), memory_bytes %s (empty: %s): %s bytes/connection"
+          % (conns, st.get("created"), st.get("full"), st.get("memory_bytes"),
+             empty.get("memory_bytes"), res.get("bytes_per_conn", "-")))
+    if conns < n:
+        res["status"] = "only %d of %d connections tracked" % (conns, n)
+    return res
+
+
+# ---- output
+
+
+def print_results(results):
+    """The table of all workloads, then each workload's samples and
+    targets.  Returns whether a target was missed."""
+    print()
+    hdr = ("workload", "unit", "dse", "OVS-DPDK", "testpmd", "dse/OVS",
+           "dse/testpmd")
+    line = "%-11s %-7s %10s %10s %10s %8s %12s"
+    print(line % hdr)
+    for name, (wl, e) in results.items():
+        st = e.get("status", {})
+        if wl.measure is not None:   # conn_memory
+            v = e.get("dpud_bytes_per_conn")
+            if v is None:
+                v = e.get("ct_bench_bytes_per_conn")
+            print(line % (name, wl.unit, fmt(v, "%.1f"), "-", "-", "-", "-"))
+            continue
+        div = wl.pkts_per_conn or 1
+        cells = []
+        for k in ("dse", "ovs_dpdk", "testpmd"):
+            v = e[k + "_mpps"]
+            why = st.get(k, "")
+            if v is not None:
+                cells.append(fmt(v / div, "%.3f" if div > 1 else "%.2f"))
+            elif why.startswith("not built"):
+                cells.append("not built")
+            elif why == "failed":
+                cells.append("failed")
+            elif why == "not part of this workload":
+                cells.append("-")
+            elif why:
+                cells.append("n/a")
+            else:
+                cells.append("-")
+        print(line % (name, wl.unit, cells[0], cells[1], cells[2],
+                      fmt(e["dse_vs_ovs"], "%.2fx"),
+                      fmt(e["dse_vs_testpmd"], "%.2fx")))
+    print()
+    missed = False
+    for name, (wl, e) in results.items():
+        print("%s: %s" % (name, wl.title))
+        if e.get("runs"):
+            print("  samples (Mpps): " + "; ".join(
+                "%s %s" % (k, ", ".join("%.2f" % x for x in v) or "-")
+                for k, v in e["runs"].items()))
+        for k, why in e.get("status", {}).items():
+            if why != "not part of this workload":
+                print("  %s: %s" % (k, why))
+        if e.get("stats_per_s"):
+            for k, v in e["stats_per_s"].items():
+                print("  %s %s over the window (median, per s): %s"
+                      % (k, "fw.stats" if k == "dse" else "datapath flows",
+                         ", ".join("%s %d" % kv for kv in v.items())))
+        if e.get("out_frame_bytes"):
+            print("  bytes per frame sent: %s" % ", ".join(
+                "%s %.1f" % kv for kv in e["out_frame_bytes"].items()))
+        if e.get("warnings"):
+            print("  %d run(s) had warnings (above): a low sample may be"
+                  " another process's doing, not the datapath's"
+                  % len(e["warnings"]))
+        via = e.pop("_stats_via", None)
+        if via and via != "telemetry":
+            print("  NOTE: OVS-DPDK counted through %s statistics (its"
+                  " telemetry socket was not usable)" % via)
+        for key, text, op, bound in wl.targets:
+            v = e.get(key)
+            if v is None:
+                shown = ""
+            elif key.startswith("dse_vs"):
+                shown = "%.2fx" % v
+            elif v >= 1e5:
+                shown = "%.3fM" % (v / 1e6)
+            else:
+                shown = "%.1f" % v
+            if v is None:
+                verdict = "n/a (no result)"
+            elif check_op(v, op, bound):
+                verdict = "PASS (%s)" % shown
+            else:
+                verdict = "FAIL (%s)" % shown
+                missed = True
+            print("  target %-32s %s" % (text + ":", verdict))
+    return missed
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Benchmark dse-dpud against OVS-DPDK and dpdk-testpmd.")
@@ -821,12 +1725,15 @@ def main():
                     help="do not write bench/results/latest.json")
     ap.add_argument("--fail-on-target", action="store_true",
                     help="exit 3 when a target is missed")
+    ap.add_argument("--ct-bench", default=None,
+                    help="path of dse-ct-bench (default: next to dse-dpud's"
+                    " build, tests/unit/dse-ct-bench)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temp directory (logs) for debugging")
     args = ap.parse_args()
     if args.runs < 1 or args.seconds <= 0 or args.warmup < 0:
         ap.error("--runs >= 1, --seconds > 0 and --warmup >= 0 please")
-    workloads = [WORKLOADS[w] for w in (args.workload or sorted(WORKLOADS))]
+    workloads = [WORKLOADS[w] for w in (args.workload or list(WORKLOADS))]
     wanted = [d.strip() for d in args.datapaths.split(",") if d.strip()]
     for d in wanted:
         if d not in ("dse", "ovs_dpdk", "testpmd"):
@@ -888,135 +1795,26 @@ def main():
                   " %s" % fmt_load(busy))
         sys.stdout.flush()
 
+        ctx = {"machine": machine, "software": software, "date": date,
+               "mhz": mhz, "dse": all_dps["dse"], "failures": failures}
         results = {}
         for wl in workloads:
-            wdir = os.path.join(h.tmp, wl.name)
-            os.mkdir(wdir)
-            pcaps = wl.pcaps(wdir)
-            samples = {dp.key: [] for dp in dps}
-            failed = set()
-            notes = []
-            ovs_stats_via = None
-            for run in range(args.runs):
-                # Rotate the order so no datapath always goes first.
-                order = active[run % len(active):] + active[:run % len(active)]
-                for dp in order:
-                    if dp.key in failed:
-                        continue
-                    try:
-                        r = measure(dp, wl, pcaps, run, args.warmup,
-                                    args.seconds)
-                    except DatapathError as e:
-                        failed.add(dp.key)
-                        failures.append((dp.label, wl.name, str(e),
-                                         log_tail(e.log) if e.log else ""))
-                        print("%-4s run %d %-9s FAILED: %s"
-                              % (wl.name, run + 1, dp.label, e))
-                        sys.stdout.flush()
-                        continue
-                    if dp.key == "ovs_dpdk":
-                        ovs_stats_via = dp.stats_via
-                    r["mpps"] = round(r["mpps"], 3)
-                    samples[dp.key].append(r["mpps"])
-                    note = pinning_note(r["busy"], r["foreign"])
-                    if note:
-                        notes.append("%s run %d: %s" % (dp.label, run + 1,
-                                                        note))
-                    if r["back_mpps"] and r["back_mpps"] > 0.01 * r["mpps"]:
-                        note += ("%s%.2f Mpps sent back out of the input port"
-                                 " (flooding?)" % ("; " if note else "",
-                                                   r["back_mpps"]))
-                    cyc = (" ~%.0f cycles/pkt" % (mhz / r["mpps"])
-                           if mhz and r["mpps"] else "")
-                    print("%-4s run %d %-9s %7.2f Mpps (input %s Mpps)%s%s"
-                          % (wl.name, run + 1, dp.label, r["mpps"],
-                             fmt(r["rx_mpps"]), cyc,
-                             "  WARNING: " + note if note else ""))
-                    sys.stdout.flush()
-
-            med = {k: (statistics.median(v) if v and k not in failed
-                       else None) for k, v in samples.items()}
-            entry = {
-                "dse_mpps": med["dse"],
-                "ovs_dpdk_mpps": med["ovs_dpdk"],
-                "testpmd_mpps": med["testpmd"],
-                "dse_vs_ovs": ratio(med["dse"], med["ovs_dpdk"]),
-                "dse_vs_testpmd": ratio(med["dse"], med["testpmd"]),
-                "runs": samples,
-                "machine": machine,
-                "software": software,
-                "date": date,
-                "method": "TX packets of %s via DPDK telemetry /ethdev/stats;"
-                          " %g s warm-up, %g s window" % (
-                              OUT_VDEV, args.warmup, args.seconds),
-            }
-            for k in ("dse_mpps", "ovs_dpdk_mpps", "testpmd_mpps",
-                      "dse_vs_ovs", "dse_vs_testpmd"):
-                if entry[k] is not None:
-                    entry[k] = round(entry[k], 3)
-            if ovs_stats_via and ovs_stats_via != "telemetry":
-                entry["method"] += (" (OVS-DPDK: %s statistics, telemetry"
-                                    " unusable)" % ovs_stats_via)
-            status_of = {}
-            for dp in dps:
-                if dp.key in failed:
-                    status_of[dp.key] = "failed"
-                elif dp.key in unavailable:
-                    status_of[dp.key] = unavailable[dp.key]
-            if status_of:
-                entry["status"] = status_of
-            if notes:
-                entry["warnings"] = notes
+            if wl.measure is not None:
+                entry = wl.measure(h, args, ctx)
+            else:
+                entry = run_rate_workload(h, wl, dps, active, unavailable,
+                                          args, ctx)
             entry["targets"] = {}
-            for key, text, minimum in wl.targets:
-                v = entry[key]
+            for key, text, op, bound in wl.targets:
+                v = entry.get(key)
                 entry["targets"][key] = {
-                    "min": minimum,
-                    "pass": None if v is None else v >= minimum}
-            results[wl.name] = (wl, entry, ovs_stats_via)
+                    op_name(op): bound,
+                    "pass": None if v is None else check_op(v, op, bound)}
+            results[wl.name] = (wl, entry)
 
-        print()
-        hdr = ("workload", "dse Mpps", "OVS-DPDK Mpps", "testpmd Mpps",
-               "dse/OVS", "dse/testpmd")
-        print("%-9s %10s %14s %13s %8s %12s" % hdr)
-        for name, (wl, e, _) in results.items():
-            dse_cell = fmt(e["dse_mpps"])
-            dse_status = e.get("status", {}).get("dse", "")
-            if dse_status.startswith("not built"):
-                dse_cell = "not built"
-            elif dse_status:
-                dse_cell = dse_status
-            print("%-9s %10s %14s %13s %8s %12s" % (
-                name, dse_cell, fmt(e["ovs_dpdk_mpps"]),
-                fmt(e["testpmd_mpps"]), fmt(e["dse_vs_ovs"], "%.2fx"),
-                fmt(e["dse_vs_testpmd"], "%.2fx")))
-        print()
-        missed = False
-        for name, (wl, e, via) in results.items():
-            print("%s: %s" % (name, wl.title))
-            print("  samples (Mpps): " + "; ".join(
-                "%s %s" % (k, ", ".join("%.2f" % x for x in v) or "-")
-                for k, v in e["runs"].items()))
-            if e.get("warnings"):
-                print("  %d run(s) had warnings (above): a low sample may be"
-                      " another process's doing, not the datapath's"
-                      % len(e["warnings"]))
-            if via and via != "telemetry":
-                print("  NOTE: OVS-DPDK counted through %s statistics (its"
-                      " telemetry socket was not usable)" % via)
-            for key, text, minimum in wl.targets:
-                v = e[key]
-                if v is None:
-                    verdict = "n/a (no dse result)"
-                elif v >= minimum:
-                    verdict = "PASS (%.2fx)" % v
-                else:
-                    verdict = "FAIL (%.2fx)" % v
-                    missed = True
-                print("  target %-24s %s" % (text + ":", verdict))
-
+        missed = print_results(results)
         if not args.no_save and results:
-            merge_results({n: e for n, (_, e, _) in results.items()})
+            merge_results({n: e for n, (_, e) in results.items()})
             print("\nresults merged into %s" % os.path.relpath(RESULTS_FILE))
 
         sys.stdout.flush()
