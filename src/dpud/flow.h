@@ -130,21 +130,24 @@ void dse_flow_clear(struct dse_flow_cache *fc);
  * its own entry; the entry points at the connection (index and id), which
  * every hit refreshes.  Same layout and validity rules as the L2 cache.
  */
-#define DSE_FLOW4_KEY_WORDS 8
+#define DSE_FLOW4_KEY_WORDS 7
 
-/* One cached decision of a tracked connection's direction. */
+/*
+ * One cached decision of a tracked connection's direction: two cache lines,
+ * the first holding all that a lookup compares (key and generation).
+ */
 struct dse_flow4_entry {
 	uint64_t k[DSE_FLOW4_KEY_WORDS]; /* see dse_flow4_key() */
 	uint32_t gen;      /* datapath generation it was made in; 0 = empty */
+	uint32_t ct_id;    /* the connection while it is this one (dse_ct_ref_ok) ... */
+	uint32_t ct_index; /* ... at this index */
 	uint32_t fdb_src;  /* FDB index of the source MAC */
-	uint32_t ct_index; /* the connection ... */
-	uint32_t ct_id;    /* ... while it is this one (dse_ct_ref_ok) */
 	uint16_t out_port;
 	uint8_t vlan_op;
 	uint8_t ct_dir;    /* the packet's direction in the connection */
 	uint16_t vlan_tci;
 	uint16_t segment;
-	uint8_t pad[36];
+	uint8_t pad[48];
 };
 
 struct dse_flow4_cache {
@@ -180,10 +183,9 @@ static inline void dse_flow4_key(uint64_t k[DSE_FLOW4_KEY_WORDS], uint64_t k0, u
 	k[2] = (uint64_t)proto | ((uint64_t)ipv6 << 8) | ((uint64_t)ports << 32);
 	if (ipv6) {
 		memcpy(&k[3], l3 + 8, 32);
-		k[7] = 0;
 	} else {
 		memcpy(&k[3], l3 + 12, 8);
-		k[4] = k[5] = k[6] = k[7] = 0;
+		k[4] = k[5] = k[6] = 0;
 	}
 }
 
@@ -214,18 +216,37 @@ static inline bool dse_flow4_key_eq(const uint64_t a[DSE_FLOW4_KEY_WORDS],
 	return d == 0;
 }
 
+/* Returns the bucket of key hash 'h'. */
+static inline struct dse_flow4_entry *dse_flow4_bucket(const struct dse_flow4_cache *fc,
+						       uint32_t h)
+{
+	return &fc->entries[(h & fc->bucket_mask) * DSE_FLOW_WAYS];
+}
+
+/* Fetches into the cache the lines a lookup in bucket 'b' compares. */
+static inline void dse_flow4_prefetch(const struct dse_flow4_entry *b)
+{
+	for (int w = 0; w < DSE_FLOW_WAYS; w++)
+		__builtin_prefetch(&b[w]);
+}
+
+/* Returns the valid entry of key 'k' in bucket 'b' and generation 'gen', or NULL. */
+static inline struct dse_flow4_entry *dse_flow4_find(struct dse_flow4_entry *b,
+						     const uint64_t k[DSE_FLOW4_KEY_WORDS],
+						     uint32_t gen)
+{
+	for (int w = 0; w < DSE_FLOW_WAYS; w++)
+		if (b[w].gen == gen && dse_flow4_key_eq(b[w].k, k))
+			return &b[w];
+	return NULL;
+}
+
 /* Returns the valid entry of key 'k' in generation 'gen', or NULL. */
 static inline struct dse_flow4_entry *dse_flow4_lookup(const struct dse_flow4_cache *fc,
 						       const uint64_t k[DSE_FLOW4_KEY_WORDS],
 						       uint32_t gen)
 {
-	struct dse_flow4_entry *b =
-		&fc->entries[(dse_flow4_hash(k) & fc->bucket_mask) * DSE_FLOW_WAYS];
-
-	for (int w = 0; w < DSE_FLOW_WAYS; w++)
-		if (b[w].gen == gen && dse_flow4_key_eq(b[w].k, k))
-			return &b[w];
-	return NULL;
+	return dse_flow4_find(dse_flow4_bucket(fc, dse_flow4_hash(k)), k, gen);
 }
 
 /* As dse_flow_cache_create(), dse_flow_cache_free(), dse_flow_insert(), dse_flow_clear(). */

@@ -71,21 +71,67 @@ static inline void flow4_seg(struct dse_ct_seg *cs, const uint8_t *frame,
  * edge: "dse_tx" with the egress set on a hit that fits its connection,
  * the invalid drop for one that does not, else the full pipeline.
  */
-static inline uint16_t flow4_one(struct rte_mbuf *m, const struct dse_meta *meta, uint64_t k0,
-				 uint64_t k1, uint32_t gen, uint64_t now, uint32_t now_s)
+/*
+ * The layer 4 path of a burst runs in passes so that its memory accesses
+ * overlap: keys are made and their buckets fetched for every packet first,
+ * then looked up and their connections fetched, and only then tracked.
+ * A connection setup workload misses in the caches on all three.
+ */
+struct flow4_burst {
+	uint64_t k[DSE_BURST][DSE_FLOW4_KEY_WORDS];
+	struct dse_flow4_entry *bucket[DSE_BURST];
+	struct dse_flow4_entry *f[DSE_BURST];
+	bool l4[DSE_BURST];
+};
+
+/* Pass 1: is the packet one for the layer 4 cache?  If so, its key, and fetch its bucket. */
+static inline bool flow4_prepare(struct flow4_burst *b, uint16_t i, struct rte_mbuf *m,
+				 const struct dse_meta *meta)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-	struct dse_flow4_entry *f;
+	uint16_t seg;
+	uint64_t k0, k1;
+
+	if (likely(!dp.ports[m->port].fw_any))
+		return false;
+	seg = flow_segment(&dp.ports[m->port], meta);
+	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
+	    (meta->l3 != DSE_L3_IPV4 && meta->l3 != DSE_L3_IPV6))
+		return false;
+	dse_flow_key(frame, m->port, dse_flow_vlan_key(m->port, meta), &k0, &k1);
+	dse_flow4_key(b->k[i], k0, k1, frame + meta->l3_off, meta->l3 == DSE_L3_IPV6,
+		      meta->l4_proto, meta->l4_off ? frame + meta->l4_off : NULL);
+	b->bucket[i] = dse_flow4_bucket(dp.worker.flows4, dse_flow4_hash(b->k[i]));
+	dse_flow4_prefetch(b->bucket[i]);
+	return true;
+}
+
+/* Pass 2: the lookup, and fetch the connection of a hit. */
+static inline void flow4_find(struct flow4_burst *b, uint16_t i, uint32_t gen)
+{
+	struct dse_flow4_entry *f = dse_flow4_find(b->bucket[i], b->k[i], gen);
+
+	if (f != NULL && dse_ct_ref_ok(dp.ct, f->ct_index, f->ct_id))
+		dse_ct_prefetch(dp.ct, f->ct_index);
+	else
+		f = NULL;
+	b->f[i] = f;
+}
+
+/*
+ * Pass 3: track a hit in its connection.  Returns the edge: "dse_tx" with
+ * the egress set when the packet fits, the invalid drop when it does not,
+ * else the full pipeline.
+ */
+static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *m,
+				    struct dse_meta *meta, uint64_t now, uint32_t now_s)
+{
 	struct dse_ct_seg cs;
 	enum dse_ct_verdict v;
-	uint64_t k[DSE_FLOW4_KEY_WORDS];
 
-	dse_flow4_key(k, k0, k1, frame + meta->l3_off, meta->l3 == DSE_L3_IPV6, meta->l4_proto,
-		      meta->l4_off ? frame + meta->l4_off : NULL);
-	f = dse_flow4_lookup(dp.worker.flows4, k, gen);
-	if (f == NULL || !dse_ct_ref_ok(dp.ct, f->ct_index, f->ct_id))
+	if (f == NULL)
 		return FLOW_NEXT_SEGMENT;
-	flow4_seg(&cs, frame, meta);
+	flow4_seg(&cs, rte_pktmbuf_mtod(m, const uint8_t *), meta);
 	v = dse_ct_track(dp.ct, f->ct_index, f->ct_dir, &cs, now);
 	if (v == DSE_CT_INVALID)
 		return FLOW_NEXT_CT_INVALID;
@@ -94,7 +140,7 @@ static inline uint16_t flow4_one(struct rte_mbuf *m, const struct dse_meta *meta
 	if (unlikely(dp.fdb->entries[f->fdb_src].last_seen_s != now_s))
 		dp.fdb->entries[f->fdb_src].last_seen_s = now_s;
 	m->port = f->out_port;
-	dse_meta(m)->segment = f->segment;
+	meta->segment = f->segment;
 	return FLOW_NEXT_TX;
 }
 
@@ -106,30 +152,34 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	struct dse_fdb_entry *fdb = dp.fdb->entries;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
 	uint32_t hits = 0, hits4 = 0, tries4 = 0;
+	static struct flow4_burst b4; /* one worker: too large for the stack */
 	struct dse_enq q;
+
+	for (uint16_t i = 0; i < n; i++) {
+		b4.l4[i] = flow4_prepare(&b4, i, objs[i], dse_meta(objs[i]));
+		tries4 += b4.l4[i];
+	}
+	if (tries4)
+		for (uint16_t i = 0; i < n; i++)
+			if (b4.l4[i])
+				flow4_find(&b4, i, gen);
 
 	dse_enq_start(&q, graph, node, objs, n, FLOW_NEXT_TX);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
 		struct dse_meta *meta = dse_meta(m);
-		uint16_t vlan_key = dse_flow_vlan_key(m->port, meta);
 		struct dse_flow_entry *f;
 		uint64_t k0, k1;
 
-		dse_flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->port, vlan_key, &k0, &k1);
-		if (unlikely(dp.ports[m->port].fw_any)) {
-			uint16_t seg = flow_segment(&dp.ports[m->port], meta);
+		if (unlikely(b4.l4[i])) {
+			uint16_t next = flow4_finish(b4.f[i], m, meta, w->now_ns, now_s);
 
-			if (seg != DSE_NO_SEGMENT && dp.segments[seg].fw &&
-			    (meta->l3 == DSE_L3_IPV4 || meta->l3 == DSE_L3_IPV6)) {
-				uint16_t next = flow4_one(m, meta, k0, k1, gen, w->now_ns, now_s);
-
-				tries4++;
-				hits4 += next == FLOW_NEXT_TX;
-				dse_enq(&q, next);
-				continue;
-			}
+			hits4 += next == FLOW_NEXT_TX;
+			dse_enq(&q, next);
+			continue;
 		}
+		dse_flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->port,
+			     dse_flow_vlan_key(m->port, meta), &k0, &k1);
 		f = dse_flow_lookup(fc, k0, k1, gen);
 		if (unlikely(f == NULL ||
 			     dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)) {
