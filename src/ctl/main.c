@@ -479,9 +479,10 @@ static int cmd_dpu_show(struct ctl *c, const struct verb *v, int argc, char **ar
 		show_line("refused:", str(desired, "refused"));
 	printf("\nWhat the host wants it to hold:\n");
 	if (json_array_size(json_object_get(desired, "segments"))) {
-		static const struct table_col sc[] = {{"SEGMENT", "name"}, {"VLAN", "vlan"}};
+		static const struct table_col sc[] = {
+			{"SEGMENT", "name"}, {"VLAN", "vlan"}, {"VNI", "vni"}, {"PEERS", "peers"}};
 
-		table_print(stdout, json_object_get(desired, "segments"), sc, 2);
+		table_print(stdout, json_object_get(desired, "segments"), sc, 4);
 	} else {
 		printf("no segments\n");
 	}
@@ -497,6 +498,9 @@ static int cmd_dpu_show(struct ctl *c, const struct verb *v, int argc, char **ar
 	} else {
 		printf("no ports\n");
 	}
+	x = json_object_get(desired, "tep");
+	if (json_is_object(x))
+		printf("\nTEP %s on %s\n", str(x, "ip"), str(x, "uplink"));
 	json_array_foreach(json_object_get(desired, "notes"), i, x)
 		printf("note: %s\n", json_string_value(x));
 	json_decref(res);
@@ -555,6 +559,7 @@ static int cmd_switch_add(struct ctl *c, const struct verb *v, int argc, char **
 		{.name = "mode", .short_name = 'm', .has_arg = true},
 		{.name = "dpu", .short_name = 'd', .has_arg = true, .list = true},
 		{.name = "uplink", .short_name = 'u', .has_arg = true, .list = true},
+		{.name = "tep", .has_arg = true},
 		{0},
 	};
 	const char *name;
@@ -575,6 +580,8 @@ static int cmd_switch_add(struct ctl *c, const struct verb *v, int argc, char **
 	params = json_pack("{s:s, s:s, s:O, s:o}", "name", name, "mode", opts[0].value, "dpus",
 			   opts[1].values, "uplinks",
 			   opts[2].values ? json_incref(opts[2].values) : json_array());
+	if (opts[3].value)
+		json_object_set_new(params, "tep", json_pack("{s:s}", "ip", opts[3].value));
 	r = change_call(c, "switch.add", params);
 out:
 	free_opts(opts);
@@ -588,6 +595,7 @@ static int cmd_segment_add(struct ctl *c, const struct verb *v, int argc, char *
 		{.name = "vlan", .has_arg = true},
 		{.name = "vni", .has_arg = true},
 		{.name = "switch", .short_name = 'S', .has_arg = true},
+		{.name = "peer", .has_arg = true, .list = true},
 		{0},
 	};
 	const char *name;
@@ -611,9 +619,43 @@ static int cmd_segment_add(struct ctl *c, const struct verb *v, int argc, char *
 			      opts[0].value ? opts[0].value : opts[1].value, 1,
 			      opts[0].value ? 4094 : 16777215, &n)) != PARSE_OK)
 		goto out;
+	if (opts[3].values && opts[0].value) {
+		r = usage_error(c, v, "--peer goes with --vni: a VLAN segment has no peers");
+		goto out;
+	}
 	params = json_pack("{s:s, s:s, s:I}", "name", name, "switch", opts[2].value,
 			   opts[0].value ? "vlan" : "vni", (json_int_t)n);
+	if (opts[3].values)
+		json_object_set(params, "peers", opts[3].values);
 	r = change_call(c, "segment.add", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
+static int cmd_segment_set(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	struct opt opts[] = {
+		{.name = "peer", .has_arg = true, .list = true},
+		{.name = "no-peers"},
+		{0},
+	};
+	const char *name;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	if (!opts[0].values == !opts[1].value) {
+		r = usage_error(c, v, "give the peers (--peer ADDRESS, once for each) or "
+				      "--no-peers%s",
+				opts[1].value ? ", not both" : "");
+		goto out;
+	}
+	params = json_pack("{s:s, s:o}", "name", name, "peers",
+			   opts[0].values ? json_incref(opts[0].values) : json_array());
+	r = change_call(c, "segment.set", params);
 out:
 	free_opts(opts);
 	return r == PARSE_HELP ? EXIT_OK : r;
@@ -665,18 +707,29 @@ static int cmd_del(struct ctl *c, const struct verb *v, int argc, char **argv)
 	return change_call(c, method, json_pack("{s:s}", "name", name));
 }
 
+/* Adds "tep_ip" (the address of "tep") to each object of 'list', for a table; returns 'list'. */
+static json_t *with_tep_ip(json_t *list)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o) {
+		json_t *ip = json_object_get(json_object_get(o, "tep"), "ip");
+
+		if (ip)
+			json_object_set(o, "tep_ip", ip);
+	}
+	return list;
+}
+
 static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
-	static const struct table_col sw[] = {{"NAME", "name"},
-					      {"MODE", "mode"},
-					      {"DPUS", "dpus"},
-					      {"UPLINKS", "uplinks"},
-					      {"SEGMENTS", "segments"}};
-	static const struct table_col seg[] = {{"NAME", "name"},
-					       {"SWITCH", "switch"},
-					       {"VLAN", "vlan"},
-					       {"VNI", "vni"},
-					       {"PORTS", "ports"}};
+	static const struct table_col sw[] = {{"NAME", "name"},	    {"MODE", "mode"},
+					      {"DPUS", "dpus"},	    {"UPLINKS", "uplinks"},
+					      {"TEP", "tep_ip"},    {"SEGMENTS", "segments"}};
+	static const struct table_col seg[] = {{"NAME", "name"}, {"SWITCH", "switch"},
+					       {"VLAN", "vlan"}, {"VNI", "vni"},
+					       {"PEERS", "peers"}, {"PORTS", "ports"}};
 	static const struct table_col port[] = {
 		{"NAME", "name"}, {"MAC", "mac"}, {"SEGMENT", "segment"}, {"VM", "vm"}};
 	char method[32];
@@ -691,9 +744,9 @@ static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
 	if (c->json)
 		print_json(res);
 	else if (strcmp(v->noun, "switch") == 0)
-		table_print(stdout, res, sw, 5);
+		table_print(stdout, with_tep_ip(res), sw, 6);
 	else if (strcmp(v->noun, "segment") == 0)
-		table_print(stdout, res, seg, 5);
+		table_print(stdout, res, seg, 6);
 	else
 		table_print(stdout, res, port, 4);
 	json_decref(res);
@@ -1194,7 +1247,8 @@ static const struct verb verbs[] = {
 	 "A DPU whose serial differs from the one the host knew under its name is\n"
 	 "refused (identity-mismatch); forget the old record to accept the new DPU.\n",
 	 cmd_dpu_forget},
-	{"switch", "add", "switch add NAME --mode MODE --dpu DPU [--dpu DPU] [--uplink vmnicK]...",
+	{"switch", "add",
+	 "switch add NAME --mode MODE --dpu DPU [--dpu DPU] [--uplink vmnicK]... [--tep IP]",
 	 "Adds a switch served by one DPU, or by a pair in mode active-standby",
 	 "Options:\n"
 	 "  -m, --mode MODE     single (one DPU), active-standby (two identical DPUs,\n"
@@ -1204,18 +1258,33 @@ static const struct verb verbs[] = {
 	 "                      pair is the active one\n"
 	 "  -u, --uplink NAME   an uplink of the switch: vmnicK (DPU N has vmnic2N-2 and\n"
 	 "                      vmnic2N-1); may repeat\n"
-	 "\nExample: dsectl switch add sw1 --mode single --dpu h1-d1 --uplink vmnic0\n",
+	 "  --tep IP            the switch's tunnel endpoint for its overlay segments: an\n"
+	 "                      IPv4 address on the underlay, set on the first uplink of\n"
+	 "                      the (active) DPU\n"
+	 "\nExample: dsectl switch add sw1 --mode single --dpu h1-d1 --uplink vmnic0 \\\n"
+	 "           --tep 198.19.1.1\n",
 	 cmd_switch_add},
 	{"switch", "del", "switch del NAME", "Deletes a switch that has no segments", "", cmd_del},
 	{"switch", "list", "switch list", "Lists the switches", "", cmd_list},
-	{"segment", "add", "segment add NAME (--vlan N | --vni N) --switch SWITCH",
+	{"segment", "add", "segment add NAME (--vlan N | --vni N [--peer IP]...) --switch SWITCH",
 	 "Adds a segment to a switch, backed by a VLAN or an overlay VNI",
-	 "Options:\n"
+	 "An overlay segment's frames travel between DPUs in Geneve, from the switch's\n"
+	 "TEP (switch add --tep) to the segment's peers: the TEPs of the other hosts.\n"
+	 "\nOptions:\n"
 	 "  --vlan N            VLAN 1-4094, unique on the switch\n"
 	 "  --vni N             overlay VNI 1-16777215, unique on the host\n"
+	 "  --peer IP           a remote TEP of the overlay segment; may repeat\n"
 	 "  -S, --switch NAME   the switch (dsectl switch list)\n"
-	 "\nExample: dsectl segment add web --vlan 100 --switch sw1\n",
+	 "\nExamples: dsectl segment add web --vlan 100 --switch sw1\n"
+	 "          dsectl segment add app --vni 5001 --peer 198.19.2.1 --switch sw1\n",
 	 cmd_segment_add},
+	{"segment", "set", "segment set NAME (--peer IP... | --no-peers)",
+	 "Sets the peers of an overlay segment (the whole list)",
+	 "Options:\n"
+	 "  --peer IP           a remote TEP of the segment; once for each\n"
+	 "  --no-peers          no peers: the segment stays on this host\n"
+	 "\nExample: dsectl segment set app --peer 198.19.2.1 --peer 198.19.3.1\n",
+	 cmd_segment_set},
 	{"segment", "del", "segment del NAME", "Deletes a segment that has no ports", "", cmd_del},
 	{"segment", "list", "segment list", "Lists the segments", "", cmd_list},
 	{"port", "add", "port add NAME --mac MAC --segment SEGMENT --vm VM",
@@ -1242,9 +1311,11 @@ static const struct verb verbs[] = {
 	 "  -n, --dry-run       show the changes without making them\n"
 	 "\nFormat (YAML):\n"
 	 "  switches:\n"
-	 "    - {name: sw1, mode: single, dpus: [h1-d1], uplinks: [vmnic0]}\n"
+	 "    - {name: sw1, mode: single, dpus: [h1-d1], uplinks: [vmnic0],\n"
+	 "       tep: {ip: 198.19.1.1}}\n"
 	 "  segments:\n"
 	 "    - {name: web, switch: sw1, vlan: 100}\n"
+	 "    - {name: app, switch: sw1, vni: 5001, peers: [198.19.2.1]}\n"
 	 "  ports:\n"
 	 "    - {name: vm1-eth0, mac: \"02:00:00:00:01:01\", segment: web, vm: vm1}\n"
 	 "  firewall:\n"

@@ -21,7 +21,8 @@ void table_cell(json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
 		break;
 	case JSON_REAL:
-		snprintf(buf, len, "%g", json_real_value(v));
+		/* Seconds (a connection's age, idle time, timeout): a tenth is enough. */
+		snprintf(buf, len, "%.1f", json_real_value(v));
 		break;
 	case JSON_TRUE:
 		snprintf(buf, len, "yes");

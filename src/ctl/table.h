@@ -17,8 +17,8 @@ struct table_col {
 
 /*
  * Prints the objects of 'rows' under the 'n' columns 'cols' to 'f'.  A
- * string is shown as it is, a number in decimal, a list as its items joined
- * by ',', null or a missing member as '-'.
+ * string is shown as it is, an integer in decimal, a real with one decimal,
+ * a list as its items joined by ',', null or a missing member as '-'.
  */
 void table_print(FILE *f, json_t *rows, const struct table_col *cols, size_t n);
 

@@ -233,7 +233,7 @@ static int switch_add(struct dse_rpc_call *call, json_t **ret)
 {
 	const char *s;
 
-	if (dse_rpc_params_only(call, "name", "mode", "dpus", "uplinks", NULL) < 0 ||
+	if (dse_rpc_params_only(call, "name", "mode", "dpus", "uplinks", "tep", NULL) < 0 ||
 	    dse_rpc_param_str(call, "name", true, &s) < 0 ||
 	    dse_rpc_param_str(call, "mode", true, &s) < 0)
 		return -EINVAL;
@@ -247,7 +247,7 @@ static int segment_add(struct dse_rpc_call *call, json_t **ret)
 {
 	const char *s;
 
-	if (dse_rpc_params_only(call, "name", "switch", "vlan", "vni", NULL) < 0 ||
+	if (dse_rpc_params_only(call, "name", "switch", "vlan", "vni", "peers", NULL) < 0 ||
 	    dse_rpc_param_str(call, "name", true, &s) < 0 ||
 	    dse_rpc_param_str(call, "switch", true, &s) < 0)
 		return -EINVAL;
@@ -265,6 +265,26 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 	    dse_rpc_param_str(call, "vm", true, &s) < 0)
 		return -EINVAL;
 	return add(call, CONFIG_PORT, ret);
+}
+
+static int segment_set(struct dse_rpc_call *call, json_t **ret)
+{
+	struct model_err e = {0};
+	const char *name;
+	json_t *changes;
+	int r;
+
+	if (dse_rpc_params_only(call, "name", "peers", NULL) < 0 ||
+	    dse_rpc_param_str(call, "name", true, &name) < 0)
+		return -EINVAL;
+	if (!json_is_array(json_object_get(call->params, "peers")))
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "parameter 'peers' must be a list of TEP addresses");
+	r = config_segment_set(ctx(call)->store, name, call->params, &changes, &e);
+	if (r < 0)
+		return fail(call, &e, false);
+	*ret = changes_json(changes);
+	return 0;
 }
 
 static int switch_del(struct dse_rpc_call *call, json_t **ret)
@@ -718,10 +738,14 @@ const struct dse_rpc_method hostd_methods[] = {
 	{"dpu.show", dpu_show, "one DPU and what the host wants it to hold: name (or link)"},
 	{"dpu.forget", dpu_forget, "forgets a DPU that is gone or was replaced: name"},
 	{"switch.add", switch_add,
-	 "adds a switch: name, mode (single|active-standby|independent), dpus, [uplinks]"},
+	 "adds a switch: name, mode (single|active-standby|independent), dpus, [uplinks], "
+	 "[tep: {ip}]"},
 	{"switch.del", switch_del, "removes a switch without segments: name"},
 	{"switch.list", switch_list, "lists the switches"},
-	{"segment.add", segment_add, "adds a segment: name, switch, vlan (1-4094) | vni"},
+	{"segment.add", segment_add,
+	 "adds a segment: name, switch, vlan (1-4094) | vni (+ peers: remote TEP addresses)"},
+	{"segment.set", segment_set,
+	 "changes an overlay segment: name, peers (the remote TEP addresses, the whole list)"},
 	{"segment.del", segment_del, "removes a segment without ports: name"},
 	{"segment.list", segment_list, "lists the segments"},
 	{"port.add", port_add, "adds a VM port: name, mac, segment, vm"},

@@ -51,6 +51,16 @@ int config_add(struct store *s, enum config_kind kind, json_t *obj, json_t **ret
 int config_del(struct store *s, enum config_kind kind, const char *name, json_t **ret_changes,
 	       struct model_err *e);
 
+/*
+ * Changes segment 'name': each member of 'fields' but "name" replaces the
+ * segment's own ("peers" of an overlay segment is the one that may change;
+ * the model refuses the rest as a profile would).  Returns 0 and the
+ * changes (none when it already has those values), or a negative errno
+ * with 'e' set.
+ */
+int config_segment_set(struct store *s, const char *name, json_t *fields, json_t **ret_changes,
+		       struct model_err *e);
+
 /* Returns the list of objects of 'kind' in '*ret' (sorted by name). */
 int config_list(struct store *s, enum config_kind kind, json_t **ret);
 

@@ -99,6 +99,19 @@ int model_mac_normalize(const char *s, char out[18])
 		       : -EINVAL;
 }
 
+int model_tep_addr(const char *s, char out[16])
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	h = ntohl(a.s_addr);
+	if ((h >> 24) == 0 || (h >> 24) == 127 || (h >> 29) == 7)
+		return -EINVAL;
+	return inet_ntop(AF_INET, &a, out, 16) ? 0 : -EINVAL;
+}
+
 int model_link_slot(const char *link)
 {
 	char *end;
@@ -167,6 +180,18 @@ static const char *type_name(const json_t *v)
 	default:
 		return "null";
 	}
+}
+
+/* Writes a short rendering of 'v' for a message: a string as it is, else its type. */
+static const char *value_text(json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "'%.40s'", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(buf, len, "%s", type_name(v));
+	return buf;
 }
 
 /* snprintf() into a path buffer: a path longer than the buffer is cut. */
@@ -519,6 +544,7 @@ static int check_switch_dpus(json_t *sw, json_t *inventory, const char *path, st
 	char p[PATH_MAX_LEN];
 	int slots[2] = {-1, -1};
 	size_t n = json_array_size(dpus), i;
+	bool all_known = true;
 
 	for (i = 0; i < n && i < 2; i++) {
 		rec[i] = model_find(inventory, json_string_value(json_array_get(dpus, i)));
@@ -544,11 +570,13 @@ static int check_switch_dpus(json_t *sw, json_t *inventory, const char *path, st
 	}
 	/* Uplink placement is known only when every DPU of the switch sits on a known link. */
 	for (i = 0; i < n; i++)
-		if (slots[i] < 0)
-			return 0;
+		all_known &= slots[i] > 0;
 	json_array_foreach(uplinks, i, u) {
 		int k = model_uplink_index(json_string_value(u));
 		bool ok = false;
+
+		if (!all_known)
+			break;
 
 		for (size_t d = 0; d < n; d++)
 			ok |= model_uplink_on_slot(k, slots[d]);
@@ -562,14 +590,71 @@ static int check_switch_dpus(json_t *sw, json_t *inventory, const char *path, st
 					   2 * slots[0] - 2, 2 * slots[0] - 1);
 		}
 	}
+	/* The TEP needs an uplink on the (active) DPU: known once that DPU's link is. */
+	if (json_object_get(sw, "tep") && slots[0] > 0) {
+		bool on_active = false;
+
+		json_array_foreach(uplinks, i, u)
+			on_active |= model_uplink_on_slot(model_uplink_index(json_string_value(u)),
+							  slots[0]);
+		join(p, path, "uplinks");
+		if (!on_active)
+			return model_error(e, p,
+					   "switch '%s' has a TEP, which sends on an uplink of its "
+					   "%sDPU %s, but none of its uplinks is there (%s on "
+					   "int-d%d has vmnic%d and vmnic%d): give the switch one",
+					   name, n == 2 ? "active " : "", inv_str(rec[0], "name"),
+					   inv_str(rec[0], "name"),
+					   slots[0], 2 * slots[0] - 2, 2 * slots[0] - 1);
+	}
+	return 0;
+}
+
+/*
+ * Normalizes the "tep" member 'v' of switch 'name' (at 'path') into
+ * '*ret' ({"ip"}); an address serves one switch of the host.
+ */
+static int norm_tep(json_t *v, const char *path, const char *name, json_t *seen, json_t **ret,
+		    struct model_err *e)
+{
+	static const char *const keys[] = {"ip", NULL};
+	char p[PATH_MAX_LEN], pi[PATH_MAX_LEN], key[64], ip[16];
+	const char *s;
+	int r;
+
+	join(p, path, "tep");
+	if (!json_is_object(v))
+		return model_error(e, p,
+				   "switch '%s': tep must be a mapping like {ip: 198.19.1.1}, not "
+				   "%s",
+				   name, type_name(v));
+	if ((r = only_keys(v, p, "a tep", keys, e)) < 0 ||
+	    (r = get_str(v, p, "ip", true, &s, e)) < 0)
+		return r;
+	join(pi, p, "ip");
+	if (model_tep_addr(s, ip) < 0)
+		return model_error(e, pi,
+				   "switch '%s': TEP address '%.40s' must be an IPv4 unicast "
+				   "address written like 198.19.1.1 (the DPU's address on the "
+				   "underlay)",
+				   name, s);
+	snprintf(key, sizeof(key), "tep/%s", ip);
+	if (json_object_get(seen, key))
+		return model_error(e, pi,
+				   "%s is already the TEP of switch '%s': each switch needs its "
+				   "own address",
+				   ip, json_string_value(json_object_get(seen, key)));
+	json_object_set_new(seen, key, json_string(name));
+	*ret = json_pack("{s:s}", "ip", ip);
 	return 0;
 }
 
 static int norm_switch(json_t *s, size_t idx, json_t *dpu_map, json_t *seen, json_t **ret,
 		       struct model_err *e)
 {
-	static const char *const keys[] = {"name", "mode", "dpus", "uplinks", NULL};
+	static const char *const keys[] = {"name", "mode", "dpus", "uplinks", "tep", NULL};
 	json_t *dpus = NULL, *uplinks = NULL, *out_dpus = json_array(), *out_up = json_array(), *v;
+	json_t *tep = NULL;
 	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN], pi[PATH_MAX_LEN];
 	const char *name, *mode;
 	size_t n_dpus = 0, i;
@@ -688,9 +773,25 @@ static int norm_switch(json_t *s, size_t idx, json_t *dpu_map, json_t *seen, jso
 		}
 		json_object_set_new(seen, key, json_string(name));
 	}
+	v = json_object_get(s, "tep");
+	if (v && !json_is_null(v)) {
+		if ((r = norm_tep(v, p, name, seen, &tep, e)) < 0)
+			goto fail;
+		join(pp, p, "tep");
+		if (json_array_size(out_up) == 0) {
+			json_decref(tep);
+			r = model_error(e, pp,
+					"switch '%s' has a TEP but no uplink: the TEP sends and "
+					"receives on the switch's first uplink, so give it one",
+					name);
+			goto fail;
+		}
+	}
 	sort_uplinks(out_up);
 	*ret = json_pack("{s:s, s:s, s:o, s:o}", "name", name, "mode", mode, "dpus", out_dpus,
 			 "uplinks", out_up);
+	if (tep)
+		json_object_set_new(*ret, "tep", tep);
 	json_decref(dpus);
 	json_decref(uplinks);
 	return 0;
@@ -704,13 +805,85 @@ fail:
 
 /* ---- segments and ports ---- */
 
+static int cmp_addr(const void *a, const void *b)
+{
+	struct in_addr x, y;
+
+	inet_pton(AF_INET, json_string_value(*(json_t *const *)a), &x);
+	inet_pton(AF_INET, json_string_value(*(json_t *const *)b), &y);
+	return (ntohl(x.s_addr) > ntohl(y.s_addr)) - (ntohl(x.s_addr) < ntohl(y.s_addr));
+}
+
+/*
+ * Normalizes the peers of overlay segment 'name' on switch 'sw' (the
+ * normalized switch) into '*ret': IPv4 unicast addresses, each once, not the
+ * switch's own TEP, in numeric order.
+ */
+static int norm_peers(json_t *seg, const char *path, const char *name, json_t *sw, json_t **ret,
+		      struct model_err *e)
+{
+	const char *own = json_string_value(json_object_get(json_object_get(sw, "tep"), "ip"));
+	json_t *list = NULL, *out = json_array(), *v;
+	char p[PATH_MAX_LEN];
+	size_t i;
+	int r = get_list(seg, path, "peers", false, &list, e);
+
+	if (r < 0)
+		goto fail;
+	join(p, path, "peers");
+	if (json_array_size(list) > MODEL_MAX_PEERS) {
+		r = model_error(e, p, "segment '%s' has %zu peers; at most %d", name,
+				json_array_size(list), MODEL_MAX_PEERS);
+		goto fail;
+	}
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+		char ip[16];
+		size_t k;
+		json_t *prev;
+
+		path_fmt(p, "%s.peers[%zu]", path, i);
+		if (s == NULL || model_tep_addr(s, ip) < 0) {
+			char text[64];
+
+			r = model_error(e, p,
+					"segment '%s': peer %s must be the IPv4 unicast address "
+					"of a remote TEP, written like 198.19.2.1",
+					name, value_text(v, text, sizeof(text)));
+			goto fail;
+		}
+		if (own && strcmp(own, ip) == 0) {
+			r = model_error(e, p,
+					"segment '%s': %s is the TEP of its own switch '%s', not a "
+					"peer: list the other hosts' TEPs",
+					name, ip, json_string_value(json_object_get(sw, "name")));
+			goto fail;
+		}
+		json_array_foreach(out, k, prev)
+			if (strcmp(json_string_value(prev), ip) == 0) {
+				r = model_error(e, p, "segment '%s' lists peer %s twice", name, ip);
+				goto fail;
+			}
+		json_array_append_new(out, json_string(ip));
+	}
+	sort_with(out, cmp_addr);
+	json_decref(list);
+	*ret = out;
+	return 0;
+fail:
+	json_decref(list);
+	json_decref(out);
+	return r;
+}
+
 static int norm_segment(json_t *s, size_t idx, json_t *switches, json_t *seen, json_t **ret,
 			struct model_err *e)
 {
-	static const char *const keys[] = {"name", "switch", "vlan", "vni", NULL};
+	static const char *const keys[] = {"name", "switch", "vlan", "vni", "peers", NULL};
 	char p[PATH_MAX_LEN], pp[PATH_MAX_LEN], key[96];
 	const char *name, *sw;
 	long long vlan = 0, vni = 0;
+	json_t *peers = NULL;
 	int rv, rn, r;
 
 	join_index(p, "segments", idx);
@@ -739,6 +912,14 @@ static int norm_segment(json_t *s, size_t idx, json_t *switches, json_t *seen, j
 				   "switch first (dsectl switch list shows them)",
 				   name, sw);
 	if (rv == 0) {
+		json_t *pv = json_object_get(s, "peers");
+
+		join(pp, p, "peers");
+		if (pv && !json_is_null(pv))
+			return model_error(e, pp,
+					   "segment '%s' is backed by VLAN %lld: only overlay "
+					   "(vni) segments have peers",
+					   name, vlan);
 		snprintf(key, sizeof(key), "vlan/%s/%lld", sw, vlan);
 		join(pp, p, "vlan");
 		if (json_object_get(seen, key))
@@ -757,8 +938,10 @@ static int norm_segment(json_t *s, size_t idx, json_t *switches, json_t *seen, j
 					   "VNI %lld already backs segment '%s': choose another VNI",
 					   vni, json_string_value(json_object_get(seen, key)));
 		json_object_set_new(seen, key, json_string(name));
-		*ret = json_pack("{s:s, s:s, s:I}", "name", name, "switch", sw, "vni",
-				 (json_int_t)vni);
+		if ((r = norm_peers(s, p, name, model_find(switches, sw), &peers, e)) < 0)
+			return r;
+		*ret = json_pack("{s:s, s:s, s:I, s:o}", "name", name, "switch", sw, "vni",
+				 (json_int_t)vni, "peers", peers);
 	}
 	return 0;
 }
@@ -998,18 +1181,6 @@ int model_fw_prefix_canon(const char *s, char *out, size_t len)
 	if (inet_ntop(fam == 4 ? AF_INET : AF_INET6, addr, text, sizeof(text)) == NULL)
 		return -EINVAL;
 	return snprintf(out, len, "%s/%d", text, plen) < (int)len ? 0 : -EINVAL;
-}
-
-/* Writes a short rendering of 'v' for a message: a string as it is, else its type. */
-static const char *value_text(json_t *v, char *buf, size_t len)
-{
-	if (json_is_string(v))
-		snprintf(buf, len, "'%.40s'", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-	else
-		snprintf(buf, len, "%s", type_name(v));
-	return buf;
 }
 
 static int norm_policy(json_t *s, size_t idx, json_t *segments, json_t **ret,
@@ -1391,6 +1562,72 @@ out:
 	return 0;
 }
 
+/* Returns the index at which list 'key' of the profile 'doc' wrote the object 'name'. */
+static size_t written_index(json_t *doc, const char *key, const char *name)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, key), i, o)
+		if (json_is_object(o) && json_is_string(json_object_get(o, "name")) &&
+		    strcmp(json_string_value(json_object_get(o, "name")), name) == 0)
+			return i;
+	return 0;
+}
+
+/*
+ * The checks of the overlay that need every switch and segment: an overlay
+ * segment needs its switch's TEP (unless both are as in 'cur'), and the
+ * DPU of a switch holds at most MODEL_MAX_PEERS peer TEPs.
+ */
+static int check_overlay(json_t *doc, json_t *sw, json_t *seg, json_t *cur, struct model_err *e)
+{
+	json_t *v, *peers = json_object();
+	char p[PATH_MAX_LEN];
+	size_t i;
+	int r = 0;
+
+	json_array_foreach(seg, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *swname = json_string_value(json_object_get(v, "switch"));
+		json_t *o = model_find(sw, swname), *pv, *set;
+		size_t k;
+
+		if (!json_object_get(v, "vni"))
+			continue;
+		path_fmt(p, "segments[%zu].vni", written_index(doc, "segments", name));
+		if (!json_object_get(o, "tep")) {
+			json_t *old_sw = model_find(json_object_get(cur, "switches"), swname);
+			json_t *old_seg = model_find(json_object_get(cur, "segments"), name);
+
+			if (old_sw && old_seg && json_equal(old_sw, o) && json_equal(old_seg, v))
+				continue;
+			r = model_error(e, p,
+					"overlay segment '%s' needs a tunnel endpoint on switch "
+					"'%s': give the switch tep: {ip: ADDRESS} (its DPU's IPv4 "
+					"address on the underlay, like 198.19.1.1)",
+					name, swname);
+			break;
+		}
+		set = json_object_get(peers, swname);
+		if (set == NULL) {
+			set = json_object();
+			json_object_set_new(peers, swname, set);
+		}
+		json_array_foreach(json_object_get(v, "peers"), k, pv)
+			json_object_set(set, json_string_value(pv), json_true());
+		if (json_object_size(set) > MODEL_MAX_PEERS) {
+			r = model_error(e, p,
+					"the overlay segments of switch '%s' name %zu peer TEPs; "
+					"its DPU holds at most %d",
+					swname, json_object_size(set), MODEL_MAX_PEERS);
+			break;
+		}
+	}
+	json_decref(peers);
+	return r;
+}
+
 int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
 		    struct model_err *e)
 {
@@ -1430,7 +1667,8 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 			   &seg, e)) < 0 ||
 	    (r = norm_list(doc, "ports", "port", MODEL_MAX_PORTS, norm_port, seg, seen, &ports,
 			   e)) < 0 ||
-	    (r = norm_firewall(doc, seg, ports, &fw, e)) < 0)
+	    (r = norm_firewall(doc, seg, ports, &fw, e)) < 0 ||
+	    (r = check_overlay(doc, sw, seg, cur, e)) < 0)
 		goto out;
 	/* Checks against the DPUs this host knows, once every switch is well formed. */
 	json_array_foreach(sw, i, v) {

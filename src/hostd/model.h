@@ -4,8 +4,8 @@
  *
  *   {"version": 1,
  *    "dpus":     [{name, link, vendor, model, hw_version, fw_version}],
- *    "switches": [{name, mode, dpus: [...], uplinks: [...]}],
- *    "segments": [{name, switch, vlan | vni}],
+ *    "switches": [{name, mode, dpus: [...], uplinks: [...], tep: {ip}}],
+ *    "segments": [{name, switch, vlan | vni, peers: [...]}],
  *    "ports":    [{name, mac, segment, vm}],
  *    "firewall": {"policies": [{segment, default}],
  *                 "rules": [{id, priority, src, dst, proto, sport, dport,
@@ -43,6 +43,7 @@
 #define MODEL_MAX_UPLINKS  8    /* per switch */
 #define MODEL_MAX_UPLINK_K 63   /* vmnic0 .. vmnic63 */
 #define MODEL_VNI_MAX      16777215
+#define MODEL_MAX_PEERS    64   /* peer TEPs of one switch's DPU, as dse-dpud holds them */
 #define MODEL_MAX_RULES    4096 /* firewall rules; each DPU recompiles its set per change */
 #define MODEL_RULE_ID_MAX  2147483647LL /* as dse-dpud takes them: 1 .. 2^31 - 1 */
 
@@ -71,7 +72,10 @@ void model_err_format(const struct model_err *e, bool with_path, char *buf, size
  * Checks the profile 'doc' and returns its normalized form in '*ret_doc' (a
  * new object with exactly the keys "switches", "segments" and "ports", each
  * a list sorted by name, and "firewall": {"policies" sorted by segment,
- * "rules" sorted by id}; MACs in lower case; uplinks in numeric order;
+ * "rules" sorted by id}; MACs in lower case; uplinks in numeric order; a
+ * switch's "tep" ({"ip"}) only when it has one; "peers" on every overlay
+ * (VNI) segment, in numeric order, and on no VLAN segment; IPv4 addresses as
+ * inet_ntop() writes them;
  * prefixes, protocols and port ranges in one spelling (see model_fw_rule
  * below); no "dpus" and no "version").  'inventory' is the list of DPUs this host knows
  * ({name, link, vendor, model, hw_version, fw_version}, may be NULL): it
@@ -80,7 +84,9 @@ void model_err_format(const struct model_err *e, bool with_path, char *buf, size
  * (they are checked when they appear).  A switch equal to its entry in
  * 'cur' (the normalized state it replaces, may be NULL) is not checked
  * against the inventory again, so a DPU discovered later never blocks changes
- * of other objects.  Returns 0, or -EINVAL with 'e' set.
+ * of other objects; likewise an overlay segment and its switch that are both
+ * as in 'cur' are not refused for a missing TEP (a store of before the
+ * overlay holds such segments).  Returns 0, or -EINVAL with 'e' set.
  */
 int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
 		    struct model_err *e);
@@ -118,6 +124,14 @@ int model_uplink_index(const char *uplink);
  * owns vmnic(2N-2) and vmnic(2N-1) (DESIGN.md section 4).
  */
 bool model_uplink_on_slot(int k, int slot);
+
+/*
+ * Writes the IPv4 address 's' as inet_ntop() writes it into 'out' (16
+ * bytes) if it can be a tunnel endpoint: a unicast address, not in
+ * 0.0.0.0/8, 127.0.0.0/8 or 224.0.0.0/3 (multicast, reserved, broadcast).
+ * Returns 0 or -EINVAL.
+ */
+int model_tep_addr(const char *s, char out[16]);
 
 /* Returns true if 'name' is 1..MODEL_NAME_MAX characters of [A-Za-z0-9_.-]. */
 bool model_name_ok(const char *name);

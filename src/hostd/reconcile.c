@@ -3,6 +3,7 @@
 #include "reconcile.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,73 +100,83 @@ static json_t *rule_params(json_t *r)
 }
 
 /*
- * Adds to 'out' the firewall policies and rules of DPU's switch 'sw' whose
- * segments (VLAN only) are 'seg_names'; VM ports are those 'out' holds.
+ * Adds to 'out' the firewall policies and rules of the segments 'seg_names'
+ * (those the DPU holds) and of the VM ports 'out' holds.
  */
-static void desired_fw(json_t *out, json_t *doc, json_t *sw, json_t *seg_names)
+static void desired_fw(json_t *out, json_t *doc, json_t *seg_names)
 {
-	json_t *segments = json_object_get(doc, "segments"), *v;
+	json_t *v;
 	size_t i;
 
-	json_array_foreach(model_fw_policies(doc), i, v) {
-		json_t *seg = model_find(segments, str(v, "segment"));
-		char note[256];
-
-		if (contains_str(seg_names, str(v, "segment"))) {
+	json_array_foreach(model_fw_policies(doc), i, v)
+		if (contains_str(seg_names, str(v, "segment")))
 			json_array_append(json_object_get(out, "policies"), v);
-		} else if (strcmp(str(seg, "switch"), str(sw, "name")) == 0) {
-			snprintf(note, sizeof(note),
-				 "the firewall policy of overlay segment '%s' is not served",
-				 str(v, "segment"));
-			json_array_append_new(json_object_get(out, "notes"), json_string(note));
-		}
-	}
 	json_array_foreach(model_fw_rules(doc), i, v) {
 		const char *seg = str(v, "segment"), *port = str(v, "port");
-		json_t *segobj;
-		char note[256];
 
-		if (port[0]) {
-			/* The port's segment is the rule's (the model checks it). */
-			seg = str(model_find(json_object_get(doc, "ports"), port), "segment");
-			if (!model_find(json_object_get(out, "ports"), port)) {
-				segobj = model_find(segments, seg);
-				if (json_object_get(segobj, "vni") &&
-				    strcmp(str(segobj, "switch"), str(sw, "name")) == 0) {
-					snprintf(
-					    note, sizeof(note),
-					    "firewall rule %lld is not served: port '%s' is on "
-					    "overlay segment '%s'",
-					    (long long)json_integer_value(json_object_get(v, "id")),
-					    port, seg);
-					json_array_append_new(json_object_get(out, "notes"),
-							      json_string(note));
-				}
-				continue;
-			}
-		} else if (seg[0] && !contains_str(seg_names, seg)) {
-			segobj = model_find(segments, seg);
-			if (strcmp(str(segobj, "switch"), str(sw, "name")) == 0) {
-				snprintf(note, sizeof(note),
-					 "firewall rule %lld is not served: segment '%s' is an "
-					 "overlay segment",
-					 (long long)json_integer_value(json_object_get(v, "id")),
-					 seg);
-				json_array_append_new(json_object_get(out, "notes"),
-						      json_string(note));
-			}
+		/* A port's segment is the rule's (the model checks it). */
+		if (port[0] ? !model_find(json_object_get(out, "ports"), port)
+			    : seg[0] && !contains_str(seg_names, seg))
 			continue;
-		}
 		json_array_append_new(json_object_get(out, "rules"), rule_params(v));
 	}
 }
 
+static void note(json_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Adds a note (a sentence for the operator) to the desired config 'out'. */
+static void note(json_t *out, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(json_object_get(out, "notes"), json_string(buf));
+}
+
+/*
+ * Sets the "tep" of the desired config 'out' of a DPU of switch 'sw' in role
+ * 'role': the switch's TEP address on the first of the uplinks 'out'
+ * holds, on every DPU but the standby of a pair.
+ */
+static void desired_tep(json_t *out, json_t *sw, const char *role, bool overlay)
+{
+	json_t *tep = json_object_get(sw, "tep"), *p;
+	size_t i;
+
+	if (tep == NULL) {
+		if (overlay)
+			note(out,
+			     "switch '%s' has overlay segments but no TEP: their frames stay on "
+			     "this DPU until the switch gets one (tep: {ip: ADDRESS})",
+			     str(sw, "name"));
+		return;
+	}
+	if (strcmp(role, "standby") == 0) {
+		note(out, "the standby of a pair gets no TEP (%s is the active DPU's)",
+		     str(tep, "ip"));
+		return;
+	}
+	json_array_foreach(json_object_get(out, "ports"), i, p)
+		if (json_is_true(json_object_get(p, "uplink"))) {
+			json_object_set_new(out, "tep",
+					    json_pack("{s:O, s:O}", "ip", json_object_get(tep, "ip"),
+						      "uplink", json_object_get(p, "name")));
+			return;
+		}
+	note(out, "switch '%s' has TEP %s, but none of its uplinks is on this DPU",
+	     str(sw, "name"), str(tep, "ip"));
+}
+
 json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 {
-	json_t *out = json_pack("{s:n, s:s, s:n, s:[], s:[], s:[], s:[], s:[], s:[]}", "switch",
-				"role", "none", "refused", "notes", "segments", "ports", "fdb",
-				"policies", "rules");
-	json_t *sw = NULL, *v, *seg_names = json_array(), *rec;
+	json_t *out = json_pack("{s:n, s:s, s:n, s:[], s:[], s:[], s:[], s:n, s:[], s:[]}",
+				"switch", "role", "none", "refused", "notes", "segments", "ports",
+				"fdb", "tep", "policies", "rules");
+	json_t *sw = NULL, *v, *seg_names = json_array(), *vlan_names = json_array(), *rec;
+	bool overlay = false;
 	const char *mode;
 	size_t i, pos = 0;
 	int slot;
@@ -193,6 +204,7 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 		goto out;
 	}
 
+	/* Trunks (the uplinks) carry the VLAN segments; overlay segments travel in Geneve. */
 	json_array_foreach(json_object_get(doc, "segments"), i, v) {
 		if (strcmp(str(v, "switch"), str(sw, "name")) != 0)
 			continue;
@@ -200,16 +212,15 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 			json_array_append_new(json_object_get(out, "segments"),
 					      json_pack("{s:s, s:O}", "name", str(v, "name"),
 							"vlan", json_object_get(v, "vlan")));
-			json_array_append_new(seg_names, json_string(str(v, "name")));
+			json_array_append_new(vlan_names, json_string(str(v, "name")));
 		} else {
-			char note[256];
-
-			snprintf(note, sizeof(note),
-				 "overlay segment '%s' (VNI %lld) and its ports are not served: "
-				 "this dse-dpud serves VLAN segments only",
-				 str(v, "name"), (long long)json_integer_value(json_object_get(v, "vni")));
-			json_array_append_new(json_object_get(out, "notes"), json_string(note));
+			json_array_append_new(json_object_get(out, "segments"),
+					      json_pack("{s:s, s:O, s:O}", "name", str(v, "name"),
+							"vni", json_object_get(v, "vni"), "peers",
+							json_object_get(v, "peers")));
+			overlay = true;
 		}
+		json_array_append_new(seg_names, json_string(str(v, "name")));
 	}
 
 	rec = model_find(inventory, dpu);
@@ -222,8 +233,10 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 			continue;
 		json_array_append_new(json_object_get(out, "ports"),
 				      json_pack("{s:s, s:s, s:s, s:O, s:b}", "name", u, "iface", u,
-						"mode", "trunk", "segments", seg_names, "uplink", 1));
+						"mode", "trunk", "segments", vlan_names, "uplink",
+						1));
 	}
+	desired_tep(out, sw, str(out, "role"), overlay);
 
 	if (strcmp(str(out, "role"), "standby") != 0) {
 		json_array_foreach(json_object_get(doc, "ports"), i, v) {
@@ -242,9 +255,10 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 							"port", str(v, "name")));
 		}
 	}
-	desired_fw(out, doc, sw, seg_names);
+	desired_fw(out, doc, seg_names);
 out:
 	json_decref(seg_names);
+	json_decref(vlan_names);
 	return out;
 }
 
@@ -339,7 +353,12 @@ static void removed_objects(json_t *desired, json_t *segs, json_t *ports, json_t
 	json_array_foreach(segs, i, v) {
 		json_t *w = model_find(want_segs, str(v, "name"));
 
-		if (!w || !json_equal(json_object_get(w, "vlan"), json_object_get(v, "vlan")))
+		/* A segment backed otherwise is another segment: it goes and comes back. */
+		if (!w ||
+		    json_integer_value(json_object_get(w, "vlan")) !=
+			    json_integer_value(json_object_get(v, "vlan")) ||
+		    json_integer_value(json_object_get(w, "vni")) !=
+			    json_integer_value(json_object_get(v, "vni")))
 			json_object_set_new(bad, str(v, "name"), json_true());
 	}
 	json_array_foreach(ports, i, v) {
@@ -355,14 +374,25 @@ static void removed_objects(json_t *desired, json_t *segs, json_t *ports, json_t
 	}
 }
 
-json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb)
+/* Returns the name of the port that carries the TEP tep.show reported as 'tep', or "". */
+static const char *tep_port_of(json_t *tep)
+{
+	return json_is_string(json_object_get(tep, "ip")) ? str(tep, "uplink") : "";
+}
+
+json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb, json_t *tep)
 {
 	json_t *calls = json_array(), *want_segs = json_object_get(desired, "segments");
 	json_t *want_ports = json_object_get(desired, "ports"), *want_fdb = json_object_get(desired, "fdb");
 	json_t *bad = json_object();   /* segments of the DPU that go away */
 	json_t *gone = json_object();  /* ports of the DPU that go away (or are re-added) */
 	json_t *kept = json_object();  /* port name -> its segments after phase 1 */
-	json_t *v;
+	json_t *want_tep = json_object_get(desired, "tep"), *v;
+	const char *tep_port = tep_port_of(tep); /* the port that carries the DPU's TEP, or "" */
+	bool tep_moves = json_is_object(want_tep) &&
+			 (strcmp(str(want_tep, "ip"), str(tep, "ip")) != 0 ||
+			  strcmp(str(want_tep, "uplink"), tep_port) != 0);
+	bool tep_port_stays = false; /* dse-dpud deletes no port under its TEP: after tep.set */
 	bool *used = calloc(MAX_VDEV_INDEX + 1, sizeof(*used));
 	size_t i;
 	int next = 0;
@@ -383,6 +413,21 @@ json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb
 
 		if (idx >= 0)
 			used[idx] = true;
+		if (json_object_get(gone, name) && !w && strcmp(name, tep_port) == 0) {
+			/*
+			 * The TEP's port goes, but only once the TEP has moved (or never,
+			 * when no TEP is wanted: dse-dpud can not take one away).  It
+			 * leaves its segments now, so they can go.
+			 */
+			json_t *cur = port_segments(v);
+
+			if (json_array_size(cur))
+				add_call(calls, "port.set",
+					 json_pack("{s:s, s:[]}", "name", name, "segments"));
+			json_decref(cur);
+			tep_port_stays = true;
+			continue;
+		}
 		if (json_object_get(gone, name)) {
 			add_call(calls, "port.del", json_pack("{s:s}", "name", name));
 			continue;
@@ -411,9 +456,13 @@ json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb
 	/* Phase 2: add what is missing. */
 	json_array_foreach(want_segs, i, v) {
 		json_t *cur = model_find(segs, str(v, "name"));
+		json_t *peers = json_object_get(v, "peers");
 
 		if (!cur || json_object_get(bad, str(v, "name")))
 			add_call(calls, "segment.add", json_deep_copy(v));
+		else if (peers && !same_set(peers, json_object_get(cur, "peers")))
+			add_call(calls, "segment.set",
+				 json_pack("{s:s, s:O}", "name", str(v, "name"), "peers", peers));
 	}
 	json_array_foreach(want_ports, i, v) {
 		const char *name = str(v, "name");
@@ -460,6 +509,13 @@ json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb
 			json_decref(one);
 		}
 	}
+	/* The TEP goes on its uplink once the port is there; then its old port can go. */
+	if (tep_moves)
+		add_call(calls, "tep.set",
+			 json_pack("{s:O, s:O}", "ip", json_object_get(want_tep, "ip"), "uplink",
+				   json_object_get(want_tep, "uplink")));
+	if (tep_port_stays && tep_moves)
+		add_call(calls, "port.del", json_pack("{s:s}", "name", tep_port));
 	json_array_foreach(want_fdb, i, v) {
 		bool present = false;
 		size_t k;
@@ -593,9 +649,9 @@ static json_t *rule_by_id(json_t *rules, json_t *id)
 }
 
 json_t *reconcile_plan_fw(json_t *desired, json_t *segs, json_t *ports, json_t *fdb,
-			  json_t *rules, json_t *policies)
+			  json_t *tep, json_t *rules, json_t *policies)
 {
-	json_t *l2 = reconcile_plan(desired, segs, ports, fdb), *calls, *after, *v;
+	json_t *l2 = reconcile_plan(desired, segs, ports, fdb, tep), *calls, *after, *v;
 	json_t *want_rules = json_object_get(desired, "rules");
 	json_t *want_pols = json_object_get(desired, "policies");
 	json_t *bad, *gone, *dropped, *off;
@@ -745,12 +801,78 @@ static int read_fw(struct dse_rpc_client *c, int timeout_ms, json_t **ret_rules,
 	return 0;
 }
 
+/*
+ * Reads the DPU's TEP (tep.show) into '*ret_tep', or NULL when its dse-dpud
+ * has no overlay.
+ */
+static int read_tep(struct dse_rpc_client *c, int timeout_ms, json_t **ret_tep, char *err,
+		    size_t err_len)
+{
+	int code = 0, r = call_code(c, "tep.show", NULL, timeout_ms, ret_tep, &code, err, err_len);
+
+	if (r == -EREMOTEIO && code == -32601) {
+		*ret_tep = NULL;
+		err[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * Returns a copy of 'desired' without what needs the overlay: its overlay
+ * segments, their VM ports, FDB entries, firewall policies and rules, and
+ * the TEP.
+ */
+static json_t *without_overlay(json_t *desired)
+{
+	json_t *out = json_deep_copy(desired), *segs = json_object(), *ports = json_object();
+	json_t *list, *v;
+	size_t i;
+
+	list = json_object_get(out, "segments");
+	for (i = json_array_size(list); i-- > 0;) {
+		v = json_array_get(list, i);
+		if (json_object_get(v, "vni")) {
+			json_object_set_new(segs, str(v, "name"), json_true());
+			json_array_remove(list, i);
+		}
+	}
+	list = json_object_get(out, "ports");
+	for (i = json_array_size(list); i-- > 0;) {
+		v = json_array_get(list, i);
+		if (strcmp(str(v, "mode"), "access") == 0 &&
+		    json_object_get(segs, str(v, "segment"))) {
+			json_object_set_new(ports, str(v, "name"), json_true());
+			json_array_remove(list, i);
+		}
+	}
+	list = json_object_get(out, "fdb");
+	for (i = json_array_size(list); i-- > 0;)
+		if (json_object_get(segs, str(json_array_get(list, i), "segment")))
+			json_array_remove(list, i);
+	list = json_object_get(out, "policies");
+	for (i = json_array_size(list); i-- > 0;)
+		if (json_object_get(segs, str(json_array_get(list, i), "segment")))
+			json_array_remove(list, i);
+	list = json_object_get(out, "rules");
+	for (i = json_array_size(list); i-- > 0;) {
+		v = json_array_get(list, i);
+		if (json_object_get(segs, str(v, "segment")) ||
+		    json_object_get(ports, str(v, "port")))
+			json_array_remove(list, i);
+	}
+	json_object_set_new(out, "tep", json_null());
+	json_decref(segs);
+	json_decref(ports);
+	return out;
+}
+
 enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
 				     uint64_t deadline_ns, unsigned *ret_calls, char *err,
 				     size_t err_len)
 {
 	json_t *segs = NULL, *ports = NULL, *fdb = NULL, *rules = NULL, *pols = NULL, *plan = NULL;
-	json_t *v;
+	json_t *tep = NULL, *wanted = NULL, *v;
 	enum reconcile_result res = RECONCILE_DONE;
 	unsigned ran = 0;
 	size_t i;
@@ -760,11 +882,14 @@ enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, 
 	if ((r = call(c, "segment.list", NULL, timeout_ms, &segs, err, err_len)) < 0 ||
 	    (r = call(c, "port.list", NULL, timeout_ms, &ports, err, err_len)) < 0 ||
 	    (r = call(c, "fdb.show", NULL, timeout_ms, &fdb, err, err_len)) < 0 ||
+	    (r = read_tep(c, timeout_ms, &tep, err, err_len)) < 0 ||
 	    (r = read_fw(c, timeout_ms, &rules, &pols, err, err_len)) < 0) {
 		res = r == -EREMOTEIO ? RECONCILE_FAILED : RECONCILE_LOST;
 		goto out;
 	}
-	plan = reconcile_plan_fw(desired, segs, ports, fdb, rules, pols);
+	/* A dse-dpud without the overlay gets the rest; the step's end says what is missing. */
+	wanted = tep ? json_incref(desired) : without_overlay(desired);
+	plan = reconcile_plan_fw(wanted, segs, ports, fdb, tep, rules, pols);
 	if (plan == NULL) {
 		snprintf(err, err_len, "out of memory");
 		res = RECONCILE_FAILED;
@@ -791,12 +916,27 @@ enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, 
 		}
 	}
 	if (res == RECONCILE_DONE && rules == NULL &&
-	    (json_array_size(json_object_get(desired, "rules")) ||
-	     json_array_size(json_object_get(desired, "policies")))) {
+	    (json_array_size(json_object_get(wanted, "rules")) ||
+	     json_array_size(json_object_get(wanted, "policies")))) {
 		/* Everything else is in place; the firewall can not be. */
 		snprintf(err, err_len,
 			 "this dse-dpud has no firewall (no fw.* methods), so the firewall "
 			 "policies and rules are not in force on it: update dse-dpud");
+		res = RECONCILE_FAILED;
+	}
+	if (res == RECONCILE_DONE && tep == NULL && !json_equal(wanted, desired)) {
+		snprintf(err, err_len,
+			 "this dse-dpud has no overlay (no tep.* methods), so its overlay "
+			 "segments, their ports and the TEP are not there: update dse-dpud");
+		res = RECONCILE_FAILED;
+	}
+	if (res == RECONCILE_DONE && json_is_string(json_object_get(tep, "ip")) &&
+	    json_is_null(json_object_get(desired, "tep"))) {
+		snprintf(err, err_len,
+			 "the DPU still has TEP %s on %s, which the host no longer wants, and "
+			 "dse-dpud has no call to take a TEP away: it answers for that address "
+			 "until dse-dpud restarts",
+			 str(tep, "ip"), str(tep, "uplink"));
 		res = RECONCILE_FAILED;
 	}
 out:
@@ -808,5 +948,7 @@ out:
 	json_decref(rules);
 	json_decref(pols);
 	json_decref(plan);
+	json_decref(tep);
+	json_decref(wanted);
 	return res;
 }

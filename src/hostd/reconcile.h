@@ -4,13 +4,17 @@
  * desired state, and the dse-dpud calls that get it there from what it
  * reports.  The DPU holds
  *
- *   - every VLAN segment of its switch, under the segment's name;
+ *   - every segment of its switch, under the segment's name: a VLAN segment
+ *     with its VLAN, an overlay segment with its VNI and peer TEPs;
  *   - every VM port of those segments as an access port on the VM's
  *     representor: port name = the port's name, devargs
  *     net_af_packet<k>,iface=rep-<vm>; plus a static FDB entry for the
  *     port's MAC (the host knows it, so nothing has to learn it);
  *   - each uplink vmnicK of the switch that sits on this DPU as a trunk port
- *     carrying every VLAN segment of the switch.
+ *     carrying every VLAN segment of the switch (overlay segments travel in
+ *     Geneve, not on trunks);
+ *   - the switch's TEP, on the first of those uplinks (tep.set), once the
+ *     port is there.
  *
  *   - the firewall: the policy of each of those segments that has one, and
  *     the rules that apply there: a rule scoped to a segment goes to the
@@ -19,11 +23,11 @@
  *     to every DPU of a switch.
  *
  * In mode active-standby the standby DPU holds the segments and uplinks but
- * no VM ports (nor rules scoped to them): only the active one forwards VM
- * traffic.  Overlay (VNI)
- * segments are not served by this version of dse-dpud; they are reported as
- * notes.  A DPU that serves no switch is left alone, except that what the
- * host pushed to it before is taken away.
+ * no VM ports (nor rules scoped to them) and no TEP: only the active one
+ * forwards VM traffic.  A DPU that serves no switch is left alone, except
+ * that what the host pushed to it before is taken away; dse-dpud has no
+ * call to take a TEP away, so a TEP no longer wanted stays, with its port,
+ * and the reconcile says so.
  */
 #ifndef DSE_HOSTD_RECONCILE_H
 #define DSE_HOSTD_RECONCILE_H
@@ -40,8 +44,9 @@ struct dse_rpc_client;
  *   {"switch": name or null, "role": "single" | "active" | "standby" |
  *    "independent" | "none", "refused": null or why the host will not
  *    configure it, "notes": [strings], "segments": [{name, vlan}],
- *    "ports": [{name, iface, mode, segment | segments}],
- *    "fdb": [{segment, mac, port}], "policies": [{segment, default}],
+ *    "ports": [{name, iface, mode, segment | segments, uplink}],
+ *    "fdb": [{segment, mac, port}], "tep": null or {ip, uplink},
+ *    "policies": [{segment, default}],
  *    "rules": [the params of fw.rule.add, with "family" always set]}.
  * 'doc' is the normalized desired state, 'inventory' the known DPUs (for the
  * DPU's link, hence its uplinks, and the dual-DPU identity check).
@@ -50,12 +55,15 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
 
 /*
  * Returns the list of calls ({method, params}) that turn the DPU state
- * reported by segment.list ('segs'), port.list ('ports') and fdb.show
- * ('fdb') into 'desired', in an order dse-dpud accepts: first what goes
- * away (ports, trunk memberships, FDB entries, segments), then what comes
- * (segments, ports, memberships, FDB entries).  Empty when in sync.
+ * reported by segment.list ('segs'), port.list ('ports'), fdb.show ('fdb')
+ * and tep.show ('tep'; NULL: a dse-dpud without the overlay) into
+ * 'desired', in an order dse-dpud accepts: first what goes away (ports,
+ * trunk memberships, FDB entries, segments), then what comes (segments and
+ * new peers, ports, memberships, the TEP, FDB entries).  The port that
+ * carries the DPU's TEP is deleted only after the TEP moved to another
+ * (tep.set), and never when no TEP is wanted.  Empty when in sync.
  */
-json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb);
+json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb, json_t *tep);
 
 /*
  * Returns the whole plan for a DPU with a firewall: the calls of
@@ -69,7 +77,7 @@ json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb
  * dse-dpud without a firewall: the plan is reconcile_plan()'s.
  */
 json_t *reconcile_plan_fw(json_t *desired, json_t *segs, json_t *ports, json_t *fdb,
-			  json_t *rules, json_t *policies);
+			  json_t *tep, json_t *rules, json_t *policies);
 
 /*
  * Returns true if the rule 'a' (fw.rule.add params) and 'b' (as fw.rule.list
@@ -87,12 +95,16 @@ enum reconcile_result {
 };
 
 /*
- * Reads the DPU's state over 'c' (segment.list, port.list, fdb.show, and
- * with a firewall fw.rule.list and config.save), plans, and runs the calls until
- * 'deadline_ns' (dse_clock_ns() time) passes, each with 'timeout_ms'.  A
+ * Reads the DPU's state over 'c' (segment.list, port.list, fdb.show,
+ * tep.show, and with a firewall fw.rule.list and config.save), plans, and
+ * runs the calls until 'deadline_ns' (dse_clock_ns() time) passes, each
+ * with 'timeout_ms'.  A
  * failing call does not stop the others (each is independent enough, and
- * the next step plans again); the first failure is reported.  '*ret_calls'
- * (may be NULL) gets how many calls ran.
+ * the next step plans again); the first failure is reported.  A dse-dpud
+ * without the firewall or the overlay gets everything else, and the step
+ * then fails saying what is missing; so does one that holds a TEP the host
+ * does not want (dse-dpud can not take it away).  '*ret_calls' (may be
+ * NULL) gets how many calls ran.
  */
 enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
 				     uint64_t deadline_ns, unsigned *ret_calls, char *err,

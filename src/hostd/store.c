@@ -91,6 +91,22 @@ static const char schema_v2[] =
 	"  icmp_type INTEGER CHECK (icmp_type BETWEEN 0 AND 255),"
 	"  action TEXT NOT NULL CHECK (action IN ('allow', 'drop', 'reject')));";
 
+/*
+ * Version 3: the overlay.  A switch may have a TEP address (unique on the
+ * host; NULLs do not collide), an overlay segment its peer TEPs in the
+ * normalized order.  A version 2 store gets no TEP: model.c lets its
+ * overlay segments stand until they or their switch change.
+ */
+static const char schema_v3[] =
+	"ALTER TABLE switches ADD COLUMN tep_ip TEXT;"
+	"CREATE UNIQUE INDEX switches_tep_ip ON switches (tep_ip);"
+	"CREATE TABLE segment_peers ("
+	"  segment TEXT NOT NULL REFERENCES segments(name) ON DELETE CASCADE,"
+	"  pos INTEGER NOT NULL,"
+	"  peer TEXT NOT NULL,"
+	"  PRIMARY KEY (segment, pos),"
+	"  UNIQUE (segment, peer));";
+
 static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b)
 {
 	if (err && len)
@@ -126,6 +142,8 @@ static int migrate(struct store *s, int from, char *err, size_t err_len)
 	if (from < 1 && exec(s, schema_v1) < 0)
 		goto fail_rollback;
 	if (from < 2 && exec(s, schema_v2) < 0)
+		goto fail_rollback;
+	if (from < 3 && exec(s, schema_v3) < 0)
 		goto fail_rollback;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if (exec(s, sql) < 0 || exec(s, "COMMIT") < 0)
@@ -296,7 +314,7 @@ int store_load(struct store *s, json_t **ret_doc)
 	int r;
 
 	/* Columns in the order of the normalized profile (model.c), so export reads well. */
-	if ((r = query(s, "SELECT name, mode FROM switches ORDER BY name", &sw)) < 0 ||
+	if ((r = query(s, "SELECT name, mode, tep_ip FROM switches ORDER BY name", &sw)) < 0 ||
 	    (r = query(s, "SELECT name, switch, vlan, vni FROM segments ORDER BY name", &seg)) < 0 ||
 	    (r = query(s, "SELECT name, mac, segment, vm FROM ports ORDER BY name", &ports)) < 0 ||
 	    (r = query(s,
@@ -331,7 +349,22 @@ int store_load(struct store *s, json_t **ret_doc)
 						"ORDER BY pos",
 						name));
 		json_object_set_new(o, "uplinks", sorted);
+		/* The TEP comes last, as model.c writes it. */
+		if (json_object_get(o, "tep_ip")) {
+			json_object_set_new(o, "tep",
+					    json_pack("{s:O}", "ip", json_object_get(o, "tep_ip")));
+			json_object_del(o, "tep_ip");
+		}
 	}
+	/* Every overlay segment has its peers, in the order they were written. */
+	json_array_foreach(seg, i, o)
+		if (json_object_get(o, "vni"))
+			json_object_set_new(
+			    o, "peers",
+			    column_list(s,
+					"SELECT peer FROM segment_peers WHERE segment = ?1 "
+					"ORDER BY pos",
+					json_string_value(json_object_get(o, "name"))));
 	*ret_doc = json_pack("{s:O, s:O, s:O, s:{s:O, s:O}}", "switches", sw, "segments", seg,
 			     "ports", ports, "firewall", "policies", pol, "rules", rules);
 	r = *ret_doc ? 0 : -ENOMEM;
@@ -398,16 +431,15 @@ static const char *const rule_cols[] = {"id",	 "priority", "segment", "port",
 
 static int insert_row(struct store *s, const char *kind, json_t *o)
 {
-	json_t *a[4];
+	json_t *a[4], *v;
+	size_t i;
 	int r;
 
 	if (strcmp(kind, "switch") == 0) {
-		json_t *v;
-		size_t i;
-
 		a[0] = json_object_get(o, "name");
 		a[1] = json_object_get(o, "mode");
-		r = run(s, "INSERT INTO switches (name, mode) VALUES (?1, ?2)", 2, a);
+		a[2] = json_object_get(json_object_get(o, "tep"), "ip");
+		r = run(s, "INSERT INTO switches (name, mode, tep_ip) VALUES (?1, ?2, ?3)", 3, a);
 		json_array_foreach(json_object_get(o, "dpus"), i, v) {
 			json_t *pos = json_integer((json_int_t)i);
 
@@ -433,8 +465,21 @@ static int insert_row(struct store *s, const char *kind, json_t *o)
 		a[1] = json_object_get(o, "switch");
 		a[2] = json_object_get(o, "vlan");
 		a[3] = json_object_get(o, "vni");
-		return run(s, "INSERT INTO segments (name, switch, vlan, vni) VALUES (?1, ?2, ?3, ?4)",
-			   4, a);
+		r = run(s, "INSERT INTO segments (name, switch, vlan, vni) VALUES (?1, ?2, ?3, ?4)",
+			4, a);
+		json_array_foreach(json_object_get(o, "peers"), i, v) {
+			json_t *pos = json_integer((json_int_t)i);
+
+			a[1] = pos;
+			a[2] = v;
+			if (r == 0)
+				r = run(s,
+					"INSERT INTO segment_peers (segment, pos, peer) "
+					"VALUES (?1, ?2, ?3)",
+					3, a);
+			json_decref(pos);
+		}
+		return r;
 	}
 	if (strcmp(kind, "port") == 0) {
 		a[0] = json_object_get(o, "name");

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The host's desired state in SQLite (DIR/hostd.db): switches with their
- * DPUs and uplinks, segments, VM ports, the firewall's policies and rules,
- * and the DPUs the host has seen.
+ * DPUs, uplinks and TEP, segments with their peer TEPs, VM ports, the
+ * firewall's policies and rules, and the DPUs the host has seen.
  *
  * The database runs in WAL mode with synchronous=FULL and foreign keys on;
  * every change is one transaction, so a kill -9 at any moment leaves either
@@ -21,9 +21,10 @@
 
 /*
  * The schema version this code writes.  1: switches, segments, ports, DPUs;
- * 2: + the firewall (fw_policies, fw_rules).
+ * 2: + the firewall (fw_policies, fw_rules); 3: + the overlay (a switch's
+ * TEP address, segment_peers).
  */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 

@@ -7,8 +7,8 @@ Each test runs its own dse-hostd, in its own network namespace
 one run a fake DPU (this file run as a script, 'fakedpu' below) in a second
 namespace behind an internal link int-d1, speaking dse-dpud's JSON-RPC over
 mutual TLS 1.3 with a certificate from 'dse-hostd cert issue', and keeping
-segments, ports, FDB entries, firewall policies and rules in memory as
-dse-dpud would.  It serves the same methods on a Unix socket, so a test can
+segments (VLAN and overlay), ports, FDB entries, the TEP, firewall policies
+and rules in memory as dse-dpud would.  It serves the same methods on a Unix socket, so a test can
 read what the host pushed and change the DPU behind the host's back, plus
 two of its own there: test.hits (set a rule's hit counter) and test.conns
 (set the tracked connections).
@@ -216,10 +216,11 @@ switches:
     mode: single
     dpus: [h1-d1]
     uplinks: [vmnic0]
+    tep: {ip: 198.19.1.1}
 segments:
   - {name: web, switch: sw1, vlan: 100}
   - {name: db, switch: sw1, vlan: 200}
-  - {name: ov, switch: sw1, vni: 5001}
+  - {name: ov, switch: sw1, vni: 5001, peers: [198.19.2.1]}
 ports:
   - name: vm1-eth0
     mac: "02:00:00:00:01:01"
@@ -250,25 +251,28 @@ def big_profile(n):
 def test_hostd_objects_add_list_del(hostd):
     """Imperative commands add, list and delete switches, segments and ports.
 
-    Steps: add a switch, two segments (VLAN and VNI), a port; list each kind;
+    Steps: add a switch (with a TEP), two segments (VLAN and VNI with a
+    peer), a port; list each kind;
     try to delete what is in use; delete everything in order.
     Verify: every add reports one change; lists show the objects as given
     (MAC in lower case); deleting a used object is refused (exit 1) with
     what to do; after the deletes the lists are empty.
     """
     r = hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1",
-                 "--uplink", "vmnic1", "--uplink", "vmnic0")
+                 "--uplink", "vmnic1", "--uplink", "vmnic0", "--tep", "198.19.1.1")
     assert r == {"changes": [{"action": "add", "kind": "switch", "name": "sw1"}]}
     hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
-    hostd.ok("segment", "add", "ov", "--vni", "5001", "--switch", "sw1")
+    hostd.ok("segment", "add", "ov", "--vni", "5001", "--peer", "198.19.2.1", "--switch", "sw1")
     hostd.ok("port", "add", "vm1-eth0", "--mac", "02:00:00:00:01:0A", "--segment", "web",
              "--vm", "vm1")
 
     sw = hostd.ok("switch", "list")
     assert sw == [{"name": "sw1", "mode": "single", "dpus": ["h1-d1"],
-                   "uplinks": ["vmnic0", "vmnic1"], "segments": 2}]
+                   "uplinks": ["vmnic0", "vmnic1"], "tep": {"ip": "198.19.1.1"},
+                   "segments": 2}]
     segs = hostd.ok("segment", "list")
-    assert segs == [{"name": "ov", "switch": "sw1", "vni": 5001, "ports": 0},
+    assert segs == [{"name": "ov", "switch": "sw1", "vni": 5001, "peers": ["198.19.2.1"],
+                     "ports": 0},
                     {"name": "web", "switch": "sw1", "vlan": 100, "ports": 1}]
     assert hostd.ok("port", "list") == [{"name": "vm1-eth0", "mac": "02:00:00:00:01:0a",
                                          "segment": "web", "vm": "vm1"}]
@@ -437,13 +441,13 @@ def test_hostd_malformed_files_are_clear_errors(hostd):
     rev = hostd.ok("status")["store"]["revision"]
     cases = [
         ("vlan.yaml", PROFILE_YAML.replace("vlan: 200", "vlan: 5000"), 1,
-         ["vlan.yaml:9:29:", "segments[1].vlan", "outside 1..4094"]),
+         ["vlan.yaml:10:29:", "segments[1].vlan", "outside 1..4094"]),
         ("key.yaml", PROFILE_YAML.replace("    uplinks:", "    uplink:"), 1,
          ["key.yaml:6:5:", "unknown key 'uplink'", "a switch has name, mode, dpus, uplinks"]),
         ("type.yaml", PROFILE_YAML.replace("dpus: [h1-d1]", "dpus: h1-d1"), 1,
          ["type.yaml:5:5:", "'dpus' must be a list, not a string"]),
         ("ref.yaml", PROFILE_YAML.replace("segment: db", "segment: dbx"), 1,
-         ["ref.yaml:18:5:", "segment 'dbx', which does not exist"]),
+         ["ref.yaml:19:5:", "segment 'dbx', which does not exist"]),
         ("mac.json", json.dumps({"switches": [], "segments": [], "ports": [
             {"name": "p", "mac": "zz", "segment": "s", "vm": "v"}]}, indent=1), 1,
          ["mac.json:", "ports[0].mac"]),
@@ -587,7 +591,7 @@ IDENTITY = {"vendor": "NVIDIA", "model": "BlueField-3", "hw_version": "B3220",
 class FakeDpuLink:
     """An internal link int-dN of the host and a fake DPU behind it."""
 
-    def __init__(self, h, n, ca_state, identity, features="firewall"):
+    def __init__(self, h, n, ca_state, identity, features="firewall,overlay"):
         self.ns = "%s-d%d" % (h.ns, n)
         self.name = "h1-d%d" % n
         self.dir = h.tmp / self.name
@@ -668,7 +672,7 @@ def wait_dpu(h, name, pred, timeout=15):
 
 
 def dpu_config(link):
-    segs = {s["name"]: s["vlan"] for s in link.call("segment.list")}
+    segs = {s["name"]: s.get("vlan", s.get("vni")) for s in link.call("segment.list")}
     ports = {p["name"]: p for p in link.call("port.list")}
     fdb = sorted((e["segment"], e["mac"].lower(), e["port"]) for e in link.call("fdb.show")
                  if e["static"])
@@ -687,7 +691,7 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     Verify: 'dpu list' shows h1-d1 connected with its identity and the DPU
     on int-d2 unreachable with the reason; the DPU receives the VLAN
     segments, the uplink as a trunk of both, the VM port on rep-vm1 and its
-    static FDB entry (config in-sync), not the overlay segment; after the
+    static FDB entry (config in-sync), and no TEP (the switch has none); after the
     restart the host reconnects and changes nothing (the DPU's boot id and
     generation are those it recorded); a segment added on the DPU by someone
     else is removed, and a port removed is put back.
@@ -711,7 +715,6 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1", "--uplink", "vmnic0")
     hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
     hostd.ok("segment", "add", "db", "--vlan", "200", "--switch", "sw1")
-    hostd.ok("segment", "add", "ov", "--vni", "5001", "--switch", "sw1")
     hostd.ok("port", "add", "vm1-eth0", "--mac", "02:00:00:00:01:01", "--segment", "web",
              "--vm", "vm1")
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync" and d["role"] == "single")
@@ -726,7 +729,8 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     assert ports["vmnic0"]["mode"] == "trunk"
     assert sorted(ports["vmnic0"]["segments"]) == ["db", "web"]
     shown = hostd.ok("dpu", "show", "h1-d1")
-    assert any("overlay segment 'ov'" in n for n in shown["desired"]["notes"]), shown
+    assert shown["desired"]["tep"] is None and shown["desired"]["notes"] == [], shown
+    assert d1.call("tep.show")["ip"] is None
     assert hostd.ctl("dpu", "show", "h1-d1", json_out=False).rc == 0
 
     # The host goes away and comes back: the DPU keeps its config, nothing is pushed again.
@@ -748,7 +752,7 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
 
     # Removing the switch's objects empties the DPU, and it is no longer managed.
     for kind, name in (("port", "vm1-eth0"), ("segment", "web"), ("segment", "db"),
-                       ("segment", "ov"), ("switch", "sw1")):
+                       ("switch", "sw1")):
         hostd.ok(kind, "del", name)
     segs, ports, fdb = labmod.wait_for(lambda: dpu_config(d1),
                                        lambda c: c == ({}, {}, []), timeout=10)
@@ -863,20 +867,24 @@ def test_hostd_profile_needs_matching_dpus(hostd):
 class FakeDpu:
     """dse-dpud's configuration methods on an in-memory state, with its checks.
 
-    'firewall' False makes a dse-dpud of before the firewall: no fw.* methods.
+    'features' (a set) says what this dse-dpud has beyond segments, ports and
+    the FDB: "firewall" (the fw.* methods), "overlay" (overlay segments,
+    segment.set and tep.*).
     """
 
-    def __init__(self, identity, calls_path, firewall=True):
+    def __init__(self, identity, calls_path, features=("firewall", "overlay")):
         self.identity = identity
         self.calls = open(calls_path, "a")
         self.lock = threading.Lock()
-        self.segments = {}     # name -> vlan
-        self.ports = {}        # name -> {devargs, mode, segment | segments}
+        self.segments = {}     # name -> {"vlan": N} or {"vni": N, "peers": [...]}
+        self.ports = {}        # name -> {devargs, mode, segment | segments, uplink}
         self.fdb = {}          # (segment, mac) -> port
         self.policies = {}     # segment -> allow | deny
         self.rules = {}        # id -> the rule as fw.rule.list shows it (with hits)
         self.conns = []        # what fw.conn.list shows, set by test.conns
-        self.firewall = firewall
+        self.tep = None        # {"ip", "uplink"}
+        self.firewall = "firewall" in features
+        self.overlay = "overlay" in features
         self.generation = 0
         self.boot_id = random.randrange(1, 1 << 50)
 
@@ -888,6 +896,8 @@ class FakeDpu:
             self.calls.write(json.dumps({"method": method, "params": p}) + "\n")
             self.calls.flush()
             if method.startswith("fw.") and not self.firewall:
+                raise AttributeError(method)
+            if method in ("segment.set", "tep.set", "tep.show") and not self.overlay:
                 raise AttributeError(method)
             r = getattr(self, "m_" + method.replace(".", "_"))(p)
             if method.split(".")[-1] in ("add", "del", "set") or method == "fw.policy":
@@ -902,12 +912,53 @@ class FakeDpu:
         return {"version": "fake", "config_generation": self.generation, "boot_id": self.boot_id}
 
     def m_segment_list(self, p):
-        return [{"name": n, "vlan": v, "ports": []} for n, v in self.segments.items()]
+        return [dict(v, name=n, ports=[]) for n, v in self.segments.items()]
+
+    def _check_peers(self, peers):
+        if not isinstance(peers, list) or len(set(peers)) != len(peers):
+            self.error("'peers' must be a list of distinct IPv4 addresses", -32602)
+        for x in peers:
+            if ipaddress.ip_address(x).version != 4 or self.tep and x == self.tep["ip"]:
+                self.error("peer %s is not an IPv4 address or is our own TEP" % x, -32602)
 
     def m_segment_add(self, p):
-        if p["name"] in self.segments or p["vlan"] in self.segments.values():
-            self.error("segment '%s' or VLAN %d exists" % (p["name"], p["vlan"]))
-        self.segments[p["name"]] = p["vlan"]
+        keys = {"name", "vlan", "vni", "peers"} if self.overlay else {"name", "vlan"}
+        if set(p) - keys:
+            self.error("unknown parameter '%s'" % sorted(set(p) - keys)[0], -32602)
+        if ("vlan" in p) == ("vni" in p) or "peers" in p and "vni" not in p:
+            self.error("give a segment either 'vlan' or 'vni' (with its peers)", -32602)
+        kind = "vlan" if "vlan" in p else "vni"
+        if p["name"] in self.segments or any(s.get(kind) == p[kind]
+                                             for s in self.segments.values()):
+            self.error("segment '%s' or %s %d exists" % (p["name"], kind, p[kind]))
+        if kind == "vni":
+            self._check_peers(p.get("peers", []))
+            self.segments[p["name"]] = {"vni": p["vni"], "peers": list(p.get("peers", []))}
+        else:
+            self.segments[p["name"]] = {"vlan": p["vlan"]}
+
+    def m_segment_set(self, p):
+        seg = self.segments.get(p["name"])
+        if seg is None or "vni" not in seg:
+            self.error("no overlay segment '%s'" % p["name"])
+        self._check_peers(p["peers"])
+        seg["peers"] = list(p["peers"])
+
+    def m_tep_set(self, p):
+        if set(p) != {"ip", "uplink"} or ipaddress.ip_address(p["ip"]).version != 4:
+            self.error("tep.set takes ip (IPv4) and uplink", -32602)
+        if not self.ports.get(p["uplink"], {}).get("uplink"):
+            self.error("port '%s' is not an uplink (port.set uplink true first)" % p["uplink"])
+        if any(p["ip"] in s.get("peers", []) for s in self.segments.values()):
+            self.error("%s is the address of a peer TEP" % p["ip"])
+        self.tep = {"ip": p["ip"], "uplink": p["uplink"]}
+
+    def m_tep_show(self, p):
+        peers = sorted({x for s in self.segments.values() for x in s.get("peers", [])})
+        peers = [{"ip": x, "port": "tep-" + x, "mac": None, "segments": 1} for x in peers]
+        if self.tep is None:
+            return {"ip": None, "peers": peers}
+        return dict(self.tep, mac="02:fa:ce:00:00:01", mtu=1500, peers=peers)
 
     def m_segment_del(self, p):
         if p["name"] not in self.segments:
@@ -929,6 +980,8 @@ class FakeDpu:
         for s in ([p["segment"]] if p.get("segment") else []) + p.get("segments", []):
             if s not in self.segments:
                 self.error("no segment '%s'" % s)
+            if s in p.get("segments", []) and "vni" in self.segments[s]:
+                self.error("segment '%s' is an overlay segment: a trunk carries VLANs only" % s)
 
     def m_port_add(self, p):
         vdev = p["devargs"].split(",")[0]
@@ -936,8 +989,8 @@ class FakeDpu:
                                           for x in self.ports.values()):
             self.error("port '%s' or device %s exists" % (p["name"], vdev))
         self._check_segs(p)
-        self.ports[p["name"]] = {k: p[k] for k in ("devargs", "mode", "segment", "segments")
-                                 if k in p}
+        self.ports[p["name"]] = {k: p[k] for k in ("devargs", "mode", "segment", "segments",
+                                                   "uplink") if k in p}
 
     def m_port_set(self, p):
         if p["name"] not in self.ports:
@@ -946,6 +999,8 @@ class FakeDpu:
         self.ports[p["name"]].update({k: v for k, v in p.items() if k != "name"})
 
     def m_port_del(self, p):
+        if self.tep and self.tep["uplink"] == p["name"]:
+            self.error("port '%s' carries our TEP: move the TEP (tep.set) first" % p["name"])
         for r in self.rules.values():
             if r.get("port") == p["name"]:
                 self.error("port '%s' is in use: firewall rule %d applies to it"
@@ -1056,8 +1111,10 @@ class FakeDpu:
         return {"removed": len(found)}
 
     def m_config_save(self, p):
-        calls = [{"method": "segment.add", "params": {"name": n, "vlan": v}}
+        calls = [{"method": "segment.add", "params": dict(v, name=n)}
                  for n, v in self.segments.items()]
+        if self.tep:
+            calls.append({"method": "tep.set", "params": dict(self.tep)})
         if self.firewall:
             calls += [{"method": "fw.policy", "params": {"segment": s, "default": d}}
                       for s, d in self.policies.items()]
@@ -1095,9 +1152,10 @@ class FakeDpu:
             wfile.flush()
 
 
-def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path, features="firewall"):
+def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path,
+                 features="firewall,overlay"):
     dpu = FakeDpu(json.loads(Path(identity_path).read_text()), calls_path,
-                  firewall=features == "firewall")
+                  features=set(features.split(",")))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(Path(tls_dir) / "cert.pem", Path(tls_dir) / "key.pem")

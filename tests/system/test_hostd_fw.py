@@ -49,7 +49,7 @@ def fw_state(link):
     return pols, rules
 
 
-def two_dpus(hostd, features="firewall"):
+def two_dpus(hostd, features="firewall,overlay"):
     """Fake DPUs h1-d1 and h1-d2 (identical but for the serial) on int-d1 and int-d2."""
     hostd.stop()
     d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY, features)

@@ -420,3 +420,103 @@ def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
         assert got == ({}, []), (dpu, got)
     p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+OVERLAY_PROFILES = {
+    "h1": """\
+switches:
+  - name: sw1
+    mode: active-standby
+    dpus: [h1-d1, h1-d2]
+    uplinks: [vmnic0, vmnic2]
+    tep: {ip: 198.19.1.1}
+segments:
+  - {name: web, switch: sw1, vlan: 100}
+  - {name: ov, switch: sw1, vni: 5001, peers: [198.19.2.1]}
+ports:
+  - {name: vm1-eth0, mac: "02:00:00:00:01:01", segment: ov, vm: vm1}
+  - {name: vm2-eth0, mac: "02:00:00:00:01:02", segment: web, vm: vm2}
+""",
+    "h2": """\
+switches:
+  - {name: sw1, mode: single, dpus: [h2-d1], uplinks: [vmnic0], tep: {ip: 198.19.2.1}}
+segments:
+  - {name: ov, switch: sw1, vni: 5001, peers: [198.19.1.1]}
+ports:
+  - {name: vm1-eth0, mac: "02:00:00:00:02:01", segment: ov, vm: vm1}
+""",
+}
+
+
+def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
+    """Two hosts push one overlay segment; their VMs ping and run iperf3 across it.
+
+    Steps: host 1 applies a profile with its pair h1-d1 + h1-d2 (TEP
+    198.19.1.1), segment web (VLAN 100) and overlay segment ov (VNI 5001,
+    peer 198.19.2.1) with h1-vm1's port; host 2 applies one with h2-d1 (TEP
+    198.19.2.1) and ov (peer 198.19.1.1) with h2-vm1's port; both VMs get
+    MTU 1450 (Geneve adds 50 bytes on the 1500-byte fabric); h1-vm1 pings
+    h2-vm1 once each TEP resolved its peer, then sends it a 1 s iperf3
+    stream.
+    Verify: every DPU in-sync; h1-d1 holds ov with its VNI and peer, no
+    trunk carries it, and its TEP is 198.19.1.1 on vmnic0; h1-d2 holds ov
+    but no TEP (the standby); h2-d1's TEP is 198.19.2.1 on vmnic0; 3 of 3
+    pings are answered; each active DPU resolved its peer TEP and learned
+    the other VM's MAC behind it; iperf3 moved data; neither active DPU
+    counted an oversize or unresolved frame.
+    """
+    for host, text in OVERLAY_PROFILES.items():
+        prof = lab.state / ("overlay-%s.yaml" % host)
+        prof.write_text(text)
+        lab.ctl(host, "apply", "-f", prof)
+    for host in ("h1", "h2"):
+        dpus = wait(lambda: dpus_by_name(lab, host),
+                    lambda d: all(x["config"] == "in-sync" for x in d.values()))
+        assert all(x["config"] == "in-sync" for x in dpus.values()), (dpus, lab.hostd_log(host))
+    segs = {s["name"]: s for s in lab.dpud("h1-d1", "segment.list")}
+    assert (segs["ov"]["vni"], segs["ov"]["peers"]) == (5001, ["198.19.2.1"]), segs
+    trunks = [p for p in lab.dpud("h1-d1", "port.list") if p["mode"] == "trunk"]
+    assert [(p["name"], p["segments"]) for p in trunks] == [("vmnic0", ["web"])], trunks
+    assert "ov" in {s["name"] for s in lab.dpud("h1-d2", "segment.list")}
+    assert lab.dpud("h1-d2", "tep.show")["ip"] is None
+    teps = {d: lab.dpud(d, "tep.show") for d in ("h1-d1", "h2-d1")}
+    assert (teps["h1-d1"]["ip"], teps["h1-d1"]["uplink"]) == ("198.19.1.1", "vmnic0"), teps
+    assert (teps["h2-d1"]["ip"], teps["h2-d1"]["uplink"]) == ("198.19.2.1", "vmnic0"), teps
+
+    for vm in ("h1-vm1", "h2-vm1"):
+        p = run([LAB, "exec", "--state", lab.state, vm, "--", "ip", "link", "set", "eth0",
+                 "mtu", "1450"])
+        assert p.returncode == 0, p
+    # Each TEP asks for its peer's MAC every second until it has it.
+    for dpu in ("h1-d1", "h2-d1"):
+        tep = wait(lambda: lab.dpud(dpu, "tep.show"),
+                   lambda t: all(x["mac"] for x in t["peers"]), timeout=5)
+        assert all(x["mac"] for x in tep["peers"]), (dpu, tep)
+    drops = {d: lab.dpud(d, "stats.get")["drops"] for d in ("h1-d1", "h2-d1")}
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.2.1"), lambda p: " 3 received" in p.stdout,
+             timeout=10)
+    assert " 3 received" in p.stdout, p.stdout + p.stderr + lab.hostd_log("h1")
+    for dpu, peer, mac in (("h1-d1", "198.19.2.1", "02:00:00:00:02:01"),
+                           ("h2-d1", "198.19.1.1", "02:00:00:00:01:01")):
+        tep = lab.dpud(dpu, "tep.show")
+        assert [(x["ip"], x["mac"] is not None) for x in tep["peers"]] == [(peer, True)], tep
+        fdb = {(e["mac"].lower(), e["port"]) for e in lab.dpud(dpu, "fdb.show", {"segment": "ov"})}
+        assert (mac, "tep-" + peer) in fdb, (dpu, fdb)
+
+    server = subprocess.Popen(["ip", "netns", "exec", "dse-h2-vm1", "iperf3", "-s", "-1", "-B",
+                               "198.18.2.1"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait(lambda: run(["ip", "netns", "exec", "dse-h2-vm1", "ss", "-Hltn"]).stdout,
+             lambda out: ":5201" in out, timeout=5, interval=0.05)
+        p = run([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "iperf3", "-c",
+                 "198.18.2.1", "-t", "1", "-J"], timeout=60)
+        assert p.returncode == 0, p.stdout[-800:] + p.stderr
+        assert json.loads(p.stdout)["end"]["sum_received"]["bytes"] > 100000
+    finally:
+        server.kill()
+        server.wait()
+    for dpu, before in drops.items():
+        after = lab.dpud(dpu, "stats.get")["drops"]
+        assert after["overlay_oversize"] == before["overlay_oversize"], (dpu, after)
+        assert after["tep_unresolved"] == before["tep_unresolved"], (dpu, after)

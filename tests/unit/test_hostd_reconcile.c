@@ -44,12 +44,9 @@ static const char profile[] =
 	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
 	"\"h1-d2\"], \"uplinks\": [\"vmnic0\", \"vmnic2\"]}],"
 	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
-	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
-	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001}],"
+	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200}],"
 	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
-	"\"web\", \"vm\": \"vm1\"},"
-	"             {\"name\": \"vm3-eth0\", \"mac\": \"02:00:00:00:01:03\", \"segment\": "
-	"\"ov\", \"vm\": \"vm3\"}]}";
+	"\"web\", \"vm\": \"vm1\"}]}";
 
 static const char inventory[] =
 	"[{\"name\": \"h1-d1\", \"link\": \"int-d1\", \"vendor\": \"V\", \"model\": \"M\", "
@@ -74,7 +71,7 @@ static char *methods(json_t *calls)
 /*
  * The active DPU of a pair gets the VLAN segments, its own uplink as a
  * trunk of every VLAN segment, the VM port on rep-<vm> and a static FDB
- * entry; overlay segments become a note.
+ * entry; a switch without a TEP gives it none.
  */
 static void test_reconcile_desired_of_active_dpu(void **state)
 {
@@ -96,9 +93,8 @@ static void test_reconcile_desired_of_active_dpu(void **state)
 			    "\"segment\":\"web\"}]");
 	free(text);
 	assert_int_equal(json_array_size(json_object_get(d, "fdb")), 1);
-	assert_int_equal(json_array_size(json_object_get(d, "notes")), 1);
-	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(d, "notes"), 0)),
-			       "overlay segment 'ov'"));
+	assert_int_equal(json_array_size(json_object_get(d, "notes")), 0);
+	assert_true(json_is_null(json_object_get(d, "tep")));
 	json_decref(d);
 	json_decref(doc);
 	json_decref(inv);
@@ -152,7 +148,7 @@ static void test_reconcile_plan_from_empty_and_in_sync(void **state)
 	/* A port the host does not know, using index 0: it goes, and 0 is not reused. */
 	other = parse("[{\"name\": \"x\", \"devargs\": \"net_af_packet0,iface=x\", \"mode\": "
 		      "\"access\", \"segment\": null}]");
-	calls = reconcile_plan(d, none, other, none);
+	calls = reconcile_plan(d, none, other, none, NULL);
 	assert_string_equal(methods(calls), "port.del segment.add segment.add port.add port.add "
 					    "fdb.add");
 	assert_string_equal(json_string_value(json_object_get(
@@ -174,7 +170,7 @@ static void test_reconcile_plan_from_empty_and_in_sync(void **state)
 		    "\"vm1-eth0\", \"static\": true},"
 		    " {\"segment\": \"web\", \"mac\": \"02:00:00:00:09:09\", \"port\": \"vmnic0\", "
 		    "\"static\": false}]");
-	calls = reconcile_plan(d, segs, ports, fdb);
+	calls = reconcile_plan(d, segs, ports, fdb, NULL);
 	assert_int_equal(json_array_size(calls), 0);
 	json_decref(calls);
 
@@ -208,7 +204,7 @@ static void test_reconcile_plan_changed_vlan(void **state)
 		    "\"vm1-eth0\", \"static\": true},"
 		    " {\"segment\": \"db\", \"mac\": \"02:00:00:00:07:07\", \"port\": \"vmnic0\", "
 		    "\"static\": true}]");
-	calls = reconcile_plan(d, segs, ports, fdb);
+	calls = reconcile_plan(d, segs, ports, fdb, NULL);
 	/* Desired ports in order: the uplink (a trunk: set), then the VM port (re-added). */
 	assert_string_equal(methods(calls), "port.del port.set fdb.del segment.del segment.add "
 					    "port.set port.add fdb.add");
@@ -221,25 +217,20 @@ static void test_reconcile_plan_changed_vlan(void **state)
 	json_decref(inv);
 }
 
-/* The profile above with a firewall: policies of web and ov, rules of each scope. */
+/* The profile above with a firewall: a policy of web, rules of each scope. */
 static const char fw_profile[] =
 	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
 	"\"h1-d2\"], \"uplinks\": [\"vmnic0\", \"vmnic2\"]}],"
 	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
-	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
-	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001}],"
+	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200}],"
 	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
-	"\"web\", \"vm\": \"vm1\"},"
-	"             {\"name\": \"vm3-eth0\", \"mac\": \"02:00:00:00:01:03\", \"segment\": "
-	"\"ov\", \"vm\": \"vm3\"}],"
-	" \"firewall\": {\"policies\": [{\"segment\": \"web\", \"default\": \"deny\"},"
-	"                               {\"segment\": \"ov\", \"default\": \"deny\"}],"
+	"\"web\", \"vm\": \"vm1\"}],"
+	" \"firewall\": {\"policies\": [{\"segment\": \"web\", \"default\": \"deny\"}],"
 	"   \"rules\": [{\"id\": 1, \"proto\": \"icmp\", \"action\": \"allow\"},"
 	"             {\"id\": 2, \"segment\": \"web\", \"proto\": \"tcp\", \"dport\": 22, "
 	"\"src\": \"10.0.0.0/8\", \"action\": \"allow\"},"
 	"             {\"id\": 3, \"port\": \"vm1-eth0\", \"proto\": \"udp\", \"sport\": "
 	"\"1000-2000\", \"direction\": \"out\", \"action\": \"reject\"},"
-	"             {\"id\": 4, \"segment\": \"ov\", \"action\": \"drop\"},"
 	"             {\"id\": 5, \"segment\": \"db\", \"priority\": -3, \"action\": \"drop\"}]}}";
 
 /* Returns the "id"s of the fw.rule.add calls of 'calls' or the rules 'list', joined. */
@@ -260,10 +251,9 @@ static char *ids(json_t *list)
 }
 
 /*
- * The firewall of a DPU: the policies of its VLAN segments, the rules of
- * its segments, of its VM ports and those without scope, with the address
- * family dse-dpud needs; the standby has no rule of a VM port; overlay
- * segments are notes.
+ * The firewall of a DPU: the policies of its segments, the rules of its
+ * segments, of its VM ports and those without scope, with the address
+ * family dse-dpud needs; the standby has no rule of a VM port.
  */
 static void test_reconcile_desired_firewall(void **state)
 {
@@ -283,10 +273,6 @@ static void test_reconcile_desired_firewall(void **state)
 	assert_string_equal(text, "{\"action\":\"reject\",\"direction\":\"out\",\"family\":0,"
 				  "\"id\":3,\"port\":\"vm1-eth0\",\"priority\":0,\"proto\":\"udp\","
 				  "\"sport\":\"1000-2000\"}");
-	free(text);
-	text = json_dumps(json_object_get(d, "notes"), JSON_COMPACT);
-	assert_non_null(strstr(text, "firewall policy of overlay segment 'ov'"));
-	assert_non_null(strstr(text, "firewall rule 4 is not served"));
 	free(text);
 	json_decref(d);
 
@@ -356,11 +342,11 @@ static void test_reconcile_plan_firewall(void **state)
 
 	(void)state;
 	/* A DPU without a firewall: the plan of the layer 2 objects only. */
-	calls = reconcile_plan_fw(d, none, none, none, NULL, NULL);
+	calls = reconcile_plan_fw(d, none, none, none, NULL, NULL, NULL);
 	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add");
 	json_decref(calls);
 
-	calls = reconcile_plan_fw(d, none, none, none, none, none);
+	calls = reconcile_plan_fw(d, none, none, none, NULL, none, none);
 	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add "
 					    "fw.rule.add fw.rule.add fw.rule.add fw.rule.add "
 					    "fw.policy");
@@ -388,7 +374,7 @@ static void test_reconcile_plan_firewall(void **state)
 		      "\"any\", \"proto\": \"any\", \"action\": \"drop\", \"direction\": \"any\", "
 		      "\"segment\": \"db\", \"hits\": 0}]");
 	pols = parse("[{\"segment\": \"web\", \"default\": \"deny\"}]");
-	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
 	assert_int_equal(json_array_size(calls), 0);
 	json_decref(calls);
 
@@ -396,7 +382,7 @@ static void test_reconcile_plan_firewall(void **state)
 	json_object_set_new(json_array_get(rules, 0), "dport", json_integer(23));
 	json_array_append_new(rules, parse("{\"id\": 9, \"action\": \"drop\", \"hits\": 0}"));
 	json_object_set_new(json_array_get(pols, 0), "default", json_string("allow"));
-	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
 	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.rule.add fw.policy");
 	assert_string_equal(ids(calls), "2 9 2 0");
 	json_decref(calls);
@@ -406,7 +392,7 @@ static void test_reconcile_plan_firewall(void **state)
 	json_object_set_new(json_array_get(pols, 0), "default", json_string("deny"));
 	json_array_remove(rules, 4);
 	json_object_set_new(json_array_get(rules, 0), "dport", json_integer(22));
-	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
 	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.policy port.del port.set "
 					    "segment.del segment.add port.set port.add fdb.add "
 					    "fw.rule.add fw.rule.add fw.policy");
@@ -418,7 +404,7 @@ static void test_reconcile_plan_firewall(void **state)
 	/* A DPU that left its switch loses its whole firewall before its segments. */
 	json_decref(d);
 	d = reconcile_desired(doc, inv, "h1-d9");
-	calls = reconcile_plan_fw(d, segs, ports, fdb, rules, pols);
+	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
 	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.rule.del fw.rule.del "
 					    "fw.policy port.del port.del segment.del segment.del");
 	json_decref(calls);
@@ -434,6 +420,227 @@ static void test_reconcile_plan_firewall(void **state)
 	json_decref(inv);
 }
 
+/* ---- the overlay ---- */
+
+/* A pair with a TEP, a VLAN segment and an overlay segment with two peers. */
+static const char ov_profile[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
+	"\"h1-d2\"], \"uplinks\": [\"vmnic2\", \"vmnic1\", \"vmnic0\"], \"tep\": {\"ip\": "
+	"\"198.19.1.1\"}}],"
+	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
+	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001, \"peers\": "
+	"[\"198.19.3.1\", \"198.19.2.1\"]}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
+	"\"web\", \"vm\": \"vm1\"},"
+	"             {\"name\": \"vm3-eth0\", \"mac\": \"02:00:00:00:01:03\", \"segment\": "
+	"\"ov\", \"vm\": \"vm3\"}],"
+	" \"firewall\": {\"policies\": [{\"segment\": \"ov\", \"default\": \"deny\"}],"
+	"   \"rules\": [{\"id\": 4, \"segment\": \"ov\", \"proto\": \"icmp\", \"action\": "
+	"\"allow\"}]}}";
+
+/* What a DPU holding ov_profile's config for h1-d1 reports, with its TEP on 'tep_port'. */
+static void ov_dpu_state(const char *tep_port, json_t **segs, json_t **ports, json_t **fdb,
+			 json_t **tep)
+{
+	char text[256];
+
+	*segs = parse("[{\"name\": \"ov\", \"vni\": 5001, \"peers\": [\"198.19.3.1\", "
+		      "\"198.19.2.1\"], \"ports\": [\"vm3-eth0\"]},"
+		      " {\"name\": \"web\", \"vlan\": 100, \"ports\": [\"vmnic0\", \"vmnic1\", "
+		      "\"vm1-eth0\"]}]");
+	*ports = parse("[{\"name\": \"vmnic0\", \"devargs\": \"net_af_packet0,iface=vmnic0\", "
+		       "\"mode\": \"trunk\", \"segments\": [\"web\"], \"uplink\": true},"
+		       " {\"name\": \"vmnic1\", \"devargs\": \"net_af_packet1,iface=vmnic1\", "
+		       "\"mode\": \"trunk\", \"segments\": [\"web\"], \"uplink\": true},"
+		       " {\"name\": \"vm1-eth0\", \"devargs\": \"net_af_packet2,iface=rep-vm1\", "
+		       "\"mode\": \"access\", \"segment\": \"web\"},"
+		       " {\"name\": \"vm3-eth0\", \"devargs\": \"net_af_packet3,iface=rep-vm3\", "
+		       "\"mode\": \"access\", \"segment\": \"ov\"}]");
+	*fdb = parse("[{\"segment\": \"web\", \"mac\": \"02:00:00:00:01:01\", \"port\": "
+		     "\"vm1-eth0\", \"static\": true},"
+		     " {\"segment\": \"ov\", \"mac\": \"02:00:00:00:01:03\", \"port\": "
+		     "\"vm3-eth0\", \"static\": true},"
+		     " {\"segment\": \"ov\", \"mac\": \"02:00:00:00:02:01\", \"port\": "
+		     "\"tep-198.19.2.1\", \"static\": false}]");
+	snprintf(text, sizeof(text),
+		 "{\"ip\": \"198.19.1.1\", \"mac\": \"02:aa:00:00:00:01\", \"uplink\": \"%s\", "
+		 "\"mtu\": 1500, \"peers\": []}",
+		 tep_port);
+	*tep = parse(text);
+}
+
+static void decref_all(json_t *a, json_t *b, json_t *c, json_t *d)
+{
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+}
+
+/*
+ * The active DPU gets the overlay segment with its VNI and peers (in
+ * numeric order), the VM port on it, its FDB entry, its firewall, and the
+ * switch's TEP on the DPU's first uplink; the trunks carry the VLAN segment
+ * only.  The standby gets the segments and its uplink but no TEP.
+ */
+static void test_reconcile_desired_overlay(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(ov_profile, inv), *d;
+	char *text;
+
+	(void)state;
+	d = reconcile_desired(doc, inv, "h1-d1");
+	text = json_dumps(json_object_get(d, "segments"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "[{\"name\":\"ov\",\"peers\":[\"198.19.2.1\",\"198.19.3.1\"],"
+				  "\"vni\":5001},{\"name\":\"web\",\"vlan\":100}]");
+	free(text);
+	text = json_dumps(json_object_get(d, "ports"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text,
+			    "[{\"iface\":\"vmnic0\",\"mode\":\"trunk\",\"name\":\"vmnic0\","
+			    "\"segments\":[\"web\"],\"uplink\":true},"
+			    "{\"iface\":\"vmnic1\",\"mode\":\"trunk\",\"name\":\"vmnic1\","
+			    "\"segments\":[\"web\"],\"uplink\":true},"
+			    "{\"iface\":\"rep-vm1\",\"mode\":\"access\",\"name\":\"vm1-eth0\","
+			    "\"segment\":\"web\"},"
+			    "{\"iface\":\"rep-vm3\",\"mode\":\"access\",\"name\":\"vm3-eth0\","
+			    "\"segment\":\"ov\"}]");
+	free(text);
+	text = json_dumps(json_object_get(d, "tep"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"ip\":\"198.19.1.1\",\"uplink\":\"vmnic0\"}");
+	free(text);
+	assert_int_equal(json_array_size(json_object_get(d, "fdb")), 2);
+	assert_int_equal(json_array_size(json_object_get(d, "policies")), 1);
+	assert_string_equal(ids(json_object_get(d, "rules")), "4");
+	assert_int_equal(json_array_size(json_object_get(d, "notes")), 0);
+	json_decref(d);
+
+	d = reconcile_desired(doc, inv, "h1-d2");
+	assert_int_equal(json_array_size(json_object_get(d, "segments")), 2);
+	text = json_dumps(json_object_get(d, "ports"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "[{\"iface\":\"vmnic2\",\"mode\":\"trunk\",\"name\":\"vmnic2\","
+				  "\"segments\":[\"web\"],\"uplink\":true}]");
+	free(text);
+	assert_true(json_is_null(json_object_get(d, "tep")));
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(d, "notes"), 0)),
+			       "standby of a pair gets no TEP"));
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+/*
+ * The overlay's calls: from an empty DPU, the overlay segment is added with
+ * its VNI and peers and the TEP is set after the uplink exists; a DPU in
+ * sync (peers in another order) gets nothing; other peers are one
+ * segment.set, another TEP address or uplink one tep.set; another VNI
+ * makes the segment go and come back with its port.
+ */
+static void test_reconcile_plan_overlay(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(ov_profile, inv);
+	json_t *d = reconcile_desired(doc, inv, "h1-d1"), *none = json_array(), *calls, *c;
+	json_t *segs, *ports, *fdb, *tep = parse("{\"ip\": null, \"peers\": []}");
+	char *text;
+
+	(void)state;
+	calls = reconcile_plan(d, none, none, none, tep);
+	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add port.add "
+					    "port.add tep.set fdb.add fdb.add");
+	text = json_dumps(json_object_get(json_array_get(calls, 0), "params"),
+			  JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"name\":\"ov\",\"peers\":[\"198.19.2.1\",\"198.19.3.1\"],"
+				  "\"vni\":5001}");
+	free(text);
+	c = json_object_get(json_array_get(calls, 2), "params");
+	assert_string_equal(json_string_value(json_object_get(c, "name")), "vmnic0");
+	assert_true(json_is_true(json_object_get(c, "uplink")));
+	text = json_dumps(json_object_get(json_array_get(calls, 6), "params"),
+			  JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"ip\":\"198.19.1.1\",\"uplink\":\"vmnic0\"}");
+	free(text);
+	json_decref(calls);
+	json_decref(tep);
+
+	ov_dpu_state("vmnic0", &segs, &ports, &fdb, &tep);
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_int_equal(json_array_size(calls), 0);
+	json_decref(calls);
+
+	json_object_set_new(json_array_get(segs, 0), "peers", parse("[\"198.19.2.1\"]"));
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_string_equal(methods(calls), "segment.set");
+	text = json_dumps(json_object_get(json_array_get(calls, 0), "params"),
+			  JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"name\":\"ov\",\"peers\":[\"198.19.2.1\",\"198.19.3.1\"]}");
+	free(text);
+	json_decref(calls);
+	decref_all(segs, ports, fdb, tep);
+
+	ov_dpu_state("vmnic1", &segs, &ports, &fdb, &tep);
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_string_equal(methods(calls), "tep.set");
+	json_object_set_new(tep, "uplink", json_string("vmnic0"));
+	json_object_set_new(tep, "ip", json_string("198.19.1.9"));
+	json_decref(calls);
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_string_equal(methods(calls), "tep.set");
+	json_decref(calls);
+
+	json_object_set_new(tep, "ip", json_string("198.19.1.1"));
+	json_object_set_new(json_array_get(segs, 0), "vni", json_integer(5002));
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_string_equal(methods(calls), "port.del segment.del segment.add port.add fdb.add");
+	json_decref(calls);
+	decref_all(segs, ports, fdb, tep);
+	json_decref(none);
+	json_decref(d);
+	json_decref(doc);
+	json_decref(inv);
+}
+
+/*
+ * dse-dpud deletes no port that carries its TEP, and takes no TEP away.
+ * Steps: the switch drops uplink vmnic1, which carries the DPU's TEP; then
+ * the DPU leaves the switch.  Verify: vmnic1 first leaves its segments,
+ * the TEP moves to vmnic0 and only then vmnic1 goes; a DPU that leaves its
+ * switch loses everything but the TEP's port (it leaves its segments) and
+ * no tep.set is planned.
+ */
+static void test_reconcile_plan_tep_port(void **state)
+{
+	json_t *inv = parse(inventory), *doc = state_of(ov_profile, inv), *d, *calls;
+	json_t *segs, *ports, *fdb, *tep;
+
+	(void)state;
+	json_array_remove(json_object_get(json_array_get(json_object_get(doc, "switches"), 0),
+					  "uplinks"),
+			  1);
+	d = reconcile_desired(doc, inv, "h1-d1");
+	ov_dpu_state("vmnic1", &segs, &ports, &fdb, &tep);
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_string_equal(methods(calls), "port.set tep.set port.del");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_array_get(calls, 2), "params"), "name")),
+			    "vmnic1");
+	json_decref(calls);
+	json_decref(d);
+	decref_all(segs, ports, fdb, tep);
+
+	d = reconcile_desired(doc, inv, "h1-d9");
+	ov_dpu_state("vmnic0", &segs, &ports, &fdb, &tep);
+	calls = reconcile_plan(d, segs, ports, fdb, tep);
+	assert_string_equal(methods(calls), "port.set port.del port.del port.del segment.del "
+					    "segment.del");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_array_get(calls, 0), "params"), "name")),
+			    "vmnic0");
+	json_decref(calls);
+	json_decref(d);
+	decref_all(segs, ports, fdb, tep);
+	json_decref(doc);
+	json_decref(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +651,9 @@ int main(void)
 		cmocka_unit_test(test_reconcile_desired_firewall),
 		cmocka_unit_test(test_reconcile_fw_rule_equal),
 		cmocka_unit_test(test_reconcile_plan_firewall),
+		cmocka_unit_test(test_reconcile_desired_overlay),
+		cmocka_unit_test(test_reconcile_plan_overlay),
+		cmocka_unit_test(test_reconcile_plan_tep_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

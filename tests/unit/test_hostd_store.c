@@ -159,10 +159,12 @@ static void seen(struct fixture *f, const char *text)
 
 static const char base_profile[] =
 	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
-	"                 \"uplinks\": [\"vmnic1\", \"vmnic0\"]}],"
+	"                 \"uplinks\": [\"vmnic1\", \"vmnic0\"], \"tep\": {\"ip\": "
+	"\"198.19.1.1\"}}],"
 	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
 	"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 200},"
-	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001}],"
+	"                {\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001, \"peers\": "
+	"[\"198.19.2.1\"]}],"
 	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:0A\", \"segment\": "
 	"\"web\", \"vm\": \"vm1\"},"
 	"             {\"name\": \"vm2-eth0\", \"mac\": \"02:00:00:00:01:02\", \"segment\": "
@@ -203,7 +205,7 @@ static void test_store_add_validates_before_writing(void **state)
 	uint64_t rev;
 
 	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"], "
-				 "\"uplinks\": [\"vmnic0\"]}");
+				 "\"uplinks\": [\"vmnic0\"], \"tep\": {\"ip\": \"198.19.1.1\"}}");
 	add_ok(f, CONFIG_SWITCH, "{\"name\": \"sw2\", \"mode\": \"independent\", \"dpus\": "
 				 "[\"h1-d2\"]}");
 	add_ok(f, CONFIG_SEGMENT, "{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}");
@@ -395,7 +397,8 @@ static void test_store_apply_replaces_and_swaps(void **state)
 	json_t *changes, *segs;
 	const char *swapped =
 		"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
-		"                 \"uplinks\": [\"vmnic0\", \"vmnic1\"]}],"
+		"                 \"uplinks\": [\"vmnic0\", \"vmnic1\"], \"tep\": {\"ip\": "
+		"\"198.19.1.1\"}}],"
 		" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 200},"
 		"                {\"name\": \"db\", \"switch\": \"sw1\", \"vlan\": 100}],"
 		" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:0a\", "
@@ -859,8 +862,10 @@ static void test_store_firewall_commands(void **state)
  * A store of schema version 1 (before the firewall) is upgraded in place
  * when opened: its objects stay and the firewall tables appear.
  * Steps: write objects, turn the database back into version 1 (no firewall
- * tables, user_version 1), reopen.  Verify: schema version 2, the objects
- * and the revision are there, a firewall rule can be added.
+ * tables, no TEP column, no peers table, user_version 1), reopen.  Verify:
+ * the current schema version, the objects and the revision are there, a
+ * firewall rule can be added (the overlay segment that lost its TEP does
+ * not block it), the profile applies again.
  */
 static void test_store_migrates_from_version_1(void **state)
 {
@@ -876,12 +881,14 @@ static void test_store_migrates_from_version_1(void **state)
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE fw_rules; DROP TABLE fw_policies; "
+				      "DROP TABLE segment_peers; DROP INDEX switches_tep_ip; "
+				      "ALTER TABLE switches DROP COLUMN tep_ip; "
 				      "PRAGMA user_version = 1",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 	reopen(f);
-	assert_int_equal(store_schema_version(f->s), 2);
+	assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_revision(f->s), 1);
 	assert_int_equal(count(f, CONFIG_PORT), 2);
 	rule = parse("{\"id\": 1, \"segment\": \"web\", \"action\": \"allow\"}");
@@ -889,8 +896,355 @@ static void test_store_migrates_from_version_1(void **state)
 	json_decref(changes);
 	json_decref(rule);
 	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
-	assert_int_equal(json_array_size(changes), 1); /* the rule goes */
+	/* The rule goes; the switch gets its TEP and ov its peers again. */
+	assert_int_equal(json_array_size(changes), 3);
 	json_decref(changes);
+}
+
+/* ---- the overlay ---- */
+
+static const char ov_profile[] =
+	"{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
+	"                 \"uplinks\": [\"vmnic0\"], \"tep\": {\"ip\": \"198.19.1.1\"}},"
+	"                {\"name\": \"sw2\", \"mode\": \"single\", \"dpus\": [\"h1-d2\"],"
+	"                 \"uplinks\": [\"vmnic2\"], \"tep\": {\"ip\": \"198.19.1.2\"}}],"
+	" \"segments\": [{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100},"
+	"                {\"name\": \"app\", \"switch\": \"sw1\", \"vni\": 5001, \"peers\": "
+	"[\"198.19.10.1\", \"198.19.2.1\"]},"
+	"                {\"name\": \"db\", \"switch\": \"sw2\", \"vni\": 5002}],"
+	" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\", \"segment\": "
+	"\"app\", \"vm\": \"vm1\"}]}";
+
+/* Applies ov_profile with 'from' replaced by 'to' and expects it refused at 'path'. */
+static void ov_refused(struct fixture *f, const char *from, const char *to, const char *path,
+		       const char *needle)
+{
+	char text[8192];
+	const char *at = strstr(ov_profile, from);
+	struct model_err e;
+	json_t *changes;
+	int r;
+
+	if (at == NULL)
+		fail_msg("test bug: '%s' is not in the profile", from);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - ov_profile), ov_profile, to,
+		 at + strlen(from));
+	r = apply(f, text, false, &changes, &e);
+	if (r != -EINVAL || strcmp(e.path, path) != 0 || strstr(e.msg, needle) == NULL)
+		fail_msg("replacing '%s' by '%s': got %d '%s: %s', wanted '%s: ...%s...'", from, to,
+			 r, e.path, e.msg, path, needle);
+}
+
+/*
+ * Every bad TEP and peer list is refused with its path and what to do, and
+ * nothing is written.
+ * Verify: for each edit of a good profile, -EINVAL, the element's path, a
+ * message with the problem; the revision did not move.
+ */
+static void test_store_overlay_validation(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes;
+	char many[2048] = "\"peers\": [";
+
+	assert_int_equal(apply(f, ov_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 1);
+
+	ov_refused(f, "\"tep\": {\"ip\": \"198.19.1.1\"}", "\"tep\": \"198.19.1.1\"",
+		   "switches[0].tep", "must be a mapping like {ip: 198.19.1.1}");
+	ov_refused(f, "\"198.19.1.1\"}", "\"198.19.1\"}", "switches[0].tep.ip",
+		   "'198.19.1' must be an IPv4 unicast address");
+	ov_refused(f, "\"198.19.1.1\"}", "\"224.0.0.5\"}", "switches[0].tep.ip",
+		   "IPv4 unicast");
+	ov_refused(f, "\"198.19.1.1\"}", "\"127.0.0.1\"}", "switches[0].tep.ip",
+		   "IPv4 unicast");
+	ov_refused(f, "\"198.19.1.1\"}", "\"198.19.1.1\", \"vlan\": 4}", "switches[0].tep.vlan",
+		   "unknown key 'vlan': a tep has ip");
+	ov_refused(f, "{\"ip\": \"198.19.1.1\"}", "{}", "switches[0].tep", "'ip' is missing");
+	ov_refused(f, "\"198.19.1.2\"}", "\"198.19.1.1\"}", "switches[1].tep.ip",
+		   "198.19.1.1 is already the TEP of switch 'sw1'");
+	ov_refused(f, "\"uplinks\": [\"vmnic0\"], ", "", "switches[0].tep",
+		   "has a TEP but no uplink");
+	ov_refused(f, ", \"tep\": {\"ip\": \"198.19.1.2\"}", "", "segments[2].vni",
+		   "overlay segment 'db' needs a tunnel endpoint on switch 'sw2': give the switch "
+		   "tep: {ip: ADDRESS}");
+	ov_refused(f, "\"vlan\": 100}", "\"vlan\": 100, \"peers\": []}", "segments[0].peers",
+		   "only overlay (vni) segments have peers");
+	ov_refused(f, "[\"198.19.10.1\", ", "[\"2001:db8::1\", ", "segments[1].peers[0]",
+		   "peer '2001:db8::1' must be the IPv4 unicast address of a remote TEP");
+	ov_refused(f, "[\"198.19.10.1\", ", "[7, ", "segments[1].peers[0]", "peer 7 must be");
+	ov_refused(f, "[\"198.19.10.1\", ", "[\"198.19.2.1\", ", "segments[1].peers[1]",
+		   "lists peer 198.19.2.1 twice");
+	ov_refused(f, "[\"198.19.10.1\", ", "[\"198.19.1.1\", ", "segments[1].peers[0]",
+		   "198.19.1.1 is the TEP of its own switch 'sw1'");
+	ov_refused(f, "\"peers\": [\"198.19.10.1\", \"198.19.2.1\"]", "\"peers\": \"198.19.2.1\"",
+		   "segments[1].peers", "'peers' must be a list, not a string");
+	for (int i = 0; i <= MODEL_MAX_PEERS; i++) {
+		size_t n = strlen(many);
+
+		snprintf(many + n, sizeof(many) - n, "%s\"10.0.%d.%d\"", i ? ", " : "", i / 200,
+			 i % 200 + 1);
+	}
+	strcat(many, "]");
+	ov_refused(f, "\"peers\": [\"198.19.10.1\", \"198.19.2.1\"]", many, "segments[1].peers",
+		   "at most 64");
+	assert_int_equal(store_revision(f->s), 1);
+
+	/* With the DPUs' links known, the TEP needs an uplink on the switch's (active) DPU. */
+	seen(f, "{\"name\": \"h1-d1\", \"link\": \"int-d1\"}");
+	seen(f, "{\"name\": \"h1-d2\", \"link\": \"int-d2\"}");
+	seen(f, "{\"name\": \"h1-d3\", \"link\": \"int-d3\"}");
+	add_fails(f, CONFIG_SWITCH,
+		  "{\"name\": \"sw3\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d3\", "
+		  "\"h1-d4\"], \"uplinks\": [\"vmnic6\"], \"tep\": {\"ip\": \"198.19.1.3\"}}",
+		  -EINVAL, "sends on an uplink of its active DPU h1-d3, but none of its uplinks");
+	add_ok(f, CONFIG_SWITCH,
+	       "{\"name\": \"sw3\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d3\", "
+	       "\"h1-d4\"], \"uplinks\": [\"vmnic4\"], \"tep\": {\"ip\": \"198.19.1.3\"}}");
+}
+
+/*
+ * An overlay profile applies once: its TEP and peers are stored, peers in
+ * numeric order and one spelling, so the same profile written otherwise
+ * changes nothing; export gives it back; a change of the peers or of the
+ * TEP is one change naming the field; a VLAN-only host exports neither.
+ */
+static void test_store_overlay_apply_export_round_trip(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct model_err e;
+	json_t *changes, *profile, *a, *b, *segs;
+	char *text;
+	const char *respelled =
+		"{\"switches\": [{\"name\": \"sw2\", \"mode\": \"single\", \"dpus\": [\"h1-d2\"],"
+		"                 \"uplinks\": [\"vmnic2\"], \"tep\": {\"ip\": \"198.19.1.2\"}},"
+		"                {\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
+		"                 \"uplinks\": [\"vmnic0\"], \"tep\": {\"ip\": \"198.19.1.1\"}}],"
+		" \"segments\": [{\"name\": \"db\", \"switch\": \"sw2\", \"vni\": 5002,"
+		"                 \"peers\": []},"
+		"                {\"name\": \"app\", \"switch\": \"sw1\", \"vni\": 5001,"
+		"                 \"peers\": [\"198.19.2.1\", \"198.19.10.1\"]},"
+		"                {\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100,"
+		"                 \"peers\": null}],"
+		" \"ports\": [{\"name\": \"vm1-eth0\", \"mac\": \"02:00:00:00:01:01\","
+		"             \"segment\": \"app\", \"vm\": \"vm1\"}]}";
+
+	assert_int_equal(apply(f, ov_profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 6);
+	json_decref(changes);
+	reopen(f);
+	if (apply(f, respelled, false, &changes, &e) != 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+
+	assert_int_equal(config_list(f->s, CONFIG_SEGMENT, &segs), 0);
+	text = json_dumps(segs, JSON_COMPACT);
+	assert_string_equal(text, "[{\"name\":\"app\",\"switch\":\"sw1\",\"vni\":5001,\"peers\":"
+				  "[\"198.19.2.1\",\"198.19.10.1\"]},{\"name\":\"db\",\"switch\":"
+				  "\"sw2\",\"vni\":5002,\"peers\":[]},{\"name\":\"web\",\"switch\":"
+				  "\"sw1\",\"vlan\":100}]");
+	free(text);
+	json_decref(segs);
+	assert_int_equal(config_export(f->s, &profile), 0);
+	text = json_dumps(json_array_get(json_object_get(profile, "switches"), 0), JSON_COMPACT);
+	assert_string_equal(text, "{\"name\":\"sw1\",\"mode\":\"single\",\"dpus\":[\"h1-d1\"],"
+				  "\"uplinks\":[\"vmnic0\"],\"tep\":{\"ip\":\"198.19.1.1\"}}");
+	free(text);
+	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 0);
+	json_decref(changes);
+	g = fixture_new();
+	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(store_load(f->s, &a), 0);
+	assert_int_equal(store_load(g->s, &b), 0);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	fixture_free(g);
+
+	/* Another peer: one change of app's peers.  Another TEP: one change of sw1's tep. */
+	json_array_append_new(
+	    json_object_get(json_array_get(json_object_get(profile, "segments"), 0), "peers"),
+	    json_string("198.19.3.1"));
+	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	text = json_dumps(changes, JSON_COMPACT);
+	assert_string_equal(text, "[{\"action\":\"change\",\"kind\":\"segment\",\"name\":\"app\","
+				  "\"fields\":[\"peers\"]}]");
+	free(text);
+	json_decref(changes);
+	json_object_set_new(json_array_get(json_object_get(profile, "switches"), 0), "tep",
+			    json_pack("{s:s}", "ip", "198.19.1.7"));
+	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	text = json_dumps(changes, JSON_COMPACT);
+	assert_string_equal(text, "[{\"action\":\"change\",\"kind\":\"switch\",\"name\":\"sw1\","
+				  "\"fields\":[\"tep\"]}]");
+	free(text);
+	json_decref(changes);
+	json_decref(profile);
+	reopen(f);
+	assert_int_equal(config_export(f->s, &profile), 0);
+	text = json_dumps(json_object_get(json_array_get(json_object_get(profile, "segments"), 0),
+					  "peers"),
+			  JSON_COMPACT);
+	assert_string_equal(text, "[\"198.19.2.1\",\"198.19.3.1\",\"198.19.10.1\"]");
+	free(text);
+	json_decref(profile);
+
+	/* Two switches may swap their TEPs in one change. */
+	if (apply(f,
+		  "{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"],"
+		  " \"uplinks\": [\"vmnic0\"], \"tep\": {\"ip\": \"198.19.1.2\"}},"
+		  " {\"name\": \"sw2\", \"mode\": \"single\", \"dpus\": [\"h1-d2\"],"
+		  " \"uplinks\": [\"vmnic2\"], \"tep\": {\"ip\": \"198.19.1.7\"}}]}",
+		  false, &changes, &e) != 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	json_decref(changes);
+
+	/* A host of VLAN segments only exports neither a tep nor peers. */
+	g = fixture_new();
+	assert_int_equal(apply(g, fw_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(config_export(g->s, &profile), 0);
+	text = json_dumps(profile, JSON_COMPACT);
+	assert_null(strstr(text, "tep"));
+	assert_null(strstr(text, "peers"));
+	free(text);
+	json_decref(profile);
+	fixture_free(g);
+}
+
+/* Runs config_segment_set() with 'fields' (JSON); returns its result, '*n' the changes. */
+static int segment_set(struct fixture *f, const char *name, const char *fields, size_t *n,
+		       struct model_err *e)
+{
+	json_t *obj = parse(fields), *changes = NULL;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = config_segment_set(f->s, name, obj, &changes, e);
+	*n = json_array_size(changes);
+	json_decref(obj);
+	json_decref(changes);
+	return r;
+}
+
+/*
+ * 'segment set' changes an overlay segment's peers and nothing else, and
+ * refuses what a profile would refuse.
+ * Verify: new peers are one change; the same peers (in another order)
+ * none; peers on a VLAN segment, the switch's own TEP or a segment that
+ * does not exist are refused with what to do, and the revision did not
+ * move.
+ */
+static void test_store_segment_set_peers(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes, *segs;
+	uint64_t rev;
+	size_t n;
+
+	assert_int_equal(apply(f, ov_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	assert_int_equal(segment_set(f, "app", "{\"peers\": [\"198.19.3.1\"]}", &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(config_list(f->s, CONFIG_SEGMENT, &segs), 0);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(json_array_get(segs, 0), "peers"), 0)),
+			    "198.19.3.1");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(segs, 0), "vni")), 5001);
+	json_decref(segs);
+	assert_int_equal(segment_set(f, "db", "{\"peers\": [\"198.19.9.9\", \"198.19.8.8\"]}", &n,
+				     &e),
+			 0);
+	assert_int_equal(segment_set(f, "db", "{\"peers\": [\"198.19.8.8\", \"198.19.9.9\"]}", &n,
+				     &e),
+			 0);
+	assert_int_equal(n, 0);
+	rev = store_revision(f->s);
+	assert_int_equal(segment_set(f, "web", "{\"peers\": [\"198.19.3.1\"]}", &n, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "only overlay (vni) segments have peers"));
+	assert_string_equal(e.path, "");
+	assert_int_equal(segment_set(f, "db", "{\"peers\": [\"198.19.1.2\"]}", &n, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "TEP of its own switch 'sw2'"));
+	assert_int_equal(segment_set(f, "nope", "{\"peers\": []}", &n, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "dsectl segment list"));
+	assert_int_equal(store_revision(f->s), rev);
+}
+
+/*
+ * A store of schema version 2 (before the overlay) is upgraded in place:
+ * its overlay segment has no peers and its switch no TEP, and that stands
+ * until one of them changes.
+ * Steps: write a VLAN and an overlay segment with a schema 2 store's
+ * tables; reopen; add a port; change the overlay segment without a TEP;
+ * give the switch a TEP.  Verify: the current schema version; the segment
+ * loads with no peers; the port is added (nothing else is checked again);
+ * the change of the segment is refused for the missing TEP; with the TEP it
+ * is accepted.
+ */
+static void test_store_migrates_from_version_2(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes, *segs;
+	sqlite3 *db;
+	int r;
+
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE segment_peers; DROP INDEX switches_tep_ip; "
+				      "ALTER TABLE switches DROP COLUMN tep_ip; "
+				      "PRAGMA user_version = 2; "
+				      "INSERT INTO switches VALUES ('sw1', 'single');"
+				      "INSERT INTO switch_dpus VALUES ('sw1', 0, 'h1-d1');"
+				      "INSERT INTO switch_uplinks VALUES ('sw1', 'vmnic0');"
+				      "INSERT INTO segments VALUES ('web', 'sw1', 100, NULL);"
+				      "INSERT INTO segments VALUES ('ov', 'sw1', NULL, 5001);"
+				      "UPDATE meta SET value = 2 WHERE key = 'revision';",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	reopen(f);
+	assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_revision(f->s), 2);
+	assert_int_equal(config_list(f->s, CONFIG_SEGMENT, &segs), 0);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(segs, 0), "peers")), 0);
+	json_decref(segs);
+	add_ok(f, CONFIG_PORT, "{\"name\": \"p1\", \"mac\": \"02:00:00:00:00:01\", \"segment\": "
+			       "\"ov\", \"vm\": \"vm1\"}");
+	r = apply(f,
+		  "{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\","
+		  " \"dpus\": [\"h1-d1\"], \"uplinks\": [\"vmnic0\"]}],"
+		  " \"segments\": [{\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001,"
+		  " \"peers\": [\"198.19.2.1\"]}]}",
+		  false, &changes, &e);
+	assert_int_equal(r, -EINVAL);
+	assert_string_equal(e.path, "segments[0].vni");
+	assert_non_null(strstr(e.msg, "needs a tunnel endpoint"));
+	if (apply(f,
+		  "{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\","
+		  " \"dpus\": [\"h1-d1\"], \"uplinks\": [\"vmnic0\"],"
+		  " \"tep\": {\"ip\": \"198.19.1.1\"}}],"
+		  " \"segments\": [{\"name\": \"ov\", \"switch\": \"sw1\", \"vni\": 5001, "
+		  "\"peers\": [\"198.19.2.1\"]}]}",
+		  false, &changes, &e) != 0)
+		fail_msg("%s: %s", e.path, e.msg);
+	/* sw1 and ov change, web and p1 go. */
+	assert_int_equal(json_array_size(changes), 4);
+	json_decref(changes);
+	reopen(f);
+	assert_int_equal(config_list(f->s, CONFIG_SEGMENT, &segs), 0);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(json_array_get(segs, 0), "peers"), 0)),
+			    "198.19.2.1");
+	json_decref(segs);
 }
 
 int main(void)
@@ -922,6 +1276,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_firewall_apply_export_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_firewall_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_overlay_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_overlay_apply_export_round_trip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_segment_set_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_2, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_1, setup,
 						teardown),
 	};
