@@ -87,6 +87,7 @@ void dp_segments_rebuild(void)
 	for (unsigned i = 0; i < RTE_DIM(dp.vlan_seg); i++)
 		dp.vlan_seg[i] = DSE_NO_SEGMENT;
 	memset(dp.vni_map, 0, sizeof(dp.vni_map));
+	dp.fw_on = false;
 	for (uint16_t p = 0; p < DSE_MAX_VPORTS; p++) {
 		dp.ports[p].fw_any = false;
 		dp.ports[p].tep_uplink = dp.tep.ip != 0 && p == dp.tep.uplink;
@@ -107,6 +108,7 @@ void dp_segments_rebuild(void)
 			dp.vni_map[i & (DSE_VNI_SLOTS - 1)].seg = s;
 			for (uint16_t k = 0; k < seg->n_peers; k++)
 				dp.ports[seg->peers[k]].fw_any |= seg->fw;
+			dp.fw_on |= seg->fw;
 		} else {
 			dp.vlan_seg[seg->vlan] = s;
 		}
@@ -114,7 +116,7 @@ void dp_segments_rebuild(void)
 			if (!dp_port_in_segment(&dp.ports[p], s))
 				continue;
 			if (seg->fw)
-				dp.ports[p].fw_any = true;
+				dp.ports[p].fw_any = dp.fw_on = true;
 			if (!dp.ports[p].uplink)
 				seg->members[seg->n_members++] = p;
 			else if (seg->flood_uplink == DSE_NO_PORT && seg->vni == 0)

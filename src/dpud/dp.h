@@ -138,6 +138,7 @@ struct dse_dp {
 	struct dse_fw_ruleset *fw;      /* the rules in force (NULL: none) */
 	uint32_t fw_gen;                /* bumped by every ruleset or policy change */
 	uint64_t ct_mem_bytes;          /* DPDK memory the connection table took */
+	bool fw_on;                     /* some segment has the firewall on (dp_segments_rebuild) */
 	struct dse_fw_denylog denylog;  /* rate-limited log of denials */
 	struct dse_worker worker;
 	uint32_t flow_gen;     /* bumped by every change that can alter a forwarding decision */

@@ -155,7 +155,10 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	static struct flow4_burst b4; /* one worker: too large for the stack */
 	struct dse_enq q;
 
-	for (uint16_t i = 0; i < n; i++) {
+	/* Without a firewalled segment the layer 4 passes are skipped altogether. */
+	const bool fw_on = dp.fw_on;
+
+	for (uint16_t i = 0; fw_on && i < n; i++) {
 		b4.l4[i] = flow4_prepare(&b4, i, objs[i], dse_meta(objs[i]));
 		tries4 += b4.l4[i];
 	}
@@ -171,7 +174,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		struct dse_flow_entry *f;
 		uint64_t k0, k1;
 
-		if (unlikely(b4.l4[i])) {
+		if (unlikely(fw_on && b4.l4[i])) {
 			uint16_t next = flow4_finish(b4.f[i], m, meta, w->now_ns, now_s);
 
 			hits4 += next == FLOW_NEXT_TX;
