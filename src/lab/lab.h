@@ -46,6 +46,9 @@ struct lab_host {
 };
 
 /* What `up` builds. Host H is hosts[H - 1]. */
+/* MTU of every VM's eth0: the fabric's 1500 less the Geneve encapsulation. */
+#define LAB_VM_MTU "1450"
+
 struct lab_topo {
 	unsigned n_hosts;
 	struct lab_host hosts[LAB_MAX_HOSTS];

@@ -331,6 +331,15 @@ static int end_fix(const struct lab_end *e, bool fresh)
 			    NULL);
 		if (r < 0)
 			return r;
+		/*
+		 * A VM's MTU leaves room for the Geneve overlay (50 bytes) on the
+		 * fabric's 1500: a VM on an overlay segment can not send a frame
+		 * the underlay can not carry.
+		 */
+		r = lab_run("ip", "-n", e->ns, "link", "set", "dev", e->ifname, "mtu",
+			    LAB_VM_MTU, NULL);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
