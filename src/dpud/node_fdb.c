@@ -49,6 +49,8 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 			return FDB_NEXT_UPLINK_LOOP;
 	}
 	src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
+	/* The firewall installs the flow of this packet: it needs this index too. */
+	m->hash.usr = (uint32_t)src_idx;
 	if (unlikely(moved))
 		dp_flows_invalidate();
 	fw = dp.segments[seg].fw && (meta->l3 == DSE_L3_IPV4 || meta->l3 == DSE_L3_IPV6);

@@ -72,12 +72,15 @@ static void key_reverse(struct dse_fw_key *k)
  * packet is a reply and its connection is judged from the original
  * direction.
  */
-static void fw_judge(const uint8_t *frame, const struct dse_pkt_info *pi, uint16_t seg,
-		     uint16_t in, uint16_t out, bool reverse, struct fw_judgement *j)
+/*
+ * The keys a packet is judged by: at the sending VM's port (out) and the
+ * receiving VM's port (in); an uplink end is not judged.  With 'reverse',
+ * the packet is a reply and the keys are those of its connection's
+ * original direction.  Returns how many (0..2).
+ */
+static unsigned fw_keys(const uint8_t *frame, const struct dse_pkt_info *pi, uint16_t seg,
+			uint16_t in, uint16_t out, bool reverse, struct dse_fw_key keys[2])
 {
-	struct dse_fw_key keys[2];
-	const struct dse_fw_key *kp[2] = {&keys[0], &keys[1]};
-	uint32_t res[2] = {0, 0};
 	unsigned n = 0;
 
 	if (!dp.ports[in].uplink)
@@ -89,7 +92,13 @@ static void fw_judge(const uint8_t *frame, const struct dse_pkt_info *pi, uint16
 	if (reverse)
 		for (unsigned i = 0; i < n; i++)
 			key_reverse(&keys[i]);
-	dse_fw_classify(dp.fw, kp, n, res);
+	return n;
+}
+
+/* The verdict of 'n' classified keys: the first that does not allow, else allow. */
+static void fw_verdict(const struct dse_fw_key *keys, const uint32_t *res, unsigned n,
+		       uint16_t seg, struct fw_judgement *j)
+{
 	j->action = DSE_FW_ALLOW;
 	j->result = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -105,6 +114,19 @@ static void fw_judge(const uint8_t *frame, const struct dse_pkt_info *pi, uint16
 			j->result = res[i];
 		}
 	}
+}
+
+/* Judges a packet by the rules in force (see fw_keys()). */
+static void fw_judge(const uint8_t *frame, const struct dse_pkt_info *pi, uint16_t seg,
+		     uint16_t in, uint16_t out, bool reverse, struct fw_judgement *j)
+{
+	struct dse_fw_key keys[2];
+	const struct dse_fw_key *kp[2] = {&keys[0], &keys[1]};
+	uint32_t res[2] = {0, 0};
+	unsigned n = fw_keys(frame, pi, seg, in, out, reverse, keys);
+
+	dse_fw_classify(dp.fw, kp, n, res);
+	fw_verdict(keys, res, n, seg, j);
 }
 
 static uint32_t rule_id(uint32_t result)
@@ -232,7 +254,8 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t vlan_key = dse_flow_vlan_key(meta->in_port, meta);
-	int src = dse_fdb_lookup(dp.fdb, meta->segment, frame + 6);
+	/* The FDB node left the source MAC's index (or a negative errno) here. */
+	int src = (int)m->hash.usr;
 	uint64_t k0, k1, k[DSE_FLOW4_KEY_WORDS];
 	struct dse_flow4_entry *f;
 
@@ -309,19 +332,31 @@ struct fw_burst {
 	struct dse_pkt_info pi[DSE_BURST];
 	struct dse_ct_tuple t[DSE_BURST];
 	int8_t kind[DSE_BURST]; /* -1: unparsable, 0: not tracked, 1: tracked */
+	/*
+	 * Packets whose connection the bulk lookup did not find are likely to
+	 * open one: their keys are classified together, in one call, before
+	 * the per-packet pass (rte_acl costs much less per key in a batch).
+	 */
+	uint8_t n_keys[DSE_BURST]; /* keys classified for the packet, 0: none */
+	struct dse_fw_key keys[DSE_BURST][2];
+	uint32_t res[DSE_BURST][2];
 };
 
 static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 {
 	const struct dse_ct_tuple *tp[64];
+	const struct dse_fw_key *kp[2 * DSE_BURST];
+	uint32_t res[2 * DSE_BURST];
+	uint16_t at[64];
 	int32_t index[64];
 	uint8_t dir[64];
-	unsigned k = 0;
+	unsigned k = 0, nk = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
 		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 
+		b->n_keys[i] = 0;
 		if (dse_parse_frame(frame, rte_pktmbuf_data_len(m), &b->pi[i]) != DSE_PARSE_OK) {
 			b->kind[i] = -1;
 			continue;
@@ -330,21 +365,36 @@ static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 						   dse_meta(m)->segment) == 0;
 		if (b->kind[i] != 1)
 			continue;
+		at[k] = i;
 		tp[k++] = &b->t[i];
-		if (k == RTE_DIM(tp) || i + 1 == n) {
-			dse_ct_lookup_bulk(dp.ct, tp, k, index, dir);
-			for (unsigned x = 0; x < k; x++)
-				if (index[x] >= 0)
-					dse_ct_prefetch(dp.ct, (uint32_t)index[x]);
-			k = 0;
-		}
-	}
-	if (k) {
+		if (k < RTE_DIM(tp) && i + 1 < n)
+			continue;
 		dse_ct_lookup_bulk(dp.ct, tp, k, index, dir);
-		for (unsigned x = 0; x < k; x++)
-			if (index[x] >= 0)
+		for (unsigned x = 0; x < k; x++) {
+			uint16_t p = at[x];
+			const struct dse_meta *meta;
+
+			if (index[x] >= 0) {
 				dse_ct_prefetch(dp.ct, (uint32_t)index[x]);
+				continue;
+			}
+			meta = dse_meta(objs[p]);
+			b->n_keys[p] = (uint8_t)fw_keys(rte_pktmbuf_mtod((struct rte_mbuf *)objs[p],
+									 const uint8_t *),
+							&b->pi[p], meta->segment, meta->in_port,
+							meta->out_port, false, b->keys[p]);
+			for (unsigned y = 0; y < b->n_keys[p]; y++)
+				kp[nk++] = &b->keys[p][y];
+		}
+		k = 0;
 	}
+	if (nk == 0)
+		return;
+	dse_fw_classify(dp.fw, kp, nk, res);
+	nk = 0;
+	for (uint16_t i = 0; i < n; i++)
+		for (unsigned y = 0; y < b->n_keys[i]; y++)
+			b->res[i][y] = res[nk++];
 }
 
 static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
@@ -376,7 +426,11 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 	case DSE_CT_INVALID:
 		return FW_NEXT_INVALID;
 	case DSE_CT_NEW:
-		fw_judge(frame, &pi, meta->segment, meta->in_port, meta->out_port, false, &j);
+		if (b->n_keys[i])
+			fw_verdict(b->keys[i], b->res[i], b->n_keys[i], meta->segment, &j);
+		else
+			fw_judge(frame, &pi, meta->segment, meta->in_port, meta->out_port, false,
+				 &j);
 		if (j.action != DSE_FW_ALLOW)
 			return fw_refuse(rep, m, &pi, &j);
 		r = dse_ct_create_conn(dp.ct, tuple, &cs, now, rule_id(j.result));
