@@ -241,14 +241,6 @@ static inline struct dse_flow4_entry *dse_flow4_find(struct dse_flow4_entry *b,
 	return NULL;
 }
 
-/* Returns the valid entry of key 'k' in generation 'gen', or NULL. */
-static inline struct dse_flow4_entry *dse_flow4_lookup(const struct dse_flow4_cache *fc,
-						       const uint64_t k[DSE_FLOW4_KEY_WORDS],
-						       uint32_t gen)
-{
-	return dse_flow4_find(dse_flow4_bucket(fc, dse_flow4_hash(k)), k, gen);
-}
-
 /* As dse_flow_cache_create(), dse_flow_cache_free(), dse_flow_insert(), dse_flow_clear(). */
 struct dse_flow4_cache *dse_flow4_cache_create(uint32_t n_entries);
 void dse_flow4_cache_free(struct dse_flow4_cache *fc);

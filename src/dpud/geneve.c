@@ -129,42 +129,6 @@ int dse_geneve_encap(struct rte_mbuf *m, const struct dse_geneve_tx *tx, uint32_
 	return 0;
 }
 
-unsigned dse_geneve_replicate(const struct rte_mbuf *m, struct rte_mempool *pool,
-			      const struct dse_geneve_tx *tx, unsigned n, uint32_t flow_hash,
-			      struct rte_mbuf **out, struct dse_geneve_repl_stats *st)
-{
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	unsigned done = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		struct rte_mbuf *c;
-		int r;
-
-		/* Checked before copying, so an oversize flood costs no allocation. */
-		if (unlikely(len + DSE_GENEVE_IP4_ENCAP_LEN > tx[i].mtu)) {
-			st->oversize++;
-			continue;
-		}
-		/* A fresh mbuf gets the pool's full headroom, always enough for the headers. */
-		c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-		if (unlikely(c == NULL)) {
-			st->no_mbuf++;
-			continue;
-		}
-		r = dse_geneve_encap(c, &tx[i], flow_hash);
-		if (unlikely(r < 0)) {
-			if (r == -EMSGSIZE)
-				st->oversize++;
-			else
-				st->no_mbuf++;
-			rte_pktmbuf_free(c);
-			continue;
-		}
-		out[done++] = c;
-	}
-	return done;
-}
-
 /*
  * Decapsulation.
  */

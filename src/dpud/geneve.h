@@ -36,7 +36,7 @@
  * the mbuf holds exactly the inner frame.  Each reason a packet is refused
  * has a name (DSE_GENEVE_ERRORS) so the datapath can count it as a drop node.
  *
- * Nothing here keeps state or allocates except dse_geneve_replicate(); the
+ * Nothing here keeps state or allocates; the
  * functions are safe on any lcore.
  */
 #ifndef DSE_GENEVE_H
@@ -203,23 +203,6 @@ static inline uint16_t dse_geneve_src_port(uint32_t hash)
 	hash ^= hash >> 16;
 	return (uint16_t)(DSE_GENEVE_SPORT_MIN | (hash & 0x3fff));
 }
-
-/* Counters of dse_geneve_replicate(); the caller adds them to its drop counters. */
-struct dse_geneve_repl_stats {
-	uint32_t no_mbuf;  /* copies not made: pool empty */
-	uint32_t oversize; /* copies not sent: the frame does not fit the peer's MTU */
-};
-
-/*
- * Head-end replication: encapsulates a copy of the inner frame 'm' (made
- * from 'pool') for each of the 'n' peers in 'tx', in order, and stores the
- * copies in 'out' (room for 'n').  Returns how many it stored; the others
- * are counted in '*st' (added to, not reset).  'm' is neither changed nor
- * freed: the caller still owns it.
- */
-unsigned dse_geneve_replicate(const struct rte_mbuf *m, struct rte_mempool *pool,
-			      const struct dse_geneve_tx *tx, unsigned n, uint32_t flow_hash,
-			      struct rte_mbuf **out, struct dse_geneve_repl_stats *st);
 
 /* Returns the one-line description of 'result', "ok", or "unknown" if out of range. */
 const char *dse_geneve_strerror(int result);

@@ -1151,67 +1151,6 @@ static void test_geneve_flow_hash_and_source_port(void **state)
 }
 
 /*
- * Steps: replicate a 100-byte frame to three peers, the second of which has
- * an MTU too small; then, with the pool drained to two free mbufs, to four
- * peers, the last of which has an MTU too small.
- * Verify: two copies come back, each decapsulating to the original frame
- * with its own peer as the destination; one oversize is counted; the
- * original is unchanged.  With two mbufs left, two copies are made, the
- * third peer counts as no_mbuf and the fourth as oversize (the MTU is
- * checked before a copy is attempted).
- */
-static void test_geneve_replicate_encapsulates_one_copy_per_peer(void **state)
-{
-	struct dse_geneve_tx tx[4];
-	struct dse_geneve_repl_stats st = {0};
-	struct rte_mbuf *out[4], *hold[POOL_SIZE];
-	struct dse_geneve_rx rx;
-	uint8_t inner[100];
-	struct rte_mbuf *m;
-	unsigned n, held = 0;
-
-	(void)state;
-	make_inner(inner, sizeof(inner), 11);
-	for (int i = 0; i < 4; i++) {
-		tx[i] = tx_default();
-		tx[i].remote_ip = tep_ip((uint8_t)(2 + i), 1);
-	}
-	tx[1].mtu = 135; /* 100 + 36 = 136 does not fit */
-	m = mbuf_of(inner, sizeof(inner), RTE_PKTMBUF_HEADROOM);
-	n = dse_geneve_replicate(m, pool, tx, 3, 42, out, &st);
-	assert_int_equal(n, 2);
-	assert_int_equal(st.oversize, 1);
-	assert_int_equal(st.no_mbuf, 0);
-	assert_int_equal(rte_pktmbuf_pkt_len(m), sizeof(inner));
-	assert_memory_equal(rte_pktmbuf_mtod(m, uint8_t *), inner, sizeof(inner));
-	for (unsigned i = 0; i < n; i++) {
-		assert_int_equal(dse_geneve_decap(out[i], &rx), DSE_GENEVE_OK);
-		assert_int_equal(rx.local_ip, tep_ip(i == 0 ? 2 : 4, 1));
-		assert_int_equal(rx.src_port, dse_geneve_src_port(42));
-		assert_memory_equal(rte_pktmbuf_mtod(out[i], uint8_t *), inner, sizeof(inner));
-		rte_pktmbuf_free(out[i]);
-	}
-
-	tx[1].mtu = 1500;
-	tx[3].mtu = 135;
-	while (rte_mempool_avail_count(pool) > 2) {
-		hold[held] = rte_pktmbuf_alloc(pool);
-		assert_non_null(hold[held]);
-		held++;
-	}
-	memset(&st, 0, sizeof(st));
-	n = dse_geneve_replicate(m, pool, tx, 4, 42, out, &st);
-	assert_int_equal(n, 2);
-	assert_int_equal(st.no_mbuf, 1);
-	assert_int_equal(st.oversize, 1);
-	for (unsigned i = 0; i < n; i++)
-		rte_pktmbuf_free(out[i]);
-	for (unsigned i = 0; i < held; i++)
-		rte_pktmbuf_free(hold[i]);
-	rte_pktmbuf_free(m);
-}
-
-/*
  * Steps: ask for the name and description of every reason, of OK and of
  * out-of-range values.
  * Verify: names are "geneve_" + the lower-case reason, all distinct, each
@@ -1263,7 +1202,6 @@ int main(void)
 	    T(test_geneve_decap_refuses_bad_outer_headers),
 	    T(test_geneve_decap_refuses_a_chained_mbuf),
 	    T(test_geneve_flow_hash_and_source_port),
-	    T(test_geneve_replicate_encapsulates_one_copy_per_peer),
 	    T(test_geneve_reason_names),
 	};
 
