@@ -92,8 +92,12 @@ out:
 	return r;
 }
 
-/* Lists the names of the objects in 'list' whose 'key' is 'value', for a message. */
-static int users(json_t *list, const char *key, const char *value, char *buf, size_t len)
+/*
+ * Lists, for a message, the objects of 'list' whose 'key' is 'value' by
+ * their member 'label' (a name, or a firewall rule's id).
+ */
+static int users(json_t *list, const char *key, const char *value, const char *label, char *buf,
+		 size_t len)
 {
 	json_t *o;
 	size_t i, off = 0;
@@ -101,35 +105,17 @@ static int users(json_t *list, const char *key, const char *value, char *buf, si
 
 	buf[0] = '\0';
 	json_array_foreach(list, i, o) {
-		if (strcmp(json_string_value(json_object_get(o, key)), value) != 0)
-			continue;
-		if (n < 5 && off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s", n ? ", " : "",
-						json_string_value(json_object_get(o, "name")));
-		n++;
-	}
-	if (n > 5 && off < len)
-		snprintf(buf + off, len - off, " and %d more", n - 5);
-	return n;
-}
-
-/* Lists the ids of the firewall rules whose 'key' is 'value', for a message. */
-static int rule_users(json_t *rules, const char *key, const char *value, char *buf, size_t len)
-{
-	json_t *o;
-	size_t i, off = 0;
-	int n = 0;
-
-	buf[0] = '\0';
-	json_array_foreach(rules, i, o) {
 		const char *v = json_string_value(json_object_get(o, key));
+		json_t *l = json_object_get(o, label);
 
 		if (v == NULL || strcmp(v, value) != 0)
 			continue;
 		if (n < 5 && off < len)
-			off += (size_t)snprintf(
-			    buf + off, len - off, "%s%lld", n ? ", " : "",
-			    (long long)json_integer_value(json_object_get(o, "id")));
+			off += json_is_integer(l)
+				       ? (size_t)snprintf(buf + off, len - off, "%s%lld", n ? ", " : "",
+							  (long long)json_integer_value(l))
+				       : (size_t)snprintf(buf + off, len - off, "%s%s", n ? ", " : "",
+							  json_string_value(l));
 		n++;
 	}
 	if (n > 5 && off < len)
@@ -154,7 +140,7 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 		goto out;
 	}
 	if (kind == CONFIG_SWITCH &&
-	    (n = users(json_object_get(cur, "segments"), "switch", name, names, sizeof(names)))) {
+	    (n = users(json_object_get(cur, "segments"), "switch", name, "name", names, sizeof(names)))) {
 		model_error(e, "",
 			    "switch '%s' still has %d segment%s (%s): delete them first (dsectl "
 			    "segment del NAME)",
@@ -163,7 +149,7 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 		goto out;
 	}
 	if (kind == CONFIG_SEGMENT &&
-	    (n = users(json_object_get(cur, "ports"), "segment", name, names, sizeof(names)))) {
+	    (n = users(json_object_get(cur, "ports"), "segment", name, "name", names, sizeof(names)))) {
 		model_error(e, "",
 			    "segment '%s' still has %d port%s (%s): delete them first (dsectl "
 			    "port del NAME)",
@@ -180,7 +166,7 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 		goto out;
 	}
 	if (kind != CONFIG_SWITCH &&
-	    (n = rule_users(model_fw_rules(cur), kind == CONFIG_SEGMENT ? "segment" : "port", name,
+	    (n = users(model_fw_rules(cur), kind == CONFIG_SEGMENT ? "segment" : "port", name, "id",
 			    names, sizeof(names)))) {
 		model_error(e, "",
 			    "%s '%s' is the scope of %d firewall rule%s (%s): delete them first "
