@@ -15,13 +15,16 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from dse_rpc import rpc_call  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NS_RE = re.compile(r"^dse-(fabric|h[0-9]+(-.*)?)$")
@@ -96,21 +99,8 @@ class Lab:
         return p.read_text(errors="replace")[-8000:] if p.exists() else "(no log)"
 
     def dpud(self, dpu, method, params=None):
-        """Calls dse-dpud of 'dpu' on its Unix socket."""
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
-        s.connect(str(self.state / dpu / "run" / "dpud.sock"))
-        s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                               "params": params or {}}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            assert chunk
-            buf += chunk
-        s.close()
-        resp = json.loads(buf)
-        assert "error" not in resp, resp
-        return resp["result"]
+        """Calls dse-dpud of 'dpu' on its Unix socket; raises RpcError on an error."""
+        return rpc_call(str(self.state / dpu / "run" / "dpud.sock"), method, params, timeout=10)
 
     def ping(self, vm, addr, count=3):
         return run([LAB, "exec", "--state", self.state, vm, "--", "ping", "-c", str(count),

@@ -12,12 +12,16 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from lab import Capture, Netns, has_marker, l2_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from dse_rpc import rpc_call  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NS_RE = re.compile(r"^dse-(fabric|h[0-9]+(-.*)?)$")
@@ -49,20 +53,8 @@ class Overlay:
                    timeout=timeout)
 
     def call(self, dpu, method, **params):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
-        s.connect(str(self.state / dpu / "run" / "dpud.sock"))
-        s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                               "params": params}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            assert chunk, "dse-dpud of %s closed the connection" % dpu
-            buf += chunk
-        s.close()
-        resp = json.loads(buf)
-        assert "error" not in resp, (method, params, resp)
-        return resp["result"]
+        """Calls dse-dpud of 'dpu' on its Unix socket; raises RpcError on an error."""
+        return rpc_call(str(self.state / dpu / "run" / "dpud.sock"), method, params, timeout=10)
 
     def drops(self, dpu):
         return self.call(dpu, "stats.get")["drops"]
