@@ -29,6 +29,7 @@
 #include "conntrack.h"
 #include "fdb.h"
 #include "flow.h"
+#include "parse.h"
 
 struct dp_cmd;
 
@@ -151,15 +152,14 @@ extern struct dse_dp dp;
 
 /* Per-packet metadata kept in an mbuf dynamic field. */
 struct dse_meta {
+	/*
+	 * What the parse node found, written there by the parser itself: the
+	 * later nodes (the firewall, connection tracking) read it instead of
+	 * parsing again.  It describes the frame as received.
+	 */
+	struct dse_pkt_info pi;
 	uint16_t in_port;   /* ingress DPDK port id */
 	uint16_t segment;   /* segment index, once classified */
-	uint16_t l3_off;    /* offset of the L3 header */
-	uint16_t vlan_tci;  /* outer tag as received */
-	uint8_t n_vlans;    /* tags as received */
-	uint8_t l3;         /* enum dse_l3 */
-	uint8_t l4_proto;
-	uint8_t pad;
-	uint16_t l4_off;    /* offset of the L4 header, 0 if none */
 	uint16_t out_port;  /* egress port decided by the FDB; DSE_NO_PORT: flood */
 };
 

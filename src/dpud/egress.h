@@ -61,8 +61,8 @@ static inline int dse_egress_vlan_apply(struct rte_mbuf *m, uint8_t op, uint16_t
  */
 static inline uint16_t dse_flow_vlan_key(uint16_t in_port, const struct dse_meta *meta)
 {
-	if (meta->n_vlans)
-		return (uint16_t)(0x1000 | (meta->vlan_tci & 0xfff));
+	if (meta->pi.n_vlans)
+		return (uint16_t)(0x1000 | (meta->pi.vlan_tci & 0xfff));
 	return unlikely(in_port >= DSE_MAX_PORTS) ? (uint16_t)(0x2000 | meta->segment) : 0;
 }
 

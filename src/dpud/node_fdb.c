@@ -53,7 +53,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	m->hash.usr = (uint32_t)src_idx;
 	if (unlikely(moved))
 		dp_flows_invalidate();
-	fw = dp.segments[seg].fw && (meta->l3 == DSE_L3_IPV4 || meta->l3 == DSE_L3_IPV6);
+	fw = dp.segments[seg].fw && (meta->pi.l3 == DSE_L3_IPV4 || meta->pi.l3 == DSE_L3_IPV6);
 	meta->out_port = DSE_NO_PORT;
 	dst_idx = (dst[0] & 1) ? -1 : dse_fdb_lookup(dp.fdb, seg, dst);
 	if (dst_idx < 0)
@@ -68,7 +68,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 		meta->out_port = out;
 		return FDB_NEXT_FW;
 	}
-	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->n_vlans, &tci);
+	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->pi.n_vlans, &tci);
 
 	if (src_idx >= 0) {
 		uint16_t vlan_key = dse_flow_vlan_key(meta->in_port, meta);

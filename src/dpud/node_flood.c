@@ -41,7 +41,7 @@ static void flood_one(struct rte_graph *graph, struct rte_node *node, struct rte
 	for (uint16_t i = 0; i < n_out; i++) {
 		struct rte_mbuf *c = m;
 		uint16_t tci = 0;
-		uint8_t op = dse_egress_vlan_op(&dp.ports[outs[i]], meta->segment, meta->n_vlans,
+		uint8_t op = dse_egress_vlan_op(&dp.ports[outs[i]], meta->segment, meta->pi.n_vlans,
 						&tci);
 
 		if (i + 1 < n_out) {

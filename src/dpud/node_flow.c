@@ -28,49 +28,13 @@ static inline uint16_t flow_segment(const struct dse_port *port, const struct ds
 	if (port->tunnel)
 		return meta->segment;
 	if (port->mode == DSE_PORT_ACCESS)
-		return meta->n_vlans ? DSE_NO_SEGMENT : port->segment;
-	if (meta->n_vlans == 0)
+		return meta->pi.n_vlans ? DSE_NO_SEGMENT : port->segment;
+	if (meta->pi.n_vlans == 0)
 		return DSE_NO_SEGMENT;
-	seg = dp.vlan_seg[meta->vlan_tci & 0xfff];
+	seg = dp.vlan_seg[meta->pi.vlan_tci & 0xfff];
 	return seg != DSE_NO_SEGMENT && dp_port_in_segment(port, seg) ? seg : DSE_NO_SEGMENT;
 }
 
-/* What tracking needs of a packet, from the offsets the parser recorded. */
-static inline void flow4_seg(struct dse_ct_seg *cs, const uint8_t *frame,
-			     const struct dse_meta *meta)
-{
-	const uint8_t *l3 = frame + meta->l3_off;
-	uint16_t ip_len = meta->l3 == DSE_L3_IPV6
-				  ? (uint16_t)(40 + ((l3[4] << 8) | l3[5]))
-				  : (uint16_t)((l3[2] << 8) | l3[3]);
-
-	cs->ip_len = ip_len;
-	if (meta->l4_off == 0) {
-		cs->l4 = NULL;
-		cs->l4_len = 0;
-		cs->payload_len = 0;
-		return;
-	}
-	cs->l4 = frame + meta->l4_off;
-	switch (meta->l4_proto) {
-	case 6:
-		cs->l4_len = (uint16_t)((cs->l4[12] >> 4) * 4);
-		break;
-	case 17:
-		cs->l4_len = 8;
-		break;
-	default:
-		cs->l4_len = 4;
-		break;
-	}
-	cs->payload_len = (uint32_t)(ip_len - (meta->l4_off - meta->l3_off) - cs->l4_len);
-}
-
-/*
- * The layer 4 lookup of an IP packet of a firewalled segment.  Returns the
- * edge: "dse_tx" with the egress set on a hit that fits its connection,
- * the invalid drop for one that does not, else the full pipeline.
- */
 /*
  * The layer 4 path of a burst runs in passes so that its memory accesses
  * overlap: keys are made and their buckets fetched for every packet first,
@@ -96,11 +60,11 @@ static inline bool flow4_prepare(struct flow4_burst *b, uint16_t i, struct rte_m
 		return false;
 	seg = flow_segment(&dp.ports[m->port], meta);
 	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
-	    (meta->l3 != DSE_L3_IPV4 && meta->l3 != DSE_L3_IPV6))
+	    (meta->pi.l3 != DSE_L3_IPV4 && meta->pi.l3 != DSE_L3_IPV6))
 		return false;
 	dse_flow_key(frame, m->port, dse_flow_vlan_key(m->port, meta), &k0, &k1);
-	dse_flow4_key(b->k[i], k0, k1, frame + meta->l3_off, meta->l3 == DSE_L3_IPV6,
-		      meta->l4_proto, meta->l4_off ? frame + meta->l4_off : NULL);
+	dse_flow4_key(b->k[i], k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6,
+		      meta->pi.l4_proto, meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
 	b->bucket[i] = dse_flow4_bucket(dp.worker.flows4, dse_flow4_hash(b->k[i]));
 	dse_flow4_prefetch(b->bucket[i]);
 	return true;
@@ -131,7 +95,7 @@ static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *
 
 	if (f == NULL)
 		return FLOW_NEXT_SEGMENT;
-	flow4_seg(&cs, rte_pktmbuf_mtod(m, const uint8_t *), meta);
+	dse_ct_seg_from_pkt(&cs, rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi);
 	v = dse_ct_track(dp.ct, f->ct_index, f->ct_dir, &cs, now);
 	if (v == DSE_CT_INVALID)
 		return FLOW_NEXT_CT_INVALID;

@@ -262,8 +262,8 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 	if (src < 0)
 		return;
 	dse_flow_key(frame, meta->in_port, vlan_key, &k0, &k1);
-	dse_flow4_key(k, k0, k1, frame + meta->l3_off, meta->l3 == DSE_L3_IPV6, meta->l4_proto,
-		      meta->l4_off ? frame + meta->l4_off : NULL);
+	dse_flow4_key(k, k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6, meta->pi.l4_proto,
+		      meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
 	f = dse_flow4_insert(dp.worker.flows4, k, dp.flow_gen);
 	f->fdb_src = (uint32_t)src;
 	f->ct_index = index;
@@ -283,7 +283,7 @@ static uint16_t fw_pass(struct rte_mbuf *m, struct dse_meta *meta, int32_t index
 
 	if (out == DSE_NO_PORT)
 		return FW_NEXT_FLOOD;
-	op = dse_egress_vlan_op(&dp.ports[out], meta->segment, meta->n_vlans, &tci);
+	op = dse_egress_vlan_op(&dp.ports[out], meta->segment, meta->pi.n_vlans, &tci);
 	if (index >= 0)
 		fw_install(m, meta, out, op, tci, (uint32_t)index, dir);
 	if (dse_egress_vlan_apply(m, op, tci) != 0)
@@ -322,16 +322,14 @@ static uint16_t fw_refuse(struct fw_replies *rep, struct rte_mbuf *m,
 }
 
 /*
- * What the first pass over a burst found of each packet: its offsets (the
- * parser accepted the frame already; this only recovers them) and its
- * connection tuple.  The first pass also looks every tuple up once, in
+ * What the first pass over a burst found of each packet: its connection
+ * tuple.  The first pass also looks every tuple up once, in
  * bulk, so that the per-packet pass finds the connection table in the
  * cache: connection setup misses in it on nearly every packet.
  */
 struct fw_burst {
-	struct dse_pkt_info pi[DSE_BURST];
 	struct dse_ct_tuple t[DSE_BURST];
-	int8_t kind[DSE_BURST]; /* -1: unparsable, 0: not tracked, 1: tracked */
+	bool tracked[DSE_BURST]; /* false: not a packet connection tracking follows */
 	/*
 	 * Packets whose connection the bulk lookup did not find are likely to
 	 * open one: their keys are classified together, in one call, before
@@ -357,13 +355,9 @@ static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 
 		b->n_keys[i] = 0;
-		if (dse_parse_frame(frame, rte_pktmbuf_data_len(m), &b->pi[i]) != DSE_PARSE_OK) {
-			b->kind[i] = -1;
-			continue;
-		}
-		b->kind[i] = dse_ct_tuple_from_pkt(&b->t[i], frame, &b->pi[i],
-						   dse_meta(m)->segment) == 0;
-		if (b->kind[i] != 1)
+		b->tracked[i] = dse_ct_tuple_from_pkt(&b->t[i], frame, &dse_meta(m)->pi,
+						      dse_meta(m)->segment) == 0;
+		if (!b->tracked[i])
 			continue;
 		at[k] = i;
 		tp[k++] = &b->t[i];
@@ -381,7 +375,7 @@ static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 			meta = dse_meta(objs[p]);
 			b->n_keys[p] = (uint8_t)fw_keys(rte_pktmbuf_mtod((struct rte_mbuf *)objs[p],
 									 const uint8_t *),
-							&b->pi[p], meta->segment, meta->in_port,
+							&meta->pi, meta->segment, meta->in_port,
 							meta->out_port, false, b->keys[p]);
 			for (unsigned y = 0; y < b->n_keys[p]; y++)
 				kp[nk++] = &b->keys[p][y];
@@ -402,7 +396,7 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 {
 	struct dse_meta *meta = dse_meta(m);
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-	const struct dse_pkt_info pi = b->pi[i];
+	const struct dse_pkt_info *pi = &meta->pi;
 	const struct dse_ct_tuple *tuple = &b->t[i];
 	struct fw_judgement j;
 	struct dse_ct_seg cs;
@@ -412,15 +406,13 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 	uint8_t dir;
 	int r;
 
-	if (b->kind[i] < 0)
-		return FW_NEXT_INVALID;
-	if (b->kind[i] == 0) {
+	if (!b->tracked[i]) {
 		/* Not tracked: the rules decide every packet. */
-		fw_judge(frame, &pi, meta->segment, meta->in_port, meta->out_port, false, &j);
+		fw_judge(frame, pi, meta->segment, meta->in_port, meta->out_port, false, &j);
 		return j.action == DSE_FW_ALLOW ? fw_pass(m, meta, -1, 0)
-						: fw_refuse(rep, m, &pi, &j);
+						: fw_refuse(rep, m, pi, &j);
 	}
-	dse_ct_seg_from_pkt(&cs, frame, &pi);
+	dse_ct_seg_from_pkt(&cs, frame, pi);
 	v = dse_ct_process(dp.ct, tuple, &cs, now, &index, &dir);
 	switch (v) {
 	case DSE_CT_INVALID:
@@ -429,10 +421,10 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 		if (b->n_keys[i])
 			fw_verdict(b->keys[i], b->res[i], b->n_keys[i], meta->segment, &j);
 		else
-			fw_judge(frame, &pi, meta->segment, meta->in_port, meta->out_port, false,
+			fw_judge(frame, pi, meta->segment, meta->in_port, meta->out_port, false,
 				 &j);
 		if (j.action != DSE_FW_ALLOW)
-			return fw_refuse(rep, m, &pi, &j);
+			return fw_refuse(rep, m, pi, &j);
 		r = dse_ct_create_conn(dp.ct, tuple, &cs, now, rule_id(j.result));
 		if (r == -ENOSPC)
 			return FW_NEXT_FULL;
@@ -444,11 +436,11 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 		e = &dp.ct->entries[index];
 		if (unlikely(e->fw_gen != dp.fw_gen)) {
 			/* The rules changed since this connection was judged: judge it again. */
-			fw_judge(frame, &pi, meta->segment, meta->in_port, meta->out_port,
+			fw_judge(frame, pi, meta->segment, meta->in_port, meta->out_port,
 				 dir == DSE_CT_DIR_REPLY, &j);
 			if (j.action != DSE_FW_ALLOW) {
 				dse_ct_delete(dp.ct, (uint32_t)index);
-				return fw_refuse(rep, m, &pi, &j);
+				return fw_refuse(rep, m, pi, &j);
 			}
 			e->fw_gen = dp.fw_gen;
 			e->mark = rule_id(j.result);

@@ -2,7 +2,7 @@
 /*
  * Node "dse_parse": validates every frame (see parse.h), drops malformed ones
  * to the drop node of their reason, drops frames above the ingress port's
- * MTU, and records the layer offsets in the packet's metadata.
+ * MTU; the parser writes what it found straight into the packet's metadata.
  */
 #include <rte_mbuf.h>
 
@@ -53,7 +53,6 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
 		struct dse_meta *meta = dse_meta(m);
-		struct dse_pkt_info info;
 		uint32_t len = rte_pktmbuf_data_len(m);
 		int r;
 
@@ -67,27 +66,21 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 			dse_enq(&q, PARSE_NEXT_OVERSIZE);
 			continue;
 		}
-		r = dse_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), len, &info);
+		r = dse_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), len, &meta->pi);
 		if (unlikely(r != DSE_PARSE_OK)) {
 			dse_enq(&q, (uint16_t)r);
 			continue;
 		}
 		/* The MTU counts the L3 packet: the Ethernet header and tags come on top. */
-		if (unlikely(len > (uint32_t)dp.ports[m->port].mtu + 14 + 4u * info.n_vlans ||
+		if (unlikely(len > (uint32_t)dp.ports[m->port].mtu + 14 + 4u * meta->pi.n_vlans ||
 			     m->nb_segs != 1)) {
 			dse_enq(&q, PARSE_NEXT_OVERSIZE);
 			continue;
 		}
 		meta->in_port = m->port;
 		/* meta->segment is left as is: decapsulation sets it for the inner frame. */
-		meta->l3_off = info.l3_off;
-		meta->vlan_tci = info.vlan_tci;
-		meta->n_vlans = info.n_vlans;
-		meta->l3 = info.l3;
-		meta->l4_proto = info.l4_proto;
-		meta->l4_off = info.l4_off;
 		if (unlikely(dp.ports[m->port].tep_uplink)) {
-			dse_enq(&q, parse_tep(rte_pktmbuf_mtod(m, const uint8_t *), &info));
+			dse_enq(&q, parse_tep(rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi));
 			continue;
 		}
 		dse_enq(&q, PARSE_NEXT_FLOW);

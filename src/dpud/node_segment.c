@@ -28,16 +28,16 @@ static inline uint16_t classify(struct rte_mbuf *m)
 	if (port->tunnel)
 		return meta->segment == DSE_NO_SEGMENT ? SEG_NEXT_NO_SEGMENT : SEG_NEXT_FDB;
 	if (port->mode == DSE_PORT_ACCESS) {
-		if (meta->n_vlans)
+		if (meta->pi.n_vlans)
 			return SEG_NEXT_ACCESS_TAGGED;
 		if (port->segment == DSE_NO_SEGMENT)
 			return SEG_NEXT_NO_SEGMENT;
 		meta->segment = port->segment;
 		return SEG_NEXT_FDB;
 	}
-	if (meta->n_vlans == 0)
+	if (meta->pi.n_vlans == 0)
 		return SEG_NEXT_TRUNK_UNTAGGED;
-	seg = dp.vlan_seg[meta->vlan_tci & 0xfff];
+	seg = dp.vlan_seg[meta->pi.vlan_tci & 0xfff];
 	if (seg == DSE_NO_SEGMENT || !(port->trunk_segs[seg / 64] & (1ull << (seg % 64))))
 		return SEG_NEXT_VLAN_UNKNOWN;
 	meta->segment = seg;

@@ -28,7 +28,7 @@ static uint16_t tep_arp_process(struct rte_graph *graph, struct rte_node *node, 
 		struct dse_meta *meta = dse_meta(m);
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		struct rte_arp_hdr *arp =
-			rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, meta->l3_off);
+			rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, meta->pi.l3_off);
 
 		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
 			/* Who has our TEP address: tell the asker, from the same frame. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Node "dse_tx": transmits each packet on the port in its mbuf's 'port'
- * field (a peer TEP's virtual port: through "dse_encap" first).  Consecutive packets for one port go in one burst; what the port
- * does not take is dropped and counted.
+ * field (a peer TEP's virtual port: through "dse_encap" first).
+ * Consecutive packets for one port go in one burst; what the port does not
+ * take is dropped and counted.
  */
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
