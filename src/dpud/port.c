@@ -2,6 +2,7 @@
 #include "port.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 
+#include "afpacket.h"
 #include "log.h"
 
 #define PORT_RX_DESC 1024
@@ -132,6 +134,30 @@ static void devargs_name(const char *devargs, char *name, size_t len)
 	name[n] = '\0';
 }
 
+/*
+ * The sockets of a net_af_packet port must have joined their fanout group
+ * without kernel reassembly (afpacket.h); says so in the log if not.
+ */
+static void port_check_afpacket(const char *devargs, const char *devname)
+{
+	char iface[IF_NAMESIZE];
+	const char *p = strstr(devargs, "iface=");
+	size_t n;
+	int fd;
+
+	if (strncmp(devargs, "net_af_packet", 13) != 0 || p == NULL)
+		return;
+	p += 6;
+	n = strcspn(p, ",");
+	if (n == 0 || n >= sizeof(iface))
+		return;
+	memcpy(iface, p, n);
+	iface[n] = '\0';
+	if (dse_afp_sockets((int)if_nametoindex(iface), &fd, 1) == 0)
+		DSE_LOG_WARN("port", "%s: the kernel may reassemble IPv4 fragments on this port",
+			     devname);
+}
+
 static void port_destroy(uint16_t port_id, const char *devname)
 {
 	rte_eth_dev_stop(port_id);
@@ -201,6 +227,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	}
 	/* A switch port must see frames for every address; some PMDs cannot say no. */
 	rte_eth_promiscuous_enable(port_id);
+	port_check_afpacket(conf->devargs, devname);
 
 	port.used = true;
 	snprintf(port.name, sizeof(port.name), "%s", conf->name);
