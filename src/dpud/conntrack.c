@@ -12,6 +12,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "parse.h"
 
@@ -45,8 +46,15 @@
 #define ICMP6_ECHO_REQUEST 128
 #define ICMP6_ECHO_REPLY   129
 
-/* tcp_track() result that is neither valid (0) nor an invalid reason (> 0). */
-#define CT_REOPEN (-1)
+/* tcp_track() results that are neither valid (0) nor an invalid reason (> 0). */
+#define CT_REOPEN   (-1) /* a SYN on a closed connection: it may start a new one */
+#define CT_PASS_RST (-2) /* a RST in the window, not exact: passes, nothing changes */
+#define CT_PASS_SYN (-3) /* a SYN on an open connection: passes, nothing changes */
+#define CT_REPLACE  (-4) /* a SYN+ACK answering the SYN seen on an open connection */
+
+/* Looking for a connection to evict: wheel slots and entries looked at, at most. */
+#define CT_EVICT_SLOTS	 64
+#define CT_EVICT_SAMPLES 64
 
 _Static_assert(sizeof(struct dse_ct_key) == 40, "the key is hashed as bytes: no padding");
 _Static_assert(sizeof(struct dse_ct_entry) == 128, "a connection is two cache lines");
@@ -93,8 +101,8 @@ static inline uint8_t pclass_of(uint8_t proto)
 void dse_ct_timeouts_default(struct dse_ct_timeouts *t)
 {
 	*t = (struct dse_ct_timeouts){
-	    .tcp_syn_sent = 120,
-	    .tcp_syn_recv = 60,
+	    .tcp_syn_sent = 5,
+	    .tcp_syn_recv = 5,
 	    .tcp_established = 86400,
 	    .tcp_fin_wait = 120,
 	    .tcp_close_wait = 60,
@@ -219,14 +227,21 @@ struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
 				  RTE_CACHE_LINE_SIZE);
 	ct->slots =
 	    rte_malloc("conntrack_wheel", sizeof(*ct->slots) * CT_SLOTS, RTE_CACHE_LINE_SIZE);
-	if (ct->entries == NULL || ct->slots == NULL) {
+	ct->src_embryonic = rte_zmalloc("conntrack_src", sizeof(*ct->src_embryonic) * DSE_CT_SRC_SLOTS,
+					RTE_CACHE_LINE_SIZE);
+	ct->zone_embryonic = rte_zmalloc("conntrack_zone", sizeof(*ct->zone_embryonic) * DSE_CT_ZONES,
+					 RTE_CACHE_LINE_SIZE);
+	if (ct->entries == NULL || ct->slots == NULL || ct->src_embryonic == NULL ||
+	    ct->zone_embryonic == NULL) {
 		err = ENOMEM;
 		goto fail;
 	}
 	for (uint32_t i = 0; i < CT_SLOTS; i++)
 		ct->slots[i] = (struct dse_ct_slot){CT_NIL, CT_NIL};
 	ct->max_entries = max_entries;
+	ct->src_embryonic_max = DSE_CT_SRC_EMBRYONIC_DEFAULT;
 	ct->next_id = 1;
+	ct->rnd = rte_rand() | 1; /* xorshift needs a state other than 0 */
 	timeouts_apply(ct, t);
 	return ct;
 fail:
@@ -242,6 +257,8 @@ void dse_ct_free(struct dse_ct *ct)
 	rte_hash_free(ct->hash);
 	rte_free(ct->entries);
 	rte_free(ct->slots);
+	rte_free(ct->src_embryonic);
+	rte_free(ct->zone_embryonic);
 	rte_free(ct);
 }
 
@@ -305,6 +322,59 @@ static void wheel_reschedule(struct dse_ct *ct, uint32_t idx, uint64_t now)
 
 /* ---- entries ----------------------------------------------------------- */
 
+/* ---- half-open (embryonic) connections -------------------------------- */
+
+static inline uint32_t zone_slot(uint16_t zone)
+{
+	return zone & (DSE_CT_ZONES - 1);
+}
+
+/* The per-source slot of the connection opener's address: endpoint 'o' of 'k'. */
+static inline uint16_t src_slot(const struct dse_ct_key *k, unsigned o)
+{
+	return (uint16_t)rte_hash_crc(k->addr[o], 16, k->zone);
+}
+
+/* Counts entry 'idx' (of key 'k') half-open again. */
+static void embryonic_begin(struct dse_ct *ct, uint32_t idx, const struct dse_ct_key *k)
+{
+	struct dse_ct_entry *e = &ct->entries[idx];
+
+	e->flags |= DSE_CT_EF_EMBRYONIC;
+	e->src_bucket = src_slot(k, (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0);
+	ct->src_embryonic[e->src_bucket]++;
+	ct->zone_embryonic[zone_slot(k->zone)]++;
+}
+
+/* Ends the half-open count of entry 'idx', whose key is 'k' (NULL: looked up). */
+static void embryonic_end(struct dse_ct *ct, uint32_t idx, const struct dse_ct_key *k)
+{
+	struct dse_ct_entry *e = &ct->entries[idx];
+	void *kp;
+
+	if (!(e->flags & DSE_CT_EF_EMBRYONIC))
+		return;
+	e->flags &= ~DSE_CT_EF_EMBRYONIC;
+	ct->src_embryonic[e->src_bucket]--;
+	if (k == NULL && rte_hash_get_key_with_position(ct->hash, (int32_t)idx, &kp) == 0)
+		k = kp;
+	if (k != NULL)
+		ct->zone_embryonic[zone_slot(k->zone)]--;
+}
+
+/* True for the states of a connection that is open for real (not half-open, not closed). */
+static inline bool state_open(uint8_t state)
+{
+	return (state >= DSE_CT_S_ESTABLISHED && state <= DSE_CT_S_TIME_WAIT) ||
+	       state == DSE_CT_S_REPLIED;
+}
+
+void dse_ct_set_embryonic_limits(struct dse_ct *ct, uint32_t per_src, uint32_t per_zone)
+{
+	ct->src_embryonic_max = per_src ? per_src : 1;
+	ct->zone_embryonic_max = per_zone;
+}
+
 /* Removes entry 'idx' from the hash and frees it; from its wheel slot if 'unlink'. */
 static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink)
 {
@@ -315,6 +385,7 @@ static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink)
 	/* A copy: the key passed to rte_hash_del_key() must not be its own slot. */
 	if (rte_hash_get_key_with_position(ct->hash, (int32_t)idx, &k) == 0) {
 		memcpy(&key, k, sizeof(key));
+		embryonic_end(ct, idx, &key);
 		rte_hash_del_key(ct->hash, &key);
 	}
 	if (unlink)
@@ -422,10 +493,71 @@ static uint8_t tcp_closing_state(const struct dse_ct_entry *e)
 	return acked == 2 ? DSE_CT_S_TIME_WAIT : DSE_CT_S_LAST_ACK;
 }
 
+/* Notes the highest acknowledgement side 'dir' of 'e' has sent. */
+static inline void tcp_note_ack(struct dse_ct_entry *e, uint8_t dir, uint32_t ack)
+{
+	struct dse_ct_tcp_dir *d = &e->tcp[dir];
+
+	if (!(d->flags & DSE_CT_TCPF_ACKED) || seq_after(ack, e->maxack[dir])) {
+		e->maxack[dir] = ack;
+		d->flags |= DSE_CT_TCPF_ACKED;
+	}
+}
+
+/* Remembers the SYN 'h' of the original direction: the opener's, or one on an open connection. */
+static void tcp_note_syn(struct dse_ct_entry *e, const uint8_t *h, uint32_t hlen, uint32_t seq,
+			 uint32_t payload, uint16_t win, bool pending)
+{
+	int ws = tcp_wscale(h, hlen);
+
+	e->syn_seq = seq;
+	e->syn_len = (uint16_t)RTE_MIN(payload, (uint32_t)UINT16_MAX);
+	e->syn_win = win;
+	e->syn_wscale = ws >= 0 ? (uint8_t)ws : 0;
+	e->syn_flags = (pending ? DSE_CT_SYNF_PENDING : 0) | (ws >= 0 ? DSE_CT_SYNF_WSCALE : 0);
+}
+
+/*
+ * True when the SYN+ACK acknowledgement 'ack' fits the opener's SYN: it
+ * acknowledges the SYN and at most the data the SYN carried (a server may
+ * take TCP Fast Open's data, RFC 7413, or only the SYN, and the client then
+ * sends the data again).  Acknowledging the ISN itself is refused.
+ */
+static inline bool tcp_synack_ok(const struct dse_ct_entry *e, uint32_t ack)
+{
+	return seq_after(ack, e->syn_seq) && !seq_after(ack, e->syn_seq + 1 + e->syn_len);
+}
+
+/*
+ * A RST of a connection past its handshake (RFC 5961 section 3): it closes
+ * the connection only at the sequence number the receiver expects next,
+ * which is what it acknowledged last, or everything the sender sent when
+ * all of it arrived.  A RST elsewhere in the receiver's window is passed on
+ * without closing, so that the endpoint's challenge ACK can go back and a
+ * RST at the right number follow; one outside the window is invalid.
+ */
+static int tcp_rst(struct dse_ct_entry *e, uint8_t dir, uint32_t seq)
+{
+	const struct dse_ct_tcp_dir *s = &e->tcp[dir], *r = &e->tcp[dir ^ 1];
+	const bool acked = r->flags & DSE_CT_TCPF_ACKED;
+	const uint32_t rcv_nxt = acked ? e->maxack[dir ^ 1] : s->end;
+
+	if (seq == s->end || seq == rcv_nxt) {
+		e->state = DSE_CT_S_CLOSE;
+		return 0;
+	}
+	if (!seq_before(seq, rcv_nxt) && !seq_after(seq, s->maxend))
+		return CT_PASS_RST;
+	return DSE_CT_INV_RST_WINDOW;
+}
+
 /*
  * Tracks the TCP segment 'seg' of direction 'dir' in 'e'.  Returns 0 when it
- * is valid ('e' updated, its state possibly changed), CT_REOPEN when it is a
- * SYN on a closed connection, or an invalid reason ('e' unchanged).
+ * is valid ('e' updated, its state possibly changed); CT_REOPEN for a SYN on
+ * a closed connection; CT_PASS_RST or CT_PASS_SYN for a RST or SYN that
+ * passes without changing the connection (RFC 5961); CT_REPLACE for a
+ * SYN+ACK that answers a SYN seen on the open connection (the caller makes
+ * a new connection of it); or an invalid reason ('e' unchanged).
  *
  * The window check, per direction s (sender) and r (receiver):
  *   seq <= s.maxend                 not beyond what the receiver offered
@@ -466,7 +598,9 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 			/* Ours again (retransmitted, or a new ISN), or the peer's
 			 * crossing it: a simultaneous open. */
 			tcp_dir_init(s, h, hlen, end, win);
-			if (dir == DSE_CT_DIR_REPLY)
+			if (dir == DSE_CT_DIR_ORIG)
+				tcp_note_syn(e, h, hlen, seq, seg->payload_len, (uint16_t)win, false);
+			else
 				e->state = DSE_CT_S_SYN_RECV;
 			return 0;
 		case DSE_CT_S_SYN_RECV:
@@ -475,13 +609,22 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 				return 0;
 			return DSE_CT_INV_SYN_STATE;
 		default:
-			return DSE_CT_INV_SYN_STATE;
+			/*
+			 * An open connection (RFC 5961 section 4): the endpoint
+			 * answers with a challenge ACK and keeps it.  A SYN of
+			 * the opener's side is remembered: if the other side
+			 * answers it with a SYN+ACK, a new connection starts.
+			 */
+			if (dir == DSE_CT_DIR_ORIG)
+				tcp_note_syn(e, h, hlen, seq, seg->payload_len, (uint16_t)win, true);
+			return CT_PASS_SYN;
 		}
 	}
 	if (syn) { /* SYN+ACK */
 		if ((e->state == DSE_CT_S_SYN_SENT && dir == DSE_CT_DIR_REPLY) ||
 		    e->state == DSE_CT_S_SYN_RECV) {
-			if (ack != r->end)
+			/* The opener's SYN may have carried data; a simultaneous open's may not. */
+			if (dir == DSE_CT_DIR_REPLY ? !tcp_synack_ok(e, ack) : ack != r->end)
 				return DSE_CT_INV_SYNACK_ACK;
 			if (e->state == DSE_CT_S_SYN_SENT) {
 				tcp_dir_init(s, h, hlen, end, win);
@@ -492,12 +635,16 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 			} else if (s->maxwin == 0 || end != s->end) {
 				return DSE_CT_INV_SYN_STATE; /* not a retransmission */
 			}
+			tcp_note_ack(e, dir, ack);
 			/* The window of a SYN is never scaled. */
 			edge = ack + (win ? win : 1);
 			if (seq_after(edge, r->maxend))
 				r->maxend = edge;
 			return 0;
 		}
+		if (dir == DSE_CT_DIR_REPLY && state_open(e->state) &&
+		    (e->syn_flags & DSE_CT_SYNF_PENDING) && tcp_synack_ok(e, ack))
+			return CT_REPLACE;
 		/* The SYN+ACK again after the final ACK went by (and was lost beyond us). */
 		if (e->state == DSE_CT_S_ESTABLISHED && dir == DSE_CT_DIR_REPLY && end == s->end)
 			return 0;
@@ -511,9 +658,9 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 		if (!rst)
 			return DSE_CT_INV_UNEXPECTED;
 		if (dir == DSE_CT_DIR_REPLY) {
-			if (!ackf || ack != r->end)
+			if (!ackf || !tcp_synack_ok(e, ack))
 				return DSE_CT_INV_ACK_WINDOW;
-		} else if (seq != s->end) {
+		} else if (seq != s->end && seq != e->syn_seq + 1) {
 			return DSE_CT_INV_SEQ_WINDOW;
 		}
 		e->state = DSE_CT_S_CLOSE;
@@ -526,24 +673,23 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 
 	win <<= s->wscale;
 	ackv = ackf ? ack : r->end; /* a RST without ACK acknowledges nothing */
-	if (seq_after(seq, s->maxend) || seq_before(end, s->end - r->maxwin))
-		return DSE_CT_INV_SEQ_WINDOW;
 	maxack = RTE_MAX(s->maxwin, CT_MAXACKWIN_MIN);
+	if (!rst && (seq_after(seq, s->maxend) || seq_before(end, s->end - r->maxwin)))
+		return DSE_CT_INV_SEQ_WINDOW;
 	if (seq_after(ackv, r->end) || seq_before(ackv, r->end - maxack))
 		return DSE_CT_INV_ACK_WINDOW;
+	if (rst)
+		return tcp_rst(e, dir, seq);
 
 	if (s->maxwin < win)
 		s->maxwin = win;
 	if (seq_after(end, s->end))
 		s->end = end;
 	if (ackf) {
+		tcp_note_ack(e, dir, ack);
 		edge = ack + (win ? win : 1);
 		if (seq_after(edge, r->maxend))
 			r->maxend = edge;
-	}
-	if (rst) {
-		e->state = DSE_CT_S_CLOSE;
-		return 0;
 	}
 	if (fin)
 		s->flags |= DSE_CT_TCPF_FIN;
@@ -554,6 +700,7 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 	e->state = tcp_closing_state(e);
 	return 0;
 }
+
 
 /* ---- tuples ------------------------------------------------------------ */
 
@@ -678,6 +825,171 @@ void dse_ct_seg_from_pkt(struct dse_ct_seg *seg, const uint8_t *frame,
 	seg->payload_len = (uint32_t)(info->ip_end - info->l4_off - info->l4_len);
 }
 
+/* ---- ICMP errors ------------------------------------------------------- */
+
+int dse_ct_icmp_error_kind(uint8_t family, uint8_t type, uint8_t code)
+{
+	if (family == 4) {
+		switch (type) {
+		case 3:
+			return code == 4 ? DSE_CT_REL_TOO_BIG : DSE_CT_REL_UNREACH;
+		case 11:
+			return DSE_CT_REL_TIME;
+		case 12:
+			return DSE_CT_REL_PARAM;
+		default:
+			return -1;
+		}
+	}
+	switch (type) {
+	case 1:
+		return DSE_CT_REL_UNREACH;
+	case 2:
+		return DSE_CT_REL_TOO_BIG;
+	case 3:
+		return DSE_CT_REL_TIME;
+	case 4:
+		return DSE_CT_REL_PARAM;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The quoted packet of an ICMP error: its addresses, protocol and the first
+ * bytes of its layer 4 header.
+ */
+struct ct_quote {
+	uint8_t src[16], dst[16];
+	uint8_t proto;
+	const uint8_t *l4; /* at least 8 bytes */
+};
+
+/* Reads the quoted packet 'q' ('len' bytes) of family 'family'.  Returns 0 or -EPROTO. */
+static int ct_quote_parse(struct ct_quote *cq, uint8_t family, const uint8_t *q, uint32_t len)
+{
+	uint32_t off, nh;
+
+	if (family == 4) {
+		uint32_t hl;
+
+		if (len < 20 || (q[0] >> 4) != 4)
+			return -EPROTO;
+		hl = (uint32_t)(q[0] & 0x0f) * 4;
+		/* A non-first fragment quotes no ports. */
+		if (hl < 20 || len < hl + 8 || (rd16(q + 6) & 0x1fff) != 0)
+			return -EPROTO;
+		dse_ct_addr_from_ipv4(cq->src, q + 12);
+		dse_ct_addr_from_ipv4(cq->dst, q + 16);
+		cq->proto = q[9];
+		cq->l4 = q + hl;
+		return 0;
+	}
+	if (len < 40 || (q[0] >> 4) != 6)
+		return -EPROTO;
+	memcpy(cq->src, q + 8, 16);
+	memcpy(cq->dst, q + 24, 16);
+	nh = q[6];
+	off = 40;
+	/* The extension headers the parser knows, as many as it walks. */
+	for (unsigned n = 0; n < 8; n++) {
+		uint32_t hl;
+
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS &&
+		    nh != IPPROTO_FRAGMENT && nh != IPPROTO_AH)
+			break;
+		if (len < off + 8)
+			return -EPROTO;
+		if (nh == IPPROTO_FRAGMENT) {
+			if (rd16(q + off + 2) & 0xfff8)
+				return -EPROTO;
+			hl = 8;
+		} else if (nh == IPPROTO_AH) {
+			hl = ((uint32_t)q[off + 1] + 2) * 4;
+		} else {
+			hl = ((uint32_t)q[off + 1] + 1) * 8;
+		}
+		nh = q[off];
+		off += hl;
+	}
+	if (len < off + 8)
+		return -EPROTO;
+	cq->proto = (uint8_t)nh;
+	cq->l4 = q + off;
+	return 0;
+}
+
+int dse_ct_related(struct dse_ct *ct, uint16_t zone, uint8_t family, const uint8_t dst[16],
+		   const uint8_t *icmp, uint32_t len, uint64_t now, uint8_t *ret_kind)
+{
+	const struct dse_ct_entry *e;
+	struct dse_ct_tuple t;
+	struct ct_quote q;
+	uint16_t sport, dport;
+	uint8_t dir;
+	int kind, pos;
+
+	if (len < 8 || (family != 4 && family != 6))
+		return -EINVAL;
+	kind = dse_ct_icmp_error_kind(family, icmp[0], icmp[1]);
+	if (kind < 0)
+		return -EINVAL;
+	pos = ct_quote_parse(&q, family, icmp + 8, len - 8);
+	/* The error goes back to whoever sent the quoted packet. */
+	if (pos == 0 && memcmp(q.src, dst, 16) != 0)
+		pos = -EPROTO;
+	if (pos == 0) {
+		switch (q.proto) {
+		case IPPROTO_TCP:
+		case IPPROTO_UDP:
+			sport = rd16(q.l4);
+			dport = rd16(q.l4 + 2);
+			break;
+		case IPPROTO_ICMP:
+		case IPPROTO_ICMPV6:
+			/* Only echo is tracked; dse_ct_tuple_set() refuses other types. */
+			sport = rd16(q.l4 + 4);
+			dport = q.l4[0];
+			break;
+		default:
+			pos = -EPROTO;
+			break;
+		}
+	}
+	if (pos == 0 && dse_ct_tuple_set(&t, zone, family, q.proto, q.src, q.dst, sport, dport) != 0)
+		pos = -EPROTO;
+	if (pos == 0) {
+		pos = dse_ct_lookup(ct, &t, &dir);
+		if (pos >= 0 && (ct->entries[pos].id == 0 || ct_expired(ct, &ct->entries[pos], now)))
+			pos = -ENOENT;
+	}
+	if (pos >= 0 && ct->entries[pos].pclass == DSE_CT_PC_TCP) {
+		/*
+		 * RFC 5927: the quoted segment's sequence number must be one
+		 * its sender may still have in flight, within one window of
+		 * what it sent.
+		 */
+		const struct dse_ct_tcp_dir *s, *r;
+		uint32_t seq = rd32(q.l4 + 4), win;
+
+		e = &ct->entries[pos];
+		s = &e->tcp[dir];
+		r = &e->tcp[dir ^ 1];
+		win = RTE_MAX(r->maxwin, CT_MAXACKWIN_MIN);
+		if (seq_after(seq, s->end) || seq_before(seq, s->end - win)) {
+			ct->stats.related_bad_seq++;
+			pos = -ERANGE;
+		}
+	}
+	if (pos < 0) {
+		ct->stats.unrelated[kind]++;
+		return pos;
+	}
+	ct->stats.related[kind]++;
+	*ret_kind = (uint8_t)kind;
+	return pos;
+}
+
 /* ---- packet path ------------------------------------------------------- */
 
 static inline uint8_t dir_of(const struct dse_ct *ct, uint32_t idx, const struct dse_ct_tuple *t)
@@ -726,6 +1038,49 @@ unsigned dse_ct_lookup_bulk(const struct dse_ct *ct, const struct dse_ct_tuple *
 	return hits;
 }
 
+/* Gives entry 'e' a new id (cached references to the old connection then miss). */
+static inline void ct_new_id(struct dse_ct *ct, struct dse_ct_entry *e)
+{
+	e->id = ct->next_id++;
+	if (ct->next_id == 0)
+		ct->next_id = 1;
+}
+
+/*
+ * Turns the open connection at 'index' into the new one opened by the SYN
+ * remembered in it and answered by the SYN+ACK 'seg' (of the reply
+ * direction), as the endpoints did.  Returns 0, or an invalid reason.
+ */
+static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg *seg,
+		      uint64_t now)
+{
+	struct dse_ct_entry *e = &ct->entries[index];
+	struct dse_ct_tcp_dir *o = &e->tcp[DSE_CT_DIR_ORIG];
+	void *kp;
+
+	memset(e->tcp, 0, sizeof(e->tcp));
+	o->end = e->syn_seq + e->syn_len + 1;
+	o->maxend = o->end;
+	o->maxwin = e->syn_win ? e->syn_win : 1;
+	if (e->syn_flags & DSE_CT_SYNF_WSCALE) {
+		o->wscale = e->syn_wscale;
+		o->flags = DSE_CT_TCPF_WSCALE;
+	}
+	e->syn_flags = 0;
+	e->state = DSE_CT_S_SYN_SENT;
+	e->flags &= ~DSE_CT_EF_SEEN_REPLY;
+	ct_new_id(ct, e);
+	memset(e->packets, 0, sizeof(e->packets));
+	memset(e->bytes, 0, sizeof(e->bytes));
+	e->packets[DSE_CT_DIR_ORIG] = 1; /* the SYN */
+	e->created = now;
+	if (!(e->flags & DSE_CT_EF_EMBRYONIC) &&
+	    rte_hash_get_key_with_position(ct->hash, (int32_t)index, &kp) == 0)
+		embryonic_begin(ct, index, kp);
+	ct->stats.replaced++;
+	return tcp_track(e, DSE_CT_DIR_REPLY, seg);
+}
+
 enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 				 const struct dse_ct_seg *seg, uint64_t now)
 {
@@ -748,13 +1103,28 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 	}
 	if (e->pclass == DSE_CT_PC_TCP) {
 		r = tcp_track(e, dir, seg);
-		if (r == CT_REOPEN) {
+		switch (r) {
+		case 0:
+			break;
+		case CT_REOPEN:
 			ct_remove(ct, index, true);
 			ct->stats.reopened++;
 			return DSE_CT_NEW;
-		}
-		if (r > 0)
+		case CT_PASS_RST:
+			/* The packet goes on; the connection neither changes nor lives longer. */
+			ct->stats.rst_challenged++;
+			return DSE_CT_VALID;
+		case CT_PASS_SYN:
+			ct->stats.syn_on_open++;
+			return DSE_CT_VALID;
+		case CT_REPLACE:
+			r = ct_replace(ct, index, seg, now);
+			if (r > 0)
+				return ct_invalid(ct, r);
+			break;
+		default:
 			return ct_invalid(ct, r);
+		}
 	} else if (dir == DSE_CT_DIR_REPLY && old == DSE_CT_S_UNREPLIED) {
 		e->state = DSE_CT_S_REPLIED;
 	}
@@ -765,6 +1135,8 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 	e->bytes[dir] += seg->ip_len;
 	if (e->state == old)
 		return DSE_CT_VALID;
+	if ((e->flags & DSE_CT_EF_EMBRYONIC) && state_open(e->state))
+		embryonic_end(ct, index, NULL);
 	wheel_reschedule(ct, index, now);
 	return DSE_CT_VALID_STATE_CHANGED;
 }
@@ -840,22 +1212,119 @@ unsigned dse_ct_process_bulk(struct dse_ct *ct, const struct dse_ct_tuple *const
 	return n_new;
 }
 
+/* True when entry 'e' may be evicted for a new connection: half-open, or closing. */
+static inline bool ct_evictable(const struct dse_ct_entry *e)
+{
+	return e->id != 0 && ((e->flags & DSE_CT_EF_EMBRYONIC) || e->state == DSE_CT_S_CLOSE ||
+			      e->state == DSE_CT_S_TIME_WAIT);
+}
+
+/* True when entry 'i' is of zone 'zone' (any zone when 'zone' is negative). */
+static inline bool ct_in_zone(const struct dse_ct *ct, uint32_t i, int zone)
+{
+	void *kp;
+
+	if (zone < 0)
+		return true;
+	return rte_hash_get_key_with_position(ct->hash, (int32_t)i, &kp) == 0 &&
+	       ((const struct dse_ct_key *)kp)->zone == zone;
+}
+
+/*
+ * Finds a connection to evict for a new one (of zone 'zone', or any when
+ * negative): a half-open or closing one.  Half-open connections have the
+ * shortest timeouts, so the wheel's next slots hold the oldest of them:
+ * those are looked at first, a bounded number of entries.  Under a flood
+ * with many established connections in those slots too, random samples of
+ * the table follow, where nearly every entry is a half-open one.  Returns
+ * the index or CT_NIL.  Costs a bounded number of cache misses, no memory.
+ */
+static uint32_t ct_find_victim(struct dse_ct *ct, int zone)
+{
+	unsigned seen = 0;
+
+	for (uint64_t k = 1; k <= CT_EVICT_SLOTS && seen < CT_EVICT_SAMPLES; k++) {
+		const struct dse_ct_slot *sl = slot_of(ct, ct->wheel_tick + k);
+
+		for (uint32_t i = sl->head; i != CT_NIL && seen < CT_EVICT_SAMPLES;
+		     i = ct->entries[i].timer_next, seen++)
+			if (ct_evictable(&ct->entries[i]) && ct_in_zone(ct, i, zone))
+				return i;
+	}
+	for (unsigned k = 0; k < CT_EVICT_SAMPLES; k++) {
+		uint32_t i;
+
+		ct->rnd ^= ct->rnd << 13;
+		ct->rnd ^= ct->rnd >> 7;
+		ct->rnd ^= ct->rnd << 17;
+		i = (uint32_t)((ct->rnd >> 16) % ct->capacity);
+		if (ct_evictable(&ct->entries[i]) && ct_in_zone(ct, i, zone))
+			return i;
+	}
+	return CT_NIL;
+}
+
+/* Evicts a connection for a new one of 'zone' (negative: any zone).  Returns true if one went. */
+static bool ct_evict_one(struct dse_ct *ct, int zone)
+{
+	uint32_t i = ct_find_victim(ct, zone);
+
+	if (i == CT_NIL)
+		return false;
+	ct_remove(ct, i, true);
+	ct->stats.evicted++;
+	return true;
+}
+
+/*
+ * May the connection of 't' be created?  Checks the half-open limits of
+ * its source and zone, and makes room when the table is nearly full.
+ * Returns 0, -EDQUOT or -ENOSPC (counted).
+ */
+static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t)
+{
+	const uint32_t zmax = ct->zone_embryonic_max ? ct->zone_embryonic_max
+						     : RTE_MAX(ct->max_entries / 2, 1u);
+
+	if (ct->src_embryonic[src_slot(&t->key, t->swapped)] >= ct->src_embryonic_max) {
+		ct->stats.src_limit++;
+		return -EDQUOT;
+	}
+	/*
+	 * A zone at its limit makes room among its own half-open connections:
+	 * a flood in one zone then never takes more than its share of the
+	 * table, and the zone's new connections still get in.
+	 */
+	if (ct->zone_embryonic[zone_slot(t->key.zone)] >= zmax &&
+	    !ct_evict_one(ct, t->key.zone)) {
+		ct->stats.zone_limit++;
+		return -EDQUOT;
+	}
+	/* Nearly full (15/16): a new connection takes the place of a half-open one. */
+	if (ct->n_entries >= ct->max_entries - ct->max_entries / 16)
+		ct_evict_one(ct, -1);
+	if (ct->n_entries >= ct->max_entries) {
+		ct->stats.full++;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		       const struct dse_ct_seg *seg, uint64_t now, uint32_t mark)
 {
 	uint8_t pc = pclass_of(t->key.proto);
 	int reason = ct_start_reason(pc, t->swapped, seg);
 	struct dse_ct_entry *e;
-	int pos;
+	int pos, r;
 
 	if (reason) {
 		ct_invalid(ct, reason);
 		return -EINVAL;
 	}
-	if (ct->n_entries >= ct->max_entries) {
-		ct->stats.full++;
-		return -ENOSPC;
-	}
+	r = ct_admit(ct, t);
+	if (r < 0)
+		return r;
 	pos = rte_hash_add_key_with_hash(ct->hash, &t->key, t->hash);
 	if (pos < 0) {
 		ct->stats.full++;
@@ -866,9 +1335,7 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 	if (e->id != 0)
 		return -EEXIST;
 	memset(e, 0, sizeof(*e));
-	e->id = ct->next_id++;
-	if (ct->next_id == 0)
-		ct->next_id = 1;
+	ct_new_id(ct, e);
 	e->mark = mark;
 	e->pclass = pc;
 	e->flags = t->swapped ? DSE_CT_EF_SWAPPED : 0;
@@ -882,10 +1349,12 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 
 		tcp_dir_init(&e->tcp[DSE_CT_DIR_ORIG], h, hlen, rd32(h + 4) + seg->payload_len + 1,
 			     rd16(h + 14));
+		tcp_note_syn(e, h, hlen, rd32(h + 4), seg->payload_len, rd16(h + 14), false);
 		e->state = DSE_CT_S_SYN_SENT;
 	} else {
 		e->state = DSE_CT_S_UNREPLIED;
 	}
+	embryonic_begin(ct, (uint32_t)pos, &t->key);
 	if (!ct->wheel_started) {
 		ct->wheel_tick = now >> CT_TICK_SHIFT;
 		ct->wheel_started = 1;
@@ -1132,6 +1601,17 @@ static void invalid_names_init(void)
 			invalid_names[i][j] = (char)tolower((unsigned char)invalid_upper[i][j]);
 		invalid_names[i][j] = '\0';
 	}
+}
+
+static const char *const rel_names[DSE_CT_REL__MAX] = {
+#define DSE_CT_REL_STR(n, s) s,
+	DSE_CT_REL_KINDS(DSE_CT_REL_STR)
+#undef DSE_CT_REL_STR
+};
+
+const char *dse_ct_rel_name(unsigned kind)
+{
+	return kind < DSE_CT_REL__MAX ? rel_names[kind] : "unknown";
 }
 
 const char *dse_ct_state_name(unsigned state)

@@ -21,6 +21,26 @@
  * the SYNs.  UDP, ICMP echo (matched on the identifier) and other IP
  * protocols are pseudo-connections that are unreplied until the first reply.
  *
+ * Resets follow RFC 5961: only a RST at the exact sequence number the
+ * receiver expects next closes the connection; one elsewhere in the window
+ * passes to the endpoint (which answers with a challenge ACK) without
+ * changing anything, and one outside the window is invalid.  A SYN on an
+ * open connection (a client that restarted) also passes without changing
+ * it; it is remembered, and the connection is replaced by a new one only
+ * when the other side answers it with a SYN+ACK.
+ *
+ * ICMP and ICMPv6 errors are related to the connection their quoted packet
+ * belongs to (dse_ct_related()), and only when the quoted TCP sequence
+ * number is one the sender could have sent (RFC 5927).
+ *
+ * Half-open connections (a TCP handshake not completed, a datagram not yet
+ * answered: "embryonic") are what a flood creates, so they are bounded:
+ * a short default lifetime, a limit per source address (beyond it the
+ * source's new connections are refused), a limit per zone (beyond it a new
+ * connection of the zone evicts one of the zone's half-open ones), and
+ * when the table is nearly full a new connection evicts a half-open (or
+ * closing) one, the oldest found, instead of being refused.
+ *
  * Timeouts depend on the protocol and the state.  Every entry sits in one
  * slot of a hashed timer wheel; a packet only writes its time of arrival,
  * and the wheel, when the slot comes round, either expires the entry or
@@ -45,6 +65,10 @@ struct dse_pkt_info;
 struct rte_hash;
 
 #define DSE_CT_MAX_ENTRIES (1u << 24) /* largest table dse_ct_create() accepts */
+
+#define DSE_CT_SRC_SLOTS (1u << 16) /* slots of the per-source half-open counters */
+#define DSE_CT_ZONES	 4096	    /* zones counted apart (segments are far fewer) */
+#define DSE_CT_SRC_EMBRYONIC_DEFAULT 512 /* half-open connections per source, by default */
 
 #define DSE_CT_DIR_ORIG	 0 /* the direction of the packet that created the connection */
 #define DSE_CT_DIR_REPLY 1 /* the other direction */
@@ -104,7 +128,8 @@ enum dse_ct_state {
 	X(UNEXPECTED, "segment before the SYN+ACK")                                                \
 	X(SEQ_WINDOW, "sequence number outside the window the receiver offered")                   \
 	X(ACK_WINDOW, "acknowledges data never sent, or is too old")                               \
-	X(CLOSED, "segment after the connection was reset")
+	X(CLOSED, "segment after the connection was reset")                                        \
+	X(RST_WINDOW, "RST outside the receive window (RFC 5961)")
 
 /* clang-format off */
 enum dse_ct_invalid {
@@ -130,8 +155,8 @@ enum dse_ct_pclass {
  * no valid packet was seen for the timeout of its current state.
  */
 struct dse_ct_timeouts {
-	uint32_t tcp_syn_sent;	  /* default 120 */
-	uint32_t tcp_syn_recv;	  /* default 60 */
+	uint32_t tcp_syn_sent;	  /* default 5: half-open entries must not outlive a flood */
+	uint32_t tcp_syn_recv;	  /* default 5 */
 	uint32_t tcp_established; /* default 86400 (24 h) */
 	uint32_t tcp_fin_wait;	  /* default 120 */
 	uint32_t tcp_close_wait;  /* default 60 */
@@ -189,9 +214,14 @@ struct dse_ct_tcp_dir {
 #define DSE_CT_TCPF_WSCALE    0x01 /* this side's SYN carried the window scale option */
 #define DSE_CT_TCPF_FIN	      0x02 /* this side sent FIN */
 #define DSE_CT_TCPF_FIN_ACKED 0x04 /* ... and the peer acknowledged it */
+#define DSE_CT_TCPF_ACKED     0x08 /* this side sent an ACK: the entry's maxack[] is valid */
 
 #define DSE_CT_EF_SWAPPED    0x01 /* the original direction goes from key endpoint 1 to 0 */
 #define DSE_CT_EF_SEEN_REPLY 0x02 /* a packet of the reply direction was seen */
+#define DSE_CT_EF_EMBRYONIC  0x04 /* half-open: counted in the per-source and per-zone limits */
+
+#define DSE_CT_SYNF_PENDING 0x01 /* a SYN was seen on the open connection (syn_* describe it) */
+#define DSE_CT_SYNF_WSCALE  0x02 /* ... and it carried the window scale option 'syn_wscale' */
 
 /*
  * One connection: 128 bytes, the first cache line holding what every packet
@@ -215,7 +245,37 @@ struct dse_ct_entry {
 	/* The firewall's ruleset generation that decided 'mark'; 0 at creation,
 	 * never read by conntrack. */
 	uint32_t fw_gen;
+	uint32_t maxack[2]; /* TCP, by direction: highest ACK sent (DSE_CT_TCPF_ACKED) */
+	/*
+	 * A SYN's facts: in SYN_SENT and SYN_RECV the opener's (its ISN and
+	 * the data it carried, so that a SYN+ACK may acknowledge the SYN
+	 * alone); on an open connection those of a SYN seen on it, of the
+	 * original direction (DSE_CT_SYNF_PENDING), which a SYN+ACK may turn
+	 * into a new connection.
+	 */
+	uint32_t syn_seq;    /* its sequence number (the ISN) */
+	uint16_t syn_len;    /* the data it carried (at most 65535) */
+	uint16_t syn_win;    /* its window */
+	uint8_t syn_wscale;  /* its window scale option (DSE_CT_SYNF_WSCALE) */
+	uint8_t syn_flags;   /* DSE_CT_SYNF_* */
+	uint16_t src_bucket; /* the opener's slot in the per-source counters (embryonic) */
 };
+
+/* Kinds of ICMP and ICMPv6 errors.  X(name, "text"). */
+#define DSE_CT_REL_KINDS(X)                                                                        \
+	X(UNREACH, "unreachable")                                                                  \
+	X(TOO_BIG, "frag_needed")                                                                  \
+	X(TIME, "time_exceeded")                                                                   \
+	X(PARAM, "param_problem")
+
+/* clang-format off */
+enum dse_ct_rel_kind {
+#define DSE_CT_REL_ENUM(n, s) DSE_CT_REL_##n,
+	DSE_CT_REL_KINDS(DSE_CT_REL_ENUM)
+#undef DSE_CT_REL_ENUM
+	DSE_CT_REL__MAX
+};
+/* clang-format on */
 
 /* Counters since creation. */
 struct dse_ct_stats {
@@ -223,7 +283,16 @@ struct dse_ct_stats {
 	uint64_t expired;  /* removed by their timeout */
 	uint64_t removed;  /* removed by dse_ct_delete() or dse_ct_flush() */
 	uint64_t reopened; /* closed TCP connections replaced by a new SYN on the same ports */
+	uint64_t replaced; /* open connections replaced by a new handshake (SYN, then SYN+ACK) */
 	uint64_t full;	   /* new connections refused because the table was full */
+	uint64_t evicted;  /* embryonic or closing connections evicted for a new one (table nearly full) */
+	uint64_t src_limit;  /* new connections refused: their source has too many half-open */
+	uint64_t zone_limit; /* ... their zone has too many half-open, none found to evict */
+	uint64_t rst_challenged; /* RSTs in the window but not exact: passed, the connection kept */
+	uint64_t syn_on_open;	 /* SYNs on an open connection: passed, the connection kept */
+	uint64_t related[DSE_CT_REL__MAX];   /* ICMP errors passed as related, by kind */
+	uint64_t unrelated[DSE_CT_REL__MAX]; /* ICMP errors related to no connection, by kind */
+	uint64_t related_bad_seq; /* ICMP errors quoting a TCP sequence number the sender never had */
 	uint64_t invalid;  /* packets found invalid (the sum of 'invalid_reason') */
 	uint64_t invalid_reason[DSE_CT_INV__MAX]; /* by enum dse_ct_invalid */
 };
@@ -239,6 +308,11 @@ struct dse_ct {
 	struct rte_hash *hash;	      /* struct dse_ct_key -> index of 'entries' */
 	struct dse_ct_entry *entries; /* indexed by the hash's key position */
 	uint32_t max_entries;	      /* connections allowed; creating more is -ENOSPC */
+	uint32_t src_embryonic_max;   /* half-open connections allowed per source address */
+	uint32_t zone_embryonic_max;  /* ... and per zone (0: max_entries / 2) */
+	uint16_t *src_embryonic;      /* half-open connections per source slot (hashed) */
+	uint32_t *zone_embryonic;     /* ... per zone (indexed by zone & (DSE_CT_ZONES - 1)) */
+	uint64_t rnd;		      /* state of the sampling of victims (xorshift) */
 	uint32_t n_entries;	      /* connections in the table */
 	uint32_t capacity;	      /* length of 'entries': the hash's key positions */
 	uint32_t next_id;	      /* id of the next connection created */
@@ -398,8 +472,11 @@ unsigned dse_ct_process_bulk(struct dse_ct *ct, const struct dse_ct_tuple *const
  * Creates the connection of the packet 't' / 'seg' seen at 'now' (which
  * becomes the original direction), with the firewall's 'mark'.  Returns its
  * index, -EINVAL if the packet can not start a connection (counted invalid,
- * as dse_ct_process() would), -EEXIST if the connection exists, or -ENOSPC
- * when the table is full (counted in stats.full).
+ * as dse_ct_process() would), -EEXIST if the connection exists, -EDQUOT
+ * when its source already has as many half-open connections as allowed
+ * (stats.src_limit) or its zone does and none of them could be evicted
+ * (zone_limit), or -ENOSPC when the table is full and no half-open or
+ * closing connection was found to evict (stats.full).
  */
 int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		       const struct dse_ct_seg *seg, uint64_t now, uint32_t mark);
@@ -418,6 +495,38 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
  */
 enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 				 const struct dse_ct_seg *seg, uint64_t now);
+
+/*
+ * Relates an ICMP or ICMPv6 error to a connection.  'icmp' is the ICMP
+ * message ('len' bytes: its 8-byte header, then the quoted packet) of a
+ * packet of zone 'zone' and family 'family' (4 or 6) sent to 'dst' (16
+ * bytes, IPv4-mapped for IPv4) at 'now'.  The quoted packet must have been
+ * sent by 'dst' (the error goes back to its sender), be a TCP, UDP or ICMP
+ * echo packet (not a non-first fragment) of a live connection, and for TCP
+ * carry a sequence number the sender could have sent (RFC 5927).
+ *
+ * Returns the index of the connection and sets '*ret_kind' (enum
+ * dse_ct_rel_kind), counting it in stats.related; or returns -EINVAL when
+ * the message is no error of those kinds, -EPROTO when its quote is
+ * malformed, -ENOENT when no live connection holds the quoted packet, or
+ * -ERANGE when the sequence number is implausible (counted in
+ * stats.related_bad_seq), each counted in stats.unrelated when the kind is
+ * known.  Nothing about the connection changes.
+ */
+int dse_ct_related(struct dse_ct *ct, uint16_t zone, uint8_t family, const uint8_t dst[16],
+		   const uint8_t *icmp, uint32_t len, uint64_t now, uint8_t *ret_kind);
+
+/* Returns the kind (enum dse_ct_rel_kind) of ICMP 'type'/'code' of 'family', or -1 if no error. */
+int dse_ct_icmp_error_kind(uint8_t family, uint8_t type, uint8_t code);
+
+/* Returns the name of kind 'kind' ("frag_needed"), or "unknown". */
+const char *dse_ct_rel_name(unsigned kind);
+
+/*
+ * Sets the limits on half-open connections: per source address ('per_src',
+ * at least 1) and per zone ('per_zone', 0: half of max_entries).
+ */
+void dse_ct_set_embryonic_limits(struct dse_ct *ct, uint32_t per_src, uint32_t per_zone);
 
 /* Sets the firewall's mark of the connection at 'index'. */
 void dse_ct_set_mark(struct dse_ct *ct, uint32_t index, uint32_t mark);

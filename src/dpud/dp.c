@@ -66,6 +66,14 @@ int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsig
 	return 0;
 }
 
+int dp_frag_init(unsigned max_datagrams, unsigned timeout_s)
+{
+	dp.frag_max = max_datagrams;
+	dp.frag_timeout_s = timeout_s;
+	return dse_frag_init(&dp.worker.frag, max_datagrams, (uint64_t)timeout_s * 1000000000ull,
+			     (int)rte_socket_id());
+}
+
 uint16_t dp_port_find(const char *name)
 {
 	for (uint16_t i = 0; i < DSE_MAX_PORTS; i++)
@@ -266,4 +274,7 @@ void dp_stop(void)
 		rte_eal_wait_lcore(w->lcore);
 		atomic_store(&w->running, false);
 	}
+	/* Fragments still waiting for their datagram go with the table. */
+	rte_ip_frag_free_death_row(&w->frag.dr, 0);
+	dse_frag_fini(&w->frag);
 }

@@ -29,6 +29,7 @@
 #include "conntrack.h"
 #include "fdb.h"
 #include "flow.h"
+#include "frag.h"
 #include "parse.h"
 
 struct dp_cmd;
@@ -111,6 +112,7 @@ struct dse_worker {
 	uint32_t rx_last;  /* packets the rx node received in the last walk */
 	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next */
 	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
+	struct dse_frag frag;       /* fragments of firewalled segments being reassembled */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;
 	atomic_bool quit;
@@ -146,6 +148,8 @@ struct dse_dp {
 	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
 	unsigned idle_sleep_max_us;
 	int mbuf_dyn_offset;   /* offset of struct dse_meta in an mbuf */
+	unsigned frag_max;       /* --frag-table: datagrams reassembled at once */
+	unsigned frag_timeout_s; /* --frag-timeout */
 };
 
 extern struct dse_dp dp;
@@ -161,6 +165,13 @@ struct dse_meta {
 	uint16_t in_port;   /* ingress DPDK port id */
 	uint16_t segment;   /* segment index, once classified */
 	uint16_t out_port;  /* egress port decided by the FDB; DSE_NO_PORT: flood */
+	/*
+	 * A datagram reassembled from fragments (frag.h): the largest fragment
+	 * payload it came in, so it leaves in fragments of that size; 0 for
+	 * any other packet.
+	 */
+	uint16_t frag_size;
+	uint16_t frag_id[2]; /* ... IPv6: its fragment identification, high and low half */
 };
 
 static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
@@ -173,6 +184,12 @@ static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
  * run after rte_eal_init().  Returns 0 or a negative errno.
  */
 int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsigned conn_table);
+
+/*
+ * Creates the worker's fragment reassembly table: at most 'max_datagrams'
+ * incomplete datagrams, each given 'timeout_s' seconds.  Returns 0 or -errno.
+ */
+int dp_frag_init(unsigned max_datagrams, unsigned timeout_s);
 
 /* Creates the graph and launches the worker on lcore 'lcore'.  Returns 0 or -errno. */
 int dp_start(unsigned lcore);

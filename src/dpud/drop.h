@@ -27,9 +27,18 @@
 	X(FW_REJECT, "rejected by a firewall rule (a TCP RST or ICMP unreachable was sent)") \
 	X(CT_INVALID, "does not fit the state of its connection")                 \
 	X(CT_FULL, "connection table full")                                      \
+	X(CT_LIMIT, "its source or segment has as many half-open connections as allowed") \
 	X(TEP_UNKNOWN, "Geneve packet of an unknown VNI or from a TEP that is not its peer") \
 	X(TEP_UNRESOLVED, "the peer TEP's MAC address is not known yet (ARP pending)") \
-	X(OVERLAY_OVERSIZE, "frame too large for the underlay MTU once encapsulated")
+	X(OVERLAY_OVERSIZE, "frame too large for the underlay MTU once encapsulated") \
+	X(CKSUM_IP4, "IPv4 header checksum wrong (firewalled segment)")          \
+	X(CKSUM_TCP, "TCP checksum wrong (firewalled segment)")                 \
+	X(CKSUM_UDP, "UDP checksum wrong, or zero over IPv6 (firewalled segment)") \
+	X(CKSUM_ICMP, "ICMP or ICMPv6 checksum wrong (firewalled segment)")      \
+	X(FRAG_BAD, "fragment not a multiple of 8 bytes, or reaching past 64 KiB") \
+	X(FRAG_EXT, "IPv6 fragment header behind other extension headers (not reassembled)") \
+	X(FRAG_INVALID, "fragment overlaps or repeats another (RFC 5722, RFC 1858), more than 8 fragments, or the reassembly table is full") \
+	X(FRAG_TIMEOUT, "fragment of a datagram not completed in time (orphan or incomplete)")
 
 /*
  * Datapath drop reasons; parser reasons come first, numbered as in parse.h,

@@ -75,6 +75,10 @@ static void usage(FILE *f, const char *prog)
 		"  --flow-cache N       flow cache entries (default 65536)\n"
 		"  --conn-table N       connection tracking capacity (default 65536;\n"
 		"                       about 200 bytes of DPDK memory per connection)\n"
+		"  --frag-table N       datagrams of firewalled segments reassembled at\n"
+		"                       once (default 256; each holds up to 8 fragments)\n"
+		"  --frag-timeout S     seconds a datagram may take to arrive whole\n"
+		"                       (default 5)\n"
 		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
 		"  --version            print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -99,6 +103,8 @@ struct opts {
 	unsigned fdb_size;
 	unsigned flow_cache;
 	unsigned conn_table;
+	unsigned frag_table;
+	unsigned frag_timeout_s;
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *ret)
@@ -154,7 +160,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum {
 		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
-		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN
+		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN,
+		O_FRAG_TABLE, O_FRAG_TIMEOUT
 	};
 	static const struct option longopts[] = {
 		{"rpc", required_argument, NULL, O_RPC},
@@ -169,6 +176,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"fdb-size", required_argument, NULL, O_FDB},
 		{"flow-cache", required_argument, NULL, O_FLOW},
 		{"conn-table", required_argument, NULL, O_CONN},
+		{"frag-table", required_argument, NULL, O_FRAG_TABLE},
+		{"frag-timeout", required_argument, NULL, O_FRAG_TIMEOUT},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"version", no_argument, NULL, O_VER},
 		{"help", no_argument, NULL, 'h'},
@@ -221,6 +230,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_FLOW:
 			if (parse_uint("--flow-cache", optarg, 64, 1u << 24, &o->flow_cache) < 0)
+				return -EINVAL;
+			break;
+		case O_FRAG_TABLE:
+			if (parse_uint("--frag-table", optarg, 1, 1u << 16, &o->frag_table) < 0)
+				return -EINVAL;
+			break;
+		case O_FRAG_TIMEOUT:
+			if (parse_uint("--frag-timeout", optarg, 1, 120, &o->frag_timeout_s) < 0)
 				return -EINVAL;
 			break;
 		case O_LOG:
@@ -387,6 +404,8 @@ int main(int argc, char **argv)
 		.fdb_size = 16384,
 		.flow_cache = 65536,
 		.conn_table = 65536,
+		.frag_table = DSE_FRAG_MAX_DATAGRAMS_DEFAULT,
+		.frag_timeout_s = DSE_FRAG_TIMEOUT_S_DEFAULT,
 	};
 	char *eal_argv[MAX_EAL_ARGS];
 	struct dse_tls_paths tls_paths;
@@ -462,6 +481,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r = dp_init(o.mbufs, o.fdb_size, o.flow_cache, o.conn_table);
+	if (r == 0)
+		r = dp_frag_init(o.frag_table, o.frag_timeout_s);
 	if (r < 0) {
 		fprintf(stderr, "dse-dpud: datapath init failed: %s\n", strerror(-r));
 		rte_eal_cleanup();

@@ -36,6 +36,8 @@ int dse_node_fdb_register(void);
 int dse_node_flood_register(void);
 int dse_node_tx_register(void);
 int dse_node_fw_register(void);
+int dse_node_reass_register(void);
+int dse_node_refrag_register(void);
 int dse_node_decap_register(void);
 int dse_node_encap_register(void);
 int dse_node_tep_arp_register(void);

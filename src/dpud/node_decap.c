@@ -46,6 +46,8 @@ static inline uint16_t decap_one(struct rte_mbuf *m)
 		dse_tep_learn(rx.remote_ip, &rx.remote_mac);
 	m->port = vport;
 	meta->segment = s;
+	/* What the device checked was the outer packet: the inner one is checked anew. */
+	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
 	return DECAP_NEXT_PARSE;
 }
 

@@ -120,6 +120,7 @@ int dse_nodes_register(void)
 		dse_node_flow_register,    dse_node_segment_register, dse_node_fdb_register,
 		dse_node_flood_register,   dse_node_tx_register,  dse_node_fw_register,
 		dse_node_decap_register,   dse_node_encap_register, dse_node_tep_arp_register,
+		dse_node_reass_register,   dse_node_refrag_register,
 	};
 
 	for (unsigned i = 0; i < RTE_DIM(regs); i++)

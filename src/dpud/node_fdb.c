@@ -19,6 +19,7 @@ enum {
 	FDB_NEXT_TX,
 	FDB_NEXT_FLOOD,
 	FDB_NEXT_FW,
+	FDB_NEXT_REASS,
 	FDB_NEXT_SRC_MULTICAST, /* the drops follow in the order of the drop list */
 	FDB_NEXT_SAME_PORT,
 	FDB_NEXT_NO_MBUF,
@@ -26,6 +27,12 @@ enum {
 	FDB_NEXT_UPLINK_TO_UPLINK,
 	FDB_NEXT_N
 };
+
+/* The firewall's way in: fragments are reassembled first. */
+static inline uint16_t fdb_fw_next(const struct dse_meta *meta)
+{
+	return unlikely(dse_pkt_is_fragment(&meta->pi)) ? FDB_NEXT_REASS : FDB_NEXT_FW;
+}
 
 static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 {
@@ -57,7 +64,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	meta->out_port = DSE_NO_PORT;
 	dst_idx = (dst[0] & 1) ? -1 : dse_fdb_lookup(dp.fdb, seg, dst);
 	if (dst_idx < 0)
-		return fw ? FDB_NEXT_FW : FDB_NEXT_FLOOD;
+		return fw ? fdb_fw_next(meta) : FDB_NEXT_FLOOD;
 	out = dp.fdb->entries[dst_idx].port;
 	if (unlikely(out == meta->in_port))
 		return FDB_NEXT_SAME_PORT;
@@ -66,7 +73,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	/* The firewall decides, and installs the layer 4 flow, for IP of its segments. */
 	if (fw) {
 		meta->out_port = out;
-		return FDB_NEXT_FW;
+		return fdb_fw_next(meta);
 	}
 	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->pi.n_vlans, &tci);
 
@@ -102,7 +109,7 @@ static uint16_t fdb_process(struct rte_graph *graph, struct rte_node *node, void
 
 int dse_node_fdb_register(void)
 {
-	static const char *const next[] = {"dse_tx", "dse_flood", "dse_fw"};
+	static const char *const next[] = {"dse_tx", "dse_flood", "dse_fw", "dse_reass"};
 	static const enum dse_drop drops[] = {DSE_DROP_SRC_MULTICAST, DSE_DROP_SAME_PORT,
 					      DSE_DROP_NO_MBUF, DSE_DROP_UPLINK_LOOP,
 					      DSE_DROP_UPLINK_TO_UPLINK};

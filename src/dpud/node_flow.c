@@ -14,11 +14,21 @@
  */
 #include <rte_mbuf.h>
 
+#include "cksum.h"
 #include "dp.h"
 #include "egress.h"
 #include "node.h"
 
-enum { FLOW_NEXT_TX, FLOW_NEXT_SEGMENT, FLOW_NEXT_CT_INVALID, FLOW_NEXT_N };
+enum {
+	FLOW_NEXT_TX,
+	FLOW_NEXT_SEGMENT,
+	FLOW_NEXT_CT_INVALID,
+	FLOW_NEXT_CKSUM_IP4, /* the four checksum reasons, in the order of enum dse_cksum_result */
+	FLOW_NEXT_CKSUM_TCP,
+	FLOW_NEXT_CKSUM_UDP,
+	FLOW_NEXT_CKSUM_ICMP,
+	FLOW_NEXT_N
+};
 
 /* Returns the segment of a packet on a port with a firewalled segment, or DSE_NO_SEGMENT. */
 static inline uint16_t flow_segment(const struct dse_port *port, const struct dse_meta *meta)
@@ -62,6 +72,9 @@ static inline bool flow4_prepare(struct flow4_burst *b, uint16_t i, struct rte_m
 	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
 	    (meta->pi.l3 != DSE_L3_IPV4 && meta->pi.l3 != DSE_L3_IPV6))
 		return false;
+	/* A fragment is tracked only as part of its datagram, on the full pipeline. */
+	if (unlikely(dse_pkt_is_fragment(&meta->pi)))
+		return false;
 	dse_flow_key(frame, m->port, dse_flow_vlan_key(m->port, meta), &k0, &k1);
 	dse_flow4_key(b->k[i], k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6,
 		      meta->pi.l4_proto, meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
@@ -92,9 +105,14 @@ static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *
 {
 	struct dse_ct_seg cs;
 	enum dse_ct_verdict v;
+	enum dse_cksum_result c;
 
 	if (f == NULL)
 		return FLOW_NEXT_SEGMENT;
+	/* A packet with a wrong checksum must not move its connection. */
+	c = dse_cksum_check(m, &meta->pi);
+	if (unlikely(c != DSE_CKSUM_OK))
+		return (uint16_t)(FLOW_NEXT_CKSUM_IP4 + c - DSE_CKSUM_BAD_IP4);
 	dse_ct_seg_from_pkt(&cs, rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi);
 	v = dse_ct_track(dp.ct, f->ct_index, f->ct_dir, &cs, now);
 	if (v == DSE_CT_INVALID)
@@ -175,7 +193,9 @@ int dse_node_flow_register(void)
 		[FLOW_NEXT_SEGMENT] = "dse_segment",
 	};
 
-	static const enum dse_drop drops[] = {DSE_DROP_CT_INVALID};
+	static const enum dse_drop drops[] = {DSE_DROP_CT_INVALID, DSE_DROP_CKSUM_IP4,
+					      DSE_DROP_CKSUM_TCP, DSE_DROP_CKSUM_UDP,
+					      DSE_DROP_CKSUM_ICMP};
 
 	return dse_node_register("dse_flow", 0, flow_process, NULL, next, 2, drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID

@@ -13,8 +13,15 @@
  * (direction in); an uplink end is not judged.  An allowed first packet
  * creates the connection and installs the layer 4 flow; a denied one is
  * dropped or rejected (a TCP RST or an ICMP unreachable goes back to the
- * sender).  Packets that are not tracked (ICMP other than echo, fragments
- * after the first) are judged packet by packet.
+ * sender).
+ *
+ * Before any of it, a packet's checksums must be right (cksum.h): a packet
+ * with a wrong one never creates, changes or closes a connection, and is
+ * dropped with its reason.  Fragments come here reassembled ("dse_reass"),
+ * so a datagram is tracked whole; one that passes leaves through
+ * "dse_refrag", fragmented again.  ICMP and ICMPv6 errors about a tracked
+ * connection pass as related, in either direction; other packets that are
+ * not tracked (other ICMP, unrelated errors) are judged packet by packet.
  */
 #include <string.h>
 
@@ -24,6 +31,7 @@
 #include <rte_tcp.h>
 #include <rte_mbuf.h>
 
+#include "cksum.h"
 #include "dp.h"
 #include "egress.h"
 #include "node.h"
@@ -32,11 +40,17 @@
 enum {
 	FW_NEXT_TX,
 	FW_NEXT_FLOOD,
+	FW_NEXT_REFRAG,
 	FW_NEXT_DENY,
 	FW_NEXT_REJECT,
 	FW_NEXT_INVALID,
 	FW_NEXT_FULL,
 	FW_NEXT_NO_MBUF,
+	FW_NEXT_LIMIT,
+	FW_NEXT_CKSUM_IP4, /* the four checksum reasons, in the order of enum dse_cksum_result */
+	FW_NEXT_CKSUM_TCP,
+	FW_NEXT_CKSUM_UDP,
+	FW_NEXT_CKSUM_ICMP,
 	FW_NEXT_N
 };
 
@@ -275,17 +289,22 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 	f->segment = meta->segment;
 }
 
-/* Sends an allowed packet on: to its port, or to the flood. */
+/*
+ * Sends an allowed packet on: to its port, or to the flood; a reassembled
+ * datagram to be fragmented again first.
+ */
 static uint16_t fw_pass(struct rte_mbuf *m, struct dse_meta *meta, int32_t index, uint8_t dir)
 {
 	uint16_t out = meta->out_port, tci = 0;
 	uint8_t op;
 
 	if (out == DSE_NO_PORT)
-		return FW_NEXT_FLOOD;
+		return meta->frag_size ? FW_NEXT_REFRAG : FW_NEXT_FLOOD;
 	op = dse_egress_vlan_op(&dp.ports[out], meta->segment, meta->pi.n_vlans, &tci);
 	if (index >= 0)
 		fw_install(m, meta, out, op, tci, (uint32_t)index, dir);
+	if (meta->frag_size)
+		return FW_NEXT_REFRAG; /* the egress edit is made there, fragment by fragment */
 	if (dse_egress_vlan_apply(m, op, tci) != 0)
 		return FW_NEXT_NO_MBUF;
 	m->port = out;
@@ -330,6 +349,7 @@ static uint16_t fw_refuse(struct fw_replies *rep, struct rte_mbuf *m,
 struct fw_burst {
 	struct dse_ct_tuple t[DSE_BURST];
 	bool tracked[DSE_BURST]; /* false: not a packet connection tracking follows */
+	uint8_t cksum[DSE_BURST]; /* enum dse_cksum_result: a packet with a wrong one goes no further */
 	/*
 	 * Packets whose connection the bulk lookup did not find are likely to
 	 * open one: their keys are classified together, in one call, before
@@ -340,14 +360,43 @@ struct fw_burst {
 	uint32_t res[DSE_BURST][2];
 };
 
+/*
+ * Looks up the 'k' tuples 'tp' of packets 'at' in bulk; the keys of those
+ * not found are added to 'kp' for classification.  Returns the new count.
+ */
+static unsigned fw_prepare_lookup(struct fw_burst *b, void **objs,
+				  const struct dse_ct_tuple *const *tp, const uint16_t *at,
+				  unsigned k, const struct dse_fw_key **kp, unsigned nk)
+{
+	int32_t index[64];
+	uint8_t dir[64];
+
+	dse_ct_lookup_bulk(dp.ct, tp, k, index, dir);
+	for (unsigned x = 0; x < k; x++) {
+		uint16_t p = at[x];
+		const struct dse_meta *meta;
+
+		if (index[x] >= 0) {
+			dse_ct_prefetch(dp.ct, (uint32_t)index[x]);
+			continue;
+		}
+		meta = dse_meta(objs[p]);
+		b->n_keys[p] =
+		    (uint8_t)fw_keys(rte_pktmbuf_mtod((struct rte_mbuf *)objs[p], const uint8_t *),
+				     &meta->pi, meta->segment, meta->in_port, meta->out_port, false,
+				     b->keys[p]);
+		for (unsigned y = 0; y < b->n_keys[p]; y++)
+			kp[nk++] = &b->keys[p][y];
+	}
+	return nk;
+}
+
 static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 {
 	const struct dse_ct_tuple *tp[64];
 	const struct dse_fw_key *kp[2 * DSE_BURST];
 	uint32_t res[2 * DSE_BURST];
 	uint16_t at[64];
-	int32_t index[64];
-	uint8_t dir[64];
 	unsigned k = 0, nk = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -355,33 +404,21 @@ static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 
 		b->n_keys[i] = 0;
-		b->tracked[i] = dse_ct_tuple_from_pkt(&b->t[i], frame, &dse_meta(m)->pi,
+		b->cksum[i] = (uint8_t)dse_cksum_check(m, &dse_meta(m)->pi);
+		b->tracked[i] = b->cksum[i] == DSE_CKSUM_OK &&
+				dse_ct_tuple_from_pkt(&b->t[i], frame, &dse_meta(m)->pi,
 						      dse_meta(m)->segment) == 0;
 		if (!b->tracked[i])
 			continue;
 		at[k] = i;
 		tp[k++] = &b->t[i];
-		if (k < RTE_DIM(tp) && i + 1 < n)
-			continue;
-		dse_ct_lookup_bulk(dp.ct, tp, k, index, dir);
-		for (unsigned x = 0; x < k; x++) {
-			uint16_t p = at[x];
-			const struct dse_meta *meta;
-
-			if (index[x] >= 0) {
-				dse_ct_prefetch(dp.ct, (uint32_t)index[x]);
-				continue;
-			}
-			meta = dse_meta(objs[p]);
-			b->n_keys[p] = (uint8_t)fw_keys(rte_pktmbuf_mtod((struct rte_mbuf *)objs[p],
-									 const uint8_t *),
-							&meta->pi, meta->segment, meta->in_port,
-							meta->out_port, false, b->keys[p]);
-			for (unsigned y = 0; y < b->n_keys[p]; y++)
-				kp[nk++] = &b->keys[p][y];
+		if (k == RTE_DIM(tp)) {
+			nk = fw_prepare_lookup(b, objs, tp, at, k, kp, nk);
+			k = 0;
 		}
-		k = 0;
 	}
+	if (k)
+		nk = fw_prepare_lookup(b, objs, tp, at, k, kp, nk);
 	if (nk == 0)
 		return;
 	dse_fw_classify(dp.fw, kp, nk, res);
@@ -389,6 +426,34 @@ static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 	for (uint16_t i = 0; i < n; i++)
 		for (unsigned y = 0; y < b->n_keys[i]; y++)
 			b->res[i][y] = res[nk++];
+}
+
+/*
+ * True when 'm' is an ICMP or ICMPv6 error about a live connection of its
+ * segment (dse_ct_related()): it passes whatever the rules say.
+ */
+static bool fw_related(struct rte_mbuf *m, const struct dse_meta *meta, uint64_t now)
+{
+	const struct dse_pkt_info *pi = &meta->pi;
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *l3 = frame + pi->l3_off, *icmp;
+	const bool v6 = pi->l3 == DSE_L3_IPV6;
+	uint8_t buf[512], dst[16], kind;
+	uint32_t len;
+
+	if (pi->l4_off == 0 || pi->l4_proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) ||
+	    dse_ct_icmp_error_kind(v6 ? 6 : 4, frame[pi->l4_off], frame[pi->l4_off + 1]) < 0)
+		return false;
+	/* The header and quote: enough of it for the quoted headers, wherever it lies. */
+	len = RTE_MIN((uint32_t)pi->ip_end - pi->l4_off, (uint32_t)sizeof(buf));
+	icmp = rte_pktmbuf_read(m, pi->l4_off, len, buf);
+	if (icmp == NULL)
+		return false;
+	if (v6)
+		memcpy(dst, l3 + 24, 16);
+	else
+		dse_ct_addr_from_ipv4(dst, l3 + 16);
+	return dse_ct_related(dp.ct, meta->segment, v6 ? 6 : 4, dst, icmp, len, now, &kind) >= 0;
 }
 
 static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
@@ -406,7 +471,11 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 	uint8_t dir;
 	int r;
 
+	if (unlikely(b->cksum[i] != DSE_CKSUM_OK))
+		return (uint16_t)(FW_NEXT_CKSUM_IP4 + b->cksum[i] - DSE_CKSUM_BAD_IP4);
 	if (!b->tracked[i]) {
+		if (fw_related(m, meta, now))
+			return fw_pass(m, meta, -1, 0);
 		/* Not tracked: the rules decide every packet. */
 		fw_judge(frame, pi, meta->segment, meta->in_port, meta->out_port, false, &j);
 		return j.action == DSE_FW_ALLOW ? fw_pass(m, meta, -1, 0)
@@ -428,6 +497,8 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 		r = dse_ct_create_conn(dp.ct, tuple, &cs, now, rule_id(j.result));
 		if (r == -ENOSPC)
 			return FW_NEXT_FULL;
+		if (r == -EDQUOT)
+			return FW_NEXT_LIMIT;
 		if (r < 0)
 			return FW_NEXT_INVALID;
 		dp.ct->entries[r].fw_gen = dp.fw_gen;
@@ -470,10 +541,11 @@ static uint16_t fw_process(struct rte_graph *graph, struct rte_node *node, void 
 
 int dse_node_fw_register(void)
 {
-	static const char *const next[] = {"dse_tx", "dse_flood"};
-	static const enum dse_drop drops[] = {DSE_DROP_FW_DENY, DSE_DROP_FW_REJECT,
-					      DSE_DROP_CT_INVALID, DSE_DROP_CT_FULL,
-					      DSE_DROP_NO_MBUF};
+	static const char *const next[] = {"dse_tx", "dse_flood", "dse_refrag"};
+	static const enum dse_drop drops[] = {
+	    DSE_DROP_FW_DENY,  DSE_DROP_FW_REJECT, DSE_DROP_CT_INVALID, DSE_DROP_CT_FULL,
+	    DSE_DROP_NO_MBUF,  DSE_DROP_CT_LIMIT,  DSE_DROP_CKSUM_IP4,  DSE_DROP_CKSUM_TCP,
+	    DSE_DROP_CKSUM_UDP, DSE_DROP_CKSUM_ICMP};
 
 	RTE_BUILD_BUG_ON(FW_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
 	return dse_node_register("dse_fw", 0, fw_process, NULL, next, RTE_DIM(next), drops,

@@ -78,6 +78,7 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 			continue;
 		}
 		meta->in_port = m->port;
+		meta->frag_size = 0;
 		/* meta->segment is left as is: decapsulation sets it for the inner frame. */
 		if (unlikely(dp.ports[m->port].tep_uplink)) {
 			dse_enq(&q, parse_tep(rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi));

@@ -94,11 +94,14 @@ static inline int parse_l4(const uint8_t *data, uint32_t off, uint32_t end, uint
 	uint32_t hlen;
 	int echo;
 
+	/* A first fragment must hold the whole layer 4 header (RFC 1858, RFC 8200). */
+	const int trunc = first_frag ? DSE_PARSE_ERR_FRAG_TINY : DSE_PARSE_ERR_L4_TRUNC;
+
 	info->l4_proto = (uint8_t)proto;
 	switch (proto) {
 	case IPPROTO_UDP:
 		if (unlikely(avail < UDP_HLEN))
-			return DSE_PARSE_ERR_L4_TRUNC;
+			return trunc;
 		hlen = rd16(l4 + 4);
 		if (unlikely(hlen < UDP_HLEN || (hlen > avail && !first_frag)))
 			return DSE_PARSE_ERR_UDP_LEN;
@@ -106,10 +109,12 @@ static inline int parse_l4(const uint8_t *data, uint32_t off, uint32_t end, uint
 		break;
 	case IPPROTO_TCP:
 		if (unlikely(avail < TCP_MIN_HLEN))
-			return DSE_PARSE_ERR_L4_TRUNC;
+			return trunc;
 		hlen = (uint32_t)(l4[12] >> 4) * 4;
-		if (unlikely(hlen < TCP_MIN_HLEN || hlen > avail))
+		if (unlikely(hlen < TCP_MIN_HLEN))
 			return DSE_PARSE_ERR_TCP_OFF;
+		if (unlikely(hlen > avail))
+			return first_frag ? DSE_PARSE_ERR_FRAG_TINY : DSE_PARSE_ERR_TCP_OFF;
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -121,14 +126,14 @@ static inline int parse_l4(const uint8_t *data, uint32_t off, uint32_t end, uint
 		if (unlikely(v6 != (proto == IPPROTO_ICMPV6)))
 			return DSE_PARSE_OK;
 		if (unlikely(avail < ICMP_MIN_LEN))
-			return DSE_PARSE_ERR_L4_TRUNC;
+			return trunc;
 		/* Echo messages are matched on their identifier, bytes 4-5. */
 		if (v6)
 			echo = l4[0] == ICMP6_ECHO_REQUEST || l4[0] == ICMP6_ECHO_REPLY;
 		else
 			echo = l4[0] == ICMP_ECHO || l4[0] == ICMP_ECHOREPLY;
-		if (unlikely(avail < (echo ? ICMP_ECHO_LEN : ICMP_MIN_LEN)))
-			return DSE_PARSE_ERR_L4_TRUNC;
+		if (unlikely(avail < (echo || first_frag ? ICMP_ECHO_LEN : ICMP_MIN_LEN)))
+			return trunc;
 		hlen = ICMP_MIN_LEN;
 		break;
 	default:
@@ -164,10 +169,13 @@ static inline int parse_ipv4(const uint8_t *data, uint32_t len, uint32_t off,
 
 	/* Only the first fragment carries the layer 4 header. */
 	frag = rd16(ip + 6);
-	if (unlikely(frag & IP4_OFFMASK)) {
-		info->ip_frag = 1;
-		info->l4_proto = ip[9];
-		return DSE_PARSE_OK;
+	if (unlikely(frag & (IP4_OFFMASK | IP4_MF))) {
+		info->ip_mf = (frag & IP4_MF) != 0;
+		if (frag & IP4_OFFMASK) {
+			info->ip_frag = 1;
+			info->l4_proto = ip[9];
+			return DSE_PARSE_OK;
+		}
 	}
 	return parse_l4(data, off + hlen, off + tot, ip[9], 0, (frag & IP4_MF) != 0, info);
 }
@@ -206,13 +214,15 @@ static inline int parse_ipv6(const uint8_t *data, uint32_t len, uint32_t off,
 			/* Its length byte is reserved: the header is always 8 bytes. */
 			hlen = IP6_EXT_MIN;
 			fo = rd16(h + 2);
+			info->frag_hdr = (uint16_t)hoff;
+			info->ip_mf = (fo & IP6_MF) != 0;
 			if (fo & IP6_OFFMASK) {
 				info->l3_len = (uint16_t)(hoff + hlen - off);
 				info->l4_proto = h[0];
 				info->ip_frag = 1;
 				return DSE_PARSE_OK;
 			}
-			first_frag = (fo & IP6_MF) != 0;
+			first_frag = info->ip_mf;
 		} else if (nh == IPPROTO_AH) {
 			hlen = ((uint32_t)h[1] + 2) * 4;
 		} else {

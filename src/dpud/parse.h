@@ -34,7 +34,8 @@
 	X(IP6_EXT, "IPv6 extension header truncated or chain too long")        \
 	X(L4_TRUNC, "TCP, UDP or ICMP header truncated")                       \
 	X(TCP_OFF, "TCP data offset below 20 bytes or beyond the packet")      \
-	X(UDP_LEN, "UDP length field disagrees with the IP payload")
+	X(UDP_LEN, "UDP length field disagrees with the IP payload")           \
+	X(FRAG_TINY, "first fragment too short to hold its layer 4 header (RFC 1858)")
 
 /* Result codes of dse_parse_frame(); 0 is success. */
 enum dse_parse_result {
@@ -69,7 +70,15 @@ struct dse_pkt_info {
 	uint8_t l3;         /* enum dse_l3 */
 	uint8_t l4_proto;   /* IPPROTO_TCP/UDP/ICMP/ICMPV6 when l4_off != 0, else the last next-header seen */
 	uint8_t ip_frag;    /* 1 when the packet is a non-first IP fragment (no L4 header parsed) */
+	uint8_t ip_mf;      /* 1 when the fragment's "more fragments" flag is set (first or middle) */
+	uint16_t frag_hdr;  /* IPv6 fragment: frame offset of its fragment header, else 0 */
 };
+
+/* Returns nonzero when the parsed packet is a fragment of an IP datagram (any of them). */
+static inline int dse_pkt_is_fragment(const struct dse_pkt_info *info)
+{
+	return info->ip_frag | info->ip_mf;
+}
 
 /*
  * Parses 'len' bytes at 'data' as an Ethernet frame.  Fills 'info' and

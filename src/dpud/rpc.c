@@ -889,7 +889,8 @@ static int flow_flush(struct dse_rpc_call *call, json_t **ret)
 
 static const char *const pipeline_nodes[] = {
 	"dse_rx",  "dse_parse", "dse_flow",  "dse_segment", "dse_fdb",     "dse_fw",
-	"dse_flood", "dse_tx",  "dse_decap", "dse_encap",   "dse_tep_arp",
+	"dse_flood", "dse_tx",  "dse_decap", "dse_encap",   "dse_tep_arp", "dse_reass",
+	"dse_refrag",
 };
 
 static int stats_get(struct dse_rpc_call *call, json_t **ret)

@@ -611,9 +611,9 @@ static int fw_conn_list(struct dse_rpc_call *call, json_t **ret)
 		const struct dse_ct_conn *c = &op.conns[i];
 
 		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:o, s:o, s:i, s:i, s:s, s:f, s:f, s:f, s:[I,I], "
+			a, json_pack("{s:I, s:s, s:s, s:o, s:o, s:i, s:i, s:s, s:f, s:f, s:f, s:[I,I], "
 				     "s:[I,I], s:I}",
-				     "segment", dp.segments[c->zone].used ? dp.segments[c->zone].name : "?",
+				     "id", (json_int_t)c->id, "segment", dp.segments[c->zone].used ? dp.segments[c->zone].name : "?",
 				     "proto", proto_name(c->proto, pbuf, sizeof(pbuf)), "src",
 				     addr_json(c->src, c->family), "dst", addr_json(c->dst, c->family),
 				     "sport", c->sport, "dport", c->dport, "state",
@@ -662,6 +662,7 @@ static const struct {
 	size_t off;
 } timeout_params[] = {
 	{"tcp_syn", offsetof(struct dse_ct_timeouts, tcp_syn_sent)},
+	{"tcp_syn_recv", offsetof(struct dse_ct_timeouts, tcp_syn_recv)},
 	{"tcp_established", offsetof(struct dse_ct_timeouts, tcp_established)},
 	{"tcp_close", offsetof(struct dse_ct_timeouts, tcp_close)},
 	{"tcp_time_wait", offsetof(struct dse_ct_timeouts, tcp_time_wait)},
@@ -675,6 +676,8 @@ static const struct {
 
 struct fw_config_op {
 	long long max_conns;
+	long long per_src; /* half-open connections per source; -1: unchanged */
+	long long per_seg; /* ... per segment (0: half the table); -1: unchanged */
 	struct dse_ct_timeouts t;
 	int r;
 };
@@ -685,14 +688,21 @@ static int fw_config_apply(void *arg)
 
 	if (op->max_conns > 0)
 		dp.ct->max_entries = (uint32_t)op->max_conns;
+	dse_ct_set_embryonic_limits(
+	    dp.ct, op->per_src >= 0 ? (uint32_t)op->per_src : dp.ct->src_embryonic_max,
+	    op->per_seg >= 0 ? (uint32_t)op->per_seg : dp.ct->zone_embryonic_max);
 	op->r = dse_ct_set_timeouts(dp.ct, &op->t);
 	return 0;
 }
 
 static json_t *fw_config_json(void)
 {
-	json_t *o = json_pack("{s:i, s:i}", "max_conns", (int)dp.ct->max_entries, "capacity",
-			      (int)dp.ct->capacity);
+	json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "max_conns",
+			      (int)dp.ct->max_entries, "capacity", (int)dp.ct->capacity,
+			      "max_half_open_per_source", (int)dp.ct->src_embryonic_max,
+			      "max_half_open_per_segment", (int)dp.ct->zone_embryonic_max,
+			      "frag_table", (int)dp.frag_max, "frag_timeout",
+			      (int)dp.frag_timeout_s);
 
 	for (unsigned i = 0; i < RTE_DIM(timeout_params); i++)
 		json_object_set_new(o, timeout_params[i].name,
@@ -702,13 +712,16 @@ static json_t *fw_config_json(void)
 
 static int fw_config(struct dse_rpc_call *call, json_t **ret)
 {
-	struct fw_config_op op = {.max_conns = -1, .t = dp.ct->timeouts};
+	struct fw_config_op op = {.max_conns = -1, .per_src = -1, .per_seg = -1,
+				  .t = dp.ct->timeouts};
 	const char *key;
 	json_t *v;
 	bool changed = false;
 
 	json_object_foreach(call->params, key, v) {
-		bool known = strcmp(key, "max_conns") == 0;
+		bool known = strcmp(key, "max_conns") == 0 ||
+			     strcmp(key, "max_half_open_per_source") == 0 ||
+			     strcmp(key, "max_half_open_per_segment") == 0;
 
 		for (unsigned i = 0; i < RTE_DIM(timeout_params); i++)
 			known |= strcmp(key, timeout_params[i].name) == 0;
@@ -719,7 +732,12 @@ static int fw_config(struct dse_rpc_call *call, json_t **ret)
 	if (dse_rpc_param_int(call, "max_conns", false, 1, dp.ct->capacity, &op.max_conns) ==
 	    -EINVAL)
 		return -EINVAL;
-	changed = op.max_conns > 0;
+	if (dse_rpc_param_int(call, "max_half_open_per_source", false, 1, DSE_CT_MAX_ENTRIES,
+			      &op.per_src) == -EINVAL ||
+	    dse_rpc_param_int(call, "max_half_open_per_segment", false, 0, DSE_CT_MAX_ENTRIES,
+			      &op.per_seg) == -EINVAL)
+		return -EINVAL;
+	changed = op.max_conns > 0 || op.per_src >= 0 || op.per_seg >= 0;
 	for (unsigned i = 0; i < RTE_DIM(timeout_params); i++) {
 		long long s;
 		int r = dse_rpc_param_int(call, timeout_params[i].name, false, 1, 30 * 86400, &s);
@@ -745,6 +763,43 @@ static int fw_config(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* ICMP error counters by kind, as an object. */
+static json_t *fw_kinds_json(const uint64_t *by_kind)
+{
+	json_t *o = json_object();
+
+	for (unsigned k = 0; k < DSE_CT_REL__MAX; k++)
+		json_object_set_new(o, dse_ct_rel_name(k), json_integer((json_int_t)by_kind[k]));
+	return o;
+}
+
+static int half_open_count(void *arg)
+{
+	uint64_t *n = arg;
+
+	*n = 0;
+	for (unsigned z = 0; z < DSE_CT_ZONES; z++)
+		*n += dp.ct->zone_embryonic[z];
+	return 0;
+}
+
+/* Half-open connections in the table now (counted on the worker). */
+static uint64_t fw_half_open(void)
+{
+	uint64_t n;
+
+	dp_call(half_open_count, &n);
+	return n;
+}
+
+static json_t *fw_frag_json(void)
+{
+	const struct dse_frag *f = &dp.worker.frag;
+
+	return json_pack("{s:I, s:I}", "reassembled", (json_int_t)f->reassembled, "fragmented",
+			 (json_int_t)f->fragmented);
+}
+
 static int fw_stats(struct dse_rpc_call *call, json_t **ret)
 {
 	const struct dse_ct_stats *st = &dp.ct->stats;
@@ -764,6 +819,16 @@ static int fw_stats(struct dse_rpc_call *call, json_t **ret)
 			 (json_int_t)st->full, "reopened", (json_int_t)st->reopened,
 			 "invalid_reasons", reasons, "memory_bytes", (json_int_t)dp.ct_mem_bytes,
 			 "denials_logged", (json_int_t)dp.denylog.logged, "rules", (int)n_rules);
+	json_object_update_new(
+	    *ret, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o}", "replaced",
+			    (json_int_t)st->replaced, "evicted", (json_int_t)st->evicted,
+			    "half_open_refused_source", (json_int_t)st->src_limit,
+			    "half_open_refused_segment", (json_int_t)st->zone_limit,
+			    "rst_challenged", (json_int_t)st->rst_challenged, "syn_on_open",
+			    (json_int_t)st->syn_on_open, "half_open", (json_int_t)fw_half_open(),
+			    "related", fw_kinds_json(st->related), "unrelated",
+			    fw_kinds_json(st->unrelated), "related_bad_seq",
+			    (json_int_t)st->related_bad_seq, "fragments", fw_frag_json()));
 	return 0;
 }
 
@@ -787,6 +852,18 @@ void dse_fw_config_calls(json_t *calls)
 		if (p == NULL)
 			p = json_object();
 		json_object_set_new(p, "max_conns", json_integer(dp.ct->max_entries));
+	}
+	if (dp.ct->src_embryonic_max != DSE_CT_SRC_EMBRYONIC_DEFAULT) {
+		if (p == NULL)
+			p = json_object();
+		json_object_set_new(p, "max_half_open_per_source",
+				    json_integer(dp.ct->src_embryonic_max));
+	}
+	if (dp.ct->zone_embryonic_max != 0) {
+		if (p == NULL)
+			p = json_object();
+		json_object_set_new(p, "max_half_open_per_segment",
+				    json_integer(dp.ct->zone_embryonic_max));
 	}
 	if (p)
 		json_array_append_new(calls, json_pack("{s:s, s:o}", "method", "fw.config",
@@ -812,7 +889,9 @@ const struct dse_rpc_method dse_fw_methods[] = {
 	{"fw.conn.list", fw_conn_list,
 	 "tracked connections: [segment], [proto], [addr], [port], [state], [limit]"},
 	{"fw.conn.flush", fw_conn_flush, "removes tracked connections: the same filters"},
-	{"fw.config", fw_config, "shows or sets max_conns and the timeouts (seconds)"},
+	{"fw.config", fw_config,
+	 "shows or sets max_conns, max_half_open_per_source, max_half_open_per_segment and the "
+	 "timeouts (seconds)"},
 	{"fw.stats", fw_stats, "connection tracking and firewall counters"},
 	{NULL, NULL, NULL},
 };

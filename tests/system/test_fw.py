@@ -180,14 +180,34 @@ def test_udp_pseudo_connection_times_out_with_the_test_clock(fw_lab):
     assert d["drop.fw_deny"] == 1, d
 
 
+# Runs in a VM: echoes every UDP datagram on argv[1]:argv[2] back to its sender.
+UDP_ECHO = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
+print("ready", flush=True)
+while True:
+    d, a = s.recvfrom(4096); s.sendto(d, a)
+"""
+
+
+def udp_echo(vm, port):
+    """Starts a UDP echo server in 'vm' on 'port' and waits until it is bound."""
+    p = vm.lab.popen(vm.ns, PYTHON, "-c", UDP_ECHO, vm.ip, str(port), stdout=subprocess.PIPE,
+                     text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
 def test_a_full_connection_table_drops_new_connections_and_counts_them(fw_lab):
-    """Steps: allow UDP; fw.config max_conns 3; vm1 sends datagrams on 5
-    different source ports.
-    Verify: 3 connections exist; 2 datagrams are dropped as ct_full; fw.stats
-    counts full 2; datagrams of an existing connection still pass."""
+    """Steps: allow UDP; fw.config max_conns 3; vm2 echoes UDP; vm1 sends a
+    datagram on 3 source ports, one at a time, each answered; then on 2 more.
+    Verify: 3 connections exist, all answered, so none can be evicted; the 2
+    later datagrams are dropped as ct_full; fw.stats counts full 2 and no
+    eviction; datagrams of an existing connection still pass."""
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=60, action="allow", proto="udp")
     dpud.call("fw.config", max_conns=3)
+    udp_echo(vm2, 6000)
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
 
@@ -195,15 +215,23 @@ def test_a_full_connection_table_drops_new_connections_and_counts_them(fw_lab):
         return bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
                      UDP(sport=sport, dport=6000) / marker)
 
+    back = vm1.capture()
     cap = vm2.capture()
+    for i in range(3):
+        vm1.send_ok([dgram(6100 + i, b"conn-%d" % i)])
+        assert len(back.wait_matching(b"conn-%d" % i, 1)) == 1, "no echo of conn-%d" % i
     start = counters(dpud.stats())
-    vm1.send_ok([dgram(6100 + i, b"conn-%d" % i) for i in range(5)])
+    vm1.send_ok([dgram(6100 + i, b"conn-%d" % i) for i in range(3, 5)])
     d = wait_counters(dpud, {"drop.ct_full": 2}, since=start)
     assert d["drop.ct_full"] == 2, d
-    assert dpud.call("fw.stats")["full"] == 2
-    assert len(dpud.call("fw.conn.list")["conns"]) == 3
+    st = dpud.call("fw.stats")
+    assert st["full"] == 2 and st["evicted"] == 0, st
+    conns = dpud.call("fw.conn.list")["conns"]
+    assert len(conns) == 3 and all(c["state"] == "REPLIED" for c in conns), conns
     vm1.send_ok([dgram(6100, b"again-on-conn-0")])
-    assert len(cap.wait_matching("again-on-conn-0", 1)) == 1
+    got = cap.wait_matching("again-on-conn-0", 1)
+    # vm1 has no socket on 6100: its port unreachable about the echo passes too, as related.
+    assert len([f for f in got if f[23] == 17]) == 1, got
 
 
 def test_rule_changes_under_traffic_never_let_a_denied_packet_through(fw_lab):
@@ -361,3 +389,113 @@ def test_ipv6_rules_allow_deny_and_reject(fw_lab):
     del pkt[TCP].chksum
     assert Ether(bytes(pkt))[TCP].chksum == chk, "RST checksum wrong"
     cap1.stop()
+
+
+# Runs in a VM: a TCP server on argv[1]:argv[2] that echoes and keeps every connection open.
+ECHO_KEEP = r"""
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8); print("listening", flush=True)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            return
+        c.sendall(d)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+# Runs in a VM: connects to argv[1]:argv[2], has 1000 bytes echoed, prints its port, then
+# waits for a line on stdin and prints the path MTU the kernel now uses for the peer.
+CLIENT_KEEP = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+s.sendall(b"m" * 1000); got = 0
+while got < 1000:
+    got += len(s.recv(65536))
+print(s.getsockname()[1], flush=True)
+sys.stdin.readline()
+print(s.getsockopt(socket.IPPROTO_IP, 14), flush=True)  # IP_MTU
+"""
+
+
+def test_frag_needed_from_a_router_reaches_the_sender_through_default_deny(fw_lab):
+    """Steps: with default deny and TCP to vm2:7000 allowed, vm1 opens a
+    connection and has 1000 bytes echoed; vm3, standing in for a router on
+    the path, sends vm1 an ICMP fragmentation needed (next-hop MTU 1000)
+    quoting vm1's segment at its next sequence number; then a second one
+    quoting a port no connection uses.
+    Verify: the first reaches vm1 and vm1's kernel takes it: the
+    connection's path MTU is 1000 (IP_MTU); fw.stats counts it related
+    (frag_needed); the second is denied (no rule allows ICMP errors) and
+    never reaches vm1."""
+    dpud, vm1, vm2 = fw_lab
+    lab = vm1.lab
+    vm3 = lab.add_vm("vm3", 3)
+    dpud.call("port.add", name="vm3", devargs="net_af_packet_vm3,iface=vm3", mode="access",
+              segment="a")
+    lab.static_arp()
+    dpud.call("fw.rule.add", id=20, action="allow", proto="tcp", dst=vm2.ip, dport=7000)
+    server = lab.popen(vm2.ns, PYTHON, "-c", ECHO_KEEP, vm2.ip, "7000", stdout=subprocess.PIPE,
+                       text=True)
+    assert server.stdout.readline().strip() == "listening"
+    seen = vm2.capture()
+    client = lab.popen(vm1.ns, PYTHON, "-c", CLIENT_KEEP, vm2.ip, "7000",
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    cport = int(client.stdout.readline())
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.l2 import Ether
+
+    # vm1's next sequence number: the end of its last segment vm2 received.
+    segs = [Ether(f) for f in seen.frames if len(f) > 34 and f[23] == 6]
+    last = [p for p in segs if TCP in p and p[TCP].sport == cport][-1]
+    snd_nxt = last[TCP].seq + len(last[TCP].payload)
+    quote = bytes(IP(src=vm1.ip, dst=vm2.ip, proto=6, len=1040, flags="DF") /
+                  TCP(sport=cport, dport=7000, seq=snd_nxt, flags="PA"))[:28]
+    icmp = Ether(src=vm3.mac, dst=vm1.mac) / IP(src=vm3.ip, dst=vm1.ip) / \
+        ICMP(type=3, code=4, nexthopmtu=1000) / quote
+    bogus = Ether(src=vm3.mac, dst=vm1.mac) / IP(src=vm3.ip, dst=vm1.ip) / \
+        ICMP(type=3, code=4, nexthopmtu=900) / (quote[:20] + b"\x9c\x40\x1b\x58" + quote[24:])
+    cap = vm1.capture()
+    start = counters(dpud.stats())
+    vm3.send_ok([bytes(icmp)])
+    assert wait_for(lambda: [f for f in cap.frames if f[23] == 1 and f[34] == 3], len)
+    vm3.send_ok([bytes(bogus)])
+    d = wait_counters(dpud, {"drop.fw_deny": 1}, since=start)
+    assert d.get("drop.fw_deny") == 1, d
+    assert len([f for f in cap.frames if f[23] == 1 and f[34] == 3]) == 1
+    client.stdin.write("\n")
+    client.stdin.flush()
+    assert int(client.stdout.readline()) == 1000
+    st = dpud.call("fw.stats")
+    assert st["related"]["frag_needed"] == 1 and st["unrelated"]["frag_needed"] == 1, st
+
+
+def test_udp_datagram_of_8000_bytes_crosses_a_firewalled_segment_both_ways(fw_lab):
+    """Steps: with default deny and UDP to vm2:6000 allowed, vm1 sends an
+    8000-byte UDP datagram (its kernel fragments it for MTU 1500) to vm2,
+    which echoes it (fragmented again by vm2's kernel).
+    Verify: vm1 gets all 8000 bytes back; dse-dpud reassembled both
+    datagrams and sent them on fragmented (fw.stats fragments), tracked one
+    connection with both datagrams' bytes, and dropped nothing."""
+    dpud, vm1, vm2 = fw_lab
+    dpud.call("fw.rule.add", id=30, action="allow", proto="udp", dst=vm2.ip, dport=6000)
+    p = vm2.lab.popen(vm2.ns, PYTHON, "-c", UDP_ECHO.replace("4096", "65535"), vm2.ip, "6000",
+                      stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    start = counters(dpud.stats())
+    out = vm1.ns.run(PYTHON, "-c",
+                     "import socket, sys\n"
+                     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)\n"
+                     "s.sendto(bytes(range(250)) * 32, (sys.argv[1], 6000))\n"
+                     "d, a = s.recvfrom(65535)\n"
+                     "print(len(d), d == bytes(range(250)) * 32)\n",
+                     vm2.ip, check=False, timeout=30)
+    assert out.stdout.split() == ["8000", "True"], out.stdout + out.stderr
+    st = dpud.call("fw.stats")
+    assert st["fragments"]["reassembled"] == 2 and st["fragments"]["fragmented"] == 2, st
+    conns = dpud.call("fw.conn.list", proto="udp")["conns"]
+    assert len(conns) == 1 and conns[0]["bytes"] == [8028, 8028], conns
+    d = delta(counters(dpud.stats()), start)
+    assert not {k: v for k, v in d.items() if k.startswith("drop.")}, d

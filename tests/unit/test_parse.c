@@ -1455,12 +1455,11 @@ static void test_every_prefix_with_matching_payload_length_is_rejected_by_layer(
 	build_qinq_ipv6_ext_tcp(&f);
 	for (n = 62; n <= f.len; n++) {
 		set16(&f, 22 + 4, (uint16_t)(n - 62));
+		/* The packet is a first fragment: a cut TCP header is a tiny fragment. */
 		if (n < 86)
 			want = DSE_PARSE_ERR_IP6_EXT;
-		else if (n < 86 + 20)
-			want = DSE_PARSE_ERR_L4_TRUNC;
 		else if (n < 86 + 32)
-			want = DSE_PARSE_ERR_TCP_OFF;
+			want = DSE_PARSE_ERR_FRAG_TINY;
 		else
 			want = DSE_PARSE_OK;
 		rc = parse_bytes(f.b, n, &i);
