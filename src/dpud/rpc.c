@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -168,6 +169,26 @@ static int check_name(struct dse_rpc_call *call, const char *what, const char *n
 					     "%s name '%s' may hold only letters, digits, '_', "
 					     "'.' and '-'",
 					     what, name);
+	return 0;
+}
+
+/*
+ * Port names: those of check_name(), less the prefix DSE_TEP_PORT_PREFIX in
+ * any case.  It is the namespace of the virtual ports of peer TEPs
+ * (tep-<address>), so fdb.show, tep.show and the firewall never name two
+ * ports alike.
+ */
+static int check_port_name(struct dse_rpc_call *call, const char *name)
+{
+	int r = check_name(call, "port", name);
+
+	if (r < 0)
+		return r;
+	if (strncasecmp(name, DSE_TEP_PORT_PREFIX, strlen(DSE_TEP_PORT_PREFIX)) == 0)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "port name '%s': names that begin with '" DSE_TEP_PORT_PREFIX
+				     "' are reserved for the ports of peer TEPs; choose another",
+				     name);
 	return 0;
 }
 
@@ -522,7 +543,7 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 	if (dse_rpc_params_only(call, "name", "devargs", "mode", "segment", "segments", "mtu",
 				"uplink", NULL) < 0 ||
 	    dse_rpc_param_str(call, "name", true, &conf.name) < 0 ||
-	    check_name(call, "port", conf.name) < 0 ||
+	    check_port_name(call, conf.name) < 0 ||
 	    dse_rpc_param_str(call, "devargs", true, &conf.devargs) < 0 ||
 	    port_conf_params(call, &conf) < 0)
 		return -EINVAL;

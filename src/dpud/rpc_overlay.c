@@ -40,7 +40,7 @@ static uint16_t vport_get(uint32_t ip)
 
 		memset(v, 0, sizeof(*v));
 		inet_ntop(AF_INET, &ip, a, sizeof(a));
-		snprintf(v->name, sizeof(v->name), "tep-%s", a);
+		snprintf(v->name, sizeof(v->name), DSE_TEP_PORT_PREFIX "%s", a);
 		v->used = true;
 		v->tunnel = true;
 		v->uplink = true; /* a tunnel is toward the physical network: part of the team */
