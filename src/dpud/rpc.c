@@ -585,6 +585,12 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 	memcpy(conf.trunk_segs, p->trunk_segs, sizeof(conf.trunk_segs));
 	if (port_conf_params(call, &conf) < 0)
 		return -EINVAL;
+	/* tep.set takes only an uplink: a replay of config.save would fail on it. */
+	if (!conf.uplink && dp.tep.ip != 0 && dp.tep.uplink == id)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				     "port '%s' carries our TEP and must stay an uplink: move the "
+				     "TEP to another uplink (tep.set) first",
+				     p->name);
 	if (conf.mtu > dse_port_max_mtu(p->max_frame))
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 				     "mtu %u is more than port '%s' receives whole: at most %u with "

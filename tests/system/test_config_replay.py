@@ -94,3 +94,27 @@ def test_port_names_of_peer_teps_are_reserved(lab):
     assert list(dpud.ports()) == ["p1"]
     assert [p["port"] for p in dpud.call("tep.show")["peers"]] == ["tep-198.19.0.2"]
     assert_replays(lab, dpud)
+
+
+def test_the_uplink_that_carries_the_tep_stays_an_uplink(lab):
+    """Steps: port.add u1 as an uplink (trunk), tep.set on it; port.set u1
+    uplink false; port.add u2 (uplink), tep.set on u2, port.set u1 uplink
+    false again; config.save and replay it.
+    Verify: the first port.set is refused with an error naming the TEP and
+    tep.set, u1 stays an uplink; once the TEP moved to u2, u1 may stop being
+    an uplink; the saved config replays to the same state.  (Before the
+    change the first port.set was accepted and the saved config made a fresh
+    dse-dpud fail with "tep.set failed: port is not an uplink".)"""
+    lab.add_vm("u1", ip="")
+    lab.add_vm("u2", ip="")
+    dpud = lab.start_dpud([uplink_port("u1", mode="trunk", segments=[])])
+    dpud.call("tep.set", ip="198.19.0.1", uplink="u1")
+    with pytest.raises(RpcError, match=r"u1.*TEP.*tep\.set") as e:
+        dpud.call("port.set", name="u1", uplink=False)
+    assert e.value.code == -32000
+    assert dpud.ports()["u1"]["uplink"] is True
+    dpud.call("port.add", uplink_port("u2", mode="trunk", segments=[])["params"])
+    dpud.call("tep.set", ip="198.19.0.1", uplink="u2")
+    dpud.call("port.set", name="u1", uplink=False)
+    assert dpud.call("tep.show")["uplink"] == "u2"
+    assert_replays(lab, dpud)
