@@ -1071,6 +1071,16 @@ static json_t *call_json(const char *method, json_t *params)
 	return json_pack("{s:s, s:o}", "method", method, "params", params);
 }
 
+/* Orders FDB entries by segment (as config.save writes segments) and MAC. */
+static int fdb_entry_cmp(const void *a, const void *b)
+{
+	const struct dse_fdb_entry *x = a, *y = b;
+
+	if (x->segment != y->segment)
+		return x->segment < y->segment ? -1 : 1;
+	return memcmp(x->mac, y->mac, sizeof(x->mac));
+}
+
 static int config_save(struct dse_rpc_call *call, json_t **ret)
 {
 	struct fdb_op op = {0};
@@ -1085,16 +1095,6 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 						   json_pack("{s:s}", "level",
 							     dse_log_level_name(
 								     dse_log_get_level()))));
-	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING ||
-	    dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash)) {
-		json_t *p = json_object();
-
-		if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
-			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
-		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
-			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
-		json_array_append_new(a, call_json("fdb.config", p));
-	}
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
 		const struct dse_segment *seg = &dp.segments[s];
 
@@ -1130,20 +1130,35 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 					    json_string(dp.segments[p->segment].name));
 		json_array_append_new(a, call_json("port.add", params));
 	}
-	if (dp_call(fdb_apply_copy, &op) == 0) {
-		for (uint32_t i = 0; i < op.n_copy; i++) {
-			const struct dse_fdb_entry *e = &op.copy[i];
+	/* A config without the static entries would replay into another one: fail instead. */
+	if (dp_call(fdb_apply_copy, &op) < 0) {
+		json_decref(a);
+		return -ENOMEM;
+	}
+	/* In one order whatever the table's history: a replay saves the same calls. */
+	qsort(op.copy, op.n_copy, sizeof(*op.copy), fdb_entry_cmp);
+	for (uint32_t i = 0; i < op.n_copy; i++) {
+		const struct dse_fdb_entry *e = &op.copy[i];
 
-			if (!e->is_static)
-				continue;
-			json_array_append_new(
-				a, call_json("fdb.add",
-					     json_pack("{s:s, s:o, s:s}", "segment",
-						       dp.segments[e->segment].name, "mac",
-						       mac_json(e->mac), "port",
-						       dp.ports[e->port].name)));
-		}
-		free(op.copy);
+		if (!e->is_static)
+			continue;
+		json_array_append_new(a, call_json("fdb.add",
+						   json_pack("{s:s, s:o, s:s}", "segment",
+							     dp.segments[e->segment].name, "mac",
+							     mac_json(e->mac), "port",
+							     dp.ports[e->port].name)));
+	}
+	free(op.copy);
+	/* After the static entries: a limit below their number must not refuse them. */
+	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING ||
+	    dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash)) {
+		json_t *p = json_object();
+
+		if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
+			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
+		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
+			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
+		json_array_append_new(a, call_json("fdb.config", p));
 	}
 	tep = dse_overlay_tep_call();
 	if (tep)

@@ -118,3 +118,44 @@ def test_the_uplink_that_carries_the_tep_stays_an_uplink(lab):
     dpud.call("port.set", name="u1", uplink=False)
     assert dpud.call("tep.show")["uplink"] == "u2"
     assert_replays(lab, dpud)
+
+
+def test_an_fdb_limit_below_the_static_entries_still_replays(lab):
+    """Steps: three static FDB entries on p1; fdb.config max_entries 2;
+    config.save and replay it.
+    Verify: the fresh daemon has the three entries and max_entries 2, and
+    saves the same calls.  (Before the change config.save wrote fdb.config
+    first, so the third fdb.add of the replay failed: the FDB is full.)"""
+    lab.add_vm("p1", ip="")
+    dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "a", "vlan": 100}},
+                           port_config("p1", segment="a")])
+    for m in ("02:00:00:00:aa:01", "02:00:00:00:aa:02", "02:00:00:00:aa:03"):
+        dpud.call("fdb.add", segment="a", mac=m, port="p1")
+    assert dpud.call("fdb.config", max_entries=2)["entries"] == 3
+    second = assert_replays(lab, dpud)
+    assert second.call("fdb.config")["max_entries"] == 2
+
+
+def test_config_save_writes_static_entries_in_one_order(lab):
+    """Steps: add static entries in segments b then a (b made first) in a
+    shuffled order of MACs, delete and re-add some; config.save; replay.
+    Verify: the fdb.add calls of config.save come by segment (in the order
+    the segments are saved) and MAC, whatever the order they were made in,
+    so two daemons with the same entries save the same calls."""
+    lab.add_vm("p1", ip="")
+    lab.add_vm("p2", ip="")
+    dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "b", "vlan": 200}},
+                           {"method": "segment.add", "params": {"name": "a", "vlan": 100}},
+                           port_config("p1", segment="b"), port_config("p2", segment="a")])
+    macs = ["02:00:00:00:aa:%02x" % i for i in (7, 3, 9, 1, 5)]
+    for m in macs:
+        dpud.call("fdb.add", segment="a", mac=m, port="p2")
+        dpud.call("fdb.add", segment="b", mac=m, port="p1")
+    for m in macs[1:4]:
+        dpud.call("fdb.del", segment="a", mac=m)
+    for m in reversed(macs[1:4]):
+        dpud.call("fdb.add", segment="a", mac=m, port="p2")
+    saved = [(c["params"]["segment"], c["params"]["mac"]) for c in dpud.call("config.save")
+             if c["method"] == "fdb.add"]
+    assert saved == [("b", m) for m in sorted(macs)] + [("a", m) for m in sorted(macs)], saved
+    assert_replays(lab, dpud)
