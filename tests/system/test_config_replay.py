@@ -159,3 +159,25 @@ def test_config_save_writes_static_entries_in_one_order(lab):
              if c["method"] == "fdb.add"]
     assert saved == [("b", m) for m in sorted(macs)] + [("a", m) for m in sorted(macs)], saved
     assert_replays(lab, dpud)
+
+
+
+def test_the_tep_address_and_the_peers_refuse_each_other_by_name(lab):
+    """Steps: overlay segment ov with peer 198.19.0.2; an uplink u1; tep.set
+    198.19.0.2 on u1; tep.set 198.19.0.1 on u1; segment.set ov peers
+    [198.19.0.1].
+    Verify: the first tep.set is refused with an error that names segment ov
+    and segment.set; the second is accepted; the segment.set is refused (our
+    own address); the saved config replays.  (Before the change the error
+    named no segment.)"""
+    lab.add_vm("u1", ip="")
+    dpud = lab.start_dpud([{"method": "segment.add",
+                            "params": {"name": "ov", "vni": 5001, "peers": ["198.19.0.2"]}},
+                           uplink_port("u1", mode="trunk", segments=[])])
+    with pytest.raises(RpcError, match=r"peer TEP of segment 'ov'.*segment\.set") as e:
+        dpud.call("tep.set", ip="198.19.0.2", uplink="u1")
+    assert e.value.code == -32000
+    dpud.call("tep.set", ip="198.19.0.1", uplink="u1")
+    with pytest.raises(RpcError, match="our own TEP address"):
+        dpud.call("segment.set", name="ov", peers=["198.19.0.1"])
+    assert_replays(lab, dpud)
