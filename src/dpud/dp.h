@@ -41,6 +41,8 @@ struct dp_cmd;
 #define DSE_MAX_VPORTS   (DSE_MAX_PORTS + DSE_MAX_TEPS)
 #define DSE_MAX_SEGMENTS 256
 #define DSE_NAME_MAX     32
+/* Virtual ports of peer TEPs are named this and the address; port.add refuses it. */
+#define DSE_TEP_PORT_PREFIX "tep-"
 #define DSE_NO_SEGMENT   0xffff
 #define DSE_NO_PORT      0xffff
 #define DSE_BURST        RTE_GRAPH_BURST_SIZE

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -168,6 +169,26 @@ static int check_name(struct dse_rpc_call *call, const char *what, const char *n
 					     "%s name '%s' may hold only letters, digits, '_', "
 					     "'.' and '-'",
 					     what, name);
+	return 0;
+}
+
+/*
+ * Port names: those of check_name(), less the prefix DSE_TEP_PORT_PREFIX in
+ * any case.  It is the namespace of the virtual ports of peer TEPs
+ * (tep-<address>), so fdb.show, tep.show and the firewall never name two
+ * ports alike.
+ */
+static int check_port_name(struct dse_rpc_call *call, const char *name)
+{
+	int r = check_name(call, "port", name);
+
+	if (r < 0)
+		return r;
+	if (strncasecmp(name, DSE_TEP_PORT_PREFIX, strlen(DSE_TEP_PORT_PREFIX)) == 0)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "port name '%s': names that begin with '" DSE_TEP_PORT_PREFIX
+				     "' are reserved for the ports of peer TEPs; choose another",
+				     name);
 	return 0;
 }
 
@@ -522,7 +543,7 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 	if (dse_rpc_params_only(call, "name", "devargs", "mode", "segment", "segments", "mtu",
 				"uplink", NULL) < 0 ||
 	    dse_rpc_param_str(call, "name", true, &conf.name) < 0 ||
-	    check_name(call, "port", conf.name) < 0 ||
+	    check_port_name(call, conf.name) < 0 ||
 	    dse_rpc_param_str(call, "devargs", true, &conf.devargs) < 0 ||
 	    port_conf_params(call, &conf) < 0)
 		return -EINVAL;
@@ -564,6 +585,12 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 	memcpy(conf.trunk_segs, p->trunk_segs, sizeof(conf.trunk_segs));
 	if (port_conf_params(call, &conf) < 0)
 		return -EINVAL;
+	/* tep.set takes only an uplink: a replay of config.save would fail on it. */
+	if (!conf.uplink && dp.tep.ip != 0 && dp.tep.uplink == id)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				     "port '%s' carries our TEP and must stay an uplink: move the "
+				     "TEP to another uplink (tep.set) first",
+				     p->name);
 	if (conf.mtu > dse_port_max_mtu(p->max_frame))
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 				     "mtu %u is more than port '%s' receives whole: at most %u with "
@@ -1045,6 +1072,16 @@ static json_t *call_json(const char *method, json_t *params)
 	return json_pack("{s:s, s:o}", "method", method, "params", params);
 }
 
+/* Orders FDB entries by segment (as config.save writes segments) and MAC. */
+static int fdb_entry_cmp(const void *a, const void *b)
+{
+	const struct dse_fdb_entry *x = a, *y = b;
+
+	if (x->segment != y->segment)
+		return x->segment < y->segment ? -1 : 1;
+	return memcmp(x->mac, y->mac, sizeof(x->mac));
+}
+
 static int config_save(struct dse_rpc_call *call, json_t **ret)
 {
 	struct fdb_op op = {0};
@@ -1059,16 +1096,6 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 						   json_pack("{s:s}", "level",
 							     dse_log_level_name(
 								     dse_log_get_level()))));
-	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING ||
-	    dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash)) {
-		json_t *p = json_object();
-
-		if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
-			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
-		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
-			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
-		json_array_append_new(a, call_json("fdb.config", p));
-	}
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
 		const struct dse_segment *seg = &dp.segments[s];
 
@@ -1104,20 +1131,35 @@ static int config_save(struct dse_rpc_call *call, json_t **ret)
 					    json_string(dp.segments[p->segment].name));
 		json_array_append_new(a, call_json("port.add", params));
 	}
-	if (dp_call(fdb_apply_copy, &op) == 0) {
-		for (uint32_t i = 0; i < op.n_copy; i++) {
-			const struct dse_fdb_entry *e = &op.copy[i];
+	/* A config without the static entries would replay into another one: fail instead. */
+	if (dp_call(fdb_apply_copy, &op) < 0) {
+		json_decref(a);
+		return -ENOMEM;
+	}
+	/* In one order whatever the table's history: a replay saves the same calls. */
+	qsort(op.copy, op.n_copy, sizeof(*op.copy), fdb_entry_cmp);
+	for (uint32_t i = 0; i < op.n_copy; i++) {
+		const struct dse_fdb_entry *e = &op.copy[i];
 
-			if (!e->is_static)
-				continue;
-			json_array_append_new(
-				a, call_json("fdb.add",
-					     json_pack("{s:s, s:o, s:s}", "segment",
-						       dp.segments[e->segment].name, "mac",
-						       mac_json(e->mac), "port",
-						       dp.ports[e->port].name)));
-		}
-		free(op.copy);
+		if (!e->is_static)
+			continue;
+		json_array_append_new(a, call_json("fdb.add",
+						   json_pack("{s:s, s:o, s:s}", "segment",
+							     dp.segments[e->segment].name, "mac",
+							     mac_json(e->mac), "port",
+							     dp.ports[e->port].name)));
+	}
+	free(op.copy);
+	/* After the static entries: a limit below their number must not refuse them. */
+	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING ||
+	    dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash)) {
+		json_t *p = json_object();
+
+		if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
+			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
+		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
+			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
+		json_array_append_new(a, call_json("fdb.config", p));
 	}
 	tep = dse_overlay_tep_call();
 	if (tep)

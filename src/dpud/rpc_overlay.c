@@ -40,7 +40,7 @@ static uint16_t vport_get(uint32_t ip)
 
 		memset(v, 0, sizeof(*v));
 		inet_ntop(AF_INET, &ip, a, sizeof(a));
-		snprintf(v->name, sizeof(v->name), "tep-%s", a);
+		snprintf(v->name, sizeof(v->name), DSE_TEP_PORT_PREFIX "%s", a);
 		v->used = true;
 		v->tunnel = true;
 		v->uplink = true; /* a tunnel is toward the physical network: part of the team */
@@ -191,6 +191,16 @@ static int tep_apply(void *arg)
 	return 0;
 }
 
+/* The name of a segment that has virtual port 'p' among its peers. */
+static const char *peer_segment_name(uint16_t p)
+{
+	for (uint16_t s = 0; s < DSE_MAX_SEGMENTS; s++)
+		for (uint16_t i = 0; dp.segments[s].used && i < dp.segments[s].n_peers; i++)
+			if (dp.segments[s].peers[i] == p)
+				return dp.segments[s].name;
+	return "?";
+}
+
 static int tep_set(struct dse_rpc_call *call, json_t **ret)
 {
 	struct tep_op op = {0};
@@ -214,7 +224,9 @@ static int tep_set(struct dse_rpc_call *call, json_t **ret)
 	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++)
 		if (dp.ports[p].used && dp.ports[p].tep_ip == op.ip)
 			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "%s is the address of a peer TEP", ip);
+					     "%s is the address of a peer TEP of segment '%s': "
+					     "take it out of the segment's peers (segment.set) first",
+					     ip, peer_segment_name(p));
 	rte_eth_macaddr_get(op.uplink, &op.mac);
 	dp_call(tep_apply, &op);
 	dse_dpud_config_changed();

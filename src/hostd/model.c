@@ -970,6 +970,12 @@ static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json
 				   "port name '%s' is kept for the uplink of that name: choose "
 				   "another name",
 				   name);
+	/* dse-dpud names the virtual port of each peer TEP tep-<address> and refuses the prefix. */
+	if (strncasecmp(name, "tep-", 4) == 0)
+		return model_error(e, pp,
+				   "port name '%s': names that begin with 'tep-' are reserved for "
+				   "the ports of peer TEPs: choose another name",
+				   name);
 	join(pp, p, "mac");
 	if (model_mac_normalize(m, mac) < 0)
 		return model_error(e, pp,

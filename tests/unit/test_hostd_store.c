@@ -270,6 +270,9 @@ static void test_store_add_validates_before_writing(void **state)
 	add_fails(f, CONFIG_PORT, "{\"name\": \"vmnic0\", \"mac\": \"02:00:00:00:00:02\", "
 				  "\"segment\": \"web\", \"vm\": \"vm2\"}",
 		  -EINVAL, "kept for the uplink");
+	add_fails(f, CONFIG_PORT, "{\"name\": \"Tep-198.19.0.2\", \"mac\": \"02:00:00:00:00:02\", "
+				  "\"segment\": \"web\", \"vm\": \"vm2\"}",
+		  -EINVAL, "reserved for the ports of peer TEPs");
 	add_fails(f, CONFIG_PORT, "{\"name\": \"p2\", \"mac\": \"02:00:00:00:00:02\", "
 				  "\"segment\": \"web\", \"vm\": \"a-very-long-vm\"}",
 		  -EINVAL, "rep-<vm>");
