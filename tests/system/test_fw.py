@@ -397,11 +397,14 @@ import socket, sys, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8); print("listening", flush=True)
 def serve(c):
-    while True:
-        d = c.recv(65536)
-        if not d:
-            return
-        c.sendall(d)
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d)
+    except OSError:
+        return
 while True:
     c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
 """
@@ -499,3 +502,101 @@ def test_udp_datagram_of_8000_bytes_crosses_a_firewalled_segment_both_ways(fw_la
     assert len(conns) == 1 and conns[0]["bytes"] == [8028, 8028], conns
     d = delta(counters(dpud.stats()), start)
     assert not {k: v for k, v in d.items() if k.startswith("drop.")}, d
+
+
+# Runs in a VM: floods SYNs out of eth0 for argv[5] seconds, to argv[3]:argv[4] (MAC argv[2])
+# from argv[1] ("spoof": random addresses of 198.18.0.0/24), each with a new source port;
+# prints "ready" once the frames are built, then how many it sent.
+SYN_FLOOD = r"""
+import socket, struct, sys, time
+src, dmac, dst, dport, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+smac = open("/sys/class/net/eth0/address").read().strip()
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16); s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+eth = bytes.fromhex(dmac.replace(":", "")) + bytes.fromhex(smac.replace(":", "")) + b"\x08\x00"
+d = socket.inet_aton(dst); frames = []
+for i in range(40000):
+    s = socket.inet_aton("198.18.0.%d" % (10 + i % 240)) if src == "spoof" else socket.inet_aton(src)
+    sport = 1024 + (i * 7919) % 64000
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, i * 2654435761 % 2**32, 0, 5 << 4, 2, 64240, 0, 0)
+    tcp = tcp[:16] + struct.pack("!H", csum(s + d + struct.pack("!BBH", 0, 6, 20) + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xffff, 0, 64, 6, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    frames.append(eth + ip + tcp)
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); sock.bind(("eth0", 0))
+print("ready", flush=True)
+n, t0 = 0, time.monotonic()
+while time.monotonic() - t0 < secs:
+    for f in frames[n % 40000:n % 40000 + 1000]:
+        try:
+            sock.send(f)
+        except OSError:
+            pass
+    n += 1000
+print(n, time.monotonic() - t0, flush=True)
+"""
+
+
+def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab, metrics):
+    """Steps: TCP to port 7000 allowed, a table of 4096 connections; vm3
+    opens a connection to vm2 and keeps it; vm1 floods SYNs as fast as it
+    can, first from its own address with a new source port each (2 s),
+    then from random spoofed addresses of the segment (2 s), all to an
+    address behind vm2's port that no host answers, so every SYN stays
+    half-open; during each flood vm3 opens 5 new connections to vm2 and
+    sends on its kept one.
+    Verify: every new connection of vm3 succeeds and its kept connection
+    still echoes; the single-source flood is held at its source's limit of
+    half-open connections (refused, counted as ct_limit); the spoofed flood
+    fills the table and its half-open entries are evicted for new ones
+    (evicted counted) instead of new connections being refused."""
+    dpud, vm1, vm2 = fw_lab
+    lab = vm1.lab
+    vm3 = lab.add_vm("vm3", 3)
+    dpud.call("port.add", name="vm3", devargs="net_af_packet_vm3,iface=vm3", mode="access",
+              segment="a")
+    lab.static_arp()
+    dpud.call("fw.rule.add", id=40, action="allow", proto="tcp", dport=7000)
+    dpud.call("fw.config", max_conns=4096)
+    server = lab.popen(vm2.ns, PYTHON, "-c", ECHO_KEEP, vm2.ip, "7000", stdout=subprocess.PIPE,
+                       text=True)
+    assert server.stdout.readline().strip() == "listening"
+    kept = lab.popen(vm3.ns, PYTHON, "-c",
+                     "import socket, sys\n"
+                     "s = socket.create_connection((sys.argv[1], 7000), timeout=3)\n"
+                     "print('up', flush=True)\n"
+                     "for line in sys.stdin:\n"
+                     "    s.sendall(b'k' * 100); got = 0\n"
+                     "    while got < 100: got += len(s.recv(100))\n"
+                     "    print('ok', flush=True)\n",
+                     vm2.ip, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert kept.stdout.readline().strip() == "up"
+    for phase, src in (("one source", vm1.ip), ("spoofed", "spoof")):
+        before = dpud.call("fw.stats")
+        flood = lab.popen(vm1.ns, PYTHON, "-c", SYN_FLOOD, src, vm2.mac, "198.18.0.102", "7000",
+                          "2.5", stdout=subprocess.PIPE, text=True)
+        assert flood.stdout.readline().strip() == "ready"
+        results = [connect(vm3, vm2.ip, 7000, timeout=2) for _ in range(5)]
+        kept.stdin.write("\n")
+        kept.stdin.flush()
+        kept_ok = kept.stdout.readline().strip()
+        sent, secs = flood.stdout.readline().split()
+        flood.wait(timeout=10)
+        after = dpud.call("fw.stats")
+        d = {k: after[k] - before[k] for k in ("created", "evicted", "half_open_refused_source")}
+        metrics.append("SYN flood (%s): %d SYNs sent in %.1f s (%.0f/s), %d connections "
+                       "created, %d evicted, %d refused at the source limit; 5 of 5 legitimate "
+                       "connections: %s" % (phase, int(sent), float(secs),
+                                            int(sent) / float(secs), d["created"],
+                                            d["evicted"], d["half_open_refused_source"],
+                                            results))
+        assert results == ["ok"] * 5, (phase, results, d)
+        assert kept_ok == "ok", phase
+        if src == "spoof":
+            assert d["evicted"] > 1000 and after["full"] == 0, (d, after)
+        else:
+            assert d["half_open_refused_source"] > 1000, d
+            assert after["half_open"] <= 512 + 5, after
+    kept.stdin.close()
