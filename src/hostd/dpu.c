@@ -338,6 +338,15 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 
 	r = dse_rpc_client_tls(l->peer, m->conf.port, m->conf.tls, NULL,
 			       m->conf.connect_timeout_ms, &l->client, err, sizeof(err));
+	if (r == -EPERM) {
+		/* A certificate of our CA that is not a DPU's: not a DPU the host configures. */
+		snprintf(msg, sizeof(msg),
+			 "the DPU at %s:%u is refused: %s: issue it a DPU certificate "
+			 "(dse-hostd cert issue)",
+			 l->peer, m->conf.port, err);
+		link_fail(l, LINK_MISMATCH, msg);
+		return;
+	}
 	if (r < 0) {
 		snprintf(msg, sizeof(msg),
 			 "cannot connect to the DPU at %s:%u: %s: %s", l->peer, m->conf.port, err,

@@ -30,9 +30,6 @@
 #include "tls.h"
 #include "version.h"
 
-/* The name of the host's own client certificate. */
-#define HOST_CERT_NAME "host"
-
 static volatile sig_atomic_t quit;
 
 static void on_signal(int sig)
@@ -144,10 +141,16 @@ static int cert_main(int argc, char **argv)
 	return 0;
 }
 
-/* Makes sure the host CA and the host's client certificate exist. */
+/*
+ * Makes sure the host CA and the host's control identity (tls/, the client
+ * certificate of tls.h's host role) exist.  A certificate of another role,
+ * as the host had before the roles, is replaced: hostd owns it, and no DPU
+ * would accept it.
+ */
 static int ensure_certs(const char *state, char *tls_dir, size_t len)
 {
-	char err[512], cert[PATH_MAX];
+	char err[512], why[512], cert[PATH_MAX];
+	int r;
 
 	if (dse_ca_ensure(state, err, sizeof(err)) < 0) {
 		DSE_LOG_ERR("hostd", "host CA in %s: %s", state, err);
@@ -158,13 +161,19 @@ static int ensure_certs(const char *state, char *tls_dir, size_t len)
 		DSE_LOG_ERR("hostd", "the state directory's path is too long: %s", state);
 		return -ENAMETOOLONG;
 	}
-	if (access(cert, R_OK) == 0)
+	r = dse_cert_check_file(cert, DSE_TLS_ROLE_HOST, why, sizeof(why));
+	if (r == 0)
 		return 0;
-	if (dse_cert_issue(state, HOST_CERT_NAME, tls_dir, err, sizeof(err)) < 0) {
+	if (dse_cert_issue_host(state, tls_dir, err, sizeof(err)) < 0) {
 		DSE_LOG_ERR("hostd", "cannot issue the host's certificate: %s", err);
 		return -EINVAL;
 	}
-	DSE_LOG_NOTICE("hostd", "created the host CA and certificate in %s", state);
+	if (r == -ENOENT)
+		DSE_LOG_NOTICE("hostd", "issued the host's control certificate '%s' in %s",
+			       DSE_TLS_HOST_CN, tls_dir);
+	else
+		DSE_LOG_NOTICE("hostd", "issued the host's control certificate '%s' again in %s: %s",
+			       DSE_TLS_HOST_CN, tls_dir, why);
 	return 0;
 }
 

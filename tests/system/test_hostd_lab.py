@@ -345,6 +345,58 @@ def test_hostd_lab_dpu_control_port_refuses_plain_and_foreign_clients(lab, tmp_p
     assert dpus_by_name(lab, "h1")["h1-d1"]["state"] == "connected"
 
 
+def test_hostd_lab_dpu_control_port_serves_only_the_host_role(lab, tmp_path):
+    """A certificate of the host CA is not enough: a DPU serves only the host's identity.
+
+    Steps: from host 1's namespace, connect to h1-d1's control port with TLS
+    and, in turn, the sibling DPU h1-d2's own certificate and key, h1-d1's
+    own server certificate, and a client-only certificate (clientAuth) that
+    host 1's CA signed for the name 'h1-d9' (openssl with h1/ca.key); each
+    sends dp.info.  Then the same with the host's own certificate (h1/tls).
+    Verify: none of the three gets an answer; h1-d1's mgmt.refused_role
+    grows by exactly 3 and refused_cert not at all; its log names each
+    certificate and why it is not the host's control identity; the host's
+    certificate gets the answer, and dsectl still shows h1-d1 connected.
+    """
+    key, csr, cert, ext = (tmp_path / n for n in ("d9.key", "d9.csr", "d9.pem", "d9.ext"))
+    ext.write_text("basicConstraints=critical,CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
+    p = run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
+             "-subj", "/CN=h1-d9"])
+    assert p.returncode == 0, p.stderr
+    p = run(["openssl", "x509", "-req", "-in", csr, "-CA", lab.state / "h1" / "ca.pem",
+             "-CAkey", lab.state / "h1" / "ca.key", "-set_serial", "4242", "-days", "1",
+             "-extfile", ext, "-out", cert])
+    assert p.returncode == 0, p.stderr
+    before = lab.dpud("h1-d1", "dp.info")["mgmt"]
+    clients = [(lab.state / "h1-d2" / "tls" / "cert.pem", lab.state / "h1-d2" / "tls" / "key.pem"),
+               (lab.state / "h1-d1" / "tls" / "cert.pem", lab.state / "h1-d1" / "tls" / "key.pem"),
+               (cert, key)]
+    for c, k in clients:
+        p = run([LAB, "exec", "--state", lab.state, "h1", "--", "/usr/bin/python3", "-c",
+                 TLS_PROBE, "tls", "169.254.1.6", "7300", "-", c, k], timeout=30)
+        assert p.returncode == 0, p
+        assert p.stdout.startswith("REFUSED"), "%s got an answer: %s" % (c, p.stdout)
+    after = wait(lambda: lab.dpud("h1-d1", "dp.info")["mgmt"],
+                 lambda m: m["refused_role"] >= before["refused_role"] + 3)
+    assert after["refused_role"] == before["refused_role"] + 3, (before, after)
+    assert after["refused_cert"] == before["refused_cert"], (before, after)
+    log = (lab.state / "h1-d1" / "log" / "dse-dpud.log").read_text(errors="replace")
+    for why in ("certificate 'h1-d2' is not the host's control identity: it is a DPU server "
+                "certificate",
+                "certificate 'h1-d1' is not the host's control identity: it is a DPU server "
+                "certificate",
+                "certificate 'h1-d9' is not the host's control identity: its name is not"):
+        assert why in log, "%r not in the log:\n%s" % (why, log[-3000:])
+    host = lab.state / "h1" / "tls"
+    p = run([LAB, "exec", "--state", lab.state, "h1", "--", "/usr/bin/python3", "-c",
+             TLS_PROBE, "tls", "169.254.1.6", "7300", "-", host / "cert.pem", host / "key.pem"],
+            timeout=30)
+    assert p.stdout.startswith("ANSWERED"), p
+    assert dpus_by_name(lab, "h1")["h1-d1"]["state"] == "connected"
+
+
 def fw_on_dpu(lab, dpu):
     """What dse-dpud of 'dpu' holds of the firewall: ({segment: default}, [rule ids])."""
     pols = {c["params"]["segment"]: c["params"]["default"]
