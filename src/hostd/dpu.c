@@ -410,8 +410,8 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 			json_object_set(seen, *k, json_object_get(id, *k));
 	if (l->version[0])
 		json_object_set_new(seen, "version", json_string(l->version));
-	if (store_dpu_seen(m->conf.store, seen) < 0)
-		DSE_LOG_WARN("dpu", "cannot record DPU %s in the store", l->name);
+	/* A failure is logged by the store; the DPU is served all the same. */
+	store_dpu_seen(m->conf.store, seen);
 	json_decref(seen);
 
 	l->state = LINK_CONNECTED;
@@ -798,7 +798,7 @@ int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_le
 		return r;
 	}
 	if (r < 0) {
-		snprintf(err, err_len, "cannot write the store: check the disk and the log");
+		snprintf(err, err_len, "%s", store_last_error(m->conf.store));
 		return r;
 	}
 	for (unsigned i = 0; i < m->n_links; i++) {

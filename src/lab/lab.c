@@ -287,7 +287,9 @@ static void usage_up(FILE *f)
 	    "    option and the DPU has a certificate; log DIR/hH-dN/log/dse-dpud.log,\n"
 	    "    pid DIR/hH-dN/run/dse-dpud.pid;\n"
 	    "  - then dse-hostd --state DIR/hH in every host, if it is built (log and\n"
-	    "    pid in DIR/hH/log/ and DIR/hH/run/).\n"
+	    "    pid in DIR/hH/log/ and DIR/hH/run/), with --init for a new host (no\n"
+	    "    hostd.db and no dse-hostd ever ran there: a store lost later is\n"
+	    "    refused by dse-hostd).\n"
 	    "It is ready when every dse-dpud answers dp.info on its socket and every\n"
 	    "dse-hostd lists all its DPUs as connected (dpu.list on DIR/hH/hostd.sock).\n"
 	    "\n"
@@ -583,10 +585,26 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 	return write_pid(d->machine, DPUD, d->pid);
 }
 
-static int start_hostd(const char *hostd, unsigned h, struct daemon *d)
+/*
+ * True when host 'h' is new to dse-hostd: no store, and no dse-hostd ever
+ * ran there (no log).  Only then does the lab pass --init: a store lost
+ * later is dse-hostd's to refuse (docs/host-side.md "dse-hostd").
+ */
+static bool host_is_new(unsigned h)
+{
+	char machine[16], db[PATH_MAX + 32], log[PATH_MAX + 64];
+
+	snprintf(machine, sizeof(machine), "h%u", h);
+	path_of(db, sizeof(db), machine, "hostd.db");
+	path_of(log, sizeof(log), machine, "log/" HOSTD ".log");
+	return !file_exists(db) && !file_exists(log);
+}
+
+/* Starts dse-hostd for host 'h' unless it runs ('init': with --init); fills 'd'. */
+static int start_hostd(const char *hostd, unsigned h, bool init, struct daemon *d)
 {
 	char ns[32], dir[PATH_MAX + 16], log[PATH_MAX + 64], err[2048];
-	const char *argv[] = {hostd, "--state", dir, NULL};
+	const char *argv[] = {hostd, "--state", dir, init ? "--init" : NULL, NULL};
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->machine, sizeof(d->machine), "h%u", h);
@@ -604,7 +622,8 @@ static int start_hostd(const char *hostd, unsigned h, struct daemon *d)
 		return d->pid;
 	}
 	d->child = true;
-	printf("started %s in %s (pid %d)\n", HOSTD, d->machine, (int)d->pid);
+	printf("started %s in %s (pid %d)%s\n", HOSTD, d->machine, (int)d->pid,
+	       init ? ": a new host (--init)" : "");
 	return write_pid(d->machine, HOSTD, d->pid);
 }
 
@@ -805,7 +824,7 @@ static int cmd_up(int argc, char **argv)
 	static struct daemon ds[LAB_MAX_HOSTS * (LAB_MAX_DPUS + 1)];
 	char err[1024], summary[128], dpud[PATH_MAX], hostd[PATH_MAX], first[300];
 	struct dpud_features feat;
-	bool have_old, have_hostd = false;
+	bool have_old, have_hostd = false, new_host[LAB_MAX_HOSTS] = {false};
 	long long t0 = lab_now_ms(), deadline;
 	unsigned nd = 0, nh = 0;
 	int c, r, lock;
@@ -986,6 +1005,8 @@ static int cmd_up(int argc, char **argv)
 	}
 
 	dpud_probe(dpud, &feat);
+	for (unsigned h = 1; h <= t.n_hosts; h++)
+		new_host[h - 1] = host_is_new(h);
 	if (have_hostd) {
 		for (unsigned h = 1; h <= t.n_hosts; h++) {
 			if (issue_certs(hostd, &t, h) < 0) {
@@ -1010,7 +1031,7 @@ static int cmd_up(int argc, char **argv)
 	}
 	if (have_hostd) {
 		for (unsigned h = 1; h <= t.n_hosts; h++) {
-			if (start_hostd(hostd, h, &ds[nd + nh]) < 0)
+			if (start_hostd(hostd, h, new_host[h - 1], &ds[nd + nh]) < 0)
 				return 1;
 			nh++;
 		}
