@@ -73,9 +73,10 @@ struct dse_tls_conf;
  * do not block it.  A client that does not complete a handshake with a
  * certificate of the CA that is the host's control identity
  * (dse_tls_server_ctx_new()) is refused (closed), counted by reason and
- * logged with the reason (rate limited).  Returns 0, or a negative errno after writing a message for a
- * person to 'err' (at most 'err_len' bytes): -EALREADY when the server
- * already listens on TCP, -EINVAL / -ENOENT for bad TLS files, -EADDRINUSE...
+ * logged with the reason (rate limited).  Returns 0, or a negative errno
+ * after writing a message for a person to 'err' (at most 'err_len' bytes):
+ * -EALREADY when the server already listens on TCP, -EINVAL / -ENOENT for
+ * bad TLS files, -EADDRINUSE...
  */
 int dse_rpc_listen_tls(struct dse_rpc_server *srv, const char *addr, uint16_t port,
 		       const struct dse_tls_conf *tls, char *err, size_t err_len);

@@ -162,8 +162,8 @@ static int verify_peer(X509_STORE_CTX *sc, void *arg)
 	X509_VERIFY_PARAM_set_purpose(X509_STORE_CTX_get0_param(sc), X509_PURPOSE_ANY);
 	if (X509_verify_cert(sc) != 1)
 		return 0;
-	if (dse_x509_check_role(X509_STORE_CTX_get0_cert(sc), (enum dse_tls_role)(intptr_t)arg,
-				why, sizeof(why)) == 0)
+	if (dse_x509_check_role(X509_STORE_CTX_get0_cert(sc), (enum dse_tls_role)(intptr_t)arg, why,
+				sizeof(why)) == 0)
 		return 1;
 	X509_STORE_CTX_set_error(sc, X509_V_ERR_INVALID_PURPOSE);
 	copy = strdup(why);

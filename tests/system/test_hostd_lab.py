@@ -562,3 +562,58 @@ def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
         after = lab.dpud(dpu, "stats.get")["drops"]
         assert after["overlay_oversize"] == before["overlay_oversize"], (dpu, after)
         assert after["tep_unresolved"] == before["tep_unresolved"], (dpu, after)
+
+
+def old_profile_cert(ca_dir, cn, out_dir, tmp):
+    """Writes out_dir/cert.pem + key.pem: 'cn' from the CA in ca_dir with serverAuth and
+    clientAuth, as certificates were before they had a role."""
+    ext = tmp / ("%s.ext" % cn)
+    ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth,clientAuth\n")
+    csr = tmp / ("%s.csr" % cn)
+    p = run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", out_dir / "key.pem",
+             "-out", csr, "-subj", "/CN=%s" % cn])
+    assert p.returncode == 0, p.stderr
+    p = run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_dir / "ca.pem", "-CAkey",
+             ca_dir / "ca.key", "-set_serial", "77", "-days", "30", "-extfile", ext,
+             "-out", out_dir / "cert.pem"])
+    assert p.returncode == 0, p.stderr
+
+
+def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
+    """'dse-lab up' on a lab whose certificates have no role issues them again.
+
+    Steps: while the lab runs, replace h1-d2's certificate with one of the
+    older profile (serverAuth and clientAuth, from host 1's CA) and the
+    host's own with one named 'host' of the same profile (as a lab made
+    before the roles has them); run 'dse-lab up' again.
+    Verify: up says it issues h1-d2's certificate again and restarts h1-d2's
+    dse-dpud and host 1's dse-hostd (new pids); h1-d2's certificate is
+    serverAuth only and the host's is the control identity (CN
+    dse:host-control, clientAuth only); both DPUs are connected again and
+    in sync, and host 1's desired state is kept (the same store revision).
+    """
+    rev = lab.ok("h1", "status")["store"]["revision"]
+    pids = {m: lab.pid(m, p) for m, p in (("h1-d2", "dse-dpud"), ("h1", "dse-hostd"))}
+    old_profile_cert(lab.state / "h1", "h1-d2", lab.state / "h1-d2" / "tls", tmp_path)
+    old_profile_cert(lab.state / "h1", "host", lab.state / "h1" / "tls", tmp_path)
+    p = lab.lab("up", "--timeout", "60")
+    assert "issuing the certificate of h1-d2 again" in p.stdout, p.stdout
+    assert "restarting dse-dpud in h1-d2" in p.stdout, p.stdout
+    assert "restarting dse-hostd in h1" in p.stdout, p.stdout
+    assert lab.pid("h1-d2", "dse-dpud") != pids["h1-d2"]
+    assert lab.pid("h1", "dse-hostd") != pids["h1"]
+    for cert, cn, eku in ((lab.state / "h1-d2" / "tls" / "cert.pem", "h1-d2",
+                           "TLS Web Server Authentication"),
+                          (lab.state / "h1" / "tls" / "cert.pem", "dse:host-control",
+                           "TLS Web Client Authentication")):
+        out = run(["openssl", "x509", "-noout", "-subject", "-ext", "extendedKeyUsage",
+                   "-in", cert]).stdout
+        assert cn in out and eku in out and "," not in out.split("Usage:")[1], out
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["state"] == "connected" and x["config"] == "in-sync"
+                              for x in d.values()), timeout=30)
+    assert all(x["state"] == "connected" and x["config"] == "in-sync"
+               for x in dpus.values()), (dpus, lab.hostd_log("h1"))
+    assert lab.ok("h1", "status")["store"]["revision"] == rev

@@ -188,7 +188,8 @@ static void make_leaf(const char *out, const char *cn, const char *eku, bool ca,
 	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), (long)random() + 1), 1);
 	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-						    (const unsigned char *)cn, -1, -1, 0), 1);
+						    (const unsigned char *)cn, -1, -1, 0),
+			 1);
 	assert_int_equal(X509_set_subject_name(x, name), 1);
 	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(issuer)), 1);
 	assert_int_equal(X509_set_pubkey(x, key), 1);
@@ -198,8 +199,8 @@ static void make_leaf(const char *out, const char *cn, const char *eku, bool ca,
 	{
 		const char *exts[][2] = {
 		    {"basicConstraints", ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
-		    {"keyUsage", ca ? "critical,keyCertSign,digitalSignature"
-				    : "critical,digitalSignature"},
+		    {"keyUsage",
+		     ca ? "critical,keyCertSign,digitalSignature" : "critical,digitalSignature"},
 		    {"extendedKeyUsage", eku},
 		    {"authorityKeyIdentifier", "keyid:always"},
 		};
@@ -811,8 +812,8 @@ static void test_cert_roles_refuse_what_is_not_the_profile(void **state)
 	    {"r-both-host", DSE_TLS_HOST_CN, "clientAuth,serverAuth", false, DSE_TLS_ROLE_HOST,
 	     "it is a server certificate too"},
 	    {"r-name", "h1-d9", "clientAuth", false, DSE_TLS_ROLE_HOST,
-	     "certificate 'h1-d9' is not the host's control identity: its name is not '"
-	     DSE_TLS_HOST_CN "'"},
+	     "certificate 'h1-d9' is not the host's control identity: its name is not "
+	     "'" DSE_TLS_HOST_CN "'"},
 	    {"r-noeku", DSE_TLS_HOST_CN, NULL, false, DSE_TLS_ROLE_HOST,
 	     "it has no extended key usage"},
 	    {"r-any", DSE_TLS_HOST_CN, "anyExtendedKeyUsage,clientAuth", false, DSE_TLS_ROLE_HOST,
@@ -1162,19 +1163,19 @@ static void test_tls_server_refuses_clients_without_the_host_role(void **state)
 	path_in(logpath, sizeof(logpath), pki.dir, "role.log");
 	start_server(fx, &pki.srv_conf);
 	saved = capture_begin(logpath);
-	assert_int_equal(raw_client_verdict(fx, pki.sib_conf.cert_file, pki.sib_conf.key_file, err,
-					    sizeof(err)),
-			 -EACCES);
-	assert_int_equal(raw_client_verdict(fx, pki.srv_conf.cert_file, pki.srv_conf.key_file, err,
-					    sizeof(err)),
-			 -EACCES);
+	assert_int_equal(
+	    raw_client_verdict(fx, pki.sib_conf.cert_file, pki.sib_conf.key_file, err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(
+	    raw_client_verdict(fx, pki.srv_conf.cert_file, pki.srv_conf.key_file, err, sizeof(err)),
+	    -EACCES);
 	assert_non_null(strstr(err, "refused our certificate"));
-	assert_int_equal(raw_client_verdict(fx, name_conf.cert_file, name_conf.key_file, err,
-					    sizeof(err)),
-			 -EACCES);
-	assert_int_equal(raw_client_verdict(fx, both_conf.cert_file, both_conf.key_file, err,
-					    sizeof(err)),
-			 -EACCES);
+	assert_int_equal(
+	    raw_client_verdict(fx, name_conf.cert_file, name_conf.key_file, err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(
+	    raw_client_verdict(fx, both_conf.cert_file, both_conf.key_file, err, sizeof(err)),
+	    -EACCES);
 	assert_int_equal(stat_of(fx, "role"), 4);
 	capture_end(saved, logpath, log, sizeof(log));
 	assert_int_equal(stat_of(fx, "refused"), 4);
