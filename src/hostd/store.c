@@ -158,74 +158,57 @@ static void store_log(struct store *s)
 }
 
 /*
+ * What each SQLite result means for the store's file, as "'before' PATH
+ * 'after'", and what to do about it.  The first entry that matches the
+ * primary result code is taken; the last one matches everything.
+ */
+static const struct store_failure {
+	int code;	    /* SQLite primary result code, -1 for any */
+	int err;	    /* the negative errno it maps to */
+	const char *before; /* the message before the path */
+	const char *after;  /* the message after the path */
+	const char *todo;   /* what a person does about it */
+} store_failures[] = {
+    {SQLITE_FULL, -ENOSPC, "the disk that holds the store ", " is full",
+     "nothing was written; free space on it and try again"},
+    {SQLITE_CORRUPT, -EBADMSG, "", " is not a dse store or is damaged",
+     "restore it from a backup, or move it away and start dse-hostd with --init"},
+    {SQLITE_NOTADB, -EBADMSG, "", " is not a dse store or is damaged",
+     "restore it from a backup, or move it away and start dse-hostd with --init"},
+    {SQLITE_IOERR, -EIO, "I/O error on the store ", "", "check the disk and the kernel log"},
+    {SQLITE_READONLY, -EROFS, "the store ", " can not be written",
+     "check the file, its directory, their permissions and the file system"},
+    {SQLITE_PERM, -EACCES, "the store ", " can not be opened or written",
+     "check the file, its directory, their permissions and the file system"},
+    {SQLITE_CANTOPEN, -EACCES, "the store ", " can not be opened",
+     "check the file, its directory, their permissions and the file system"},
+    {SQLITE_BUSY, -EBUSY, "the store ", " is locked by another process", "stop what else holds it"},
+    {SQLITE_LOCKED, -EBUSY, "the store ", " is locked", "stop what else holds it"},
+    {SQLITE_NOMEM, -ENOMEM, "out of memory with the store ", "", "free memory"},
+    {SQLITE_CONSTRAINT, -EINVAL, "the store ", " refused the change",
+     "nothing was written: this is a bug of dse-hostd, please report it with the command "
+     "you ran"},
+    {-1, -EIO, "the store ", " failed", "check the disk and the log of dse-hostd"},
+};
+
+/*
  * Turns the failure kept by sql_failed() into an errno and a message:
- * "'doing': what happened to the store's file: what to do".  The message
- * goes to 'err' (may be NULL), to store_last_error() and to the log (at
- * most 10 lines a burst, then one a second, with the count of those left
- * out).  Returns the errno.
+ * "'doing': what happened to the store's file (SQLite's words): what to
+ * do".  The message goes to 'err' (may be NULL), to store_last_error()
+ * and to the log.  Returns the errno.
  */
 static int store_fail(struct store *s, const char *doing, char *err, size_t err_len)
 {
-	const char *sq = s->rc_msg[0] ? s->rc_msg : sqlite3_errstr(s->rc);
-	int r;
+	const struct store_failure *f = store_failures;
 
-	switch (s->rc & 0xff) {
-	case SQLITE_FULL:
-		r = -ENOSPC;
-		set_last(s,
-			 "%s: the disk that holds the store %s is full (%s): nothing was "
-			 "written; free space on it and try again",
-			 doing, s->path, sq);
-		break;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		r = -EBADMSG;
-		set_last(s,
-			 "%s: %s is not a dse store or is damaged (%s): restore it from a backup, "
-			 "or move it away and start dse-hostd with --init",
-			 doing, s->path, sq);
-		break;
-	case SQLITE_IOERR:
-		r = -EIO;
-		set_last(s, "%s: I/O error on the store %s (%s): check the disk and the kernel log",
-			 doing, s->path, sq);
-		break;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-	case SQLITE_CANTOPEN:
-		r = (s->rc & 0xff) == SQLITE_READONLY ? -EROFS : -EACCES;
-		set_last(s,
-			 "%s: the store %s can not be opened or written (%s): check the file, "
-			 "its directory, their permissions and the file system",
-			 doing, s->path, sq);
-		break;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		r = -EBUSY;
-		set_last(s, "%s: the store %s is locked by another process (%s)", doing, s->path,
-			 sq);
-		break;
-	case SQLITE_NOMEM:
-		r = -ENOMEM;
-		set_last(s, "%s: out of memory (%s)", doing, sq);
-		break;
-	case SQLITE_CONSTRAINT:
-		r = -EINVAL;
-		set_last(s,
-			 "%s: the store refused the change (%s), nothing was written: this is a "
-			 "bug of dse-hostd, please report it with the command you ran",
-			 doing, sq);
-		break;
-	default:
-		r = -EIO;
-		set_last(s, "%s: the store %s failed (%s)", doing, s->path, sq);
-		break;
-	}
+	while (f->code != -1 && f->code != (s->rc & 0xff))
+		f++;
+	set_last(s, "%s: %s%s%s (%s): %s", doing, f->before, s->path, f->after,
+		 s->rc_msg[0] ? s->rc_msg : sqlite3_errstr(s->rc), f->todo);
 	if (err && err_len)
 		snprintf(err, err_len, "%s", s->last_error);
 	store_log(s);
-	return r;
+	return f->err;
 }
 
 /* Keeps and logs a failure of the store that is not SQLite's, as store_fail() does. */

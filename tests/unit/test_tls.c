@@ -525,12 +525,18 @@ static int capture_begin(const char *path)
 	return saved;
 }
 
-/* Puts stderr back and reads what was captured into 'buf'. */
-static void capture_end(int saved, const char *path, char *buf, size_t len)
+/* Puts stderr back ('saved': what capture_begin() returned). */
+static void capture_stop(int saved)
 {
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
+}
+
+/* Puts stderr back and reads what was captured into 'buf'. */
+static void capture_end(int saved, const char *path, char *buf, size_t len)
+{
+	capture_stop(saved);
 	slurp(path, buf, len);
 }
 
@@ -1416,17 +1422,12 @@ static void test_tls_refusals_are_logged_rate_limited(void **state)
 	struct fixture *fx = *state;
 	char logpath[160], line[512], last[512] = "";
 	unsigned logged = 0;
-	int saved, logfd;
+	int saved;
 	FILE *f;
 
 	path_in(logpath, sizeof(logpath), pki.dir, "refusals.log");
 	start_server(fx, &pki.srv_conf);
-	fflush(stderr);
-	saved = dup(2);
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(saved >= 0 && logfd >= 0);
-	dup2(logfd, 2);
-	close(logfd);
+	saved = capture_begin(logpath);
 	for (unsigned i = 0; i < 21; i++) {
 		int fd;
 
@@ -1440,9 +1441,7 @@ static void test_tls_refusals_are_logged_rate_limited(void **state)
 		close(fd);
 	}
 	/* The last refusal is logged before the server closes its connection. */
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	capture_stop(saved);
 	assert_int_equal(stat_of(fx, "not_tls"), 21);
 
 	f = fopen(logpath, "r");
