@@ -35,6 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import certs  # noqa: E402
 import lab as labmod  # noqa: E402
 import pytest  # noqa: E402
 
@@ -582,9 +583,7 @@ def test_hostd_cert_issue(hostd):
     subj = run(["openssl", "x509", "-noout", "-subject", "-in", out / "cert.pem"]).stdout
     assert "CN = h1-d1" in subj or "CN=h1-d1" in subj, subj
     # A DPU certificate serves the control port and is no client (docs/host-side.md).
-    eku = run(["openssl", "x509", "-noout", "-ext", "extendedKeyUsage", "-in",
-               out / "cert.pem"]).stdout
-    assert "TLS Web Server Authentication" in eku and "Client" not in eku, eku
+    assert certs.extended_key_usage(out / "cert.pem") == "TLS Web Server Authentication"
     v = run(["openssl", "verify", "-CAfile", hostd.state / "ca.pem", out / "cert.pem"])
     assert v.returncode == 0, v.stdout + v.stderr
     r = Result(run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "bad name",
@@ -829,6 +828,42 @@ def dpu_config(link):
     fdb = sorted((e["segment"], e["mac"].lower(), e["port"]) for e in link.call("fdb.show")
                  if e["static"])
     return segs, ports, fdb
+
+
+def test_hostd_refuses_a_dpu_whose_certificate_is_not_a_dpus(hostd):
+    """The host talks only to DPU server certificates, not to any certificate of its CA.
+
+    Steps: a (fake) DPU on int-d1 that serves with a certificate of the host
+    CA named h1-d1 but of the older profile (serverAuth and clientAuth); a
+    second on int-d2 that serves with the host's own control identity (a
+    client certificate); then the first gets a certificate from 'dse-hostd
+    cert issue' and restarts.
+    Verify: both are identity-mismatch with an error that names the
+    certificate, says why it is not a DPU server certificate and what to
+    do; neither gets a single configuration call; after its new
+    certificate the first is connected.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    certs.sign(hostd.state, "h1-d1", "serverAuth,clientAuth", d1.dir / "tls", 91)
+    d1.restart(hostd, IDENTITY)
+    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002"))
+    for f in ("cert.pem", "key.pem"):
+        shutil.copy(hostd.state / "tls" / f, d2.dir / "tls" / f)
+    d2.restart(hostd, dict(IDENTITY, serial="MT2334X00002"))
+    hostd.start()
+    for link, why in (("int-d1", "certificate 'h1-d1' is not a DPU server certificate: it is a "
+                                 "client certificate too"),
+                      ("int-d2", "certificate 'dse:host-control' is not a DPU server "
+                                 "certificate: it is a client certificate")):
+        d = wait_dpu(hostd, link, lambda d: d["state"] == "identity-mismatch")
+        assert why in d["error"] and "dse-hostd cert issue" in d["error"], d
+    assert d1.mutations() == [] and d2.mutations() == []
+    r = run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "h1-d1",
+             "--out", d1.dir / "tls"])
+    assert r.returncode == 0, r.stderr
+    d1.restart(hostd, IDENTITY)
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected", timeout=20)
 
 
 def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import certs  # noqa: E402
 from dse_rpc import rpc_call  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -358,17 +360,7 @@ def test_hostd_lab_dpu_control_port_serves_only_the_host_role(lab, tmp_path):
     certificate and why it is not the host's control identity; the host's
     certificate gets the answer, and dsectl still shows h1-d1 connected.
     """
-    key, csr, cert, ext = (tmp_path / n for n in ("d9.key", "d9.csr", "d9.pem", "d9.ext"))
-    ext.write_text("basicConstraints=critical,CA:FALSE\n"
-                   "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
-    p = run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
-             "-subj", "/CN=h1-d9"])
-    assert p.returncode == 0, p.stderr
-    p = run(["openssl", "x509", "-req", "-in", csr, "-CA", lab.state / "h1" / "ca.pem",
-             "-CAkey", lab.state / "h1" / "ca.key", "-set_serial", "4242", "-days", "1",
-             "-extfile", ext, "-out", cert])
-    assert p.returncode == 0, p.stderr
+    cert, key = certs.sign(lab.state / "h1", "h1-d9", "clientAuth", tmp_path / "d9", 4242)
     before = lab.dpud("h1-d1", "dp.info")["mgmt"]
     clients = [(lab.state / "h1-d2" / "tls" / "cert.pem", lab.state / "h1-d2" / "tls" / "key.pem"),
                (lab.state / "h1-d1" / "tls" / "cert.pem", lab.state / "h1-d1" / "tls" / "key.pem"),
@@ -564,23 +556,6 @@ def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
         assert after["tep_unresolved"] == before["tep_unresolved"], (dpu, after)
 
 
-def old_profile_cert(ca_dir, cn, out_dir, tmp):
-    """Writes out_dir/cert.pem + key.pem: 'cn' from the CA in ca_dir with serverAuth and
-    clientAuth, as certificates were before they had a role."""
-    ext = tmp / ("%s.ext" % cn)
-    ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                   "extendedKeyUsage=serverAuth,clientAuth\n")
-    csr = tmp / ("%s.csr" % cn)
-    p = run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", out_dir / "key.pem",
-             "-out", csr, "-subj", "/CN=%s" % cn])
-    assert p.returncode == 0, p.stderr
-    p = run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_dir / "ca.pem", "-CAkey",
-             ca_dir / "ca.key", "-set_serial", "77", "-days", "30", "-extfile", ext,
-             "-out", out_dir / "cert.pem"])
-    assert p.returncode == 0, p.stderr
-
-
 def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
     """'dse-lab up' on a lab whose certificates have no role issues them again.
 
@@ -596,8 +571,9 @@ def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
     """
     rev = lab.ok("h1", "status")["store"]["revision"]
     pids = {m: lab.pid(m, p) for m, p in (("h1-d2", "dse-dpud"), ("h1", "dse-hostd"))}
-    old_profile_cert(lab.state / "h1", "h1-d2", lab.state / "h1-d2" / "tls", tmp_path)
-    old_profile_cert(lab.state / "h1", "host", lab.state / "h1" / "tls", tmp_path)
+    certs.sign(lab.state / "h1", "h1-d2", "serverAuth,clientAuth", lab.state / "h1-d2" / "tls",
+               77)
+    certs.sign(lab.state / "h1", "host", "serverAuth,clientAuth", lab.state / "h1" / "tls", 78)
     p = lab.lab("up", "--timeout", "60")
     assert "issuing the certificate of h1-d2 again" in p.stdout, p.stdout
     assert "restarting dse-dpud in h1-d2" in p.stdout, p.stdout
@@ -608,9 +584,8 @@ def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
                            "TLS Web Server Authentication"),
                           (lab.state / "h1" / "tls" / "cert.pem", "dse:host-control",
                            "TLS Web Client Authentication")):
-        out = run(["openssl", "x509", "-noout", "-subject", "-ext", "extendedKeyUsage",
-                   "-in", cert]).stdout
-        assert cn in out and eku in out and "," not in out.split("Usage:")[1], out
+        subj = run(["openssl", "x509", "-noout", "-subject", "-in", cert]).stdout
+        assert cn in subj and certs.extended_key_usage(cert) == eku, (subj, cert)
     dpus = wait(lambda: dpus_by_name(lab, "h1"),
                 lambda d: all(x["state"] == "connected" and x["config"] == "in-sync"
                               for x in d.values()), timeout=30)
