@@ -260,10 +260,14 @@ static int ctx_common(SSL_CTX *ctx, const struct dse_tls_conf *conf, enum dse_tl
 		return -EINVAL;
 	}
 	X509_STORE_CTX_free(sc);
-	/* A certificate without our role would be refused by every peer: say it here too. */
+	/*
+	 * A certificate without our role would be refused by every peer: say
+	 * it here too.  -EINVAL as for any credentials that can not work:
+	 * -EPERM is the peer's certificate refused for its role.
+	 */
 	if (dse_x509_check_role(own, own_role, why, sizeof(why)) < 0) {
 		set_err(err, err_len, "%s: %s", conf->cert_file, why);
-		return -EPERM;
+		return -EINVAL;
 	}
 	pthread_once(&role_once, role_idx_init);
 	if (role_idx < 0) {

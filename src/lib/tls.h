@@ -84,8 +84,8 @@ int dse_tls_conf_dir(const char *dir, struct dse_tls_paths *paths, struct dse_tl
  * (DSE_TLS_ROLE_HOST), no session resumption.  Returns 0 and sets '*ret'
  * (free with SSL_CTX_free()), or a negative errno after writing a message
  * for a person to 'err' (NUL-terminated, at most 'err_len' bytes): -EINVAL
- * for credentials that do not load, match or verify, -EPERM for our
- * certificate without the DPU role.
+ * for credentials that do not load, match or verify or our certificate
+ * without the DPU role.
  */
 int dse_tls_server_ctx_new(const struct dse_tls_conf *conf, SSL_CTX **ret, char *err,
 			   size_t err_len);
@@ -96,7 +96,7 @@ int dse_tls_server_ctx_new(const struct dse_tls_conf *conf, SSL_CTX **ret, char 
  * the server's certificate must verify against the CA and be a DPU server
  * certificate (DSE_TLS_ROLE_DPU).  The expected server name is set per
  * connection (dse_tls_client_new()).  Returns as dse_tls_server_ctx_new()
- * (-EPERM: our certificate is not the host's control identity).
+ * (-EINVAL also when our certificate is not the host's control identity).
  */
 int dse_tls_client_ctx_new(const struct dse_tls_conf *conf, SSL_CTX **ret, char *err,
 			   size_t err_len);
