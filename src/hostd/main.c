@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 	struct dse_tls_paths paths;
 	struct dse_tls_conf tls;
 	struct dse_rpc_server *srv = NULL;
-	char sock[PATH_MAX], tls_dir[PATH_MAX], err[512];
+	char sock[PATH_MAX], tls_dir[PATH_MAX], err[1024];
 	const char *delay;
 	enum dse_log_level level;
 	bool init = false;
