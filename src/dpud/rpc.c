@@ -270,11 +270,12 @@ static json_t *mgmt_json(const struct dse_rpc_server *srv)
 	if (port < 0)
 		return json_null();
 	dse_rpc_server_tls_stats(srv, &st);
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "port", port,
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "port", port,
 			 "accepted", (json_int_t)st.accepted, "established",
 			 (json_int_t)st.established, "active", (json_int_t)st.active, "refused",
 			 (json_int_t)st.refused, "refused_not_tls", (json_int_t)st.refused_not_tls,
-			 "refused_cert", (json_int_t)st.refused_cert, "refused_timeout",
+			 "refused_cert", (json_int_t)st.refused_cert, "refused_role",
+			 (json_int_t)st.refused_role, "refused_timeout",
 			 (json_int_t)st.refused_timeout, "refused_closed",
 			 (json_int_t)st.refused_closed, "refused_other",
 			 (json_int_t)st.refused_other);

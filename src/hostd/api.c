@@ -61,6 +61,12 @@ static int rpc_list(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* Answers a call that the store failed, with the store's own message (store.c logged it). */
+static int store_error(struct dse_rpc_call *call)
+{
+	return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", store_last_error(ctx(call)->store));
+}
+
 static int status(struct dse_rpc_call *call, json_t **ret)
 {
 	struct hostd *h = ctx(call);
@@ -70,10 +76,7 @@ static int status(struct dse_rpc_call *call, json_t **ret)
 	if (no_params(call) < 0)
 		return -EINVAL;
 	if (store_load(h->store, &doc) < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "cannot read the store %s: check the disk and the log of "
-				     "dse-hostd",
-				     h->db_path);
+		return store_error(call);
 	if (h->dpus)
 		dpu_mgr_counts(h->dpus, &links, &connected);
 	*ret = json_pack("{s:s, s:i, s:s, s:s, s:I, s:{s:s, s:i, s:I}, s:{s:i, s:i}, s:i, s:i, "
@@ -106,8 +109,7 @@ static int dpu_list(struct dse_rpc_call *call, json_t **ret)
 		return 0;
 	}
 	if (dpu_mgr_list(h->dpus, ret) < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "cannot read the store: check the disk and the log of dse-hostd");
+		return store_error(call);
 	return 0;
 }
 
@@ -126,8 +128,7 @@ static int dpu_show(struct dse_rpc_call *call, json_t **ret)
 				     "no DPU '%s' (dsectl dpu list shows them, by name or link)",
 				     name);
 	if (r < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "cannot read the store: check the disk and the log of dse-hostd");
+		return store_error(call);
 	return 0;
 }
 
@@ -209,8 +210,7 @@ static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 	if (no_params(call) < 0)
 		return -EINVAL;
 	if (store_load(h->store, &doc) < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "cannot read the store: check the disk and the log of dse-hostd");
+		return store_error(call);
 	switch (kind) {
 	case CONFIG_SWITCH:
 		out = json_deep_copy(json_object_get(doc, "switches"));
@@ -346,18 +346,11 @@ static int config_export_m(struct dse_rpc_call *call, json_t **ret)
 	if (no_params(call) < 0)
 		return -EINVAL;
 	if (config_export(ctx(call)->store, ret) < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "cannot read the store: check the disk and the log of dse-hostd");
+		return store_error(call);
 	return 0;
 }
 
 /* ---- the firewall ---- */
-
-static int store_error(struct dse_rpc_call *call)
-{
-	return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-			     "cannot read the store: check the disk and the log of dse-hostd");
-}
 
 /*
  * Returns the names of the DPUs that hold the host's firewall: every DPU of

@@ -15,10 +15,10 @@ const char *config_kind_name(enum config_kind kind)
 	return kinds[kind];
 }
 
-static int store_failed(struct model_err *e, int r)
+/* Passes the store's own message on (store.c logged it). */
+static int store_failed(struct store *s, struct model_err *e, int r)
 {
-	model_error(e, "", "cannot read the store (%s): check the disk and the log of dse-hostd",
-		    strerror(-r));
+	model_error(e, "", "%s", store_last_error(s));
 	return r;
 }
 
@@ -31,7 +31,7 @@ static int change(struct store *s, json_t *cur, json_t *want_doc, bool dry_run,
 	int r;
 
 	if ((r = store_dpus(s, &inv)) < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	r = model_normalize(want_doc, inv, cur, &want, e);
 	json_decref(inv);
 	if (r < 0)
@@ -58,7 +58,7 @@ int config_apply(struct store *s, json_t *doc, bool dry_run, json_t **ret_change
 	int r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	r = change(s, cur, doc, dry_run, ret_changes, e);
 	json_decref(cur);
 	return r;
@@ -72,7 +72,7 @@ int config_add(struct store *s, enum config_kind kind, json_t *obj, json_t **ret
 	int r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	if (name && model_find(json_object_get(cur, sections[kind]), name)) {
 		r = model_error(e, "",
 				"%s '%s' already exists: choose another name, or delete it first "
@@ -131,7 +131,7 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 	int n, r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	list = json_object_get(cur, sections[kind]);
 	if (model_find(list, name) == NULL) {
 		model_error(e, "", "no %s '%s' (dsectl %s list shows them)", kinds[kind], name,
@@ -199,7 +199,7 @@ int config_segment_set(struct store *s, const char *name, json_t *fields, json_t
 	int r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	if (model_find(json_object_get(cur, "segments"), name) == NULL) {
 		model_error(e, "", "no segment '%s' (dsectl segment list shows them)", name);
 		r = -ENOENT;
@@ -258,7 +258,7 @@ int config_fw_policy_set(struct store *s, const char *segment, const char *deflt
 	int r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	if (model_find(json_object_get(cur, "segments"), segment) == NULL) {
 		model_error(e, "", "no segment '%s' (dsectl segment list shows them)", segment);
 		r = -ENOENT;
@@ -291,7 +291,7 @@ int config_fw_rule_add(struct store *s, json_t *rule, json_t **ret_changes,
 	int r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	if (json_is_integer(id) &&
 	    model_fw_rule_find(model_fw_rules(cur), json_integer_value(id))) {
 		model_error(e, "",
@@ -318,7 +318,7 @@ int config_fw_rule_del(struct store *s, long long id, json_t **ret_changes,
 	int r = store_load(s, &cur);
 
 	if (r < 0)
-		return store_failed(e, r);
+		return store_failed(s, e, r);
 	if (model_fw_rule_find(model_fw_rules(cur), id) == NULL) {
 		model_error(e, "", "no firewall rule %lld (dsectl fw rule list shows them)", id);
 		r = -ENOENT;

@@ -338,6 +338,15 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 
 	r = dse_rpc_client_tls(l->peer, m->conf.port, m->conf.tls, NULL,
 			       m->conf.connect_timeout_ms, &l->client, err, sizeof(err));
+	if (r == -EPERM) {
+		/* A certificate of our CA that is not a DPU's: not a DPU the host configures. */
+		snprintf(msg, sizeof(msg),
+			 "the DPU at %s:%u is refused: %s: issue it a DPU certificate "
+			 "(dse-hostd cert issue)",
+			 l->peer, m->conf.port, err);
+		link_fail(l, LINK_MISMATCH, msg);
+		return;
+	}
 	if (r < 0) {
 		snprintf(msg, sizeof(msg),
 			 "cannot connect to the DPU at %s:%u: %s: %s", l->peer, m->conf.port, err,
@@ -401,8 +410,8 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 			json_object_set(seen, *k, json_object_get(id, *k));
 	if (l->version[0])
 		json_object_set_new(seen, "version", json_string(l->version));
-	if (store_dpu_seen(m->conf.store, seen) < 0)
-		DSE_LOG_WARN("dpu", "cannot record DPU %s in the store", l->name);
+	/* A failure is logged by the store; the DPU is served all the same. */
+	store_dpu_seen(m->conf.store, seen);
 	json_decref(seen);
 
 	l->state = LINK_CONNECTED;
@@ -789,7 +798,7 @@ int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_le
 		return r;
 	}
 	if (r < 0) {
-		snprintf(err, err_len, "cannot write the store: check the disk and the log");
+		snprintf(err, err_len, "%s", store_last_error(m->conf.store));
 		return r;
 	}
 	for (unsigned i = 0; i < m->n_links; i++) {

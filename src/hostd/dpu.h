@@ -3,16 +3,18 @@
  * DPU inventory and connections.  Every interface named int-* with an IPv4
  * address is an internal link; the DPU is at the far end (the local address
  * + 1) on TCP 7300.  The host connects with JSON-RPC over mutual TLS (its own
- * certificate "host" from the host CA; the DPU must present one from the same
- * CA, whose CN is taken as the DPU's name), asks dp.identity, records the DPU
- * in the store and keeps it configured (reconcile.h).
+ * control identity from the host CA, tls.h; the DPU must present a DPU server
+ * certificate of the same CA, whose CN is taken as the DPU's name), asks
+ * dp.identity, records the DPU in the store and keeps it configured
+ * (reconcile.h).
  *
  * States of a link's DPU:
  *   connecting         not tried yet
  *   connected          identity checked, config reconciled or being reconciled
  *   unreachable        the connection or a call failed; retried with backoff
  *                      (250 ms doubling to 5 s)
- *   identity-mismatch  the DPU's certificate and identity disagree, or it is
+ *   identity-mismatch  the DPU's certificate and identity disagree, its
+ *                      certificate is not a DPU server certificate, or it is
  *                      not the DPU the host knew under that name (another
  *                      serial): the host does not configure it
  * and, for a DPU the store knows (or a switch names) that no link has now:

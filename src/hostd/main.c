@@ -30,9 +30,6 @@
 #include "tls.h"
 #include "version.h"
 
-/* The name of the host's own client certificate. */
-#define HOST_CERT_NAME "host"
-
 static volatile sig_atomic_t quit;
 
 static void on_signal(int sig)
@@ -44,30 +41,42 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: dse-hostd --state DIR [--socket PATH] [--log-level LEVEL]\n"
+		"Usage: dse-hostd --state DIR [--init] [--socket PATH] [--log-level LEVEL]\n"
 		"       dse-hostd cert issue --state DIR --name NAME --out DIR\n"
 		"\n"
 		"The dse host daemon: keeps the host's desired state (switches, segments,\n"
-		"VM ports) in DIR/hostd.db, discovers the DPUs on the internal links\n"
-		"(interfaces int-*, the DPU at the far end on TCP %u), checks their\n"
-		"identity and keeps each configured over JSON-RPC with mutual TLS.\n"
-		"dsectl talks to it on a Unix socket.\n"
+		"VM ports, firewall, overlay) in DIR/hostd.db, discovers the DPUs on the\n"
+		"internal links (interfaces int-*, the DPU at the far end on TCP %u),\n"
+		"checks their identity and keeps each configured over JSON-RPC with\n"
+		"mutual TLS.  dsectl talks to it on a Unix socket.\n"
+		"\n"
+		"At start the store gets SQLite's quick check; a store that is damaged or\n"
+		"not a dse store is refused.  A state directory with a host CA but no\n"
+		"store (hostd.db missing, or empty: 0 bytes) is refused too: the host's\n"
+		"desired state is lost, and starting would push an empty one to its DPUs.\n"
+		"Restore hostd.db, or start once with --init to begin with an empty one.\n"
 		"\n"
 		"Options:\n"
 		"  --state DIR          state directory: hostd.db, the host CA (ca.pem,\n"
 		"                       ca.key), the host's certificate (tls/), the socket\n"
+		"  --init               create the store (or fill an empty one) even though\n"
+		"                       the host CA exists: a new host, or a host whose\n"
+		"                       desired state is to start empty; an existing store\n"
+		"                       is opened as it is\n"
 		"  --socket PATH        API socket (default DIR/hostd.sock, mode 0600)\n"
 		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
 		"  --version            print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
 		"\n"
-		"cert issue: issues a certificate for the DPU NAME (its CN) from the host\n"
-		"CA in DIR (creating the CA if needed) into OUT: cert.pem, key.pem, ca.pem.\n"
-		"Give the DPU's dse-dpud OUT as --tls-dir.\n"
+		"cert issue: issues a DPU certificate for NAME (its CN; extended key usage\n"
+		"serverAuth only) from the host CA in DIR (creating the CA if needed) into\n"
+		"OUT: cert.pem, key.pem, ca.pem.  Give the DPU's dse-dpud OUT as --tls-dir.\n"
+		"The host's own certificate (tls/: CN %s, clientAuth only) is\n"
+		"issued by the daemon; the DPUs serve no other client.\n"
 		"\n"
 		"Environment (tests only): DSE_HOSTD_TEST_ROW_DELAY_US=N sleeps N us after\n"
 		"each row a change writes, so a test can kill the daemon mid-transaction.\n",
-		DPU_PORT);
+		DPU_PORT, DSE_TLS_HOST_CN);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -144,10 +153,16 @@ static int cert_main(int argc, char **argv)
 	return 0;
 }
 
-/* Makes sure the host CA and the host's client certificate exist. */
+/*
+ * Makes sure the host CA and the host's control identity (tls/, the client
+ * certificate of tls.h's host role) exist.  A certificate of another role,
+ * as the host had before the roles, is replaced: hostd owns it, and no DPU
+ * would accept it.
+ */
 static int ensure_certs(const char *state, char *tls_dir, size_t len)
 {
-	char err[512], cert[PATH_MAX];
+	char err[512], why[512], cert[PATH_MAX];
+	int r;
 
 	if (dse_ca_ensure(state, err, sizeof(err)) < 0) {
 		DSE_LOG_ERR("hostd", "host CA in %s: %s", state, err);
@@ -158,14 +173,33 @@ static int ensure_certs(const char *state, char *tls_dir, size_t len)
 		DSE_LOG_ERR("hostd", "the state directory's path is too long: %s", state);
 		return -ENAMETOOLONG;
 	}
-	if (access(cert, R_OK) == 0)
+	r = dse_cert_check_file(cert, DSE_TLS_ROLE_HOST, why, sizeof(why));
+	if (r == 0)
 		return 0;
-	if (dse_cert_issue(state, HOST_CERT_NAME, tls_dir, err, sizeof(err)) < 0) {
+	if (dse_cert_issue_host(state, tls_dir, err, sizeof(err)) < 0) {
 		DSE_LOG_ERR("hostd", "cannot issue the host's certificate: %s", err);
 		return -EINVAL;
 	}
-	DSE_LOG_NOTICE("hostd", "created the host CA and certificate in %s", state);
+	if (r == -ENOENT)
+		DSE_LOG_NOTICE("hostd", "issued the host's control certificate '%s' in %s",
+			       DSE_TLS_HOST_CN, tls_dir);
+	else
+		DSE_LOG_NOTICE("hostd",
+			       "issued the host's control certificate '%s' again in %s: %s",
+			       DSE_TLS_HOST_CN, tls_dir, why);
 	return 0;
+}
+
+/* True when DIR holds (part of) a host CA: this host has been set up before. */
+static bool host_ca_exists(const char *state)
+{
+	char path[PATH_MAX];
+
+	for (const char *const *f = (const char *const[]){"ca.pem", "ca.key", NULL}; *f; f++)
+		if (snprintf(path, sizeof(path), "%s/%s", state, *f) < (int)sizeof(path) &&
+		    access(path, F_OK) == 0)
+			return true;
+	return false;
 }
 
 /* Takes DIR/hostd.lock, so that two daemons never share a state directory. */
@@ -190,6 +224,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"state", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
+		{"init", no_argument, NULL, 'I'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -199,9 +234,10 @@ int main(int argc, char **argv)
 	struct dse_tls_paths paths;
 	struct dse_tls_conf tls;
 	struct dse_rpc_server *srv = NULL;
-	char sock[PATH_MAX], tls_dir[PATH_MAX], err[512];
+	char sock[PATH_MAX], tls_dir[PATH_MAX], err[1024];
 	const char *delay;
 	enum dse_log_level level;
+	bool init = false;
 	int c, r, lock_fd = -1, rc = 1;
 
 	if (argc >= 2 && strcmp(argv[1], "cert") == 0)
@@ -215,6 +251,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			h.socket_path = optarg;
+			break;
+		case 'I':
+			init = true;
 			break;
 		case 'l':
 			if (dse_log_level_parse(optarg, &level) < 0) {
@@ -260,8 +299,23 @@ int main(int argc, char **argv)
 	snprintf(h.db_path, sizeof(h.db_path), "%s/hostd.db", h.state_dir);
 	h.start_ns = dse_clock_ns();
 
-	if (store_open(h.db_path, &h.store, err, sizeof(err)) < 0) {
-		DSE_LOG_ERR("hostd", "%s", err);
+	/*
+	 * A host CA means this host has had a store: one that is missing or
+	 * empty now was lost, and only --init may start it empty.  The store
+	 * logs its own failures; refusing a lost one is said here.
+	 */
+	r = store_open(h.db_path, init || !host_ca_exists(h.state_dir), &h.store, err, sizeof(err));
+	if (r == -ENOENT || r == -ENODATA) {
+		DSE_LOG_ERR("hostd",
+			    "refusing to start: %s, but the host CA in %s exists: this host's "
+			    "desired state is lost, and starting now would push an empty one to "
+			    "its DPUs; restore %s from a backup, or start dse-hostd once with "
+			    "--init to begin with an empty desired state",
+			    err, h.state_dir, h.db_path);
+		goto out;
+	}
+	if (r < 0) {
+		DSE_LOG_ERR("hostd", "refusing to start: the store can not be used (see above)");
 		goto out;
 	}
 	delay = getenv("DSE_HOSTD_TEST_ROW_DELAY_US");

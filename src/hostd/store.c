@@ -4,23 +4,36 @@
  * store_commit(), from a list of changes that model.c computed and checked,
  * so the constraints of the schema are a second line of defence: a failing
  * constraint rolls the whole change back.
+ *
+ * Every SQLite failure goes through store_fail(): it keeps the result of
+ * the call that failed, turns it into an errno and a message that says
+ * what happened to which file and what to do, and logs it.
  */
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "log.h"
 #include "model.h"
 
 struct store {
 	sqlite3 *db;
 	unsigned row_delay_us;
+	char path[PATH_MAX];
+	int rc;			     /* SQLite result of the last call that failed */
+	char rc_msg[256];	     /* SQLite's message for it */
+	char last_error[1024];	     /* store_last_error() */
+	struct dse_ratelimit log_rl; /* store failures logged */
 };
 
 /*
@@ -107,100 +120,280 @@ static const char schema_v3[] =
 	"  PRIMARY KEY (segment, pos),"
 	"  UNIQUE (segment, peer));";
 
-static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b)
+/* Keeps the result of the failed SQLite call 'rc' (and SQLite's message) for store_fail(). */
+static int sql_failed(struct store *s, int rc)
 {
-	if (err && len)
-		snprintf(err, len, fmt, a, b);
+	s->rc = rc;
+	snprintf(s->rc_msg, sizeof(s->rc_msg), "%s",
+		 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	return -EIO;
+}
+
+/* Writes the message of a failure to 'last_error' (a long path is cut, never overflows). */
+static void set_last(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_last(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	va_end(ap);
+}
+
+/* Logs the failure in 'last_error' (rate limited: a full disk fails every write). */
+static void store_log(struct store *s)
+{
+	uint64_t suppressed;
+
+	if (!dse_ratelimit_ok(&s->log_rl))
+		return;
+	suppressed = s->log_rl.suppressed;
+	s->log_rl.suppressed = 0;
+	if (suppressed)
+		DSE_LOG_ERR("store", "%s (%llu more store failures not logged)", s->last_error,
+			    (unsigned long long)suppressed);
+	else
+		DSE_LOG_ERR("store", "%s", s->last_error);
+}
+
+/*
+ * What each SQLite result means for the store's file, as "'before' PATH
+ * 'after'", and what to do about it.  The first entry that matches the
+ * primary result code is taken; the last one matches everything.
+ */
+static const struct store_failure {
+	int code;	    /* SQLite primary result code, -1 for any */
+	int err;	    /* the negative errno it maps to */
+	const char *before; /* the message before the path */
+	const char *after;  /* the message after the path */
+	const char *todo;   /* what a person does about it */
+} store_failures[] = {
+    {SQLITE_FULL, -ENOSPC, "the disk that holds the store ", " is full",
+     "nothing was written; free space on it and try again"},
+    {SQLITE_CORRUPT, -EBADMSG, "", " is not a dse store or is damaged",
+     "restore it from a backup, or move it away and start dse-hostd with --init"},
+    {SQLITE_NOTADB, -EBADMSG, "", " is not a dse store or is damaged",
+     "restore it from a backup, or move it away and start dse-hostd with --init"},
+    {SQLITE_IOERR, -EIO, "I/O error on the store ", "", "check the disk and the kernel log"},
+    {SQLITE_READONLY, -EROFS, "the store ", " can not be written",
+     "check the file, its directory, their permissions and the file system"},
+    {SQLITE_PERM, -EACCES, "the store ", " can not be opened or written",
+     "check the file, its directory, their permissions and the file system"},
+    {SQLITE_CANTOPEN, -EACCES, "the store ", " can not be opened",
+     "check the file, its directory, their permissions and the file system"},
+    {SQLITE_BUSY, -EBUSY, "the store ", " is locked by another process", "stop what else holds it"},
+    {SQLITE_LOCKED, -EBUSY, "the store ", " is locked", "stop what else holds it"},
+    {SQLITE_NOMEM, -ENOMEM, "out of memory with the store ", "", "free memory"},
+    {SQLITE_CONSTRAINT, -EINVAL, "the store ", " refused the change",
+     "nothing was written: this is a bug of dse-hostd, please report it with the command "
+     "you ran"},
+    {-1, -EIO, "the store ", " failed", "check the disk and the log of dse-hostd"},
+};
+
+/*
+ * Turns the failure kept by sql_failed() into an errno and a message:
+ * "'doing': what happened to the store's file (SQLite's words): what to
+ * do".  The message goes to 'err' (may be NULL), to store_last_error()
+ * and to the log.  Returns the errno.
+ */
+static int store_fail(struct store *s, const char *doing, char *err, size_t err_len)
+{
+	const struct store_failure *f = store_failures;
+
+	while (f->code != -1 && f->code != (s->rc & 0xff))
+		f++;
+	set_last(s, "%s: %s%s%s (%s): %s", doing, f->before, s->path, f->after,
+		 s->rc_msg[0] ? s->rc_msg : sqlite3_errstr(s->rc), f->todo);
+	if (err && err_len)
+		snprintf(err, err_len, "%s", s->last_error);
+	store_log(s);
+	return f->err;
+}
+
+/* Keeps and logs a failure of the store that is not SQLite's, as store_fail() does. */
+static int store_fail_msg(struct store *s, int r, char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int store_fail_msg(struct store *s, int r, char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	va_end(ap);
+	if (err && err_len)
+		snprintf(err, err_len, "%s", s->last_error);
+	store_log(s);
+	return r;
 }
 
 static int exec(struct store *s, const char *sql)
 {
-	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : sql_failed(s, rc);
 }
 
-static int user_version(sqlite3 *db)
+/* Reads the integer that 'sql' (a PRAGMA or a SELECT of one value) returns into '*ret'. */
+static int query_int(struct store *s, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	int v = -1;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
+	if (rc != SQLITE_OK)
+		return sql_failed(s, rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*ret = 0;
+	else
+		sql_failed(s, rc);
 	sqlite3_finalize(st);
-	return v;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int user_version(struct store *s, int *ret)
+{
+	int64_t v = 0;
+	int r = query_int(s, "PRAGMA user_version", &v);
+
+	*ret = (int)v;
+	return r;
 }
 
 /* Brings the schema from 'from' to the current version in one transaction. */
 static int migrate(struct store *s, int from, char *err, size_t err_len)
 {
+	const char *doing =
+	    from ? "cannot upgrade the store's tables" : "cannot create the store's tables";
 	char sql[64];
+	int r;
 
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
-		goto fail;
+		return store_fail(s, doing, err, err_len);
 	/* Each step upgrades one version; a new version adds a step here. */
-	if (from < 1 && exec(s, schema_v1) < 0)
-		goto fail_rollback;
-	if (from < 2 && exec(s, schema_v2) < 0)
-		goto fail_rollback;
-	if (from < 3 && exec(s, schema_v3) < 0)
-		goto fail_rollback;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-	if (exec(s, sql) < 0 || exec(s, "COMMIT") < 0)
-		goto fail_rollback;
+	if ((from < 1 && exec(s, schema_v1) < 0) || (from < 2 && exec(s, schema_v2) < 0) ||
+	    (from < 3 && exec(s, schema_v3) < 0) || exec(s, sql) < 0 || exec(s, "COMMIT") < 0) {
+		r = store_fail(s, doing, err, err_len);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
 	return 0;
-fail_rollback:
-	set_err(err, err_len, "cannot create the store's tables: %s%s", sqlite3_errmsg(s->db), "");
-	exec(s, "ROLLBACK");
-	return -EIO;
-fail:
-	set_err(err, err_len, "cannot write the store: %s%s", sqlite3_errmsg(s->db), "");
-	return -EIO;
 }
 
-int store_open(const char *path, struct store **ret, char *err, size_t err_len)
+/*
+ * Runs SQLite's quick check (the structure of every page and b-tree, in
+ * time linear in the size of the store) and returns -EBADMSG with its
+ * first finding when it does not say "ok".
+ */
+static int check_integrity(struct store *s, char *err, size_t err_len)
+{
+	sqlite3_stmt *st;
+	char finding[256] = "";
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+
+	if (rc != SQLITE_OK) {
+		sql_failed(s, rc);
+		return store_fail(s, "cannot check the store", err, err_len);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(finding, sizeof(finding), "%s", (const char *)sqlite3_column_text(st, 0));
+	else
+		sql_failed(s, rc);
+	/* One line in the log: SQLite puts its findings on several. */
+	for (char *p = finding; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "cannot check the store", err, err_len);
+	if (strcmp(finding, "ok") == 0)
+		return 0;
+	return store_fail_msg(s, -EBADMSG, err, err_len,
+			      "the store %s is damaged (quick_check: %s): restore it from a "
+			      "backup, or move it away and start dse-hostd with --init",
+			      s->path, finding);
+}
+
+int store_open(const char *path, bool init, struct store **ret, char *err, size_t err_len)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	int v, r;
+	int64_t tables = 0, has_meta = 0;
+	struct stat st;
+	int v, r, rc;
 
 	if (s == NULL)
 		return -ENOMEM;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		set_err(err, err_len, "cannot open the store %s: %s", path,
-			s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		r = -EIO;
+	s->log_rl = (struct dse_ratelimit){.per_sec = 1, .burst = 10};
+	if (snprintf(s->path, sizeof(s->path), "%s", path) >= (int)sizeof(s->path)) {
+		free(s);
+		return -ENAMETOOLONG;
+	}
+	/*
+	 * A missing or empty store is the caller's to judge and say: not
+	 * logged here, and not touched (opening it would write a header).
+	 */
+	if (!init && stat(path, &st) < 0 && errno == ENOENT) {
+		snprintf(err, err_len, "the store %s is missing", path);
+		r = -ENOENT;
+		goto fail;
+	}
+	if (!init && stat(path, &st) == 0 && st.st_size == 0) {
+		snprintf(err, err_len, "the store %s is empty (0 bytes)", path);
+		r = -ENODATA;
+		goto fail;
+	}
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | (init ? SQLITE_OPEN_CREATE : 0),
+			     NULL);
+	if (rc != SQLITE_OK) {
+		sql_failed(s, rc);
+		r = store_fail(s, "cannot open the store", err, err_len);
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	/* Checked before anything is written to it. */
+	if ((r = check_integrity(s, err, err_len)) < 0)
+		goto fail;
+	if (user_version(s, &v) < 0 ||
+	    query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", &tables) < 0 ||
+	    query_int(s,
+		      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+		      &has_meta) < 0) {
+		r = store_fail(s, "cannot read the store's schema", err, err_len);
+		goto fail;
+	}
+	/* Tables without a schema version, or a version without its tables: not ours. */
+	if ((v == 0 && tables > 0) || (v > 0 && !has_meta)) {
+		r = store_fail_msg(s, -EBADMSG, err, err_len,
+				   "%s is not a dse store or is damaged (schema version %d, %lld "
+				   "tables%s): restore it from a backup, or move it away and start "
+				   "dse-hostd with --init",
+				   path, v, (long long)tables, has_meta ? "" : ", no table meta");
+		goto fail;
+	}
+	if (v == 0 && !init) {
+		snprintf(err, err_len, "the store %s is empty (no tables)", path);
+		r = -ENODATA;
+		goto fail;
+	}
+	if (v > STORE_SCHEMA_VERSION) {
+		r = store_fail_msg(s, -EPROTO, err, err_len,
+				   "the store %s has schema version %d, newer than this "
+				   "dse-hostd's %d: run the dse-hostd that wrote it",
+				   path, v, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
 	/*
 	 * WAL: a commit is one append to the log.  synchronous=FULL: a commit
 	 * that returned survives a power cut, not only a crash of the daemon.
 	 */
 	if (exec(s, "PRAGMA journal_mode = WAL") < 0 || exec(s, "PRAGMA synchronous = FULL") < 0 ||
 	    exec(s, "PRAGMA foreign_keys = ON") < 0) {
-		set_err(err, err_len, "cannot set up the store %s: %s", path,
-			sqlite3_errmsg(s->db));
-		r = -EIO;
-		goto fail;
-	}
-	v = user_version(s->db);
-	if (v < 0) {
-		set_err(err, err_len,
-			"%s is not a SQLite database (%s): move it away and restart dse-hostd", path,
-			sqlite3_errmsg(s->db));
-		r = -EIO;
-		goto fail;
-	}
-	if (v > STORE_SCHEMA_VERSION) {
-		char msg[64];
-
-		snprintf(msg, sizeof(msg), "%d, newer than this dse-hostd's %d", v,
-			 STORE_SCHEMA_VERSION);
-		set_err(err, err_len,
-			"the store %s has schema version %s: run the dse-hostd that wrote it", path,
-			msg);
-		r = -EPROTO;
+		r = store_fail(s, "cannot set up the store", err, err_len);
 		goto fail;
 	}
 	if (v < STORE_SCHEMA_VERSION && (r = migrate(s, v, err, err_len)) < 0)
@@ -225,23 +418,29 @@ void store_set_row_delay(struct store *s, unsigned us)
 	s->row_delay_us = us;
 }
 
+const char *store_last_error(struct store *s)
+{
+	return s->last_error[0] ? s->last_error : "no store failure";
+}
+
 int store_schema_version(struct store *s)
 {
-	return user_version(s->db);
+	int v;
+
+	if (user_version(s, &v) < 0)
+		return store_fail(s, "cannot read the store's schema version", NULL, 0);
+	return v;
 }
 
 uint64_t store_revision(struct store *s)
 {
-	sqlite3_stmt *st;
-	uint64_t rev = 0;
+	int64_t rev = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'revision'", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (query_int(s, "SELECT value FROM meta WHERE key = 'revision'", &rev) < 0) {
+		store_fail(s, "cannot read the store's revision", NULL, 0);
 		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rev = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rev;
+	}
+	return (uint64_t)rev;
 }
 
 /* ---- reading ---- */
@@ -263,11 +462,11 @@ static int query(struct store *s, const char *sql, json_t **ret)
 {
 	sqlite3_stmt *st;
 	json_t *rows = json_array();
-	int rc;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (rc != SQLITE_OK) {
 		json_decref(rows);
-		return -EIO;
+		return sql_failed(s, rc);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
@@ -280,23 +479,35 @@ static int query(struct store *s, const char *sql, json_t **ret)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		json_decref(rows);
-		return -EIO;
+		return sql_failed(s, rc);
 	}
 	*ret = rows;
 	return 0;
 }
 
-/* Returns the values of column 0 of 'sql' with '?1' bound to 'arg', as a list. */
-static json_t *column_list(struct store *s, const char *sql, const char *arg)
+/*
+ * Returns the values of column 0 of 'sql' with '?1' bound to 'arg', as a
+ * list; sets '*failed' (and keeps the failure for store_fail()) when the
+ * list is not whole.
+ */
+static json_t *column_list(struct store *s, const char *sql, const char *arg, bool *failed)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		sql_failed(s, rc);
+		*failed = true;
 		return a;
+	}
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(a, col_json(st, 0));
+	if (rc != SQLITE_DONE) {
+		sql_failed(s, rc);
+		*failed = true;
+	}
 	sqlite3_finalize(st);
 	return a;
 }
@@ -310,6 +521,7 @@ static int cmp_uplink_json(const void *a, const void *b)
 int store_load(struct store *s, json_t **ret_doc)
 {
 	json_t *sw = NULL, *seg = NULL, *ports = NULL, *pol = NULL, *rules = NULL, *o;
+	bool failed = false;
 	size_t i;
 	int r;
 
@@ -328,9 +540,8 @@ int store_load(struct store *s, json_t **ret_doc)
 		goto out;
 	json_array_foreach(sw, i, o) {
 		const char *name = json_string_value(json_object_get(o, "name"));
-		json_t *up = column_list(s,
-					 "SELECT uplink FROM switch_uplinks WHERE switch = ?1",
-					 name);
+		json_t *up = column_list(s, "SELECT uplink FROM switch_uplinks WHERE switch = ?1",
+					 name, &failed);
 		size_t n = json_array_size(up);
 		json_t **v = calloc(n ? n : 1, sizeof(*v)), *sorted = json_array();
 
@@ -347,7 +558,7 @@ int store_load(struct store *s, json_t **ret_doc)
 				    column_list(s,
 						"SELECT dpu FROM switch_dpus WHERE switch = ?1 "
 						"ORDER BY pos",
-						name));
+						name, &failed));
 		json_object_set_new(o, "uplinks", sorted);
 		/* The TEP comes last, as model.c writes it. */
 		if (json_object_get(o, "tep_ip")) {
@@ -364,11 +575,17 @@ int store_load(struct store *s, json_t **ret_doc)
 			    column_list(s,
 					"SELECT peer FROM segment_peers WHERE segment = ?1 "
 					"ORDER BY pos",
-					json_string_value(json_object_get(o, "name"))));
+					json_string_value(json_object_get(o, "name")), &failed));
+	if (failed) {
+		r = -EIO;
+		goto out;
+	}
 	*ret_doc = json_pack("{s:O, s:O, s:O, s:{s:O, s:O}}", "switches", sw, "segments", seg,
 			     "ports", ports, "firewall", "policies", pol, "rules", rules);
 	r = *ret_doc ? 0 : -ENOMEM;
 out:
+	if (r == -EIO)
+		r = store_fail(s, "cannot read the desired state", NULL, 0);
 	json_decref(sw);
 	json_decref(seg);
 	json_decref(ports);
@@ -383,10 +600,10 @@ out:
 static int run(struct store *s, const char *sql, int n, json_t **args)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
+	if (rc != SQLITE_OK)
+		return sql_failed(s, rc);
 	for (int i = 0; i < n; i++) {
 		json_t *a = args[i];
 
@@ -401,7 +618,7 @@ static int run(struct store *s, const char *sql, int n, json_t **args)
 	sqlite3_finalize(st);
 	if (s->row_delay_us)
 		usleep(s->row_delay_us);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc == SQLITE_DONE ? 0 : sql_failed(s, rc);
 }
 
 static int delete_row(struct store *s, const char *kind, json_t *name)
@@ -534,10 +751,8 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 
 	if (json_array_size(changes) == 0)
 		return 0;
-	if (exec(s, "BEGIN IMMEDIATE") < 0) {
-		set_err(err, err_len, "cannot write the store: %s%s", sqlite3_errmsg(s->db), "");
-		return -EIO;
-	}
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return store_fail(s, "cannot write the change", err, err_len);
 	/*
 	 * Old rows go first, children before parents; then new rows, parents
 	 * before children.  A change is a delete and an insert, so values that
@@ -561,21 +776,27 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 			if (strcmp(kind, add_order[k]) != 0 || strcmp(act, "delete") == 0)
 				continue;
 			o = wanted(want, kind, c);
-			if (o == NULL || (r = insert_row(s, kind, o)) < 0) {
-				r = -EIO;
-				break;
+			if (o == NULL) {
+				/* model_diff() named an object that is not in 'want': a bug. */
+				exec(s, "ROLLBACK");
+				return store_fail_msg(
+				    s, -EINVAL, err, err_len,
+				    "the change names %s '%s' that is not in the "
+				    "desired state, nothing was written: this is a "
+				    "bug of dse-hostd, please report it",
+				    kind, json_string_value(json_object_get(c, "name")));
 			}
+			if ((r = insert_row(s, kind, o)) < 0)
+				break;
 		}
 	if (r == 0 && exec(s, "UPDATE meta SET value = value + 1 WHERE key = 'revision'") < 0)
 		r = -EIO;
 	if (r == 0 && exec(s, "COMMIT") < 0)
 		r = -EIO;
 	if (r < 0) {
-		set_err(err, err_len,
-			"the store refused the change (%s), nothing was written: this is a bug of "
-			"dse-hostd, please report it with the command you ran%s",
-			sqlite3_errmsg(s->db), "");
-		exec(s, "ROLLBACK");
+		/* The failure first: the rollback is another call. */
+		r = store_fail(s, "cannot write the change", err, err_len);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	return r;
 }
@@ -584,12 +805,23 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 
 int store_dpus(struct store *s, json_t **ret)
 {
-	return query(s,
-		     "SELECT name, link, address, vendor, model, hw_version, fw_version, serial, "
-		     "pci, version, first_seen, last_seen, boot_id, generation, pushed_revision, "
-		     "managed "
-		     "FROM dpus ORDER BY name",
-		     ret);
+	if (query(s,
+		  "SELECT name, link, address, vendor, model, hw_version, fw_version, serial, "
+		  "pci, version, first_seen, last_seen, boot_id, generation, pushed_revision, "
+		  "managed "
+		  "FROM dpus ORDER BY name",
+		  ret) < 0)
+		return store_fail(s, "cannot read the DPUs", NULL, 0);
+	return 0;
+}
+
+/* store_fail() for a write about DPU 'name'. */
+static int dpu_fail(struct store *s, const char *what, const char *name)
+{
+	char doing[160];
+
+	snprintf(doing, sizeof(doing), "cannot %s DPU %s", what, name ? name : "?");
+	return store_fail(s, doing, NULL, 0);
 }
 
 int store_dpu_seen(struct store *s, json_t *rec)
@@ -622,7 +854,7 @@ int store_dpu_seen(struct store *s, json_t *rec)
 		"version = coalesce(?10, version), last_seen = ?11",
 		11, a);
 	json_decref(now);
-	return r;
+	return r < 0 ? dpu_fail(s, "record", json_string_value(a[0])) : 0;
 }
 
 int store_dpu_pushed(struct store *s, const char *name, int64_t boot_id, int64_t generation,
@@ -637,7 +869,7 @@ int store_dpu_pushed(struct store *s, const char *name, int64_t boot_id, int64_t
 
 	for (int i = 0; i < 5; i++)
 		json_decref(a[i]);
-	return r;
+	return r < 0 ? dpu_fail(s, "record the config of", name) : 0;
 }
 
 int store_dpu_forget(struct store *s, const char *name)
@@ -646,7 +878,7 @@ int store_dpu_forget(struct store *s, const char *name)
 	int r = run(s, "DELETE FROM dpus WHERE name = ?1", 1, &a);
 
 	json_decref(a);
-	if (r == 0 && sqlite3_changes(s->db) == 0)
-		r = -ENOENT;
-	return r;
+	if (r < 0)
+		return dpu_fail(s, "forget", name);
+	return sqlite3_changes(s->db) == 0 ? -ENOENT : 0;
 }

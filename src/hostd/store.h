@@ -9,13 +9,20 @@
  * the whole change or none of it.  The schema carries a version
  * (PRAGMA user_version) and is upgraded in place when it is older.
  *
- * Functions return 0 or a negative errno; when they fail on something a
- * person can act on, 'err' says what and what to do.
+ * Functions return 0 or a negative errno.  A failure of the store itself
+ * (the disk, the file, SQLite) is logged here, once, with what happened to
+ * which file and what to do, and that message is store_last_error() (and
+ * in 'err' where there is one): -ENOSPC the disk is full, -EBADMSG the
+ * file is not a dse store or is damaged, -EIO an I/O error, -EROFS or
+ * -EACCES it can not be written, -EBUSY it is locked, -EINVAL a change
+ * the schema refused (a bug).  Callers pass the message on, they do not
+ * log it again.
  */
 #ifndef DSE_HOSTD_STORE_H
 #define DSE_HOSTD_STORE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,18 +36,30 @@
 struct store;
 
 /*
- * Opens (creating when absent) the database at 'path' and brings its schema
- * to the current version.  Refuses a database of a newer schema.
+ * Opens the database at 'path', runs SQLite's quick check on it and brings
+ * its schema to the current version.  With 'init', a missing database is
+ * created and an empty one (no tables: a file of 0 bytes) gets the schema;
+ * without, they are refused: -ENOENT (missing) and -ENODATA (empty), so
+ * that a lost store is never silently replaced by an empty desired state.
+ * Refuses a file that is not a dse store or fails the check (-EBADMSG)
+ * and a database of a newer schema (-EPROTO).  'err' says what and what
+ * to do.
  */
-int store_open(const char *path, struct store **ret, char *err, size_t err_len);
+int store_open(const char *path, bool init, struct store **ret, char *err, size_t err_len);
 
 /* Closes the database.  NULL is fine. */
 void store_close(struct store *s);
 
-/* Returns the revision: the number of changes ever committed to the desired state. */
+/* Returns the message of the store's last failure (see above). */
+const char *store_last_error(struct store *s);
+
+/*
+ * Returns the revision: the number of changes ever committed to the
+ * desired state (0 when it can not be read: that failure is logged).
+ */
 uint64_t store_revision(struct store *s);
 
-/* Returns the schema version of the open database. */
+/* Returns the schema version of the open database, or a negative errno. */
 int store_schema_version(struct store *s);
 
 /*

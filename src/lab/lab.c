@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certs.h"
 #include "lab.h"
 #include "version.h"
 
@@ -280,14 +281,18 @@ static void usage_up(FILE *f)
 	    "  - DIR/topology.json, and DIR/hH/, DIR/hH-dN/ each with bank-a/, bank-b/,\n"
 	    "    log/ and run/; the DPU's identity in DIR/hH-dN/identity.json;\n"
 	    "  - if dse-hostd is built: DPU certificates into DIR/hH-dN/tls/ (dse-hostd\n"
-	    "    cert issue, once);\n"
+	    "    cert issue, once; again for a certificate of the older profile, with\n"
+	    "    both serverAuth and clientAuth, and its dse-dpud restarted);\n"
 	    "  - dse-dpud in every DPU: --file-prefix=dse-lab-hH-dN -- --lab --rpc\n"
 	    "    DIR/hH-dN/run/dpud.sock, plus --identity if it has that option, and\n"
 	    "    --mgmt 169.254.H.(4N+2):7300 --tls-dir DIR/hH-dN/tls if it has that\n"
 	    "    option and the DPU has a certificate; log DIR/hH-dN/log/dse-dpud.log,\n"
 	    "    pid DIR/hH-dN/run/dse-dpud.pid;\n"
 	    "  - then dse-hostd --state DIR/hH in every host, if it is built (log and\n"
-	    "    pid in DIR/hH/log/ and DIR/hH/run/).\n"
+	    "    pid in DIR/hH/log/ and DIR/hH/run/), with --init for a new host (no\n"
+	    "    hostd.db and no dse-hostd ever ran there: a store lost later is\n"
+	    "    refused by dse-hostd); a running one whose certificate has no host\n"
+	    "    role (the older profile) is restarted.\n"
 	    "It is ready when every dse-dpud answers dp.info on its socket and every\n"
 	    "dse-hostd lists all its DPUs as connected (dpu.list on DIR/hH/hostd.sock).\n"
 	    "\n"
@@ -502,9 +507,12 @@ static int write_pid(const char *machine, const char *prog, pid_t pid)
 	return r;
 }
 
-/* Starts dse-dpud for DPU 'n' of host 'h' unless it runs; fills 'd'. */
+/*
+ * Starts dse-dpud for DPU 'n' of host 'h' unless it runs; fills 'd'.  One
+ * that runs is restarted when 'new_cert' (its certificate was issued again).
+ */
 static int start_dpud(const char *dpud, const struct dpud_features *feat, unsigned h, unsigned n,
-		      struct daemon *d)
+		      bool new_cert, struct daemon *d)
 {
 	char ns[32], prefix[64], prefix_arg[80], sock[PATH_MAX + 64], id[PATH_MAX + 64],
 	    tls[PATH_MAX + 64], cert[PATH_MAX + 64], mgmt[64], log[PATH_MAX + 64], err[2048];
@@ -525,6 +533,12 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 		/* Started before the host could reach it (no dse-hostd then): start it again. */
 		printf("restarting %s in %s (pid %d): it runs without --mgmt\n", DPUD, d->machine,
 		       (int)d->pid);
+		lab_kill_all(&d->pid, 1, 5000);
+		d->pid = 0;
+	}
+	if (d->pid != 0 && new_cert) {
+		printf("restarting %s in %s (pid %d): its certificate was issued again\n", DPUD,
+		       d->machine, (int)d->pid);
 		lab_kill_all(&d->pid, 1, 5000);
 		d->pid = 0;
 	}
@@ -583,16 +597,43 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 	return write_pid(d->machine, DPUD, d->pid);
 }
 
-static int start_hostd(const char *hostd, unsigned h, struct daemon *d)
+/*
+ * True when host 'h' is new to dse-hostd: no store, and no dse-hostd ever
+ * ran there (no log).  Only then does the lab pass --init: a store lost
+ * later is dse-hostd's to refuse (docs/host-side.md "dse-hostd").
+ */
+static bool host_is_new(unsigned h)
 {
-	char ns[32], dir[PATH_MAX + 16], log[PATH_MAX + 64], err[2048];
-	const char *argv[] = {hostd, "--state", dir, NULL};
+	char machine[16], db[PATH_MAX + 32], log[PATH_MAX + 64];
+
+	snprintf(machine, sizeof(machine), "h%u", h);
+	path_of(db, sizeof(db), machine, "hostd.db");
+	path_of(log, sizeof(log), machine, "log/" HOSTD ".log");
+	return !file_exists(db) && !file_exists(log);
+}
+
+/*
+ * Starts dse-hostd for host 'h' unless it runs ('init': with --init); fills
+ * 'd'.  One that runs with a certificate of the older profile (no host
+ * role) is restarted: dse-hostd issues its own certificate again at start.
+ */
+static int start_hostd(const char *hostd, unsigned h, bool init, struct daemon *d)
+{
+	char ns[32], dir[PATH_MAX + 16], log[PATH_MAX + 64], cert[PATH_MAX + 64], err[2048];
+	const char *argv[] = {hostd, "--state", dir, init ? "--init" : NULL, NULL};
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->machine, sizeof(d->machine), "h%u", h);
 	d->prog = HOSTD;
 	d->h = h;
 	d->pid = running_pid(d->machine, HOSTD);
+	path_of(cert, sizeof(cert), d->machine, "tls/cert.pem");
+	if (d->pid != 0 &&
+	    dse_cert_check_file(cert, DSE_TLS_ROLE_HOST, err, sizeof(err)) == -EPERM) {
+		printf("restarting %s in %s (pid %d): %s\n", HOSTD, d->machine, (int)d->pid, err);
+		lab_kill_all(&d->pid, 1, 5000);
+		d->pid = 0;
+	}
 	if (d->pid != 0)
 		return 0;
 	lab_ns_name(d->machine, ns, sizeof(ns));
@@ -604,16 +645,21 @@ static int start_hostd(const char *hostd, unsigned h, struct daemon *d)
 		return d->pid;
 	}
 	d->child = true;
-	printf("started %s in %s (pid %d)\n", HOSTD, d->machine, (int)d->pid);
+	printf("started %s in %s (pid %d)%s\n", HOSTD, d->machine, (int)d->pid,
+	       init ? ": a new host (--init)" : "");
 	return write_pid(d->machine, HOSTD, d->pid);
 }
 
-/* Issues the certificates of host 'h''s DPUs that do not have one yet. */
-static int issue_certs(const char *hostd, const struct lab_topo *t, unsigned h)
+/*
+ * Issues the certificates of host 'h''s DPUs that have none yet, or one of
+ * the older profile (no DPU role: serverAuth and clientAuth); sets
+ * 'reissued'[N - 1] for a DPU N whose certificate was replaced.
+ */
+static int issue_certs(const char *hostd, const struct lab_topo *t, unsigned h, bool *reissued)
 {
 	for (unsigned n = 1; n <= t->hosts[h - 1].n_dpus; n++) {
 		char host[32], name[32], hostdir[PATH_MAX + 16], out[PATH_MAX + 64],
-		    cert[PATH_MAX + 64];
+		    cert[PATH_MAX + 64], why[512];
 		int r;
 
 		snprintf(host, sizeof(host), "h%u", h);
@@ -621,8 +667,14 @@ static int issue_certs(const char *hostd, const struct lab_topo *t, unsigned h)
 		path_of(hostdir, sizeof(hostdir), host, "");
 		path_of(out, sizeof(out), name, "tls");
 		path_of(cert, sizeof(cert), name, "tls/cert.pem");
-		if (file_exists(cert))
-			continue;
+		reissued[n - 1] = false;
+		if (file_exists(cert)) {
+			/* Only one without the DPU role is replaced: anything else stays. */
+			if (dse_cert_check_file(cert, DSE_TLS_ROLE_DPU, why, sizeof(why)) != -EPERM)
+				continue;
+			printf("issuing the certificate of %s again: %s\n", name, why);
+			reissued[n - 1] = true;
+		}
 		r = lab_run(hostd, "cert", "issue", "--state", hostdir, "--name", name, "--out",
 			    out, NULL);
 		if (r < 0)
@@ -805,7 +857,8 @@ static int cmd_up(int argc, char **argv)
 	static struct daemon ds[LAB_MAX_HOSTS * (LAB_MAX_DPUS + 1)];
 	char err[1024], summary[128], dpud[PATH_MAX], hostd[PATH_MAX], first[300];
 	struct dpud_features feat;
-	bool have_old, have_hostd = false;
+	bool have_old, have_hostd = false, new_host[LAB_MAX_HOSTS] = {false};
+	bool reissued[LAB_MAX_HOSTS][LAB_MAX_DPUS] = {{false}};
 	long long t0 = lab_now_ms(), deadline;
 	unsigned nd = 0, nh = 0;
 	int c, r, lock;
@@ -986,9 +1039,11 @@ static int cmd_up(int argc, char **argv)
 	}
 
 	dpud_probe(dpud, &feat);
+	for (unsigned h = 1; h <= t.n_hosts; h++)
+		new_host[h - 1] = host_is_new(h);
 	if (have_hostd) {
 		for (unsigned h = 1; h <= t.n_hosts; h++) {
-			if (issue_certs(hostd, &t, h) < 0) {
+			if (issue_certs(hostd, &t, h, reissued[h - 1]) < 0) {
 				fprintf(stderr,
 					"dse-lab: issuing the DPU certificates of h%u failed\n", h);
 				return 1;
@@ -997,7 +1052,7 @@ static int cmd_up(int argc, char **argv)
 	}
 	for (unsigned h = 1; h <= t.n_hosts; h++) {
 		for (unsigned n = 1; n <= t.hosts[h - 1].n_dpus; n++) {
-			if (start_dpud(dpud, &feat, h, n, &ds[nd]) < 0)
+			if (start_dpud(dpud, &feat, h, n, reissued[h - 1][n - 1], &ds[nd]) < 0)
 				return 1;
 			nd++;
 		}
@@ -1010,7 +1065,7 @@ static int cmd_up(int argc, char **argv)
 	}
 	if (have_hostd) {
 		for (unsigned h = 1; h <= t.n_hosts; h++) {
-			if (start_hostd(hostd, h, &ds[nd + nh]) < 0)
+			if (start_hostd(hostd, h, new_host[h - 1], &ds[nd + nh]) < 0)
 				return 1;
 			nh++;
 		}

@@ -228,10 +228,11 @@ static bool add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 
 /*
  * Builds a certificate for 'key' named 'subject' and signs it with
- * 'issuer_key' ('issuer' NULL: self-signed CA).
+ * 'issuer_key' ('issuer' NULL: self-signed CA; else a leaf with the
+ * extended key usage 'eku').
  */
 static X509 *make_cert(EVP_PKEY *key, X509_NAME *subject, X509 *issuer, EVP_PKEY *issuer_key,
-		       long days)
+		       long days, const char *eku)
 {
 	X509 *x = X509_new();
 	bool ca = issuer == NULL, ok;
@@ -255,7 +256,7 @@ static X509 *make_cert(EVP_PKEY *key, X509_NAME *subject, X509 *issuer, EVP_PKEY
 	else if (ok)
 		ok = add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE") &&
 		     add_ext(x, issuer, NID_key_usage, "critical,digitalSignature") &&
-		     add_ext(x, issuer, NID_ext_key_usage, "serverAuth,clientAuth") &&
+		     add_ext(x, issuer, NID_ext_key_usage, eku) &&
 		     add_ext(x, issuer, NID_subject_key_identifier, "hash") &&
 		     add_ext(x, issuer, NID_authority_key_identifier, "keyid:always");
 	ok = ok && X509_sign(x, issuer_key, EVP_sha256()) > 0;
@@ -287,7 +288,7 @@ static int create_ca(const char *cert_path, const char *key_path, char *err, siz
 				       -1, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
 				       -1, 0) != 1 ||
-	    (cert = make_cert(key, name, NULL, key, CA_DAYS)) == NULL) {
+	    (cert = make_cert(key, name, NULL, key, CA_DAYS, NULL)) == NULL) {
 		r = -ENOMEM;
 		set_err(err, err_len, "cannot create the CA certificate: %s",
 			ossl_reason(why, sizeof(why)));
@@ -411,8 +412,12 @@ static int check_name(const char *name, char *err, size_t err_len)
 	return 0;
 }
 
-int dse_cert_issue(const char *ca_dir, const char *name, const char *out_dir, char *err,
-		   size_t err_len)
+/*
+ * Issues a certificate with CN 'cn' and extended key usage 'eku' from the
+ * CA in 'ca_dir' into 'out_dir' (see dse_cert_issue()).
+ */
+static int issue(const char *ca_dir, const char *cn, const char *eku, const char *out_dir,
+		 char *err, size_t err_len)
 {
 	char ca_cert_path[PATH_MAX], ca_key_path[PATH_MAX], path[PATH_MAX], why[128];
 	X509 *ca_cert = NULL, *cert = NULL;
@@ -420,8 +425,6 @@ int dse_cert_issue(const char *ca_dir, const char *name, const char *out_dir, ch
 	X509_NAME *subject = NULL;
 	int r;
 
-	if ((r = check_name(name, err, err_len)) < 0)
-		return r;
 	if (ca_dir == NULL || out_dir == NULL || out_dir[0] == '\0') {
 		set_err(err, err_len, "no CA or output directory given");
 		return -EINVAL;
@@ -435,10 +438,10 @@ int dse_cert_issue(const char *ca_dir, const char *name, const char *out_dir, ch
 	subject = X509_NAME_new();
 	key = new_key();
 	if (subject == NULL || key == NULL ||
-	    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)name,
-				       -1, -1, 0) != 1 ||
-	    (cert = make_cert(key, subject, ca_cert, ca_key, LEAF_DAYS)) == NULL) {
-		set_err(err, err_len, "cannot create the certificate for '%s': %s", name,
+	    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
+				       -1, 0) != 1 ||
+	    (cert = make_cert(key, subject, ca_cert, ca_key, LEAF_DAYS, eku)) == NULL) {
+		set_err(err, err_len, "cannot create the certificate for '%s': %s", cn,
 			ossl_reason(why, sizeof(why)));
 		r = -ENOMEM;
 		goto out;
@@ -458,6 +461,34 @@ out:
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(ca_key);
 	X509_NAME_free(subject);
+	ERR_clear_error();
+	return r;
+}
+
+int dse_cert_issue(const char *ca_dir, const char *name, const char *out_dir, char *err,
+		   size_t err_len)
+{
+	int r = check_name(name, err, err_len);
+
+	/* A DPU serves its control port and is never a client of another DPU's. */
+	return r < 0 ? r : issue(ca_dir, name, "serverAuth", out_dir, err, err_len);
+}
+
+int dse_cert_issue_host(const char *ca_dir, const char *out_dir, char *err, size_t err_len)
+{
+	return issue(ca_dir, DSE_TLS_HOST_CN, "clientAuth", out_dir, err, err_len);
+}
+
+int dse_cert_check_file(const char *path, enum dse_tls_role role, char *err, size_t err_len)
+{
+	X509 *cert = NULL;
+	int r;
+
+	r = load_cert(path, &cert, err, err_len);
+	if (r < 0)
+		return r;
+	r = dse_x509_check_role(cert, role, err, err_len);
+	X509_free(cert);
 	ERR_clear_error();
 	return r;
 }

@@ -709,6 +709,9 @@ static void tls_refuse(struct dse_rpc_server *srv, unsigned i, int r, const char
 	case -EACCES:
 		st->refused_cert++;
 		break;
+	case -EPERM:
+		st->refused_role++;
+		break;
 	case -ETIMEDOUT:
 		st->refused_timeout++;
 		break;

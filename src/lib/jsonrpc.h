@@ -71,10 +71,12 @@ struct dse_tls_conf;
  * certificate and key, and the CA every client certificate must be signed
  * by).  The same dse_rpc_poll() serves both kinds of clients; handshakes
  * do not block it.  A client that does not complete a handshake with a
- * certificate of the CA is refused (closed), counted and logged (rate
- * limited).  Returns 0, or a negative errno after writing a message for a
- * person to 'err' (at most 'err_len' bytes): -EALREADY when the server
- * already listens on TCP, -EINVAL / -ENOENT for bad TLS files, -EADDRINUSE...
+ * certificate of the CA that is the host's control identity
+ * (dse_tls_server_ctx_new()) is refused (closed), counted by reason and
+ * logged with the reason (rate limited).  Returns 0, or a negative errno
+ * after writing a message for a person to 'err' (at most 'err_len' bytes):
+ * -EALREADY when the server already listens on TCP, -EINVAL / -ENOENT for
+ * bad TLS files, -EADDRINUSE...
  */
 int dse_rpc_listen_tls(struct dse_rpc_server *srv, const char *addr, uint16_t port,
 		       const struct dse_tls_conf *tls, char *err, size_t err_len);
@@ -96,6 +98,8 @@ struct dse_rpc_tls_stats {
 	uint64_t refused_not_tls; /* the client does not speak TLS 1.3 (a plain TCP client) */
 	uint64_t refused_cert;    /* no client certificate, one the CA did not sign, or
 				     a client that refused our certificate */
+	uint64_t refused_role;    /* a certificate of the CA without the host's role (a
+				     DPU's, or another name or key usage: tls.h) */
 	uint64_t refused_timeout; /* no handshake within DSE_RPC_HANDSHAKE_TIMEOUT_MS */
 	uint64_t refused_closed;  /* the client closed the connection during the handshake */
 	uint64_t refused_other;   /* any other TLS failure */

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tls.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +61,122 @@ int dse_tls_conf_dir(const char *dir, struct dse_tls_paths *paths, struct dse_tl
 	return 0;
 }
 
+/* ---- certificate roles ---- */
+
+/* Copies the CN of 'cert' for a message: printable characters only, "?" without one. */
+static void cn_for_message(const X509 *cert, char *buf, size_t len)
+{
+	if (dse_x509_cn(cert, buf, len) < 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	for (char *p = buf; *p; p++)
+		if (!isprint((unsigned char)*p))
+			*p = '?';
+}
+
+int dse_x509_check_role(X509 *cert, enum dse_tls_role role, char *why, size_t len)
+{
+	const bool host = role == DSE_TLS_ROLE_HOST;
+	const char *want = host ? "the host's control identity" : "a DPU server certificate";
+	uint32_t flags = X509_get_extension_flags(cert);
+	uint32_t xku = X509_get_extended_key_usage(cert);
+	bool server = (xku & XKU_SSL_SERVER) != 0, client = (xku & XKU_SSL_CLIENT) != 0;
+	const char *fault = NULL;
+	char name[128], cn[128];
+	int r;
+
+	cn_for_message(cert, name, sizeof(name));
+	r = dse_x509_cn(cert, cn, sizeof(cn));
+	if (flags & EXFLAG_INVALID)
+		fault = "its extensions do not decode";
+	else if (X509_check_ca(cert) != 0)
+		fault = "it is a CA certificate";
+	else if (!(flags & EXFLAG_XKUSAGE))
+		fault = host ? "it has no extended key usage (the host's is clientAuth only)"
+			     : "it has no extended key usage (a DPU's is serverAuth only)";
+	else if (xku & XKU_ANYEKU)
+		fault = "it allows any extended key usage (anyExtendedKeyUsage)";
+	else if (host && server && !client)
+		fault = "it is a DPU server certificate (extended key usage serverAuth)";
+	else if (host && server)
+		fault = "it is a server certificate too (extended key usage serverAuth and "
+			"clientAuth, as DPU certificates of an older profile)";
+	else if (host && !client)
+		fault = "it has no extended key usage clientAuth";
+	else if (!host && client && !server)
+		fault = "it is a client certificate (extended key usage clientAuth)";
+	else if (!host && client)
+		fault = "it is a client certificate too (extended key usage serverAuth and "
+			"clientAuth: a certificate of an older profile, issue it again)";
+	else if (!host && !server)
+		fault = "it has no extended key usage serverAuth";
+	else if (r < 0)
+		fault = "it has no single common name";
+	else if (host && strcmp(cn, DSE_TLS_HOST_CN) != 0)
+		fault = "its name is not '" DSE_TLS_HOST_CN "'";
+	else if (!host && strcmp(cn, DSE_TLS_HOST_CN) == 0)
+		fault = "it carries the host's name";
+	if (fault == NULL)
+		return 0;
+	set_err(why, len, "certificate '%s' is not %s: %s", name, want, fault);
+	return -EPERM;
+}
+
+/*
+ * Why the peer's certificate lacks the role we serve, kept with its SSL
+ * object (ex data) from the verification to the message of the failure.
+ */
+static int role_idx = -1;
+static pthread_once_t role_once = PTHREAD_ONCE_INIT;
+
+static void role_why_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			  void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static void role_idx_init(void)
+{
+	role_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, role_why_free);
+}
+
+/*
+ * Verifies the peer's chain, then its role ('arg': the enum dse_tls_role
+ * it must have).  The chain goes first and for any purpose, so that a
+ * certificate the CA did not sign is refused as such whatever it claims;
+ * only a certificate of the CA is judged by its role.  A refusal for the
+ * role is X509_V_ERR_INVALID_PURPOSE (the alert "unsupported
+ * certificate") with the reason kept for tls_failure().
+ */
+static int verify_peer(X509_STORE_CTX *sc, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sc, SSL_get_ex_data_X509_STORE_CTX_idx());
+	char why[384], *copy;
+
+	X509_VERIFY_PARAM_set_purpose(X509_STORE_CTX_get0_param(sc), X509_PURPOSE_ANY);
+	if (X509_verify_cert(sc) != 1)
+		return 0;
+	if (dse_x509_check_role(X509_STORE_CTX_get0_cert(sc), (enum dse_tls_role)(intptr_t)arg, why,
+				sizeof(why)) == 0)
+		return 1;
+	X509_STORE_CTX_set_error(sc, X509_V_ERR_INVALID_PURPOSE);
+	copy = strdup(why);
+	if (ssl && copy) {
+		free(SSL_get_ex_data(ssl, role_idx));
+		if (SSL_set_ex_data(ssl, role_idx, copy) != 1)
+			free(copy);
+	} else {
+		free(copy);
+	}
+	return 0;
+}
+
 /* Checks that 'path' can be read, so a missing file gets a plain message. */
 static int check_file(const char *what, const char *path, char *err, size_t err_len)
 {
@@ -73,10 +193,14 @@ static int check_file(const char *what, const char *path, char *err, size_t err_
 	return 0;
 }
 
-/* What both ends share: TLS 1.3, our credentials, the CA, no resumption. */
-static int ctx_common(SSL_CTX *ctx, const struct dse_tls_conf *conf, char *err, size_t err_len)
+/*
+ * What both ends share: TLS 1.3, our credentials (of role 'own_role'), the
+ * CA, the check of the peer's role 'peer_role', no resumption.
+ */
+static int ctx_common(SSL_CTX *ctx, const struct dse_tls_conf *conf, enum dse_tls_role own_role,
+		      enum dse_tls_role peer_role, char *err, size_t err_len)
 {
-	char why[160];
+	char why[384];
 	X509_STORE_CTX *sc;
 	X509 *own;
 	int r;
@@ -136,6 +260,21 @@ static int ctx_common(SSL_CTX *ctx, const struct dse_tls_conf *conf, char *err, 
 		return -EINVAL;
 	}
 	X509_STORE_CTX_free(sc);
+	/*
+	 * A certificate without our role would be refused by every peer: say
+	 * it here too.  -EINVAL as for any credentials that can not work:
+	 * -EPERM is the peer's certificate refused for its role.
+	 */
+	if (dse_x509_check_role(own, own_role, why, sizeof(why)) < 0) {
+		set_err(err, err_len, "%s: %s", conf->cert_file, why);
+		return -EINVAL;
+	}
+	pthread_once(&role_once, role_idx_init);
+	if (role_idx < 0) {
+		set_err(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	SSL_CTX_set_cert_verify_callback(ctx, verify_peer, (void *)(intptr_t)peer_role);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	/*
 	 * No tickets and no session cache: every connection shows and checks
@@ -159,7 +298,8 @@ int dse_tls_server_ctx_new(const struct dse_tls_conf *conf, SSL_CTX **ret, char 
 		set_err(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	r = ctx_common(ctx, conf, err, err_len);
+	/* A DPU's control port: it serves the host's control identity only. */
+	r = ctx_common(ctx, conf, DSE_TLS_ROLE_DPU, DSE_TLS_ROLE_HOST, err, err_len);
 	if (r < 0) {
 		SSL_CTX_free(ctx);
 		return r;
@@ -200,7 +340,8 @@ int dse_tls_client_ctx_new(const struct dse_tls_conf *conf, SSL_CTX **ret, char 
 		set_err(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	r = ctx_common(ctx, conf, err, err_len);
+	/* The host: it talks to DPU server certificates only. */
+	r = ctx_common(ctx, conf, DSE_TLS_ROLE_HOST, DSE_TLS_ROLE_DPU, err, err_len);
 	if (r < 0) {
 		SSL_CTX_free(ctx);
 		return r;
@@ -383,6 +524,12 @@ static int tls_failure(SSL *ssl, int e, char *err, size_t err_len)
 			why_errno ? strerror(why_errno) : "");
 		ERR_clear_error();
 		return -ECONNRESET;
+	}
+	if (e == SSL_ERROR_SSL && verify != X509_V_OK && SSL_get_ex_data(ssl, role_idx)) {
+		/* A certificate of the CA without the role we serve (verify_peer()). */
+		set_err(err, err_len, "%s", (const char *)SSL_get_ex_data(ssl, role_idx));
+		ERR_clear_error();
+		return -EPERM;
 	}
 	if (e == SSL_ERROR_SSL && verify != X509_V_OK) {
 		X509 *peer = SSL_get0_peer_certificate(ssl);

@@ -22,6 +22,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import stat
 import subprocess
@@ -34,6 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import certs  # noqa: E402
 import lab as labmod  # noqa: E402
 import pytest  # noqa: E402
 
@@ -112,15 +114,19 @@ class Hostd:
         self.proc = None
         self.extra_ns = []
         self.helpers = []
+        self.started = False
         netns_add(self.ns)
 
-    def start(self, env=None):
+    def start(self, env=None, init=None):
+        """Starts dse-hostd; with --init the first time (a new state directory) or if 'init'."""
         e = dict(os.environ)
         e.update(env if env is not None else (self.env or {}))
+        init = not self.started if init is None else init
+        self.started = True
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.ns, str(hostd_binary()), "--state",
-                 str(self.state), "--log-level", "info"],
+                 str(self.state), "--log-level", "info"] + (["--init"] if init else []),
                 stdout=log, stderr=subprocess.STDOUT, env=e)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -566,7 +572,8 @@ def test_hostd_cert_issue(hostd):
     """'dse-hostd cert issue' issues a DPU certificate from the host's CA.
 
     Verify: cert.pem, key.pem (0600) and ca.pem in the output directory; the
-    certificate's CN is the DPU's name and it verifies against the host CA.
+    certificate's CN is the DPU's name, its extended key usage serverAuth
+    only, and it verifies against the host CA.
     """
     out = hostd.tmp / "h1-d1" / "tls"
     r = Result(run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "h1-d1",
@@ -575,11 +582,155 @@ def test_hostd_cert_issue(hostd):
     assert stat.S_IMODE(os.stat(out / "key.pem").st_mode) == 0o600
     subj = run(["openssl", "x509", "-noout", "-subject", "-in", out / "cert.pem"]).stdout
     assert "CN = h1-d1" in subj or "CN=h1-d1" in subj, subj
+    # A DPU certificate serves the control port and is no client (docs/host-side.md).
+    assert certs.extended_key_usage(out / "cert.pem") == "TLS Web Server Authentication"
     v = run(["openssl", "verify", "-CAfile", hostd.state / "ca.pem", out / "cert.pem"])
     assert v.returncode == 0, v.stdout + v.stderr
     r = Result(run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "bad name",
                     "--out", out]))
     assert r.rc == 1 and "bad name" in r.err, r
+
+
+# ---- a store that is lost, damaged or full ----
+
+def hostd_refused(h, *extra):
+    """Runs dse-hostd on h's state directory (not started by h) and expects it to refuse."""
+    r = Result(run(["ip", "netns", "exec", h.ns, hostd_binary(), "--state", h.state]
+                   + list(extra), timeout=20))
+    assert r.rc == 1, r
+    assert not h.sock.exists() or h.ctl("status").rc != 0, "it serves: %r" % r
+    return r
+
+
+def test_hostd_refuses_a_lost_store_unless_init(hostd):
+    """dse-hostd never starts a host that had a store with an empty one by accident.
+
+    Steps: add a switch; stop dse-hostd; delete hostd.db (its CA stays) and
+    start dse-hostd; then with a hostd.db of 0 bytes; then with --init; stop
+    and start it again without --init.
+    Verify: missing and empty are each refused (exit 1) with a message that
+    names the file, what is wrong (missing / empty (0 bytes)), that the
+    host CA exists and what to do (--init), and the file is left as it
+    was; with --init it starts with an empty desired state (revision 0, no
+    switch); after that it starts without --init.
+    """
+    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1")
+    hostd.stop()
+    db = hostd.state / "hostd.db"
+    assert (hostd.state / "ca.pem").exists()
+    db.unlink()
+    r = hostd_refused(hostd)
+    for needle in ("refusing to start: the store %s is missing" % db, "host CA in %s exists"
+                   % hostd.state, "push an empty one to its DPUs", "--init"):
+        assert needle in r.err, (needle, r)
+    assert not db.exists()
+    db.write_bytes(b"")
+    r = hostd_refused(hostd)
+    assert "the store %s is empty (0 bytes)" % db in r.err and "--init" in r.err, r
+    assert db.stat().st_size == 0
+    hostd.start(init=True)
+    st = hostd.ok("status")
+    assert st["store"]["revision"] == 0 and st["switches"] == 0, st
+    hostd.stop()
+    hostd.start(init=False)
+    assert hostd.ok("status")["store"]["schema_version"] >= 3
+
+
+def test_hostd_refuses_a_damaged_store_even_with_init(hostd, tmp_path):
+    """A store that is not a dse store, or is damaged, is refused with its path and what to do.
+
+    Steps: add a switch; stop dse-hostd; (1) zero the first 100 bytes of
+    hostd.db (the SQLite header); (2) zero only the header's fields after
+    its first 24 bytes (the schema version reads 0 while the tables are
+    there); (3) break the page type of the root page of table 'ports' (the
+    quick check at start finds it).  Start dse-hostd on each, with and
+    without --init.  Then put the good file back and start.
+    Verify: each start exits 1 with a message naming hostd.db and saying it
+    is not a dse store or is damaged (3: with the quick check's finding)
+    and what to do; --init changes nothing and the file's bytes stay the
+    same; with the good file back the switch is there.
+    """
+    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1")
+    hostd.stop()
+    db = hostd.state / "hostd.db"
+    good = db.read_bytes()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(good)
+    c = sqlite3.connect(str(copy))
+    root, = c.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ports'").fetchone()
+    page, = c.execute("PRAGMA page_size").fetchone()
+    c.close()
+    header_zeroed = bytes(100) + good[100:]
+    fields_zeroed = good[:24] + bytes(76) + good[100:]
+    off = (root - 1) * page
+    page_broken = good[:off] + b"\x42" + good[off + 1:]
+    for bad, needle in ((header_zeroed, "is not a dse store or is damaged (file is not a database)"),
+                        (fields_zeroed, "is not a dse store or is damaged (schema version 0"),
+                        (page_broken, "is damaged (quick_check: ")):
+        db.write_bytes(bad)
+        for extra in ([], ["--init"]):
+            r = hostd_refused(hostd, *extra)
+            assert str(db) in r.err and needle in r.err and "--init" in r.err, (needle, extra, r)
+            assert "restore it from a backup" in r.err, r
+            assert db.read_bytes() == bad, "the damaged store was written to"
+    db.write_bytes(good)
+    hostd.start(init=False)
+    assert names(hostd.ok("switch", "list")) == ["sw1"]
+
+
+def test_hostd_full_disk_is_reported_and_logged(hostd):
+    """A full disk is named as such, in the answer and in the log, and nothing is half-written.
+
+    Steps: a second dse-hostd whose state directory is a 1 MiB tmpfs mounted
+    in a mount namespace of its own (unshare -m: nothing of it is seen
+    outside), socket outside it, started with --init; fill the tmpfs (dd
+    in that namespace); add a switch; free the space; add it again.
+    Verify: the first add fails with a message that the disk that holds
+    the store (its path) is full and to free space, not that dse-hostd has
+    a bug; dse-hostd logs the failure; the revision did not move; after the
+    space is freed the same add works (revision 1).
+    """
+    for tool in ("unshare", "nsenter", "dd"):
+        assert shutil.which(tool), "'%s' is not installed" % tool
+    state, sock, log = hostd.tmp / "full", hostd.tmp / "full.sock", hostd.tmp / "full-hostd.log"
+    state.mkdir()
+    script = ('mount -t tmpfs -o size=1m,mode=0700 dse-test-full "$0" && '
+              'exec "$1" --state "$0" --init --socket "$2" --log-level info')
+    with open(log, "a") as f:
+        proc = subprocess.Popen(["ip", "netns", "exec", hostd.ns, "unshare", "-m",
+                                 "--propagation", "private", "sh", "-c", script, str(state),
+                                 str(hostd_binary()), str(sock)],
+                                stdout=f, stderr=subprocess.STDOUT)
+    try:
+        ctl = ["-s", sock, "-j"]
+        up = labmod.wait_for(lambda: Result(run([dsectl_binary()] + ctl + ["status"])),
+                             lambda r: r.rc == 0, timeout=15, interval=0.05)
+        assert up.rc == 0, (up, log.read_text())
+        assert not (state / "hostd.db").exists(), "the tmpfs is seen outside its namespace"
+        inside = ["nsenter", "-t", str(proc.pid), "-m", "--"]
+        run(inside + ["dd", "if=/dev/zero", "of=%s/fill" % state, "bs=4096"])
+        add = [dsectl_binary()] + ctl + ["switch", "add", "sw1", "--mode", "single",
+                                         "--dpu", "h1-d1"]
+        r = Result(run(add))
+        assert r.rc != 0, r
+        db = "%s/hostd.db" % state
+        assert "the disk that holds the store %s is full" % db in r.err, r
+        assert "free space" in r.err and "bug" not in r.err, r
+        text = log.read_text()
+        assert "store: cannot write the change: the disk that holds the store %s is full" % db \
+            in text, text
+        assert Result(run([dsectl_binary()] + ctl + ["status"])).json["store"]["revision"] == 0
+        run(inside + ["rm", "%s/fill" % state])
+        r = Result(run(add))
+        assert r.rc == 0, (r, log.read_text())
+        assert Result(run([dsectl_binary()] + ctl + ["status"])).json["store"]["revision"] == 1
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 # ---- with a DPU ----
@@ -677,6 +828,42 @@ def dpu_config(link):
     fdb = sorted((e["segment"], e["mac"].lower(), e["port"]) for e in link.call("fdb.show")
                  if e["static"])
     return segs, ports, fdb
+
+
+def test_hostd_refuses_a_dpu_whose_certificate_is_not_a_dpus(hostd):
+    """The host talks only to DPU server certificates, not to any certificate of its CA.
+
+    Steps: a (fake) DPU on int-d1 that serves with a certificate of the host
+    CA named h1-d1 but of the older profile (serverAuth and clientAuth); a
+    second on int-d2 that serves with the host's own control identity (a
+    client certificate); then the first gets a certificate from 'dse-hostd
+    cert issue' and restarts.
+    Verify: both are identity-mismatch with an error that names the
+    certificate, says why it is not a DPU server certificate and what to
+    do; neither gets a single configuration call; after its new
+    certificate the first is connected.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    certs.sign(hostd.state, "h1-d1", "serverAuth,clientAuth", d1.dir / "tls", 91)
+    d1.restart(hostd, IDENTITY)
+    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002"))
+    for f in ("cert.pem", "key.pem"):
+        shutil.copy(hostd.state / "tls" / f, d2.dir / "tls" / f)
+    d2.restart(hostd, dict(IDENTITY, serial="MT2334X00002"))
+    hostd.start()
+    for link, why in (("int-d1", "certificate 'h1-d1' is not a DPU server certificate: it is a "
+                                 "client certificate too"),
+                      ("int-d2", "certificate 'dse:host-control' is not a DPU server "
+                                 "certificate: it is a client certificate")):
+        d = wait_dpu(hostd, link, lambda d: d["state"] == "identity-mismatch")
+        assert why in d["error"] and "dse-hostd cert issue" in d["error"], d
+    assert d1.mutations() == [] and d2.mutations() == []
+    r = run([hostd_binary(), "cert", "issue", "--state", hostd.state, "--name", "h1-d1",
+             "--out", d1.dir / "tls"])
+    assert r.returncode == 0, r.stderr
+    d1.restart(hostd, IDENTITY)
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected", timeout=20)
 
 
 def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import certs  # noqa: E402
 from dse_rpc import rpc_call  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -345,6 +347,48 @@ def test_hostd_lab_dpu_control_port_refuses_plain_and_foreign_clients(lab, tmp_p
     assert dpus_by_name(lab, "h1")["h1-d1"]["state"] == "connected"
 
 
+def test_hostd_lab_dpu_control_port_serves_only_the_host_role(lab, tmp_path):
+    """A certificate of the host CA is not enough: a DPU serves only the host's identity.
+
+    Steps: from host 1's namespace, connect to h1-d1's control port with TLS
+    and, in turn, the sibling DPU h1-d2's own certificate and key, h1-d1's
+    own server certificate, and a client-only certificate (clientAuth) that
+    host 1's CA signed for the name 'h1-d9' (openssl with h1/ca.key); each
+    sends dp.info.  Then the same with the host's own certificate (h1/tls).
+    Verify: none of the three gets an answer; h1-d1's mgmt.refused_role
+    grows by exactly 3 and refused_cert not at all; its log names each
+    certificate and why it is not the host's control identity; the host's
+    certificate gets the answer, and dsectl still shows h1-d1 connected.
+    """
+    cert, key = certs.sign(lab.state / "h1", "h1-d9", "clientAuth", tmp_path / "d9", 4242)
+    before = lab.dpud("h1-d1", "dp.info")["mgmt"]
+    clients = [(lab.state / "h1-d2" / "tls" / "cert.pem", lab.state / "h1-d2" / "tls" / "key.pem"),
+               (lab.state / "h1-d1" / "tls" / "cert.pem", lab.state / "h1-d1" / "tls" / "key.pem"),
+               (cert, key)]
+    for c, k in clients:
+        p = run([LAB, "exec", "--state", lab.state, "h1", "--", "/usr/bin/python3", "-c",
+                 TLS_PROBE, "tls", "169.254.1.6", "7300", "-", c, k], timeout=30)
+        assert p.returncode == 0, p
+        assert p.stdout.startswith("REFUSED"), "%s got an answer: %s" % (c, p.stdout)
+    after = wait(lambda: lab.dpud("h1-d1", "dp.info")["mgmt"],
+                 lambda m: m["refused_role"] >= before["refused_role"] + 3)
+    assert after["refused_role"] == before["refused_role"] + 3, (before, after)
+    assert after["refused_cert"] == before["refused_cert"], (before, after)
+    log = (lab.state / "h1-d1" / "log" / "dse-dpud.log").read_text(errors="replace")
+    for why in ("certificate 'h1-d2' is not the host's control identity: it is a DPU server "
+                "certificate",
+                "certificate 'h1-d1' is not the host's control identity: it is a DPU server "
+                "certificate",
+                "certificate 'h1-d9' is not the host's control identity: its name is not"):
+        assert why in log, "%r not in the log:\n%s" % (why, log[-3000:])
+    host = lab.state / "h1" / "tls"
+    p = run([LAB, "exec", "--state", lab.state, "h1", "--", "/usr/bin/python3", "-c",
+             TLS_PROBE, "tls", "169.254.1.6", "7300", "-", host / "cert.pem", host / "key.pem"],
+            timeout=30)
+    assert p.stdout.startswith("ANSWERED"), p
+    assert dpus_by_name(lab, "h1")["h1-d1"]["state"] == "connected"
+
+
 def fw_on_dpu(lab, dpu):
     """What dse-dpud of 'dpu' holds of the firewall: ({segment: default}, [rule ids])."""
     pols = {c["params"]["segment"]: c["params"]["default"]
@@ -510,3 +554,41 @@ def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
         after = lab.dpud(dpu, "stats.get")["drops"]
         assert after["overlay_oversize"] == before["overlay_oversize"], (dpu, after)
         assert after["tep_unresolved"] == before["tep_unresolved"], (dpu, after)
+
+
+def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
+    """'dse-lab up' on a lab whose certificates have no role issues them again.
+
+    Steps: while the lab runs, replace h1-d2's certificate with one of the
+    older profile (serverAuth and clientAuth, from host 1's CA) and the
+    host's own with one named 'host' of the same profile (as a lab made
+    before the roles has them); run 'dse-lab up' again.
+    Verify: up says it issues h1-d2's certificate again and restarts h1-d2's
+    dse-dpud and host 1's dse-hostd (new pids); h1-d2's certificate is
+    serverAuth only and the host's is the control identity (CN
+    dse:host-control, clientAuth only); both DPUs are connected again and
+    in sync, and host 1's desired state is kept (the same store revision).
+    """
+    rev = lab.ok("h1", "status")["store"]["revision"]
+    pids = {m: lab.pid(m, p) for m, p in (("h1-d2", "dse-dpud"), ("h1", "dse-hostd"))}
+    certs.sign(lab.state / "h1", "h1-d2", "serverAuth,clientAuth", lab.state / "h1-d2" / "tls",
+               77)
+    certs.sign(lab.state / "h1", "host", "serverAuth,clientAuth", lab.state / "h1" / "tls", 78)
+    p = lab.lab("up", "--timeout", "60")
+    assert "issuing the certificate of h1-d2 again" in p.stdout, p.stdout
+    assert "restarting dse-dpud in h1-d2" in p.stdout, p.stdout
+    assert "restarting dse-hostd in h1" in p.stdout, p.stdout
+    assert lab.pid("h1-d2", "dse-dpud") != pids["h1-d2"]
+    assert lab.pid("h1", "dse-hostd") != pids["h1"]
+    for cert, cn, eku in ((lab.state / "h1-d2" / "tls" / "cert.pem", "h1-d2",
+                           "TLS Web Server Authentication"),
+                          (lab.state / "h1" / "tls" / "cert.pem", "dse:host-control",
+                           "TLS Web Client Authentication")):
+        subj = run(["openssl", "x509", "-noout", "-subject", "-in", cert]).stdout
+        assert cn in subj and certs.extended_key_usage(cert) == eku, (subj, cert)
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["state"] == "connected" and x["config"] == "in-sync"
+                              for x in d.values()), timeout=30)
+    assert all(x["state"] == "connected" and x["config"] == "in-sync"
+               for x in dpus.values()), (dpus, lab.hostd_log("h1"))
+    assert lab.ok("h1", "status")["store"]["revision"] == rev

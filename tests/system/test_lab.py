@@ -493,10 +493,13 @@ while True:
 
 def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, tmp_path):
     """Steps: up (1 host, 2 DPUs) with stand-ins for dse-hostd and a dse-dpud
-    that has --identity and --mgmt; status; down --purge.
+    that has --identity and --mgmt; status; kill the host daemon and up
+    again; down --purge.
     Verify: DPU certificates issued into hH-dN/tls before dse-dpud starts with
     --identity, --mgmt 169.254.H.(4N+2):7300 and --tls-dir; dse-hostd runs in
-    dse-h1 with --state DIR/h1 and up waited for its DPUs to be connected."""
+    dse-h1 with --state DIR/h1 --init (a new host) and up waited for its DPUs
+    to be connected; started again it gets no --init (a dse-hostd ran
+    there: a store lost now is dse-hostd's to refuse)."""
     assert lab_namespaces() == set(), "the module's lab must be down by now"
     dpud, hostd = tmp_path / "dse-dpud", tmp_path / "dse-hostd"
     dpud.write_text(FAKE_DPUD % {"real": str(build_dir() / "dse-dpud")})
@@ -518,12 +521,16 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
                             "--mgmt": "169.254.1.%d:7300" % (4 * n + 2),
                             "--tls-dir": str(d / "tls")}, argv
         assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [
-            "--state", str(st_dir / "h1")]
+            "--state", str(st_dir / "h1"), "--init"]
         st = status(st_dir)
         h1 = st["by_name"]["h1"]
         assert st["rc"] == 0 and h1["process"] == "dse-hostd" and h1["running"] and h1["answers"]
         ok(run(["ip", "netns", "pids", "dse-h1"]))
         assert str(h1["pid"]) in run(["ip", "netns", "pids", "dse-h1"]).stdout.split()
+        os.kill(h1["pid"], signal.SIGKILL)
+        ok(lab(st_dir, "up", "--dpus", "2", "--vms", "1", "--dpud", dpud, "--hostd", hostd))
+        assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [
+            "--state", str(st_dir / "h1")]
     finally:
         p = lab(st_dir, "down", "--purge")
     assert p.returncode == 0 and lab_namespaces() == set() and not st_dir.exists(), p.stderr

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -49,7 +51,7 @@ static struct fixture *fixture_new(void)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/dse-test-hostd-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/hostd.db", f->dir);
-	assert_int_equal(store_open(f->db, &f->s, err, sizeof(err)), 0);
+	assert_int_equal(store_open(f->db, true, &f->s, err, sizeof(err)), 0);
 	return f;
 }
 
@@ -78,7 +80,8 @@ static void reopen(struct fixture *f)
 	char err[512];
 
 	store_close(f->s);
-	assert_int_equal(store_open(f->db, &f->s, err, sizeof(err)), 0);
+	if (store_open(f->db, false, &f->s, err, sizeof(err)) < 0)
+		fail_msg("reopen: %s", err);
 }
 
 static json_t *parse(const char *text)
@@ -586,9 +589,173 @@ static void test_store_refuses_newer_schema(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(store_open(f->db, &s2, err, sizeof(err)), -EPROTO);
+	assert_int_equal(store_open(f->db, false, &s2, err, sizeof(err)), -EPROTO);
 	assert_non_null(strstr(err, "schema version 99"));
 	assert_null(s2);
+}
+
+/* ---- a store that is lost or damaged ---- */
+
+/* Writes 'len' bytes of 'byte' at 'off' of the file 'path'. */
+static void overwrite(const char *path, long off, int byte, size_t len)
+{
+	FILE *fp = fopen(path, "r+b");
+	char buf[4096];
+
+	assert_non_null(fp);
+	assert_true(len <= sizeof(buf));
+	memset(buf, byte, len);
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	fclose(fp);
+}
+
+/* Reads the whole file 'path' (at most 1 MiB) into a new buffer; its size in '*len'. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = malloc(1 << 20);
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 1 << 20, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* Opens 'f''s store without init and expects 'want' with 'needle' and the path in the message. */
+static void open_fails(struct fixture *f, bool init, int want, const char *needle)
+{
+	struct store *s2 = NULL;
+	char err[1024] = "";
+	int r = store_open(f->db, init, &s2, err, sizeof(err));
+
+	if (r != want || strstr(err, needle) == NULL || strstr(err, f->db) == NULL)
+		fail_msg("open (init %d): got %d '%s', wanted %d and '%s' with the path", init, r,
+			 err, want, needle);
+	assert_null(s2);
+}
+
+/*
+ * A store that is missing or empty is opened only when told to
+ * initialise: dse-hostd must not start a host with an empty desired state
+ * by accident.
+ * Steps: open a missing file, then a file of 0 bytes, without init; open
+ * the 0-byte file with init, add a switch; reopen without init.
+ * Verify: -ENOENT ("missing", the path) and no file made; -ENODATA ("empty
+ * (0 bytes)") and the file still 0 bytes; with init the current schema,
+ * revision 0; the reopened store has the switch.
+ */
+static void test_store_open_refuses_missing_and_empty_unless_init(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	char err[1024];
+
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(unlink(f->db), 0);
+	open_fails(f, false, -ENOENT, "is missing");
+	assert_int_equal(stat(f->db, &st), -1);
+	fclose(fopen(f->db, "w"));
+	open_fails(f, false, -ENODATA, "is empty (0 bytes)");
+	assert_int_equal(stat(f->db, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	if (store_open(f->db, true, &f->s, err, sizeof(err)) < 0)
+		fail_msg("init: %s", err);
+	assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_revision(f->s), 0);
+	add_ok(f, CONFIG_SWITCH,
+	       "{\"name\": \"sw1\", \"mode\": \"single\", \"dpus\": [\"h1-d1\"]}");
+	reopen(f);
+	assert_int_equal(count(f, CONFIG_SWITCH), 1);
+}
+
+/*
+ * A file that is not a dse store, or a damaged one, is refused with its
+ * path and what to do, also with init, and never written.
+ * Steps: a store with objects, closed; (1) its first 100 bytes (the SQLite
+ * header) zeroed; (2) only the header's fields after its first 24 bytes
+ * zeroed (the schema version reads 0 while the tables are there); (3) a
+ * text file; (4) a good store whose table of ports has its root page's
+ * type byte broken.  Open each without and with init.
+ * Verify: -EBADMSG each time, the message names the file and says it is
+ * not a dse store or is damaged (case 4: the quick check's finding); the
+ * file's bytes are the same afterwards.
+ */
+static void test_store_open_refuses_damaged_files(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+	json_t *changes;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *before, *after;
+	size_t nb, na;
+	int root, page;
+
+	assert_int_equal(apply(f, base_profile, false, &changes, &e), 0);
+	json_decref(changes);
+	store_close(f->s);
+	f->s = NULL;
+	before = slurp(f->db, &nb);
+
+	overwrite(f->db, 0, 0, 100);
+	open_fails(f, false, -EBADMSG, "is not a dse store or is damaged (file is not a database)");
+	open_fails(f, true, -EBADMSG, "is not a dse store or is damaged");
+
+	/* The header back, but its fields from byte 24 on zeroed. */
+	{
+		FILE *fp = fopen(f->db, "r+b");
+
+		assert_non_null(fp);
+		assert_int_equal(fwrite(before, 1, 100, fp), 100);
+		fclose(fp);
+	}
+	overwrite(f->db, 24, 0, 76);
+	open_fails(f, false, -EBADMSG, "is not a dse store or is damaged (schema version 0");
+	open_fails(f, true, -EBADMSG, "is not a dse store or is damaged");
+
+	{
+		FILE *fp = fopen(f->db, "w");
+
+		assert_non_null(fp);
+		fputs("switches: []\n", fp);
+		fclose(fp);
+	}
+	open_fails(f, false, -EBADMSG, "is not a dse store or is damaged");
+
+	/* A good store again, then one page broken. */
+	{
+		FILE *fp = fopen(f->db, "wb");
+
+		assert_non_null(fp);
+		assert_int_equal(fwrite(before, 1, nb, fp), nb);
+		fclose(fp);
+	}
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT rootpage, (SELECT page_size FROM "
+					    "pragma_page_size) FROM sqlite_master WHERE name = "
+					    "'ports'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	root = sqlite3_column_int(st, 0);
+	page = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(root > 1 && page >= 512);
+	overwrite(f->db, (long)(root - 1) * page, 0x42, 1);
+	free(before);
+	before = slurp(f->db, &nb);
+	open_fails(f, false, -EBADMSG, "is damaged (quick_check: ");
+	open_fails(f, true, -EBADMSG, "quick_check");
+	after = slurp(f->db, &na);
+	assert_int_equal(na, nb);
+	assert_memory_equal(before, after, nb);
+	free(before);
+	free(after);
 }
 
 /* ---- the firewall ---- */
@@ -1275,6 +1442,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_dpu_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_open_refuses_missing_and_empty_unless_init,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_open_refuses_damaged_files, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_store_firewall_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_firewall_apply_export_round_trip, setup,
 						teardown),

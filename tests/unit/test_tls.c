@@ -4,8 +4,10 @@
  * listener of the JSON-RPC server and the TLS transport of the client.
  *
  * The group setup makes two CAs in a temporary directory: the host CA
- * issues the DPU's certificate "h1-d1" and the host's "hostd"; a second,
- * foreign CA issues a "hostd" and an "h1-d1" of its own.  Each TLS test
+ * issues the DPU certificates "h1-d1" and "h1-d2" and the host's control
+ * identity; a second, foreign CA issues a host identity and an "h1-d1" of
+ * its own.  Certificates outside the profile (both key usages, none, the
+ * wrong name) are made by hand with the host CA's key (make_leaf()).  Each TLS test
  * starts a server on 127.0.0.1 with a port the kernel picks, served by a
  * thread, and talks to it with dse_rpc_client_tls() or with raw sockets.
  * Counters are read through the server's own "tls.stats" method, so the
@@ -51,11 +53,12 @@ struct pki {
 	char ca[128];         /* host CA directory */
 	char ca2[128];        /* foreign CA directory */
 	char srv[128];        /* "h1-d1" from the host CA */
-	char cli[128];        /* "hostd" from the host CA */
-	char rogue_cli[128];  /* "hostd" from the foreign CA */
+	char sib[128];        /* "h1-d2" from the host CA: the sibling DPU */
+	char cli[128];        /* the host's control identity from the host CA */
+	char rogue_cli[128];  /* a host control identity from the foreign CA */
 	char rogue_srv[128];  /* "h1-d1" from the foreign CA */
-	struct dse_tls_paths srv_paths, cli_paths, rogue_cli_paths, rogue_srv_paths;
-	struct dse_tls_conf srv_conf, cli_conf, rogue_cli_conf, rogue_srv_conf;
+	struct dse_tls_paths srv_paths, sib_paths, cli_paths, rogue_cli_paths, rogue_srv_paths;
+	struct dse_tls_conf srv_conf, sib_conf, cli_conf, rogue_cli_conf, rogue_srv_conf;
 };
 
 static struct pki pki;
@@ -161,6 +164,107 @@ static int verify_with(const char *ca_path, const char *cert_path, int purpose)
 	return r;
 }
 
+/*
+ * Makes a certificate outside the profile by hand: CN 'cn', extended key
+ * usage 'eku' (NULL: none), a CA if 'ca', signed by the key in 'signer_dir'/
+ * 'signer_key' as issued by the certificate 'signer_dir'/'signer_cert'.
+ * Writes 'out'/cert.pem (with 'chain_extra', a PEM file appended, when
+ * not NULL), 'out'/key.pem and a copy of the host CA as 'out'/ca.pem.
+ */
+static void make_leaf(const char *out, const char *cn, const char *eku, bool ca,
+		      const char *signer_cert, const char *signer_key, const char *chain_extra)
+{
+	X509 *issuer = read_cert(signer_cert), *x = X509_new();
+	EVP_PKEY *ikey = read_key(signer_key), *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509_NAME *name = X509_NAME_new();
+	X509V3_CTX v3;
+	char path[200], ca_src[200], buf[8192];
+	FILE *f;
+	size_t n;
+
+	assert_non_null(x);
+	assert_non_null(key);
+	assert_true(mkdir(out, 0700) == 0);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), (long)random() + 1), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+						    (const unsigned char *)cn, -1, -1, 0),
+			 1);
+	assert_int_equal(X509_set_subject_name(x, name), 1);
+	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(issuer)), 1);
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+	{
+		const char *exts[][2] = {
+		    {"basicConstraints", ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
+		    {"keyUsage",
+		     ca ? "critical,keyCertSign,digitalSignature" : "critical,digitalSignature"},
+		    {"extendedKeyUsage", eku},
+		    {"authorityKeyIdentifier", "keyid:always"},
+		};
+
+		for (unsigned i = 0; i < 4; i++) {
+			X509_EXTENSION *e;
+
+			if (exts[i][1] == NULL)
+				continue;
+			e = X509V3_EXT_conf(NULL, &v3, exts[i][0], exts[i][1]);
+			assert_non_null(e);
+			assert_int_equal(X509_add_ext(x, e, -1), 1);
+			X509_EXTENSION_free(e);
+		}
+	}
+	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
+	path_in(path, sizeof(path), out, "cert.pem");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	if (chain_extra) {
+		n = slurp(chain_extra, buf, sizeof(buf));
+		assert_int_equal(fwrite(buf, 1, n, f), n);
+	}
+	fclose(f);
+	path_in(path, sizeof(path), out, "key.pem");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	path_in(ca_src, sizeof(ca_src), pki.ca, "ca.pem");
+	n = slurp(ca_src, buf, sizeof(buf));
+	path_in(path, sizeof(path), out, "ca.pem");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(ikey);
+	X509_free(x);
+	X509_free(issuer);
+}
+
+/* make_leaf() signed by the host CA into 'pki.dir'/'sub'; fills 'paths' and 'conf'. */
+static void make_ca_leaf(const char *sub, const char *cn, const char *eku, bool ca,
+			 struct dse_tls_paths *paths, struct dse_tls_conf *conf)
+{
+	char out[160], ca_cert[200], ca_key[200];
+
+	path_in(out, sizeof(out), pki.dir, sub);
+	path_in(ca_cert, sizeof(ca_cert), pki.ca, "ca.pem");
+	path_in(ca_key, sizeof(ca_key), pki.ca, "ca.key");
+	make_leaf(out, cn, eku, ca, ca_cert, ca_key, NULL);
+	assert_int_equal(dse_tls_conf_dir(out, paths, conf), 0);
+}
+
+/* Checks the role of the certificate file 'path'; returns the result and the reason in 'why'. */
+static int role_of(const char *path, enum dse_tls_role role, char *why, size_t len)
+{
+	why[0] = '\0';
+	return dse_cert_check_file(path, role, why, len);
+}
+
 /* ---- the server ---- */
 
 /* Returns its params. */
@@ -176,10 +280,11 @@ static int m_stats(struct dse_rpc_call *call, json_t **ret_result)
 	struct dse_rpc_tls_stats st;
 
 	dse_rpc_server_tls_stats(call->srv, &st);
-	*ret_result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted",
+	*ret_result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted",
 				(json_int_t)st.accepted, "established", (json_int_t)st.established,
 				"refused", (json_int_t)st.refused, "not_tls",
 				(json_int_t)st.refused_not_tls, "cert", (json_int_t)st.refused_cert,
+				"role", (json_int_t)st.refused_role,
 				"timeout", (json_int_t)st.refused_timeout, "closed",
 				(json_int_t)st.refused_closed, "other",
 				(json_int_t)st.refused_other,
@@ -332,6 +437,109 @@ static long read_until_closed(int fd, int timeout_ms)
 	}
 }
 
+/*
+ * Connects a hand-made TLS client (not ours: it checks nothing of its own
+ * certificate) that trusts the host CA and presents the chain in
+ * 'cert_file' with 'key_file'; returns the server's verdict as
+ * dse_tls_client_confirm() gives it (0: accepted), with the reason in 'err'.
+ */
+static int raw_client_verdict(struct fixture *fx, const char *cert_file, const char *key_file,
+			      char *err, size_t len)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl;
+	int fd, r;
+
+	assert_non_null(ctx);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	assert_int_equal(SSL_CTX_load_verify_file(ctx, pki.cli_conf.ca_file), 1);
+	assert_int_equal(SSL_CTX_use_certificate_chain_file(ctx, cert_file), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM), 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	fd = tcp_connect(fx->port);
+	ssl = dse_tls_client_new(ctx, fd, "h1-d1");
+	assert_non_null(ssl);
+	/* The socket is blocking: each step finishes or fails. */
+	r = dse_tls_handshake(ssl, &(short){0}, err, len);
+	if (r == 0)
+		r = dse_tls_client_confirm(ssl, &(short){0}, err, len);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return r;
+}
+
+/*
+ * Runs the handshake of our client context (the host) against a
+ * hand-made server presenting 'srv_dir'/cert.pem, over a socket pair in
+ * this thread.  Returns our client's result, with its reason in 'err'.
+ */
+static int client_vs_handmade_server(const char *srv_dir, const char *expect_cn, char *err,
+				     size_t len)
+{
+	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method()), *cctx = NULL;
+	char cert[200], key[200];
+	SSL *srv, *cli;
+	int sv[2], r = -EAGAIN;
+
+	assert_non_null(sctx);
+	path_in(cert, sizeof(cert), srv_dir, "cert.pem");
+	path_in(key, sizeof(key), srv_dir, "key.pem");
+	SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION);
+	assert_int_equal(SSL_CTX_use_certificate_file(sctx, cert, SSL_FILETYPE_PEM), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(sctx, key, SSL_FILETYPE_PEM), 1);
+	if (dse_tls_client_ctx_new(&pki.cli_conf, &cctx, err, len) < 0)
+		fail_msg("client ctx: %s", err);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	srv = SSL_new(sctx);
+	assert_non_null(srv);
+	SSL_set_fd(srv, sv[0]);
+	SSL_set_accept_state(srv);
+	cli = dse_tls_client_new(cctx, sv[1], expect_cn);
+	assert_non_null(cli);
+	for (unsigned i = 0; i < 100 && r == -EAGAIN; i++) {
+		SSL_do_handshake(srv);
+		ERR_clear_error();
+		r = dse_tls_handshake(cli, &(short){0}, err, len);
+	}
+	SSL_free(cli);
+	SSL_free(srv);
+	close(sv[0]);
+	close(sv[1]);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	return r;
+}
+
+/* Sends stderr (where the server thread logs) to 'path' until capture_end(). */
+static int capture_begin(const char *path)
+{
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+/* Puts stderr back ('saved': what capture_begin() returned). */
+static void capture_stop(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
+/* Puts stderr back and reads what was captured into 'buf'. */
+static void capture_end(int saved, const char *path, char *buf, size_t len)
+{
+	capture_stop(saved);
+	slurp(path, buf, len);
+}
+
 /* ---- group setup: the PKI ---- */
 
 static int group_setup(void **state)
@@ -345,17 +553,20 @@ static int group_setup(void **state)
 	snprintf(pki.ca, sizeof(pki.ca), "%s/ca", pki.dir);
 	snprintf(pki.ca2, sizeof(pki.ca2), "%s/ca2", pki.dir);
 	snprintf(pki.srv, sizeof(pki.srv), "%s/srv", pki.dir);
+	snprintf(pki.sib, sizeof(pki.sib), "%s/sib", pki.dir);
 	snprintf(pki.cli, sizeof(pki.cli), "%s/cli", pki.dir);
 	snprintf(pki.rogue_cli, sizeof(pki.rogue_cli), "%s/rogue-cli", pki.dir);
 	snprintf(pki.rogue_srv, sizeof(pki.rogue_srv), "%s/rogue-srv", pki.dir);
 	if (dse_cert_issue(pki.ca, "h1-d1", pki.srv, err, sizeof(err)) < 0 ||
-	    dse_cert_issue(pki.ca, "hostd", pki.cli, err, sizeof(err)) < 0 ||
-	    dse_cert_issue(pki.ca2, "hostd", pki.rogue_cli, err, sizeof(err)) < 0 ||
+	    dse_cert_issue(pki.ca, "h1-d2", pki.sib, err, sizeof(err)) < 0 ||
+	    dse_cert_issue_host(pki.ca, pki.cli, err, sizeof(err)) < 0 ||
+	    dse_cert_issue_host(pki.ca2, pki.rogue_cli, err, sizeof(err)) < 0 ||
 	    dse_cert_issue(pki.ca2, "h1-d1", pki.rogue_srv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "group setup: %s\n", err);
 		return -1;
 	}
 	if (dse_tls_conf_dir(pki.srv, &pki.srv_paths, &pki.srv_conf) < 0 ||
+	    dse_tls_conf_dir(pki.sib, &pki.sib_paths, &pki.sib_conf) < 0 ||
 	    dse_tls_conf_dir(pki.cli, &pki.cli_paths, &pki.cli_conf) < 0 ||
 	    dse_tls_conf_dir(pki.rogue_cli, &pki.rogue_cli_paths, &pki.rogue_cli_conf) < 0 ||
 	    dse_tls_conf_dir(pki.rogue_srv, &pki.rogue_srv_paths, &pki.rogue_srv_conf) < 0)
@@ -499,10 +710,10 @@ static void test_ca_ensure_concurrent_callers_make_one_ca(void **state)
 /*
  * An issued certificate is what the control channel needs.
  * Steps: read the group's "h1-d1" certificate and key.
- * Verify: it verifies against the host CA as a TLS server and as a TLS
- * client, CN = h1-d1, key usage digitalSignature, extended key usage
- * serverAuth + clientAuth, not a CA, ~5 years of validity, key.pem 0600
- * and matching, ca.pem a copy of the CA's certificate.
+ * Verify: it verifies against the host CA as a TLS server but not as a
+ * TLS client, CN = h1-d1, key usage digitalSignature, extended key usage
+ * serverAuth only, not a CA, ~5 years of validity, key.pem 0600 and
+ * matching, ca.pem a copy of the CA's certificate.
  */
 static void test_cert_issue_verifies_and_has_the_right_fields(void **state)
 {
@@ -518,7 +729,8 @@ static void test_cert_issue_verifies_and_has_the_right_fields(void **state)
 	path_in(copy, sizeof(copy), pki.srv, "ca.pem");
 
 	assert_int_equal(verify_with(ca_pem, cert, X509_PURPOSE_SSL_SERVER), X509_V_OK);
-	assert_int_equal(verify_with(ca_pem, cert, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
+	assert_int_equal(verify_with(ca_pem, cert, X509_PURPOSE_SSL_CLIENT),
+			 X509_V_ERR_INVALID_PURPOSE);
 	assert_int_equal(dse_cert_read_cn(cert, cn, sizeof(cn), err, sizeof(err)), 0);
 	assert_string_equal(cn, "h1-d1");
 
@@ -526,8 +738,7 @@ static void test_cert_issue_verifies_and_has_the_right_fields(void **state)
 	assert_int_equal(X509_check_ca(x), 0);
 	assert_true(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE);
 	assert_false(X509_get_key_usage(x) & KU_KEY_CERT_SIGN);
-	assert_int_equal(X509_get_extended_key_usage(x) & (XKU_SSL_SERVER | XKU_SSL_CLIENT),
-			 XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
 	assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)), 1);
 	assert_true(days >= 1825 && days <= 1828);
 	k = read_key(key);
@@ -540,6 +751,106 @@ static void test_cert_issue_verifies_and_has_the_right_fields(void **state)
 	slurp(ca_pem, a, sizeof(a));
 	slurp(copy, b, sizeof(b));
 	assert_string_equal(a, b);
+}
+
+/*
+ * The host's control identity is a client certificate and nothing else.
+ * Steps: read the group's host certificate.
+ * Verify: CN DSE_TLS_HOST_CN; extended key usage clientAuth only; it
+ * verifies against the host CA as a TLS client, not as a server; it has
+ * the host role and not the DPU role (the reason says it is a client
+ * certificate).
+ */
+static void test_cert_host_identity_is_client_only(void **state)
+{
+	char ca_pem[200], cn[64], why[512];
+	X509 *x;
+
+	(void)state;
+	path_in(ca_pem, sizeof(ca_pem), pki.ca, "ca.pem");
+	assert_int_equal(dse_cert_read_cn(pki.cli_conf.cert_file, cn, sizeof(cn), why, sizeof(why)),
+			 0);
+	assert_string_equal(cn, DSE_TLS_HOST_CN);
+	x = read_cert(pki.cli_conf.cert_file);
+	assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_CLIENT);
+	assert_int_equal(X509_check_ca(x), 0);
+	X509_free(x);
+	assert_int_equal(verify_with(ca_pem, pki.cli_conf.cert_file, X509_PURPOSE_SSL_CLIENT),
+			 X509_V_OK);
+	assert_int_equal(verify_with(ca_pem, pki.cli_conf.cert_file, X509_PURPOSE_SSL_SERVER),
+			 X509_V_ERR_INVALID_PURPOSE);
+	assert_int_equal(role_of(pki.cli_conf.cert_file, DSE_TLS_ROLE_HOST, why, sizeof(why)), 0);
+	assert_int_equal(role_of(pki.cli_conf.cert_file, DSE_TLS_ROLE_DPU, why, sizeof(why)),
+			 -EPERM);
+	assert_string_equal(why, "certificate '" DSE_TLS_HOST_CN "' is not a DPU server "
+				 "certificate: it is a client certificate (extended key usage "
+				 "clientAuth)");
+	assert_int_equal(role_of(pki.srv_conf.cert_file, DSE_TLS_ROLE_DPU, why, sizeof(why)), 0);
+}
+
+/*
+ * Only the profile has a role: every other certificate of the host CA is
+ * refused for each role, with the reason.
+ * Steps: check the roles of the DPU certificates h1-d1 and h1-d2 and of
+ * hand-made certificates of the host CA: both key usages (the older DPU
+ * profile) as h1-d3 and under the host's name; clientAuth under a DPU's
+ * name; no extended key usage, anyExtendedKeyUsage and a CA certificate
+ * under the host's name; serverAuth under the host's name.  Issue a DPU
+ * certificate for the host's name.
+ * Verify: each refusal is -EPERM and its reason names the certificate
+ * and what is wrong; the issue is refused (-EINVAL).
+ */
+static void test_cert_roles_refuse_what_is_not_the_profile(void **state)
+{
+	static const struct {
+		const char *sub, *cn, *eku;
+		bool ca;
+		enum dse_tls_role role;
+		const char *why;
+	} cases[] = {
+	    {"r-both", "h1-d3", "serverAuth,clientAuth", false, DSE_TLS_ROLE_HOST,
+	     "certificate 'h1-d3' is not the host's control identity: it is a server "
+	     "certificate too"},
+	    {NULL, "h1-d3", NULL, false, DSE_TLS_ROLE_DPU,
+	     "certificate 'h1-d3' is not a DPU server certificate: it is a client certificate "
+	     "too (extended key usage serverAuth and clientAuth: a certificate of an older "
+	     "profile, issue it again)"},
+	    {"r-both-host", DSE_TLS_HOST_CN, "clientAuth,serverAuth", false, DSE_TLS_ROLE_HOST,
+	     "it is a server certificate too"},
+	    {"r-name", "h1-d9", "clientAuth", false, DSE_TLS_ROLE_HOST,
+	     "certificate 'h1-d9' is not the host's control identity: its name is not "
+	     "'" DSE_TLS_HOST_CN "'"},
+	    {"r-noeku", DSE_TLS_HOST_CN, NULL, false, DSE_TLS_ROLE_HOST,
+	     "it has no extended key usage"},
+	    {"r-any", DSE_TLS_HOST_CN, "anyExtendedKeyUsage,clientAuth", false, DSE_TLS_ROLE_HOST,
+	     "it allows any extended key usage"},
+	    {"r-ca", DSE_TLS_HOST_CN, "clientAuth", true, DSE_TLS_ROLE_HOST,
+	     "it is a CA certificate"},
+	    {"r-srvhost", DSE_TLS_HOST_CN, "serverAuth", false, DSE_TLS_ROLE_DPU,
+	     "it carries the host's name"},
+	};
+	struct dse_tls_paths paths;
+	struct dse_tls_conf conf;
+	char why[512], out[160], err[512];
+
+	(void)state;
+	assert_int_equal(role_of(pki.srv_conf.cert_file, DSE_TLS_ROLE_HOST, why, sizeof(why)),
+			 -EPERM);
+	assert_string_equal(why, "certificate 'h1-d1' is not the host's control identity: it is "
+				 "a DPU server certificate (extended key usage serverAuth)");
+	assert_int_equal(role_of(pki.sib_conf.cert_file, DSE_TLS_ROLE_HOST, why, sizeof(why)),
+			 -EPERM);
+	assert_non_null(strstr(why, "'h1-d2' is not the host's control identity"));
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].sub)
+			make_ca_leaf(cases[i].sub, cases[i].cn, cases[i].eku, cases[i].ca, &paths,
+				     &conf);
+		assert_int_equal(role_of(conf.cert_file, cases[i].role, why, sizeof(why)), -EPERM);
+		if (strstr(why, cases[i].why) == NULL)
+			fail_msg("case %u: '%s' does not say '%s'", i, why, cases[i].why);
+	}
+	path_in(out, sizeof(out), pki.dir, "hostname-as-dpu");
+	assert_int_equal(dse_cert_issue(pki.ca, DSE_TLS_HOST_CN, out, err, sizeof(err)), -EINVAL);
 }
 
 /*
@@ -652,6 +963,32 @@ static void test_tls_ctx_refuses_bad_credentials(void **state)
 
 	assert_int_equal(dse_tls_server_ctx_new(&pki.srv_conf, &ctx, err, sizeof(err)), 0);
 	SSL_CTX_free(ctx);
+}
+
+/*
+ * A context refuses our own certificate when it has not the role of its side.
+ * Steps: a server context with the host's identity; a client context with
+ * a DPU certificate; a server context with a DPU certificate of the older
+ * profile (serverAuth and clientAuth).
+ * Verify: -EINVAL each time, the message names the file and the reason.
+ */
+static void test_tls_ctx_refuses_own_certificate_of_the_wrong_role(void **state)
+{
+	struct dse_tls_paths paths;
+	struct dse_tls_conf conf;
+	char err[1024];
+	SSL_CTX *ctx = NULL;
+
+	(void)state;
+	assert_int_equal(dse_tls_server_ctx_new(&pki.cli_conf, &ctx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, pki.cli_conf.cert_file));
+	assert_non_null(strstr(err, "is not a DPU server certificate"));
+	assert_int_equal(dse_tls_client_ctx_new(&pki.srv_conf, &ctx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'h1-d1' is not the host's control identity"));
+	make_ca_leaf("ctx-old", "h1-d1", "serverAuth,clientAuth", false, &paths, &conf);
+	assert_int_equal(dse_tls_server_ctx_new(&conf, &ctx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "older profile"));
+	assert_null(ctx);
 }
 
 /* ---- the control channel ---- */
@@ -806,6 +1143,114 @@ static void test_tls_server_refuses_certificate_of_other_ca(void **state)
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	assert_int_equal(stat_of(fx, "cert"), 1);
+}
+
+/*
+ * Coming from the host CA is not enough: the control port serves only the
+ * host's control identity (issue 8: one DPU must not control another).
+ * Steps: stderr captured; hand-made clients present, each with its key,
+ * the sibling DPU's certificate (h1-d2), the server's own (h1-d1), a
+ * client-only certificate of the host CA named h1-d9, and one under the
+ * host's name with both key usages; then our host client connects.
+ * Verify: each is refused (the client gets the alert: -EACCES); the server
+ * counts 4 role refusals and no other; the log says for each which
+ * certificate and why; the host's client is served.
+ */
+static void test_tls_server_refuses_clients_without_the_host_role(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_tls_paths p1, p2;
+	struct dse_tls_conf name_conf, both_conf;
+	char logpath[160], log[16384], err[512];
+	int saved;
+
+	make_ca_leaf("cli-name", "h1-d9", "clientAuth", false, &p1, &name_conf);
+	make_ca_leaf("cli-both", DSE_TLS_HOST_CN, "serverAuth,clientAuth", false, &p2, &both_conf);
+	path_in(logpath, sizeof(logpath), pki.dir, "role.log");
+	start_server(fx, &pki.srv_conf);
+	saved = capture_begin(logpath);
+	assert_int_equal(
+	    raw_client_verdict(fx, pki.sib_conf.cert_file, pki.sib_conf.key_file, err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(
+	    raw_client_verdict(fx, pki.srv_conf.cert_file, pki.srv_conf.key_file, err, sizeof(err)),
+	    -EACCES);
+	assert_non_null(strstr(err, "refused our certificate"));
+	assert_int_equal(
+	    raw_client_verdict(fx, name_conf.cert_file, name_conf.key_file, err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(
+	    raw_client_verdict(fx, both_conf.cert_file, both_conf.key_file, err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(stat_of(fx, "role"), 4);
+	capture_end(saved, logpath, log, sizeof(log));
+	assert_int_equal(stat_of(fx, "refused"), 4);
+	assert_int_equal(stat_of(fx, "cert"), 0);
+	assert_int_equal(stat_of(fx, "established"), 4); /* only the stats clients */
+	if (strstr(log, "certificate 'h1-d2' is not the host's control identity: it is a DPU "
+			"server certificate (extended key usage serverAuth)") == NULL ||
+	    strstr(log, "certificate 'h1-d1' is not the host's control identity: it is a DPU "
+			"server certificate") == NULL ||
+	    strstr(log, "certificate 'h1-d9' is not the host's control identity: its name is "
+			"not") == NULL ||
+	    strstr(log, "certificate '" DSE_TLS_HOST_CN "' is not the host's control identity: "
+			"it is a server certificate too") == NULL)
+		fail_msg("the log names each refusal and its reason:\n%s", log);
+	if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+		fail_msg("connect: %s", fx->err);
+	assert_int_equal(call(fx, fx->client, "echo", json_pack("{s:i}", "host", 1)), 0);
+}
+
+/*
+ * A DPU can not make itself the host by signing a certificate with its own key.
+ * Steps: with the sibling DPU's key, sign a clientAuth certificate under
+ * the host's name and present it with the DPU's certificate as its chain.
+ * Verify: refused (-EACCES), counted as a certificate refusal (the chain
+ * does not verify: a DPU certificate is no CA), not as a role refusal.
+ */
+static void test_tls_server_refuses_a_host_identity_signed_by_a_dpu(void **state)
+{
+	struct fixture *fx = *state;
+	char out[160], cert[200], key[200], err[512];
+
+	path_in(out, sizeof(out), pki.dir, "forged");
+	make_leaf(out, DSE_TLS_HOST_CN, "clientAuth", false, pki.sib_conf.cert_file,
+		  pki.sib_conf.key_file, pki.sib_conf.cert_file);
+	path_in(cert, sizeof(cert), out, "cert.pem");
+	path_in(key, sizeof(key), out, "key.pem");
+	start_server(fx, &pki.srv_conf);
+	assert_int_equal(raw_client_verdict(fx, cert, key, err, sizeof(err)), -EACCES);
+	assert_int_equal(stat_of(fx, "cert"), 1);
+	assert_int_equal(stat_of(fx, "role"), 0);
+}
+
+/*
+ * The host talks only to DPU server certificates.
+ * Steps: our client context (the host's identity) against hand-made servers
+ * presenting a DPU certificate of the older profile (serverAuth and
+ * clientAuth, "h1-d1"), expecting h1-d1 and expecting no name; and
+ * presenting the host's own identity.  Then against a server with the
+ * DPU certificate h1-d1.
+ * Verify: -EPERM with the reason naming the certificate; the last one
+ * completes (0).
+ */
+static void test_tls_client_refuses_servers_without_the_dpu_role(void **state)
+{
+	struct dse_tls_paths paths;
+	struct dse_tls_conf conf;
+	char old_dir[160], err[512];
+
+	(void)state;
+	make_ca_leaf("srv-old", "h1-d1", "serverAuth,clientAuth", false, &paths, &conf);
+	path_in(old_dir, sizeof(old_dir), pki.dir, "srv-old");
+	assert_int_equal(client_vs_handmade_server(old_dir, "h1-d1", err, sizeof(err)), -EPERM);
+	assert_string_equal(err, "certificate 'h1-d1' is not a DPU server certificate: it is a "
+				 "client certificate too (extended key usage serverAuth and "
+				 "clientAuth: a certificate of an older profile, issue it again)");
+	assert_int_equal(client_vs_handmade_server(old_dir, NULL, err, sizeof(err)), -EPERM);
+	assert_int_equal(client_vs_handmade_server(pki.cli, NULL, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "'" DSE_TLS_HOST_CN "' is not a DPU server certificate"));
+	assert_int_equal(client_vs_handmade_server(pki.srv, "h1-d1", err, sizeof(err)), 0);
 }
 
 /*
@@ -977,17 +1422,12 @@ static void test_tls_refusals_are_logged_rate_limited(void **state)
 	struct fixture *fx = *state;
 	char logpath[160], line[512], last[512] = "";
 	unsigned logged = 0;
-	int saved, logfd;
+	int saved;
 	FILE *f;
 
 	path_in(logpath, sizeof(logpath), pki.dir, "refusals.log");
 	start_server(fx, &pki.srv_conf);
-	fflush(stderr);
-	saved = dup(2);
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(saved >= 0 && logfd >= 0);
-	dup2(logfd, 2);
-	close(logfd);
+	saved = capture_begin(logpath);
 	for (unsigned i = 0; i < 21; i++) {
 		int fd;
 
@@ -1001,9 +1441,7 @@ static void test_tls_refusals_are_logged_rate_limited(void **state)
 		close(fd);
 	}
 	/* The last refusal is logged before the server closes its connection. */
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	capture_stop(saved);
 	assert_int_equal(stat_of(fx, "not_tls"), 21);
 
 	f = fopen(logpath, "r");
@@ -1031,16 +1469,22 @@ int main(void)
 		T(test_ca_ensure_refuses_mismatched_key),
 		T(test_ca_ensure_concurrent_callers_make_one_ca),
 		T(test_cert_issue_verifies_and_has_the_right_fields),
+		T(test_cert_host_identity_is_client_only),
+		T(test_cert_roles_refuse_what_is_not_the_profile),
 		T(test_cert_other_ca_fails_and_serials_differ),
 		T(test_cert_issue_refuses_bad_names),
 		T(test_cert_read_cn_errors),
 		T(test_tls_ctx_refuses_bad_credentials),
+		T(test_tls_ctx_refuses_own_certificate_of_the_wrong_role),
 		T(test_tls_round_trip_next_to_unix),
 		T(test_tls_client_without_expected_name_learns_it),
 		T(test_tls_plain_tcp_client_is_refused),
 		T(test_tls_silent_client_times_out),
 		T(test_tls_client_of_other_ca_is_refused),
 		T(test_tls_server_refuses_certificate_of_other_ca),
+		T(test_tls_server_refuses_clients_without_the_host_role),
+		T(test_tls_server_refuses_a_host_identity_signed_by_a_dpu),
+		T(test_tls_client_refuses_servers_without_the_dpu_role),
 		T(test_tls_client_without_certificate_is_refused),
 		T(test_tls_client_refuses_wrong_server_name),
 		T(test_tls_client_refuses_server_of_other_ca),
