@@ -233,8 +233,8 @@ def fw_est_frames():
     over, the sequence numbers go back 96 bytes: inside the 65535-byte
     window, so to a window-tracking firewall the replay is a retransmission
     and stays valid forever.  The handshakes are not in this file (they
-    would be replayed too, and a SYN on an established connection is
-    invalid): fw_est_prime_frames() holds them.
+    would be replayed too, and a SYN on an established connection is only
+    passed on, never tracked): fw_est_prime_frames() holds them.
     """
     conns = [_Conn(c) for c in range(FW_EST_CONNS)]
     payload = b"\x00" * FW_EST_PAYLOAD

@@ -1582,6 +1582,10 @@ def fill_dpud(h, dse, n):
     wl = WORKLOADS["conn_memory"]
     calls = fw_dse_config(None, in_port=False, proto="udp",
                           dport=g.UDP_FILL_PORT)
+    # The flows are never answered, so each stays half-open: let the one
+    # segment hold them all (by default a segment holds half the table's).
+    calls.append({"method": "fw.config",
+                  "params": {"max_half_open_per_segment": n}})
     dse.start(wl, None, 0, config=calls,
               args=["--conn-table", str(n)], mem="2048")
     empty = dse.call("fw.stats")

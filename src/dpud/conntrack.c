@@ -1278,7 +1278,7 @@ static bool ct_evict_one(struct dse_ct *ct, int zone)
 
 /*
  * May the connection of 't' be created?  Checks the half-open limits of
- * its source and zone, and makes room when the table is nearly full.
+ * its source and zone, and makes room when the table is full.
  * Returns 0, -EDQUOT or -ENOSPC (counted).
  */
 static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t)
@@ -1300,8 +1300,8 @@ static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t)
 		ct->stats.zone_limit++;
 		return -EDQUOT;
 	}
-	/* Nearly full (15/16): a new connection takes the place of a half-open one. */
-	if (ct->n_entries >= ct->max_entries - ct->max_entries / 16)
+	/* Full: a new connection takes the place of a half-open (or closing) one. */
+	if (ct->n_entries >= ct->max_entries)
 		ct_evict_one(ct, -1);
 	if (ct->n_entries >= ct->max_entries) {
 		ct->stats.full++;

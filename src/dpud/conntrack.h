@@ -38,8 +38,8 @@
  * a short default lifetime, a limit per source address (beyond it the
  * source's new connections are refused), a limit per zone (beyond it a new
  * connection of the zone evicts one of the zone's half-open ones), and
- * when the table is nearly full a new connection evicts a half-open (or
- * closing) one, the oldest found, instead of being refused.
+ * when the table is full a new connection evicts a half-open (or closing)
+ * one, the oldest found, instead of being refused.
  *
  * Timeouts depend on the protocol and the state.  Every entry sits in one
  * slot of a hashed timer wheel; a packet only writes its time of arrival,
@@ -285,7 +285,7 @@ struct dse_ct_stats {
 	uint64_t reopened; /* closed TCP connections replaced by a new SYN on the same ports */
 	uint64_t replaced; /* open connections replaced by a new handshake (SYN, then SYN+ACK) */
 	uint64_t full;	   /* new connections refused because the table was full */
-	uint64_t evicted;  /* embryonic or closing connections evicted for a new one (table nearly full) */
+	uint64_t evicted;  /* half-open or closing connections evicted for a new one */
 	uint64_t src_limit;  /* new connections refused: their source has too many half-open */
 	uint64_t zone_limit; /* ... their zone has too many half-open, none found to evict */
 	uint64_t rst_challenged; /* RSTs in the window but not exact: passed, the connection kept */
