@@ -34,7 +34,8 @@ def ifindex(ns, iface):
 
 def kernel_rx(ns, iface):
     """Packets the kernel received on 'iface' (its own counter, ip -s link)."""
-    return json.loads(ns.ip("-s", "-j", "link", "show", iface).stdout)[0]["stats64"]["rx"]["packets"]
+    link = json.loads(ns.ip("-s", "-j", "link", "show", iface).stdout)[0]
+    return link["stats64"]["rx"]["packets"]
 
 
 def refused(dpud_or_call, code, text, *args, **kw):
