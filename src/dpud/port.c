@@ -177,8 +177,8 @@ int dse_port_kernel_stats(uint16_t port_id, struct dse_port_kstats *ret)
 	if (port_id >= DSE_MAX_PORTS || kernel[port_id].iface[0] == '\0')
 		return -ENOTSUP;
 	k = &kernel[port_id];
-	/* One socket per queue pair; devargs.c allows one. */
-	n = dse_afp_sockets(k->ifindex, fds, RTE_DIM(fds));
+	/* One socket per queue pair; devargs.c allows one.  No index: nothing to read. */
+	n = k->ifindex > 0 ? dse_afp_sockets(k->ifindex, fds, RTE_DIM(fds)) : 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct tpacket_stats st;
 		socklen_t len = sizeof(st);
