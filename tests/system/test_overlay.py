@@ -253,13 +253,8 @@ def test_malformed_geneve_is_dropped_under_its_reason(ov):
     assert got == want, got
 
 
-def test_iperf3_runs_across_the_overlay(ov):
-    """Steps: iperf3 server in h2-vm1, client in h1-vm1 for 2 s (TCP, VM MTU
-    1450 so every frame fits the underlay once encapsulated).
-    Verify: data moved; neither DPU counted an oversize or an unresolved
-    TEP; h1-d1's uplink sent Geneve packets (its tx counter grew)."""
-    before = {p["name"]: p["stats"]["tx_packets"] for p in ov.call("h1-d1", "port.list")}
-    drops_before = {h: ov.drops("h%d-d1" % h) for h in (1, 2)}
+def iperf3_h1_to_h2(ov, seconds):
+    """Runs iperf3 TCP from h1-vm1 to a server in h2-vm1 for 'seconds'; returns its JSON."""
     server = subprocess.Popen(["ip", "netns", "exec", "dse-h2-vm1", "iperf3", "-s", "-1", "-B",
                                VM_IP[2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -267,11 +262,22 @@ def test_iperf3_runs_across_the_overlay(ov):
             if "5201" in run(["ip", "netns", "exec", "dse-h2-vm1", "ss", "-Hltn"]).stdout:
                 break
             time.sleep(0.05)
-        p = ov.exec("h1-vm1", "iperf3", "-c", VM_IP[2], "-t", "2", "-J", timeout=60)
+        p = ov.exec("h1-vm1", "iperf3", "-c", VM_IP[2], "-t", str(seconds), "-J", timeout=60)
         assert p.returncode == 0, p.stdout[-800:] + p.stderr
-        assert json.loads(p.stdout)["end"]["sum_received"]["bytes"] > 1000000
+        return json.loads(p.stdout)
     finally:
         server.kill()
+        server.wait()
+
+
+def test_iperf3_runs_across_the_overlay(ov):
+    """Steps: iperf3 server in h2-vm1, client in h1-vm1 for 2 s (TCP, VM MTU
+    1450 so every frame fits the underlay once encapsulated).
+    Verify: data moved; neither DPU counted an oversize or an unresolved
+    TEP; h1-d1's uplink sent Geneve packets (its tx counter grew)."""
+    before = {p["name"]: p["stats"]["tx_packets"] for p in ov.call("h1-d1", "port.list")}
+    drops_before = {h: ov.drops("h%d-d1" % h) for h in (1, 2)}
+    assert iperf3_h1_to_h2(ov, 2)["end"]["sum_received"]["bytes"] > 1000000
     after = {p["name"]: p["stats"]["tx_packets"] for p in ov.call("h1-d1", "port.list")}
     assert after["vmnic0"] - before["vmnic0"] > 1000
     for h in (1, 2):
@@ -318,19 +324,7 @@ def test_an_iperf3_stream_loses_next_to_nothing_in_the_kernel(ov, metrics):
     dpus = ("h1-d1", "h2-d1")
     k0 = {d: kernel_rx(d) for d in dpus}
     c0 = {d: port_counters(ov, d) for d in dpus}
-    server = subprocess.Popen(["ip", "netns", "exec", "dse-h2-vm1", "iperf3", "-s", "-1", "-B",
-                               VM_IP[2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if "5201" in run(["ip", "netns", "exec", "dse-h2-vm1", "ss", "-Hltn"]).stdout:
-                break
-            time.sleep(0.05)
-        p = ov.exec("h1-vm1", "iperf3", "-c", VM_IP[2], "-t", "3", "-J", timeout=60)
-        assert p.returncode == 0, p.stdout[-800:] + p.stderr
-        result = json.loads(p.stdout)
-    finally:
-        server.kill()
-        server.wait()
+    result = iperf3_h1_to_h2(ov, 3)
     last, stable = None, 0
     for _ in range(100):
         now = ({d: kernel_rx(d) for d in dpus}, {d: port_counters(ov, d) for d in dpus})
