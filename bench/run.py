@@ -1083,8 +1083,9 @@ class Dse(Datapath):
         argv = ["taskset", "-c", str(CTRL_CPU), self.binary,
                 "-l", "%d,%d" % (CTRL_CPU, FWD_CPU), "--no-huge", "-m", mem,
                 "--no-pci", "--file-prefix", self.prefix, "--",
-                "--rpc", rpc, "--config", cfg, "--busy-poll"] + \
-            wl.dse_args + list(args)
+                "--rpc", rpc, "--config", cfg, "--busy-poll",
+                # The workloads' ports are net_pcap and net_null, from --config.
+                "--test-devices"] + wl.dse_args + list(args)
         self.proc = self.h.spawn(argv, log)
         self.last_ports = None
 

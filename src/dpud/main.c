@@ -18,6 +18,7 @@
 #include <rte_lcore.h>
 
 #include "certs.h"
+#include "devargs.h"
 #include "dp.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -68,6 +69,13 @@ static void usage(FILE *f, const char *prog)
 		"  --config FILE        replay the JSON array of calls in FILE at start\n"
 		"                       (the format config.save writes); a failing call\n"
 		"                       stops the start with its error\n"
+		"  --ports-allow FILE   the interfaces port.add may open as net_af_packet\n"
+		"                       ports: one name per line, '#' starts a comment;\n"
+		"                       without it no interface can be opened\n"
+		"  --test-devices       also let port.add create the test devices\n"
+		"                       net_pcap (pcap files), net_null and net_ring, from\n"
+		"                       the control socket and --config only, never over\n"
+		"                       TLS (tests and benchmarks)\n"
 		"  --lab                lab defaults: add the EAL options --no-huge -m 256\n"
 		"                       --no-pci --no-shconf, -l 0,1 and --file-prefix\n"
 		"                       dse-PID unless given, and sleep adaptively when idle\n"
@@ -87,7 +95,8 @@ static void usage(FILE *f, const char *prog)
 		"  -h, --help           print this help and exit\n"
 		"\n"
 		"Ports, segments and FDB entries are added over the socket or by\n"
-		"--config; 'rpc.list' lists every method.  docs/api.md has the details.\n",
+		"--config; 'rpc.list' lists every method.  docs/api.md has the details\n"
+		"(and which devargs port.add takes).\n",
 		prog);
 }
 
@@ -99,6 +108,8 @@ struct opts {
 	const char *tls_dir;
 	const char *identity;
 	const char *config;
+	const char *ports_allow;
+	bool test_devices;
 	bool lab;
 	bool busy_poll;
 	unsigned idle_sleep_max_us;
@@ -163,7 +174,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum {
 		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
-		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN,
+		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN, O_ALLOW, O_TESTDEV,
 		O_FRAG_TABLE, O_FRAG_TIMEOUT
 	};
 	static const struct option longopts[] = {
@@ -172,6 +183,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"tls-dir", required_argument, NULL, O_TLS_DIR},
 		{"identity", required_argument, NULL, O_IDENTITY},
 		{"config", required_argument, NULL, O_CONFIG},
+		{"ports-allow", required_argument, NULL, O_ALLOW},
+		{"test-devices", no_argument, NULL, O_TESTDEV},
 		{"lab", no_argument, NULL, O_LAB},
 		{"busy-poll", no_argument, NULL, O_BUSY},
 		{"idle-sleep-max", required_argument, NULL, O_IDLE},
@@ -207,6 +220,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_CONFIG:
 			o->config = optarg;
+			break;
+		case O_ALLOW:
+			o->ports_allow = optarg;
+			break;
+		case O_TESTDEV:
+			o->test_devices = true;
 			break;
 		case O_LAB:
 			o->lab = true;
@@ -275,8 +294,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 }
 
 /*
- * Loads --identity and checks --tls-dir before DPDK starts, so a bad file
- * fails at once with its own message.  Fills 'tls' from --tls-dir.
+ * Loads --identity and --ports-allow and checks --tls-dir before DPDK
+ * starts, so a bad file fails at once with its own message.  Fills 'tls'
+ * from --tls-dir.
  */
 static int load_identity_and_tls(const struct opts *o, struct dse_tls_paths *paths,
 				 struct dse_tls_conf *tls)
@@ -292,6 +312,14 @@ static int load_identity_and_tls(const struct opts *o, struct dse_tls_paths *pat
 			return r;
 		}
 	}
+	if (o->ports_allow) {
+		r = dse_devargs_allow_load(o->ports_allow, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "dse-dpud: --ports-allow %s\n", err);
+			return r;
+		}
+	}
+	dse_devargs_set_test_devices(o->test_devices);
 	if (o->tls_dir == NULL)
 		return 0;
 	if (dse_tls_conf_dir(o->tls_dir, paths, tls) < 0) {
@@ -445,6 +473,7 @@ int main(int argc, char **argv)
 	}
 	if (load_identity_and_tls(&o, &tls_paths, &tls) < 0) {
 		dse_dpud_identity_free();
+		dse_devargs_allow_clear();
 		return 2;
 	}
 
@@ -541,6 +570,7 @@ out:
 	dse_rpc_server_free(srv);
 	free(methods);
 	dse_dpud_identity_free();
+	dse_devargs_allow_clear();
 	rte_eal_cleanup();
 	remove_rundir(rundir);
 	return r;

@@ -2,10 +2,12 @@
 #include "port.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
@@ -18,6 +20,17 @@
 
 #define PORT_RX_DESC 1024
 #define PORT_TX_DESC 1024
+
+/*
+ * The kernel side of the net_af_packet ports, kept by the control thread
+ * (the only one that adds, removes and reads ports): the interface, and
+ * the kernel's counters summed over every read.
+ */
+static struct port_kernel {
+	char iface[IF_NAMESIZE]; /* empty: not a net_af_packet port */
+	int ifindex;
+	struct dse_port_kstats sum;
+} kernel[DSE_MAX_PORTS];
 
 /* Worker side of port add: copy the port in and start polling it. */
 static int port_attach(void *arg)
@@ -138,24 +151,46 @@ static void devargs_name(const char *devargs, char *name, size_t len)
  * The sockets of a net_af_packet port must have joined their fanout group
  * without kernel reassembly (afpacket.h); says so in the log if not.
  */
-static void port_check_afpacket(const char *devargs, const char *devname)
+static void port_check_afpacket(const struct port_kernel *k, const char *devname)
 {
-	char iface[IF_NAMESIZE];
-	const char *p = strstr(devargs, "iface=");
-	size_t n;
 	int fd;
 
-	if (strncmp(devargs, "net_af_packet", 13) != 0 || p == NULL)
-		return;
-	p += 6;
-	n = strcspn(p, ",");
-	if (n == 0 || n >= sizeof(iface))
-		return;
-	memcpy(iface, p, n);
-	iface[n] = '\0';
-	if (dse_afp_sockets((int)if_nametoindex(iface), &fd, 1) == 0)
+	if (dse_afp_sockets(k->ifindex, &fd, 1) == 0)
 		DSE_LOG_WARN("port", "%s: the kernel may reassemble IPv4 fragments on this port",
 			     devname);
+}
+
+uint16_t dse_port_find_iface(const char *iface)
+{
+	for (uint16_t p = 0; p < DSE_MAX_PORTS; p++)
+		if (dp.ports[p].used && strcmp(kernel[p].iface, iface) == 0)
+			return p;
+	return DSE_NO_PORT;
+}
+
+int dse_port_kernel_stats(uint16_t port_id, struct dse_port_kstats *ret)
+{
+	struct port_kernel *k;
+	int fds[8];
+	unsigned n;
+
+	if (port_id >= DSE_MAX_PORTS || kernel[port_id].iface[0] == '\0')
+		return -ENOTSUP;
+	k = &kernel[port_id];
+	/* One socket per queue pair; devargs.c allows one.  No index: nothing to read. */
+	n = k->ifindex > 0 ? dse_afp_sockets(k->ifindex, fds, RTE_DIM(fds)) : 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct tpacket_stats st;
+		socklen_t len = sizeof(st);
+
+		/* For TPACKET_V2 the kernel counts the drops in tp_packets too. */
+		if (getsockopt(fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+			k->sum.packets += st.tp_packets;
+			k->sum.dropped += st.tp_drops;
+		}
+	}
+	*ret = k->sum;
+	return 0;
 }
 
 static void port_destroy(uint16_t port_id, const char *devname)
@@ -169,7 +204,8 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 {
 	struct rte_eth_conf eth_conf = {0};
 	struct rte_eth_dev_info info;
-	uint16_t max_frame = dse_port_max_frame(conf->devargs, 0);
+	const char *effective = conf->effective ? conf->effective : conf->devargs;
+	uint16_t max_frame = dse_port_max_frame(effective, 0);
 	struct dse_port port = {0};
 	char devname[RTE_ETH_NAME_MAX_LEN];
 	uint16_t port_id;
@@ -182,7 +218,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 									    : "?");
 		return -EEXIST;
 	}
-	r = rte_dev_probe(conf->devargs);
+	r = rte_dev_probe(effective);
 	if (r < 0) {
 		/* Drivers often fail with -1, which is no errno worth printing. */
 		snprintf(err, err_len,
@@ -202,7 +238,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 		return -ENOSPC;
 	}
 	if (rte_eth_dev_info_get(port_id, &info) == 0)
-		max_frame = dse_port_max_frame(conf->devargs, info.max_rx_pktlen);
+		max_frame = dse_port_max_frame(effective, info.max_rx_pktlen);
 	if (conf->mtu > dse_port_max_mtu(max_frame)) {
 		snprintf(err, err_len,
 			 "mtu %u is more than device '%s' receives whole: at most %u with "
@@ -227,7 +263,13 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	}
 	/* A switch port must see frames for every address; some PMDs cannot say no. */
 	rte_eth_promiscuous_enable(port_id);
-	port_check_afpacket(conf->devargs, devname);
+	memset(&kernel[port_id], 0, sizeof(kernel[port_id]));
+	if (conf->iface) {
+		snprintf(kernel[port_id].iface, sizeof(kernel[port_id].iface), "%s", conf->iface);
+		kernel[port_id].ifindex = (int)if_nametoindex(conf->iface);
+		kernel[port_id].sum.ring_frames = conf->ring_frames;
+		port_check_afpacket(&kernel[port_id], devname);
+	}
 
 	port.used = true;
 	snprintf(port.name, sizeof(port.name), "%s", conf->name);
@@ -240,7 +282,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	port.uplink = conf->uplink;
 	memcpy(port.trunk_segs, conf->trunk_segs, sizeof(port.trunk_segs));
 	dp_call(port_attach, &port);
-	DSE_LOG_INFO("port", "added port %s (id %u, %s)", conf->name, port_id, conf->devargs);
+	DSE_LOG_INFO("port", "added port %s (id %u, %s)", conf->name, port_id, effective);
 	return port_id;
 }
 
@@ -253,6 +295,7 @@ void dse_port_del(uint16_t port_id)
 	devargs_name(dp.ports[port_id].devargs, devname, sizeof(devname));
 	dp_call(port_detach, &port_id);
 	port_destroy(port_id, devname);
+	memset(&kernel[port_id], 0, sizeof(kernel[port_id]));
 	DSE_LOG_INFO("port", "removed port %s (id %u)", name, port_id);
 }
 

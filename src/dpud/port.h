@@ -14,7 +14,10 @@
 /* What port.add asks for. */
 struct dse_port_conf {
 	const char *name;
-	const char *devargs;
+	const char *devargs;          /* as the caller gave them (port.list, config.save) */
+	const char *effective;        /* what DPDK gets: devargs with dse-dpud's ring size */
+	const char *iface;            /* net_af_packet: the interface, else NULL */
+	unsigned ring_frames;         /* net_af_packet: frames of its receive ring */
 	uint16_t mtu;
 	uint8_t mode;                 /* enum dse_port_mode */
 	uint16_t segment;             /* access */
@@ -34,6 +37,26 @@ void dse_port_del(uint16_t port_id);
 
 /* Changes mode, segments and MTU of an attached port (worker-safe). */
 int dse_port_update(uint16_t port_id, const struct dse_port_conf *conf);
+
+/* Returns the port on kernel interface 'iface' (net_af_packet), or DSE_NO_PORT. */
+uint16_t dse_port_find_iface(const char *iface);
+
+/*
+ * The kernel's counters of the AF_PACKET sockets of a net_af_packet port,
+ * accumulated since the port was added (the kernel resets its own on every
+ * read, so only this function may read them).
+ */
+struct dse_port_kstats {
+	uint64_t packets; /* frames the kernel offered the port's sockets, dropped ones included */
+	uint64_t dropped; /* frames the kernel dropped because the port's ring was full */
+	unsigned ring_frames; /* the size of the port's receive ring, in frames */
+};
+
+/*
+ * Reads the kernel's counters of port 'port_id' into '*ret'.  Returns 0, or
+ * -ENOTSUP for a port that is not net_af_packet.
+ */
+int dse_port_kernel_stats(uint16_t port_id, struct dse_port_kstats *ret);
 
 /*
  * Returns the largest frame a port made from 'devargs' delivers whole:

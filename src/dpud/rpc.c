@@ -24,6 +24,7 @@
 #include <rte_random.h>
 
 #include "clock.h"
+#include "devargs.h"
 #include "dp.h"
 #include "drop.h"
 #include "log.h"
@@ -538,6 +539,8 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 {
 	struct dse_port_conf conf = {.mtu = 1500, .mode = DSE_PORT_ACCESS,
 				     .segment = DSE_NO_SEGMENT};
+	struct dse_devargs da;
+	uint16_t other;
 	char err[512];
 	int r;
 
@@ -551,15 +554,20 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 	if (dp_port_find(conf.name) != DSE_NO_PORT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "port '%s' already exists",
 				     conf.name);
-	if (strlen(conf.devargs) >= sizeof(dp.ports[0].devargs) || conf.devargs[0] == '\0')
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "devargs must be 1 to %zu characters",
-				     sizeof(dp.ports[0].devargs) - 1);
-	if (strncmp(conf.devargs, "net_", 4) != 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "devargs '%s' must name a virtual device driver "
-				     "(net_af_packet, net_pcap, net_ring, net_null, ...)",
-				     conf.devargs);
+	/* What the devargs may open is bounded before any driver sees them (devargs.h). */
+	if (dse_devargs_check(conf.devargs, call->remote, &da, err, sizeof(err)) < 0)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s", err);
+	if (da.driver == DSE_DRV_AF_PACKET) {
+		/* Two ports on one interface would share its fanout group and split its traffic. */
+		other = dse_port_find_iface(da.iface);
+		if (other != DSE_NO_PORT)
+			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+					     "interface '%s' is already port '%s'", da.iface,
+					     dp.ports[other].name);
+		conf.iface = da.iface;
+		conf.ring_frames = da.framecnt;
+	}
+	conf.effective = da.effective;
 	r = dse_port_add(&conf, err, sizeof(err));
 	if (r < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err);
@@ -635,6 +643,7 @@ static json_t *port_segments_json(const struct dse_port *p)
 
 static json_t *port_json(const struct dse_port *p)
 {
+	struct dse_port_kstats ks;
 	struct rte_eth_stats st = {0};
 	struct rte_eth_link link = {0};
 	json_t *o;
@@ -649,6 +658,18 @@ static json_t *port_json(const struct dse_port *p)
 		      (json_int_t)st.opackets, "tx_bytes", (json_int_t)st.obytes, "rx_missed",
 		      (json_int_t)st.imissed, "rx_errors", (json_int_t)st.ierrors, "tx_errors",
 		      (json_int_t)st.oerrors);
+	if (dse_port_kernel_stats(p->port_id, &ks) == 0) {
+		json_t *stats = json_object_get(o, "stats");
+
+		/* A frame the kernel could not put in the ring is a frame the port missed. */
+		json_object_set_new(stats, "rx_missed",
+				    json_integer((json_int_t)(st.imissed + ks.dropped)));
+		json_object_set_new(stats, "rx_kernel_packets",
+				    json_integer((json_int_t)ks.packets));
+		json_object_set_new(stats, "rx_kernel_dropped",
+				    json_integer((json_int_t)ks.dropped));
+		json_object_set_new(o, "ring_frames", json_integer(ks.ring_frames));
+	}
 	json_object_set_new(o, "max_mtu", json_integer(dse_port_max_mtu(p->max_frame)));
 	json_object_set_new(o, "uplink", json_boolean(p->uplink));
 	if (p->mode == DSE_PORT_ACCESS)

@@ -279,15 +279,17 @@ static void usage_up(FILE *f)
 	    "    to DPU 1 (matchall + mirred; a one-instruction bpf classifier instead\n"
 	    "    where the kernel has no cls_matchall);\n"
 	    "  - DIR/topology.json, and DIR/hH/, DIR/hH-dN/ each with bank-a/, bank-b/,\n"
-	    "    log/ and run/; the DPU's identity in DIR/hH-dN/identity.json;\n"
+	    "    log/ and run/; the DPU's identity in DIR/hH-dN/identity.json and\n"
+	    "    what its dse-dpud may open as ports in DIR/hH-dN/ports.allow (its\n"
+	    "    uplinks vmnicK and the representors rep-vmV of the host's VMs);\n"
 	    "  - if dse-hostd is built: DPU certificates into DIR/hH-dN/tls/ (dse-hostd\n"
 	    "    cert issue, once; again for a certificate of the older profile, with\n"
 	    "    both serverAuth and clientAuth, and its dse-dpud restarted);\n"
 	    "  - dse-dpud in every DPU: --file-prefix=dse-lab-hH-dN -- --lab --rpc\n"
-	    "    DIR/hH-dN/run/dpud.sock, plus --identity if it has that option, and\n"
-	    "    --mgmt 169.254.H.(4N+2):7300 --tls-dir DIR/hH-dN/tls if it has that\n"
-	    "    option and the DPU has a certificate; log DIR/hH-dN/log/dse-dpud.log,\n"
-	    "    pid DIR/hH-dN/run/dse-dpud.pid;\n"
+	    "    DIR/hH-dN/run/dpud.sock, plus --identity and --ports-allow if it has\n"
+	    "    those options, and --mgmt 169.254.H.(4N+2):7300 --tls-dir\n"
+	    "    DIR/hH-dN/tls if it has that option and the DPU has a certificate;\n"
+	    "    log DIR/hH-dN/log/dse-dpud.log, pid DIR/hH-dN/run/dse-dpud.pid;\n"
 	    "  - then dse-hostd --state DIR/hH in every host, if it is built (log and\n"
 	    "    pid in DIR/hH/log/ and DIR/hH/run/), with --init for a new host (no\n"
 	    "    hostd.db and no dse-hostd ever ran there: a store lost later is\n"
@@ -347,6 +349,31 @@ struct up_opts {
 	int timeout_s;
 };
 
+/*
+ * Writes DIR/hH-dN/ports.allow, what dse-dpud of that DPU may open as ports
+ * (--ports-allow): its uplinks and the representors of the host's VMs.
+ * Not int0 or sync0: a port there would switch VM frames onto the
+ * internal network or the sync link.
+ */
+static int write_ports_allow(const char *machine, unsigned n, unsigned n_vms)
+{
+	char path[PATH_MAX + 64], text[64 + 16 * (2 + LAB_MAX_VMS)];
+	size_t off;
+	int r;
+
+	off = (size_t)snprintf(text, sizeof(text),
+			       "# The interfaces dse-dpud of %s may open as ports.\n", machine);
+	for (unsigned k = 2 * (n - 1); k < 2 * n; k++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "vmnic%u\n", k);
+	for (unsigned v = 1; v <= n_vms; v++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "rep-vm%u\n", v);
+	path_of(path, sizeof(path), machine, "ports.allow");
+	r = lab_write_file(path, text, 0644);
+	if (r < 0)
+		fprintf(stderr, "dse-lab: cannot write %s: %s\n", path, strerror(-r));
+	return r;
+}
+
 static int make_dirs(const struct lab_topo *t)
 {
 	static const char *const sub[] = {"bank-a", "bank-b", "log", "run", NULL};
@@ -386,6 +413,9 @@ static int make_dirs(const struct lab_topo *t)
 					return r;
 				}
 			}
+			r = write_ports_allow(machine, n, t->hosts[h - 1].n_vms);
+			if (r < 0)
+				return r;
 		}
 	}
 	return 0;
@@ -478,6 +508,7 @@ static bool ns_in_topo(const struct lab_topo *t, const char *ns)
 struct dpud_features {
 	bool identity;
 	bool mgmt;
+	bool ports_allow;
 };
 
 static void dpud_probe(const char *dpud, struct dpud_features *f)
@@ -490,6 +521,7 @@ static void dpud_probe(const char *dpud, struct dpud_features *f)
 		return; /* a dse-dpud that cannot say is started without them */
 	f->identity = strstr(out, "--identity") != NULL;
 	f->mgmt = strstr(out, "--mgmt") != NULL;
+	f->ports_allow = strstr(out, "--ports-allow") != NULL;
 	free(out);
 }
 
@@ -515,7 +547,8 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 		      bool new_cert, struct daemon *d)
 {
 	char ns[32], prefix[64], prefix_arg[80], sock[PATH_MAX + 64], id[PATH_MAX + 64],
-	    tls[PATH_MAX + 64], cert[PATH_MAX + 64], mgmt[64], log[PATH_MAX + 64], err[2048];
+	    tls[PATH_MAX + 64], cert[PATH_MAX + 64], mgmt[64], log[PATH_MAX + 64], err[2048],
+	    allow[PATH_MAX + 64];
 	const char *argv[24];
 	pid_t pids[16], stale[16];
 	size_t np = 0, nstale = 0;
@@ -567,6 +600,7 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 
 	path_of(sock, sizeof(sock), d->machine, "run/dpud.sock");
 	path_of(id, sizeof(id), d->machine, "identity.json");
+	path_of(allow, sizeof(allow), d->machine, "ports.allow");
 	path_of(tls, sizeof(tls), d->machine, "tls");
 	path_of(log, sizeof(log), d->machine, "log/" DPUD ".log");
 	snprintf(mgmt, sizeof(mgmt), "169.254.%u.%u:%d", h, 4 * n + 2, LAB_MGMT_PORT);
@@ -579,6 +613,10 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 	if (feat->identity) {
 		argv[a++] = "--identity";
 		argv[a++] = id;
+	}
+	if (feat->ports_allow) {
+		argv[a++] = "--ports-allow";
+		argv[a++] = allow;
 	}
 	if (feat->mgmt && file_exists(cert)) {
 		argv[a++] = "--mgmt";

@@ -59,6 +59,7 @@ struct dse_rpc_server {
 	struct dse_rpc_tls_stats tls_stats;
 	struct dse_ratelimit refuse_rl; /* refusals logged */
 	int hs_timeout_ms;
+	bool remote; /* the request being dispatched came from a TLS client */
 };
 
 /* Milliseconds of the monotonic clock (not dse_clock_ns(): tests freeze that one). */
@@ -295,7 +296,7 @@ static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, cons
 /* Answers one request object; NULL for a notification. */
 static json_t *dispatch_one(struct dse_rpc_server *srv, json_t *req)
 {
-	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv};
+	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv, .remote = srv->remote};
 	const struct dse_rpc_method *m;
 	json_t *id, *params, *result = NULL, *resp;
 	const char *ver, *method;
@@ -529,8 +530,11 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 			if (line > DSE_RPC_MAX_LINE)
 				return client_refuse_long(c);
 
-			if (line > 0 && !(line == 1 && c->in[0] == '\r'))
+			if (line > 0 && !(line == 1 && c->in[0] == '\r')) {
+				srv->remote = c->ssl != NULL;
 				resp = dse_rpc_dispatch_text(srv, c->in, line);
+				srv->remote = false;
+			}
 			if (resp) {
 				int r = client_queue(c, resp);
 

@@ -32,6 +32,7 @@ struct dse_rpc_call {
 	char err_msg[512]; /* message for a person; set by dse_rpc_error() */
 	void *ctx;        /* the server's context pointer */
 	struct dse_rpc_server *srv; /* the server dispatching the call */
+	bool remote;      /* it came over the network (TLS), not the Unix socket or a replay */
 };
 
 /*

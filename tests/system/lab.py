@@ -356,21 +356,33 @@ class Rpc:
 
 
 class Dpud:
-    """One dse-dpud running in namespace 'ns' with the startup config 'calls'."""
+    """One dse-dpud running in namespace 'ns' with the startup config 'calls'.
 
-    def __init__(self, lab, ns, calls, extra_args=(), ready_timeout=20.0):
+    Its allow-list (--ports-allow) names the interfaces in 'allow': the lab's
+    cables by default.  With 'test_devices' it may also create net_pcap,
+    net_null and net_ring devices (--test-devices)."""
+
+    def __init__(self, lab, ns, calls, extra_args=(), ready_timeout=20.0, allow=None,
+                 test_devices=False):
         n = next(_dpud_seq)
         self.lab = lab
         self.ns = ns
         self.prefix = "%s-%d" % (SESSION, n)
         self.sock = lab.tmp / ("dpud%d.sock" % n)
         self.config = lab.tmp / ("dpud%d.json" % n)
+        self.allow = lab.tmp / ("dpud%d.allow" % n)
         self.log_path = lab.tmp / ("dpud%d.log" % n)
         self.config.write_text(json.dumps(calls, indent=1))
+        if allow is None:
+            allow = [vm.port for vm in lab.vms.values()]
+        self.allow.write_text("".join("%s\n" % name for name in allow))
         self.returncode = None
         self._rpc = None
         cmd = [dpud_binary(), "--file-prefix=" + self.prefix, "--", "--lab",
-               "--rpc", self.sock, "--config", self.config] + list(extra_args)
+               "--rpc", self.sock, "--config", self.config, "--ports-allow", self.allow]
+        if test_devices:
+            cmd.append("--test-devices")
+        cmd += list(extra_args)
         with open(self.log_path, "w") as log:
             self.proc = ns.popen(*cmd, stdin=subprocess.DEVNULL, stdout=log,
                                  stderr=subprocess.STDOUT, start_new_session=True)
@@ -535,8 +547,9 @@ class Lab:
                 if a is not b and subnet(a) and subnet(a) == subnet(b):
                     a.neigh(b.ip, b.mac)
 
-    def start_dpud(self, calls, extra_args=()):
-        return Dpud(self, self.dp, calls, extra_args)
+    def start_dpud(self, calls, extra_args=(), allow=None, test_devices=False):
+        """Starts dse-dpud in the DPU namespace (see Dpud for 'allow' and 'test_devices')."""
+        return Dpud(self, self.dp, calls, extra_args, allow=allow, test_devices=test_devices)
 
     def popen(self, ns, *cmd, **kw):
         return self.track(ns.popen(*cmd, **kw))

@@ -46,6 +46,18 @@ def fw_lab(lab):
     return dpud, vm1, vm2
 
 
+@pytest.fixture
+def fw_lab3(lab):
+    """fw_lab with a third VM, vm3 (198.18.0.3), in segment a.  Returns (dpud, vm1, vm2, vm3)."""
+    vms = [lab.add_vm("vm%d" % i, i) for i in (1, 2, 3)]
+    lab.static_arp()
+    dpud = lab.start_dpud([
+        {"method": "segment.add", "params": {"name": "a", "vlan": 100}}] +
+        [port_config(vm.port, segment="a") for vm in vms] +
+        [{"method": "fw.policy", "params": {"segment": "a", "default": "deny"}}])
+    return (dpud, *vms)
+
+
 def listen(vm, port):
     """Starts a TCP echo server in 'vm' on 'port' and waits until it listens."""
     p = vm.lab.popen(vm.ns, PYTHON, "-c", ACCEPT, vm.ip, str(port), stdout=subprocess.PIPE,
@@ -423,7 +435,7 @@ print(s.getsockopt(socket.IPPROTO_IP, 14), flush=True)  # IP_MTU
 """
 
 
-def test_frag_needed_from_a_router_reaches_the_sender_through_default_deny(fw_lab):
+def test_frag_needed_from_a_router_reaches_the_sender_through_default_deny(fw_lab3):
     """Steps: with default deny and TCP to vm2:7000 allowed, vm1 opens a
     connection and has 1000 bytes echoed; vm3, standing in for a router on
     the path, sends vm1 an ICMP fragmentation needed (next-hop MTU 1000)
@@ -433,12 +445,8 @@ def test_frag_needed_from_a_router_reaches_the_sender_through_default_deny(fw_la
     connection's path MTU is 1000 (IP_MTU); fw.stats counts it related
     (frag_needed); the second is denied (no rule allows ICMP errors) and
     never reaches vm1."""
-    dpud, vm1, vm2 = fw_lab
+    dpud, vm1, vm2, vm3 = fw_lab3
     lab = vm1.lab
-    vm3 = lab.add_vm("vm3", 3)
-    dpud.call("port.add", name="vm3", devargs="net_af_packet_vm3,iface=vm3", mode="access",
-              segment="a")
-    lab.static_arp()
     dpud.call("fw.rule.add", id=20, action="allow", proto="tcp", dst=vm2.ip, dport=7000)
     server = lab.popen(vm2.ns, PYTHON, "-c", ECHO_KEEP, vm2.ip, "7000", stdout=subprocess.PIPE,
                        text=True)
@@ -539,7 +547,7 @@ print(n, time.monotonic() - t0, flush=True)
 """
 
 
-def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab, metrics):
+def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab3, metrics):
     """Steps: TCP to port 7000 allowed, a table of 4096 connections; vm3
     opens a connection to vm2 and keeps it; vm1 floods SYNs as fast as it
     can, first from its own address with a new source port each (2 s),
@@ -552,12 +560,8 @@ def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab, metrics):
     half-open connections (refused, counted as ct_limit); the spoofed flood
     fills the table and its half-open entries are evicted for new ones
     (evicted counted) instead of new connections being refused."""
-    dpud, vm1, vm2 = fw_lab
+    dpud, vm1, vm2, vm3 = fw_lab3
     lab = vm1.lab
-    vm3 = lab.add_vm("vm3", 3)
-    dpud.call("port.add", name="vm3", devargs="net_af_packet_vm3,iface=vm3", mode="access",
-              segment="a")
-    lab.static_arp()
     dpud.call("fw.rule.add", id=40, action="allow", proto="tcp", dport=7000)
     dpud.call("fw.config", max_conns=4096)
     server = lab.popen(vm2.ns, PYTHON, "-c", ECHO_KEEP, vm2.ip, "7000", stdout=subprocess.PIPE,

@@ -221,19 +221,27 @@ def test_up_builds_every_machine_and_starts_every_dpud(state, up):
     assert "h1-d2" in table and "running" in table and "PEN0042" in table
 
 
-def rpc(path, method):
-    """One JSON-RPC 2.0 call on the Unix socket 'path'; returns the result."""
+def rpc_response(path, method, params=None):
+    """One JSON-RPC 2.0 call on the Unix socket 'path'; returns the response."""
     import socket
+    req = {"jsonrpc": "2.0", "id": 1, "method": method}
+    if params is not None:
+        req["params"] = params
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(5)
         s.connect(str(path))
-        s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}) + "\n").encode())
+        s.sendall((json.dumps(req) + "\n").encode())
         buf = b""
         while b"\n" not in buf:
             chunk = s.recv(65536)
             assert chunk, "%s: closed without an answer" % method
             buf += chunk
-    resp = json.loads(buf.split(b"\n")[0])
+    return json.loads(buf.split(b"\n")[0])
+
+
+def rpc(path, method, params=None):
+    """One JSON-RPC 2.0 call on the Unix socket 'path'; returns the result."""
+    resp = rpc_response(path, method, params)
     assert "result" in resp, resp
     return resp["result"]
 
@@ -305,6 +313,31 @@ def test_links_addresses_and_uplinks_follow_the_contract(state, up):
     assert run([LAB, "exec", "h2-vm1", "--", "false"]).returncode == 1
     assert run([LAB, "exec", "h9", "--", "true"]).returncode == 125
     assert run([LAB, "exec", "root", "--", "true"]).returncode == 125
+
+
+def test_each_dpu_may_open_only_its_own_ports(state, up):
+    """Steps: read each DPU's ports.allow; on h1-d1's dse-dpud, port.add on
+    int0, sync0, lo and vmnic2 (DPU 2's uplink), then on rep-vm1; port.del.
+    Verify: DPU N's allow-list names its uplinks vmnic(2N-2) and vmnic(2N-1)
+    and the representors of its host's VMs, nothing else (not int0 or sync0:
+    a port there would switch VM frames onto the internal network); h1-d1
+    refuses the four interfaces with an error naming the allow-list and
+    takes rep-vm1."""
+    for h, dpus in ((1, 2), (2, 1)):
+        for n in range(1, dpus + 1):
+            text = (state / ("h%d-d%d" % (h, n)) / "ports.allow").read_text()
+            names = [line for line in text.splitlines() if line and not line.startswith("#")]
+            assert names == ["vmnic%d" % (2 * n - 2), "vmnic%d" % (2 * n - 1),
+                             "rep-vm1", "rep-vm2"], text
+    sock = state / "h1-d1" / "run" / "dpud.sock"
+    for iface in ("int0", "sync0", "lo", "vmnic2"):
+        resp = rpc_response(sock, "port.add",
+                            {"name": "p", "devargs": "net_af_packet9,iface=" + iface})
+        assert "error" in resp and "interface '%s' is not on this DPU's allow-list" % iface \
+            in resp["error"]["message"], resp
+    assert rpc(sock, "port.add", {"name": "p", "devargs": "net_af_packet9,iface=rep-vm1"})
+    rpc(sock, "port.del", {"name": "p"})
+    assert rpc(sock, "port.list") == []
 
 
 def test_tc_mux_carries_vm_frames_to_the_attached_dpu_and_back(state, up):
@@ -429,13 +462,14 @@ def test_help_tells_every_verb(state):
 
 
 FAKE_DPUD = r'''#!/usr/bin/python3
-# Stands for a dse-dpud with --identity and --mgmt: records its arguments
-# next to its socket, drops those options and runs the real one.
+# Stands for a dse-dpud with --identity, --mgmt and --ports-allow: records its
+# arguments next to its socket, drops the first three options (the lab has
+# no host CA here) and runs the real one.
 import json, os, sys
 REAL = %(real)r
 args = sys.argv[1:]
 if args[-2:] == ["--", "--help"]:
-    print("  --identity FILE\n  --mgmt ADDR:PORT\n  --tls-dir DIR")
+    print("  --identity FILE\n  --mgmt ADDR:PORT\n  --tls-dir DIR\n  --ports-allow FILE")
     sys.exit(0)
 rpc = args[args.index("--rpc") + 1]
 with open(os.path.join(os.path.dirname(rpc), "argv.json"), "w") as f:
@@ -496,10 +530,10 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
     that has --identity and --mgmt; status; kill the host daemon and up
     again; down --purge.
     Verify: DPU certificates issued into hH-dN/tls before dse-dpud starts with
-    --identity, --mgmt 169.254.H.(4N+2):7300 and --tls-dir; dse-hostd runs in
-    dse-h1 with --state DIR/h1 --init (a new host) and up waited for its DPUs
-    to be connected; started again it gets no --init (a dse-hostd ran
-    there: a store lost now is dse-hostd's to refuse)."""
+    --identity, --ports-allow, --mgmt 169.254.H.(4N+2):7300 and --tls-dir;
+    dse-hostd runs in dse-h1 with --state DIR/h1 --init (a new host) and up
+    waited for its DPUs to be connected; started again it gets no --init (a
+    dse-hostd ran there: a store lost now is dse-hostd's to refuse)."""
     assert lab_namespaces() == set(), "the module's lab must be down by now"
     dpud, hostd = tmp_path / "dse-dpud", tmp_path / "dse-hostd"
     dpud.write_text(FAKE_DPUD % {"real": str(build_dir() / "dse-dpud")})
@@ -518,6 +552,7 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
             opts = dict(zip(argv[3::2], argv[4::2]))
             assert opts == {"--rpc": str(d / "run" / "dpud.sock"),
                             "--identity": str(d / "identity.json"),
+                            "--ports-allow": str(d / "ports.allow"),
                             "--mgmt": "169.254.1.%d:7300" % (4 * n + 2),
                             "--tls-dir": str(d / "tls")}, argv
         assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [

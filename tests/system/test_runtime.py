@@ -130,13 +130,15 @@ def test_saved_config_keeps_the_fdb_size_limit(lab):
 
 
 def test_a_failed_port_add_leaves_nothing_behind(lab):
-    """Steps: port.add p with an interface that does not exist; then port.add p
+    """Steps: port.add p with an interface that is on the allow-list but does not
+    exist; then port.add p
     with the right interface (vm1's cable); vm1 sends a broadcast.
     Verify: the first call fails with an application error that names the
     devargs and port.list stays empty; the second succeeds (the failed device
     left nothing that blocks its name) and the port receives vm1's frame."""
     vm1 = lab.add_vm("vm1")
-    dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "a", "vlan": 100}}])
+    dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "a", "vlan": 100}}],
+                          allow=["vm1", "dse-nope0"])
     bad = "net_af_packet_p,iface=dse-nope0"
     try:
         dpud.call("port.add", name="p", devargs=bad, segment="a")

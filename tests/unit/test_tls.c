@@ -292,9 +292,17 @@ static int m_stats(struct dse_rpc_call *call, json_t **ret_result)
 	return 0;
 }
 
+/* Says whether the call came over the network (what port.add's policy asks). */
+static int m_remote(struct dse_rpc_call *call, json_t **ret_result)
+{
+	*ret_result = json_boolean(call->remote);
+	return 0;
+}
+
 static const struct dse_rpc_method methods[] = {
 	{"echo", m_echo, "returns params"},
 	{"tls.stats", m_stats, "the TLS counters"},
+	{"remote", m_remote, "true for a call over TLS"},
 	{NULL, NULL, NULL},
 };
 
@@ -1459,6 +1467,41 @@ static void test_tls_refusals_are_logged_rate_limited(void **state)
 		fail_msg("last line: %s", last);
 }
 
+/*
+ * A method learns whether its call came over the network: dse-dpud refuses
+ * some things (test devices) to TLS callers only.
+ * Steps: call "remote" over TLS, over the Unix socket, over TLS again (the
+ * flag must not stick) and through dse_rpc_dispatch() as a startup replay.
+ * Verify: true, false, true, false.
+ */
+static void test_tls_calls_are_marked_remote(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_rpc_client *ux = NULL;
+	json_t *req, *resp;
+
+	start_server(fx, &pki.srv_conf);
+	if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+		fail_msg("connect: %s", fx->err);
+	assert_int_equal(call(fx, fx->client, "remote", NULL), 0);
+	assert_true(json_is_true(fx->result));
+	assert_int_equal(dse_rpc_client_unix(fx->sock, 1000, &ux), 0);
+	assert_int_equal(call(fx, ux, "remote", NULL), 0);
+	assert_true(json_is_false(fx->result));
+	dse_rpc_client_free(ux);
+	assert_int_equal(call(fx, fx->client, "remote", NULL), 0);
+	assert_true(json_is_true(fx->result));
+	stop_server(fx);
+
+	fx->srv = dse_rpc_server_new(methods, NULL);
+	assert_non_null(fx->srv);
+	req = json_pack("{s:s, s:i, s:s}", "jsonrpc", "2.0", "id", 1, "method", "remote");
+	resp = dse_rpc_dispatch(fx->srv, req);
+	assert_true(json_is_false(json_object_get(resp, "result")));
+	json_decref(resp);
+	json_decref(req);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1492,6 +1535,7 @@ int main(void)
 		T(test_tls_listen_errors),
 		T(test_tls_refusals_do_not_disturb_good_clients),
 		T(test_tls_refusals_are_logged_rate_limited),
+		T(test_tls_calls_are_marked_remote),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
