@@ -170,11 +170,25 @@ struct dse_meta {
 	/*
 	 * A datagram reassembled from fragments (frag.h): the largest fragment
 	 * payload it came in, so it leaves in fragments of that size; 0 for
-	 * any other packet.
+	 * any other packet.  (An IPv6 datagram's fragment identification
+	 * travels in the mbuf's hash.fdir.hi, beside hash.usr: see
+	 * dse_meta_frag_id.)
 	 */
 	uint16_t frag_size;
-	uint16_t frag_id[2]; /* ... IPv6: its fragment identification, high and low half */
 };
+
+/*
+ * The metadata lives in the mbuf's dynamic field area, 36 bytes that the
+ * drivers share (net_pcap, for one, registers an 8-byte timestamp there):
+ * it must leave an aligned 8 bytes free.
+ */
+_Static_assert(sizeof(struct dse_meta) <= 28, "struct dse_meta must leave room for drivers");
+
+/* The IPv6 fragment identification of a reassembled datagram (see struct dse_meta). */
+static inline uint32_t *dse_meta_frag_id(struct rte_mbuf *m)
+{
+	return &m->hash.fdir.hi;
+}
 
 static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
 {

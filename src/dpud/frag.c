@@ -61,11 +61,13 @@ static void frag_geometry(const uint8_t *frame, const struct dse_pkt_info *pi, u
 		*more = (fo & IP4_MF) != 0;
 		*len = (uint32_t)pi->ip_end - pi->l3_off - pi->l3_len;
 	} else {
-		uint16_t fo = rd16(frame + pi->frag_hdr + 2);
+		/* dse_frag_check() saw that the fragment header follows the fixed one. */
+		const uint32_t fh = (uint32_t)pi->l3_off + IP6_HLEN;
+		uint16_t fo = rd16(frame + fh + 2);
 
 		*ofs = fo & IP6_OFFMASK;
 		*more = (fo & IP6_MF) != 0;
-		*len = (uint32_t)pi->ip_end - pi->frag_hdr - IP6_FRAG_HLEN;
+		*len = (uint32_t)pi->ip_end - fh - IP6_FRAG_HLEN;
 	}
 }
 
@@ -75,7 +77,7 @@ enum dse_frag_check dse_frag_check(const struct rte_mbuf *m, const struct dse_pk
 	uint32_t ofs, len;
 	bool more;
 
-	if (pi->l3 == DSE_L3_IPV6 && pi->frag_hdr != pi->l3_off + IP6_HLEN)
+	if (pi->l3 == DSE_L3_IPV6 && !pi->frag6_fixed)
 		return DSE_FRAG_EXT;
 	frag_geometry(frame, pi, &ofs, &len, &more);
 	if (len == 0 || (more && (len & 7) != 0))
@@ -148,7 +150,7 @@ int dse_frag_datagram(const struct rte_mbuf *r, struct dse_pkt_info *pi, uint16_
 		pi->l3_len = (uint16_t)(pi->l3_len - IP6_FRAG_HLEN);
 		if (pi->l4_off)
 			pi->l4_off = (uint16_t)(pi->l4_off - IP6_FRAG_HLEN);
-		pi->frag_hdr = 0;
+		pi->frag6_fixed = 0;
 		end = (uint32_t)pi->l3_off + IP6_HLEN + rd16(l3 + 4);
 	} else {
 		end = (uint32_t)pi->l3_off + rd16(l3 + 2);

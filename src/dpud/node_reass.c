@@ -80,8 +80,7 @@ static uint16_t reass_one(struct rte_graph *graph, struct rte_node *node, struct
 	dm->segment = cur.segment;
 	dm->out_port = cur.out_port;
 	d->hash.usr = m->hash.usr; /* the source MAC's FDB entry (node_fdb.c) */
-	dm->frag_id[0] = (uint16_t)(id >> 16);
-	dm->frag_id[1] = (uint16_t)id;
+	*dse_meta_frag_id(d) = id;
 	objs[i] = d;
 	if (dse_frag_datagram(d, &dm->pi, &dm->frag_size) < 0)
 		return REASS_NEXT_BAD;

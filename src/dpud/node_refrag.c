@@ -47,7 +47,7 @@ static void refrag_one(struct rte_graph *graph, struct rte_node *node, struct rt
 	/* Ports with MTUs this small do not occur; REFRAG_MAX_OUT then always suffices. */
 	payload = RTE_MAX(payload, (uint32_t)REFRAG_MIN_PAYLOAD);
 	n = dse_frag_split(m, &meta.pi, (uint16_t)payload,
-			   ((uint32_t)meta.frag_id[0] << 16) | meta.frag_id[1], dp.pool, out,
+			   *dse_meta_frag_id(m), dp.pool, out,
 			   REFRAG_MAX_OUT);
 	if (n < 0) {
 		rte_node_enqueue_x1(graph, node, REFRAG_NEXT_NO_MBUF, m);

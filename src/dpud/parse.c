@@ -214,7 +214,7 @@ static inline int parse_ipv6(const uint8_t *data, uint32_t len, uint32_t off,
 			/* Its length byte is reserved: the header is always 8 bytes. */
 			hlen = IP6_EXT_MIN;
 			fo = rd16(h + 2);
-			info->frag_hdr = (uint16_t)hoff;
+			info->frag6_fixed = hoff == off + IP6_HLEN;
 			info->ip_mf = (fo & IP6_MF) != 0;
 			if (fo & IP6_OFFMASK) {
 				info->l3_len = (uint16_t)(hoff + hlen - off);

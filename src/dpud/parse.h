@@ -71,7 +71,7 @@ struct dse_pkt_info {
 	uint8_t l4_proto;   /* IPPROTO_TCP/UDP/ICMP/ICMPV6 when l4_off != 0, else the last next-header seen */
 	uint8_t ip_frag;    /* 1 when the packet is a non-first IP fragment (no L4 header parsed) */
 	uint8_t ip_mf;      /* 1 when the fragment's "more fragments" flag is set (first or middle) */
-	uint16_t frag_hdr;  /* IPv6 fragment: frame offset of its fragment header, else 0 */
+	uint8_t frag6_fixed; /* 1 when an IPv6 fragment header comes right after the fixed header */
 };
 
 /* Returns nonzero when the parsed packet is a fragment of an IP datagram (any of them). */

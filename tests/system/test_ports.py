@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import certs
+
 from lab import PYTHON, ROOT, BROADCAST, RpcError, l2_frame, run, wait_for
 
 INVALID_PARAMS, APP = -32602, -32000
@@ -148,8 +150,10 @@ def tls_dpud(lab):
     namespace (a certificate of a test CA; the client has one from the same CA);
     vm1 is cabled and on the allow-list."""
     state = lab.tmp / "ca"
-    for name, out in (("dpu", lab.tmp / "dpu-tls"), ("host", lab.tmp / "host-tls")):
-        run([hostd_binary(), "cert", "issue", "--state", state, "--name", name, "--out", out])
+    run([hostd_binary(), "cert", "issue", "--state", state, "--name", "dpu", "--out",
+         lab.tmp / "dpu-tls"])
+    # The host's control identity (docs/host-side.md, "Certificate profile").
+    certs.sign(state, "dse:host-control", "clientAuth", lab.tmp / "host-tls", 4242)
     lab.add_vm("vm1")
     dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "a", "vlan": 100}}],
                           ["--mgmt", "127.0.0.1:7300", "--tls-dir", lab.tmp / "dpu-tls"],
