@@ -73,6 +73,8 @@
 #define TRIM_MIN (1u << 20)
 /* The heap is trimmed at most this often (milliseconds). */
 #define TRIM_EVERY_MS 100
+/* About what a TLS connection holds in OpenSSL (its record buffers and state), for trimming. */
+#define TLS_CLIENT_BYTES (64u << 10)
 /* Source addresses whose rate of new TLS connections is tracked (the least recent is reused). */
 #define RATE_SLOTS 64
 /* Largest value of a connection limit. */
@@ -756,6 +758,7 @@ static void client_close(struct dse_rpc_server *srv, struct rpc_client *c)
 			dse_tls_shutdown(c->ssl);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
+		srv->trim_bytes += TLS_CLIENT_BYTES;
 	}
 	close(c->fd);
 	c->fd = -1;

@@ -237,9 +237,12 @@ def test_rpc_limits_idle_authenticated_sessions_do_not_lock_out_the_host(lab, pk
     Verify: every TLS connect with its handshake takes less than 500 ms and
     every call is answered within 100 ms; the longest idle sessions were
     evicted (rpc.tls.evicted >= 8, refused_full 0); the sessions still open
-    stay at most 32.
+    stay at most 32; RSS is back within 4 MiB once they are closed.
     """
     dpud = start(lab, pki)
+    pid = dpud.proc.pid
+    before = rss_kb(pid)
+    reset_peak(pid)
     idle = lab.popen(lab.dp, labmod.PYTHON, LOAD, "tls-idle", "127.0.0.1", MGMT_PORT,
                      pki["host"], "127.0.0.2", 40, stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -259,6 +262,7 @@ def test_rpc_limits_idle_authenticated_sessions_do_not_lock_out_the_host(lab, pk
     finally:
         out, _ = idle.communicate(input="", timeout=30)
     assert json.loads(out.splitlines()[-1])["closed_by_server"] >= 8
+    record_rss(metrics, "40 idle TLS sessions", before, peak_kb(pid), settle_rss(pid, before))
 
 
 @pytest.mark.parametrize("sources", [1, 16])
@@ -274,9 +278,13 @@ def test_rpc_limits_unauthenticated_flood_does_not_delay_the_host(lab, pki, metr
     Verify: each of the host's 12 or more connects with its handshake takes
     less than 500 ms and each call is answered within 100 ms; the flood was
     refused by the per-source rate (one source) or had its oldest
-    handshakes evicted (16 sources); no authenticated client was refused.
+    handshakes evicted (16 sources); no authenticated client was refused;
+    RSS is back within 4 MiB after the flood.
     """
     dpud = start(lab, pki)
+    pid = dpud.proc.pid
+    before = rss_kb(pid)
+    reset_peak(pid)
     srcs = ["127.0.0.%d" % (2 + i) for i in range(sources)]
     flood = lab.popen(lab.dp, labmod.PYTHON, LOAD, "tcp-flood", "127.0.0.1", MGMT_PORT, 50, 3,
                       *srcs, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -296,6 +304,8 @@ def test_rpc_limits_unauthenticated_flood_does_not_delay_the_host(lab, pki, metr
     else:
         assert mgmt["refused_evicted"] >= 10, mgmt
     assert mgmt["refused_full"] == 0 and mgmt["refused_cert"] == 0, mgmt
+    record_rss(metrics, "50/s TCP flood from %d sources" % sources, before, peak_kb(pid),
+               settle_rss(pid, before))
 
 
 # ---- 5. one flooding client starves the others ----
