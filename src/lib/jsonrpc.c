@@ -446,7 +446,8 @@ static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, cons
 
 /*
  * Answers one request object from 'from' (NULL: not from a socket, e.g.
- * the startup config); NULL for a notification.
+ * the startup config; else its transport is from->pool, for methods only
+ * local clients may call); NULL for a notification.
  */
 static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client *from,
 			    json_t *req)

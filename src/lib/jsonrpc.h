@@ -102,7 +102,7 @@ struct dse_rpc_limits {
 	 * longer read or run, until it reads (backpressure).
 	 */
 	size_t out_high;
-	/* Calls (a batch entry is one) run for one client in one turn, at least one. */
+	/* Calls run for one client in one turn, at least one (a batch entry, a blank line: one). */
 	unsigned turn_calls;
 	/* Microseconds one client may take of a turn; the call under way finishes. */
 	unsigned turn_us;
@@ -143,7 +143,8 @@ int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode);
  * Sets the limits of 'srv' to 'limits' (zero fields: the defaults).  Clients
  * already connected beyond a lowered connection limit stay until they
  * leave or are evicted.  Returns 0, or -EINVAL when a value is out of range
- * (negative times, turn_us over a second).
+ * (a negative time, turn_us over a second, a connection limit over 4096,
+ * max_reply or out_high over 32 MiB); the limits are then unchanged.
  */
 int dse_rpc_server_set_limits(struct dse_rpc_server *srv, const struct dse_rpc_limits *limits);
 
