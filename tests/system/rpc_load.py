@@ -41,8 +41,14 @@ import threading
 import time
 from pathlib import Path
 
-# Every call of a well-behaved client is answered within this (p100, the maximum).
+# Calls of a well-behaved client are answered within this: 99 in 100 of them
+# (p99), since the test's own processes share two cores with the daemon and
+# with whatever else runs on the machine, and a scheduling hiccup of the probe
+# must not fail the test...
 CALL_MS = 100
+# ... and every one of them (p100) within this: a server loop that blocks on
+# one client (the issue: 15.8 s, 30 s) fails, as does a client starved.
+STALL_MS = 1000
 # Every connect with its TLS handshake takes less than this: dse-hostd's budget.
 CONNECT_MS = 500
 # After an attack the daemon's RSS is back within this of where it was.
@@ -84,7 +90,8 @@ def pct(values, p):
 
 
 def assert_served(res, what, metrics, connects=False):
-    """Every call within CALL_MS (p100), every connect within CONNECT_MS, no error."""
+    """p99 of the calls within CALL_MS, every call within STALL_MS, every connect within
+    CONNECT_MS, no error."""
     assert not res["errors"], "%s: %s" % (what, res["errors"][:5])
     calls = res["calls"]
     assert len(calls) >= 10, "%s: only %d calls" % (what, len(calls))
@@ -93,7 +100,7 @@ def assert_served(res, what, metrics, connects=False):
     if connects:
         line += "; %d connects, max %.1f ms" % (len(res["connects"]), max(res["connects"]))
     metrics.append(line)
-    assert max(calls) < CALL_MS, line
+    assert pct(calls, 99) < CALL_MS and max(calls) < STALL_MS, line
     if connects:
         assert max(res["connects"]) < CONNECT_MS, line
 

@@ -604,10 +604,10 @@ def test_hostd_stalled_half_line_clients_do_not_lock_out_dsectl(hostd, metrics):
     Steps: 70 clients connect to dse-hostd's socket, each send half a
     request and wait; then for 2 s a well-behaved client connects anew for
     each status call (every 20 ms), and 'dsectl status' runs.
-    Verify: every call of the well-behaved client is answered within 100 ms
-    (p100); dsectl status succeeds; the stalled clients were evicted for the
-    newcomers (api.unix.evicted >= 6, refused_full 0); RSS is back within
-    4 MiB once they are gone.
+    Verify: the well-behaved client's calls are answered within 100 ms
+    (p99, all within 1 s); dsectl status succeeds; the stalled clients were
+    evicted for the newcomers (api.unix.evicted >= 6, refused_full 0); RSS
+    is back within 4 MiB once they are gone.
     """
     pid = hostd_warm(hostd)
     before = rpc_load.rss_kb(pid)
@@ -643,8 +643,8 @@ def test_hostd_clients_that_never_read_do_not_starve_dsectl(hostd, metrics, n):
     Steps: 'n' clients send status requests without end and never read an
     answer; after 0.5 s a well-behaved client calls status every 10 ms for
     2 s on its own connection, and 'dsectl status' runs.
-    Verify: every call is answered within 100 ms (p100); dsectl status
-    succeeds; the flooders were held back (api.backpressured > 0) with at
+    Verify: calls are answered within 100 ms (p99, all within 1 s); dsectl
+    status succeeds; the flooders were held back (api.backpressured > 0) with at
     most 64 KiB plus one answer queued for each; RSS is back within 4 MiB
     once they are gone.
     """
