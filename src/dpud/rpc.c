@@ -271,14 +271,17 @@ static json_t *mgmt_json(const struct dse_rpc_server *srv)
 	if (port < 0)
 		return json_null();
 	dse_rpc_server_tls_stats(srv, &st);
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "port", port,
-			 "accepted", (json_int_t)st.accepted, "established",
-			 (json_int_t)st.established, "active", (json_int_t)st.active, "refused",
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "port", port, "accepted", (json_int_t)st.accepted, "established",
+			 (json_int_t)st.established, "active", (json_int_t)st.active,
+			 "handshaking", (json_int_t)st.handshaking, "refused",
 			 (json_int_t)st.refused, "refused_not_tls", (json_int_t)st.refused_not_tls,
 			 "refused_cert", (json_int_t)st.refused_cert, "refused_role",
 			 (json_int_t)st.refused_role, "refused_timeout",
 			 (json_int_t)st.refused_timeout, "refused_closed",
-			 (json_int_t)st.refused_closed, "refused_other",
+			 (json_int_t)st.refused_closed, "refused_rate", (json_int_t)st.refused_rate,
+			 "refused_evicted", (json_int_t)st.refused_evicted, "refused_full",
+			 (json_int_t)st.refused_full, "refused_other",
 			 (json_int_t)st.refused_other);
 }
 
@@ -301,6 +304,8 @@ static int dp_info(struct dse_rpc_call *call, json_t **ret)
 	json_object_set_new(*ret, "config_generation", json_integer((json_int_t)config_gen));
 	json_object_set_new(*ret, "boot_id", json_integer((json_int_t)get_boot_id()));
 	json_object_set_new(*ret, "mgmt", mgmt_json(call->srv));
+	if (call->srv)
+		json_object_set_new(*ret, "rpc", dse_rpc_server_stats_json(call->srv));
 	return 0;
 }
 

@@ -93,6 +93,8 @@ static int status(struct dse_rpc_call *call, json_t **ret)
 			 "policies", (int)json_array_size(model_fw_policies(doc)), "rules",
 			 (int)json_array_size(model_fw_rules(doc)));
 	json_decref(doc);
+	if (*ret && call->srv)
+		json_object_set_new(*ret, "api", dse_rpc_server_stats_json(call->srv));
 	return 0;
 }
 

@@ -1,10 +1,43 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The JSON-RPC server of jsonrpc.h.  How the limits work, in the order a
+ * request meets them (docs/api.md "Limits" says it for users):
+ *
+ * - Connections.  Each client takes a slot of one pool: the Unix socket's,
+ *   the TLS handshakes' (not authenticated yet) or the authenticated TLS
+ *   clients'.  A full Unix or authenticated pool makes room by closing the
+ *   client that has gone longest without progress (a request taken, or
+ *   answer bytes read by it) among those the server has no work for now: a
+ *   stalled half line, an idle session, a client that does not read its
+ *   answers.  Only when every client has work under way is the new one
+ *   refused.  A full handshake pool gives the slot of its oldest handshake
+ *   to the newcomer; before that, a source address over its rate is
+ *   refused at accept(), before any TLS work.  Unauthenticated peers thus
+ *   never take an authenticated slot, and a flood on one transport never
+ *   takes the slots of the other.
+ * - Reading.  A client is read only while no whole request of it waits and
+ *   its queued answers are below out_high, at most READ_TURN bytes a turn.
+ *   Its input buffer thus holds at most one line (up to DSE_RPC_MAX_LINE)
+ *   and its output about out_high plus one answer: a client that does not
+ *   read gets backpressure, not an ever longer queue.
+ * - Running.  Each turn a client runs at most turn_calls calls and turn_us
+ *   microseconds, and each turn starts with another client (round-robin).
+ *   A batch is answered entry by entry across turns, each answer written
+ *   into the output as soon as it is made, so no tree of all the answers is
+ *   ever built; once the answers reach max_reply the entries left are not
+ *   run.  The entries are counted in the text before it is parsed, so a
+ *   batch over max_batch costs one scan, not a parse.
+ * - Memory.  Buffers above BUF_KEEP are freed when they empty; after large
+ *   requests, answers or frees the heap is trimmed (malloc_trim), at most
+ *   every TRIM_EVERY_MS, so that the daemon's RSS comes back after a burst.
+ */
 #include "jsonrpc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -20,55 +53,153 @@
 #include "log.h"
 #include "tls.h"
 
-#define MAX_CLIENTS 64
+/* Most bytes read from one client in one turn. */
+#define READ_TURN (256u << 10)
+/* Free room made in a client's input buffer before a read. */
+#define READ_CHUNK (16u << 10)
+/* A buffer larger than this is freed when it empties: few clients need it again. */
+#define BUF_KEEP (64u << 10)
 /*
- * TLS clients may hold at most this many of the client slots, so a flood
- * of TCP connections can never lock the local Unix socket out.
+ * Most answer bytes queued for one client, a safety net behind out_high:
+ * only a single answer larger than this reaches it, and its client is
+ * dropped.
  */
-#define MAX_TLS_CLIENTS 32
-/* Most answer bytes queued for one client before it is dropped. */
-#define DSE_RPC_MAX_OUT (64u << 20)
+#define MAX_OUT (64u << 20)
+/* New connections taken from one listener in one turn. */
+#define ACCEPT_TURN 64
+/* The listeners' backlog: connections waiting for the next turn. */
+#define BACKLOG 128
+/* Bytes of large requests, answers and freed buffers that make the heap worth trimming. */
+#define TRIM_MIN (1u << 20)
+/* The heap is trimmed at most this often (milliseconds). */
+#define TRIM_EVERY_MS 100
+/* About what a TLS connection holds in OpenSSL (its record buffers and state), for trimming. */
+#define TLS_CLIENT_BYTES (64u << 10)
+/* Source addresses whose rate of new TLS connections is tracked (the least recent is reused). */
+#define RATE_SLOTS 64
+/* Largest value of a connection limit. */
+#define MAX_CLIENTS_LIMIT 4096
 
-/* A connected client: its socket, what it sent so far and what is left to send. */
+/* The slots a client takes (struct dse_rpc_limits). */
+enum rpc_pool {
+	POOL_UNIX,      /* the Unix socket */
+	POOL_HANDSHAKE, /* TLS, handshake not complete: not authenticated */
+	POOL_TLS,       /* TLS, authenticated */
+	POOL_COUNT,
+};
+
+/*
+ * A connected client: its socket, what it sent and what is left to send,
+ * the batch it is being answered, and the times its limits are measured
+ * from.  Where a call comes from (its transport: 'pool' and 'ssl') is
+ * reachable from dispatch_one(), for methods that only local clients may
+ * call.
+ */
 struct rpc_client {
 	int fd;
-	char *in;       /* bytes received, not yet a whole line */
+	enum rpc_pool pool;
+	bool closed; /* closed this turn; freed when the turn ends */
+	/* Input: in[in_off, in_len) is unread by the dispatcher; no '\n' before scan_off. */
+	char *in;
+	size_t in_off;
 	size_t in_len;
 	size_t in_cap;
-	char *out;      /* response bytes not yet written */
-	size_t out_len;
+	size_t scan_off;
+	int64_t line_start_ms; /* when the unfinished line in 'in' began; 0: none */
+	/* Output: out[out_off, out_len) is still to be sent. */
+	char *out;
 	size_t out_off;
-	bool eof;       /* the client shut its sending side */
-	SSL *ssl;       /* TLS clients only */
-	bool handshaking;  /* TLS handshake not complete yet */
-	short tls_events;  /* what the TLS layer waits for (POLLIN / POLLOUT) */
-	int64_t hs_deadline_ms; /* when an unfinished handshake is refused */
-	char peer[64];     /* "address:port" of a TCP client, for the log */
+	size_t out_len;
+	size_t out_cap;
+	/* The batch being answered, entry 'batch_next' next; NULL: none. */
+	json_t *batch;
+	size_t batch_next;
+	size_t batch_bytes; /* answer bytes of the batch so far */
+	bool batch_open;    /* its '[' is written */
+	/* Last time a request was taken from it or it read answer bytes (or it came). */
+	int64_t progress_ms;
+	bool eof;      /* the client shut its sending side */
+	bool held;     /* its requests are held back: its queued answers reached out_high */
+	int pfd;       /* index in this turn's poll set */
+	SSL *ssl;      /* TLS clients only */
+	bool handshaking;        /* TLS handshake not complete yet */
+	short tls_read_events;   /* what a TLS read or the handshake waits for (0: POLLIN) */
+	short tls_write_events;  /* what a TLS write waits for (0: POLLOUT) */
+	int64_t hs_deadline_ms;  /* when an unfinished handshake is refused */
+	uint8_t rate_key[8];     /* the source's key in the rate table (rate_key()) */
+	uint8_t rate_key_len;
+	char peer[64];           /* "address:port" of a TCP client, "pid N" of a local one */
+};
+
+/* The token bucket of one source address of TLS connections. */
+struct rate_slot {
+	uint8_t key[8];   /* the IPv4 address, or the /64 of an IPv6 one */
+	uint8_t key_len;  /* 4 or 8; 0: a free slot */
+	int64_t tokens;   /* thousandths of a connection */
+	int64_t last_ms;  /* last refill */
 };
 
 struct dse_rpc_server {
 	const struct dse_rpc_method *methods;
 	void *ctx;
+	struct dse_rpc_limits lim;
 	int listen_fd;
 	char *path;
-	struct rpc_client clients[MAX_CLIENTS];
+	struct rpc_client **clients; /* every client, in no particular order */
 	unsigned n_clients;
+	unsigned cap_clients;
+	unsigned in_pool[POOL_COUNT]; /* open clients of each pool */
+	struct pollfd *pfd;           /* the poll set, sized for the clients and listeners */
+	unsigned cap_pfd;
+	unsigned rr; /* rotates the client each turn starts with */
 	/* The TLS listener (dse_rpc_listen_tls()). */
 	int tls_fd;
 	SSL_CTX *tls_ctx;
 	struct dse_rpc_tls_stats tls_stats;
-	struct dse_ratelimit refuse_rl; /* refusals logged */
-	int hs_timeout_ms;
-	bool remote; /* the request being dispatched came from a TLS client */
+	struct dse_rpc_server_stats stats;
+	struct dse_ratelimit refuse_rl; /* TLS refusals logged */
+	struct dse_ratelimit close_rl;  /* evictions and timeouts logged */
+	struct rate_slot rate[RATE_SLOTS];
+	size_t trim_bytes; /* large allocations since the last trim */
+	int64_t last_trim_ms;
 };
 
-/* Milliseconds of the monotonic clock (not dse_clock_ns(): tests freeze that one). */
-static int64_t mono_ms(void)
+/* Microseconds of the monotonic clock (not dse_clock_ns(): tests freeze that one). */
+static int64_t mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+/* Fills the zero fields of 'l' with the defaults. */
+static void limits_fill(struct dse_rpc_limits *l)
+{
+#define DEFAULT(field, value)                                                                      \
+	do {                                                                                       \
+		if (l->field == 0)                                                                 \
+			l->field = (value);                                                        \
+	} while (0)
+	DEFAULT(max_batch, DSE_RPC_MAX_BATCH);
+	DEFAULT(max_reply, DSE_RPC_MAX_REPLY);
+	DEFAULT(out_high, DSE_RPC_OUT_HIGH);
+	DEFAULT(turn_calls, DSE_RPC_TURN_CALLS);
+	DEFAULT(turn_us, DSE_RPC_TURN_US);
+	DEFAULT(max_unix_clients, DSE_RPC_MAX_UNIX_CLIENTS);
+	DEFAULT(max_tls_clients, DSE_RPC_MAX_TLS_CLIENTS);
+	DEFAULT(max_tls_handshakes, DSE_RPC_MAX_TLS_HANDSHAKES);
+	DEFAULT(handshake_timeout_ms, DSE_RPC_HANDSHAKE_TIMEOUT_MS);
+	DEFAULT(tls_rate, DSE_RPC_TLS_RATE);
+	DEFAULT(tls_burst, DSE_RPC_TLS_BURST);
+	DEFAULT(line_timeout_ms, DSE_RPC_LINE_TIMEOUT_MS);
+	DEFAULT(idle_timeout_ms, DSE_RPC_IDLE_TIMEOUT_MS);
+#undef DEFAULT
 }
 
 struct dse_rpc_server *dse_rpc_server_new(const struct dse_rpc_method *methods, void *ctx)
@@ -82,8 +213,28 @@ struct dse_rpc_server *dse_rpc_server_new(const struct dse_rpc_method *methods, 
 	srv->listen_fd = -1;
 	srv->tls_fd = -1;
 	srv->refuse_rl = (struct dse_ratelimit){.per_sec = 1, .burst = 10};
-	srv->hs_timeout_ms = DSE_RPC_HANDSHAKE_TIMEOUT_MS;
+	srv->close_rl = (struct dse_ratelimit){.per_sec = 1, .burst = 10};
+	limits_fill(&srv->lim);
 	return srv;
+}
+
+int dse_rpc_server_set_limits(struct dse_rpc_server *srv, const struct dse_rpc_limits *limits)
+{
+	struct dse_rpc_limits l = *limits;
+
+	if (l.handshake_timeout_ms < 0 || l.line_timeout_ms < 0 || l.idle_timeout_ms < 0 ||
+	    l.turn_us > 1000000 || l.max_reply > MAX_OUT / 2 || l.out_high > MAX_OUT / 2 ||
+	    l.max_unix_clients > MAX_CLIENTS_LIMIT || l.max_tls_clients > MAX_CLIENTS_LIMIT ||
+	    l.max_tls_handshakes > MAX_CLIENTS_LIMIT)
+		return -EINVAL;
+	limits_fill(&l);
+	srv->lim = l;
+	return 0;
+}
+
+void dse_rpc_server_limits(const struct dse_rpc_server *srv, struct dse_rpc_limits *ret)
+{
+	*ret = srv->lim;
 }
 
 const struct dse_rpc_method *dse_rpc_methods(const struct dse_rpc_server *srv)
@@ -123,7 +274,7 @@ int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode)
 		unlink(path);
 	}
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, mode) < 0 ||
-	    listen(fd, 16) < 0) {
+	    listen(fd, BACKLOG) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -293,15 +444,22 @@ static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, cons
 	return NULL;
 }
 
-/* Answers one request object; NULL for a notification. */
-static json_t *dispatch_one(struct dse_rpc_server *srv, json_t *req)
+/*
+ * Answers one request object from 'from' (NULL: not from a socket, e.g.
+ * the startup config; else its transport is from->pool, for methods only
+ * local clients may call); NULL for a notification.
+ */
+static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client *from,
+			    json_t *req)
 {
-	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv, .remote = srv->remote};
+	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv,
+				    .remote = from != NULL && from->ssl != NULL};
 	const struct dse_rpc_method *m;
 	json_t *id, *params, *result = NULL, *resp;
 	const char *ver, *method;
 	int r;
 
+	(void)from;
 	if (!json_is_object(req))
 		return make_error(NULL, DSE_RPC_INVALID_REQUEST, "a request must be a JSON object");
 	id = json_object_get(req, "id");
@@ -352,21 +510,67 @@ out:
 	return resp;
 }
 
-json_t *dse_rpc_dispatch(struct dse_rpc_server *srv, json_t *req)
+/* The answer to a batch of more than max_batch entries (none of them runs). */
+static json_t *batch_too_long(struct dse_rpc_server *srv)
 {
+	char msg[200];
+
+	srv->stats.batches_refused++;
+	snprintf(msg, sizeof(msg),
+		 "batch of more than %u entries refused, none was run (the limit is %u entries "
+		 "a batch: split it)",
+		 srv->lim.max_batch, srv->lim.max_batch);
+	return make_error(NULL, DSE_RPC_INVALID_REQUEST, msg);
+}
+
+/*
+ * Answers batch entry 'entry' from 'from' when the batch's answers so far,
+ * 'reply_bytes', leave room; otherwise does not run it and returns the
+ * limit error (NULL for a notification, which gets no answer either way).
+ */
+static json_t *batch_entry(struct dse_rpc_server *srv, const struct rpc_client *from,
+			   json_t *entry, size_t reply_bytes)
+{
+	json_t *id;
+	char msg[200];
+
+	/* What is not a request object runs nothing: its error costs no more than skipping. */
+	if (reply_bytes < srv->lim.max_reply || !json_is_object(entry))
+		return dispatch_one(srv, from, entry);
+	srv->stats.entries_skipped++;
+	id = json_object_get(entry, "id");
+	if (id == NULL)
+		return NULL;
+	if (!json_is_string(id) && !json_is_integer(id))
+		id = NULL;
+	snprintf(msg, sizeof(msg),
+		 "not run: the answers of this batch reached the limit of %zu bytes (send the "
+		 "calls not run again, in another batch)",
+		 srv->lim.max_reply);
+	return make_error(id, DSE_RPC_LIMIT_ERROR, msg);
+}
+
+/* Answers 'req' (an object or a batch) from 'from' in one go. */
+static json_t *dispatch(struct dse_rpc_server *srv, const struct rpc_client *from, json_t *req)
+{
+	size_t i, bytes = 0;
 	json_t *out, *v;
-	size_t i;
 
 	if (!json_is_array(req))
-		return dispatch_one(srv, req);
+		return dispatch_one(srv, from, req);
 	if (json_array_size(req) == 0)
 		return make_error(NULL, DSE_RPC_INVALID_REQUEST, "empty batch");
+	if (json_array_size(req) > srv->lim.max_batch)
+		return batch_too_long(srv);
 	out = json_array();
 	json_array_foreach(req, i, v) {
-		json_t *resp = dispatch_one(srv, v);
+		json_t *resp = batch_entry(srv, from, v, bytes);
 
-		if (resp)
+		if (resp) {
+			/* The size the answer will have on the wire, with its comma. */
+			bytes += json_dumpb(resp, NULL, 0, JSON_COMPACT) + 1;
 			json_array_append_new(out, resp);
+		}
 	}
 	if (json_array_size(out) == 0) {
 		json_decref(out);
@@ -375,37 +579,280 @@ json_t *dse_rpc_dispatch(struct dse_rpc_server *srv, json_t *req)
 	return out;
 }
 
-json_t *dse_rpc_dispatch_text(struct dse_rpc_server *srv, const char *buf, size_t len)
+json_t *dse_rpc_dispatch(struct dse_rpc_server *srv, json_t *req)
 {
-	json_error_t jerr;
-	json_t *req, *resp;
+	return dispatch(srv, NULL, req);
+}
+
+/*
+ * Counts the entries of the batch in 'text' ('len' bytes) without parsing
+ * it, stopping at 'limit' + 1; 0 when 'text' is not an array.  Exact for
+ * valid JSON; for invalid JSON it may be off, and the parser reports the
+ * error unless the count is over the limit.
+ */
+static size_t batch_entries(const char *text, size_t len, size_t limit)
+{
+	size_t i = 0, commas = 0;
+	unsigned depth = 0;
+	bool in_str = false, esc = false, value = false;
+
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+		i++;
+	if (i == len || text[i] != '[')
+		return 0;
+	for (; i < len; i++) {
+		char ch = text[i];
+
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (ch == '\\')
+				esc = true;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_str = true;
+			value |= depth == 1;
+			break;
+		case '[':
+		case '{':
+			value |= depth == 1;
+			depth++;
+			break;
+		case ']':
+		case '}':
+			if (--depth == 0)
+				return commas + value;
+			break;
+		case ',':
+			if (depth == 1 && ++commas + 1 > limit)
+				return commas + 1;
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			break;
+		default:
+			value |= depth == 1;
+			break;
+		}
+	}
+	return commas + value;
+}
+
+/* The answer to a line that is not JSON. */
+static json_t *parse_error(const json_error_t *jerr)
+{
 	char msg[300];
 
-	req = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (req == NULL) {
-		snprintf(msg, sizeof(msg), "parse error at line %d column %d: %s", jerr.line,
-			 jerr.column, jerr.text);
-		return make_error(NULL, DSE_RPC_PARSE_ERROR, msg);
+	snprintf(msg, sizeof(msg), "parse error at line %d column %d: %s", jerr->line,
+		 jerr->column, jerr->text);
+	return make_error(NULL, DSE_RPC_PARSE_ERROR, msg);
+}
+
+/*
+ * Parses request line 'buf' of 'len' bytes, unless it is a batch over
+ * max_batch: returns the request (new reference) with *ret_resp NULL, or
+ * NULL with the error answer in *ret_resp.
+ */
+static json_t *parse_request(struct dse_rpc_server *srv, const char *buf, size_t len,
+			     json_t **ret_resp)
+{
+	json_error_t jerr;
+	json_t *req;
+
+	*ret_resp = NULL;
+	if (batch_entries(buf, len, srv->lim.max_batch) > srv->lim.max_batch) {
+		*ret_resp = batch_too_long(srv);
+		return NULL;
 	}
-	resp = dse_rpc_dispatch(srv, req);
+	req = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (req == NULL)
+		*ret_resp = parse_error(&jerr);
+	return req;
+}
+
+json_t *dse_rpc_dispatch_text(struct dse_rpc_server *srv, const char *buf, size_t len)
+{
+	json_t *req, *resp;
+
+	req = parse_request(srv, buf, len, &resp);
+	if (req == NULL)
+		return resp;
+	resp = dispatch(srv, NULL, req);
 	json_decref(req);
 	return resp;
 }
 
-static void client_close(struct dse_rpc_server *srv, unsigned i)
-{
-	struct rpc_client *c = &srv->clients[i];
+/* ---- clients ---- */
 
+/* The connection limit of 'pool'. */
+static unsigned pool_limit(const struct dse_rpc_server *srv, enum rpc_pool pool)
+{
+	switch (pool) {
+	case POOL_UNIX:
+		return srv->lim.max_unix_clients;
+	case POOL_HANDSHAKE:
+		return srv->lim.max_tls_handshakes;
+	default:
+		return srv->lim.max_tls_clients;
+	}
+}
+
+/* The counters of the clients of 'pool' (NULL for handshakes). */
+static struct dse_rpc_conn_stats *pool_stats(struct dse_rpc_server *srv, enum rpc_pool pool)
+{
+	return pool == POOL_UNIX ? &srv->stats.unix_clients
+	       : pool == POOL_TLS ? &srv->stats.tls_clients
+				  : NULL;
+}
+
+/* Notes that a buffer of 'cap' bytes was freed, so the heap may be worth trimming. */
+static void note_free(struct dse_rpc_server *srv, size_t cap)
+{
+	if (cap > BUF_KEEP)
+		srv->trim_bytes += cap;
+}
+
+/* Adds a client on 'fd' (owned) to 'pool'.  Returns NULL (fd closed) on ENOMEM. */
+static struct rpc_client *client_add(struct dse_rpc_server *srv, int fd, enum rpc_pool pool,
+				     int64_t now)
+{
+	struct rpc_client *c;
+
+	if (srv->n_clients == srv->cap_clients) {
+		unsigned cap = srv->cap_clients ? srv->cap_clients * 2 : 32;
+		struct rpc_client **p = realloc(srv->clients, cap * sizeof(*p));
+
+		if (p == NULL) {
+			close(fd);
+			return NULL;
+		}
+		srv->clients = p;
+		srv->cap_clients = cap;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->pool = pool;
+	c->progress_ms = now;
+	c->pfd = -1;
+	srv->clients[srv->n_clients++] = c;
+	srv->in_pool[pool]++;
+	return c;
+}
+
+/* Closes client 'c' and frees what it holds; the struct goes at the end of the turn. */
+static void client_close(struct dse_rpc_server *srv, struct rpc_client *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
 	if (c->ssl) {
 		if (!c->handshaking)
 			dse_tls_shutdown(c->ssl);
 		SSL_free(c->ssl);
-		srv->tls_stats.active--;
+		c->ssl = NULL;
+		srv->trim_bytes += TLS_CLIENT_BYTES;
 	}
 	close(c->fd);
+	c->fd = -1;
+	note_free(srv, c->in_cap);
+	note_free(srv, c->out_cap);
 	free(c->in);
 	free(c->out);
-	srv->clients[i] = srv->clients[--srv->n_clients];
+	c->in = c->out = NULL;
+	c->in_cap = c->out_cap = 0;
+	json_decref(c->batch);
+	c->batch = NULL;
+	srv->in_pool[c->pool]--;
+}
+
+/* Frees the clients closed during the turn. */
+static void clients_compact(struct dse_rpc_server *srv)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < srv->n_clients; i++) {
+		if (srv->clients[i]->closed)
+			free(srv->clients[i]);
+		else
+			srv->clients[n++] = srv->clients[i];
+	}
+	srv->n_clients = n;
+}
+
+/* Closes 'c' for 'why', logged (rate limited) with the transport. */
+static void client_drop(struct dse_rpc_server *srv, struct rpc_client *c, const char *why)
+{
+	if (dse_ratelimit_ok(&srv->close_rl)) {
+		uint64_t suppressed = srv->close_rl.suppressed;
+
+		srv->close_rl.suppressed = 0;
+		if (suppressed)
+			DSE_LOG_INFO("rpc", "closed %s client %s: %s (%" PRIu64 " more not logged)",
+				     c->ssl ? "TLS" : "local", c->peer, why, suppressed);
+		else
+			DSE_LOG_INFO("rpc", "closed %s client %s: %s", c->ssl ? "TLS" : "local",
+				     c->peer, why);
+	}
+	client_close(srv, c);
+}
+
+/* Answer bytes queued for 'c' and not sent yet. */
+static size_t out_pending(const struct rpc_client *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/*
+ * Whether a whole request line of 'c' waits in its input.  Searches only
+ * bytes not searched before, and leaves scan_off at the newline found.
+ */
+static bool line_ready(struct rpc_client *c)
+{
+	char *nl;
+
+	if (c->scan_off < c->in_off)
+		c->scan_off = c->in_off;
+	if (c->scan_off >= c->in_len)
+		return false;
+	nl = memchr(c->in + c->scan_off, '\n', c->in_len - c->scan_off);
+	if (nl == NULL) {
+		c->scan_off = c->in_len;
+		return false;
+	}
+	c->scan_off = (size_t)(nl - c->in);
+	return true;
+}
+
+/* Whether the server may read more requests of 'c' now. */
+static bool wants_read(const struct dse_rpc_server *srv, struct rpc_client *c)
+{
+	return !c->closed && !c->handshaking && !c->eof && c->batch == NULL && !line_ready(c) &&
+	       out_pending(c) < srv->lim.out_high;
+}
+
+/* Whether the server has work it can do for 'c' without waiting for its socket. */
+static bool has_work(const struct dse_rpc_server *srv, struct rpc_client *c)
+{
+	if (c->closed || c->handshaking || out_pending(c) >= srv->lim.out_high)
+		return false;
+	if (c->batch || line_ready(c))
+		return true;
+	/*
+	 * A TLS record read earlier may hold more than the last read took
+	 * (decrypted bytes only: a partial record waits in the socket, which
+	 * poll() sees).
+	 */
+	return c->ssl && wants_read(srv, c) && SSL_pending(c->ssl) > 0;
 }
 
 /* Reads into 'buf': returns the count, 0 at the end of the stream, -EAGAIN or a negative errno. */
@@ -416,8 +863,8 @@ static ssize_t conn_read(struct rpc_client *c, void *buf, size_t len)
 	if (c->ssl) {
 		char msg[160];
 
-		c->tls_events = 0;
-		n = dse_tls_read(c->ssl, buf, len, &c->tls_events, msg, sizeof(msg));
+		c->tls_read_events = 0;
+		n = dse_tls_read(c->ssl, buf, len, &c->tls_read_events, msg, sizeof(msg));
 		/* A close_notify or a TCP close both end what the client sends. */
 		if (n == -ECONNRESET)
 			return 0;
@@ -437,8 +884,8 @@ static ssize_t conn_write(struct rpc_client *c, const void *buf, size_t len)
 	ssize_t n;
 
 	if (c->ssl) {
-		c->tls_events = 0;
-		return dse_tls_write(c->ssl, buf, len, &c->tls_events, NULL, 0);
+		c->tls_write_events = 0;
+		return dse_tls_write(c->ssl, buf, len, &c->tls_write_events, NULL, 0);
 	}
 	n = send(c->fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0)
@@ -446,66 +893,162 @@ static ssize_t conn_write(struct rpc_client *c, const void *buf, size_t len)
 	return n;
 }
 
-static int client_queue(struct rpc_client *c, json_t *resp)
+/* Makes room for 'more' bytes at the end of the output of 'c'.  Returns 0 or -ENOBUFS / -ENOMEM. */
+static int out_reserve(struct rpc_client *c, size_t more)
 {
-	char *text = json_dumps(resp, JSON_COMPACT);
-	size_t len;
-	char *n;
+	size_t need, cap;
+	char *p;
 
-	if (text == NULL)
-		return -ENOMEM;
-	len = strlen(text);
-	/* A client that sends but never reads must not grow our memory without end. */
-	if (c->out_len + len + 1 > DSE_RPC_MAX_OUT) {
-		free(text);
+	if (c->out_len + more <= c->out_cap)
+		return 0;
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, out_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		if (c->out_len + more <= c->out_cap)
+			return 0;
+	}
+	need = c->out_len + more;
+	if (need > MAX_OUT)
 		return -ENOBUFS;
-	}
-	n = realloc(c->out, c->out_len + len + 1);
-	if (n == NULL) {
-		free(text);
+	cap = c->out_cap ? c->out_cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if (cap > MAX_OUT)
+		cap = MAX_OUT;
+	p = realloc(c->out, cap);
+	if (p == NULL)
 		return -ENOMEM;
-	}
-	c->out = n;
-	memcpy(c->out + c->out_len, text, len);
-	c->out[c->out_len + len] = '\n';
-	c->out_len += len + 1;
-	free(text);
+	c->out = p;
+	c->out_cap = cap;
 	return 0;
 }
 
-/* Answers a line over the limit with an error and asks for the client to be closed. */
-static int client_refuse_long(struct rpc_client *c)
+/* Appends 'len' bytes of 'buf' to the output of 'c'.  Returns 0 or a negative errno. */
+static int out_append(struct rpc_client *c, const char *buf, size_t len)
 {
-	json_t *resp = make_error(NULL, DSE_RPC_INVALID_REQUEST, "request line longer than 4 MiB");
-	ssize_t n;
+	int r = out_reserve(c, len);
 
-	client_queue(c, resp);
+	if (r < 0)
+		return r;
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	return 0;
+}
+
+/* Where json_dump_callback() writes: a client's output. */
+struct dump_ctx {
+	struct rpc_client *c;
+	size_t bytes; /* written so far */
+	int err;      /* the first error */
+};
+
+static int dump_to_client(const char *buf, size_t size, void *data)
+{
+	struct dump_ctx *d = data;
+	int r = out_append(d->c, buf, size);
+
+	if (r < 0) {
+		d->err = r;
+		return -1;
+	}
+	d->bytes += size;
+	return 0;
+}
+
+/*
+ * Writes 'v' as compact JSON to the output of 'c', without building the
+ * text first.  Returns the bytes written or a negative errno.
+ */
+static long out_json(struct rpc_client *c, const json_t *v)
+{
+	struct dump_ctx d = {.c = c};
+
+	if (json_dump_callback(v, dump_to_client, &d, JSON_COMPACT) < 0)
+		return d.err ? d.err : -ENOMEM;
+	return (long)d.bytes;
+}
+
+/* Queues the answer 'resp' (owned; NULL: none) as a line.  Returns 0 or a negative errno. */
+static int client_queue(struct dse_rpc_server *srv, struct rpc_client *c, json_t *resp)
+{
+	long n;
+
+	if (resp == NULL)
+		return 0;
+	n = out_json(c, resp);
 	json_decref(resp);
-	/* Flush the error best effort, then drop the client. */
-	n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
-	if (n < 0 && n != -EAGAIN)
+	if (n < 0)
 		return (int)n;
+	if ((size_t)n > BUF_KEEP)
+		srv->trim_bytes += (size_t)n;
+	return out_append(c, "\n", 1);
+}
+
+/* Sends what the output of 'c' holds, as far as its socket takes it.  Returns 0 or <0 to close. */
+static int client_write(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
+{
+	while (out_pending(c) > 0) {
+		ssize_t n = conn_write(c, c->out + c->out_off, out_pending(c));
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return (int)n;
+		c->out_off += (size_t)n;
+		c->progress_ms = now;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->out_cap > BUF_KEEP) {
+		note_free(srv, c->out_cap);
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	return 0;
+}
+
+/* Queues an error for 'c' and sends what can go at once, before the client is closed. */
+static void client_last_words(struct dse_rpc_server *srv, struct rpc_client *c, int code,
+			      const char *msg)
+{
+	if (client_queue(srv, c, make_error(NULL, code, msg)) == 0)
+		conn_write(c, c->out + c->out_off, out_pending(c));
+}
+
+/* Answers a line over the limit with an error and asks for the client to be closed. */
+static int client_refuse_long(struct dse_rpc_server *srv, struct rpc_client *c)
+{
+	client_last_words(srv, c, DSE_RPC_INVALID_REQUEST, "request line longer than 4 MiB");
 	return -E2BIG;
 }
 
-/* Reads what the client sent and answers every whole line.  Returns <0 to close it. */
-static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
+/*
+ * Reads what client 'c' sent, at most READ_TURN bytes and only until a
+ * whole line is in.  Returns 0, or <0 to close the client.
+ */
+static int client_read(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
 {
-	/* After the end of its stream a client has nothing more to say (TLS would fail). */
-	if (c->eof)
-		return 0;
-	for (;;) {
-		ssize_t n;
-		char *nl;
+	size_t got = 0;
 
-		if (c->in_cap - c->in_len < 4096) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
+	while (got < READ_TURN) {
+		ssize_t n;
+
+		if (c->in_off == c->in_len)
+			c->in_off = c->in_len = c->scan_off = 0;
+		if (c->in_cap - c->in_len < READ_CHUNK && c->in_off > 0) {
+			memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+			c->in_len -= c->in_off;
+			c->scan_off -= c->in_off;
+			c->in_off = 0;
+		}
+		if (c->in_cap - c->in_len < READ_CHUNK) {
+			/* Room for the longest line, its newline and one more read. */
+			size_t cap = c->in_cap ? c->in_cap * 2 : 2 * READ_CHUNK;
 			char *p;
 
-			if (cap > DSE_RPC_MAX_LINE + 8192)
-				cap = DSE_RPC_MAX_LINE + 8192;
-			if (cap <= c->in_len + 1)
-				return -E2BIG;
+			if (cap > DSE_RPC_MAX_LINE + 2 * READ_CHUNK)
+				cap = DSE_RPC_MAX_LINE + 2 * READ_CHUNK;
 			p = realloc(c->in, cap);
 			if (p == NULL)
 				return -ENOMEM;
@@ -513,58 +1056,243 @@ static int client_read(struct dse_rpc_server *srv, struct rpc_client *c)
 			c->in_cap = cap;
 		}
 		n = conn_read(c, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == -EAGAIN)
+			break;
 		if (n == 0) {
 			/* The client closed its side: answer what it sent, then close. */
 			c->eof = true;
+			break;
 		}
-		if (n == -EAGAIN)
-			return 0;
 		if (n < 0)
 			return (int)n;
 		c->in_len += (size_t)n;
+		got += (size_t)n;
+		if (line_ready(c))
+			break;
+		if (c->in_len - c->in_off > DSE_RPC_MAX_LINE)
+			return client_refuse_long(srv, c);
+	}
+	if (c->in_len > c->in_off && c->line_start_ms == 0 && !line_ready(c))
+		c->line_start_ms = now;
+	return 0;
+}
 
-		while ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
-			size_t line = (size_t)(nl - c->in);
-			json_t *resp = NULL;
+/* Starts answering request line 'text' of 'len' bytes of 'c'.  Returns 0 or <0 to close. */
+static int client_request(struct dse_rpc_server *srv, struct rpc_client *c, const char *text,
+			  size_t len)
+{
+	json_t *req, *resp;
 
-			if (line > DSE_RPC_MAX_LINE)
-				return client_refuse_long(c);
+	/* A large request leaves a large parse tree behind. */
+	if (len > BUF_KEEP)
+		srv->trim_bytes += len;
+	req = parse_request(srv, text, len, &resp);
+	if (req == NULL)
+		return client_queue(srv, c, resp);
+	if (json_is_array(req) && json_array_size(req) > 0 &&
+	    json_array_size(req) <= srv->lim.max_batch) {
+		c->batch = req;
+		c->batch_next = 0;
+		c->batch_bytes = 0;
+		c->batch_open = false;
+		return 0;
+	}
+	resp = dispatch(srv, c, req);
+	json_decref(req);
+	return client_queue(srv, c, resp);
+}
 
-			if (line > 0 && !(line == 1 && c->in[0] == '\r')) {
-				srv->remote = c->ssl != NULL;
-				resp = dse_rpc_dispatch_text(srv, c->in, line);
-				srv->remote = false;
-			}
-			if (resp) {
-				int r = client_queue(c, resp);
+/* Answers the next entry of the batch of 'c'.  Returns 0 or <0 to close. */
+static int batch_step(struct dse_rpc_server *srv, struct rpc_client *c)
+{
+	json_t *resp = batch_entry(srv, c, json_array_get(c->batch, c->batch_next), c->batch_bytes);
+	int r = 0;
 
-				json_decref(resp);
-				if (r < 0)
-					return r;
-			}
-			memmove(c->in, nl + 1, c->in_len - line - 1);
-			c->in_len -= line + 1;
+	c->batch_next++;
+	if (resp) {
+		long n;
+
+		r = out_append(c, c->batch_open ? "," : "[", 1);
+		n = r < 0 ? r : out_json(c, resp);
+		json_decref(resp);
+		if (n < 0)
+			return (int)n;
+		c->batch_bytes += (size_t)n + 1;
+		c->batch_open = true;
+	}
+	if (c->batch_next == json_array_size(c->batch)) {
+		if (c->batch_open)
+			r = out_append(c, "]\n", 2);
+		if (c->batch_bytes > BUF_KEEP)
+			srv->trim_bytes += c->batch_bytes;
+		json_decref(c->batch);
+		c->batch = NULL;
+	}
+	return r;
+}
+
+/*
+ * Runs what 'c' asked for, within its turn: at most turn_calls calls (a
+ * request, a batch entry or a blank line each) and turn_us microseconds
+ * (the call under way finishes), and only while its queued answers are
+ * below out_high.  Returns 0 or <0 to close.
+ */
+static int client_run(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
+{
+	int64_t start = mono_us();
+	unsigned calls = 0;
+	int r;
+
+	for (;;) {
+		const char *line;
+		size_t len;
+
+		if (out_pending(c) >= srv->lim.out_high)
+			break;
+		if (calls > 0 &&
+		    (calls >= srv->lim.turn_calls || mono_us() - start >= srv->lim.turn_us))
+			break;
+		if (c->batch) {
+			r = batch_step(srv, c);
+			if (r < 0)
+				return r;
+			calls++;
+			continue;
 		}
-		if (c->in_len > DSE_RPC_MAX_LINE)
-			return client_refuse_long(c);
-		if (c->eof)
-			return 0;
+		if (!line_ready(c))
+			break;
+		line = c->in + c->in_off;
+		len = c->scan_off - c->in_off;
+		c->in_off = c->scan_off + 1;
+		c->scan_off = c->in_off;
+		c->line_start_ms = 0;
+		c->progress_ms = now;
+		if (len > DSE_RPC_MAX_LINE)
+			return client_refuse_long(srv, c);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		/* A blank line asks for nothing, but counts: a flood of them is bounded too. */
+		r = len ? client_request(srv, c, line, len) : 0;
+		if (r < 0)
+			return r;
+		calls++;
+	}
+	if (c->in_off == c->in_len) {
+		c->in_off = c->in_len = c->scan_off = 0;
+		if (c->in_cap > BUF_KEEP) {
+			note_free(srv, c->in_cap);
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		}
+	} else if (c->line_start_ms == 0 && !line_ready(c)) {
+		c->line_start_ms = now;
+	}
+	return 0;
+}
+
+/* ---- making room ---- */
+
+/*
+ * The client of 'pool' to close to make room: the oldest handshake, or the
+ * client gone longest without progress among those the server has no work
+ * for (stalled, idle, or not reading its answers).  NULL when every client
+ * has work under way.
+ */
+static struct rpc_client *pool_victim(const struct dse_rpc_server *srv, enum rpc_pool pool)
+{
+	struct rpc_client *best = NULL;
+
+	for (unsigned i = 0; i < srv->n_clients; i++) {
+		struct rpc_client *c = srv->clients[i];
+
+		if (c->closed || c->pool != pool)
+			continue;
+		if (pool == POOL_HANDSHAKE) {
+			if (best == NULL || c->hs_deadline_ms < best->hs_deadline_ms)
+				best = c;
+			continue;
+		}
+		if (has_work(srv, c))
+			continue;
+		if (best == NULL || c->progress_ms < best->progress_ms)
+			best = c;
+	}
+	return best;
+}
+
+static void tls_refuse(struct dse_rpc_server *srv, struct rpc_client *c, int r, const char *why);
+
+/* Refusal reasons of TLS clients, for their counters. */
+#define REFUSED_EVICTED (-EBUSY)
+#define REFUSED_FULL    (-EUSERS)
+
+/*
+ * Makes room for one more client in 'pool', closing others as
+ * pool_victim() picks them.  Returns false when no room can be made.
+ */
+static bool pool_make_room(struct dse_rpc_server *srv, enum rpc_pool pool)
+{
+	while (srv->in_pool[pool] >= pool_limit(srv, pool)) {
+		struct rpc_client *v = pool_victim(srv, pool);
+
+		if (v == NULL)
+			return false;
+		if (pool == POOL_HANDSHAKE) {
+			tls_refuse(srv, v, REFUSED_EVICTED,
+				   "still in its handshake when a newer one needed the slot");
+		} else {
+			pool_stats(srv, pool)->evicted++;
+			client_drop(srv, v,
+				    "evicted: it was the longest stalled or idle when a new "
+				    "client needed its slot");
+		}
+	}
+	return true;
+}
+
+/*
+ * Closes client 'c' when one of its deadlines passed: the handshake, the
+ * line it started, or its idle time.
+ */
+static void client_expire(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
+{
+	char msg[160];
+
+	if (c->closed)
+		return;
+	if (c->handshaking) {
+		if (now >= c->hs_deadline_ms)
+			tls_refuse(srv, c, -ETIMEDOUT, "no TLS handshake within the time limit");
+		return;
+	}
+	if (c->line_start_ms && now - c->line_start_ms >= srv->lim.line_timeout_ms) {
+		snprintf(msg, sizeof(msg), "request line not finished within %d ms",
+			 srv->lim.line_timeout_ms);
+		client_last_words(srv, c, DSE_RPC_INVALID_REQUEST, msg);
+		pool_stats(srv, c->pool)->closed_line_timeout++;
+		client_drop(srv, c, msg);
+		return;
+	}
+	if (!has_work(srv, c) && now - c->progress_ms >= srv->lim.idle_timeout_ms) {
+		pool_stats(srv, c->pool)->closed_idle++;
+		client_drop(srv, c, "idle: no request and no answer read for the idle time limit");
 	}
 }
 
-static int client_write(struct rpc_client *c)
+/* The next deadline of 'c' (ms of mono_ms()), or -1. */
+static int64_t client_deadline(const struct dse_rpc_server *srv, struct rpc_client *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+	int64_t d;
 
-		if (n == -EAGAIN)
-			return 0;
-		if (n < 0)
-			return (int)n;
-		c->out_off += (size_t)n;
-	}
-	c->out_off = c->out_len = 0;
-	return 0;
+	if (c->handshaking)
+		return c->hs_deadline_ms;
+	if (has_work(srv, c))
+		return -1;
+	d = c->progress_ms + srv->lim.idle_timeout_ms;
+	if (c->line_start_ms && c->line_start_ms + srv->lim.line_timeout_ms < d)
+		d = c->line_start_ms + srv->lim.line_timeout_ms;
+	return d;
 }
 
 /* ---- TLS listener ---- */
@@ -609,7 +1337,7 @@ int dse_rpc_listen_tls(struct dse_rpc_server *srv, const char *addr, uint16_t po
 	}
 	/* A restarted daemon must get its port back while old connections linger in TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, &sa.sa, salen) < 0 || listen(fd, 16) < 0) {
+	if (bind(fd, &sa.sa, salen) < 0 || listen(fd, BACKLOG) < 0) {
 		r = -errno;
 		close(fd);
 		goto fail;
@@ -626,7 +1354,7 @@ fail:
 
 void dse_rpc_tls_set_handshake_timeout(struct dse_rpc_server *srv, int timeout_ms)
 {
-	srv->hs_timeout_ms = timeout_ms < 1 ? 1 : timeout_ms;
+	srv->lim.handshake_timeout_ms = timeout_ms < 1 ? 1 : timeout_ms;
 }
 
 int dse_rpc_tls_port(const struct dse_rpc_server *srv)
@@ -648,60 +1376,151 @@ int dse_rpc_tls_port(const struct dse_rpc_server *srv)
 void dse_rpc_server_tls_stats(const struct dse_rpc_server *srv, struct dse_rpc_tls_stats *ret)
 {
 	*ret = srv->tls_stats;
+	ret->handshaking = srv->in_pool[POOL_HANDSHAKE];
+	ret->active = srv->in_pool[POOL_HANDSHAKE] + srv->in_pool[POOL_TLS];
 }
 
-static void format_peer(int fd, char *buf, size_t len)
+void dse_rpc_server_stats(const struct dse_rpc_server *srv, struct dse_rpc_server_stats *ret)
 {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in4;
-		struct sockaddr_in6 in6;
-	} sa;
-	socklen_t sl = sizeof(sa);
+	*ret = srv->stats;
+	ret->unix_clients.active = srv->in_pool[POOL_UNIX];
+	ret->tls_clients.active = srv->in_pool[POOL_TLS];
+	ret->out_queued = ret->in_buffered = 0;
+	for (unsigned i = 0; i < srv->n_clients; i++) {
+		const struct rpc_client *c = srv->clients[i];
+
+		ret->out_queued += out_pending(c);
+		ret->in_buffered += c->in_len - c->in_off;
+	}
+}
+
+static json_t *conn_stats_json(const struct dse_rpc_conn_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "active", (json_int_t)st->active,
+			 "accepted", (json_int_t)st->accepted, "evicted", (json_int_t)st->evicted,
+			 "refused_full", (json_int_t)st->refused_full, "closed_line_timeout",
+			 (json_int_t)st->closed_line_timeout, "closed_idle",
+			 (json_int_t)st->closed_idle);
+}
+
+json_t *dse_rpc_server_stats_json(const struct dse_rpc_server *srv)
+{
+	struct dse_rpc_server_stats st;
+
+	dse_rpc_server_stats(srv, &st);
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "unix",
+			 conn_stats_json(&st.unix_clients), "tls", conn_stats_json(&st.tls_clients),
+			 "batches_refused", (json_int_t)st.batches_refused, "entries_skipped",
+			 (json_int_t)st.entries_skipped, "backpressured",
+			 (json_int_t)st.backpressured, "out_queued", (json_int_t)st.out_queued,
+			 "in_buffered", (json_int_t)st.in_buffered);
+}
+
+/* A TCP peer's address as the address of the socket: IPv4 or IPv6. */
+union peer_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+static void format_peer(const union peer_addr *pa, char *buf, size_t len)
+{
 	char ip[INET6_ADDRSTRLEN] = "?";
 
-	if (getpeername(fd, &sa.sa, &sl) < 0) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	if (sa.sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sa.in6.sin6_addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(sa.in6.sin6_port));
+	if (pa->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &pa->in6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(pa->in6.sin6_port));
 	} else {
-		inet_ntop(AF_INET, &sa.in4.sin_addr, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, ntohs(sa.in4.sin_port));
+		inet_ntop(AF_INET, &pa->in4.sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(pa->in4.sin_port));
 	}
 }
 
-static void tls_accept(struct dse_rpc_server *srv)
+/*
+ * The key of the source address 'pa' for its rate: an IPv4 address (also
+ * one mapped into IPv6) whole, an IPv6 address by its /64, the block one
+ * site gets.  Returns the key's length, 0 for another family.
+ */
+static size_t rate_key(const union peer_addr *pa, uint8_t key[8])
 {
-	int fd = accept4(srv->tls_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct rpc_client *c;
-	SSL *ssl;
-
-	if (fd < 0)
-		return;
-	srv->tls_stats.accepted++;
-	ssl = dse_tls_server_new(srv->tls_ctx, fd);
-	if (ssl == NULL || srv->n_clients >= MAX_CLIENTS) {
-		SSL_free(ssl);
-		close(fd);
-		srv->tls_stats.refused++;
-		srv->tls_stats.refused_other++;
-		return;
+	if (pa->sa.sa_family == AF_INET) {
+		memcpy(key, &pa->in4.sin_addr, 4);
+		return 4;
 	}
-	c = &srv->clients[srv->n_clients++];
-	*c = (struct rpc_client){.fd = fd,
-				 .ssl = ssl,
-				 .handshaking = true,
-				 .tls_events = POLLIN,
-				 .hs_deadline_ms = mono_ms() + srv->hs_timeout_ms};
-	format_peer(fd, c->peer, sizeof(c->peer));
-	srv->tls_stats.active++;
+	if (pa->sa.sa_family != AF_INET6)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&pa->in6.sin6_addr)) {
+		memcpy(key, pa->in6.sin6_addr.s6_addr + 12, 4);
+		return 4;
+	}
+	memcpy(key, pa->in6.sin6_addr.s6_addr, 8);
+	return 8;
 }
 
-/* Counts and logs (rate limited) the refusal of client 'i', then closes it. */
-static void tls_refuse(struct dse_rpc_server *srv, unsigned i, int r, const char *why)
+/* The slot of source 'key' ('len' bytes) in the rate table, or NULL. */
+static struct rate_slot *rate_find(struct dse_rpc_server *srv, const uint8_t *key, size_t len)
+{
+	for (unsigned i = 0; i < RATE_SLOTS; i++)
+		if (srv->rate[i].key_len == len && memcmp(srv->rate[i].key, key, len) == 0)
+			return &srv->rate[i];
+	return NULL;
+}
+
+/*
+ * Takes a token of the bucket of the source 'key' ('len' bytes; tls_rate
+ * a second, up to tls_burst).  Returns false when it has none left.  An
+ * address not in the table takes the least recently used slot with a full
+ * bucket.
+ */
+static bool rate_take(struct dse_rpc_server *srv, const uint8_t *key, size_t len, int64_t now)
+{
+	const int64_t full = (int64_t)srv->lim.tls_burst * 1000;
+	struct rate_slot *s = NULL, *lru = &srv->rate[0];
+
+	if (len == 0)
+		return true;
+	s = rate_find(srv, key, len);
+	for (unsigned i = 0; s == NULL && i < RATE_SLOTS; i++) {
+		struct rate_slot *e = &srv->rate[i];
+
+		if (e->key_len == 0 || (lru->key_len != 0 && e->last_ms < lru->last_ms))
+			lru = e;
+	}
+	if (s == NULL) {
+		s = lru;
+		memcpy(s->key, key, len);
+		s->key_len = (uint8_t)len;
+		s->tokens = full;
+		s->last_ms = now;
+	}
+	/* tls_rate tokens a second are tls_rate thousandths a millisecond. */
+	s->tokens += (now - s->last_ms) * (int64_t)srv->lim.tls_rate;
+	if (s->tokens > full)
+		s->tokens = full;
+	s->last_ms = now;
+	if (s->tokens < 1000)
+		return false;
+	s->tokens -= 1000;
+	return true;
+}
+
+/*
+ * Gives back the token that client 'c' took: the rate is one of
+ * unauthenticated connections, and 'c' authenticated.
+ */
+static void rate_refund(struct dse_rpc_server *srv, const struct rpc_client *c)
+{
+	struct rate_slot *s = rate_find(srv, c->rate_key, c->rate_key_len);
+
+	if (c->rate_key_len == 0 || s == NULL)
+		return;
+	s->tokens += 1000;
+	if (s->tokens > (int64_t)srv->lim.tls_burst * 1000)
+		s->tokens = (int64_t)srv->lim.tls_burst * 1000;
+}
+
+/* Counts a TLS refusal 'r' (a negative errno) and logs it, rate limited. */
+static void tls_count_refusal(struct dse_rpc_server *srv, const char *peer, int r, const char *why)
 {
 	struct dse_rpc_tls_stats *st = &srv->tls_stats;
 
@@ -722,6 +1541,15 @@ static void tls_refuse(struct dse_rpc_server *srv, unsigned i, int r, const char
 	case -ECONNRESET:
 		st->refused_closed++;
 		break;
+	case -EAGAIN:
+		st->refused_rate++;
+		break;
+	case REFUSED_EVICTED:
+		st->refused_evicted++;
+		break;
+	case REFUSED_FULL:
+		st->refused_full++;
+		break;
 	default:
 		st->refused_other++;
 		break;
@@ -734,141 +1562,261 @@ static void tls_refuse(struct dse_rpc_server *srv, unsigned i, int r, const char
 			DSE_LOG_WARN("rpc",
 				     "refused TLS client %s: %s (%" PRIu64
 				     " more refusals not logged)",
-				     srv->clients[i].peer, why, suppressed);
+				     peer, why, suppressed);
 		else
-			DSE_LOG_WARN("rpc", "refused TLS client %s: %s", srv->clients[i].peer,
-				     why);
+			DSE_LOG_WARN("rpc", "refused TLS client %s: %s", peer, why);
 	}
-	client_close(srv, i);
+}
+
+/* Counts and logs the refusal of client 'c', then closes it. */
+static void tls_refuse(struct dse_rpc_server *srv, struct rpc_client *c, int r, const char *why)
+{
+	tls_count_refusal(srv, c->peer, r, why);
+	client_close(srv, c);
+}
+
+/* Takes the connections waiting on the TLS listener, as far as the limits let them in. */
+static void tls_accept(struct dse_rpc_server *srv, int64_t now)
+{
+	for (unsigned k = 0; k < ACCEPT_TURN; k++) {
+		union peer_addr pa = {0};
+		socklen_t sl = sizeof(pa);
+		int fd = accept4(srv->tls_fd, &pa.sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct rpc_client *c;
+		uint8_t key[8];
+		size_t key_len;
+		char peer[64];
+		SSL *ssl;
+
+		if (fd < 0)
+			return;
+		srv->tls_stats.accepted++;
+		format_peer(&pa, peer, sizeof(peer));
+		key_len = rate_key(&pa, key);
+		/* Before any TLS work: a handshake costs the server more than the client. */
+		if (!rate_take(srv, key, key_len, now)) {
+			close(fd);
+			tls_count_refusal(srv, peer, -EAGAIN,
+					  "its address opened more connections than the limit");
+			continue;
+		}
+		pool_make_room(srv, POOL_HANDSHAKE);
+		ssl = dse_tls_server_new(srv->tls_ctx, fd);
+		c = ssl ? client_add(srv, fd, POOL_HANDSHAKE, now) : NULL;
+		if (c == NULL) {
+			SSL_free(ssl);
+			if (ssl == NULL)
+				close(fd);
+			tls_count_refusal(srv, peer, -ENOMEM, "out of memory");
+			continue;
+		}
+		c->ssl = ssl;
+		c->handshaking = true;
+		c->hs_deadline_ms = now + srv->lim.handshake_timeout_ms;
+		memcpy(c->rate_key, key, key_len);
+		c->rate_key_len = (uint8_t)key_len;
+		snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	}
 }
 
 /*
- * Steps the handshake of client 'i'.  Returns 0 while it goes on or when
- * it completed, or -1 when the client was refused (and closed).
+ * Steps the handshake of client 'c'; once it completes, the client takes
+ * an authenticated slot (making room if needed).  Returns 0 while it goes
+ * on or when it completed, or -1 when the client was refused (and closed).
  */
-static int tls_step(struct dse_rpc_server *srv, unsigned i)
+static int tls_step(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
 {
-	struct rpc_client *c = &srv->clients[i];
 	char why[256], cn[128];
-	int r = dse_tls_handshake(c->ssl, &c->tls_events, why, sizeof(why));
+	int r = dse_tls_handshake(c->ssl, &c->tls_read_events, why, sizeof(why));
 
 	if (r == -EAGAIN)
 		return 0;
 	if (r < 0) {
-		tls_refuse(srv, i, r, why);
+		tls_refuse(srv, c, r, why);
 		return -1;
 	}
+	if (!pool_make_room(srv, POOL_TLS)) {
+		tls_refuse(srv, c, REFUSED_FULL, "every authenticated slot is busy");
+		return -1;
+	}
+	srv->in_pool[POOL_HANDSHAKE]--;
+	srv->in_pool[POOL_TLS]++;
+	c->pool = POOL_TLS;
 	c->handshaking = false;
-	c->tls_events = POLLIN;
+	c->tls_read_events = 0;
+	c->progress_ms = now;
 	srv->tls_stats.established++;
+	srv->stats.tls_clients.accepted++;
+	rate_refund(srv, c);
 	if (dse_tls_peer_cn(c->ssl, cn, sizeof(cn)) < 0)
 		snprintf(cn, sizeof(cn), "?");
 	DSE_LOG_INFO("rpc", "TLS client %s connected (certificate '%s')", c->peer, cn);
 	return 0;
 }
 
+/* Takes the connections waiting on the Unix socket, as far as the limits let them in. */
+static void unix_accept(struct dse_rpc_server *srv, int64_t now)
+{
+	for (unsigned k = 0; k < ACCEPT_TURN; k++) {
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct rpc_client *c;
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		if (fd < 0)
+			return;
+		if (!pool_make_room(srv, POOL_UNIX)) {
+			close(fd);
+			srv->stats.unix_clients.refused_full++;
+			continue;
+		}
+		c = client_add(srv, fd, POOL_UNIX, now);
+		if (c == NULL)
+			continue;
+		srv->stats.unix_clients.accepted++;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			snprintf(c->peer, sizeof(c->peer), "pid %d", (int)cred.pid);
+		else
+			snprintf(c->peer, sizeof(c->peer), "?");
+	}
+}
+
 /* ---- the loop ---- */
+
+/* The events to poll 'c' for this turn. */
+static short client_events(const struct dse_rpc_server *srv, struct rpc_client *c)
+{
+	short ev = 0;
+
+	if (c->handshaking)
+		return c->tls_read_events ? c->tls_read_events : POLLIN;
+	if (wants_read(srv, c))
+		ev |= c->tls_read_events ? c->tls_read_events : POLLIN;
+	if (out_pending(c))
+		ev |= c->tls_write_events ? c->tls_write_events : POLLOUT;
+	return ev;
+}
+
+/* Serves client 'c' for one turn, 'revents' being what poll() saw on it. */
+static void client_serve(struct dse_rpc_server *srv, struct rpc_client *c, short revents,
+			 int64_t now)
+{
+	if (c->handshaking) {
+		if (revents == 0 || tls_step(srv, c, now) < 0 || c->handshaking)
+			return;
+		/* The first request may have come with the handshake's last flight. */
+		revents |= POLLIN;
+	}
+	if (revents & POLLNVAL)
+		goto close;
+	/* Sending first makes room for the answers of this turn. */
+	if (out_pending(c) && client_write(srv, c, now) < 0)
+		goto close;
+	if (wants_read(srv, c) && (revents || (c->ssl && SSL_pending(c->ssl) > 0)) &&
+	    client_read(srv, c, now) < 0)
+		goto close;
+	if (client_run(srv, c, now) < 0)
+		goto close;
+	if (out_pending(c) && client_write(srv, c, now) < 0)
+		goto close;
+	if (!c->held && out_pending(c) >= srv->lim.out_high)
+		srv->stats.backpressured++;
+	c->held = out_pending(c) >= srv->lim.out_high;
+	/* A peer gone for good, with nothing left to run, or done after its end of stream. */
+	if ((revents & (POLLERR | POLLHUP)) && !(revents & POLLIN) && !has_work(srv, c))
+		goto close;
+	if (c->eof && !has_work(srv, c) && out_pending(c) == 0)
+		goto close;
+	return;
+close:
+	client_close(srv, c);
+}
+
+/* Trims the heap after large frees, at most every TRIM_EVERY_MS. */
+static void heap_trim(struct dse_rpc_server *srv, int64_t now)
+{
+	if (srv->trim_bytes < TRIM_MIN || now - srv->last_trim_ms < TRIM_EVERY_MS)
+		return;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	srv->trim_bytes = 0;
+	srv->last_trim_ms = now;
+}
 
 int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 {
-	struct pollfd pfd[MAX_CLIENTS + 2];
-	int unix_idx = -1, tls_idx = -1;
-	unsigned n = 0, i, base;
-	int64_t now, first_deadline = -1;
-	int r;
+	int unix_idx = -1, tls_idx = -1, r;
+	int64_t now = mono_ms(), next = -1;
+	unsigned n = 0, nc, start;
+	bool work = false;
 
-	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS) {
+	for (unsigned i = 0; i < srv->n_clients; i++)
+		client_expire(srv, srv->clients[i], now);
+	clients_compact(srv);
+	if (srv->cap_pfd < srv->n_clients + 2) {
+		unsigned cap = srv->n_clients + 2 + 32;
+		struct pollfd *p = realloc(srv->pfd, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -ENOMEM;
+		srv->pfd = p;
+		srv->cap_pfd = cap;
+	}
+	/* The listeners are always polled: a full pool makes room or refuses, never stalls. */
+	if (srv->listen_fd >= 0) {
 		unix_idx = (int)n;
-		pfd[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
+		srv->pfd[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
 	}
-	if (srv->tls_fd >= 0 && srv->n_clients < MAX_CLIENTS &&
-	    srv->tls_stats.active < MAX_TLS_CLIENTS) {
+	if (srv->tls_fd >= 0) {
 		tls_idx = (int)n;
-		pfd[n++] = (struct pollfd){.fd = srv->tls_fd, .events = POLLIN};
+		srv->pfd[n++] = (struct pollfd){.fd = srv->tls_fd, .events = POLLIN};
 	}
-	base = n;
-	for (i = 0; i < srv->n_clients; i++) {
-		const struct rpc_client *c = &srv->clients[i];
-		short ev;
+	for (unsigned i = 0; i < srv->n_clients; i++) {
+		struct rpc_client *c = srv->clients[i];
+		int64_t d = client_deadline(srv, c);
 
-		if (c->handshaking) {
-			ev = c->tls_events;
-			if (first_deadline < 0 || c->hs_deadline_ms < first_deadline)
-				first_deadline = c->hs_deadline_ms;
-		} else {
-			/* Past its end of stream, a client only waits for its answers. */
-			ev = (c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0);
-			/* A TLS read or write may have to wait for the other direction. */
-			if (c->ssl)
-				ev |= c->tls_events;
-		}
-		pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+		if (has_work(srv, c))
+			work = true;
+		if (d >= 0 && (next < 0 || d < next))
+			next = d;
+		c->pfd = (int)n;
+		srv->pfd[n++] = (struct pollfd){.fd = c->fd, .events = client_events(srv, c)};
 	}
-	if (first_deadline >= 0) {
-		int64_t left = first_deadline - mono_ms();
+	if (srv->trim_bytes >= TRIM_MIN &&
+	    (next < 0 || srv->last_trim_ms + TRIM_EVERY_MS < next))
+		next = srv->last_trim_ms + TRIM_EVERY_MS;
+	if (work) {
+		timeout_ms = 0;
+	} else if (next >= 0) {
+		int64_t left = next - now;
 
 		if (left < 0)
 			left = 0;
 		if (timeout_ms < 0 || left < timeout_ms)
 			timeout_ms = (int)left;
 	}
-	r = poll(pfd, n, timeout_ms);
+	r = poll(srv->pfd, n, timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	now = mono_ms();
 
-	/*
-	 * Walk the clients backwards: closing one moves the last into its
-	 * place, which was already served, so pfd[base + i] stays client i's.
-	 */
-	for (i = srv->n_clients; i-- > 0;) {
-		struct rpc_client *c = &srv->clients[i];
-		struct pollfd *p = &pfd[base + i];
+	/* Round-robin: each turn starts with the next client. */
+	nc = srv->n_clients;
+	start = nc ? srv->rr++ % nc : 0;
+	for (unsigned k = 0; k < nc; k++) {
+		struct rpc_client *c = srv->clients[(start + k) % nc];
+		short revents = srv->pfd[c->pfd].revents;
 
-		if (c->handshaking) {
-			if (p->revents && tls_step(srv, i) < 0)
-				continue;
-			/* A client that trickles bytes is held to the deadline too. */
-			if (c->handshaking) {
-				if (now >= c->hs_deadline_ms)
-					tls_refuse(srv, i, -ETIMEDOUT,
-						   "no TLS handshake within the time limit");
-				continue;
-			}
-			/* The first request may have come with the handshake's last flight. */
-			p->revents |= POLLIN;
-		}
-		if (p->revents == 0)
-			continue;
-		if ((p->revents & POLLIN || (c->ssl && (p->revents & POLLOUT))) &&
-		    client_read(srv, c) < 0) {
-			client_close(srv, i);
-			continue;
-		}
-		if ((p->revents & (POLLERR | POLLHUP)) && !(p->revents & POLLIN)) {
-			client_close(srv, i);
-			continue;
-		}
-		if (c->out_len && client_write(c) < 0) {
-			client_close(srv, i);
-			continue;
-		}
-		/* A client that shut its side is closed once its answers are out. */
-		if (c->eof && c->out_len == 0)
-			client_close(srv, i);
+		if (!c->closed && (revents || has_work(srv, c)))
+			client_serve(srv, c, revents, now);
 	}
-	if (unix_idx >= 0 && (pfd[unix_idx].revents & POLLIN)) {
-		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			if (srv->n_clients < MAX_CLIENTS)
-				srv->clients[srv->n_clients++] = (struct rpc_client){.fd = fd};
-			else
-				close(fd);
-		}
-	}
-	if (tls_idx >= 0 && (pfd[tls_idx].revents & POLLIN))
-		tls_accept(srv);
+	if (unix_idx >= 0 && (srv->pfd[unix_idx].revents & POLLIN))
+		unix_accept(srv, now);
+	if (tls_idx >= 0 && (srv->pfd[tls_idx].revents & POLLIN))
+		tls_accept(srv, now);
+	clients_compact(srv);
+	heap_trim(srv, now);
 	return 0;
 }
 
@@ -876,8 +1824,11 @@ void dse_rpc_server_free(struct dse_rpc_server *srv)
 {
 	if (srv == NULL)
 		return;
-	while (srv->n_clients)
-		client_close(srv, srv->n_clients - 1);
+	for (unsigned i = 0; i < srv->n_clients; i++)
+		client_close(srv, srv->clients[i]);
+	clients_compact(srv);
+	free(srv->clients);
+	free(srv->pfd);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	if (srv->tls_fd >= 0)

@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * JSON-RPC 2.0 over a Unix stream socket, one JSON text per line in each
- * direction.  A server owns a table of methods; each method is one action
- * function that the socket, the startup config replay and the unit tests
- * all call through dse_rpc_dispatch().
+ * JSON-RPC 2.0 over a Unix stream socket and over TLS, one JSON text per
+ * line in each direction.  A server owns a table of methods; each method is
+ * one action function that the sockets, the startup config replay and the
+ * unit tests all call through dse_rpc_dispatch().
+ *
+ * Every resource a client can make the server spend is bounded (struct
+ * dse_rpc_limits, docs/api.md "Limits"): the length of a request line, the
+ * entries of a batch and the bytes of its answer, the answers queued for a
+ * client that does not read them (backpressure: its requests are not read
+ * until it reads), the time a partial line or an idle connection may hold
+ * a slot, the connections of each transport (a full transport makes room
+ * by closing its longest-stalled or idle client), the TLS handshakes in
+ * progress, their deadline and their rate per source address.  Clients are
+ * served round-robin, a bounded number of calls and microseconds each per
+ * turn of dse_rpc_poll(), so no client starves another and a turn of the
+ * caller's loop stays short.
  */
 #ifndef DSE_JSONRPC_H
 #define DSE_JSONRPC_H
@@ -21,9 +33,35 @@
 #define DSE_RPC_INVALID_PARAMS   -32602
 #define DSE_RPC_INTERNAL_ERROR   -32603
 #define DSE_RPC_APP_ERROR        -32000
+/*
+ * A limit of the server refused this call before running it (a batch whose
+ * answers reached DSE_RPC_MAX_REPLY): nothing of it was done, so it may be
+ * sent again.  The message names the limit.
+ */
+#define DSE_RPC_LIMIT_ERROR      -32001
 
 /* Largest request line accepted; a longer one is answered with an error. */
 #define DSE_RPC_MAX_LINE (4u << 20)
+
+/*
+ * The default limits (struct dse_rpc_limits says what each one bounds).
+ * They are sized for the daemons' clients: dsectl (one call per
+ * connection), dse-hostd's session to each DPU (a call at a time, a
+ * heartbeat every 2 s), scripts and tests.
+ */
+#define DSE_RPC_MAX_BATCH            1000
+#define DSE_RPC_MAX_REPLY            (8u << 20)
+#define DSE_RPC_OUT_HIGH             (64u << 10)
+#define DSE_RPC_TURN_CALLS           4
+#define DSE_RPC_TURN_US              200
+#define DSE_RPC_MAX_UNIX_CLIENTS     64
+#define DSE_RPC_MAX_TLS_CLIENTS      32
+#define DSE_RPC_MAX_TLS_HANDSHAKES   16
+#define DSE_RPC_HANDSHAKE_TIMEOUT_MS 2000
+#define DSE_RPC_TLS_RATE             5
+#define DSE_RPC_TLS_BURST            10
+#define DSE_RPC_LINE_TIMEOUT_MS      5000
+#define DSE_RPC_IDLE_TIMEOUT_MS      120000
 
 /* One call being served: its params and, on failure, the error to return. */
 struct dse_rpc_call {
@@ -49,6 +87,48 @@ struct dse_rpc_method {
 struct dse_rpc_server;
 
 /*
+ * What the server lets one client, and all of them together, spend.  A
+ * field of 0 means its default (DSE_RPC_*, above).
+ */
+struct dse_rpc_limits {
+	/* Entries of one batch; a longer batch is refused whole before any runs. */
+	unsigned max_batch;
+	/*
+	 * Bytes of the answers of one batch: once they are spent, the entries
+	 * left are not run and each gets a DSE_RPC_LIMIT_ERROR answer.
+	 */
+	size_t max_reply;
+	/*
+	 * Answer bytes queued for one client above which its requests are no
+	 * longer read or run, until it reads (backpressure).
+	 */
+	size_t out_high;
+	/* Calls run for one client in one turn, at least one (a batch entry, a blank line: one). */
+	unsigned turn_calls;
+	/* Microseconds one client may take of a turn; the call under way finishes. */
+	unsigned turn_us;
+	/* Clients of the Unix socket at once. */
+	unsigned max_unix_clients;
+	/* Authenticated (handshake complete) TLS clients at once. */
+	unsigned max_tls_clients;
+	/* TLS clients in their handshake at once: unauthenticated, a pool of their own. */
+	unsigned max_tls_handshakes;
+	/* Milliseconds a TLS client has to complete its handshake. */
+	int handshake_timeout_ms;
+	/*
+	 * New TLS connections a second from one source address (IPv6: one /64)
+	 * that do not authenticate (one that does gives its token back) ...
+	 */
+	unsigned tls_rate;
+	/* ... with bursts of up to this many. */
+	unsigned tls_burst;
+	/* Milliseconds a client may take to finish a request line it started. */
+	int line_timeout_ms;
+	/* Milliseconds a client may stay without a request or reading an answer. */
+	int idle_timeout_ms;
+};
+
+/*
  * Creates a server with 'methods' (terminated by an entry with a NULL name,
  * kept by reference) and 'ctx' handed to each call.  Returns NULL on ENOMEM.
  */
@@ -60,10 +140,19 @@ struct dse_rpc_server *dse_rpc_server_new(const struct dse_rpc_method *methods, 
  */
 int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode);
 
-struct dse_tls_conf;
+/*
+ * Sets the limits of 'srv' to 'limits' (zero fields: the defaults).  Clients
+ * already connected beyond a lowered connection limit stay until they
+ * leave or are evicted.  Returns 0, or -EINVAL when a value is out of range
+ * (a negative time, turn_us over a second, a connection limit over 4096,
+ * max_reply or out_high over 32 MiB); the limits are then unchanged.
+ */
+int dse_rpc_server_set_limits(struct dse_rpc_server *srv, const struct dse_rpc_limits *limits);
 
-/* A TLS client gets this long to complete its handshake before it is refused. */
-#define DSE_RPC_HANDSHAKE_TIMEOUT_MS 5000
+/* Copies the limits in force (defaults filled in) to '*ret'. */
+void dse_rpc_server_limits(const struct dse_rpc_server *srv, struct dse_rpc_limits *ret);
+
+struct dse_tls_conf;
 
 /*
  * Also listens on TCP 'addr' (an IPv4 or IPv6 address; NULL: every IPv4
@@ -84,7 +173,8 @@ int dse_rpc_listen_tls(struct dse_rpc_server *srv, const char *addr, uint16_t po
 
 /*
  * Sets how long a TLS client may take to complete its handshake, in
- * milliseconds (at least 1; the default is DSE_RPC_HANDSHAKE_TIMEOUT_MS).
+ * milliseconds (at least 1; the default is DSE_RPC_HANDSHAKE_TIMEOUT_MS):
+ * the limit handshake_timeout_ms.
  */
 void dse_rpc_tls_set_handshake_timeout(struct dse_rpc_server *srv, int timeout_ms);
 
@@ -101,26 +191,68 @@ struct dse_rpc_tls_stats {
 				     a client that refused our certificate */
 	uint64_t refused_role;    /* a certificate of the CA without the host's role (a
 				     DPU's, or another name or key usage: tls.h) */
-	uint64_t refused_timeout; /* no handshake within DSE_RPC_HANDSHAKE_TIMEOUT_MS */
+	uint64_t refused_timeout; /* no handshake within the limit handshake_timeout_ms */
 	uint64_t refused_closed;  /* the client closed the connection during the handshake */
+	uint64_t refused_rate;    /* its source address opened more than tls_rate a second */
+	uint64_t refused_evicted; /* still in its handshake when the handshake slots were
+				     full and a newer connection took its slot */
+	uint64_t refused_full;    /* handshake done, but every authenticated slot was busy */
 	uint64_t refused_other;   /* any other TLS failure */
 	uint64_t active;          /* TLS clients connected now (handshaking or established) */
+	uint64_t handshaking;     /* of those, in their handshake now */
 };
 
 /* Copies the TLS listener's counters to '*ret'. */
 void dse_rpc_server_tls_stats(const struct dse_rpc_server *srv, struct dse_rpc_tls_stats *ret);
 
+/* Counters of the connections of one transport (Unix, or authenticated TLS). */
+struct dse_rpc_conn_stats {
+	uint64_t active;       /* clients connected now */
+	uint64_t accepted;     /* clients admitted (TLS: handshakes completed) */
+	uint64_t evicted;      /* closed, longest stalled or idle, to make room for a new one */
+	uint64_t refused_full; /* new clients refused: every slot busy, none to evict */
+	uint64_t closed_line_timeout; /* closed: a started line not finished in line_timeout_ms */
+	uint64_t closed_idle;  /* closed: no request and no answer read for idle_timeout_ms */
+};
+
+/* Counters of the whole server. */
+struct dse_rpc_server_stats {
+	struct dse_rpc_conn_stats unix_clients; /* the Unix socket */
+	struct dse_rpc_conn_stats tls_clients;  /* authenticated TLS clients */
+	uint64_t batches_refused;  /* batches of more than max_batch entries */
+	uint64_t entries_skipped;  /* batch entries not run: their batch's max_reply was spent */
+	uint64_t backpressured;    /* times a client's requests were held back: the answers
+				      queued for it reached out_high */
+	uint64_t out_queued;       /* answer bytes queued now, all clients */
+	uint64_t in_buffered;      /* request bytes received and not yet run now, all clients */
+};
+
+/* Copies the server's counters to '*ret'. */
+void dse_rpc_server_stats(const struct dse_rpc_server *srv, struct dse_rpc_server_stats *ret);
+
 /*
- * Serves the sockets (Unix and TLS): accepts clients, steps TLS handshakes,
- * reads requests and answers them.  Waits up to 'timeout_ms' for activity
- * (less when a handshake times out sooner).  Returns 0 or a negative errno of
- * poll(); errors of one client only close that client.
+ * The server's counters as JSON (new reference): {"unix": {...}, "tls":
+ * {...}} with the fields of struct dse_rpc_conn_stats each, and the other
+ * fields of struct dse_rpc_server_stats.  NULL on ENOMEM.
+ */
+json_t *dse_rpc_server_stats_json(const struct dse_rpc_server *srv);
+
+/*
+ * One turn of the server: waits up to 'timeout_ms' for activity (less when
+ * a deadline comes sooner, not at all when a client has work left from the
+ * last turn), then serves every client that is ready, each for at most
+ * turn_calls calls and turn_us microseconds, starting with a different
+ * client each turn; closes clients past their deadlines; accepts new
+ * clients (making room as struct dse_rpc_limits says) and steps TLS
+ * handshakes.  Returns 0 or a negative errno of poll(); errors of one client
+ * only close that client.
  */
 int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms);
 
 /*
- * Answers one parsed request (object or batch array).  Returns the response
- * (new reference), or NULL when nothing is to be sent (notifications).
+ * Answers one parsed request (object or batch array) under the limits
+ * max_batch and max_reply.  Returns the response (new reference), or NULL
+ * when nothing is to be sent (notifications).
  */
 json_t *dse_rpc_dispatch(struct dse_rpc_server *srv, json_t *req);
 

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import certs  # noqa: E402
 import lab as labmod  # noqa: E402
+import rpc_load  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = HERE.parents[1]
@@ -731,6 +732,130 @@ def test_hostd_full_disk_is_reported_and_logged(hostd):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+# ---- the API under attack (the limits of the JSON-RPC server) ----
+
+def hostd_warm(h):
+    """dse-hostd's pid, after a few calls so that its RSS measures only what follows."""
+    for _ in range(3):
+        st = h.ok("status")
+    assert st["pid"] == h.proc.pid
+    return st["pid"]
+
+
+def api_stats(h):
+    return h.ok("status")["api"]
+
+
+def test_hostd_stalled_half_line_clients_do_not_lock_out_dsectl(hostd, metrics):
+    """The issue: 70 clients that send half a line and wait made dse-hostd's
+    socket unreachable ('dsectl status' timed out after 30 s).
+
+    Steps: 70 clients connect to dse-hostd's socket, each send half a
+    request and wait; then for 2 s a well-behaved client connects anew for
+    each status call (every 20 ms), and 'dsectl status' runs.
+    Verify: the well-behaved client's calls are answered within 100 ms
+    (p99, all within 1 s); dsectl status succeeds; the stalled clients were
+    evicted for the newcomers (api.unix.evicted >= 6, refused_full 0); RSS
+    is back within 4 MiB once they are gone.
+    """
+    pid = hostd_warm(hostd)
+    before = rpc_load.rss_kb(pid)
+    stalled = []
+    try:
+        for _ in range(70):
+            s = rpc_load.unix_conn(hostd.sock)
+            s.sendall(b'{"jsonrpc": "2.0", "id": 1, "meth')
+            stalled.append(s)
+        p = rpc_load.probe_unix(hostd.sock, 2, "status", connect=True, interval=20)
+        t0 = time.monotonic()
+        r = hostd.ctl("status", timeout=30)
+        took = time.monotonic() - t0
+        res = rpc_load.probe_result(p)
+        assert r.rc == 0, r
+        rpc_load.assert_served(res, "hostd, 70 half-line clients: status", metrics,
+                               connects=True)
+        metrics.append("hostd, 70 half-line clients: dsectl status in %.0f ms (process start "
+                       "included)" % (took * 1000))
+        st = api_stats(hostd)["unix"]
+        assert st["evicted"] >= 6 and st["refused_full"] == 0, st
+    finally:
+        for s in stalled:
+            s.close()
+    rpc_load.record_rss(metrics, "hostd, 70 half-line clients", before, rpc_load.peak_kb(pid),
+                        rpc_load.settle_rss(pid, before))
+
+
+@pytest.mark.parametrize("n", [8, 60])
+def test_hostd_clients_that_never_read_do_not_starve_dsectl(hostd, metrics, n):
+    """The issue's flood of clients that never read, on dse-hostd's socket.
+
+    Steps: 'n' clients send status requests without end and never read an
+    answer; after 0.5 s a well-behaved client calls status every 10 ms for
+    2 s on its own connection, and 'dsectl status' runs.
+    Verify: calls are answered within 100 ms (p99, all within 1 s); dsectl
+    status succeeds; the flooders were held back (api.backpressured > 0) with at
+    most 64 KiB plus one answer queued for each; RSS is back within 4 MiB
+    once they are gone.
+    """
+    pid = hostd_warm(hostd)
+    before = rpc_load.rss_kb(pid)
+    rpc_load.reset_peak(pid)
+    flooders = []
+    try:
+        for _ in range(n):
+            flooders.append(rpc_load.Flooder(hostd.sock, rpc_load.request_line("status")))
+        time.sleep(0.5)
+        p = rpc_load.probe_unix(hostd.sock, 2, "status")
+        r = hostd.ctl("status", timeout=30)
+        rpc_load.assert_served(rpc_load.probe_result(p),
+                               "hostd, %d clients that never read: status" % n, metrics)
+        assert r.rc == 0, r
+        api = api_stats(hostd)
+        assert api["backpressured"] > 0, api
+        assert api["out_queued"] <= n * ((64 << 10) + 65536), api
+    finally:
+        for f in flooders:
+            f.stop()
+    rpc_load.record_rss(metrics, "hostd, %d clients that never read" % n, before,
+                        rpc_load.peak_kb(pid), rpc_load.settle_rss(pid, before))
+
+
+def test_hostd_big_batch_is_refused_before_any_call_runs(hostd, metrics):
+    """The issue's batch of 70,000 calls in one line, on dse-hostd's socket.
+
+    Steps: send a batch of 70,000 status calls with a switch.add
+    notification at its end, three times.
+    Verify: each gets one invalid-request error naming the limit of 1000
+    entries, within 1 s; the switch was not added; RSS is back within 4
+    MiB.
+    """
+    pid = hostd_warm(hostd)
+    before = rpc_load.rss_kb(pid)
+    rpc_load.reset_peak(pid)
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "status"} for i in range(69999)]
+    batch.append({"jsonrpc": "2.0", "method": "switch.add",
+                  "params": {"name": "x", "mode": "single", "dpus": ["d1"]}})
+    line = json.dumps(batch, separators=(",", ":")).encode() + b"\n"
+    sock = rpc_load.unix_conn(hostd.sock)
+    buf = b""
+    try:
+        for _ in range(3):
+            t0 = time.monotonic()
+            sock.sendall(line)
+            resp, buf = rpc_load.read_line(sock, buf)
+            took = time.monotonic() - t0
+            resp = json.loads(resp)
+            assert isinstance(resp, dict), "the batch ran: %d answers" % len(resp)
+            assert resp["error"]["code"] == -32600 and "1000 entries" in resp["error"]["message"]
+            assert took < 1.0, took
+    finally:
+        sock.close()
+    metrics.append("hostd, batch of 70000 status (%.1f MB): refused in %.0f ms"
+                   % (len(line) / 1e6, took * 1000))
+    assert hostd.ok("switch", "list") == []
+    assert api_stats(hostd)["batches_refused"] == 3
+    rpc_load.record_rss(metrics, "hostd, batch of 70000 status", before, rpc_load.peak_kb(pid),
+                        rpc_load.settle_rss(pid, before))
 
 
 # ---- with a DPU ----

@@ -195,11 +195,13 @@ def test_a_huge_line_is_refused_and_the_daemon_keeps_serving(dpud):
     assert dpud.alive()
 
 
-def test_clients_beyond_the_limit_wait_and_are_served_when_others_leave(dpud):
-    """Steps: open 70 connections (the daemon takes 64 at a time); send a request
-    on the last one; close ten of the first ones.
-    Verify: once others leave, the last client is answered; a client that sent
-    half a request and hung up does not disturb the others."""
+def test_clients_beyond_the_limit_take_the_slots_of_idle_ones(dpud):
+    """Steps: open 70 connections (the daemon takes 64 at a time); send half a
+    request on the sixth; send a request on the last one; close ten of the
+    first ones.
+    Verify: the last client is answered (a full socket makes room by closing
+    the longest idle client, test_rpc_limits.py has the attacks); a client
+    that sent half a request and hung up does not disturb the others."""
     conns = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(70)]
     try:
         for c in conns:

@@ -29,7 +29,7 @@
 
 #include "jsonrpc.h"
 
-#define MAX_FDS 40
+#define MAX_FDS 200
 
 /* Bytes received by a client, and whether the server closed it. */
 struct inbuf {
@@ -1170,6 +1170,466 @@ static void test_rpc_listen_refuses_a_path_too_long(void **state)
 	assert_serves_after_listen(fx);
 }
 
+/* ---- Limits ---- */
+
+/* Sets the limits 'l' (zero fields: defaults) on the fixture's server. */
+static void set_limits(struct fixture *fx, struct dse_rpc_limits l)
+{
+	assert_int_equal(dse_rpc_server_set_limits(fx->srv, &l), 0);
+}
+
+/* The server's counters. */
+static struct dse_rpc_server_stats stats_of(struct fixture *fx)
+{
+	struct dse_rpc_server_stats st;
+
+	dse_rpc_server_stats(fx->srv, &st);
+	return st;
+}
+
+/* A batch of 'n' "count" calls with ids 1..n (a notification when 'notify'); caller frees. */
+static char *count_batch(unsigned n, bool notify)
+{
+	size_t cap = 64 + (size_t)n * 64, len = 0;
+	char *b = malloc(cap);
+
+	assert_non_null(b);
+	b[len++] = '[';
+	for (unsigned i = 1; i <= n; i++) {
+		if (notify)
+			len += (size_t)snprintf(b + len, cap - len,
+						"%s{\"jsonrpc\":\"2.0\",\"method\":\"count\"}",
+						i > 1 ? "," : "");
+		else
+			len += (size_t)snprintf(b + len, cap - len,
+						"%s{\"jsonrpc\":\"2.0\",\"id\":%u,"
+						"\"method\":\"count\"}",
+						i > 1 ? "," : "", i);
+	}
+	snprintf(b + len, cap - len, "]");
+	return b;
+}
+
+/*
+ * Steps: max_batch 5; dispatch text batches of 6 calls and of 6
+ * notifications, and the parsed batch of 6; then a batch of exactly 5.
+ * Verify: the batches of 6 get one invalid-request error naming the limit
+ * and run none of their entries (the counter stays 0), counted in
+ * batches_refused; the batch of 5 runs all 5 and answers them in order.
+ */
+static void test_rpc_batch_over_max_batch_is_refused_before_any_entry_runs(void **state)
+{
+	struct fixture *fx = *state;
+	char *six = count_batch(6, false), *six_n = count_batch(6, true);
+	char *five = count_batch(5, false);
+	json_t *req = json_loads(six, 0, NULL), *resp;
+
+	set_limits(fx, (struct dse_rpc_limits){.max_batch = 5});
+	assert_error(call(fx, six), "null", DSE_RPC_INVALID_REQUEST, "more than 5 entries");
+	assert_error(call(fx, six_n), "null", DSE_RPC_INVALID_REQUEST, "more than 5 entries");
+	resp = dse_rpc_dispatch(fx->srv, req);
+	assert_error(resp, "null", DSE_RPC_INVALID_REQUEST, "more than 5 entries");
+	json_decref(resp);
+	json_decref(req);
+	assert_int_equal(n_counted, 0);
+	assert_int_equal(stats_of(fx).batches_refused, 3);
+	call(fx, five);
+	assert_true(json_is_array(fx->resp));
+	assert_int_equal(json_array_size(fx->resp), 5);
+	for (unsigned i = 0; i < 5; i++) {
+		const char *n = (const char *[]){"1", "2", "3", "4", "5"}[i];
+
+		assert_result(json_array_get(fx->resp, i), n, n);
+	}
+	free(six);
+	free(six_n);
+	free(five);
+}
+
+/*
+ * Steps: max_batch 3; batches of 3 whose entries hide commas, brackets,
+ * braces and escaped quotes in strings, nested arrays and objects; and a
+ * batch of 4 plain numbers.
+ * Verify: the entries are counted as JSON has them: the batches of 3 are
+ * answered (3 answers each), the batch of 4 is refused.
+ */
+static void test_rpc_batch_entries_are_counted_as_json_has_them(void **state)
+{
+	struct fixture *fx = *state;
+	const char tricky[] =
+	    "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\","
+	    "\"params\":{\"p\":\"a,b],[{\\\",\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\",\"params\":{\"p\":[1,[2,3],{\"x\":"
+	    "[4,5]}]}},"
+	    " {\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"echo\",\"params\":{\"p\":\"\\\\\",\"q\":"
+	    "\",,,\"}} ]";
+
+	set_limits(fx, (struct dse_rpc_limits){.max_batch = 3});
+	call(fx, tricky);
+	assert_true(json_is_array(fx->resp));
+	assert_int_equal(json_array_size(fx->resp), 3);
+	assert_result(json_array_get(fx->resp, 0), "1", "{\"p\":\"a,b],[{\\\",\"}");
+	assert_result(json_array_get(fx->resp, 2), "3", "{\"p\":\"\\\\\",\"q\":\",,,\"}");
+	call(fx, "[1, 2, true]");
+	assert_int_equal(json_array_size(fx->resp), 3);
+	assert_error(call(fx, "[1, 2, 3, 4]"), "null", DSE_RPC_INVALID_REQUEST, "more than 3");
+}
+
+/*
+ * Steps: max_reply 400; dispatch a batch of 10 "count" calls, each with a
+ * 100-byte echo-sized id string, the last a notification.
+ * Verify: the first calls run until their answers reach 400 bytes; every
+ * later entry gets a limit error (-32001) with its own id that names the
+ * limit, and does not run (the counter stops); the notification gets
+ * nothing; entries_skipped counts the entries not run.
+ */
+static void test_rpc_batch_stops_running_at_the_reply_budget(void **state)
+{
+	struct fixture *fx = *state;
+	char text[4096], pad[101];
+	size_t len = 0, bytes = 0;
+	unsigned ran;
+
+	memset(pad, 'i', 100);
+	pad[100] = '\0';
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "[");
+	for (unsigned i = 0; i < 9; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"{\"jsonrpc\":\"2.0\",\"id\":\"%s%u\","
+					"\"method\":\"count\"},",
+					pad, i);
+	snprintf(text + len, sizeof(text) - len, "{\"jsonrpc\":\"2.0\",\"method\":\"count\"}]");
+	set_limits(fx, (struct dse_rpc_limits){.max_reply = 400});
+	call(fx, text);
+	assert_true(json_is_array(fx->resp));
+	assert_int_equal(json_array_size(fx->resp), 9);
+	ran = n_counted;
+	assert_true(ran >= 2 && ran < 9);
+	for (unsigned i = 0; i < 9; i++) {
+		json_t *r = json_array_get(fx->resp, i);
+		char id[120];
+
+		snprintf(id, sizeof(id), "\"%s%u\"", pad, i);
+		if (i < ran) {
+			char want[8];
+
+			snprintf(want, sizeof(want), "%u", i + 1);
+			assert_result(r, id, want);
+			bytes += json_dumpb(r, NULL, 0, JSON_COMPACT) + 1;
+		} else {
+			assert_error(r, id, DSE_RPC_LIMIT_ERROR, "limit of 400 bytes");
+		}
+	}
+	/* It stopped as soon as the budget was spent, not before. */
+	assert_true(bytes >= 400);
+	assert_int_equal(stats_of(fx).entries_skipped, 10 - ran);
+}
+
+/* Sends what it can of 'buf' without blocking; returns the bytes sent. */
+static size_t send_some(int fd, const char *buf, size_t len)
+{
+	ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Runs the server for 'ms' milliseconds. */
+static void serve_for(struct dse_rpc_server *srv, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end)
+		assert_int_equal(dse_rpc_poll(srv, 5), 0);
+}
+
+/*
+ * Steps: turn_calls 2; a client sends a batch of 10 "count" calls; run one
+ * turn at a time.
+ * Verify: no turn runs more than 2 calls (the batch goes on in later
+ * turns); the answer is one array of the 10 in order.
+ */
+static void test_rpc_socket_batch_is_answered_across_turns(void **state)
+{
+	struct fixture *fx = *state;
+	char *batch = count_batch(10, false);
+	unsigned before, turns = 0;
+	json_t *j;
+	int fd;
+
+	set_limits(fx, (struct dse_rpc_limits){.turn_calls = 2});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	assert_int_equal(dse_rpc_poll(fx->srv, 100), 0); /* accepts */
+	assert_true(send(fd, batch, strlen(batch), MSG_NOSIGNAL) == (ssize_t)strlen(batch));
+	assert_true(send(fd, "\n", 1, MSG_NOSIGNAL) == 1);
+	while (n_counted < 10 && turns++ < 100) {
+		before = n_counted;
+		assert_int_equal(dse_rpc_poll(fx->srv, 100), 0);
+		assert_true(n_counted - before <= 2);
+	}
+	assert_int_equal(n_counted, 10);
+	assert_true(turns >= 5);
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	assert_int_equal(lines_of(&fx->in), 1);
+	j = line_json(&fx->in, 0);
+	assert_true(json_is_array(j));
+	assert_int_equal(json_array_size(j), 10);
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(j, i), "id")),
+				 i + 1);
+	free(batch);
+}
+
+/*
+ * Steps: client A sends a batch of 500 "count" calls and 500 single
+ * "count" requests; then client B sends one "sum" request.
+ * Verify: B is answered while A has run only a small part of its 1000
+ * calls (at most 4 turns' worth): round-robin, a bounded number of calls
+ * per client per turn.
+ */
+static void test_rpc_socket_a_busy_client_does_not_starve_another(void **state)
+{
+	struct fixture *fx = *state;
+	const char one[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"count\"}\n";
+	const char req[] = REQ_SUM(7, 3, 4);
+	char *batch = count_batch(500, false), *lines;
+	size_t len = strlen(batch), off = 0;
+	int a, b;
+
+	lines = malloc(len + 1 + 500 * strlen(one));
+	assert_non_null(lines);
+	memcpy(lines, batch, len);
+	lines[len++] = '\n';
+	for (unsigned i = 0; i < 500; i++, len += strlen(one))
+		memcpy(lines + len, one, strlen(one));
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	a = client_connect(fx, fx->path);
+	b = client_connect(fx, fx->path);
+	assert_int_equal(dse_rpc_poll(fx->srv, 100), 0); /* accepts both */
+	/* A's requests are all in the server's socket before B asks. */
+	while (off < len) {
+		off += send_some(a, lines + off, len - off);
+		assert_int_equal(dse_rpc_poll(fx->srv, 0), 0);
+		client_drain(a, &fx->in);
+	}
+	assert_true(n_counted < 1000);
+	assert_int_equal(send(b, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	{
+		unsigned at_start = n_counted;
+
+		while (lines_of(&fx->in2) < 1) {
+			assert_int_equal(dse_rpc_poll(fx->srv, 100), 0);
+			client_drain(a, &fx->in);
+			client_drain(b, &fx->in2);
+		}
+		assert_true(n_counted - at_start <= 4 * DSE_RPC_TURN_CALLS);
+	}
+	assert_line_result(&fx->in2, 0, "7", "7");
+	free(batch);
+	free(lines);
+}
+
+/*
+ * Steps: out_high 8 KiB; client A sends "echo" requests with 2 KiB
+ * params as fast as the server reads them, for 300 ms, and never reads;
+ * client B then sends a request.
+ * Verify: the server stopped reading A (backpressured > 0) with at most
+ * out_high plus one answer queued for it; B is answered at once; when A
+ * reads, it gets exactly one answer for each request it sent, in order.
+ */
+static void test_rpc_socket_client_that_does_not_read_gets_backpressure(void **state)
+{
+	struct fixture *fx = *state;
+	const char req[] = REQ_SUM(9, 4, 5);
+	char one[2200];
+	size_t len, off = 0;
+	unsigned sent = 0;
+	struct dse_rpc_server_stats st;
+	long long end;
+	int a, b;
+
+	len = (size_t)snprintf(one, sizeof(one),
+			       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\","
+			       "\"params\":{\"p\":\"%2048d\"}}\n",
+			       0);
+	set_limits(fx, (struct dse_rpc_limits){.out_high = 8192});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	a = client_connect(fx, fx->path);
+	b = client_connect(fx, fx->path);
+	assert_int_equal(dse_rpc_poll(fx->srv, 100), 0);
+	end = now_ms() + 300;
+	while (now_ms() < end) {
+		size_t n = send_some(a, one + off, len - off);
+
+		off += n;
+		if (off == len) {
+			off = 0;
+			sent++;
+		}
+		assert_int_equal(dse_rpc_poll(fx->srv, n ? 0 : 5), 0);
+	}
+	/* Finish the request under way, so that every request sent is whole. */
+	while (off > 0 && off < len) {
+		off += send_some(a, one + off, len - off);
+		serve_for(fx->srv, 1);
+	}
+	sent += off == len;
+	st = stats_of(fx);
+	assert_true(st.backpressured > 0);
+	assert_true(st.out_queued <= 8192 + len + 64);
+	assert_true(sent > 20);
+	assert_int_equal(send(b, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	pump(fx->srv, b, &fx->in2, 1, 200);
+	assert_line_result(&fx->in2, 0, "9", "9");
+	pump(fx->srv, a, &fx->in, sent, 10000);
+	assert_int_equal(lines_of(&fx->in), sent);
+	serve_for(fx->srv, 20);
+	client_drain(a, &fx->in);
+	assert_int_equal(lines_of(&fx->in), sent);
+}
+
+/*
+ * Steps: line_timeout 100 ms; client A sends half a request and stalls;
+ * client B sends a whole request every 30 ms.
+ * Verify: A gets an invalid-request error saying its line was not
+ * finished within 100 ms and is closed, after 100 ms and well before 1 s;
+ * B is answered every time and stays open; closed_line_timeout is 1.
+ */
+static void test_rpc_socket_half_line_times_out(void **state)
+{
+	struct fixture *fx = *state;
+	const char half[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"meth";
+	const char req[] = REQ_SUM(2, 1, 1);
+	long long start, end;
+	unsigned asked = 0;
+	int a, b;
+
+	set_limits(fx, (struct dse_rpc_limits){.line_timeout_ms = 100});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	a = client_connect(fx, fx->path);
+	b = client_connect(fx, fx->path);
+	assert_int_equal(send(a, half, strlen(half), MSG_NOSIGNAL), (ssize_t)strlen(half));
+	start = now_ms();
+	end = start + 1000;
+	while (!fx->in.closed && now_ms() < end) {
+		if (now_ms() - start >= 30 * (long long)asked) {
+			assert_int_equal(send(b, req, strlen(req), MSG_NOSIGNAL),
+					 (ssize_t)strlen(req));
+			asked++;
+		}
+		assert_int_equal(dse_rpc_poll(fx->srv, 5), 0);
+		client_drain(a, &fx->in);
+		client_drain(b, &fx->in2);
+	}
+	assert_true(fx->in.closed);
+	assert_true(now_ms() - start >= 100);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_error(line_json(&fx->in, 0), "null", DSE_RPC_INVALID_REQUEST,
+		     "not finished within 100 ms");
+	pump(fx->srv, b, &fx->in2, asked, 500);
+	assert_int_equal(lines_of(&fx->in2), asked);
+	assert_false(fx->in2.closed);
+	assert_int_equal(stats_of(fx).unix_clients.closed_line_timeout, 1);
+}
+
+/*
+ * Steps: idle_timeout 150 ms; a client makes one call, then waits.
+ * Verify: it is closed after 150 ms of idleness and before 1 s;
+ * closed_idle is 1; a new client is served.
+ */
+static void test_rpc_socket_idle_client_times_out(void **state)
+{
+	struct fixture *fx = *state;
+	const char req[] = REQ_SUM(3, 1, 2);
+	long long answered;
+	int fd;
+
+	set_limits(fx, (struct dse_rpc_limits){.idle_timeout_ms = 150});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	pump(fx->srv, fd, &fx->in, 1, 1000);
+	assert_line_result(&fx->in, 0, "3", "3");
+	answered = now_ms();
+	pump(fx->srv, fd, &fx->in, 2, 1000);
+	assert_true(fx->in.closed);
+	assert_true(now_ms() - answered >= 140 && now_ms() - answered < 1000);
+	assert_int_equal(stats_of(fx).unix_clients.closed_idle, 1);
+	assert_serves(fx, fx->srv, fx->path);
+}
+
+/*
+ * Steps: max_unix_clients 4; four clients connect, 5 ms apart: the first
+ * sends half a line, the others nothing; then a fifth connects and asks.
+ * Verify: the fifth is answered; the first (the longest stalled) was
+ * closed to make room, the others stay; evicted 1, refused_full 0.
+ */
+static void test_rpc_socket_full_socket_evicts_the_longest_stalled_client(void **state)
+{
+	struct fixture *fx = *state;
+	const char half[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"meth";
+	struct inbuf in[4] = {0};
+	struct dse_rpc_server_stats st;
+	int fds[4];
+
+	set_limits(fx, (struct dse_rpc_limits){.max_unix_clients = 4});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		fds[i] = client_connect(fx, fx->path);
+		if (i == 0)
+			assert_int_equal(send(fds[0], half, strlen(half), MSG_NOSIGNAL),
+					 (ssize_t)strlen(half));
+		serve_for(fx->srv, 5);
+	}
+	assert_int_equal(stats_of(fx).unix_clients.active, 4);
+	assert_serves(fx, fx->srv, fx->path);
+	serve_for(fx->srv, 20);
+	for (unsigned i = 0; i < 4; i++)
+		client_drain(fds[i], &in[i]);
+	assert_true(in[0].closed);
+	for (unsigned i = 1; i < 4; i++)
+		assert_false(in[i].closed);
+	st = stats_of(fx);
+	assert_int_equal(st.unix_clients.evicted, 1);
+	assert_int_equal(st.unix_clients.refused_full, 0);
+	for (unsigned i = 0; i < 4; i++)
+		free(in[i].b);
+}
+
+/*
+ * Steps: set limits with a negative time, turn_us over a second, a
+ * connection limit over 4096; then all zero.
+ * Verify: -EINVAL for each bad one (the limits stay); all zero gives the
+ * defaults of jsonrpc.h.
+ */
+static void test_rpc_limits_are_checked_and_default(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_rpc_limits l;
+
+	assert_int_equal(dse_rpc_server_set_limits(fx->srv, &(struct dse_rpc_limits){
+								.line_timeout_ms = -1}),
+			 -EINVAL);
+	assert_int_equal(dse_rpc_server_set_limits(fx->srv,
+						   &(struct dse_rpc_limits){.turn_us = 2000000}),
+			 -EINVAL);
+	assert_int_equal(dse_rpc_server_set_limits(
+			     fx->srv, &(struct dse_rpc_limits){.max_unix_clients = 5000}),
+			 -EINVAL);
+	set_limits(fx, (struct dse_rpc_limits){0});
+	dse_rpc_server_limits(fx->srv, &l);
+	assert_int_equal(l.max_batch, DSE_RPC_MAX_BATCH);
+	assert_int_equal(l.max_reply, DSE_RPC_MAX_REPLY);
+	assert_int_equal(l.out_high, DSE_RPC_OUT_HIGH);
+	assert_int_equal(l.turn_calls, DSE_RPC_TURN_CALLS);
+	assert_int_equal(l.max_unix_clients, DSE_RPC_MAX_UNIX_CLIENTS);
+	assert_int_equal(l.max_tls_clients, DSE_RPC_MAX_TLS_CLIENTS);
+	assert_int_equal(l.max_tls_handshakes, DSE_RPC_MAX_TLS_HANDSHAKES);
+	assert_int_equal(l.handshake_timeout_ms, DSE_RPC_HANDSHAKE_TIMEOUT_MS);
+	assert_int_equal(l.line_timeout_ms, DSE_RPC_LINE_TIMEOUT_MS);
+	assert_int_equal(l.idle_timeout_ms, DSE_RPC_IDLE_TIMEOUT_MS);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1209,6 +1669,16 @@ int main(void)
 	    T(test_rpc_listen_takes_over_a_stale_socket_file),
 	    T(test_rpc_listen_never_deletes_a_file_that_is_not_a_socket),
 	    T(test_rpc_listen_refuses_a_path_too_long),
+	    T(test_rpc_batch_over_max_batch_is_refused_before_any_entry_runs),
+	    T(test_rpc_batch_entries_are_counted_as_json_has_them),
+	    T(test_rpc_batch_stops_running_at_the_reply_budget),
+	    T(test_rpc_socket_batch_is_answered_across_turns),
+	    T(test_rpc_socket_a_busy_client_does_not_starve_another),
+	    T(test_rpc_socket_client_that_does_not_read_gets_backpressure),
+	    T(test_rpc_socket_half_line_times_out),
+	    T(test_rpc_socket_idle_client_times_out),
+	    T(test_rpc_socket_full_socket_evicts_the_longest_stalled_client),
+	    T(test_rpc_limits_are_checked_and_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,6 +76,8 @@ struct fixture {
 	json_t *error;
 	int fd; /* a raw client socket, or -1 */
 	char err[512];
+	struct dse_rpc_limits limits; /* the server's, when has_limits */
+	bool has_limits;
 };
 
 /* ---- helpers ---- */
@@ -298,11 +300,13 @@ static int m_remote(struct dse_rpc_call *call, json_t **ret_result)
 	*ret_result = json_boolean(call->remote);
 	return 0;
 }
+static int m_rpc_stats(struct dse_rpc_call *call, json_t **ret_result);
 
 static const struct dse_rpc_method methods[] = {
 	{"echo", m_echo, "returns params"},
 	{"tls.stats", m_stats, "the TLS counters"},
 	{"remote", m_remote, "true for a call over TLS"},
+	{"rpc.stats", m_rpc_stats, "the counters of the limits"},
 	{NULL, NULL, NULL},
 };
 
@@ -323,6 +327,10 @@ static void start_server(struct fixture *fx, const struct dse_tls_conf *conf)
 
 	fx->srv = dse_rpc_server_new(methods, NULL);
 	assert_non_null(fx->srv);
+	/* The tests connect from 127.0.0.1 many times a second; the rate has tests of its own. */
+	if (!fx->has_limits)
+		fx->limits = (struct dse_rpc_limits){.tls_rate = 10000, .tls_burst = 10000};
+	assert_int_equal(dse_rpc_server_set_limits(fx->srv, &fx->limits), 0);
 	r = dse_rpc_listen_tls(fx->srv, "127.0.0.1", 0, conf, err, sizeof(err));
 	if (r < 0)
 		fail_msg("listen_tls: %s", err);
@@ -1502,6 +1510,183 @@ static void test_tls_calls_are_marked_remote(void **state)
 	json_decref(req);
 }
 
+/* ---- limits of the TLS listener ---- */
+
+/* The server's counters as JSON: {"server": dse_rpc_server_stats_json(), "tls": {...}}. */
+static int m_rpc_stats(struct dse_rpc_call *call, json_t **ret_result)
+{
+	struct dse_rpc_tls_stats st;
+
+	dse_rpc_server_tls_stats(call->srv, &st);
+	*ret_result = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}}", "server",
+				dse_rpc_server_stats_json(call->srv), "tls", "rate",
+				(json_int_t)st.refused_rate, "evicted",
+				(json_int_t)st.refused_evicted, "full", (json_int_t)st.refused_full,
+				"handshaking", (json_int_t)st.handshaking);
+	return 0;
+}
+
+/*
+ * Reads counter 'name' of 'group' (and 'sub' of it, unless NULL) of
+ * rpc.stats, over the server's Unix socket, which no TLS limit touches.
+ */
+static long long limit_stat(struct fixture *fx, const char *group, const char *sub,
+			    const char *name)
+{
+	struct dse_rpc_client *c = NULL;
+	json_t *o;
+	long long v;
+
+	assert_int_equal(dse_rpc_client_unix(fx->sock, 2000, &c), 0);
+	assert_int_equal(call(fx, c, "rpc.stats", NULL), 0);
+	o = json_object_get(fx->result, group);
+	if (sub)
+		o = json_object_get(o, sub);
+	assert_non_null(json_object_get(o, name));
+	v = json_integer_value(json_object_get(o, name));
+	dse_rpc_client_free(c);
+	return v;
+}
+
+/* A plain TCP connection to the server from 'src' (an IPv4 address of lo). */
+static int tcp_connect_from(uint16_t port, const char *src)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in s = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, src, &s.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Whether the server closed 'fd' within 'ms' milliseconds (without sending data). */
+static bool closed_within(int fd, int ms)
+{
+	return read_until_closed(fd, ms) >= 0;
+}
+
+/*
+ * Starts a server with 'conf' and the limits 'l' (the rate generous
+ * unless 'l' sets it, as start_server()).
+ */
+static void start_server_limits(struct fixture *fx, const struct dse_tls_conf *conf,
+				struct dse_rpc_limits l)
+{
+	if (l.tls_rate == 0)
+		l.tls_rate = l.tls_burst = 10000;
+	fx->limits = l;
+	fx->has_limits = true;
+	start_server(fx, conf);
+}
+
+/*
+ * Unauthenticated peers have a pool of their own and can never take the
+ * slots of authenticated clients; a full pool gives its oldest handshake's
+ * slot to a newcomer.
+ * Steps: max_tls_handshakes 2, max_tls_clients 2; open three TCP
+ * connections that never start a handshake; then a client with the host
+ * CA's certificate connects and calls.
+ * Verify: the first silent connection is closed long before the handshake
+ * deadline (its slot went to the third); the good client is served; the
+ * handshake pool never holds more than 2 and two handshakes were evicted.
+ */
+static void test_tls_handshakes_have_their_own_pool(void **state)
+{
+	struct fixture *fx = *state;
+	int fds[3];
+
+	start_server_limits(fx, &pki.srv_conf,
+			    (struct dse_rpc_limits){.max_tls_handshakes = 2, .max_tls_clients = 2});
+	for (unsigned i = 0; i < 3; i++) {
+		fds[i] = tcp_connect(fx->port);
+		usleep(20 * 1000);
+	}
+	assert_true(closed_within(fds[0], 1000));
+	if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+		fail_msg("connect: %s", fx->err);
+	assert_int_equal(call(fx, fx->client, "echo", json_pack("{s:i}", "ok", 1)), 0);
+	assert_int_equal(limit_stat(fx, "tls", NULL, "evicted"), 2);
+	assert_true(limit_stat(fx, "tls", NULL, "handshaking") <= 2);
+	assert_true(closed_within(fds[1], 1000));
+	for (unsigned i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
+/*
+ * New TLS connections are limited per source address, before any TLS
+ * work; a connection that authenticates gives its token back.
+ * Steps: tls_rate 1/s, tls_burst 3; five good clients from 127.0.0.1 one
+ * after the other (connect, call, close); then four silent TCP connections
+ * from 127.0.0.1 at once, and one from 127.0.0.2.
+ * Verify: the five good clients are all served (their tokens came back);
+ * of the silent ones from 127.0.0.1 the fourth is closed at once and the
+ * first three are not; the one from 127.0.0.2 is not either; refused_rate
+ * is 1.
+ */
+static void test_tls_rate_limits_unauthenticated_connections_per_source(void **state)
+{
+	struct fixture *fx = *state;
+	int fds[5];
+
+	start_server_limits(fx, &pki.srv_conf,
+			    (struct dse_rpc_limits){.tls_rate = 1, .tls_burst = 3});
+	for (unsigned i = 0; i < 5; i++) {
+		if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+			fail_msg("good client %u: %s", i, fx->err);
+		assert_int_equal(call(fx, fx->client, "echo", NULL), 0);
+		dse_rpc_client_free(fx->client);
+		fx->client = NULL;
+	}
+	for (unsigned i = 0; i < 4; i++)
+		fds[i] = tcp_connect_from(fx->port, "127.0.0.1");
+	fds[4] = tcp_connect_from(fx->port, "127.0.0.2");
+	assert_true(closed_within(fds[3], 500));
+	for (unsigned i = 0; i < 3; i++)
+		assert_false(closed_within(fds[i], 50));
+	assert_false(closed_within(fds[4], 50));
+	assert_int_equal(limit_stat(fx, "tls", NULL, "rate"), 1);
+	for (unsigned i = 0; i < 5; i++)
+		close(fds[i]);
+}
+
+/*
+ * A full pool of authenticated sessions makes room by closing the longest
+ * idle one: idle sessions never lock the host out.
+ * Steps: max_tls_clients 2; clients A then B connect and call; then C.
+ * Verify: C is served; A (the longest idle) was closed, B still works;
+ * evicted 1, refused_full 0.
+ */
+static void test_tls_full_sessions_evict_the_longest_idle(void **state)
+{
+	struct fixture *fx = *state;
+	struct dse_rpc_client *a = NULL, *b = NULL;
+	char err[512];
+
+	start_server_limits(fx, &pki.srv_conf, (struct dse_rpc_limits){.max_tls_clients = 2});
+	assert_int_equal(dse_rpc_client_tls("127.0.0.1", fx->port, &pki.cli_conf, "h1-d1", 2000,
+					    &a, err, sizeof(err)),
+			 0);
+	assert_int_equal(call(fx, a, "echo", NULL), 0);
+	usleep(20 * 1000);
+	assert_int_equal(dse_rpc_client_tls("127.0.0.1", fx->port, &pki.cli_conf, "h1-d1", 2000,
+					    &b, err, sizeof(err)),
+			 0);
+	assert_int_equal(call(fx, b, "echo", NULL), 0);
+	if (connect_tls(fx, &pki.cli_conf, "h1-d1") < 0)
+		fail_msg("connect: %s", fx->err);
+	assert_int_equal(call(fx, fx->client, "echo", NULL), 0);
+	assert_true(call(fx, a, "echo", NULL) < 0);
+	assert_int_equal(call(fx, b, "echo", NULL), 0);
+	assert_int_equal(limit_stat(fx, "server", "tls", "evicted"), 1);
+	assert_int_equal(limit_stat(fx, "server", "tls", "refused_full"), 0);
+	dse_rpc_client_free(a);
+	dse_rpc_client_free(b);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1536,6 +1721,9 @@ int main(void)
 		T(test_tls_refusals_do_not_disturb_good_clients),
 		T(test_tls_refusals_are_logged_rate_limited),
 		T(test_tls_calls_are_marked_remote),
+		T(test_tls_handshakes_have_their_own_pool),
+		T(test_tls_rate_limits_unauthenticated_connections_per_source),
+		T(test_tls_full_sessions_evict_the_longest_idle),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
