@@ -33,6 +33,20 @@ def sign(ca_dir, cn, eku, out_dir, serial):
     return cert, key
 
 
+HOST_CONTROL = "dse:host-control"
+
+
+def host_identity(ca_dir, out_dir, serial=4242):
+    """Writes the host's control identity (client-only, CN dse:host-control: what a
+    DPU's control port accepts, docs/host-side.md) signed by the CA in ca_dir to
+    out_dir/cert.pem and key.pem, with the CA beside it (ca.pem), as dse-hostd
+    keeps its own.  Returns out_dir."""
+    out_dir = Path(out_dir)
+    sign(ca_dir, HOST_CONTROL, "clientAuth", out_dir, serial)
+    (out_dir / "ca.pem").write_bytes((Path(ca_dir) / "ca.pem").read_bytes())
+    return out_dir
+
+
 def extended_key_usage(cert):
     """The extended key usage of the PEM certificate 'cert', as openssl prints it."""
     p = subprocess.run(["openssl", "x509", "-noout", "-ext", "extendedKeyUsage", "-in",

@@ -458,10 +458,13 @@ def test_frag_needed_from_a_router_reaches_the_sender_through_default_deny(fw_la
     from scapy.layers.inet import ICMP, IP, TCP
     from scapy.layers.l2 import Ether
 
-    # vm1's next sequence number: the end of its last segment vm2 received.
-    segs = [Ether(f) for f in seen.frames if len(f) > 34 and f[23] == 6]
-    last = [p for p in segs if TCP in p and p[TCP].sport == cport][-1]
-    snd_nxt = last[TCP].seq + len(last[TCP].payload)
+    # vm1's next sequence number: its ISN + 1 (the SYN) + the 1000 bytes it sent.
+    def syns():
+        pkts = [Ether(f) for f in seen.frames if len(f) > 34 and f[23] == 6]
+        return [p for p in pkts if TCP in p and p[TCP].sport == cport and p[TCP].flags == "S"]
+
+    syn = wait_for(syns, len)
+    snd_nxt = syn[0][TCP].seq + 1 + 1000
     quote = bytes(IP(src=vm1.ip, dst=vm2.ip, proto=6, len=1040, flags="DF") /
                   TCP(sport=cport, dport=7000, seq=snd_nxt, flags="PA"))[:28]
     icmp = Ether(src=vm3.mac, dst=vm1.mac) / IP(src=vm3.ip, dst=vm1.ip) / \

@@ -152,8 +152,7 @@ def tls_dpud(lab):
     state = lab.tmp / "ca"
     run([hostd_binary(), "cert", "issue", "--state", state, "--name", "dpu", "--out",
          lab.tmp / "dpu-tls"])
-    # The host's control identity (docs/host-side.md, "Certificate profile").
-    certs.sign(state, "dse:host-control", "clientAuth", lab.tmp / "host-tls", 4242)
+    certs.host_identity(state, lab.tmp / "host-tls")
     lab.add_vm("vm1")
     dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "a", "vlan": 100}}],
                           ["--mgmt", "127.0.0.1:7300", "--tls-dir", lab.tmp / "dpu-tls"],

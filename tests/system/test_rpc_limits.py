@@ -2,7 +2,8 @@
 """dse-dpud's JSON-RPC server bounds what a client can make it spend, and is
 fair: each attack of the issue, with its numbers or more, against a real
 dse-dpud on its Unix socket and its TLS port (--mgmt on the loopback of the
-test's DPU namespace, certificates from 'dse-hostd cert issue').
+test's DPU namespace, certificates from 'dse-hostd cert issue' and
+certs.host_identity()).
 
 During each attack a well-behaved client, a process of its own
 (rpc_load.py), calls every 10 ms or connects anew for each call; 99 in 100
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+import certs
 import lab as labmod
 import rpc_load
 from rpc_load import (Flooder, assert_served, peak_kb, probe_result, read_line, record_rss,
@@ -43,12 +45,12 @@ def hostd_binary():
 
 @pytest.fixture
 def pki(lab):
-    """Certificates of one host CA: 'd1' for dse-dpud, 'host' for the clients."""
-    dirs = {}
-    for name in ("d1", "host"):
-        dirs[name] = lab.tmp / ("tls-" + name)
-        labmod.run([hostd_binary(), "cert", "issue", "--state", lab.tmp / "ca", "--name", name,
-                    "--out", dirs[name]])
+    """Certificates of one host CA: 'd1' for dse-dpud, 'host' (the host's control
+    identity) for the clients."""
+    dirs = {"d1": lab.tmp / "tls-d1", "host": lab.tmp / "tls-host"}
+    labmod.run([hostd_binary(), "cert", "issue", "--state", lab.tmp / "ca", "--name", "d1",
+                "--out", dirs["d1"]])
+    certs.host_identity(lab.tmp / "ca", dirs["host"])
     return dirs
 
 
