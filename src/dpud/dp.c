@@ -70,8 +70,18 @@ int dp_frag_init(unsigned max_datagrams, unsigned timeout_s)
 {
 	dp.frag_max = max_datagrams;
 	dp.frag_timeout_s = timeout_s;
-	return dse_frag_init(&dp.worker.frag, max_datagrams, (uint64_t)timeout_s * 1000000000ull,
-			     (int)rte_socket_id());
+	int r;
+
+	dp.worker.frag = rte_zmalloc("dse_frag", sizeof(*dp.worker.frag), RTE_CACHE_LINE_SIZE);
+	if (dp.worker.frag == NULL)
+		return -ENOMEM;
+	r = dse_frag_init(dp.worker.frag, max_datagrams, (uint64_t)timeout_s * 1000000000ull,
+			  (int)rte_socket_id());
+	if (r < 0) {
+		rte_free(dp.worker.frag);
+		dp.worker.frag = NULL;
+	}
+	return r;
 }
 
 uint16_t dp_port_find(const char *name)
@@ -275,6 +285,10 @@ void dp_stop(void)
 		atomic_store(&w->running, false);
 	}
 	/* Fragments still waiting for their datagram go with the table. */
-	rte_ip_frag_free_death_row(&w->frag.dr, 0);
-	dse_frag_fini(&w->frag);
+	if (w->frag != NULL) {
+		rte_ip_frag_free_death_row(&w->frag->dr, 0);
+		dse_frag_fini(w->frag);
+		rte_free(w->frag);
+		w->frag = NULL;
+	}
 }

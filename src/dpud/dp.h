@@ -114,7 +114,8 @@ struct dse_worker {
 	uint32_t rx_last;  /* packets the rx node received in the last walk */
 	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next */
 	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
-	struct dse_frag frag;       /* fragments of firewalled segments being reassembled */
+	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
+	struct dse_frag *frag;
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;
 	atomic_bool quit;

@@ -95,7 +95,7 @@ static uint16_t reass_process(struct rte_graph *graph, struct rte_node *node, vo
 
 	dse_enq_start(&q, graph, node, objs, n, REASS_NEXT_FW);
 	for (uint16_t i = 0; i < n; i++) {
-		uint16_t next = reass_one(graph, node, &w->frag, objs, i, w->now_ns);
+		uint16_t next = reass_one(graph, node, w->frag, objs, i, w->now_ns);
 
 		if (next == REASS_NEXT_N)
 			dse_enq_skip(&q);
@@ -117,14 +117,14 @@ static uint16_t frag_timer_process(struct rte_graph *graph, struct rte_node *nod
 
 	RTE_SET_USED(objs);
 	RTE_SET_USED(cnt);
-	if (likely(w->now_ns < next_ns) || w->frag.tbl == NULL)
+	if (likely(w->now_ns < next_ns) || w->frag == NULL)
 		return 0;
 	next_ns = w->now_ns + FRAG_TIMER_NS;
-	dse_frag_expire(&w->frag, w->now_ns);
-	n = (uint16_t)w->frag.dr.cnt;
+	dse_frag_expire(w->frag, w->now_ns);
+	n = (uint16_t)w->frag->dr.cnt;
 	if (n)
-		rte_node_enqueue(graph, node, 0, (void **)w->frag.dr.row, n);
-	w->frag.dr.cnt = 0;
+		rte_node_enqueue(graph, node, 0, (void **)w->frag->dr.row, n);
+	w->frag->dr.cnt = 0;
 	return n;
 }
 

@@ -794,7 +794,7 @@ static uint64_t fw_half_open(void)
 
 static json_t *fw_frag_json(void)
 {
-	const struct dse_frag *f = &dp.worker.frag;
+	const struct dse_frag *f = dp.worker.frag;
 
 	return json_pack("{s:I, s:I}", "reassembled", (json_int_t)f->reassembled, "fragmented",
 			 (json_int_t)f->fragmented);
