@@ -335,31 +335,28 @@ static inline uint16_t src_slot(const struct dse_ct_key *k, unsigned o)
 	return (uint16_t)rte_hash_crc(k->addr[o], 16, k->zone);
 }
 
-/* Counts entry 'idx' (of key 'k') half-open again. */
-static void embryonic_begin(struct dse_ct *ct, uint32_t idx, const struct dse_ct_key *k)
+/* Counts entry 'idx' of zone 'zone' half-open, its opener in per-source slot 'src'. */
+static void embryonic_begin(struct dse_ct *ct, uint32_t idx, uint16_t zone, uint16_t src)
 {
 	struct dse_ct_entry *e = &ct->entries[idx];
 
 	e->flags |= DSE_CT_EF_EMBRYONIC;
-	e->src_bucket = src_slot(k, (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0);
-	ct->src_embryonic[e->src_bucket]++;
-	ct->zone_embryonic[zone_slot(k->zone)]++;
+	e->src_bucket = src;
+	e->zone_slot = (uint8_t)zone_slot(zone);
+	ct->src_embryonic[src]++;
+	ct->zone_embryonic[e->zone_slot]++;
 }
 
-/* Ends the half-open count of entry 'idx', whose key is 'k' (NULL: looked up). */
-static void embryonic_end(struct dse_ct *ct, uint32_t idx, const struct dse_ct_key *k)
+/* Ends the half-open count of entry 'idx' (the entry knows its slots: no key to read). */
+static void embryonic_end(struct dse_ct *ct, uint32_t idx)
 {
 	struct dse_ct_entry *e = &ct->entries[idx];
-	void *kp;
 
 	if (!(e->flags & DSE_CT_EF_EMBRYONIC))
 		return;
 	e->flags &= ~DSE_CT_EF_EMBRYONIC;
 	ct->src_embryonic[e->src_bucket]--;
-	if (k == NULL && rte_hash_get_key_with_position(ct->hash, (int32_t)idx, &kp) == 0)
-		k = kp;
-	if (k != NULL)
-		ct->zone_embryonic[zone_slot(k->zone)]--;
+	ct->zone_embryonic[e->zone_slot]--;
 }
 
 /* True for the states of a connection that is open for real (not half-open, not closed). */
@@ -382,10 +379,10 @@ static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink)
 	struct dse_ct_key key;
 	void *k;
 
+	embryonic_end(ct, idx);
 	/* A copy: the key passed to rte_hash_del_key() must not be its own slot. */
 	if (rte_hash_get_key_with_position(ct->hash, (int32_t)idx, &k) == 0) {
 		memcpy(&key, k, sizeof(key));
-		embryonic_end(ct, idx, &key);
 		rte_hash_del_key(ct->hash, &key);
 	}
 	if (unlink)
@@ -465,9 +462,12 @@ static int tcp_wscale(const uint8_t *h, uint32_t hlen)
 	return -1;
 }
 
-/* Starts the window tracking of the side that sent the SYN 'h' ending at 'end'. */
-static void tcp_dir_init(struct dse_ct_tcp_dir *d, const uint8_t *h, uint32_t hlen, uint32_t end,
-			 uint32_t win)
+/*
+ * Starts the window tracking of the side that sent the SYN 'h' ending at
+ * 'end'; returns the SYN's window scale option, or -1.
+ */
+static int tcp_dir_init(struct dse_ct_tcp_dir *d, const uint8_t *h, uint32_t hlen, uint32_t end,
+			uint32_t win)
 {
 	int ws = tcp_wscale(h, hlen);
 
@@ -476,6 +476,7 @@ static void tcp_dir_init(struct dse_ct_tcp_dir *d, const uint8_t *h, uint32_t hl
 	d->maxwin = win ? win : 1;
 	d->wscale = ws >= 0 ? (uint8_t)ws : 0;
 	d->flags = ws >= 0 ? DSE_CT_TCPF_WSCALE : 0;
+	return ws;
 }
 
 /* The state of an open connection after its handshake, from what the FINs did. */
@@ -504,17 +505,19 @@ static inline void tcp_note_ack(struct dse_ct_entry *e, uint8_t dir, uint32_t ac
 	}
 }
 
-/* Remembers the SYN 'h' of the original direction: the opener's, or one on an open connection. */
-static void tcp_note_syn(struct dse_ct_entry *e, const uint8_t *h, uint32_t hlen, uint32_t seq,
-			 uint32_t payload, uint16_t win, bool pending)
+/*
+ * Remembers a SYN of the original direction (the opener's, or one on an
+ * open connection, 'pending'): 'seq', 'payload' bytes, window 'win' and
+ * window scale 'ws' (-1: none).
+ */
+static void tcp_note_syn(struct dse_ct_entry *e, uint32_t seq, uint32_t payload, uint16_t win,
+			 int ws, bool pending)
 {
-	int ws = tcp_wscale(h, hlen);
-
 	e->syn_seq = seq;
 	e->syn_len = (uint16_t)RTE_MIN(payload, (uint32_t)UINT16_MAX);
 	e->syn_win = win;
-	e->syn_wscale = ws >= 0 ? (uint8_t)ws : 0;
-	e->syn_flags = (pending ? DSE_CT_SYNF_PENDING : 0) | (ws >= 0 ? DSE_CT_SYNF_WSCALE : 0);
+	e->syn_opts = (uint8_t)((ws >= 0 ? (ws & DSE_CT_SYN_WSCALE) | DSE_CT_SYNF_WSCALE : 0) |
+				(pending ? DSE_CT_SYNF_PENDING : 0));
 }
 
 /*
@@ -570,6 +573,7 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 	const uint8_t *h = seg->l4;
 	struct dse_ct_tcp_dir *s = &e->tcp[dir], *r = &e->tcp[dir ^ 1];
 	uint32_t seq, ack, end, win, ackv, edge, maxack, hlen;
+	int ws;
 	bool syn, ackf, fin, rst;
 	uint8_t flags;
 
@@ -597,9 +601,9 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 		case DSE_CT_S_SYN_SENT:
 			/* Ours again (retransmitted, or a new ISN), or the peer's
 			 * crossing it: a simultaneous open. */
-			tcp_dir_init(s, h, hlen, end, win);
+			ws = tcp_dir_init(s, h, hlen, end, win);
 			if (dir == DSE_CT_DIR_ORIG)
-				tcp_note_syn(e, h, hlen, seq, seg->payload_len, (uint16_t)win, false);
+				tcp_note_syn(e, seq, seg->payload_len, (uint16_t)win, ws, false);
 			else
 				e->state = DSE_CT_S_SYN_RECV;
 			return 0;
@@ -616,7 +620,8 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 			 * answers it with a SYN+ACK, a new connection starts.
 			 */
 			if (dir == DSE_CT_DIR_ORIG)
-				tcp_note_syn(e, h, hlen, seq, seg->payload_len, (uint16_t)win, true);
+				tcp_note_syn(e, seq, seg->payload_len, (uint16_t)win,
+					     tcp_wscale(h, hlen), true);
 			return CT_PASS_SYN;
 		}
 	}
@@ -643,7 +648,7 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 			return 0;
 		}
 		if (dir == DSE_CT_DIR_REPLY && state_open(e->state) &&
-		    (e->syn_flags & DSE_CT_SYNF_PENDING) && tcp_synack_ok(e, ack))
+		    (e->syn_opts & DSE_CT_SYNF_PENDING) && tcp_synack_ok(e, ack))
 			return CT_REPLACE;
 		/* The SYN+ACK again after the final ACK went by (and was lost beyond us). */
 		if (e->state == DSE_CT_S_ESTABLISHED && dir == DSE_CT_DIR_REPLY && end == s->end)
@@ -1062,11 +1067,11 @@ static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg
 	o->end = e->syn_seq + e->syn_len + 1;
 	o->maxend = o->end;
 	o->maxwin = e->syn_win ? e->syn_win : 1;
-	if (e->syn_flags & DSE_CT_SYNF_WSCALE) {
-		o->wscale = e->syn_wscale;
+	if (e->syn_opts & DSE_CT_SYNF_WSCALE) {
+		o->wscale = e->syn_opts & DSE_CT_SYN_WSCALE;
 		o->flags = DSE_CT_TCPF_WSCALE;
 	}
-	e->syn_flags = 0;
+	e->syn_opts = 0;
 	e->state = DSE_CT_S_SYN_SENT;
 	e->flags &= ~DSE_CT_EF_SEEN_REPLY;
 	ct_new_id(ct, e);
@@ -1075,8 +1080,12 @@ static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg
 	e->packets[DSE_CT_DIR_ORIG] = 1; /* the SYN */
 	e->created = now;
 	if (!(e->flags & DSE_CT_EF_EMBRYONIC) &&
-	    rte_hash_get_key_with_position(ct->hash, (int32_t)index, &kp) == 0)
-		embryonic_begin(ct, index, kp);
+	    rte_hash_get_key_with_position(ct->hash, (int32_t)index, &kp) == 0) {
+		const struct dse_ct_key *k = kp;
+
+		embryonic_begin(ct, index, k->zone,
+				src_slot(k, (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0));
+	}
 	ct->stats.replaced++;
 	return tcp_track(e, DSE_CT_DIR_REPLY, seg);
 }
@@ -1136,7 +1145,7 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 	if (e->state == old)
 		return DSE_CT_VALID;
 	if ((e->flags & DSE_CT_EF_EMBRYONIC) && state_open(e->state))
-		embryonic_end(ct, index, NULL);
+		embryonic_end(ct, index);
 	wheel_reschedule(ct, index, now);
 	return DSE_CT_VALID_STATE_CHANGED;
 }
@@ -1277,16 +1286,17 @@ static bool ct_evict_one(struct dse_ct *ct, int zone)
 }
 
 /*
- * May the connection of 't' be created?  Checks the half-open limits of
- * its source and zone, and makes room when the table is full.
+ * May the connection of 't', whose opener has per-source slot 'src', be
+ * created?  Checks the half-open limits of its source and zone, and makes
+ * room when the table is full.
  * Returns 0, -EDQUOT or -ENOSPC (counted).
  */
-static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t)
+static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t, uint16_t src)
 {
 	const uint32_t zmax = ct->zone_embryonic_max ? ct->zone_embryonic_max
 						     : RTE_MAX(ct->max_entries / 2, 1u);
 
-	if (ct->src_embryonic[src_slot(&t->key, t->swapped)] >= ct->src_embryonic_max) {
+	if (ct->src_embryonic[src] >= ct->src_embryonic_max) {
 		ct->stats.src_limit++;
 		return -EDQUOT;
 	}
@@ -1316,13 +1326,15 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 	uint8_t pc = pclass_of(t->key.proto);
 	int reason = ct_start_reason(pc, t->swapped, seg);
 	struct dse_ct_entry *e;
+	uint16_t src;
 	int pos, r;
 
 	if (reason) {
 		ct_invalid(ct, reason);
 		return -EINVAL;
 	}
-	r = ct_admit(ct, t);
+	src = src_slot(&t->key, t->swapped);
+	r = ct_admit(ct, t, src);
 	if (r < 0)
 		return r;
 	pos = rte_hash_add_key_with_hash(ct->hash, &t->key, t->hash);
@@ -1347,14 +1359,15 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		const uint8_t *h = seg->l4;
 		uint32_t hlen = RTE_MIN((uint32_t)seg->l4_len, (uint32_t)(h[12] >> 4) * 4);
 
-		tcp_dir_init(&e->tcp[DSE_CT_DIR_ORIG], h, hlen, rd32(h + 4) + seg->payload_len + 1,
-			     rd16(h + 14));
-		tcp_note_syn(e, h, hlen, rd32(h + 4), seg->payload_len, rd16(h + 14), false);
+		int ws = tcp_dir_init(&e->tcp[DSE_CT_DIR_ORIG], h, hlen,
+				      rd32(h + 4) + seg->payload_len + 1, rd16(h + 14));
+
+		tcp_note_syn(e, rd32(h + 4), seg->payload_len, rd16(h + 14), ws, false);
 		e->state = DSE_CT_S_SYN_SENT;
 	} else {
 		e->state = DSE_CT_S_UNREPLIED;
 	}
-	embryonic_begin(ct, (uint32_t)pos, &t->key);
+	embryonic_begin(ct, (uint32_t)pos, t->key.zone, src);
 	if (!ct->wheel_started) {
 		ct->wheel_tick = now >> CT_TICK_SHIFT;
 		ct->wheel_started = 1;

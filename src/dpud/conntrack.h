@@ -67,7 +67,7 @@ struct rte_hash;
 #define DSE_CT_MAX_ENTRIES (1u << 24) /* largest table dse_ct_create() accepts */
 
 #define DSE_CT_SRC_SLOTS (1u << 16) /* slots of the per-source half-open counters */
-#define DSE_CT_ZONES	 4096	    /* zones counted apart (segments are far fewer) */
+#define DSE_CT_ZONES	 256	    /* zones counted apart: a segment index is below it */
 #define DSE_CT_SRC_EMBRYONIC_DEFAULT 512 /* half-open connections per source, by default */
 
 #define DSE_CT_DIR_ORIG	 0 /* the direction of the packet that created the connection */
@@ -220,8 +220,9 @@ struct dse_ct_tcp_dir {
 #define DSE_CT_EF_SEEN_REPLY 0x02 /* a packet of the reply direction was seen */
 #define DSE_CT_EF_EMBRYONIC  0x04 /* half-open: counted in the per-source and per-zone limits */
 
-#define DSE_CT_SYNF_PENDING 0x01 /* a SYN was seen on the open connection (syn_* describe it) */
-#define DSE_CT_SYNF_WSCALE  0x02 /* ... and it carried the window scale option 'syn_wscale' */
+#define DSE_CT_SYN_WSCALE   0x0f /* syn_opts: the SYN's window scale (0..14) */
+#define DSE_CT_SYNF_WSCALE  0x10 /* syn_opts: ... the SYN carried the window scale option */
+#define DSE_CT_SYNF_PENDING 0x20 /* syn_opts: a SYN was seen on the open connection */
 
 /*
  * One connection: 128 bytes, the first cache line holding what every packet
@@ -256,8 +257,8 @@ struct dse_ct_entry {
 	uint32_t syn_seq;    /* its sequence number (the ISN) */
 	uint16_t syn_len;    /* the data it carried (at most 65535) */
 	uint16_t syn_win;    /* its window */
-	uint8_t syn_wscale;  /* its window scale option (DSE_CT_SYNF_WSCALE) */
-	uint8_t syn_flags;   /* DSE_CT_SYNF_* */
+	uint8_t syn_opts;    /* its window scale and flags: DSE_CT_SYN_WSCALE, DSE_CT_SYNF_* */
+	uint8_t zone_slot;   /* the zone's slot in the per-zone counters (embryonic) */
 	uint16_t src_bucket; /* the opener's slot in the per-source counters (embryonic) */
 };
 
