@@ -2,73 +2,17 @@
 #include "cksum.h"
 
 #include <netinet/in.h>
-#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
-/*
- * The one's complement sum is the same whatever the width of the words
- * added, as long as the carries come back in (RFC 1071), and the same in
- * either byte order but for a swap of its two bytes, which a check against
- * 0xffff does not see.  So bytes are added here as native 64-bit words with
- * the carry added back at once, and folded at the end: a few additions for
- * a header, where a loop over 16-bit words (or a vectorised one, whose
- * setup costs more than the 20 to 60 bytes it adds) takes dozens of cycles.
- */
-static inline uint64_t add_carry(uint64_t acc, uint64_t v)
-{
-	acc += v;
-	return acc + (acc < v);
-}
-
-static inline uint64_t sum_words(const uint8_t *p, uint32_t len, uint64_t acc)
-{
-	uint64_t v;
-	uint32_t w;
-	uint16_t h;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&v, p, 8);
-		acc = add_carry(acc, v);
-	}
-	if (len >= 4) {
-		memcpy(&w, p, 4);
-		acc = add_carry(acc, w);
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		memcpy(&h, p, 2);
-		acc = add_carry(acc, h);
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		h = 0;
-		memcpy(&h, p, 1); /* the last byte, as the first of a word padded with zero */
-		acc = add_carry(acc, h);
-	}
-	return acc;
-}
-
-/* Folds a 64-bit one's complement sum to 16 bits. */
-static inline uint16_t fold(uint64_t sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* The sum of the pseudo header of a layer 4 message of 'len' bytes and protocol 'proto'. */
 static inline uint64_t pseudo_sum(const uint8_t *l3, bool v6, uint8_t proto, uint32_t len)
 {
-	uint64_t sum = v6 ? sum_words(l3 + 8, 32, 0) : sum_words(l3 + 12, 8, 0);
+	uint64_t sum = v6 ? dse_cksum_words(l3 + 8, 32, 0) : dse_cksum_words(l3 + 12, 8, 0);
 
 	/* Both families: the length and the protocol as 16-bit words (IPv6 zero-extends). */
-	return add_carry(sum, (uint64_t)rte_cpu_to_be_16((uint16_t)len) + rte_cpu_to_be_16(proto));
+	return dse_cksum_add(sum, (uint64_t)rte_cpu_to_be_16((uint16_t)len) + rte_cpu_to_be_16(proto));
 }
 
 /*
@@ -114,13 +58,13 @@ static enum dse_cksum_result l4_check(struct rte_mbuf *m, const struct dse_pkt_i
 		return bad;
 	/* Contiguous (nearly always): sum in place; a chain (a datagram) segment by segment. */
 	if (likely((uint32_t)pi->l4_off + len <= rte_pktmbuf_data_len(m)))
-		return fold(sum_words(l4, len, sum)) == 0xffff ? DSE_CKSUM_OK : bad;
+		return dse_cksum_fold(dse_cksum_words(l4, len, sum)) == 0xffff ? DSE_CKSUM_OK : bad;
 	if (rte_raw_cksum_mbuf(m, pi->l4_off, len, &raw) != 0)
 		return bad;
-	return fold(add_carry(sum, raw)) == 0xffff ? DSE_CKSUM_OK : bad;
+	return dse_cksum_fold(dse_cksum_add(sum, raw)) == 0xffff ? DSE_CKSUM_OK : bad;
 }
 
-enum dse_cksum_result dse_cksum_check(struct rte_mbuf *m, const struct dse_pkt_info *pi)
+enum dse_cksum_result dse_cksum_verify(struct rte_mbuf *m, const struct dse_pkt_info *pi)
 {
 	const uint64_t ip_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	const uint64_t l4_flags = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
@@ -131,7 +75,7 @@ enum dse_cksum_result dse_cksum_check(struct rte_mbuf *m, const struct dse_pkt_i
 
 	if (!v6 && ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD) {
 		if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-		    fold(sum_words(l3, pi->l3_len, 0)) != 0xffff)
+		    dse_cksum_fold(dse_cksum_words(l3, pi->l3_len, 0)) != 0xffff)
 			return DSE_CKSUM_BAD_IP4;
 	}
 	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_IP_CKSUM_MASK) | RTE_MBUF_F_RX_IP_CKSUM_GOOD;
