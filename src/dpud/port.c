@@ -237,8 +237,14 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 		port_destroy(port_id, devname);
 		return -ENOSPC;
 	}
-	if (rte_eth_dev_info_get(port_id, &info) == 0)
+	if (rte_eth_dev_info_get(port_id, &info) == 0) {
 		max_frame = dse_port_max_frame(effective, info.max_rx_pktlen);
+		/*
+		 * A device that checks receive checksums saves the firewall the
+		 * work (cksum.h): ask for what it can do.
+		 */
+		eth_conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	}
 	if (conf->mtu > dse_port_max_mtu(max_frame)) {
 		snprintf(err, err_len,
 			 "mtu %u is more than device '%s' receives whole: at most %u with "
