@@ -16,17 +16,61 @@ static inline uint64_t pseudo_sum(const uint8_t *l3, bool v6, uint8_t proto, uin
 }
 
 /*
+ * The sum of 'len' bytes at offset 'off' of the chain 'm' into '*ret'.
+ * Segment by segment; a segment that starts at an odd byte of the range
+ * adds its sum byte-swapped (RFC 1071).  Returns 0, or -1 when the chain
+ * is shorter.
+ */
+static int chain_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint64_t *ret)
+{
+	uint64_t sum = 0;
+	uint32_t done = 0;
+
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	for (; m != NULL && done < len; m = m->next, off = 0) {
+		uint32_t n = RTE_MIN((uint32_t)m->data_len - off, len - done);
+		uint16_t s16 =
+		    dse_cksum_fold(dse_cksum_words(rte_pktmbuf_mtod_offset(m, const uint8_t *, off),
+						   n, 0));
+
+		if (done & 1)
+			s16 = (uint16_t)((s16 << 8) | (s16 >> 8));
+		sum += s16;
+		done += n;
+	}
+	if (done < len)
+		return -1;
+	*ret = sum;
+	return 0;
+}
+
+/* Reads the 16-bit field at byte 'off' of the chain 'm' (the fields of a header). */
+static inline int chain_rd16(const struct rte_mbuf *m, uint32_t off, uint16_t *ret)
+{
+	uint8_t b[2];
+	const uint8_t *p = rte_pktmbuf_read(m, off, 2, b);
+
+	if (p == NULL)
+		return -1;
+	*ret = (uint16_t)((p[0] << 8) | p[1]);
+	return 0;
+}
+
+/*
  * Checks the layer 4 checksum; with 'dev_bad' the device found it wrong
- * already, and only the reason is worked out.
+ * already, and only the reason is worked out.  UDP's sum covers its own
+ * length (checked to lie within the IP payload), not the IP payload.
  */
 static enum dse_cksum_result l4_check(struct rte_mbuf *m, const struct dse_pkt_info *pi,
 				      const uint8_t *l3, bool v6, bool dev_bad)
 {
-	const uint32_t len = (uint32_t)pi->ip_end - pi->l4_off;
-	const uint8_t *l4 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l4_off);
+	uint32_t len = (uint32_t)pi->ip_end - pi->l4_off;
 	enum dse_cksum_result bad;
-	uint64_t sum = 0;
-	uint16_t raw;
+	uint64_t sum = 0, body;
+	uint16_t ulen, usum;
 
 	switch (pi->l4_proto) {
 	case IPPROTO_TCP:
@@ -35,9 +79,13 @@ static enum dse_cksum_result l4_check(struct rte_mbuf *m, const struct dse_pkt_i
 		break;
 	case IPPROTO_UDP:
 		bad = DSE_CKSUM_BAD_UDP;
+		if (chain_rd16(m, pi->l4_off + 4u, &ulen) < 0 ||
+		    chain_rd16(m, pi->l4_off + 6u, &usum) < 0 || ulen < 8 || ulen > len)
+			return bad;
 		/* Zero means "not computed": allowed over IPv4 only (RFC 768, RFC 8200). */
-		if (l4[6] == 0 && l4[7] == 0)
+		if (usum == 0)
 			return v6 ? bad : DSE_CKSUM_OK;
+		len = ulen;
 		sum = pseudo_sum(l3, v6, IPPROTO_UDP, len);
 		break;
 	case IPPROTO_ICMP:
@@ -58,10 +106,14 @@ static enum dse_cksum_result l4_check(struct rte_mbuf *m, const struct dse_pkt_i
 		return bad;
 	/* Contiguous (nearly always): sum in place; a chain (a datagram) segment by segment. */
 	if (likely((uint32_t)pi->l4_off + len <= rte_pktmbuf_data_len(m)))
-		return dse_cksum_fold(dse_cksum_words(l4, len, sum)) == 0xffff ? DSE_CKSUM_OK : bad;
-	if (rte_raw_cksum_mbuf(m, pi->l4_off, len, &raw) != 0)
+		return dse_cksum_fold(dse_cksum_words(
+			   rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l4_off), len, sum)) ==
+			       0xffff
+			   ? DSE_CKSUM_OK
+			   : bad;
+	if (chain_sum(m, pi->l4_off, len, &body) < 0)
 		return bad;
-	return dse_cksum_fold(dse_cksum_add(sum, raw)) == 0xffff ? DSE_CKSUM_OK : bad;
+	return dse_cksum_fold(dse_cksum_add(sum, body)) == 0xffff ? DSE_CKSUM_OK : bad;
 }
 
 enum dse_cksum_result dse_cksum_verify(struct rte_mbuf *m, const struct dse_pkt_info *pi)
@@ -73,13 +125,20 @@ enum dse_cksum_result dse_cksum_verify(struct rte_mbuf *m, const struct dse_pkt_
 	const bool whole = pi->l4_off != 0 && !dse_pkt_is_fragment(pi);
 	enum dse_cksum_result r;
 
-	if (!v6 && ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD) {
+	/*
+	 * NONE: the checksum field is not right but the device verified the
+	 * data (a virtual device's packet whose sum was never filled in): as
+	 * good as GOOD.
+	 */
+	if (!v6 && ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    ip_flags != RTE_MBUF_F_RX_IP_CKSUM_NONE) {
 		if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 		    dse_cksum_fold(dse_cksum_words(l3, pi->l3_len, 0)) != 0xffff)
 			return DSE_CKSUM_BAD_IP4;
 	}
 	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_IP_CKSUM_MASK) | RTE_MBUF_F_RX_IP_CKSUM_GOOD;
-	if (!whole || l4_flags == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+	if (!whole || l4_flags == RTE_MBUF_F_RX_L4_CKSUM_GOOD ||
+	    l4_flags == RTE_MBUF_F_RX_L4_CKSUM_NONE)
 		return DSE_CKSUM_OK;
 	r = l4_check(m, pi, l3, v6, l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD);
 	if (r == DSE_CKSUM_OK)

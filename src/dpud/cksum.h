@@ -100,9 +100,10 @@ enum dse_cksum_result dse_cksum_verify(struct rte_mbuf *m, const struct dse_pkt_
  * the first wrong checksum; on success the mbuf's receive checksum flags
  * say good for what was verified.
  *
- * The case of nearly every packet, TCP or UDP (with a checksum) in IPv4
- * without options in one segment, the device having checked nothing, is
- * done here in line, the header read once for both sums.
+ * The case of nearly every packet, TCP or UDP (with a checksum and no
+ * surplus after its length) in IPv4 without options in one segment, the
+ * device having checked nothing, is done here in line, the header read
+ * once for both sums.
  */
 static inline enum dse_cksum_result dse_cksum_check(struct rte_mbuf *m,
 						    const struct dse_pkt_info *pi)
@@ -110,7 +111,7 @@ static inline enum dse_cksum_result dse_cksum_check(struct rte_mbuf *m,
 	const uint64_t masks = RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *ip = frame + pi->l3_off, *l4 = frame + pi->l4_off;
-	const uint32_t len = (uint32_t)pi->ip_end - pi->l4_off;
+	uint32_t len = (uint32_t)pi->ip_end - pi->l4_off;
 	uint64_t a, b, hdr, sum;
 	uint32_t c, src;
 
@@ -118,9 +119,10 @@ static inline enum dse_cksum_result dse_cksum_check(struct rte_mbuf *m,
 		return DSE_CKSUM_OK;
 	if (!((m->ol_flags & masks) == 0 && pi->l3 == DSE_L3_IPV4 && pi->l3_len == 20 &&
 	      pi->l4_off != 0 && !dse_pkt_is_fragment(pi) &&
+	      (uint32_t)pi->ip_end <= rte_pktmbuf_data_len(m) &&
 	      (pi->l4_proto == IPPROTO_TCP ||
-	       (pi->l4_proto == IPPROTO_UDP && (l4[6] | l4[7]) != 0)) &&
-	      (uint32_t)pi->ip_end <= rte_pktmbuf_data_len(m)))
+	       (pi->l4_proto == IPPROTO_UDP && (l4[6] | l4[7]) != 0 &&
+		(uint32_t)((l4[4] << 8) | l4[5]) == len))))
 		return dse_cksum_verify(m, pi);
 	memcpy(&a, ip, 8);
 	memcpy(&b, ip + 8, 8);

@@ -51,6 +51,7 @@
 #define CT_PASS_RST (-2) /* a RST in the window, not exact: passes, nothing changes */
 #define CT_PASS_SYN (-3) /* a SYN on an open connection: passes, nothing changes */
 #define CT_REPLACE  (-4) /* a SYN+ACK answering the SYN seen on an open connection */
+#define CT_PASS_CLOSED (-5) /* a RST or a bare ACK in the window of a reset connection */
 
 /* Looking for a connection to evict: wheel slots and entries looked at, at most. */
 #define CT_EVICT_SLOTS	 64
@@ -242,6 +243,7 @@ struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
 	ct->src_embryonic_max = DSE_CT_SRC_EMBRYONIC_DEFAULT;
 	ct->next_id = 1;
 	ct->rnd = rte_rand() | 1; /* xorshift needs a state other than 0 */
+	ct->src_seed = (uint32_t)rte_rand();
 	timeouts_apply(ct, t);
 	return ct;
 fail:
@@ -329,10 +331,16 @@ static inline uint32_t zone_slot(uint16_t zone)
 	return zone & (DSE_CT_ZONES - 1);
 }
 
-/* The per-source slot of the connection opener's address: endpoint 'o' of 'k'. */
-static inline uint16_t src_slot(const struct dse_ct_key *k, unsigned o)
+/*
+ * The per-source slot of the connection opener's address, endpoint 'o' of
+ * 'k': its IPv4 address, or the /64 of an IPv6 one (a host has a /64 to
+ * pick addresses from), hashed with the zone and a secret (a spoofer can
+ * not aim at another source's slot).
+ */
+static inline uint16_t src_slot(const struct dse_ct *ct, const struct dse_ct_key *k, unsigned o)
 {
-	return (uint16_t)rte_hash_crc(k->addr[o], 16, k->zone);
+	return (uint16_t)rte_hash_crc(k->addr[o], k->family == 6 ? 8 : 16,
+				      ct->src_seed ^ k->zone);
 }
 
 /* Counts entry 'idx' of zone 'zone' half-open, its opener in per-source slot 'src'. */
@@ -368,7 +376,7 @@ static inline bool state_open(uint8_t state)
 
 void dse_ct_set_embryonic_limits(struct dse_ct *ct, uint32_t per_src, uint32_t per_zone)
 {
-	ct->src_embryonic_max = per_src ? per_src : 1;
+	ct->src_embryonic_max = RTE_MAX(RTE_MIN(per_src, (uint32_t)UINT16_MAX), 1u);
 	ct->zone_embryonic_max = per_zone;
 }
 
@@ -558,7 +566,8 @@ static int tcp_rst(struct dse_ct_entry *e, uint8_t dir, uint32_t seq)
  * Tracks the TCP segment 'seg' of direction 'dir' in 'e'.  Returns 0 when it
  * is valid ('e' updated, its state possibly changed); CT_REOPEN for a SYN on
  * a closed connection; CT_PASS_RST or CT_PASS_SYN for a RST or SYN that
- * passes without changing the connection (RFC 5961); CT_REPLACE for a
+ * passes without changing the connection (RFC 5961), CT_PASS_CLOSED for a
+ * RST or bare ACK in the window of a reset connection; CT_REPLACE for a
  * SYN+ACK that answers a SYN seen on the open connection (the caller makes
  * a new connection of it); or an invalid reason ('e' unchanged).
  *
@@ -619,7 +628,7 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 			 * the opener's side is remembered: if the other side
 			 * answers it with a SYN+ACK, a new connection starts.
 			 */
-			if (dir == DSE_CT_DIR_ORIG)
+			if (dir == DSE_CT_DIR_ORIG && seg->in_port == s->port)
 				tcp_note_syn(e, seq, seg->payload_len, (uint16_t)win,
 					     tcp_wscale(h, hlen), true);
 			return CT_PASS_SYN;
@@ -647,7 +656,8 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 				r->maxend = edge;
 			return 0;
 		}
-		if (dir == DSE_CT_DIR_REPLY && state_open(e->state) &&
+		/* Only from where the connection's replies come: no third party replaces it. */
+		if (dir == DSE_CT_DIR_REPLY && state_open(e->state) && seg->in_port == s->port &&
 		    (e->syn_opts & DSE_CT_SYNF_PENDING) && tcp_synack_ok(e, ack))
 			return CT_REPLACE;
 		/* The SYN+ACK again after the final ACK went by (and was lost beyond us). */
@@ -671,7 +681,15 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 		e->state = DSE_CT_S_CLOSE;
 		return 0;
 	case DSE_CT_S_CLOSE:
-		return DSE_CT_INV_CLOSED;
+		/*
+		 * After a RST the endpoint that never got the data before it may
+		 * still answer with a challenge ACK, and a RST at the number it
+		 * asks for follows (RFC 5961): those pass, in the window, and
+		 * change nothing; data is invalid.
+		 */
+		if (!rst && (!ackf || fin || seg->payload_len != 0))
+			return DSE_CT_INV_CLOSED;
+		break;
 	default:
 		break;
 	}
@@ -680,12 +698,19 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 	ackv = ackf ? ack : r->end; /* a RST without ACK acknowledges nothing */
 	maxack = RTE_MAX(s->maxwin, CT_MAXACKWIN_MIN);
 	if (!rst && (seq_after(seq, s->maxend) || seq_before(end, s->end - r->maxwin)))
-		return DSE_CT_INV_SEQ_WINDOW;
+		return e->state == DSE_CT_S_CLOSE ? DSE_CT_INV_CLOSED : DSE_CT_INV_SEQ_WINDOW;
 	if (seq_after(ackv, r->end) || seq_before(ackv, r->end - maxack))
-		return DSE_CT_INV_ACK_WINDOW;
+		return e->state == DSE_CT_S_CLOSE ? DSE_CT_INV_CLOSED : DSE_CT_INV_ACK_WINDOW;
+	if (e->state == DSE_CT_S_CLOSE)
+		return rst && (seq_after(seq, s->maxend) || seq_before(seq, s->end - r->maxwin))
+			       ? DSE_CT_INV_CLOSED
+			       : CT_PASS_CLOSED;
 	if (rst)
 		return tcp_rst(e, dir, seq);
 
+	/* The other side answered the SYN seen on the open connection with something else. */
+	if (dir == DSE_CT_DIR_REPLY)
+		e->syn_opts &= (uint8_t)~DSE_CT_SYNF_PENDING;
 	if (s->maxwin < win)
 		s->maxwin = win;
 	if (seq_after(end, s->end))
@@ -819,6 +844,7 @@ void dse_ct_seg_from_pkt(struct dse_ct_seg *seg, const uint8_t *frame,
 			 const struct dse_pkt_info *info)
 {
 	seg->ip_len = (uint16_t)(info->ip_end - info->l3_off);
+	seg->in_port = 0;
 	if (info->l4_off == 0) {
 		seg->l4 = NULL;
 		seg->l4_len = 0;
@@ -1061,9 +1087,12 @@ static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg
 {
 	struct dse_ct_entry *e = &ct->entries[index];
 	struct dse_ct_tcp_dir *o = &e->tcp[DSE_CT_DIR_ORIG];
+	const uint16_t ports[2] = {e->tcp[0].port, e->tcp[1].port};
 	void *kp;
 
 	memset(e->tcp, 0, sizeof(e->tcp));
+	e->tcp[0].port = ports[0];
+	e->tcp[1].port = ports[1];
 	o->end = e->syn_seq + e->syn_len + 1;
 	o->maxend = o->end;
 	o->maxwin = e->syn_win ? e->syn_win : 1;
@@ -1084,7 +1113,7 @@ static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg
 		const struct dse_ct_key *k = kp;
 
 		embryonic_begin(ct, index, k->zone,
-				src_slot(k, (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0));
+				src_slot(ct, k, (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0));
 	}
 	ct->stats.replaced++;
 	return tcp_track(e, DSE_CT_DIR_REPLY, seg);
@@ -1126,6 +1155,8 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 		case CT_PASS_SYN:
 			ct->stats.syn_on_open++;
 			return DSE_CT_VALID;
+		case CT_PASS_CLOSED:
+			return DSE_CT_VALID;
 		case CT_REPLACE:
 			r = ct_replace(ct, index, seg, now);
 			if (r > 0)
@@ -1134,6 +1165,8 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 		default:
 			return ct_invalid(ct, r);
 		}
+		if (unlikely(e->tcp[dir].port == DSE_CT_PORT_UNKNOWN))
+			e->tcp[dir].port = seg->in_port;
 	} else if (dir == DSE_CT_DIR_REPLY && old == DSE_CT_S_UNREPLIED) {
 		e->state = DSE_CT_S_REPLIED;
 	}
@@ -1221,34 +1254,36 @@ unsigned dse_ct_process_bulk(struct dse_ct *ct, const struct dse_ct_tuple *const
 	return n_new;
 }
 
-/* True when entry 'e' may be evicted for a new connection: half-open, or closing. */
-static inline bool ct_evictable(const struct dse_ct_entry *e)
-{
-	return e->id != 0 && ((e->flags & DSE_CT_EF_EMBRYONIC) || e->state == DSE_CT_S_CLOSE ||
-			      e->state == DSE_CT_S_TIME_WAIT);
-}
+/* What a victim must be (ct_find_victim()). */
+struct ct_victim_filter {
+	bool half_open_only; /* only half-open entries (else closing ones too) */
+	int zone_slot;	     /* only half-open ones of this zone slot; -1: any */
+	int src_slot;	     /* only half-open ones of this source slot; -1: any */
+};
 
-/* True when entry 'i' is of zone 'zone' (any zone when 'zone' is negative). */
-static inline bool ct_in_zone(const struct dse_ct *ct, uint32_t i, int zone)
+/* True when entry 'e' may be evicted under 'f'. */
+static inline bool ct_victim_ok(const struct dse_ct_entry *e, const struct ct_victim_filter *f)
 {
-	void *kp;
-
-	if (zone < 0)
-		return true;
-	return rte_hash_get_key_with_position(ct->hash, (int32_t)i, &kp) == 0 &&
-	       ((const struct dse_ct_key *)kp)->zone == zone;
+	if (e->id == 0)
+		return false;
+	if (!(e->flags & DSE_CT_EF_EMBRYONIC))
+		return !f->half_open_only &&
+		       (e->state == DSE_CT_S_CLOSE || e->state == DSE_CT_S_TIME_WAIT);
+	return (f->zone_slot < 0 || e->zone_slot == f->zone_slot) &&
+	       (f->src_slot < 0 || e->src_bucket == f->src_slot);
 }
 
 /*
- * Finds a connection to evict for a new one (of zone 'zone', or any when
- * negative): a half-open or closing one.  Half-open connections have the
- * shortest timeouts, so the wheel's next slots hold the oldest of them:
- * those are looked at first, a bounded number of entries.  Under a flood
- * with many established connections in those slots too, random samples of
- * the table follow, where nearly every entry is a half-open one.  Returns
- * the index or CT_NIL.  Costs a bounded number of cache misses, no memory.
+ * Finds a connection to evict for a new one: a half-open or closing one
+ * that 'f' allows.  Half-open connections have the shortest timeouts, so
+ * the wheel's next slots hold the oldest of them: those are looked at
+ * first, a bounded number of entries.  Under a flood with many established
+ * connections in those slots too, random samples of the table follow,
+ * where nearly every entry is a half-open one.  Returns the index or
+ * CT_NIL.  Costs a bounded number of cache misses (the entries carry their
+ * slots: no key is read), no memory.
  */
-static uint32_t ct_find_victim(struct dse_ct *ct, int zone)
+static uint32_t ct_find_victim(struct dse_ct *ct, const struct ct_victim_filter *f)
 {
 	unsigned seen = 0;
 
@@ -1257,7 +1292,7 @@ static uint32_t ct_find_victim(struct dse_ct *ct, int zone)
 
 		for (uint32_t i = sl->head; i != CT_NIL && seen < CT_EVICT_SAMPLES;
 		     i = ct->entries[i].timer_next, seen++)
-			if (ct_evictable(&ct->entries[i]) && ct_in_zone(ct, i, zone))
+			if (ct_victim_ok(&ct->entries[i], f))
 				return i;
 	}
 	for (unsigned k = 0; k < CT_EVICT_SAMPLES; k++) {
@@ -1267,16 +1302,16 @@ static uint32_t ct_find_victim(struct dse_ct *ct, int zone)
 		ct->rnd ^= ct->rnd >> 7;
 		ct->rnd ^= ct->rnd << 17;
 		i = (uint32_t)((ct->rnd >> 16) % ct->capacity);
-		if (ct_evictable(&ct->entries[i]) && ct_in_zone(ct, i, zone))
+		if (ct_victim_ok(&ct->entries[i], f))
 			return i;
 	}
 	return CT_NIL;
 }
 
-/* Evicts a connection for a new one of 'zone' (negative: any zone).  Returns true if one went. */
-static bool ct_evict_one(struct dse_ct *ct, int zone)
+/* Evicts a connection that 'f' allows for a new one.  Returns true if one went. */
+static bool ct_evict_one(struct dse_ct *ct, const struct ct_victim_filter *f)
 {
-	uint32_t i = ct_find_victim(ct, zone);
+	uint32_t i = ct_find_victim(ct, f);
 
 	if (i == CT_NIL)
 		return false;
@@ -1285,34 +1320,38 @@ static bool ct_evict_one(struct dse_ct *ct, int zone)
 	return true;
 }
 
+/* After a search of a full table that found nothing to evict, none is tried for this long. */
+#define CT_EVICT_BACKOFF_NS 10000000ull
+
 /*
  * May the connection of 't', whose opener has per-source slot 'src', be
- * created?  Checks the half-open limits of its source and zone, and makes
- * room when the table is full.
- * Returns 0, -EDQUOT or -ENOSPC (counted).
+ * created at 'now'?  A source at its limit of half-open connections makes
+ * room among its own (so that a spoofer sharing its address or slot can
+ * never lock it out), as does a zone at its limit among the zone's; a full
+ * table evicts a half-open or closing connection.  Returns 0, -EDQUOT or
+ * -ENOSPC (counted).
  */
-static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t, uint16_t src)
+static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t, uint16_t src, uint64_t now)
 {
 	const uint32_t zmax = ct->zone_embryonic_max ? ct->zone_embryonic_max
 						     : RTE_MAX(ct->max_entries / 2, 1u);
+	const uint32_t zs = zone_slot(t->key.zone);
 
-	if (ct->src_embryonic[src] >= ct->src_embryonic_max) {
+	if (ct->src_embryonic[src] >= ct->src_embryonic_max &&
+	    !ct_evict_one(ct, &(struct ct_victim_filter){true, -1, src})) {
 		ct->stats.src_limit++;
 		return -EDQUOT;
 	}
-	/*
-	 * A zone at its limit makes room among its own half-open connections:
-	 * a flood in one zone then never takes more than its share of the
-	 * table, and the zone's new connections still get in.
-	 */
-	if (ct->zone_embryonic[zone_slot(t->key.zone)] >= zmax &&
-	    !ct_evict_one(ct, t->key.zone)) {
+	/* A flood in one zone never takes more than its share of the table. */
+	if (ct->zone_embryonic[zs] >= zmax &&
+	    !ct_evict_one(ct, &(struct ct_victim_filter){true, (int)zs, -1})) {
 		ct->stats.zone_limit++;
 		return -EDQUOT;
 	}
-	/* Full: a new connection takes the place of a half-open (or closing) one. */
-	if (ct->n_entries >= ct->max_entries)
-		ct_evict_one(ct, -1);
+	if (ct->n_entries >= ct->max_entries && (int64_t)(now - ct->evict_retry_ns) >= 0 &&
+	    !ct_evict_one(ct, &(struct ct_victim_filter){false, -1, -1}))
+		/* Nothing to evict: a flood of new connections must not make each search. */
+		ct->evict_retry_ns = now + CT_EVICT_BACKOFF_NS;
 	if (ct->n_entries >= ct->max_entries) {
 		ct->stats.full++;
 		return -ENOSPC;
@@ -1333,8 +1372,8 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		ct_invalid(ct, reason);
 		return -EINVAL;
 	}
-	src = src_slot(&t->key, t->swapped);
-	r = ct_admit(ct, t, src);
+	src = src_slot(ct, &t->key, t->swapped);
+	r = ct_admit(ct, t, src, now);
 	if (r < 0)
 		return r;
 	pos = rte_hash_add_key_with_hash(ct->hash, &t->key, t->hash);
@@ -1363,6 +1402,8 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 				      rd32(h + 4) + seg->payload_len + 1, rd16(h + 14));
 
 		tcp_note_syn(e, rd32(h + 4), seg->payload_len, rd16(h + 14), ws, false);
+		e->tcp[DSE_CT_DIR_ORIG].port = seg->in_port;
+		e->tcp[DSE_CT_DIR_REPLY].port = DSE_CT_PORT_UNKNOWN;
 		e->state = DSE_CT_S_SYN_SENT;
 	} else {
 		e->state = DSE_CT_S_UNREPLIED;

@@ -35,11 +35,11 @@
  *
  * Half-open connections (a TCP handshake not completed, a datagram not yet
  * answered: "embryonic") are what a flood creates, so they are bounded:
- * a short default lifetime, a limit per source address (beyond it the
- * source's new connections are refused), a limit per zone (beyond it a new
- * connection of the zone evicts one of the zone's half-open ones), and
- * when the table is full a new connection evicts a half-open (or closing)
- * one, the oldest found, instead of being refused.
+ * a short default lifetime, a limit per source address (beyond it a new
+ * connection of the source evicts the source's oldest half-open one), a
+ * limit per zone (the same within the zone), and when the table is full a
+ * new connection evicts a half-open (or closing) one, the oldest found,
+ * instead of being refused.
  *
  * Timeouts depend on the protocol and the state.  Every entry sits in one
  * slot of a hashed timer wheel; a packet only writes its time of arrival,
@@ -199,6 +199,7 @@ struct dse_ct_seg {
 	uint16_t l4_len;      /* header bytes at 'l4' (TCP: with options) */
 	uint16_t ip_len;      /* IP packet length, added to the byte counters */
 	uint32_t payload_len; /* layer-4 payload bytes (TCP: the segment's data) */
+	uint16_t in_port;     /* where the packet came in (any number; tests: 0) */
 };
 
 /* TCP window tracking of one direction (the sender's side). */
@@ -208,8 +209,15 @@ struct dse_ct_tcp_dir {
 	uint32_t maxwin; /* largest window this side advertised, scaled; 0 = nothing seen yet */
 	uint8_t wscale;	 /* window scale of this side's SYN (0 unless both SYNs had one) */
 	uint8_t flags;	 /* DSE_CT_TCPF_* */
-	uint16_t pad;	 /* zero */
+	/*
+	 * The port this side's packets come in by (the first one's), or
+	 * DSE_CT_PORT_UNKNOWN: only there may a SYN or SYN+ACK replace the
+	 * connection, so no third party on another port can.
+	 */
+	uint16_t port;
 };
+
+#define DSE_CT_PORT_UNKNOWN 0xffff
 
 #define DSE_CT_TCPF_WSCALE    0x01 /* this side's SYN carried the window scale option */
 #define DSE_CT_TCPF_FIN	      0x02 /* this side sent FIN */
@@ -287,7 +295,8 @@ struct dse_ct_stats {
 	uint64_t replaced; /* open connections replaced by a new handshake (SYN, then SYN+ACK) */
 	uint64_t full;	   /* new connections refused because the table was full */
 	uint64_t evicted;  /* half-open or closing connections evicted for a new one */
-	uint64_t src_limit;  /* new connections refused: their source has too many half-open */
+	uint64_t src_limit;  /* new connections refused: their source has too many half-open and
+				none of them could be evicted */
 	uint64_t zone_limit; /* ... their zone has too many half-open, none found to evict */
 	uint64_t rst_challenged; /* RSTs in the window but not exact: passed, the connection kept */
 	uint64_t syn_on_open;	 /* SYNs on an open connection: passed, the connection kept */
@@ -309,11 +318,13 @@ struct dse_ct {
 	struct rte_hash *hash;	      /* struct dse_ct_key -> index of 'entries' */
 	struct dse_ct_entry *entries; /* indexed by the hash's key position */
 	uint32_t max_entries;	      /* connections allowed; creating more is -ENOSPC */
-	uint32_t src_embryonic_max;   /* half-open connections allowed per source address */
+	uint32_t src_embryonic_max;   /* half-open connections allowed per source (<= 65535) */
 	uint32_t zone_embryonic_max;  /* ... and per zone (0: max_entries / 2) */
 	uint16_t *src_embryonic;      /* half-open connections per source slot (hashed) */
 	uint32_t *zone_embryonic;     /* ... per zone (indexed by zone & (DSE_CT_ZONES - 1)) */
 	uint64_t rnd;		      /* state of the sampling of victims (xorshift) */
+	uint64_t evict_retry_ns;      /* a full table tries to evict again from this time */
+	uint32_t src_seed;	      /* secret of the per-source slots' hash */
 	uint32_t n_entries;	      /* connections in the table */
 	uint32_t capacity;	      /* length of 'entries': the hash's key positions */
 	uint32_t next_id;	      /* id of the next connection created */
@@ -418,7 +429,7 @@ int dse_ct_tuple_set(struct dse_ct_tuple *t, uint16_t zone, uint8_t family, uint
 int dse_ct_tuple_from_pkt(struct dse_ct_tuple *t, const uint8_t *frame,
 			  const struct dse_pkt_info *info, uint16_t zone);
 
-/* Fills 'seg' from a parsed frame; no check beyond what the parser did. */
+/* Fills 'seg' from a parsed frame (in_port 0: the caller sets it); no check beyond the parser's. */
 void dse_ct_seg_from_pkt(struct dse_ct_seg *seg, const uint8_t *frame,
 			 const struct dse_pkt_info *info);
 
@@ -474,10 +485,10 @@ unsigned dse_ct_process_bulk(struct dse_ct *ct, const struct dse_ct_tuple *const
  * becomes the original direction), with the firewall's 'mark'.  Returns its
  * index, -EINVAL if the packet can not start a connection (counted invalid,
  * as dse_ct_process() would), -EEXIST if the connection exists, -EDQUOT
- * when its source already has as many half-open connections as allowed
- * (stats.src_limit) or its zone does and none of them could be evicted
- * (zone_limit), or -ENOSPC when the table is full and no half-open or
- * closing connection was found to evict (stats.full).
+ * when its source or its zone already has as many half-open connections as
+ * allowed and none of them could be evicted (stats.src_limit, zone_limit),
+ * or -ENOSPC when the table is full and no half-open or closing connection
+ * was found to evict (stats.full).
  */
 int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		       const struct dse_ct_seg *seg, uint64_t now, uint32_t mark);
@@ -525,7 +536,8 @@ const char *dse_ct_rel_name(unsigned kind);
 
 /*
  * Sets the limits on half-open connections: per source address ('per_src',
- * at least 1) and per zone ('per_zone', 0: half of max_entries).
+ * 1 .. 65535; an IPv6 source is its /64) and per zone ('per_zone', 0: half
+ * of max_entries).
  */
 void dse_ct_set_embryonic_limits(struct dse_ct *ct, uint32_t per_src, uint32_t per_zone);
 

@@ -39,6 +39,8 @@ int dse_frag_init(struct dse_frag *f, uint32_t max_datagrams, uint64_t timeout_n
 		return rte_errno ? -rte_errno : -ENOMEM;
 	for (unsigned i = 0; i < RTE_DIM(f->zone_mask); i++)
 		f->zone_mask[i] = (uint32_t)rte_rand();
+	for (unsigned i = 0; i < RTE_DIM(f->port_mask); i++)
+		f->port_mask[i] = (uint32_t)rte_rand();
 	return 0;
 }
 
@@ -90,20 +92,24 @@ enum dse_frag_check dse_frag_check(const struct rte_mbuf *m, const struct dse_pk
 	return DSE_FRAG_OK;
 }
 
-/* Mixes (or unmixes: it is its own inverse) the zone's secret into the source address. */
-static inline void frag_key_mix(struct dse_frag *f, uint8_t *l3, bool v6, uint16_t zone)
+/*
+ * Mixes (or unmixes: it is its own inverse) the secrets of the zone and the
+ * ingress port into the source address.
+ */
+static inline void frag_key_mix(struct dse_frag *f, uint8_t *l3, bool v6, uint16_t zone,
+				uint16_t port)
 {
 	uint8_t *src = l3 + (v6 ? 8 : 12);
 	uint32_t a;
 
 	memcpy(&a, src, 4);
-	a ^= f->zone_mask[zone % RTE_DIM(f->zone_mask)];
+	a ^= f->zone_mask[zone % RTE_DIM(f->zone_mask)] ^ f->port_mask[port % RTE_DIM(f->port_mask)];
 	memcpy(src, &a, 4);
 }
 
 struct rte_mbuf *dse_frag_add(struct dse_frag *f, struct rte_mbuf *m,
-			      const struct dse_pkt_info *pi, uint16_t zone, uint64_t now,
-			      uint32_t *ret_id)
+			      const struct dse_pkt_info *pi, uint16_t zone, uint16_t port,
+			      uint64_t now, uint32_t *ret_id)
 {
 	const bool v6 = pi->l3 == DSE_L3_IPV6;
 	uint8_t *l3 = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->l3_off);
@@ -117,7 +123,7 @@ struct rte_mbuf *dse_frag_add(struct dse_frag *f, struct rte_mbuf *m,
 	 */
 	m->l2_len = pi->l3_off;
 	m->l3_len = v6 ? IP6_HLEN + IP6_FRAG_HLEN : pi->l3_len;
-	frag_key_mix(f, l3, v6, zone);
+	frag_key_mix(f, l3, v6, zone, port);
 	if (v6) {
 		struct rte_ipv6_fragment_ext *fh = (struct rte_ipv6_fragment_ext *)(l3 + IP6_HLEN);
 
@@ -132,7 +138,7 @@ struct rte_mbuf *dse_frag_add(struct dse_frag *f, struct rte_mbuf *m,
 	if (r == NULL)
 		return NULL;
 	/* The first fragment's header leads the datagram: give it back its own address. */
-	frag_key_mix(f, rte_pktmbuf_mtod_offset(r, uint8_t *, r->l2_len), v6, zone);
+	frag_key_mix(f, rte_pktmbuf_mtod_offset(r, uint8_t *, r->l2_len), v6, zone, port);
 	/* Each fragment's header was checked; the reassembled one has no checksum yet. */
 	r->ol_flags = (r->ol_flags & ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
 		      RTE_MBUF_F_RX_IP_CKSUM_GOOD;
@@ -162,7 +168,9 @@ int dse_frag_datagram(const struct rte_mbuf *r, struct dse_pkt_info *pi, uint16_
 	pi->ip_mf = 0;
 	pi->ip_frag = 0;
 	for (const struct rte_mbuf *s = r; s != NULL; s = s->next) {
-		uint32_t d = s == r ? (uint32_t)s->data_len - pi->l3_off - pi->l3_len : s->data_len;
+		/* What the first fragment carried after its fixed header (IPv6) or header. */
+		uint32_t unfrag = pi->l3 == DSE_L3_IPV6 ? IP6_HLEN : pi->l3_len;
+		uint32_t d = s == r ? (uint32_t)s->data_len - pi->l3_off - unfrag : s->data_len;
 
 		fs = RTE_MAX(fs, d);
 	}
@@ -220,7 +228,13 @@ int dse_frag_split(const struct rte_mbuf *m, const struct dse_pkt_info *pi, uint
 	const bool v6 = pi->l3 == DSE_L3_IPV6;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *l3 = frame + pi->l3_off;
-	const uint32_t data = (uint32_t)pi->ip_end - pi->l3_off - pi->l3_len;
+	/*
+	 * What is split: after the IPv4 header; for IPv6 everything after the
+	 * fixed header (the fragment header came right after it, so every
+	 * extension header that follows belongs to the fragmentable part).
+	 */
+	const uint32_t unfrag = v6 ? IP6_HLEN : pi->l3_len;
+	const uint32_t data = (uint32_t)pi->ip_end - pi->l3_off - unfrag;
 	uint8_t opts[40];
 	uint32_t later_opts = 0, n = 0, ofs;
 	uint16_t fo_base = 0;
@@ -280,7 +294,7 @@ int dse_frag_split(const struct rte_mbuf *m, const struct dse_pkt_info *pi, uint
 			ih->hdr_checksum = 0;
 			ih->hdr_checksum = rte_ipv4_cksum(ih);
 		}
-		chain_copy(m, pi->l3_off + pi->l3_len + ofs, len, h + hl);
+		chain_copy(m, pi->l3_off + unfrag + ofs, len, h + hl);
 	}
 	return (int)n;
 nobufs:

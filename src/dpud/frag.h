@@ -16,9 +16,11 @@
  * datagrams holds a fixed number of packet buffers and is counted.
  *
  * The table's key is the addresses and the identification, as RFC 791
- * says; segments may use the same addresses, so each zone's fragments are
- * keyed apart by mixing a secret per-zone value into the source address
- * while they wait.
+ * says.  Segments may use the same addresses, and a datagram must be judged
+ * at the one port it came in by, so the fragments of each zone and ingress
+ * port are keyed apart, by mixing secret values of both into the source
+ * address while they wait (a 32-bit secret: a fragment of another zone or
+ * port completes a datagram only by a guess of 1 in 2^32).
  */
 #ifndef DSE_FRAG_H
 #define DSE_FRAG_H
@@ -38,6 +40,7 @@ struct dse_frag {
 	struct rte_ip_frag_tbl *tbl;	 /* datagrams being reassembled */
 	struct rte_ip_frag_death_row dr; /* fragments rte_ip_frag gave up, to be dropped */
 	uint32_t zone_mask[4096];	 /* secret per zone, mixed into the key (frag.h) */
+	uint32_t port_mask[256];	 /* ... and per ingress port */
 	uint64_t reassembled;		 /* datagrams completed */
 	uint64_t fragmented;		 /* datagrams sent on in fragments */
 };
@@ -57,15 +60,16 @@ enum dse_frag_check {
  */
 int dse_frag_init(struct dse_frag *f, uint32_t max_datagrams, uint64_t timeout_ns, int socket);
 
-/* Frees the table (the fragments it holds go to the death row: drop them first). */
+/* Frees the table and the fragments it holds (drop the death row's first). */
 void dse_frag_fini(struct dse_frag *f);
 
 /* Checks fragment 'm' parsed as 'pi' (dse_pkt_is_fragment() is true). */
 enum dse_frag_check dse_frag_check(const struct rte_mbuf *m, const struct dse_pkt_info *pi);
 
 /*
- * Adds fragment 'm' (parsed as 'pi', checked, of zone 'zone') seen at
- * 'now' to its datagram, and sets '*ret_id' to its identification (IPv6;
+ * Adds fragment 'm' (parsed as 'pi', checked, of zone 'zone', come in by
+ * port 'port') seen at 'now' to its datagram (of that zone and port), and
+ * sets '*ret_id' to its identification (IPv6;
  * 0 for IPv4, whose header keeps it).  Returns the whole datagram when
  * this fragment completed it: a chain of segments whose first is the first
  * fragment (its packet metadata is the first fragment's: dse_frag_datagram()
@@ -75,8 +79,8 @@ enum dse_frag_check dse_frag_check(const struct rte_mbuf *m, const struct dse_pk
  * full), for the caller to drop.
  */
 struct rte_mbuf *dse_frag_add(struct dse_frag *f, struct rte_mbuf *m,
-			      const struct dse_pkt_info *pi, uint16_t zone, uint64_t now,
-			      uint32_t *ret_id);
+			      const struct dse_pkt_info *pi, uint16_t zone, uint16_t port,
+			      uint64_t now, uint32_t *ret_id);
 
 /*
  * Turns 'pi', the first fragment's parse, into that of the reassembled

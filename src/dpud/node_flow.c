@@ -55,32 +55,46 @@ struct flow4_burst {
 	uint64_t k[DSE_BURST][DSE_FLOW4_KEY_WORDS];
 	struct dse_flow4_entry *bucket[DSE_BURST];
 	struct dse_flow4_entry *f[DSE_BURST];
-	bool l4[DSE_BURST];
+	uint8_t l4[DSE_BURST]; /* enum flow4_path */
 };
 
-/* Pass 1: is the packet one for the layer 4 cache?  If so, its key, and fetch its bucket. */
-static inline bool flow4_prepare(struct flow4_burst *b, uint16_t i, struct rte_mbuf *m,
-				 const struct dse_meta *meta)
+/* Which way a packet takes through the flow node. */
+enum flow4_path {
+	FLOW4_NONE = 0, /* not IP of a firewalled segment: the layer 2 cache */
+	FLOW4_CACHE,	/* IP of a firewalled segment: the layer 4 cache */
+	FLOW4_SLOW,	/* a fragment of a firewalled segment: the full pipeline, no cache */
+};
+
+/*
+ * Pass 1: which path does the packet take (enum flow4_path)?  For the
+ * layer 4 cache, its key, and fetch its bucket.
+ */
+static inline uint8_t flow4_prepare(struct flow4_burst *b, uint16_t i, struct rte_mbuf *m,
+				    const struct dse_meta *meta)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t seg;
 	uint64_t k0, k1;
 
 	if (likely(!dp.ports[m->port].fw_any))
-		return false;
+		return FLOW4_NONE;
 	seg = flow_segment(&dp.ports[m->port], meta);
 	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
 	    (meta->pi.l3 != DSE_L3_IPV4 && meta->pi.l3 != DSE_L3_IPV6))
-		return false;
-	/* A fragment is tracked only as part of its datagram, on the full pipeline. */
+		return FLOW4_NONE;
+	/*
+	 * A fragment is judged and tracked only as part of its datagram, on
+	 * the full pipeline; never by a layer 2 decision cached for the same
+	 * addresses (a non-IP frame of the segment may have made one).
+	 */
 	if (unlikely(dse_pkt_is_fragment(&meta->pi)))
-		return false;
+		return FLOW4_SLOW;
 	dse_flow_key(frame, m->port, dse_flow_vlan_key(m->port, meta), &k0, &k1);
 	dse_flow4_key(b->k[i], k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6,
 		      meta->pi.l4_proto, meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
 	b->bucket[i] = dse_flow4_bucket(dp.worker.flows4, dse_flow4_hash(b->k[i]));
 	dse_flow4_prefetch(b->bucket[i]);
-	return true;
+	return FLOW4_CACHE;
 }
 
 /* Pass 2: the lookup, and fetch the connection of a hit. */
@@ -114,6 +128,7 @@ static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *
 	if (unlikely(c != DSE_CKSUM_OK))
 		return (uint16_t)(FLOW_NEXT_CKSUM_IP4 + c - DSE_CKSUM_BAD_IP4);
 	dse_ct_seg_from_pkt(&cs, rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi);
+	cs.in_port = meta->in_port;
 	v = dse_ct_track(dp.ct, f->ct_index, f->ct_dir, &cs, now);
 	if (v == DSE_CT_INVALID)
 		return FLOW_NEXT_CT_INVALID;
@@ -133,7 +148,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	struct dse_flow_cache *fc = w->flows;
 	struct dse_fdb_entry *fdb = dp.fdb->entries;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
-	uint32_t hits = 0, hits4 = 0, tries4 = 0;
+	uint32_t hits = 0, hits4 = 0, tries4 = 0, slow = 0;
 	static struct flow4_burst b4; /* one worker: too large for the stack */
 	struct dse_enq q;
 
@@ -142,11 +157,12 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 
 	for (uint16_t i = 0; fw_on && i < n; i++) {
 		b4.l4[i] = flow4_prepare(&b4, i, objs[i], dse_meta(objs[i]));
-		tries4 += b4.l4[i];
+		tries4 += b4.l4[i] == FLOW4_CACHE;
+		slow += b4.l4[i] == FLOW4_SLOW;
 	}
 	if (tries4)
 		for (uint16_t i = 0; i < n; i++)
-			if (b4.l4[i])
+			if (b4.l4[i] == FLOW4_CACHE)
 				flow4_find(&b4, i, gen);
 
 	dse_enq_start(&q, graph, node, objs, n, FLOW_NEXT_TX);
@@ -156,8 +172,10 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		struct dse_flow_entry *f;
 		uint64_t k0, k1;
 
-		if (unlikely(fw_on && b4.l4[i])) {
-			uint16_t next = flow4_finish(b4.f[i], m, meta, w->now_ns, now_s);
+		if (unlikely(fw_on && b4.l4[i] != FLOW4_NONE)) {
+			uint16_t next = b4.l4[i] == FLOW4_SLOW
+					    ? FLOW_NEXT_SEGMENT
+					    : flow4_finish(b4.f[i], m, meta, w->now_ns, now_s);
 
 			hits4 += next == FLOW_NEXT_TX;
 			dse_enq(&q, next);
@@ -180,7 +198,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		dse_enq(&q, FLOW_NEXT_TX);
 	}
 	fc->hits += hits;
-	fc->misses += n - tries4 - hits;
+	fc->misses += n - tries4 - slow - hits;
 	w->flows4->hits += hits4;
 	w->flows4->misses += tries4 - hits4;
 	return dse_enq_end(&q);

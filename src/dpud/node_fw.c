@@ -482,6 +482,7 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 						: fw_refuse(rep, m, pi, &j);
 	}
 	dse_ct_seg_from_pkt(&cs, frame, pi);
+	cs.in_port = meta->in_port;
 	v = dse_ct_process(dp.ct, tuple, &cs, now, &index, &dir);
 	switch (v) {
 	case DSE_CT_INVALID:

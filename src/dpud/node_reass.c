@@ -70,11 +70,14 @@ static uint16_t reass_one(struct rte_graph *graph, struct rte_node *node, struct
 	/* rte_ip_frag does not check the room on the death row: make it. */
 	if (f->dr.cnt > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN - REASS_DR_ROOM)
 		reass_drop_dr(graph, node, f, REASS_NEXT_INVALID);
-	d = dse_frag_add(f, m, &cur.pi, cur.segment, now, &id);
+	d = dse_frag_add(f, m, &cur.pi, cur.segment, cur.in_port, now, &id);
 	reass_drop_dr(graph, node, f, REASS_NEXT_INVALID);
 	if (d == NULL)
 		return REASS_NEXT_N;
-	/* The first fragment's parse and the decisions made for the last one. */
+	/*
+	 * The first fragment's parse and the decisions made for the last one
+	 * (all came in by the same port: it is part of the key).
+	 */
 	dm = dse_meta(d);
 	dm->in_port = cur.in_port;
 	dm->segment = cur.segment;

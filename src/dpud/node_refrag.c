@@ -39,15 +39,18 @@ static void refrag_one(struct rte_graph *graph, struct rte_node *node, struct rt
 	const uint32_t hl = v6 ? 48 : meta.pi.l3_len;
 	struct rte_mbuf *out[REFRAG_MAX_OUT];
 	uint32_t mtu = refrag_mtu(meta.out_port == DSE_NO_PORT ? meta.in_port : meta.out_port);
+	const uint32_t room = rte_pktmbuf_data_room_size(dp.pool) - RTE_PKTMBUF_HEADROOM;
 	uint32_t payload = meta.frag_size;
 	int n;
 
 	if (mtu > hl && mtu - hl < payload)
 		payload = mtu - hl;
+	/* A fragment is one mbuf, with its layer 2 header and room for a tag. */
+	if (room > meta.pi.l3_off + hl + 4u && room - meta.pi.l3_off - hl - 4 < payload)
+		payload = room - meta.pi.l3_off - hl - 4;
 	/* Ports with MTUs this small do not occur; REFRAG_MAX_OUT then always suffices. */
 	payload = RTE_MAX(payload, (uint32_t)REFRAG_MIN_PAYLOAD);
-	n = dse_frag_split(m, &meta.pi, (uint16_t)payload,
-			   *dse_meta_frag_id(m), dp.pool, out,
+	n = dse_frag_split(m, &meta.pi, (uint16_t)payload, *dse_meta_frag_id(m), dp.pool, out,
 			   REFRAG_MAX_OUT);
 	if (n < 0) {
 		rte_node_enqueue_x1(graph, node, REFRAG_NEXT_NO_MBUF, m);

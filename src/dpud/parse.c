@@ -186,7 +186,7 @@ static inline int parse_ipv6(const uint8_t *data, uint32_t len, uint32_t off,
 	const uint8_t *ip = data + off;
 	uint32_t avail = len - off;
 	uint32_t end, hoff, nh, hlen, fo, n;
-	int first_frag = 0;
+	int first_frag = 0, seen_frag = 0;
 
 	if (unlikely(avail < IP6_HLEN))
 		return DSE_PARSE_ERR_IP6_TRUNC;
@@ -211,6 +211,13 @@ static inline int parse_ipv6(const uint8_t *data, uint32_t len, uint32_t off,
 		if (unlikely(n == IP6_MAX_EXT || end - hoff < IP6_EXT_MIN))
 			return DSE_PARSE_ERR_IP6_EXT;
 		if (nh == IPPROTO_FRAGMENT) {
+			/*
+			 * One fragment header at most (RFC 8200): a second would
+			 * hide the first's offset and flag from the tracking.
+			 */
+			if (unlikely(seen_frag))
+				return DSE_PARSE_ERR_IP6_EXT;
+			seen_frag = 1;
 			/* Its length byte is reserved: the header is always 8 bytes. */
 			hlen = IP6_EXT_MIN;
 			fo = rd16(h + 2);

@@ -31,7 +31,7 @@
 	X(IP6_TRUNC, "IPv6 header truncated")                                  \
 	X(IP6_VERSION, "IPv6 version field is not 6")                          \
 	X(IP6_LEN, "IPv6 payload length beyond the frame")                     \
-	X(IP6_EXT, "IPv6 extension header truncated or chain too long")        \
+	X(IP6_EXT, "IPv6 extension header truncated, chain too long, or a second fragment header") \
 	X(L4_TRUNC, "TCP, UDP or ICMP header truncated")                       \
 	X(TCP_OFF, "TCP data offset below 20 bytes or beyond the packet")      \
 	X(UDP_LEN, "UDP length field disagrees with the IP payload")           \

@@ -732,7 +732,7 @@ static int fw_config(struct dse_rpc_call *call, json_t **ret)
 	if (dse_rpc_param_int(call, "max_conns", false, 1, dp.ct->capacity, &op.max_conns) ==
 	    -EINVAL)
 		return -EINVAL;
-	if (dse_rpc_param_int(call, "max_half_open_per_source", false, 1, DSE_CT_MAX_ENTRIES,
+	if (dse_rpc_param_int(call, "max_half_open_per_source", false, 1, UINT16_MAX,
 			      &op.per_src) == -EINVAL ||
 	    dse_rpc_param_int(call, "max_half_open_per_segment", false, 0, DSE_CT_MAX_ENTRIES,
 			      &op.per_seg) == -EINVAL)

@@ -595,3 +595,25 @@ def test_a_flood_of_incomplete_datagrams_is_bounded_and_forwarding_goes_on(wire)
     assert d.get("drop.frag_invalid", 0) == 1200 - 256, d
     wire.send("c", wire.ip4("c") / inet.UDP(sport=7601, dport=5353) / b"still", "pass")
     wire.send("c", wire.ip4("c") / inet.ICMP(type=8, id=5, seq=1), "pass")
+
+
+def test_a_layer_2_decision_never_lets_fragments_past_the_firewall(wire):
+    """The hole found in review: a non-IP frame between two MACs made a layer
+    2 flow cache entry that IP fragments between the same MACs then took,
+    skipping reassembly and the rules.
+    Steps: the client sends the server unicast ARP replies (not filtered:
+    they make a layer 2 decision), then a UDP datagram to port 9999 (denied)
+    in two fragments, then the same datagram whole.
+    Verify: the ARP passes; the first fragment is held by reassembly, the
+    second completes the datagram and it is denied (fw_deny), nothing of it
+    arrives; the whole datagram is denied too."""
+    l2, inet, _ = scapy()
+    arp = wire.eth("c") / l2.ARP(op=2, hwsrc=wire.vm["c"].mac, psrc=CLIENT4,
+                                 hwdst=wire.vm["s"].mac, pdst=SERVER4)
+    for _ in range(3):
+        wire.send("c", arp, "pass")
+    deny = wire.ip4("c") / inet.UDP(sport=7700, dport=9999) / (b"H" * 1500)
+    fs = frags4(deny, 1000)
+    wire.send("c", fs[0], "held")
+    wire.send("c", fs[1], "fw_deny")
+    wire.send("c", wire.ip4("c") / inet.UDP(sport=7700, dport=9999) / b"whole", "fw_deny")

@@ -425,7 +425,9 @@ static void test_ct_tcp_data_outside_the_window_is_invalid(void **state)
  * Verify: the first two are INVALID (rst_window) and change nothing; the
  * inexact one is VALID (it reaches the endpoint) but the connection stays
  * ESTABLISHED, untouched, counted in rst_challenged; the exact one moves it
- * to CLOSE; everything after is INVALID (closed).
+ * to CLOSE; after it data is INVALID (closed), a bare ACK and a RST in the
+ * window pass (an endpoint that did not get everything may still answer
+ * with a challenge ACK), one far outside is INVALID.
  */
 static void test_ct_tcp_only_an_exact_rst_closes_rfc5961(void **state)
 {
@@ -457,9 +459,11 @@ static void test_ct_tcp_only_an_exact_rst_closes_rfc5961(void **state)
 	assert_int_equal(conv_state(&c), DSE_CT_S_CLOSE);
 	assert_int_equal(client(&c, F_ACK | F_PSH, 10), DSE_CT_INVALID);
 	assert_int_equal(ct->last_invalid, DSE_CT_INV_CLOSED);
-	assert_int_equal(server(&c, F_ACK, 0), DSE_CT_INVALID);
-	assert_int_equal(client(&c, F_RST, 0), DSE_CT_INVALID);
-	assert_int_equal(ct->stats.invalid_reason[DSE_CT_INV_CLOSED], 3);
+	/* A bare ACK and a RST in the window still pass (a late challenge ACK and its RST). */
+	assert_int_equal(server(&c, F_ACK, 0), DSE_CT_VALID);
+	assert_int_equal(client(&c, F_RST, 0), DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, true, F_RST, c.cseq + 1000000, 0, 0, 0, -1), DSE_CT_INVALID);
+	assert_int_equal(ct->stats.invalid_reason[DSE_CT_INV_CLOSED], 2);
 	assert_int_equal(conv_state(&c), DSE_CT_S_CLOSE);
 
 	/* A reset from the peer before the SYN+ACK closes too, if it acks the SYN. */
@@ -647,6 +651,46 @@ static void test_ct_syn_on_an_open_connection_answered_by_synack_replaces_it(voi
 	assert_int_equal(server(&c, F_ACK, 0), DSE_CT_VALID);
 	assert_int_equal(send_raw(&c, true, F_ACK | F_PSH, old_cseq, c.sseq, 65535, 10, -1),
 			 DSE_CT_INVALID);
+	dse_ct_free(ct);
+}
+
+/*
+ * Steps: after the handshake (each side's packets on its port, 0) a SYN of
+ * the opener comes in by port 7 and is answered by a SYN+ACK; another SYN
+ * by port 0 is answered by a SYN+ACK that comes in by port 7; a third by
+ * port 0 is answered first by the server's (challenge) ACK, then by a
+ * SYN+ACK from port 0.
+ * Verify: none replaces the connection (a third party on another port can
+ * not, and a SYN the server answered otherwise is forgotten): each SYN+ACK
+ * is INVALID (syn_state) and the connection stays ESTABLISHED.
+ */
+static void test_ct_only_the_endpoints_ports_may_replace_a_connection(void **state)
+{
+	struct dse_ct *ct = ct_new(64, NULL);
+	struct conv c;
+	struct seg g;
+	int32_t idx;
+	uint8_t dir;
+
+	(void)state;
+	conv_init(&c, ct);
+	handshake(&c);
+	tcp_hdr(&g, c.cport, c.sport, F_SYN, 700000, 0, 64240, 0, -1);
+	g.s.in_port = 7;
+	assert_int_equal(dse_ct_process(ct, &c.c2s, &g.s, c.now, &idx, &dir), DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, false, F_SYN | F_ACK, 300000, 700001, 65160, 0, -1),
+			 DSE_CT_INVALID);
+	assert_int_equal(send_raw(&c, true, F_SYN, 800000, 0, 64240, 0, -1), DSE_CT_VALID);
+	tcp_hdr(&g, c.sport, c.cport, F_SYN | F_ACK, 300000, 800001, 65160, 0, -1);
+	g.s.in_port = 7;
+	assert_int_equal(dse_ct_process(ct, &c.s2c, &g.s, c.now, &idx, &dir), DSE_CT_INVALID);
+	assert_int_equal(send_raw(&c, true, F_SYN, 900000, 0, 64240, 0, -1), DSE_CT_VALID);
+	assert_int_equal(server(&c, F_ACK, 0), DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, false, F_SYN | F_ACK, 300000, 900001, 65160, 0, -1),
+			 DSE_CT_INVALID);
+	assert_int_equal(ct->stats.invalid_reason[DSE_CT_INV_SYN_STATE], 3);
+	assert_int_equal(ct->stats.replaced, 0);
+	assert_int_equal(conv_state(&c), DSE_CT_S_ESTABLISHED);
 	dse_ct_free(ct);
 }
 
@@ -904,14 +948,13 @@ static int syn_from(struct dse_ct *ct, uint16_t zone, const uint8_t src[4], uint
 
 /*
  * Steps: limits of 3 half-open per source and 5 per zone; source A opens 4
- * connections (SYNs); source B opens 3; A opens its fourth again; one of
- * A's completes its handshake; B opens a fourth; B opens one in another
- * zone.
- * Verify: A's fourth is refused (-EDQUOT, src_limit); B's third fills the
- * zone past its limit, so it evicts the zone's oldest half-open connection
- * (A's first) instead of being refused; A's fourth, tried again, evicts
- * the next oldest; B's fourth is refused by B's own limit; in the other
- * zone B opens without evicting anything.
+ * connections (SYNs); source B opens 3; B opens one in another zone; one
+ * of A's completes its handshake and B opens one more.
+ * Verify: A's fourth takes the place of A's oldest half-open connection
+ * (evicted, not refused: a spoofer sharing A's address can never lock A
+ * out); B's third fills the zone past its limit, so it evicts the zone's
+ * oldest half-open connection; in the other zone B opens without evicting
+ * anything; after the handshake the zone has room again.
  */
 static void test_ct_half_open_limits_per_source_and_zone(void **state)
 {
@@ -923,32 +966,31 @@ static void test_ct_half_open_limits_per_source_and_zone(void **state)
 	dse_ct_set_embryonic_limits(ct, 3, 5);
 	for (uint16_t i = 0; i < 3; i++)
 		assert_true(syn_from(ct, 1, v4_client, (uint16_t)(1000 + i)) >= 0);
-	assert_int_equal(syn_from(ct, 1, v4_client, 1003), -EDQUOT);
-	assert_int_equal(ct->stats.src_limit, 1);
-	assert_true(syn_from(ct, 1, src_b, 2000) >= 0);
-	assert_true(syn_from(ct, 1, src_b, 2001) >= 0);
-	assert_int_equal(ct->stats.evicted, 0);
-	assert_true(syn_from(ct, 1, src_b, 2002) >= 0);
+	assert_true(syn_from(ct, 1, v4_client, 1003) >= 0);
 	assert_int_equal(ct->stats.evicted, 1);
-	assert_int_equal(ct->n_entries, 5);
+	assert_int_equal(ct->stats.src_limit, 0);
 	conv_init_addrs(&c, ct, v4_client, v4_server, 1000, 80);
 	assert_int_equal(conv_state(&c), DSE_CT_S_NONE);
-	assert_true(syn_from(ct, 1, v4_client, 1003) >= 0);
+	assert_true(syn_from(ct, 1, src_b, 2000) >= 0);
+	assert_true(syn_from(ct, 1, src_b, 2001) >= 0);
+	assert_int_equal(ct->stats.evicted, 1);
+	assert_true(syn_from(ct, 1, src_b, 2002) >= 0);
 	assert_int_equal(ct->stats.evicted, 2);
+	assert_int_equal(ct->n_entries, 5);
 	conv_init_addrs(&c, ct, v4_client, v4_server, 1001, 80);
 	assert_int_equal(conv_state(&c), DSE_CT_S_NONE);
+	assert_true(syn_from(ct, 2, src_b, 2002) >= 0);
+	assert_int_equal(ct->stats.evicted, 2);
 
-	/* A's 1002 completes its handshake: it is no longer half-open. */
+	/* A's 1002 completes its handshake: it is no longer half-open, the zone has room. */
 	conv_init_addrs(&c, ct, v4_client, v4_server, 1002, 80);
 	c.cseq = 2;
 	assert_int_equal(server(&c, F_SYN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
 	assert_int_equal(client(&c, F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
 	assert_int_equal(conv_state(&c), DSE_CT_S_ESTABLISHED);
-	assert_int_equal(syn_from(ct, 1, src_b, 2003), -EDQUOT);
-	assert_int_equal(ct->stats.src_limit, 2);
-	assert_true(syn_from(ct, 2, src_b, 2003) >= 0);
-	assert_int_equal(ct->stats.evicted, 2);
-	assert_int_equal(ct->stats.zone_limit, 0);
+	assert_true(syn_from(ct, 1, src_b, 2010) >= 0);
+	assert_int_equal(ct->stats.evicted, 3); /* B had 3: its own oldest went */
+	assert_int_equal(ct->stats.zone_limit + ct->stats.src_limit, 0);
 	dse_ct_free(ct);
 }
 
@@ -2013,8 +2055,8 @@ static void test_ct_memory_per_connection_is_under_256_bytes(void **state)
 	ct = ct_new(n, NULL);
 	dse_ct_set_embryonic_limits(ct, n, n);
 	for (uint32_t i = 0; i < n; i++) {
-		a[12] = 10, a[13] = (uint8_t)(i >> 16), a[14] = (uint8_t)(i >> 8),
-		a[15] = (uint8_t)i;
+		/* Each from a /64 of its own: a /64 is one source for the half-open limit. */
+		a[5] = (uint8_t)(i >> 16), a[6] = (uint8_t)(i >> 8), a[7] = (uint8_t)i;
 		b[12] = 11;
 		tcp_hdr(&g, (uint16_t)i, 80, F_SYN, i, 0, 1000, 0, -1);
 		assert_int_equal(dse_ct_tuple_set(&t, 1, 6, IPPROTO_TCP, a, b, (uint16_t)i, 80), 0);
@@ -2043,6 +2085,7 @@ int main(void)
 	    cmocka_unit_test(test_ct_syn_on_an_open_connection_passes_and_keeps_it),
 	    cmocka_unit_test(test_ct_syn_on_an_open_connection_answered_by_synack_replaces_it),
 	    cmocka_unit_test(test_ct_syn_of_the_reply_side_on_an_open_connection_never_replaces_it),
+	    cmocka_unit_test(test_ct_only_the_endpoints_ports_may_replace_a_connection),
 	    cmocka_unit_test(test_ct_syn_with_data_accepts_a_synack_of_the_syn_alone),
 	    cmocka_unit_test(test_ct_icmp_errors_relate_to_their_connection_only),
 	    cmocka_unit_test(test_ct_icmpv6_errors_relate_to_their_connection),

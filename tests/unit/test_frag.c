@@ -361,8 +361,8 @@ static void test_frag_reassembly_and_zones(void **state)
 	n = make_frags(fr, pis, dg, sizeof(dg), 600, 77);
 	assert_int_equal(n, 4);
 	for (unsigned i = n; i-- > 1;)
-		assert_null(dse_frag_add(&f, fr[i], &pis[i], 1, SEC, &id));
-	d = dse_frag_add(&f, fr[0], &pis[0], 1, SEC, &id);
+		assert_null(dse_frag_add(&f, fr[i], &pis[i], 1, 0, SEC, &id));
+	d = dse_frag_add(&f, fr[0], &pis[0], 1, 0, SEC, &id);
 	assert_non_null(d);
 	pi = pis[0];
 	assert_int_equal(dse_frag_datagram(d, &pi, &fs), 0);
@@ -377,13 +377,13 @@ static void test_frag_reassembly_and_zones(void **state)
 
 	n = make_frags(fr, pis, dg, sizeof(dg), 600, 78);
 	for (unsigned i = 0; i + 1 < n; i++)
-		assert_null(dse_frag_add(&f, fr[i], &pis[i], 1, 2 * SEC, &id));
-	assert_null(dse_frag_add(&f, fr[n - 1], &pis[n - 1], 2, 2 * SEC, &id));
+		assert_null(dse_frag_add(&f, fr[i], &pis[i], 1, 0, 2 * SEC, &id));
+	assert_null(dse_frag_add(&f, fr[n - 1], &pis[n - 1], 2, 0, 2 * SEC, &id));
 	assert_int_equal(f.dr.cnt, 0);
 	n = make_frags(fr, pis, dg, sizeof(dg), 600, 78);
 	for (unsigned i = 0; i + 1 < n; i++)
 		rte_pktmbuf_free(fr[i]);
-	d = dse_frag_add(&f, fr[n - 1], &pis[n - 1], 1, 2 * SEC, &id);
+	d = dse_frag_add(&f, fr[n - 1], &pis[n - 1], 1, 0, 2 * SEC, &id);
 	assert_non_null(d);
 	rte_pktmbuf_free(d);
 
@@ -413,8 +413,8 @@ static void test_frag_overlap_drops_the_datagram(void **state)
 	a = mbuf_of(f, len, &p1);
 	len = ip4_frame(f, IPPROTO_UDP, dg + 48, 72, NULL, 0, 9, 6, false);
 	b = mbuf_of(f, len, &p2);
-	assert_null(dse_frag_add(&fr, a, &p1, 1, SEC, &id));
-	assert_null(dse_frag_add(&fr, b, &p2, 1, SEC, &id));
+	assert_null(dse_frag_add(&fr, a, &p1, 1, 0, SEC, &id));
+	assert_null(dse_frag_add(&fr, b, &p2, 1, 0, SEC, &id));
 	assert_int_equal(fr.dr.cnt, 2);
 	rte_ip_frag_free_death_row(&fr.dr, 0);
 	dse_frag_fini(&fr);
@@ -513,6 +513,139 @@ static void test_frag_split_ipv6(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * Steps: UDP over IPv4 whose UDP length (20) is shorter than the IP payload
+ * (28: 8 bytes of surplus after the datagram, RFC 768 allows it) with a
+ * checksum over its 20 bytes; the same with a UDP length beyond the
+ * payload; a wrong checksum the device says is NONE (the data verified, the
+ * field never filled in); a TCP segment whose checksum spans a chain cut at
+ * an odd byte.
+ * Verify: the first passes (the sum covers the UDP length), the second is
+ * bad UDP, NONE passes, the odd cut passes.
+ */
+static void test_cksum_udp_length_none_flags_and_odd_chains(void **state)
+{
+	uint8_t f[512], l4[400] = {0};
+	struct dse_pkt_info pi;
+	struct rte_mbuf *m, *tail;
+	uint32_t len, ps;
+
+	(void)state;
+	udp_dgram(l4, 28);
+	wr16(l4 + 4, 20);
+	len = ip4_frame(f, IPPROTO_UDP, l4, 28, NULL, 0, 7, 0, false);
+	ps = rd16(ip_a) + rd16(ip_a + 2) + rd16(ip_b) + rd16(ip_b + 2) + IPPROTO_UDP + 20;
+	wr16(f + 14 + 20 + 6, inet_sum(f + 14 + 20, 20, ps));
+	m = mbuf_of(f, len, &pi);
+	assert_int_equal(dse_cksum_check(m, &pi), DSE_CKSUM_OK);
+	rte_pktmbuf_free(m);
+	/* The parser refuses that in a whole packet; a reassembled datagram's is checked here. */
+	m = mbuf_of(f, len, &pi);
+	wr16(rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 20 + 4), 36);
+	assert_int_equal(dse_cksum_check(m, &pi), DSE_CKSUM_BAD_UDP);
+	rte_pktmbuf_free(m);
+
+	memset(l4, 0, sizeof(l4));
+	l4[12] = 5 << 4;
+	l4[13] = 0x18;
+	for (int i = 20; i < 301; i++)
+		l4[i] = (uint8_t)(i * 3);
+	len = ip4_frame(f, IPPROTO_TCP, l4, 301, NULL, 0, 8, 0, true);
+	f[len - 2] ^= 0x40;
+	m = mbuf_of(f, len, &pi);
+	m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	assert_int_equal(dse_cksum_check(m, &pi), DSE_CKSUM_OK);
+	rte_pktmbuf_free(m);
+	f[len - 2] ^= 0x40;
+	/* The cut 101 bytes into the frame: 67 bytes into the TCP header and data. */
+	m = mbuf_of(f, 101, NULL);
+	tail = mbuf_of(f + 101, len - 101, NULL);
+	assert_int_equal(rte_pktmbuf_chain(m, tail), 0);
+	assert_int_equal(dse_parse_frame(f, len, &pi), DSE_PARSE_OK);
+	assert_int_equal(dse_cksum_check(m, &pi), DSE_CKSUM_OK);
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * Steps: the first fragment of a datagram comes in by port 1, the last by
+ * port 2 (same addresses, identification, zone); then the last by port 1.
+ * Verify: only the one from port 1 completes it: a datagram is judged at
+ * the one port it came in by.
+ */
+static void test_frag_ports_are_kept_apart(void **state)
+{
+	struct rte_mbuf *fr[4], *d;
+	struct dse_pkt_info pis[4];
+	uint8_t dg[1200];
+	struct dse_frag f;
+	uint32_t id;
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(dse_frag_init(&f, 16, 5 * SEC, SOCKET_ID_ANY), 0);
+	udp_dgram(dg, sizeof(dg));
+	n = make_frags(fr, pis, dg, sizeof(dg), 600, 90);
+	assert_int_equal(n, 2);
+	assert_null(dse_frag_add(&f, fr[0], &pis[0], 1, 1, SEC, &id));
+	assert_null(dse_frag_add(&f, fr[1], &pis[1], 1, 2, SEC, &id));
+	n = make_frags(fr, pis, dg, sizeof(dg), 600, 90);
+	rte_pktmbuf_free(fr[0]);
+	d = dse_frag_add(&f, fr[1], &pis[1], 1, 1, SEC, &id);
+	assert_non_null(d);
+	rte_pktmbuf_free(d);
+	dse_frag_expire(&f, 60 * SEC);
+	rte_ip_frag_free_death_row(&f.dr, 0);
+	dse_frag_fini(&f);
+}
+
+/*
+ * Steps: an IPv6 datagram with a destination options header after the
+ * (removed) fragment header, then UDP, split into fragments.
+ * Verify: the fragments carry the destination options as data: the first
+ * fragment's fragment header says "next: destination options" and its
+ * data starts with them, and the data of all put together is everything
+ * after the fixed header.
+ */
+static void test_frag_split_ipv6_keeps_headers_after_the_fragment_header(void **state)
+{
+	uint8_t f[1400] = {0}, *ip = f + 14, got[1300];
+	struct rte_mbuf *m, *out[4];
+	struct dse_pkt_info pi;
+	uint32_t at = 0;
+	int n;
+
+	(void)state;
+	memcpy(f, mac_b, 6);
+	memcpy(f + 6, mac_a, 6);
+	wr16(f + 12, 0x86dd);
+	ip[0] = 0x60;
+	wr16(ip + 4, 8 + 1000);
+	ip[6] = IPPROTO_DSTOPTS;
+	ip[7] = 64;
+	ip[8] = 0x20, ip[23] = 1, ip[24] = 0x20, ip[39] = 2;
+	ip[40] = IPPROTO_UDP; /* destination options, 8 bytes: PadN */
+	ip[41] = 0;
+	ip[42] = 1;
+	ip[43] = 4;
+	udp_dgram(ip + 48, 1000);
+	m = mbuf_of(f, 14 + 40 + 1008, &pi);
+	assert_int_equal(pi.l3_len, 48);
+	n = dse_frag_split(m, &pi, 504, 7, pool, out, 4);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *q = rte_pktmbuf_mtod(out[i], const uint8_t *) + 14;
+		uint32_t dlen = rd16(q + 4) - 8;
+
+		assert_int_equal(q[40], IPPROTO_DSTOPTS);
+		memcpy(got + at, q + 48, dlen);
+		at += dlen;
+	}
+	assert_int_equal(at, 1008);
+	assert_memory_equal(got, ip + 40, 1008);
+	rte_pktmbuf_free_bulk(out, (unsigned)n);
+	rte_pktmbuf_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +657,9 @@ int main(void)
 	    cmocka_unit_test(test_frag_overlap_drops_the_datagram),
 	    cmocka_unit_test(test_frag_split_ipv4_with_options),
 	    cmocka_unit_test(test_frag_split_ipv6),
+	    cmocka_unit_test(test_cksum_udp_length_none_flags_and_odd_chains),
+	    cmocka_unit_test(test_frag_ports_are_kept_apart),
+	    cmocka_unit_test(test_frag_split_ipv6_keeps_headers_after_the_fragment_header),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

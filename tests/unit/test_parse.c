@@ -1194,6 +1194,27 @@ static void test_ipv6_ext_beyond_payload_length_but_within_frame(void **state)
 	assert_int_equal(parse(&f, &i), DSE_PARSE_ERR_IP6_EXT);
 }
 
+/*
+ * Steps: an IPv6 packet with a fragment header (offset 0, more fragments),
+ * then a second, atomic one (offset 0, no more), then UDP.
+ * Verify: refused (ip6_ext): a second fragment header would make the packet
+ * look whole to the tracking while the receiver waits for the rest.
+ */
+static void test_ipv6_second_fragment_header_is_refused(void **state)
+{
+	struct frame f;
+	struct dse_pkt_info i;
+
+	(void)state;
+	put_eth(&f, 0x86dd);
+	put_ipv6(&f, IPPROTO_FRAGMENT);
+	put_frag6(&f, IPPROTO_FRAGMENT, 0, 1);
+	put_frag6(&f, IPPROTO_UDP, 0, 0);
+	put_udp(&f);
+	frame_finish(&f);
+	assert_int_equal(parse(&f, &i), DSE_PARSE_ERR_IP6_EXT);
+}
+
 static void test_ipv6_nine_extension_headers_are_too_many(void **state)
 {
 	struct frame f;
@@ -1681,6 +1702,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_ext_length_beyond_packet),
 	    cmocka_unit_test(test_ipv6_ext_beyond_payload_length_but_within_frame),
 	    cmocka_unit_test(test_ipv6_nine_extension_headers_are_too_many),
+	    cmocka_unit_test(test_ipv6_second_fragment_header_is_refused),
 	    cmocka_unit_test(test_tcp_header_truncated),
 	    cmocka_unit_test(test_udp_header_truncated),
 	    cmocka_unit_test(test_icmp_truncated_below_4_bytes),
