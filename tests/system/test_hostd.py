@@ -1336,7 +1336,7 @@ class FakeDpu:
     def m_fdb_del(self, p):
         self.fdb.pop((p["segment"], p["mac"].lower()), None)
 
-    # The firewall, as src/dpud/rpc_fw.c answers.
+    # The firewall, as src/dpud/fw/rpc_fw.c answers.
 
     def m_fw_policy(self, p):
         if p["segment"] not in self.segments:

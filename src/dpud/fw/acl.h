@@ -55,7 +55,7 @@
 /*
  * Rules in one rule set.  Compiling costs grow faster than the count: 10000
  * rules take about 0.4 s and 22 MB of DPDK memory, 32768 about 2 s and 67 MB
- * (numbers of tests/unit/test_acl.c).
+ * (numbers of test_acl.c).
  */
 #define DSE_FW_MAX_RULES 32768u
 
@@ -192,7 +192,7 @@ int dse_fw_rule_validate(const struct dse_fw_rule *r, char *err, size_t err_len)
  * with zero hit counters and an all-allow default policy, or NULL with
  * rte_errno set (EINVAL: a bad rule, explained in 'err'; ENOMEM; or the
  * error of rte_acl) and a message in 'err' (NULL is fine).  Control thread;
- * may take a while for large sets (see tests/unit/test_acl.c for numbers).
+ * may take a while for large sets (see test_acl.c for numbers).
  */
 struct dse_fw_ruleset *dse_fw_compile(const struct dse_fw_rule *rules, unsigned n, char *err,
 				      size_t err_len);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests of what port.add may open (src/dpud/devargs.c), written from
+ * Unit tests of what port.add may open (devargs.c), written from
  * the side of a caller who wants the DPU to open a file, a device or an
  * interface it should not: every refusal must name what it refused, and
  * nothing outside the policy may pass.  The allow-list files live in a

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests of the firewall rule sets (src/dpud/acl.c): validation,
+ * Unit tests of the firewall rule sets (acl.c): validation,
  * compilation into rte_acl tries, classification, default policy, hit
  * counters across a rule change, the per-packet key and the denial log.
  *
