@@ -478,6 +478,9 @@ static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client 
 				  "'params' must be an object of named parameters");
 
 	m = find_method(srv, method);
+	/* Local methods do not exist for a client on the network. */
+	if (m != NULL && (m->flags & DSE_RPC_LOCAL) && call.remote)
+		m = NULL;
 	if (m == NULL) {
 		char msg[300];
 

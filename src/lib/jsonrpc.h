@@ -82,7 +82,15 @@ struct dse_rpc_method {
 	const char *name;
 	int (*fn)(struct dse_rpc_call *call, json_t **ret_result);
 	const char *help; /* one line: what it does and its params */
+	unsigned flags;   /* DSE_RPC_LOCAL */
 };
+
+/*
+ * A method only local clients may call (the Unix socket, the startup
+ * config): over TLS it does not exist (unknown method), and rpc.list there
+ * does not show it.
+ */
+#define DSE_RPC_LOCAL 0x1
 
 struct dse_rpc_server;
 

@@ -360,10 +360,12 @@ class Dpud:
 
     Its allow-list (--ports-allow) names the interfaces in 'allow': the lab's
     cables by default.  With 'test_devices' it may also create net_pcap,
-    net_null and net_ring devices (--test-devices)."""
+    net_null and net_ring devices (--test-devices).  With 'test_clock' (the
+    default here, never in dse-dpud itself) it serves the clock.* methods
+    (--test-clock)."""
 
     def __init__(self, lab, ns, calls, extra_args=(), ready_timeout=20.0, allow=None,
-                 test_devices=False):
+                 test_devices=False, test_clock=True):
         n = next(_dpud_seq)
         self.lab = lab
         self.ns = ns
@@ -382,6 +384,8 @@ class Dpud:
                "--rpc", self.sock, "--config", self.config, "--ports-allow", self.allow]
         if test_devices:
             cmd.append("--test-devices")
+        if test_clock:
+            cmd.append("--test-clock")
         cmd += list(extra_args)
         with open(self.log_path, "w") as log:
             self.proc = ns.popen(*cmd, stdin=subprocess.DEVNULL, stdout=log,
@@ -547,9 +551,10 @@ class Lab:
                 if a is not b and subnet(a) and subnet(a) == subnet(b):
                     a.neigh(b.ip, b.mac)
 
-    def start_dpud(self, calls, extra_args=(), allow=None, test_devices=False):
-        """Starts dse-dpud in the DPU namespace (see Dpud for 'allow' and 'test_devices')."""
-        return Dpud(self, self.dp, calls, extra_args, allow=allow, test_devices=test_devices)
+    def start_dpud(self, calls, extra_args=(), allow=None, test_devices=False, test_clock=True):
+        """Starts dse-dpud in the DPU namespace (see Dpud for the keywords)."""
+        return Dpud(self, self.dp, calls, extra_args, allow=allow, test_devices=test_devices,
+                    test_clock=test_clock)
 
     def popen(self, ns, *cmd, **kw):
         return self.track(ns.popen(*cmd, **kw))

@@ -19,9 +19,9 @@ import pytest
 
 import certs
 
-from lab import PYTHON, ROOT, BROADCAST, RpcError, l2_frame, run, wait_for
+from lab import PYTHON, ROOT, BROADCAST, RpcError, dpud_binary, l2_frame, run, wait_for
 
-INVALID_PARAMS, APP = -32602, -32000
+INVALID_PARAMS, APP, NOT_FOUND = -32602, -32000, -32601
 
 
 def packet_socket_ifindexes(ns):
@@ -204,6 +204,46 @@ def test_the_network_can_not_open_files_devices_or_foreign_interfaces(lab, tls_d
                   lambda s: s["p"]["rx_packets"] >= 3)
     assert st["p"]["rx_packets"] == 3, st
     assert victim.read_bytes() == b"precious bytes\n"
+
+
+CLOCK_METHODS = ("clock.get", "clock.freeze", "clock.release", "clock.advance")
+
+
+def unknown_method(call, method, **kw):
+    """Calls 'method' and expects "unknown method"; returns the message."""
+    try:
+        call(method, **kw)
+    except RpcError as e:
+        assert e.code == NOT_FOUND and "unknown method" in e.message, e
+        return e.message
+    raise AssertionError("%s was served" % method)
+
+
+def test_the_test_clock_is_local_and_only_with_its_option(lab, tls_dpud):
+    """Steps: dse-dpud runs with --test-clock and its TLS control port; over
+    TLS rpc.list is read and every clock method called (clock.freeze would
+    stop the datapath's timers: ageing, connection expiry); then the same on
+    the Unix socket.  A second dse-dpud starts without --test-clock and is
+    asked the same on its Unix socket.
+    Verify: over TLS no clock method exists (unknown method, not in
+    rpc.list) and the clock is not frozen afterwards; on the Unix socket of
+    the first they are listed and work; the second knows none of them."""
+    dpud, tls = tls_dpud
+    remote = {m["name"] for m in tls.call("rpc.list")}
+    assert "dp.info" in remote and not remote & set(CLOCK_METHODS), remote
+    for m in CLOCK_METHODS:
+        unknown_method(tls.call, m, **({"seconds": 60} if m == "clock.advance" else {}))
+    local = {m["name"] for m in dpud.call("rpc.list")}
+    assert set(CLOCK_METHODS) <= local, local
+    assert dpud.call("clock.get")["frozen"] is False
+    assert dpud.call("clock.freeze")["frozen"] is True
+    assert dpud.call("clock.release")["frozen"] is False
+
+    plain = lab.start_dpud([], test_clock=False)
+    assert not {m["name"] for m in plain.call("rpc.list")} & set(CLOCK_METHODS)
+    for m in CLOCK_METHODS:
+        unknown_method(plain.call, m)
+    assert "--test-clock" in run([dpud_binary(), "--help"]).stdout
 
 
 def test_frames_the_kernel_drops_in_front_of_a_port_are_counted(lab):

@@ -84,6 +84,20 @@ int dp_frag_init(unsigned max_datagrams, unsigned timeout_s)
 	return r;
 }
 
+int dp_node_stats(const char *name, struct dp_node_stats *ret)
+{
+	const struct rte_node *n;
+
+	memset(ret, 0, sizeof(*ret));
+	n = dp.worker.graph ? rte_graph_node_get_by_name("dse_worker0", name) : NULL;
+	if (n == NULL)
+		return -ENOENT;
+	ret->objs = n->total_objs;
+	ret->calls = n->total_calls;
+	ret->cycles = n->total_cycles;
+	return 0;
+}
+
 uint16_t dp_port_find(const char *name)
 {
 	for (uint16_t i = 0; i < DSE_MAX_PORTS; i++)
@@ -191,8 +205,12 @@ static void tep_arp_requests(struct dse_worker *w)
 		if (!dp.ports[p].used || dp.ports[p].tep_resolved)
 			continue;
 		m = dse_tep_arp_request(dp.ports[p].tep_ip);
-		if (m != NULL && rte_eth_tx_burst(dp.tep.uplink, 0, &m, 1) == 0)
+		if (m == NULL) {
+			w->tep_arp_lost++;
+		} else if (rte_eth_tx_burst(dp.tep.uplink, 0, &m, 1) == 0) {
 			rte_pktmbuf_free(m);
+			w->tep_arp_lost++;
+		}
 	}
 }
 

@@ -114,6 +114,8 @@ struct dse_worker {
 	uint32_t rx_last;  /* packets the rx node received in the last walk */
 	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next */
 	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
+	uint64_t reject_no_mbuf;    /* reject replies not made for want of an mbuf */
+	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
 	struct dse_frag *frag;
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
@@ -260,6 +262,16 @@ static inline uint16_t dp_vni_segment(uint32_t vni)
 
 /* Frame bytes beyond the MTU: Ethernet header and up to two VLAN tags. */
 #define DSE_L2_OVERHEAD (14 + 8)
+
+/* A graph node's counters, summed over the workers. */
+struct dp_node_stats {
+	uint64_t objs;   /* packets it handled */
+	uint64_t calls;  /* times it ran */
+	uint64_t cycles; /* TSC cycles it took */
+};
+
+/* Reads the counters of node 'name'.  Returns 0, or -ENOENT when no worker runs it. */
+int dp_node_stats(const char *name, struct dp_node_stats *ret);
 
 /* Looks up a port by name; returns its DPDK id or DSE_NO_PORT. */
 uint16_t dp_port_find(const char *name);

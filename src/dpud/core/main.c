@@ -22,11 +22,10 @@
 #include "dp.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "module.h"
 #include "node.h"
 #include "port.h"
 #include "rpc.h"
-#include "rpc_fw.h"
-#include "rpc_overlay.h"
 #include "tls.h"
 #include "version.h"
 
@@ -76,6 +75,9 @@ static void usage(FILE *f, const char *prog)
 		"                       net_pcap (pcap files), net_null and net_ring, from\n"
 		"                       the control socket and --config only, never over\n"
 		"                       TLS (tests and benchmarks)\n"
+		"  --test-clock         serve the clock.* methods that freeze and advance\n"
+		"                       the datapath clock (tests), on the control\n"
+		"                       socket only, never over TLS\n"
 		"  --lab                lab defaults: add the EAL options --no-huge -m 256\n"
 		"                       --no-pci --no-shconf, -l 0,1 and --file-prefix\n"
 		"                       dse-PID unless given, and sleep adaptively when idle\n"
@@ -110,6 +112,7 @@ struct opts {
 	const char *config;
 	const char *ports_allow;
 	bool test_devices;
+	bool test_clock;
 	bool lab;
 	bool busy_poll;
 	unsigned idle_sleep_max_us;
@@ -175,7 +178,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum {
 		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
 		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN, O_ALLOW, O_TESTDEV,
-		O_FRAG_TABLE, O_FRAG_TIMEOUT
+		O_FRAG_TABLE, O_FRAG_TIMEOUT, O_TESTCLOCK
 	};
 	static const struct option longopts[] = {
 		{"rpc", required_argument, NULL, O_RPC},
@@ -185,6 +188,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"config", required_argument, NULL, O_CONFIG},
 		{"ports-allow", required_argument, NULL, O_ALLOW},
 		{"test-devices", no_argument, NULL, O_TESTDEV},
+		{"test-clock", no_argument, NULL, O_TESTCLOCK},
 		{"lab", no_argument, NULL, O_LAB},
 		{"busy-poll", no_argument, NULL, O_BUSY},
 		{"idle-sleep-max", required_argument, NULL, O_IDLE},
@@ -226,6 +230,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_TESTDEV:
 			o->test_devices = true;
+			break;
+		case O_TESTCLOCK:
+			o->test_clock = true;
 			break;
 		case O_LAB:
 			o->lab = true;
@@ -404,26 +411,6 @@ static void remove_rundir(const char *dir)
 	rmdir(dir);
 }
 
-/* All the methods: the datapath's (rpc.c) and the firewall's (rpc_fw.c). */
-static struct dse_rpc_method *method_table(void)
-{
-	const struct dse_rpc_method *const tables[] = {dse_dpud_methods, dse_fw_methods,
-						       dse_overlay_methods};
-	struct dse_rpc_method *all;
-	size_t n = 0, k = 0;
-
-	for (size_t t = 0; t < RTE_DIM(tables); t++)
-		for (const struct dse_rpc_method *m = tables[t]; m->name; m++)
-			n++;
-	all = calloc(n + 1, sizeof(*all));
-	if (all == NULL)
-		return NULL;
-	for (size_t t = 0; t < RTE_DIM(tables); t++)
-		for (const struct dse_rpc_method *m = tables[t]; m->name; m++)
-			all[k++] = *m;
-	return all;
-}
-
 int main(int argc, char **argv)
 {
 	struct dse_rpc_method *methods = NULL;
@@ -494,7 +481,7 @@ int main(int argc, char **argv)
 	dp.idle_sleep = o.lab && !o.busy_poll;
 	dp.idle_sleep_max_us = o.idle_sleep_max_us;
 
-	if (dse_nodes_register() < 0) {
+	if (dse_modules_init() < 0 || dse_nodes_register() < 0) {
 		fprintf(stderr, "dse-dpud: could not register the graph nodes\n");
 		return 1;
 	}
@@ -520,7 +507,7 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	methods = method_table();
+	methods = dse_modules_methods(o.test_clock);
 	srv = methods ? dse_rpc_server_new(methods, NULL) : NULL;
 	if (srv == NULL)
 		return 1;

@@ -13,35 +13,18 @@
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
 
-#include "drop.h"
 
 /*
  * Registers a node named 'name' with 'process', optional 'init', the 'n_next'
- * edges named in 'next' and then one edge per drop reason in 'drops'
- * ('n_drops' of them).  Returns the node id or RTE_NODE_ID_INVALID.
+ * edges named in 'next' and then one edge per drop reason named in 'drops'
+ * ('n_drops' of them, names of dse_drops() that are nodes).  Returns the
+ * node id, or RTE_NODE_ID_INVALID (logged) for an unknown drop reason or
+ * when the graph library refuses.  A node file calls it from the function
+ * it names in DSE_NODE_REGISTER() (module.h).
  */
 rte_node_t dse_node_register(const char *name, uint64_t flags, rte_node_process_t process,
 			     rte_node_init_t init, const char *const *next, unsigned n_next,
-			     const enum dse_drop *drops, unsigned n_drops);
-
-/* Registers every node of the datapath.  Returns 0 or -EINVAL. */
-int dse_nodes_register(void);
-
-/* Per-file registration functions called by dse_nodes_register(). */
-int dse_node_rx_register(void);
-int dse_node_parse_register(void);
-int dse_node_flow_register(void);
-int dse_node_segment_register(void);
-int dse_node_fdb_register(void);
-int dse_node_flood_register(void);
-int dse_node_tx_register(void);
-int dse_node_fw_register(void);
-int dse_node_reass_register(void);
-int dse_node_refrag_register(void);
-int dse_node_decap_register(void);
-int dse_node_encap_register(void);
-int dse_node_tep_arp_register(void);
-int dse_node_drop_register(void);
+			     const char *const *drops, unsigned n_drops);
 
 /* State of a speculative enqueue over one burst. */
 struct dse_enq {

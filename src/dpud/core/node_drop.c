@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The drop nodes, one per reason ("dse_drop_<reason>"): they free what they
- * receive, and the graph's per-node object counter is the drop counter.
- * Also the registration helpers shared by every node.
+ * The drop nodes, one per drop reason that is a node ("dse_drop_<reason>"):
+ * they free what they receive, and the graph's per-node object counter is
+ * the drop counter.  Also the registration of every node (module.h,
+ * node.h).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,61 +12,30 @@
 
 #include <rte_mbuf.h>
 
-#include "drop.h"
+#include "log.h"
+#include "module.h"
 #include "node.h"
 
-static const char *const drop_upper[DSE_DROP__MAX] = {
-#define DSE_DROP_STR(n, s) #n,
-#define DSE_DROP_GENEVE_STR(n, s) "GENEVE_" #n,
-	DSE_PARSE_ERRORS(DSE_DROP_STR) DSE_DP_DROPS(DSE_DROP_STR)
-	DSE_GENEVE_ERRORS(DSE_DROP_GENEVE_STR)
-#undef DSE_DROP_GENEVE_STR
-#undef DSE_DROP_STR
-};
+static struct dse_node_init *node_inits, **node_inits_tail = &node_inits;
 
-static const char *const drop_desc[DSE_DROP__MAX] = {
-#define DSE_DROP_DESC(n, s) s,
-	DSE_PARSE_ERRORS(DSE_DROP_DESC) DSE_DP_DROPS(DSE_DROP_DESC)
-	DSE_GENEVE_ERRORS(DSE_DROP_DESC)
-#undef DSE_DROP_DESC
-};
+/* Every node registered but the drop nodes, for stats.get. */
+#define MAX_NODES 64
+static const char *node_names[MAX_NODES];
+static char node_name_buf[MAX_NODES][RTE_NODE_NAMESIZE];
+static unsigned n_node_names;
 
-/* Lower-case names, made once from the X-macro names. */
-static char drop_lower[DSE_DROP__MAX][32];
-static char drop_node[DSE_DROP__MAX][RTE_NODE_NAMESIZE];
-
-static void drop_names_init(void)
+void dse_node_init_add(struct dse_node_init *n)
 {
-	if (drop_lower[0][0])
-		return;
-	for (int d = 0; d < DSE_DROP__MAX; d++) {
-		const char *u = drop_upper[d];
-		size_t i;
-
-		for (i = 0; u[i] && i + 1 < sizeof(drop_lower[d]); i++)
-			drop_lower[d][i] = (char)tolower((unsigned char)u[i]);
-		drop_lower[d][i] = '\0';
-		/* drop_lower holds at most 31 characters: the node name always fits. */
-		memcpy(drop_node[d], "dse_drop_", 9);
-		memcpy(drop_node[d] + 9, drop_lower[d], i + 1);
-	}
+	/* In the order the constructors run, so registration is repeatable. */
+	n->next = NULL;
+	*node_inits_tail = n;
+	node_inits_tail = &n->next;
 }
 
-const char *dse_drop_node_name(enum dse_drop d)
+unsigned dse_node_names(const char *const **ret)
 {
-	drop_names_init();
-	return drop_node[d];
-}
-
-const char *dse_drop_name(enum dse_drop d)
-{
-	drop_names_init();
-	return drop_lower[d];
-}
-
-const char *dse_drop_desc(enum dse_drop d)
-{
-	return drop_desc[d];
+	*ret = node_names;
+	return n_node_names;
 }
 
 static uint16_t drop_process(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -78,13 +47,17 @@ static uint16_t drop_process(struct rte_graph *graph, struct rte_node *node, voi
 	return n;
 }
 
-rte_node_t dse_node_register(const char *name, uint64_t flags, rte_node_process_t process,
-			     rte_node_init_t init, const char *const *next, unsigned n_next,
-			     const enum dse_drop *drops, unsigned n_drops)
+static rte_node_t node_register(const char *name, uint64_t flags, rte_node_process_t process,
+				rte_node_init_t init, const char *const *next, unsigned n_next,
+				const char *const *drops, unsigned n_drops)
 {
+	const struct dse_drop_reason *const *all;
+	/* Names of the drop nodes, kept until the graph library has copied them. */
+	char(*edge)[RTE_NODE_NAMESIZE];
 	struct rte_node_register *reg;
-	rte_node_t id;
+	rte_node_t id = RTE_NODE_ID_INVALID;
 
+	dse_drops(&all);
 	reg = calloc(1, sizeof(*reg) + sizeof(char *) * (n_next + n_drops));
 	if (reg == NULL)
 		return RTE_NODE_ID_INVALID;
@@ -96,35 +69,66 @@ rte_node_t dse_node_register(const char *name, uint64_t flags, rte_node_process_
 	reg->nb_edges = (rte_edge_t)(n_next + n_drops);
 	for (unsigned i = 0; i < n_next; i++)
 		reg->next_nodes[i] = next[i];
-	for (unsigned i = 0; i < n_drops; i++)
-		reg->next_nodes[n_next + i] = dse_drop_node_name(drops[i]);
+	edge = calloc(n_drops ? n_drops : 1, sizeof(*edge));
+	if (edge == NULL)
+		goto out;
+	for (unsigned i = 0; i < n_drops; i++) {
+		int d = dse_drop_find(drops[i]);
+
+		if (d < 0 || all[d]->count != NULL) {
+			DSE_LOG_ERR("graph", "node %s: '%s' is not a drop reason with a node", name,
+				    drops[i]);
+			goto out;
+		}
+		snprintf(edge[i], sizeof(edge[i]), "dse_drop_%s", drops[i]);
+		reg->next_nodes[n_next + i] = edge[i];
+	}
 	/* The graph library copies what it needs; the registration can go. */
 	id = __rte_node_register(reg);
+out:
+	free(edge);
 	free(reg);
 	return id;
 }
 
-int dse_node_drop_register(void)
+rte_node_t dse_node_register(const char *name, uint64_t flags, rte_node_process_t process,
+			     rte_node_init_t init, const char *const *next, unsigned n_next,
+			     const char *const *drops, unsigned n_drops)
 {
-	for (int d = 0; d < DSE_DROP__MAX; d++)
-		if (dse_node_register(dse_drop_node_name((enum dse_drop)d), 0, drop_process, NULL,
-				      NULL, 0, NULL, 0) == RTE_NODE_ID_INVALID)
-			return -EINVAL;
-	return 0;
+	rte_node_t id;
+
+	if (n_node_names == MAX_NODES) {
+		DSE_LOG_ERR("graph", "node %s: more than %d nodes", name, MAX_NODES);
+		return RTE_NODE_ID_INVALID;
+	}
+	id = node_register(name, flags, process, init, next, n_next, drops, n_drops);
+	if (id != RTE_NODE_ID_INVALID) {
+		snprintf(node_name_buf[n_node_names], RTE_NODE_NAMESIZE, "%s", name);
+		node_names[n_node_names] = node_name_buf[n_node_names];
+		n_node_names++;
+	}
+	return id;
 }
 
 int dse_nodes_register(void)
 {
-	int (*const regs[])(void) = {
-		dse_node_drop_register,    dse_node_rx_register,  dse_node_parse_register,
-		dse_node_flow_register,    dse_node_segment_register, dse_node_fdb_register,
-		dse_node_flood_register,   dse_node_tx_register,  dse_node_fw_register,
-		dse_node_decap_register,   dse_node_encap_register, dse_node_tep_arp_register,
-		dse_node_reass_register,   dse_node_refrag_register,
-	};
+	const struct dse_drop_reason *const *all;
+	unsigned n = dse_drops(&all);
 
-	for (unsigned i = 0; i < RTE_DIM(regs); i++)
-		if (regs[i]() < 0)
+	for (unsigned d = 0; d < n; d++) {
+		char name[RTE_NODE_NAMESIZE];
+
+		if (all[d]->count != NULL)
+			continue;
+		snprintf(name, sizeof(name), "dse_drop_%s", all[d]->name);
+		if (node_register(name, 0, drop_process, NULL, NULL, 0, NULL, 0) ==
+		    RTE_NODE_ID_INVALID) {
+			DSE_LOG_ERR("graph", "could not register the drop node %s", name);
+			return -EINVAL;
+		}
+	}
+	for (struct dse_node_init *i = node_inits; i; i = i->next)
+		if (i->fn() < 0)
 			return -EINVAL;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "module.h"
 #include "node.h"
 #include "geneve.h"
 #include "parse.h"
@@ -89,17 +90,17 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 	return dse_enq_end(&q);
 }
 
-int dse_node_parse_register(void)
+static int node_parse_register(void)
 {
 	static const char *const next[] = {"dse_flow"};
 	static const char *const tep_next[] = {"dse_decap", "dse_tep_arp"};
-	enum dse_drop drops[DSE_PARSE__MAX];
+	const char *drops[DSE_PARSE__MAX];
 	rte_node_t id;
 
 	/* Edge r (r >= 1) is parse error r: the parse reasons lead the drop list. */
 	for (int r = 1; r < DSE_PARSE__MAX; r++)
-		drops[r - 1] = (enum dse_drop)(r - 1);
-	drops[DSE_PARSE__MAX - 1] = DSE_DROP_OVERSIZE;
+		drops[r - 1] = dse_parse_name(r);
+	drops[DSE_PARSE__MAX - 1] = "oversize";
 	id = dse_node_register("dse_parse", 0, parse_process, NULL, next, 1, drops,
 			       DSE_PARSE__MAX);
 	if (id == RTE_NODE_ID_INVALID)
@@ -110,3 +111,4 @@ int dse_node_parse_register(void)
 		return -EINVAL;
 	return 0;
 }
+DSE_NODE_REGISTER(node_parse_register)

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 
 #include "dp.h"
+#include "module.h"
 #include "node.h"
 
 enum { RX_NEXT_PARSE, RX_NEXT_N };
@@ -59,7 +60,7 @@ static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void 
 	return total;
 }
 
-int dse_node_rx_register(void)
+static int node_rx_register(void)
 {
 	static const char *const next[RX_NEXT_N] = {[RX_NEXT_PARSE] = "dse_parse"};
 
@@ -68,3 +69,4 @@ int dse_node_rx_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_rx_register)

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "module.h"
 #include "node.h"
 
 enum { TX_NEXT_ENCAP, TX_NEXT_FULL, TX_NEXT_N };
@@ -39,13 +40,14 @@ static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void 
 	return n;
 }
 
-int dse_node_tx_register(void)
+static int node_tx_register(void)
 {
 	static const char *const next[] = {"dse_encap"};
-	static const enum dse_drop drops[] = {DSE_DROP_TX_FULL};
+	static const char *const drops[] = {"tx_full"};
 
 	return dse_node_register("dse_tx", 0, tx_process, NULL, next, 1, drops, RTE_DIM(drops)) ==
 			       RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_tx_register)

@@ -6,8 +6,6 @@
  * call leaves the datapath as it was.
  */
 #include "rpc.h"
-#include "rpc_fw.h"
-#include "rpc_overlay.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,14 +22,11 @@
 #include <rte_random.h>
 
 #include "clock.h"
-#include "devargs.h"
 #include "dp.h"
-#include "drop.h"
+#include "module.h"
+#include "parse.h"
 #include "log.h"
-#include "port.h"
 #include "version.h"
-
-#define FDB_DEFAULT_AGEING 300
 
 /* ---- identity and config generation ---- */
 
@@ -156,8 +151,10 @@ int dse_dpud_identity_load(const char *path, char *err, size_t err_len)
 	return 0;
 }
 
+/* ---- parameters shared by the modules' methods ---- */
+
 /* Names of ports and segments: 1..31 characters of [A-Za-z0-9_.-]. */
-static int check_name(struct dse_rpc_call *call, const char *what, const char *name)
+int dse_dpud_check_name(struct dse_rpc_call *call, const char *what, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -179,9 +176,9 @@ static int check_name(struct dse_rpc_call *call, const char *what, const char *n
  * (tep-<address>), so fdb.show, tep.show and the firewall never name two
  * ports alike.
  */
-static int check_port_name(struct dse_rpc_call *call, const char *name)
+int dse_dpud_check_port_name(struct dse_rpc_call *call, const char *name)
 {
-	int r = check_name(call, "port", name);
+	int r = dse_dpud_check_name(call, "port", name);
 
 	if (r < 0)
 		return r;
@@ -193,8 +190,8 @@ static int check_port_name(struct dse_rpc_call *call, const char *name)
 	return 0;
 }
 
-static int get_segment(struct dse_rpc_call *call, const char *key, bool required,
-		       uint16_t *ret)
+int dse_dpud_get_segment(struct dse_rpc_call *call, const char *key, bool required,
+			 uint16_t *ret)
 {
 	const char *name;
 	int r = dse_rpc_param_str(call, key, required, &name);
@@ -208,7 +205,7 @@ static int get_segment(struct dse_rpc_call *call, const char *key, bool required
 	return 0;
 }
 
-static int get_port(struct dse_rpc_call *call, const char *key, bool required, uint16_t *ret)
+int dse_dpud_get_port(struct dse_rpc_call *call, const char *key, bool required, uint16_t *ret)
 {
 	const char *name;
 	int r = dse_rpc_param_str(call, key, required, &name);
@@ -222,7 +219,7 @@ static int get_port(struct dse_rpc_call *call, const char *key, bool required, u
 	return 0;
 }
 
-static int get_mac(struct dse_rpc_call *call, const char *key, struct rte_ether_addr *mac)
+int dse_dpud_get_mac(struct dse_rpc_call *call, const char *key, struct rte_ether_addr *mac)
 {
 	const char *s;
 	int r = dse_rpc_param_str(call, key, true, &s);
@@ -238,7 +235,7 @@ static int get_mac(struct dse_rpc_call *call, const char *key, struct rte_ether_
 	return 0;
 }
 
-static json_t *mac_json(const uint8_t *mac)
+json_t *dse_dpud_mac_json(const uint8_t *mac)
 {
 	char buf[RTE_ETHER_ADDR_FMT_SIZE];
 
@@ -257,7 +254,9 @@ static int rpc_list(struct dse_rpc_call *call, json_t **ret)
 	if (dse_rpc_params_only(call, NULL) < 0)
 		return -EINVAL;
 	for (const struct dse_rpc_method *m = dse_rpc_methods(call->srv); m->name; m++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "name", m->name, "help", m->help));
+		if (!(call->remote && (m->flags & DSE_RPC_LOCAL)))
+			json_array_append_new(a, json_pack("{s:s, s:s}", "name", m->name, "help",
+							   m->help));
 	*ret = a;
 	return 0;
 }
@@ -330,685 +329,75 @@ static int dp_identity(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
-/* ---- segments ---- */
-
-struct seg_change {
-	uint16_t idx;
-	struct dse_segment seg;
-	bool del;
-};
-
-static int seg_apply(void *arg)
-{
-	struct seg_change *c = arg;
-
-	if (c->del) {
-		dse_fdb_flush(dp.fdb, c->idx, DSE_FDB_ALL, true);
-		memset(&dp.segments[c->idx], 0, sizeof(dp.segments[c->idx]));
-	} else {
-		dp.segments[c->idx] = c->seg;
-	}
-	dp_segments_rebuild();
-	return 0;
-}
-
-static int segment_add(struct dse_rpc_call *call, json_t **ret)
-{
-	struct seg_change c = {0};
-	const char *name;
-	long long vlan = 0, vni = 0;
-	uint16_t free_idx = DSE_NO_SEGMENT;
-	json_t *peers;
-
-	if (dse_rpc_params_only(call, "name", "vlan", "vni", "peers", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0 ||
-	    check_name(call, "segment", name) < 0 ||
-	    dse_rpc_param_int(call, "vlan", false, 1, 4094, &vlan) == -EINVAL ||
-	    dse_rpc_param_int(call, "vni", false, 1, DSE_GENEVE_VNI_MAX, &vni) == -EINVAL)
-		return -EINVAL;
-	if ((vlan == 0) == (vni == 0))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "give a segment either 'vlan' (1-4094) or 'vni' "
-				     "(1-16777215, an overlay segment)");
-	peers = json_object_get(call->params, "peers");
-	if (peers && vni == 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "only overlay (vni) segments have peers");
-	if (dp_segment_find(name) != DSE_NO_SEGMENT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "segment '%s' already exists", name);
-	if (vlan && dp.vlan_seg[vlan] != DSE_NO_SEGMENT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "VLAN %lld already backs segment '%s'", vlan,
-				     dp.segments[dp.vlan_seg[vlan]].name);
-	if (vni && dp_vni_segment((uint32_t)vni) != DSE_NO_SEGMENT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "VNI %lld already backs segment '%s'",
-				     vni, dp.segments[dp_vni_segment((uint32_t)vni)].name);
-	for (uint16_t i = 0; i < DSE_MAX_SEGMENTS && free_idx == DSE_NO_SEGMENT; i++)
-		if (!dp.segments[i].used)
-			free_idx = i;
-	if (free_idx == DSE_NO_SEGMENT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "too many segments (at most %d)",
-				     DSE_MAX_SEGMENTS);
-	c.idx = free_idx;
-	c.seg.used = true;
-	snprintf(c.seg.name, sizeof(c.seg.name), "%s", name);
-	c.seg.vlan = (uint16_t)vlan;
-	c.seg.vni = (uint32_t)vni;
-	dp_call(seg_apply, &c);
-	if (peers && dse_overlay_set_peers(call, c.idx, peers) < 0) {
-		c.del = true;
-		dp_call(seg_apply, &c);
-		return -EINVAL;
-	}
-	config_changed();
-	*ret = NULL;
-	return 0;
-}
-
-static int segment_del(struct dse_rpc_call *call, json_t **ret)
-{
-	struct seg_change c = {.del = true};
-	char why[128];
-
-	if (dse_rpc_params_only(call, "name", NULL) < 0 ||
-	    get_segment(call, "name", true, &c.idx) < 0)
-		return -EINVAL;
-	for (int p = 0; p < DSE_MAX_PORTS; p++) {
-		const struct dse_port *port = &dp.ports[p];
-
-		if (port->used && ((port->mode == DSE_PORT_ACCESS && port->segment == c.idx) ||
-				   (port->mode == DSE_PORT_TRUNK &&
-				    (port->trunk_segs[c.idx / 64] & (1ull << (c.idx % 64))))))
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "segment '%s' is in use by port '%s': move or "
-					     "remove the port first",
-					     dp.segments[c.idx].name, port->name);
-	}
-	if (dse_fw_segment_in_use(c.idx, why, sizeof(why)))
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "segment '%s' is in use: %s",
-				     dp.segments[c.idx].name, why);
-	dse_overlay_forget_segment(c.idx);
-	dp_call(seg_apply, &c);
-	config_changed();
-	*ret = NULL;
-	return 0;
-}
-
-static int segment_list(struct dse_rpc_call *call, json_t **ret)
-{
-	json_t *a = json_array();
-
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(a);
-		return -EINVAL;
-	}
-	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
-		const struct dse_segment *seg = &dp.segments[s];
-		json_t *ports = json_array();
-
-		if (!seg->used) {
-			json_decref(ports);
-			continue;
-		}
-		for (int p = 0; p < DSE_MAX_PORTS; p++)
-			if (dp_port_in_segment(&dp.ports[p], (uint16_t)s))
-				json_array_append_new(ports, json_string(dp.ports[p].name));
-		if (seg->vni)
-			json_array_append_new(a, json_pack("{s:s, s:i, s:o, s:o}", "name", seg->name,
-							   "vni", (int)seg->vni, "peers",
-							   dse_overlay_peers_json(seg), "ports",
-							   ports));
-		else
-			json_array_append_new(a, json_pack("{s:s, s:i, s:o}", "name", seg->name,
-							   "vlan", seg->vlan, "ports", ports));
-	}
-	*ret = a;
-	return 0;
-}
-
-/* ---- ports ---- */
-
-/* Reads mode / segment / segments / mtu into 'conf' (starting from its current values). */
-static int port_conf_params(struct dse_rpc_call *call, struct dse_port_conf *conf)
-{
-	const char *mode = NULL;
-	long long mtu;
-	json_t *segs;
-	int r;
-
-	r = dse_rpc_param_str(call, "mode", false, &mode);
-	if (r == -EINVAL)
-		return r;
-	if (mode) {
-		if (strcmp(mode, "access") == 0)
-			conf->mode = DSE_PORT_ACCESS;
-		else if (strcmp(mode, "trunk") == 0)
-			conf->mode = DSE_PORT_TRUNK;
-		else
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "mode must be \"access\" or \"trunk\", not \"%s\"",
-					     mode);
-	}
-	r = dse_rpc_param_bool(call, "uplink", false, &conf->uplink);
-	if (r == -EINVAL)
-		return r;
-	r = dse_rpc_param_int(call, "mtu", false, 68, 9000, &mtu);
-	if (r == -EINVAL)
-		return r;
-	if (r == 0)
-		conf->mtu = (uint16_t)mtu;
-
-	if (conf->mode == DSE_PORT_ACCESS) {
-		if (json_object_get(call->params, "segments"))
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "an access port takes 'segment', not 'segments'");
-		r = get_segment(call, "segment", false, &conf->segment);
-		if (r == -EINVAL)
-			return r;
-		memset(conf->trunk_segs, 0, sizeof(conf->trunk_segs));
-		return 0;
-	}
-	if (json_object_get(call->params, "segment"))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "a trunk port takes 'segments' (a list), not 'segment'");
-	conf->segment = DSE_NO_SEGMENT;
-	segs = json_object_get(call->params, "segments");
-	if (segs == NULL)
-		return 0;
-	if (!json_is_array(segs))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'segments' must be a list of segment names");
-	memset(conf->trunk_segs, 0, sizeof(conf->trunk_segs));
-	for (size_t i = 0; i < json_array_size(segs); i++) {
-		const char *name = json_string_value(json_array_get(segs, i));
-		uint16_t s;
-
-		if (name == NULL)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "'segments' must be a list of segment names");
-		s = dp_segment_find(name);
-		if (s == DSE_NO_SEGMENT)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "no segment '%s' (segment.list shows them)", name);
-		if (dp.segments[s].vni)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "segment '%s' is an overlay segment: it travels in "
-					     "Geneve, not on VLAN trunks",
-					     name);
-		conf->trunk_segs[s / 64] |= 1ull << (s % 64);
-	}
-	return 0;
-}
-
-static int port_add(struct dse_rpc_call *call, json_t **ret)
-{
-	struct dse_port_conf conf = {.mtu = 1500, .mode = DSE_PORT_ACCESS,
-				     .segment = DSE_NO_SEGMENT};
-	struct dse_devargs da;
-	uint16_t other;
-	char err[512];
-	int r;
-
-	if (dse_rpc_params_only(call, "name", "devargs", "mode", "segment", "segments", "mtu",
-				"uplink", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &conf.name) < 0 ||
-	    check_port_name(call, conf.name) < 0 ||
-	    dse_rpc_param_str(call, "devargs", true, &conf.devargs) < 0 ||
-	    port_conf_params(call, &conf) < 0)
-		return -EINVAL;
-	if (dp_port_find(conf.name) != DSE_NO_PORT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "port '%s' already exists",
-				     conf.name);
-	/* What the devargs may open is bounded before any driver sees them (devargs.h). */
-	if (dse_devargs_check(conf.devargs, call->remote, &da, err, sizeof(err)) < 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s", err);
-	if (da.driver == DSE_DRV_AF_PACKET) {
-		/* Two ports on one interface would share its fanout group and split its traffic. */
-		other = dse_port_find_iface(da.iface);
-		if (other != DSE_NO_PORT)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "interface '%s' is already port '%s'", da.iface,
-					     dp.ports[other].name);
-		conf.iface = da.iface;
-		conf.ring_frames = da.framecnt;
-	}
-	conf.effective = da.effective;
-	r = dse_port_add(&conf, err, sizeof(err));
-	if (r < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err);
-	config_changed();
-	*ret = json_pack("{s:s, s:i}", "name", conf.name, "port_id", r);
-	return 0;
-}
-
-static int port_set(struct dse_rpc_call *call, json_t **ret)
-{
-	struct dse_port_conf conf = {0};
-	const struct dse_port *p;
-	uint16_t id;
-
-	if (dse_rpc_params_only(call, "name", "mode", "segment", "segments", "mtu", "uplink",
-				NULL) < 0 ||
-	    get_port(call, "name", true, &id) < 0)
-		return -EINVAL;
-	p = &dp.ports[id];
-	conf.mode = p->mode;
-	conf.mtu = p->mtu;
-	conf.segment = p->segment;
-	conf.uplink = p->uplink;
-	memcpy(conf.trunk_segs, p->trunk_segs, sizeof(conf.trunk_segs));
-	if (port_conf_params(call, &conf) < 0)
-		return -EINVAL;
-	/* tep.set takes only an uplink: a replay of config.save would fail on it. */
-	if (!conf.uplink && dp.tep.ip != 0 && dp.tep.uplink == id)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "port '%s' carries our TEP and must stay an uplink: move the "
-				     "TEP to another uplink (tep.set) first",
-				     p->name);
-	if (conf.mtu > dse_port_max_mtu(p->max_frame))
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "mtu %u is more than port '%s' receives whole: at most %u with "
-				     "its devargs",
-				     conf.mtu, p->name, dse_port_max_mtu(p->max_frame));
-	dse_port_update(id, &conf);
-	config_changed();
-	*ret = NULL;
-	return 0;
-}
-
-static int port_del(struct dse_rpc_call *call, json_t **ret)
-{
-	uint16_t id;
-	char why[128];
-
-	if (dse_rpc_params_only(call, "name", NULL) < 0 || get_port(call, "name", true, &id) < 0)
-		return -EINVAL;
-	if (dp.tep.ip != 0 && dp.tep.uplink == id)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "port '%s' carries our TEP: move the TEP (tep.set) first",
-				     dp.ports[id].name);
-	if (dse_fw_port_in_use(id, why, sizeof(why)))
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "port '%s' is in use: %s",
-				     dp.ports[id].name, why);
-	dse_port_del(id);
-	config_changed();
-	*ret = NULL;
-	return 0;
-}
-
-static json_t *port_segments_json(const struct dse_port *p)
-{
-	json_t *a = json_array();
-
-	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
-		if (p->trunk_segs[s / 64] & (1ull << (s % 64)))
-			json_array_append_new(a, json_string(dp.segments[s].name));
-	return a;
-}
-
-static json_t *port_json(const struct dse_port *p)
-{
-	struct dse_port_kstats ks;
-	struct rte_eth_stats st = {0};
-	struct rte_eth_link link = {0};
-	json_t *o;
-
-	rte_eth_stats_get(p->port_id, &st);
-	rte_eth_link_get_nowait(p->port_id, &link);
-	o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-		      "name", p->name, "port_id", p->port_id, "devargs", p->devargs, "mode",
-		      p->mode == DSE_PORT_TRUNK ? "trunk" : "access", "mtu", p->mtu, "link",
-		      link.link_status ? "up" : "down", "stats", "rx_packets",
-		      (json_int_t)st.ipackets, "rx_bytes", (json_int_t)st.ibytes, "tx_packets",
-		      (json_int_t)st.opackets, "tx_bytes", (json_int_t)st.obytes, "rx_missed",
-		      (json_int_t)st.imissed, "rx_errors", (json_int_t)st.ierrors, "tx_errors",
-		      (json_int_t)st.oerrors);
-	if (dse_port_kernel_stats(p->port_id, &ks) == 0) {
-		json_t *stats = json_object_get(o, "stats");
-
-		/* A frame the kernel could not put in the ring is a frame the port missed. */
-		json_object_set_new(stats, "rx_missed",
-				    json_integer((json_int_t)(st.imissed + ks.dropped)));
-		json_object_set_new(stats, "rx_kernel_packets",
-				    json_integer((json_int_t)ks.packets));
-		json_object_set_new(stats, "rx_kernel_dropped",
-				    json_integer((json_int_t)ks.dropped));
-		json_object_set_new(o, "ring_frames", json_integer(ks.ring_frames));
-	}
-	json_object_set_new(o, "max_mtu", json_integer(dse_port_max_mtu(p->max_frame)));
-	json_object_set_new(o, "uplink", json_boolean(p->uplink));
-	if (p->mode == DSE_PORT_ACCESS)
-		json_object_set_new(o, "segment",
-				    p->segment == DSE_NO_SEGMENT
-					    ? json_null()
-					    : json_string(dp.segments[p->segment].name));
-	else
-		json_object_set_new(o, "segments", port_segments_json(p));
-	return o;
-}
-
-static int port_list(struct dse_rpc_call *call, json_t **ret)
-{
-	json_t *a = json_array();
-
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(a);
-		return -EINVAL;
-	}
-	for (int i = 0; i < DSE_MAX_PORTS; i++)
-		if (dp.ports[i].used)
-			json_array_append_new(a, port_json(&dp.ports[i]));
-	*ret = a;
-	return 0;
-}
-
-/* ---- FDB ---- */
-
-struct fdb_op {
-	uint16_t segment;
-	uint16_t port;
-	struct rte_ether_addr mac;
-	bool with_static;
-	int result;
-	/* fdb.show: a copy of the table taken on the worker */
-	struct dse_fdb_entry *copy;
-	uint32_t n_copy;
-	uint32_t now_s;
-};
-
-static int fdb_apply_add(void *arg)
-{
-	struct fdb_op *op = arg;
-	int pos = dse_fdb_lookup(dp.fdb, op->segment, op->mac.addr_bytes);
-
-	op->result = dse_fdb_add_static(dp.fdb, op->segment, op->mac.addr_bytes, op->port);
-	/* Replacing an entry can send its traffic elsewhere: drop cached decisions. */
-	if (pos >= 0)
-		dp_flows_invalidate();
-	return 0;
-}
-
-static int fdb_apply_del(void *arg)
-{
-	struct fdb_op *op = arg;
-
-	op->result = dse_fdb_del(dp.fdb, op->segment, op->mac.addr_bytes);
-	dp_flows_invalidate();
-	return 0;
-}
-
-static int fdb_apply_flush(void *arg)
-{
-	struct fdb_op *op = arg;
-
-	op->result = (int)dse_fdb_flush(dp.fdb, op->segment, op->port, op->with_static);
-	dp_flows_invalidate();
-	return 0;
-}
-
-static int fdb_apply_copy(void *arg)
-{
-	struct fdb_op *op = arg;
-	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
-
-	op->copy = malloc(sizeof(*op->copy) * (dp.fdb->n_entries + 1));
-	if (op->copy == NULL)
-		return -ENOMEM;
-	for (uint32_t i = 0; i <= cap && op->n_copy < dp.fdb->n_entries; i++)
-		if (dp.fdb->entries[i].used)
-			op->copy[op->n_copy++] = dp.fdb->entries[i];
-	op->now_s = dp.worker.now_s ? dp.worker.now_s : (uint32_t)(dse_clock_ns() / 1000000000ull);
-	return 0;
-}
-
-static int fdb_add(struct dse_rpc_call *call, json_t **ret)
-{
-	struct fdb_op op = {0};
-
-	if (dse_rpc_params_only(call, "segment", "mac", "port", NULL) < 0 ||
-	    get_segment(call, "segment", true, &op.segment) < 0 || get_mac(call, "mac", &op.mac) < 0 ||
-	    get_port(call, "port", true, &op.port) < 0)
-		return -EINVAL;
-	/* An entry toward a port outside the segment would leak frames across segments. */
-	if (!dp_port_in_segment(&dp.ports[op.port], op.segment))
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "port '%s' is not in segment '%s': add the segment to the "
-				     "port first",
-				     dp.ports[op.port].name, dp.segments[op.segment].name);
-	dp_call(fdb_apply_add, &op);
-	if (op.result < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "the FDB is full (%u entries): raise fdb.config max_entries "
-				     "or flush",
-				     dp.fdb->max_entries);
-	config_changed();
-	*ret = NULL;
-	return 0;
-}
-
-static int fdb_del(struct dse_rpc_call *call, json_t **ret)
-{
-	struct fdb_op op = {0};
-
-	if (dse_rpc_params_only(call, "segment", "mac", NULL) < 0 ||
-	    get_segment(call, "segment", true, &op.segment) < 0 || get_mac(call, "mac", &op.mac) < 0)
-		return -EINVAL;
-	dp_call(fdb_apply_del, &op);
-	if (op.result < 0)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "no FDB entry for %s in segment '%s'",
-				     json_string_value(json_object_get(call->params, "mac")),
-				     dp.segments[op.segment].name);
-	config_changed();
-	*ret = NULL;
-	return 0;
-}
-
-static int fdb_flush(struct dse_rpc_call *call, json_t **ret)
-{
-	struct fdb_op op = {.segment = DSE_FDB_ALL, .port = DSE_FDB_ALL};
-
-	if (dse_rpc_params_only(call, "segment", "port", "static", NULL) < 0 ||
-	    get_segment(call, "segment", false, &op.segment) == -EINVAL ||
-	    get_port(call, "port", false, &op.port) == -EINVAL ||
-	    dse_rpc_param_bool(call, "static", false, &op.with_static) == -EINVAL)
-		return -EINVAL;
-	dp_call(fdb_apply_flush, &op);
-	config_changed();
-	*ret = json_pack("{s:i}", "removed", op.result);
-	return 0;
-}
-
-static int fdb_show(struct dse_rpc_call *call, json_t **ret)
-{
-	struct fdb_op op = {.segment = DSE_FDB_ALL, .port = DSE_FDB_ALL};
-	json_t *a;
-
-	if (dse_rpc_params_only(call, "segment", "port", NULL) < 0 ||
-	    get_segment(call, "segment", false, &op.segment) == -EINVAL ||
-	    get_port(call, "port", false, &op.port) == -EINVAL)
-		return -EINVAL;
-	if (dp_call(fdb_apply_copy, &op) < 0)
-		return -ENOMEM;
-	a = json_array();
-	for (uint32_t i = 0; i < op.n_copy; i++) {
-		const struct dse_fdb_entry *e = &op.copy[i];
-
-		if ((op.segment != DSE_FDB_ALL && e->segment != op.segment) ||
-		    (op.port != DSE_FDB_ALL && e->port != op.port))
-			continue;
-		json_array_append_new(
-			a, json_pack("{s:s, s:o, s:s, s:b, s:i}", "segment",
-				     dp.segments[e->segment].name, "mac", mac_json(e->mac), "port",
-				     dp.ports[e->port].name, "static", e->is_static, "age",
-				     e->is_static ? 0 : (int)(op.now_s - e->last_seen_s)));
-	}
-	free(op.copy);
-	*ret = a;
-	return 0;
-}
-
-struct fdb_conf_op {
-	long long max_entries;
-	long long ageing;
-};
-
-static int fdb_apply_config(void *arg)
-{
-	struct fdb_conf_op *c = arg;
-
-	if (c->max_entries >= 0)
-		dp.fdb->max_entries = (uint32_t)c->max_entries;
-	if (c->ageing >= 0)
-		dp.fdb->ageing_s = (uint32_t)c->ageing;
-	return 0;
-}
-
-static int fdb_config(struct dse_rpc_call *call, json_t **ret)
-{
-	struct fdb_conf_op c = {-1, -1};
-	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
-
-	if (dse_rpc_params_only(call, "max_entries", "ageing_time", NULL) < 0 ||
-	    dse_rpc_param_int(call, "max_entries", false, 1, cap, &c.max_entries) == -EINVAL ||
-	    dse_rpc_param_int(call, "ageing_time", false, 0, 1000000, &c.ageing) == -EINVAL)
-		return -EINVAL;
-	dp_call(fdb_apply_config, &c);
-	/* Only a call that sets something is a change; without values it shows. */
-	if (c.max_entries >= 0 || c.ageing >= 0)
-		config_changed();
-	*ret = json_pack("{s:i, s:i, s:i, s:i}", "max_entries", (int)dp.fdb->max_entries,
-			 "capacity", (int)cap, "ageing_time", (int)dp.fdb->ageing_s, "entries",
-			 (int)dp.fdb->n_entries);
-	return 0;
-}
-
-/* ---- flow cache ---- */
-
-static int flow_count_op(void *arg)
-{
-	*(uint32_t *)arg = dse_flow_count(dp.worker.flows, dp.flow_gen);
-	return 0;
-}
-
-static int flow_flush_op(void *arg)
-{
-	RTE_SET_USED(arg);
-	dp_flows_invalidate();
-	return 0;
-}
-
-static int flow4_count_op(void *arg)
-{
-	*(uint32_t *)arg = dse_flow4_count(dp.worker.flows4, dp.flow_gen);
-	return 0;
-}
-
-static json_t *flow_json(void)
-{
-	const struct dse_flow_cache *fc = dp.worker.flows;
-	const struct dse_flow4_cache *f4 = dp.worker.flows4;
-	uint32_t n = 0, n4 = 0;
-
-	dp_call(flow_count_op, &n);
-	dp_call(flow4_count_op, &n4);
-	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:{s:i, s:i, s:I, s:I, s:I, s:I}}",
-			 "entries", (int)n, "capacity",
-			 (int)((fc->bucket_mask + 1) * DSE_FLOW_WAYS), "generation",
-			 (json_int_t)dp.flow_gen, "hits", (json_int_t)fc->hits, "misses",
-			 (json_int_t)fc->misses, "inserts", (json_int_t)fc->inserts, "evictions",
-			 (json_int_t)fc->evictions, "l4", "entries", (int)n4, "capacity",
-			 (int)((f4->bucket_mask + 1) * DSE_FLOW_WAYS), "hits", (json_int_t)f4->hits,
-			 "misses", (json_int_t)f4->misses, "inserts", (json_int_t)f4->inserts,
-			 "evictions", (json_int_t)f4->evictions);
-}
-
-static int flow_show(struct dse_rpc_call *call, json_t **ret)
-{
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
-	*ret = flow_json();
-	return 0;
-}
-
-static int flow_flush(struct dse_rpc_call *call, json_t **ret)
-{
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
-	dp_call(flow_flush_op, NULL);
-	*ret = NULL;
-	return 0;
-}
-
 /* ---- statistics ---- */
 
-static const char *const pipeline_nodes[] = {
-	"dse_rx",  "dse_parse", "dse_flow",  "dse_segment", "dse_fdb",     "dse_fw",
-	"dse_flood", "dse_tx",  "dse_decap", "dse_encap",   "dse_tep_arp", "dse_reass",
-	"dse_refrag",
-};
+/* The core's part of stats.get: every node's counters and every drop reason's. */
+static void core_stats(json_t *stats)
+{
+	const struct dse_drop_reason *const *drops;
+	unsigned n_drops = dse_drops(&drops), n_nodes;
+	json_t *nodes = json_array(), *by_reason = json_object();
+	const char *const *names;
+	uint64_t total = 0;
+
+	n_nodes = dse_node_names(&names);
+	for (unsigned i = 0; i < n_nodes; i++) {
+		struct dp_node_stats ns;
+
+		if (dp_node_stats(names[i], &ns) < 0)
+			continue;
+		json_array_append_new(nodes, json_pack("{s:s, s:I, s:I, s:I}", "name", names[i],
+						       "packets", (json_int_t)ns.objs, "calls",
+						       (json_int_t)ns.calls, "cycles",
+						       (json_int_t)ns.cycles));
+	}
+	for (unsigned d = 0; d < n_drops; d++) {
+		uint64_t c = 0;
+
+		if (drops[d]->count) {
+			c = drops[d]->count();
+		} else {
+			char node[RTE_NODE_NAMESIZE];
+			struct dp_node_stats ns;
+
+			snprintf(node, sizeof(node), "dse_drop_%s", drops[d]->name);
+			if (dp_node_stats(node, &ns) == 0)
+				c = ns.objs;
+		}
+		json_object_set_new(by_reason, drops[d]->name, json_integer((json_int_t)c));
+		total += c;
+	}
+	json_object_set_new(stats, "nodes", nodes);
+	json_object_set_new(stats, "drops", by_reason);
+	json_object_set_new(stats, "drops_total", json_integer((json_int_t)total));
+}
 
 static int stats_get(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *ports = json_array(), *nodes = json_array(), *drops = json_object();
-	uint64_t total_drops = 0;
-	const struct rte_node *n;
-
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(ports);
-		json_decref(nodes);
-		json_decref(drops);
+	if (dse_rpc_params_only(call, NULL) < 0)
 		return -EINVAL;
-	}
-	for (int i = 0; i < DSE_MAX_PORTS; i++)
-		if (dp.ports[i].used)
-			json_array_append_new(ports, port_json(&dp.ports[i]));
-	for (unsigned i = 0; i < RTE_DIM(pipeline_nodes); i++) {
-		n = dp.worker.graph ? rte_graph_node_get_by_name("dse_worker0", pipeline_nodes[i])
-				    : NULL;
-		if (n == NULL)
-			continue;
-		json_array_append_new(
-			nodes, json_pack("{s:s, s:I, s:I, s:I}", "name", pipeline_nodes[i],
-					 "packets", (json_int_t)n->total_objs, "calls",
-					 (json_int_t)n->total_calls, "cycles",
-					 (json_int_t)n->total_cycles));
-	}
-	for (int d = 0; d < DSE_DROP__MAX; d++) {
-		uint64_t c = 0;
-
-		n = dp.worker.graph ? rte_graph_node_get_by_name(
-					      "dse_worker0", dse_drop_node_name((enum dse_drop)d))
-				    : NULL;
-		if (n)
-			c = n->total_objs;
-		if (d == DSE_DROP_NO_MBUF)
-			c += dp.worker.flood_copy_failed;
-		json_object_set_new(drops, dse_drop_name((enum dse_drop)d), json_integer((json_int_t)c));
-		total_drops += c;
-	}
-	*ret = json_pack("{s:o, s:o, s:o, s:I, s:o, s:{s:i, s:i, s:I, s:I, s:I, s:I}}", "ports",
-			 ports, "nodes", nodes, "drops", drops, "drops_total",
-			 (json_int_t)total_drops, "flow_cache", flow_json(), "fdb", "entries",
-			 (int)dp.fdb->n_entries, "max_entries", (int)dp.fdb->max_entries,
-			 "learned", (json_int_t)dp.fdb->stats.learned, "moved",
-			 (json_int_t)dp.fdb->stats.moved, "aged", (json_int_t)dp.fdb->stats.aged,
-			 "full", (json_int_t)dp.fdb->stats.full);
+	*ret = json_object();
+	dse_modules_stats(*ret);
 	return 0;
 }
 
 static int drops_list(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *a = json_array();
+	const struct dse_drop_reason *const *drops;
+	unsigned n = dse_drops(&drops);
+	json_t *a;
 
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(a);
+	if (dse_rpc_params_only(call, NULL) < 0)
 		return -EINVAL;
+	a = json_array();
+	for (unsigned d = 0; d < n; d++) {
+		char node[RTE_NODE_NAMESIZE];
+
+		snprintf(node, sizeof(node), "dse_drop_%s", drops[d]->name);
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:s}", "name", drops[d]->name,
+						   "node", drops[d]->count ? NULL : node,
+						   "description", drops[d]->desc));
 	}
-	for (int d = 0; d < DSE_DROP__MAX; d++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "name",
-						   dse_drop_name((enum dse_drop)d), "node",
-						   dse_drop_node_name((enum dse_drop)d), "description",
-						   dse_drop_desc((enum dse_drop)d)));
 	*ret = a;
 	return 0;
 }
@@ -1094,104 +483,35 @@ static int clock_advance(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- config ---- */
 
-static json_t *call_json(const char *method, json_t *params)
+json_t *dse_dpud_call_json(const char *method, json_t *params)
 {
 	return json_pack("{s:s, s:o}", "method", method, "params", params);
 }
 
-/* Orders FDB entries by segment (as config.save writes segments) and MAC. */
-static int fdb_entry_cmp(const void *a, const void *b)
+/* The core's part of config.save: the log level, when it is not the default. */
+static int core_config_save(json_t *calls)
 {
-	const struct dse_fdb_entry *x = a, *y = b;
-
-	if (x->segment != y->segment)
-		return x->segment < y->segment ? -1 : 1;
-	return memcmp(x->mac, y->mac, sizeof(x->mac));
+	if (dse_log_get_level() != DSE_LOG_NOTICE)
+		json_array_append_new(calls, dse_dpud_call_json(
+						     "log.level",
+						     json_pack("{s:s}", "level",
+							       dse_log_level_name(dse_log_get_level()))));
+	return 0;
 }
 
 static int config_save(struct dse_rpc_call *call, json_t **ret)
 {
-	struct fdb_op op = {0};
-	json_t *a = json_array(), *tep;
+	json_t *a;
+	int r;
 
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(a);
+	if (dse_rpc_params_only(call, NULL) < 0)
 		return -EINVAL;
-	}
-	if (dse_log_get_level() != DSE_LOG_NOTICE)
-		json_array_append_new(a, call_json("log.level",
-						   json_pack("{s:s}", "level",
-							     dse_log_level_name(
-								     dse_log_get_level()))));
-	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
-		const struct dse_segment *seg = &dp.segments[s];
-
-		if (!seg->used)
-			continue;
-		if (seg->vni)
-			json_array_append_new(
-				a, call_json("segment.add",
-					     json_pack("{s:s, s:i, s:o}", "name", seg->name, "vni",
-						       (int)seg->vni, "peers",
-						       dse_overlay_peers_json(seg))));
-		else
-			json_array_append_new(
-				a, call_json("segment.add", json_pack("{s:s, s:i}", "name",
-								      seg->name, "vlan",
-								      seg->vlan)));
-	}
-	for (int i = 0; i < DSE_MAX_PORTS; i++) {
-		const struct dse_port *p = &dp.ports[i];
-		json_t *params;
-
-		if (!p->used)
-			continue;
-		params = json_pack("{s:s, s:s, s:s, s:i}", "name", p->name, "devargs", p->devargs,
-				   "mode", p->mode == DSE_PORT_TRUNK ? "trunk" : "access", "mtu",
-				   p->mtu);
-		if (p->uplink)
-			json_object_set_new(params, "uplink", json_true());
-		if (p->mode == DSE_PORT_TRUNK)
-			json_object_set_new(params, "segments", port_segments_json(p));
-		else if (p->segment != DSE_NO_SEGMENT)
-			json_object_set_new(params, "segment",
-					    json_string(dp.segments[p->segment].name));
-		json_array_append_new(a, call_json("port.add", params));
-	}
-	/* A config without the static entries would replay into another one: fail instead. */
-	if (dp_call(fdb_apply_copy, &op) < 0) {
+	a = json_array();
+	r = dse_modules_config_save(a);
+	if (r < 0) {
 		json_decref(a);
-		return -ENOMEM;
+		return r;
 	}
-	/* In one order whatever the table's history: a replay saves the same calls. */
-	qsort(op.copy, op.n_copy, sizeof(*op.copy), fdb_entry_cmp);
-	for (uint32_t i = 0; i < op.n_copy; i++) {
-		const struct dse_fdb_entry *e = &op.copy[i];
-
-		if (!e->is_static)
-			continue;
-		json_array_append_new(a, call_json("fdb.add",
-						   json_pack("{s:s, s:o, s:s}", "segment",
-							     dp.segments[e->segment].name, "mac",
-							     mac_json(e->mac), "port",
-							     dp.ports[e->port].name)));
-	}
-	free(op.copy);
-	/* After the static entries: a limit below their number must not refuse them. */
-	if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING ||
-	    dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash)) {
-		json_t *p = json_object();
-
-		if (dp.fdb->ageing_s != FDB_DEFAULT_AGEING)
-			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
-		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
-			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
-		json_array_append_new(a, call_json("fdb.config", p));
-	}
-	tep = dse_overlay_tep_call();
-	if (tep)
-		json_array_append_new(a, tep);
-	dse_fw_config_calls(a);
 	*ret = a;
 	return 0;
 }
@@ -1240,34 +560,56 @@ int dse_config_replay(struct dse_rpc_server *srv, const char *path)
 	return 0;
 }
 
-const struct dse_rpc_method dse_dpud_methods[] = {
+/* ---- the core module ---- */
+
+static const struct dse_rpc_method core_methods[] = {
 	{"rpc.list", rpc_list, "lists the methods with a line of help each"},
 	{"dp.info", dp_info,
 	 "version, worker lcore, idle sleep, buffers, config generation, control channel counters"},
 	{"dp.identity", dp_identity,
 	 "vendor, model, hw_version, fw_version, serial, pci, name and config generation"},
-	{"segment.add", segment_add, "adds a segment: name, vlan (1-4094)"},
-	{"segment.del", segment_del, "removes an unused segment: name"},
-	{"segment.list", segment_list, "lists segments and their ports"},
-	{"port.add", port_add,
-	 "adds a port: name, devargs, mode (access|trunk), segment | segments, mtu, uplink"},
-	{"port.set", port_set, "changes a port: name, mode, segment | segments, mtu, uplink"},
-	{"port.del", port_del, "removes a port: name"},
-	{"port.list", port_list, "lists ports with link and counters"},
-	{"fdb.show", fdb_show, "lists FDB entries: [segment], [port]"},
-	{"fdb.add", fdb_add, "adds a static entry: segment, mac, port"},
-	{"fdb.del", fdb_del, "removes an entry: segment, mac"},
-	{"fdb.flush", fdb_flush, "removes learned entries: [segment], [port], [static]"},
-	{"fdb.config", fdb_config, "shows or sets max_entries and ageing_time (seconds)"},
-	{"flow.show", flow_show, "flow cache size, entries and hit counters"},
-	{"flow.flush", flow_flush, "invalidates every flow cache entry"},
 	{"stats.get", stats_get, "port, node and drop-reason counters"},
 	{"drops.list", drops_list, "every drop reason with its node and description"},
 	{"log.level", log_level, "shows or sets the log level: [level]"},
-	{"clock.get", clock_get, "the datapath clock"},
-	{"clock.freeze", clock_freeze, "stops the datapath clock (tests)"},
-	{"clock.release", clock_release, "lets a frozen clock run again"},
-	{"clock.advance", clock_advance, "moves the clock forward and runs due timers: seconds"},
 	{"config.save", config_save, "the running config as a list of replayable calls"},
 	{NULL, NULL, NULL},
 };
+
+/* Only with --test-clock, and only over the Unix socket. */
+static const struct dse_rpc_method core_test_methods[] = {
+	{"clock.get", clock_get, "the datapath clock (--test-clock)"},
+	{"clock.freeze", clock_freeze, "stops the datapath clock (--test-clock)"},
+	{"clock.release", clock_release, "lets a frozen clock run again (--test-clock)"},
+	{"clock.advance", clock_advance,
+	 "moves the clock forward and runs due timers: seconds (--test-clock)"},
+	{NULL, NULL, NULL},
+};
+
+/* The parser's drop reasons, then the core nodes' own (made by core_init()). */
+static struct dse_drop_reason core_drops[DSE_PARSE__MAX - 1 + 3 + 1];
+
+static int core_init(void)
+{
+	unsigned n = 0;
+
+	for (int r = 1; r < DSE_PARSE__MAX; r++)
+		core_drops[n++] = (struct dse_drop_reason){dse_parse_name(r), dse_parse_strerror(r)};
+	core_drops[n++] = (struct dse_drop_reason){"oversize",
+						   "frame longer than the ingress port's MTU"};
+	core_drops[n++] = (struct dse_drop_reason){"no_mbuf",
+						   "no packet buffer for a flood copy or a tag"};
+	core_drops[n++] = (struct dse_drop_reason){"tx_full", "egress port queue full"};
+	return 0;
+}
+
+static struct dse_module core_module = {
+	.name = "core",
+	.order = 0,
+	.init = core_init,
+	.methods = core_methods,
+	.test_methods = core_test_methods,
+	.drops = core_drops,
+	.config_save = core_config_save,
+	.stats = core_stats,
+};
+DSE_MODULE_REGISTER(core_module)

@@ -3,13 +3,13 @@
 #ifndef DSE_DPUD_RPC_H
 #define DSE_DPUD_RPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "jsonrpc.h"
+#include <rte_ether.h>
 
-/* The method table, terminated by a NULL name. */
-extern const struct dse_rpc_method dse_dpud_methods[];
+#include "jsonrpc.h"
 
 /*
  * Replays the calls in the JSON file 'path' (an array of {"method", "params"}
@@ -49,7 +49,36 @@ void dse_dpud_identity_free(void);
  */
 uint64_t dse_dpud_config_generation(void);
 
-/* Counts a successful configuration change (for methods outside rpc.c). */
+/* Counts a successful configuration change (for the modules' methods). */
 void dse_dpud_config_changed(void);
+
+/*
+ * Parameter helpers for the modules' methods.  Each returns 0, or -EINVAL
+ * after setting the call's error (a message naming the parameter); the
+ * get_ functions return -ENOENT, with nothing set, for an absent optional
+ * parameter.
+ */
+
+/* Checks the name of a port or segment ('what'): 1..31 of [A-Za-z0-9_.-]. */
+int dse_dpud_check_name(struct dse_rpc_call *call, const char *what, const char *name);
+
+/* Checks a port name: as dse_dpud_check_name(), less the prefix of TEP ports. */
+int dse_dpud_check_port_name(struct dse_rpc_call *call, const char *name);
+
+/* Reads the segment named by param 'key' into its index. */
+int dse_dpud_get_segment(struct dse_rpc_call *call, const char *key, bool required,
+			 uint16_t *ret);
+
+/* Reads the port named by param 'key' into its DPDK id. */
+int dse_dpud_get_port(struct dse_rpc_call *call, const char *key, bool required, uint16_t *ret);
+
+/* Reads the unicast MAC address of the required param 'key'. */
+int dse_dpud_get_mac(struct dse_rpc_call *call, const char *key, struct rte_ether_addr *mac);
+
+/* A MAC address as the API writes it (lower case, colons). */
+json_t *dse_dpud_mac_json(const uint8_t *mac);
+
+/* One config.save call: {"method": 'method', "params": 'params' (stolen)}. */
+json_t *dse_dpud_call_json(const char *method, json_t *params);
 
 #endif

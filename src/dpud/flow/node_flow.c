@@ -17,6 +17,7 @@
 #include "cksum.h"
 #include "dp.h"
 #include "egress.h"
+#include "module.h"
 #include "node.h"
 
 enum {
@@ -204,19 +205,19 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	return dse_enq_end(&q);
 }
 
-int dse_node_flow_register(void)
+static int node_flow_register(void)
 {
 	static const char *const next[] = {
 		[FLOW_NEXT_TX] = "dse_tx",
 		[FLOW_NEXT_SEGMENT] = "dse_segment",
 	};
 
-	static const enum dse_drop drops[] = {DSE_DROP_CT_INVALID, DSE_DROP_CKSUM_IP4,
-					      DSE_DROP_CKSUM_TCP, DSE_DROP_CKSUM_UDP,
-					      DSE_DROP_CKSUM_ICMP};
+	static const char *const drops[] = {"ct_invalid", "cksum_ip4", "cksum_tcp", "cksum_udp",
+					    "cksum_icmp"};
 
 	return dse_node_register("dse_flow", 0, flow_process, NULL, next, 2, drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_flow_register)

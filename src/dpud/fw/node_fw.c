@@ -34,6 +34,7 @@
 #include "cksum.h"
 #include "dp.h"
 #include "egress.h"
+#include "module.h"
 #include "node.h"
 #include "parse.h"
 
@@ -330,12 +331,13 @@ static uint16_t fw_refuse(struct fw_replies *rep, struct rte_mbuf *m,
 	dse_fw_denylog_write(&dp.denylog, dp.fw, j->result, &j->key);
 	if (j->action != DSE_FW_REJECT)
 		return FW_NEXT_DENY;
-	if (rep->n < DSE_BURST) {
-		r = fw_reject_reply(frame, rte_pktmbuf_data_len(m), pi);
-		if (r != NULL) {
-			r->port = dse_meta(m)->in_port;
-			rep->m[rep->n++] = r;
-		}
+	r = rep->n < DSE_BURST ? fw_reject_reply(frame, rte_pktmbuf_data_len(m), pi) : NULL;
+	if (r != NULL) {
+		r->port = dse_meta(m)->in_port;
+		rep->m[rep->n++] = r;
+	} else {
+		/* No node sees a reply that was never made: count it here. */
+		dp.worker.reject_no_mbuf++;
 	}
 	return FW_NEXT_REJECT;
 }
@@ -540,13 +542,12 @@ static uint16_t fw_process(struct rte_graph *graph, struct rte_node *node, void 
 	return n;
 }
 
-int dse_node_fw_register(void)
+static int node_fw_register(void)
 {
 	static const char *const next[] = {"dse_tx", "dse_flood", "dse_refrag"};
-	static const enum dse_drop drops[] = {
-	    DSE_DROP_FW_DENY,  DSE_DROP_FW_REJECT, DSE_DROP_CT_INVALID, DSE_DROP_CT_FULL,
-	    DSE_DROP_NO_MBUF,  DSE_DROP_CT_LIMIT,  DSE_DROP_CKSUM_IP4,  DSE_DROP_CKSUM_TCP,
-	    DSE_DROP_CKSUM_UDP, DSE_DROP_CKSUM_ICMP};
+	static const char *const drops[] = {"fw_deny",	 "fw_reject", "ct_invalid", "ct_full",
+					    "no_mbuf",	 "ct_limit",  "cksum_ip4",  "cksum_tcp",
+					    "cksum_udp", "cksum_icmp"};
 
 	RTE_BUILD_BUG_ON(FW_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
 	return dse_node_register("dse_fw", 0, fw_process, NULL, next, RTE_DIM(next), drops,
@@ -554,3 +555,4 @@ int dse_node_fw_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_fw_register)

@@ -18,6 +18,7 @@
 #include "cksum.h"
 #include "dp.h"
 #include "frag.h"
+#include "module.h"
 #include "node.h"
 
 enum {
@@ -131,12 +132,11 @@ static uint16_t frag_timer_process(struct rte_graph *graph, struct rte_node *nod
 	return n;
 }
 
-int dse_node_reass_register(void)
+static int node_reass_register(void)
 {
 	static const char *const next[] = {"dse_fw"};
-	static const enum dse_drop drops[] = {DSE_DROP_CKSUM_IP4, DSE_DROP_FRAG_BAD,
-					      DSE_DROP_FRAG_EXT, DSE_DROP_FRAG_INVALID};
-	static const enum dse_drop timer_drops[] = {DSE_DROP_FRAG_TIMEOUT};
+	static const char *const drops[] = {"cksum_ip4", "frag_bad", "frag_ext", "frag_invalid"};
+	static const char *const timer_drops[] = {"frag_timeout"};
 
 	RTE_BUILD_BUG_ON(REASS_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
 	if (dse_node_register("dse_reass", 0, reass_process, NULL, next, RTE_DIM(next), drops,
@@ -147,3 +147,4 @@ int dse_node_reass_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_reass_register)

@@ -13,6 +13,7 @@
 #include "egress.h"
 #include "frag.h"
 #include "geneve.h"
+#include "module.h"
 #include "node.h"
 
 enum { REFRAG_NEXT_TX, REFRAG_NEXT_FLOOD, REFRAG_NEXT_NO_MBUF, REFRAG_NEXT_N };
@@ -93,10 +94,10 @@ static uint16_t refrag_process(struct rte_graph *graph, struct rte_node *node, v
 	return n;
 }
 
-int dse_node_refrag_register(void)
+static int node_refrag_register(void)
 {
 	static const char *const next[] = {"dse_tx", "dse_flood"};
-	static const enum dse_drop drops[] = {DSE_DROP_NO_MBUF};
+	static const char *const drops[] = {"no_mbuf"};
 
 	RTE_BUILD_BUG_ON(REFRAG_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
 	return dse_node_register("dse_refrag", 0, refrag_process, NULL, next, RTE_DIM(next),
@@ -104,3 +105,4 @@ int dse_node_refrag_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_refrag_register)

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "dp.h"
 #include "rpc.h"
+#include "module.h"
 #include "rpc_fw.h"
 
 /* Policy of a segment: its firewall off, or on with a default. */
@@ -73,7 +74,12 @@ static int fw_publish(struct dse_rpc_call *call)
 	return 0;
 }
 
-bool dse_fw_segment_in_use(uint16_t seg, char *why, size_t len)
+/*
+ * Returns true, with the reason in 'why', when segment 'seg' (an index) or
+ * port 'port' (a DPDK id) has a firewall policy or rules that name it: it
+ * must not be removed under them.
+ */
+static bool fw_segment_in_use(uint16_t seg, char *why, size_t len)
 {
 	if (policy[seg] != POLICY_OFF) {
 		snprintf(why, len, "its firewall policy is %s (fw.policy default off first)",
@@ -89,7 +95,7 @@ bool dse_fw_segment_in_use(uint16_t seg, char *why, size_t len)
 	return false;
 }
 
-bool dse_fw_port_in_use(uint16_t port, char *why, size_t len)
+static bool fw_port_in_use(uint16_t port, char *why, size_t len)
 {
 	for (unsigned i = 0; i < n_rules; i++) {
 		if (rules[i].port == port) {
@@ -834,7 +840,8 @@ static int fw_stats(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- config.save ---- */
 
-void dse_fw_config_calls(json_t *calls)
+/* Appends the calls that re-create the firewall configuration to 'calls'. */
+static int fw_config_save(json_t *calls)
 {
 	struct dse_ct_timeouts def;
 	json_t *p = NULL;
@@ -877,6 +884,7 @@ void dse_fw_config_calls(json_t *calls)
 	for (unsigned i = 0; i < n_rules; i++)
 		json_array_append_new(calls, json_pack("{s:s, s:o}", "method", "fw.rule.add",
 						       "params", rule_params(&rules[i])));
+	return 0;
 }
 
 const struct dse_rpc_method dse_fw_methods[] = {
@@ -895,3 +903,42 @@ const struct dse_rpc_method dse_fw_methods[] = {
 	{"fw.stats", fw_stats, "connection tracking and firewall counters"},
 	{NULL, NULL, NULL},
 };
+
+/* ---- the fw module ---- */
+
+/* Reject replies not sent for want of an mbuf, over the workers. */
+static uint64_t reject_lost(void)
+{
+	return dp.worker.reject_no_mbuf;
+}
+
+static const struct dse_drop_reason fw_drops[] = {
+	{"fw_deny", "denied by a firewall rule or the segment's default policy"},
+	{"fw_reject", "rejected by a firewall rule (a TCP RST or ICMP unreachable was sent)"},
+	{"fw_reject_no_mbuf", "no packet buffer for the TCP RST or ICMP unreachable of a reject",
+	 reject_lost},
+	{"ct_invalid", "does not fit the state of its connection"},
+	{"ct_full", "connection table full"},
+	{"ct_limit", "its source or segment has as many half-open connections as allowed"},
+	{"cksum_ip4", "IPv4 header checksum wrong (firewalled segment)"},
+	{"cksum_tcp", "TCP checksum wrong (firewalled segment)"},
+	{"cksum_udp", "UDP checksum wrong, or zero over IPv6 (firewalled segment)"},
+	{"cksum_icmp", "ICMP or ICMPv6 checksum wrong (firewalled segment)"},
+	{"frag_bad", "fragment not a multiple of 8 bytes, or reaching past 64 KiB"},
+	{"frag_ext", "IPv6 fragment header behind other extension headers (not reassembled)"},
+	{"frag_invalid", "fragment overlaps or repeats another (RFC 5722, RFC 1858), more than 8 "
+			 "fragments, or the reassembly table is full"},
+	{"frag_timeout", "fragment of a datagram not completed in time (orphan or incomplete)"},
+	{NULL, NULL},
+};
+
+static struct dse_module fw_module = {
+	.name = "fw",
+	.order = 40,
+	.methods = dse_fw_methods,
+	.drops = fw_drops,
+	.config_save = fw_config_save,
+	.segment_in_use = fw_segment_in_use,
+	.port_in_use = fw_port_in_use,
+};
+DSE_MODULE_REGISTER(fw_module)

@@ -13,6 +13,7 @@
 
 #include "dp.h"
 #include "egress.h"
+#include "module.h"
 #include "node.h"
 
 enum {
@@ -107,12 +108,11 @@ static uint16_t fdb_process(struct rte_graph *graph, struct rte_node *node, void
 	return dse_enq_end(&q);
 }
 
-int dse_node_fdb_register(void)
+static int node_fdb_register(void)
 {
 	static const char *const next[] = {"dse_tx", "dse_flood", "dse_fw", "dse_reass"};
-	static const enum dse_drop drops[] = {DSE_DROP_SRC_MULTICAST, DSE_DROP_SAME_PORT,
-					      DSE_DROP_NO_MBUF, DSE_DROP_UPLINK_LOOP,
-					      DSE_DROP_UPLINK_TO_UPLINK};
+	static const char *const drops[] = {"src_multicast", "same_port", "no_mbuf", "uplink_loop",
+					    "uplink_to_uplink"};
 
 	RTE_BUILD_BUG_ON(FDB_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
 	return dse_node_register("dse_fdb", 0, fdb_process, NULL, next, RTE_DIM(next), drops,
@@ -120,3 +120,4 @@ int dse_node_fdb_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_fdb_register)

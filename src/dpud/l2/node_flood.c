@@ -11,6 +11,7 @@
 
 #include "dp.h"
 #include "egress.h"
+#include "module.h"
 #include "node.h"
 
 enum { FLOOD_NEXT_TX, FLOOD_NEXT_EMPTY, FLOOD_NEXT_NO_MBUF, FLOOD_NEXT_N };
@@ -69,13 +70,14 @@ static uint16_t flood_process(struct rte_graph *graph, struct rte_node *node, vo
 	return n;
 }
 
-int dse_node_flood_register(void)
+static int node_flood_register(void)
 {
 	static const char *const next[] = {"dse_tx"};
-	static const enum dse_drop drops[] = {DSE_DROP_FLOOD_EMPTY, DSE_DROP_NO_MBUF};
+	static const char *const drops[] = {"flood_empty", "no_mbuf"};
 
 	return dse_node_register("dse_flood", 0, flood_process, NULL, next, 1, drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_flood_register)

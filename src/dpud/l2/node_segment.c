@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "module.h"
 #include "node.h"
 
 enum {
@@ -55,14 +56,15 @@ static uint16_t segment_process(struct rte_graph *graph, struct rte_node *node, 
 	return dse_enq_end(&q);
 }
 
-int dse_node_segment_register(void)
+static int node_segment_register(void)
 {
 	static const char *const next[] = {"dse_fdb"};
-	static const enum dse_drop drops[] = {DSE_DROP_NO_SEGMENT, DSE_DROP_ACCESS_TAGGED,
-					      DSE_DROP_TRUNK_UNTAGGED, DSE_DROP_VLAN_UNKNOWN};
+	static const char *const drops[] = {"no_segment", "access_tagged", "trunk_untagged",
+					    "vlan_unknown"};
 
 	return dse_node_register("dse_segment", 0, segment_process, NULL, next, 1, drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_segment_register)

@@ -11,6 +11,7 @@
 
 #include "dp.h"
 #include "geneve.h"
+#include "module.h"
 #include "node.h"
 #include "tep.h"
 
@@ -62,16 +63,17 @@ static uint16_t decap_process(struct rte_graph *graph, struct rte_node *node, vo
 	return dse_enq_end(&q);
 }
 
-int dse_node_decap_register(void)
+static int node_decap_register(void)
 {
 	static const char *const next[] = {"dse_parse"};
-	enum dse_drop drops[DSE_GENEVE__MAX];
+	const char *drops[DSE_GENEVE__MAX];
 
 	for (int r = 1; r < DSE_GENEVE__MAX; r++)
-		drops[r - 1] = (enum dse_drop)(DSE_DROP_GENEVE_TRUNC + r - 1);
-	drops[DSE_GENEVE__MAX - 1] = DSE_DROP_TEP_UNKNOWN;
+		drops[r - 1] = dse_geneve_name(r);
+	drops[DSE_GENEVE__MAX - 1] = "tep_unknown";
 	return dse_node_register("dse_decap", 0, decap_process, NULL, next, 1, drops,
 				 DSE_GENEVE__MAX) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_decap_register)

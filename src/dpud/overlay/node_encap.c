@@ -9,6 +9,7 @@
 
 #include "dp.h"
 #include "geneve.h"
+#include "module.h"
 #include "node.h"
 
 enum {
@@ -54,11 +55,10 @@ static uint16_t encap_process(struct rte_graph *graph, struct rte_node *node, vo
 	return dse_enq_end(&q);
 }
 
-int dse_node_encap_register(void)
+static int node_encap_register(void)
 {
 	static const char *const next[] = {"dse_tx"};
-	static const enum dse_drop drops[] = {DSE_DROP_TEP_UNRESOLVED, DSE_DROP_OVERLAY_OVERSIZE,
-					      DSE_DROP_NO_MBUF};
+	static const char *const drops[] = {"tep_unresolved", "overlay_oversize", "no_mbuf"};
 
 	RTE_BUILD_BUG_ON(ENCAP_NEXT_N != 1 + RTE_DIM(drops));
 	return dse_node_register("dse_encap", 0, encap_process, NULL, next, 1, drops,
@@ -66,3 +66,4 @@ int dse_node_encap_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_encap_register)

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "module.h"
 #include "node.h"
 #include "tep.h"
 
@@ -53,7 +54,7 @@ static uint16_t tep_arp_process(struct rte_graph *graph, struct rte_node *node, 
 	return n;
 }
 
-int dse_node_tep_arp_register(void)
+static int node_tep_arp_register(void)
 {
 	static const char *const next[] = {"dse_tx"};
 
@@ -62,3 +63,4 @@ int dse_node_tep_arp_register(void)
 		       ? -EINVAL
 		       : 0;
 }
+DSE_NODE_REGISTER(node_tep_arp_register)

@@ -13,6 +13,8 @@
 #include <rte_ethdev.h>
 
 #include "dp.h"
+#include "geneve.h"
+#include "module.h"
 #include "rpc.h"
 #include "rpc_overlay.h"
 
@@ -128,7 +130,8 @@ int dse_overlay_set_peers(struct dse_rpc_call *call, uint16_t seg, json_t *peers
 	return 0;
 }
 
-void dse_overlay_forget_segment(uint16_t seg)
+/* Drops the peers of segment 'seg' (before it is removed). */
+static void overlay_segment_removed(uint16_t seg)
 {
 	struct peers_op op = {.seg = seg};
 
@@ -234,7 +237,8 @@ static int tep_set(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
-json_t *dse_overlay_tep_call(void)
+/* The tep.set call that re-creates our TEP, or NULL without one. */
+static json_t *overlay_tep_call(void)
 {
 	char buf[INET_ADDRSTRLEN];
 
@@ -285,3 +289,55 @@ const struct dse_rpc_method dse_overlay_methods[] = {
 	{"tep.show", tep_show, "our tunnel endpoint and the peers with their MACs"},
 	{NULL, NULL, NULL},
 };
+
+/* ---- the overlay module ---- */
+
+/* Our TEP, after the segments and ports it needs. */
+static int overlay_config_save(json_t *calls)
+{
+	json_t *tep = overlay_tep_call();
+
+	if (tep)
+		json_array_append_new(calls, tep);
+	return 0;
+}
+
+/* ARP requests for peer TEPs not sent (no mbuf, or the uplink's queue full). */
+static uint64_t tep_arp_lost(void)
+{
+	return dp.worker.tep_arp_lost;
+}
+
+/* The decapsulation reasons of geneve.h, then the overlay nodes' own (overlay_init()). */
+static struct dse_drop_reason overlay_drops[DSE_GENEVE__MAX - 1 + 4 + 1];
+
+static int overlay_init(void)
+{
+	unsigned n = 0;
+
+	for (int r = 1; r < DSE_GENEVE__MAX; r++)
+		overlay_drops[n++] =
+			(struct dse_drop_reason){dse_geneve_name(r), dse_geneve_strerror(r)};
+	overlay_drops[n++] = (struct dse_drop_reason){
+		"tep_unknown", "Geneve packet of an unknown VNI or from a TEP that is not its peer"};
+	overlay_drops[n++] = (struct dse_drop_reason){
+		"tep_unresolved", "the peer TEP's MAC address is not known yet (ARP pending)"};
+	overlay_drops[n++] = (struct dse_drop_reason){
+		"overlay_oversize", "frame too large for the underlay MTU once encapsulated"};
+	overlay_drops[n++] = (struct dse_drop_reason){
+		"tep_arp_lost", "an ARP request for a peer TEP not sent: no packet buffer or the "
+				"uplink's queue full",
+		tep_arp_lost};
+	return 0;
+}
+
+static struct dse_module overlay_module = {
+	.name = "overlay",
+	.order = 30,
+	.init = overlay_init,
+	.methods = dse_overlay_methods,
+	.drops = overlay_drops,
+	.config_save = overlay_config_save,
+	.segment_removed = overlay_segment_removed,
+};
+DSE_MODULE_REGISTER(overlay_module)

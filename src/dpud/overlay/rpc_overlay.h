@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The overlay's JSON-RPC methods and what segment.add/del and config.save use of them. */
+/* The overlay's JSON-RPC methods (the overlay module) and what segment.add uses of them. */
 #ifndef DSE_DPUD_RPC_OVERLAY_H
 #define DSE_DPUD_RPC_OVERLAY_H
 
@@ -17,13 +17,7 @@ extern const struct dse_rpc_method dse_overlay_methods[];
  */
 int dse_overlay_set_peers(struct dse_rpc_call *call, uint16_t seg, json_t *peers);
 
-/* Drops the peers of segment 'seg' (before it is removed). */
-void dse_overlay_forget_segment(uint16_t seg);
-
 /* The peers of 'seg' as a JSON list of addresses. */
 json_t *dse_overlay_peers_json(const struct dse_segment *seg);
-
-/* The tep.set call that re-creates our TEP, or NULL without one. */
-json_t *dse_overlay_tep_call(void);
 
 #endif
