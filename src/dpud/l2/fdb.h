@@ -6,7 +6,10 @@
  * has a fixed size: when it is full, new addresses are not learned (their
  * traffic is flooded) and the miss is counted.
  *
- * Single writer: only the worker lcore calls the functions that change it.
+ * Single writer: only one thread at a time calls the functions that change
+ * it (worker 0, see dp.h).  Created with readers, lookups are lock-free on
+ * other lcores while it changes, and a removed entry's slot is reused only
+ * after each of those readers reported a quiescent state.
  */
 #ifndef DSE_FDB_H
 #define DSE_FDB_H
@@ -43,11 +46,16 @@ struct dse_fdb {
 	struct dse_fdb_stats stats;
 };
 
+struct rte_rcu_qsbr;
+
 /*
  * Creates an FDB of at most 'max_entries' (1..1M) named 'name' (unique in
- * the process).  Returns NULL and sets rte_errno on failure.
+ * the process).  'readers', if not NULL, are the threads that look entries
+ * up while the writer changes them (see the top).  Returns NULL and sets
+ * rte_errno on failure.
  */
-struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries);
+struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries,
+			       struct rte_rcu_qsbr *readers);
 
 /* Frees 'fdb'; NULL is fine. */
 void dse_fdb_free(struct dse_fdb *fdb);

@@ -51,7 +51,7 @@ static struct dse_fdb *fdb_new(uint32_t max_entries)
 	struct dse_fdb *fdb;
 
 	snprintf(name, sizeof(name), "test_fdb_%u", seq++);
-	fdb = dse_fdb_create(name, max_entries);
+	fdb = dse_fdb_create(name, max_entries, NULL);
 	assert_non_null(fdb);
 	assert_int_equal(fdb->n_entries, 0);
 	return fdb;
@@ -88,10 +88,10 @@ static void test_fdb_create_rejects_sizes_outside_1_to_1m(void **state)
 
 	(void)state;
 	rte_errno = 0;
-	assert_null(dse_fdb_create("test_fdb_zero", 0));
+	assert_null(dse_fdb_create("test_fdb_zero", 0, NULL));
 	assert_int_equal(rte_errno, EINVAL);
 	rte_errno = 0;
-	assert_null(dse_fdb_create("test_fdb_huge", (1u << 20) + 1));
+	assert_null(dse_fdb_create("test_fdb_huge", (1u << 20) + 1, NULL));
 	assert_int_equal(rte_errno, EINVAL);
 
 	fdb = fdb_new(1);
