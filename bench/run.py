@@ -493,8 +493,11 @@ def conn_owner(a, b, n):
     'a' and 'b' (dotted strings) among 'n' workers."""
     def fold(ip):
         return int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
-    h = ((fold(a) ^ fold(b)) * 0x9E3779B1) & 0xFFFFFFFF
-    h ^= h >> 16
+    lo, hi = sorted((fold(a), fold(b)))
+    h = (lo * 0x9E3779B1 + hi) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
     return (h * n) >> 32
 
 
@@ -536,118 +539,6 @@ def owner_queue(p):
 def multi_in_devargs(paths):
     return "%s,%s,infinite_rx=1" % (IN_VDEV, ",".join(
         "rx_pcap=%s" % x for x in paths))
-
-
-class DseWorkers(Dse):
-    """dse-dpud with 'n' workers on a workload whose input port is split
-    over n receive queues ('split' gives the queue of each packet).  With
-    n == 1 it is the baseline: one worker, the whole pcap on one queue."""
-
-    def __init__(self, h, binary, n, split):
-        super().__init__(h, binary)
-        self.n = n
-        self.split = split
-        self.key = "dse_%dw" % n
-        self.label = "dse %dw" % n
-
-    def start(self, wl, pcaps, run, config=None, args=(), mem="1024",
-              lcores=None):
-        calls = wl.dse_config(pcaps)
-        mine = dict(pcaps)
-        if self.n > 1:
-            if "queues" not in pcaps:
-                pcaps["queues"] = split_pcap(pcaps["in"], self.n, self.split)
-            qs = pcaps["queues"]
-            mine["in_devargs"] = multi_in_devargs(qs)
-            for c in calls:
-                prm = c.get("params", {})
-                if c["method"] == "port.add" and prm.get("name") == "in":
-                    prm["devargs"] = multi_in_devargs(qs)
-                elif c["method"] == "port.add" and prm.get("name") == "prime":
-                    # One queue per worker: the handshakes on the first,
-                    # an empty file on the others.
-                    prm["devargs"] += "".join(
-                        ",rx_pcap=%s" % pcaps["empty"] for _ in
-                        range(self.n - 1))
-            # The workers: the first on FWD_CPU, the others where the control
-            # thread is (a 2-core machine has no third core).
-            spec = ["0@%d" % CTRL_CPU] + [
-                "%d@%d" % (i + 1, FWD_CPU if i == 0 else CTRL_CPU)
-                for i in range(self.n)]
-            lcores = ["--lcores", ",".join(spec)]
-            args = list(args) + ["--workers", str(self.n)]
-        r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
-                      lcores=lcores)
-        if wl.dse_prime:
-            try:
-                wl.dse_prime(self, mine)
-            except (OSError, ValueError, RpcError) as e:
-                raise DatapathError("priming failed: %s" % e, self.proc.log)
-        return r
-
-
-def measure_workers(h, args, ctx, base, split, target):
-    """Workload 'base' with dse-dpud's traffic split over two receive queues
-    and two workers, against one worker with the same traffic on one queue;
-    each measured args.runs times, interleaved.  Reports both rates, the
-    ratio and what else was busy on the cores during the windows."""
-    wl = WORKLOADS[base]
-    wdir = os.path.join(h.tmp, base + "_2w")
-    os.mkdir(wdir)
-    pcaps = wl.pcaps(wdir)
-    from scapy.utils import wrpcap
-    pcaps["empty"] = os.path.join(wdir, "empty.pcap")
-    wrpcap(pcaps["empty"], [])
-    entry = {"unit": "Mpps", "machine": ctx["machine"],
-             "software": ctx["software"], "date": ctx["date"]}
-    dse = ctx["dse"]
-    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
-        entry["status"] = {"dse": "not selected"}
-        return entry
-    if not dse.available()[0]:
-        entry["status"] = {"dse": dse.available()[1]}
-        return entry
-    dps = [DseWorkers(h, dse.binary, 1, split),
-           DseWorkers(h, dse.binary, 2, split)]
-    samples = {dp.key: [] for dp in dps}
-    notes = []
-    for run in range(args.runs):
-        order = dps[run % 2:] + dps[:run % 2]
-        for dp in order:
-            try:
-                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
-            except DatapathError as e:
-                ctx["failures"].append((dp.label, base + "_2w", str(e),
-                                        log_tail(e.log) if e.log else ""))
-                print("%-10s run %d %-9s FAILED: %s"
-                      % (base + "_2w", run + 1, dp.label, e))
-                entry["status"] = {dp.key: "failed"}
-                return entry
-            samples[dp.key].append(round(r["mpps"], 3))
-            busy = ", ".join("%s %.0f%% on CPU %d" % b for b in r["busy"])
-            other = fmt_load(r["foreign"])
-            notes.append("%s run %d: busy threads: %s; other processes: %s"
-                         % (dp.label, run + 1, busy or "none",
-                            other or "none"))
-            print("%-10s run %d %-9s %7.2f Mpps  (busy: %s; other processes"
-                  " busy: %s)" % (base + "_2w", run + 1, dp.label, r["mpps"],
-                                  busy or "none", other or "none"))
-            sys.stdout.flush()
-    one = statistics.median(samples["dse_1w"])
-    two = statistics.median(samples["dse_2w"])
-    entry.update({"dse_1w_mpps": one, "dse_2w_mpps": two,
-                  "dse_2w_vs_1w": round(ratio(two, one), 3),
-                  "runs": samples, "cores": notes,
-                  "method": "TX packets of %s via DPDK telemetry; two "
-                            "workers: the input pcap split over two rx_pcap "
-                            "queues (%s), worker 0 on CPU %d and worker 1 "
-                            "with the control thread on CPU %d; one worker: "
-                            "the whole pcap on one queue, worker on CPU %d; "
-                            "%g s warm-up, %g s window"
-                            % (OUT_VDEV, split.__doc__.strip().rstrip("."),
-                               FWD_CPU, CTRL_CPU, FWD_CPU, args.warmup,
-                               args.seconds)})
-    return entry
 
 
 # ---- memory per connection (conn_memory): measure_conn_memory() below
@@ -1326,6 +1217,118 @@ class Dse(Datapath):
             self.proc = None
         if self.prefix:
             self.h.remove_prefix(self.prefix)
+
+
+class DseWorkers(Dse):
+    """dse-dpud with 'n' workers on a workload whose input port is split
+    over n receive queues ('split' gives the queue of each packet).  With
+    n == 1 it is the baseline: one worker, the whole pcap on one queue."""
+
+    def __init__(self, h, binary, n, split):
+        super().__init__(h, binary)
+        self.n = n
+        self.split = split
+        self.key = "dse_%dw" % n
+        self.label = "dse %dw" % n
+
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024",
+              lcores=None):
+        calls = wl.dse_config(pcaps)
+        mine = dict(pcaps)
+        if self.n > 1:
+            if "queues" not in pcaps:
+                pcaps["queues"] = split_pcap(pcaps["in"], self.n, self.split)
+            qs = pcaps["queues"]
+            mine["in_devargs"] = multi_in_devargs(qs)
+            for c in calls:
+                prm = c.get("params", {})
+                if c["method"] == "port.add" and prm.get("name") == "in":
+                    prm["devargs"] = multi_in_devargs(qs)
+                elif c["method"] == "port.add" and prm.get("name") == "prime":
+                    # One queue per worker: the handshakes on the first,
+                    # an empty file on the others.
+                    prm["devargs"] += "".join(
+                        ",rx_pcap=%s" % pcaps["empty"] for _ in
+                        range(self.n - 1))
+            # The workers: the first on FWD_CPU, the others where the control
+            # thread is (a 2-core machine has no third core).
+            spec = ["0@%d" % CTRL_CPU] + [
+                "%d@%d" % (i + 1, FWD_CPU if i == 0 else CTRL_CPU)
+                for i in range(self.n)]
+            lcores = ["--lcores", ",".join(spec)]
+            args = list(args) + ["--workers", str(self.n)]
+        r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
+                      lcores=lcores)
+        if wl.dse_prime:
+            try:
+                wl.dse_prime(self, mine)
+            except (OSError, ValueError, RpcError) as e:
+                raise DatapathError("priming failed: %s" % e, self.proc.log)
+        return r
+
+
+def measure_workers(h, args, ctx, base, split, target):
+    """Workload 'base' with dse-dpud's traffic split over two receive queues
+    and two workers, against one worker with the same traffic on one queue;
+    each measured args.runs times, interleaved.  Reports both rates, the
+    ratio and what else was busy on the cores during the windows."""
+    wl = WORKLOADS[base]
+    wdir = os.path.join(h.tmp, base + "_2w")
+    os.mkdir(wdir)
+    pcaps = wl.pcaps(wdir)
+    from scapy.utils import wrpcap
+    pcaps["empty"] = os.path.join(wdir, "empty.pcap")
+    wrpcap(pcaps["empty"], [])
+    entry = {"unit": "Mpps", "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"]}
+    dse = ctx["dse"]
+    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        entry["status"] = {"dse": "not selected"}
+        return entry
+    if not dse.available()[0]:
+        entry["status"] = {"dse": dse.available()[1]}
+        return entry
+    dps = [DseWorkers(h, dse.binary, 1, split),
+           DseWorkers(h, dse.binary, 2, split)]
+    samples = {dp.key: [] for dp in dps}
+    notes = []
+    for run in range(args.runs):
+        order = dps[run % 2:] + dps[:run % 2]
+        for dp in order:
+            try:
+                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
+            except DatapathError as e:
+                ctx["failures"].append((dp.label, base + "_2w", str(e),
+                                        log_tail(e.log) if e.log else ""))
+                print("%-10s run %d %-9s FAILED: %s"
+                      % (base + "_2w", run + 1, dp.label, e))
+                entry["status"] = {dp.key: "failed"}
+                return entry
+            samples[dp.key].append(round(r["mpps"], 3))
+            busy = ", ".join("%s %.0f%% on CPU %d" % b for b in r["busy"])
+            other = fmt_load(r["foreign"])
+            notes.append("%s run %d: busy threads: %s; other processes: %s"
+                         % (dp.label, run + 1, busy or "none",
+                            other or "none"))
+            print("%-10s run %d %-9s %7.2f Mpps  (busy: %s; other processes"
+                  " busy: %s)" % (base + "_2w", run + 1, dp.label, r["mpps"],
+                                  busy or "none", other or "none"))
+            sys.stdout.flush()
+    one = statistics.median(samples["dse_1w"])
+    two = statistics.median(samples["dse_2w"])
+    entry.update({"dse_1w_mpps": one, "dse_2w_mpps": two,
+                  "dse_2w_vs_1w": round(ratio(two, one), 3),
+                  "runs": samples, "cores": notes,
+                  "method": "TX packets of %s via DPDK telemetry; two "
+                            "workers: the input pcap split over two rx_pcap "
+                            "queues (%s), worker 0 on CPU %d and worker 1 "
+                            "with the control thread on CPU %d; one worker: "
+                            "the whole pcap on one queue, worker on CPU %d; "
+                            "%g s warm-up, %g s window"
+                            % (OUT_VDEV, split.__doc__.strip().rstrip("."),
+                               FWD_CPU, CTRL_CPU, FWD_CPU, args.warmup,
+                               args.seconds)})
+    return entry
 
 
 # --------------------------------------------------------------------------

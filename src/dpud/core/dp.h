@@ -234,9 +234,13 @@ static inline struct dse_worker *dp_worker(void)
  */
 static inline unsigned dp_conn_owner(uint32_t a, uint32_t b)
 {
-	uint32_t h = (a ^ b) * 0x9e3779b1u;
+	/* Ordered, not XORed: pairs that differ by the same bits must still spread. */
+	uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+	uint32_t h = lo * 0x9e3779b1u + hi;
 
-	h ^= h >> 16;
+	h ^= h >> 15;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
 	return (unsigned)(((uint64_t)h * dp.n_workers) >> 32);
 }
 
