@@ -15,6 +15,8 @@
 #include <rte_mbuf_dyn.h>
 
 #include "clock.h"
+#include "fdb_events.h"
+#include "fw_events.h"
 #include "log.h"
 #include "tep.h"
 
@@ -62,8 +64,10 @@ int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsig
 		return rte_errno ? -rte_errno : -ENOMEM;
 	rte_malloc_get_socket_stats(rte_socket_id(), &after);
 	dp.ct_mem_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	dse_fw_events_attach(dp.ct);
 	dse_fw_denylog_init(&dp.denylog, 10, 20);
-	return 0;
+	return dse_event_producer_init(&dp.worker.events, 0, DSE_EVENT_RING_SIZE,
+				       (int)rte_socket_id());
 }
 
 int dp_frag_init(unsigned max_datagrams, unsigned timeout_s)
@@ -223,6 +227,7 @@ static void worker_housekeeping(struct dse_worker *w)
 		w->next_ct_ns = w->now_ns + 1000000ull;
 	}
 	if (w->now_ns >= w->next_age_ns) {
+		dse_l2_fdb_age_events(w->now_s);
 		if (dse_fdb_age(dp.fdb, w->now_s) > 0)
 			dp_flows_invalidate();
 		w->next_age_ns = w->now_ns + 1000000000ull;
@@ -309,4 +314,6 @@ void dp_stop(void)
 		rte_free(w->frag);
 		w->frag = NULL;
 	}
+	/* Records still in the ring go with it: every subscriber's connection closes next. */
+	dse_event_producer_fini(&w->events);
 }

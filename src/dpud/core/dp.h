@@ -27,6 +27,7 @@
 
 #include "acl.h"
 #include "conntrack.h"
+#include "events.h"
 #include "fdb.h"
 #include "flow.h"
 #include "frag.h"
@@ -118,6 +119,16 @@ struct dse_worker {
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
 	struct dse_frag *frag;
+	/* This worker's ring of event records to the control side (events.h). */
+	struct dse_event_producer events;
+	/*
+	 * Deny records are limited per worker (a token bucket of
+	 * DSE_DENY_EVENTS_PER_S), so a flood of denied packets can not fill
+	 * the ring that the FDB and connection records need.
+	 */
+	uint64_t deny_refill_ns;  /* when the bucket was last refilled */
+	uint32_t deny_tokens;     /* records it may still make */
+	uint64_t deny_suppressed; /* denials without a record (read by the control thread) */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;
 	atomic_bool quit;
@@ -158,6 +169,21 @@ struct dse_dp {
 };
 
 extern struct dse_dp dp;
+
+/* Records each worker's event ring holds (4 MiB of 64-byte records). */
+#define DSE_EVENT_RING_SIZE 65536
+
+/* Deny records a worker makes a second at most, and in one burst. */
+#define DSE_DENY_EVENTS_PER_S 1000
+
+/*
+ * The worker the calling code runs on (the packet path, a dp_call()
+ * function), for what it writes per worker: today the one worker.
+ */
+static inline struct dse_worker *dp_worker(void)
+{
+	return &dp.worker;
+}
 
 /* Per-packet metadata kept in an mbuf dynamic field. */
 struct dse_meta {

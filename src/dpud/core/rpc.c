@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "dp.h"
+#include "fdb_events.h"
 #include "module.h"
 #include "parse.h"
 #include "log.h"
@@ -463,6 +464,7 @@ static int clock_tick(void *arg)
 	RTE_SET_USED(arg);
 	dp.worker.now_ns = dse_clock_ns();
 	dp.worker.now_s = (uint32_t)(dp.worker.now_ns / 1000000000ull);
+	dse_l2_fdb_age_events(dp.worker.now_s);
 	if (dse_fdb_age(dp.fdb, dp.worker.now_s) > 0)
 		dp_flows_invalidate();
 	return 0;

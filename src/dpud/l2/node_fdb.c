@@ -13,6 +13,7 @@
 
 #include "dp.h"
 #include "egress.h"
+#include "fdb_events.h"
 #include "module.h"
 #include "node.h"
 
@@ -33,6 +34,27 @@ enum {
 static inline uint16_t fdb_fw_next(const struct dse_meta *meta)
 {
 	return unlikely(dse_pkt_is_fragment(&meta->pi)) ? FDB_NEXT_REASS : FDB_NEXT_FW;
+}
+
+/*
+ * Learns as dse_fdb_learn() does, and makes the fdb_learned or fdb_moved
+ * record of what changed (which needs the port before the move: one more
+ * lookup, only while someone subscribes to these records).
+ */
+static int fdb_learn_events(struct dse_worker *w, uint16_t seg, const uint8_t *src, uint16_t port,
+			    bool *moved)
+{
+	int before = dse_fdb_lookup(dp.fdb, seg, src);
+	uint16_t old_port = before >= 0 ? dp.fdb->entries[before].port : port;
+	int idx = dse_fdb_learn(dp.fdb, seg, src, port, w->now_s, moved);
+
+	if (idx < 0)
+		return idx;
+	if (before < 0)
+		dse_l2_fdb_event(DSE_EV_FDB_LEARNED, &dp.fdb->entries[idx], port);
+	else if (*moved)
+		dse_l2_fdb_event(DSE_EV_FDB_MOVED, &dp.fdb->entries[idx], old_port);
+	return idx;
 }
 
 static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
@@ -56,7 +78,11 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 		if (known >= 0 && !dp.ports[dp.fdb->entries[known].port].uplink)
 			return FDB_NEXT_UPLINK_LOOP;
 	}
-	src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
+	if (unlikely(atomic_load_explicit(&dse_events_mask, memory_order_relaxed) &
+		     (DSE_EV_BIT(DSE_EV_FDB_LEARNED) | DSE_EV_BIT(DSE_EV_FDB_MOVED))))
+		src_idx = fdb_learn_events(w, seg, src, meta->in_port, &moved);
+	else
+		src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
 	/* The firewall installs the flow of this packet: it needs this index too. */
 	m->hash.usr = (uint32_t)src_idx;
 	if (unlikely(moved))
