@@ -457,7 +457,8 @@ static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, cons
 static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client *from,
 			    json_t *req)
 {
-	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv,
+	struct dse_rpc_call call = {.ctx = srv->ctx,
+				    .srv = srv,
 				    .remote = from != NULL && from->ssl != NULL,
 				    .conn = from != NULL ? from->conn_id : 0};
 	const struct dse_rpc_method *m;
@@ -1338,10 +1339,9 @@ int dse_rpc_notify(struct dse_rpc_server *srv, uint64_t conn, const char *method
 		json_decref(params);
 		return -ENOBUFS;
 	}
-	note = params != NULL
-		       ? json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
-				   params)
-		       : json_pack("{s:s, s:s}", "jsonrpc", "2.0", "method", method);
+	note = params != NULL ? json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method,
+					  "params", params)
+			      : json_pack("{s:s, s:s}", "jsonrpc", "2.0", "method", method);
 	if (note == NULL)
 		return -ENOMEM;
 	/* Inside a batch's answer the line is not ours to cut: the notification waits. */
@@ -1382,8 +1382,8 @@ int dse_rpc_conn_set_streaming(struct dse_rpc_server *srv, uint64_t conn)
 	return 0;
 }
 
-void dse_rpc_server_set_close_hook(struct dse_rpc_server *srv,
-				   void (*fn)(void *arg, uint64_t conn), void *arg)
+void dse_rpc_server_set_close_hook(struct dse_rpc_server *srv, void (*fn)(void *arg, uint64_t conn),
+				   void *arg)
 {
 	srv->close_fn = fn;
 	srv->close_arg = arg;

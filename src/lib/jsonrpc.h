@@ -302,8 +302,8 @@ int dse_rpc_conn_set_streaming(struct dse_rpc_server *srv, uint64_t conn);
  * so that what was kept for it can go.  'fn' must not call back into the
  * server other than to read it.
  */
-void dse_rpc_server_set_close_hook(struct dse_rpc_server *srv,
-				   void (*fn)(void *arg, uint64_t conn), void *arg);
+void dse_rpc_server_set_close_hook(struct dse_rpc_server *srv, void (*fn)(void *arg, uint64_t conn),
+				   void *arg);
 
 /*
  * Closes every client and the listening sockets, removes the socket file,

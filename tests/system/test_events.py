@@ -255,3 +255,34 @@ def test_a_subscriber_that_never_reads_stops_neither_forwarding_nor_rpc(l2_lab):
     a.wait(lambda ev: a.lost > 0, timeout=10)
     final = {s["subscription"]: s for s in ctl.call("stats.get")["events"]["subscribers"]}
     assert a.lost == final[a.result["subscription"]]["lost"] >= sa["lost"], (a.lost, final)
+
+
+def carrier(ns, iface):
+    """Whether interface 'iface' of namespace 'ns' has a carrier (up and running)."""
+    link = json.loads(ns.ip("-j", "link", "show", iface).stdout)[0]
+    return "NO-CARRIER" not in link["flags"] and "UP" in link["flags"]
+
+
+def test_a_port_whose_link_goes_down_and_up_makes_port_link_records(l2_lab):
+    """Steps: subscribe to port_link; vm2 takes its eth0 down (the DPU's port
+    vm2 loses its carrier), then up again.
+    Verify: a port_link record for vm2 with up false, then one with up true
+    (the control thread looks twice a second); none for vm1, whose link
+    never changed; the kernel agrees (the interface's carrier: the driver
+    itself says up all along)."""
+    dpud, vm1, vm2 = l2_lab
+    # A new veth's carrier comes up in the kernel's own time: start once both
+    # have it and the control thread has looked at them since.
+    wait_for(lambda: all(carrier(dpud.lab.dp, vm.port) for vm in (vm1, vm2)), timeout=5)
+    polls = dpud.stats()["events"]["link_polls"]
+    wait_for(lambda: dpud.stats()["events"]["link_polls"] >= polls + 2, timeout=5)
+    sub = Subscriber(dpud, ["port_link"])
+    vm2.ns.ip("link", "set", "eth0", "down")
+    sub.wait(lambda ev: any(e["port"] == "vm2" and not e["up"] for e in ev), timeout=5)
+    assert not carrier(dpud.lab.dp, "vm2")
+    vm2.ns.ip("link", "set", "eth0", "up")
+    sub.wait(lambda ev: any(e["port"] == "vm2" and e["up"] for e in ev), timeout=5)
+    assert [e["up"] for e in sub.events if e["port"] == "vm2"] == [False, True], sub.events
+    assert carrier(dpud.lab.dp, "vm2")
+    assert not [e for e in sub.events if e["port"] == "vm1"], sub.events
+    assert all(e["worker"] == -1 and e["kind"] == "port_link" for e in sub.events)

@@ -127,7 +127,7 @@ struct dse_worker {
 	 * the ring that the FDB and connection records need.
 	 */
 	uint64_t deny_refill_ns;  /* when the bucket was last refilled */
-	uint32_t deny_tokens;     /* records it may still make */
+	uint32_t deny_tokens;	  /* records it may still make */
 	uint64_t deny_suppressed; /* denials without a record (read by the control thread) */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;

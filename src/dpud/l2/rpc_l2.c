@@ -430,7 +430,8 @@ static int fdb_apply_del(void *arg)
 	int pos = dse_fdb_lookup(dp.fdb, op->segment, op->mac.addr_bytes);
 
 	if (pos >= 0)
-		dse_l2_fdb_event(DSE_EV_FDB_DELETED, &dp.fdb->entries[pos], dp.fdb->entries[pos].port);
+		dse_l2_fdb_event(DSE_EV_FDB_DELETED, &dp.fdb->entries[pos],
+				 dp.fdb->entries[pos].port);
 	op->result = dse_fdb_del(dp.fdb, op->segment, op->mac.addr_bytes);
 	dp_flows_invalidate();
 	return 0;
