@@ -20,7 +20,8 @@ into bench/results/latest.json.
 A workload is one entry of WORKLOADS: its pcap generator (gen_pcap.py), how
 each datapath is configured for it, and its targets: l2 (switching), fw_est
 (stateful firewall, established TCP), encap (Geneve), conn_setup (new
-connections per second through the firewall) and conn_memory (bytes per
+connections per second through the firewall), events (conn_setup with and
+without an events.subscribe consumer) and conn_memory (bytes per
 tracked connection, measured by dse-ct-bench and a filled dse-dpud instead
 of a forwarding rate).  Everything the harness
 creates lives in one temp directory and under /var/run/dpdk/dse-bench-<pid>-*,
@@ -616,6 +617,22 @@ WORKLOADS = {
         measure=lambda h, args, ctx: measure_workers(h, args, ctx, "fw_est",
                                                      owner_queue, 1.7),
         targets=[("dse_2w_vs_1w", "two workers >= 1.7x one", 1.7)],
+    ),
+    "events": Workload(
+        name="events",
+        title="conn_setup with one events.subscribe consumer (conn_created,"
+              " conn_closed) against conn_setup without one",
+        pcaps=pcaps_of("conn_setup"),
+        dse_config=fw_dse_config,
+        dse_args=["--mbufs", MBUFS_BIG],
+        dse_needs=("fw.policy", "fw.rule.add", "events.subscribe"),
+        pkts_per_conn=4,
+        unit="Mconn/s",
+        measure=lambda h, args, ctx: measure_events(h, args, ctx),
+        targets=[("with_vs_without", "with a consumer >= 85% of without",
+                  ">=", 0.85),
+                 ("accounted", "every record received or counted lost",
+                  ">=", 0.999)],
     ),
     "conn_memory": Workload(
         name="conn_memory",
@@ -1655,6 +1672,199 @@ def run_rate_workload(h, wl, dps, active, unavailable, args, ctx):
     return entry
 
 
+# ---- the events workload: conn_setup with a subscriber
+
+EVENT_KINDS = ("conn_created", "conn_closed")
+
+
+class EventConsumer:
+    """A client of events.subscribe in a thread of the harness (on
+    CTRL_CPU): counts the records of each kind it receives (from the text,
+    without parsing every record) and keeps the last 'lost' its
+    notifications reported."""
+
+    def __init__(self, path, kinds=EVENT_KINDS):
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(path)
+        req = {"jsonrpc": "2.0", "id": 1, "method": "events.subscribe",
+               "params": {"kinds": list(kinds)}}
+        self.sock.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while b"\n" not in buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise DatapathError("dse-dpud closed the subscription")
+            buf += chunk
+        line, self.rest = buf.split(b"\n", 1)
+        answer = json.loads(line)
+        if "result" not in answer:
+            raise DatapathError("events.subscribe failed: %s" % answer)
+        self.subscription = answer["result"]["subscription"]
+        self.kinds = {k: 0 for k in kinds}
+        self.received = 0
+        self.lost = 0
+        self.bytes = 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _count(self, text):
+        for k in self.kinds:
+            n = text.count(b'"kind":"%s"' % k.encode())
+            self.kinds[k] += n
+            self.received += n
+        i = text.rfind(b'"lost":')
+        if i >= 0:
+            m = re.match(rb'"lost":(\d+)', text[i:])
+            if m:
+                self.lost = int(m.group(1))
+
+    def _run(self):
+        buf = self.rest
+        self.sock.settimeout(0.2)
+        while not self.stop_flag.is_set():
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except OSError:
+                continue
+            if not chunk:
+                break
+            self.bytes += len(chunk)
+            buf += chunk
+            end = buf.rfind(b"\n")
+            if end >= 0:
+                self._count(buf[:end + 1])
+                buf = buf[end + 1:]
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+class DseEvents(Dse):
+    """dse-dpud with an EventConsumer attached from start to stop; after
+    the window its accounting is in 'self.accounting'."""
+
+    key = "dse_events"
+    label = "dse+sub"
+
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024"):
+        r = super().start(wl, pcaps, run, config, args, mem)
+        self.consumer = EventConsumer(self.rpc)
+        return r
+
+    def verify(self, wl):
+        """Reads the events counters and waits until the consumer has every
+        record dse-dpud queued for it; then compares what the worker made
+        with what was delivered or counted lost."""
+        st = self.call("stats.get", timeout=10)["events"]
+        sub = [x for x in st["subscribers"]
+               if x["subscription"] == self.consumer.subscription][0]
+        w = st["workers"][0]
+        deadline = time.monotonic() + 20
+        while (self.consumer.received < sub["delivered"] and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        made = w["sent"] + w["lost"]
+        # Records still in the ring or not yet handed to the subscriber
+        # are in flight: neither received nor lost.
+        accounted = sub["delivered"] + sub["lost"] + w["lost"] + w["queued"]
+        self.accounting = {
+            "made": made, "ring_lost": w["lost"],
+            "delivered": sub["delivered"], "subscriber_lost": sub["lost"],
+            "in_ring": w["queued"], "received": self.consumer.received,
+            "received_by_kind": dict(self.consumer.kinds),
+            "reported_lost": self.consumer.lost,
+            "accounted": round(min(accounted, made) / made, 6) if made else None,
+            "all_received": self.consumer.received >= sub["delivered"],
+        }
+        a = self.accounting
+        return ("%d records made, %d received, %d lost at the subscriber"
+                " (its notifications said %d), %d lost at the ring"
+                % (a["made"], a["received"], a["subscriber_lost"],
+                   a["reported_lost"], a["ring_lost"]))
+
+    def stop(self):
+        c = getattr(self, "consumer", None)
+        if c is not None:
+            c.stop()
+            self.consumer = None
+        super().stop()
+
+
+def measure_events(h, args, ctx):
+    """conn_setup measured with and without an events.subscribe consumer of
+    conn_created and conn_closed, interleaved; the consumer's accounting
+    (every record the worker made is received, lost at the subscriber's
+    full queue or lost at a full ring, each loss counted and reported)."""
+    wl = WORKLOADS["events"]
+    entry = {"unit": wl.unit, "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"]}
+    plain = ctx["dse"]
+    ok, why = plain.available_for(wl)
+    if not ok or "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        entry["status"] = {"dse": why if not ok else "not selected"}
+        print("%-10s dse: %s" % (wl.name, entry["status"]["dse"]))
+        return entry
+    with_sub = DseEvents(h, plain.binary)
+    wdir = os.path.join(h.tmp, wl.name)
+    os.mkdir(wdir)
+    pcaps = wl.pcaps(wdir)
+    samples = {"without": [], "with": []}
+    accounting = []
+    for run in range(args.runs):
+        order = [("without", plain), ("with", with_sub)]
+        if run % 2:
+            order.reverse()
+        for mode, dp in order:
+            try:
+                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
+            except DatapathError as e:
+                ctx["failures"].append((dp.label, wl.name, str(e),
+                                        log_tail(e.log) if e.log else ""))
+                print("%-10s run %d %-9s FAILED: %s"
+                      % (wl.name, run + 1, dp.label, e))
+                entry["status"] = {"dse": "failed"}
+                return entry
+            conns = r["mpps"] / wl.pkts_per_conn
+            samples[mode].append(round(conns, 4))
+            note = pinning_note(r["busy"], r["foreign"])
+            extra = ""
+            if mode == "with":
+                accounting.append(dp.accounting)
+                extra = " [%s]" % r["verify"]
+            print("%-10s run %d %-13s %7.3f Mconn/s%s%s"
+                  % (wl.name, run + 1, mode + " consumer", conns, extra,
+                     "  WARNING: " + note if note else ""))
+            sys.stdout.flush()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    entry.update({
+        "without_mconn_per_s": round(med["without"], 4),
+        "with_mconn_per_s": round(med["with"], 4),
+        "with_vs_without": round(med["with"] / med["without"], 3)
+        if med["without"] else None,
+        "runs": samples,
+        "accounting": accounting,
+        "accounted": min(a["accounted"] for a in accounting
+                         if a["accounted"] is not None)
+        if all(a["all_received"] for a in accounting) else 0.0,
+        "method": "conn_setup (16384 connections of SYN, SYN+ACK, ACK, RST,"
+                  " replayed), TX packets of %s / 4 via DPDK telemetry; %g s"
+                  " warm-up, %g s window; the consumer is a thread of the"
+                  " harness on CPU %d subscribed to conn_created and"
+                  " conn_closed from dse-dpud's start; after the window"
+                  " stats.get events gives what the worker made, delivered"
+                  " and lost" % (OUT_VDEV, args.warmup, args.seconds,
+                                 CTRL_CPU),
+    })
+    return entry
+
+
 # ---- memory per connection
 
 
@@ -1831,6 +2041,10 @@ def print_results(results):
                           "1w: " + fmt(e["dse_1w_mpps"], "%.2f"), "-",
                           fmt(e["dse_2w_vs_1w"], "%.2fx"), "-"))
             continue
+        if wl.name == "events":
+            print(line % (name, wl.unit, fmt(e.get("with_mconn_per_s"), "%.3f"),
+                          "-", "-", "-", "-"))
+            continue
         if wl.measure is not None:   # conn_memory
             v = e.get("dpud_bytes_per_conn")
             if v is None:
@@ -1861,7 +2075,11 @@ def print_results(results):
     missed = False
     for name, (wl, e) in results.items():
         print("%s: %s" % (name, wl.title))
-        if e.get("runs"):
+        if wl.name == "events" and e.get("runs"):
+            print("  samples (Mconn/s): " + "; ".join(
+                "%s consumer %s" % (k, ", ".join("%.3f" % x for x in v))
+                for k, v in e["runs"].items()))
+        elif e.get("runs"):
             print("  samples (Mpps): " + "; ".join(
                 "%s %s" % (k, ", ".join("%.2f" % x for x in v) or "-")
                 for k, v in e["runs"].items()))
@@ -1890,6 +2108,8 @@ def print_results(results):
                 shown = ""
             elif key.startswith("dse_vs") or "_vs_" in key:
                 shown = "%.2fx" % v
+            elif key in ("with_vs_without", "accounted"):
+                shown = "%.1f%%" % (100 * v)
             elif v >= 1e5:
                 shown = "%.3fM" % (v / 1e6)
             else:

@@ -16,6 +16,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "clock.h"
+#include "fdb_events.h"
+#include "fw_events.h"
 #include "log.h"
 #include "tep.h"
 
@@ -123,6 +125,14 @@ int dp_init(unsigned n_workers, unsigned n_mbufs, unsigned fdb_size, unsigned fl
 	}
 	dp.ct_mem_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	dse_fw_denylog_init(&dp.denylog, 10, 20);
+	for (unsigned i = 0; i < n_workers; i++) {
+		int r = dse_event_producer_init(&dp.workers[i].events, (uint8_t)i,
+						DSE_EVENT_RING_SIZE, (int)rte_socket_id());
+
+		if (r < 0)
+			return r;
+		dse_fw_events_attach(dp.workers[i].ct);
+	}
 	return 0;
 }
 
@@ -293,7 +303,7 @@ static void worker_learn(struct dse_worker *w)
 		for (unsigned i = 0; i < n; i++) {
 			bool moved = false;
 
-			if (dse_fdb_learn(dp.fdb, batch[i].segment, batch[i].mac, batch[i].port,
+			if (dse_l2_fdb_learn(batch[i].segment, batch[i].mac, batch[i].port,
 					  batch[i].now_s, &moved) >= 0 &&
 			    moved)
 				dp_flows_invalidate();
@@ -348,6 +358,7 @@ static void worker_housekeeping(struct dse_worker *w)
 		return;
 	worker_learn(w);
 	if (w->now_ns >= w->next_age_ns) {
+		dse_l2_fdb_age_events(w->now_s);
 		if (dse_fdb_age(dp.fdb, w->now_s) > 0)
 			dp_flows_invalidate();
 		w->next_age_ns = w->now_ns + 1000000000ull;
@@ -451,5 +462,7 @@ void dp_stop(void)
 			rte_free(w->frag);
 			w->frag = NULL;
 		}
+		/* Records still in the ring go with it: every subscriber's connection closes next. */
+		dse_event_producer_fini(&w->events);
 	}
 }

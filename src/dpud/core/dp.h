@@ -35,6 +35,7 @@
 
 #include "acl.h"
 #include "conntrack.h"
+#include "events.h"
 #include "fdb.h"
 #include "flow.h"
 #include "frag.h"
@@ -160,6 +161,16 @@ struct dse_worker {
 	struct dse_frag *frag;
 	struct rte_ring *learn;   /* worker 0 only: struct dp_learn from the other workers */
 	struct rte_ring *handoff; /* mbufs of connections this worker owns, from the others */
+	/* This worker's ring of event records to the control side (events.h). */
+	struct dse_event_producer events;
+	/*
+	 * Deny records are limited per worker (a token bucket of
+	 * DSE_DENY_EVENTS_PER_S), so a flood of denied packets can not fill
+	 * the ring that the FDB and connection records need.
+	 */
+	uint64_t deny_refill_ns;  /* when the bucket was last refilled */
+	uint32_t deny_tokens;	  /* records it may still make */
+	uint64_t deny_suppressed; /* denials without a record (read by the control thread) */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 };
 
@@ -205,6 +216,12 @@ struct dse_dp {
 };
 
 extern struct dse_dp dp;
+
+/* Records each worker's event ring holds (4 MiB of 64-byte records). */
+#define DSE_EVENT_RING_SIZE 65536
+
+/* Deny records a worker makes a second at most, and in one burst. */
+#define DSE_DENY_EVENTS_PER_S 1000
 
 /* The worker of the calling lcore; NULL on the control thread. */
 RTE_DECLARE_PER_LCORE(struct dse_worker *, dp_self);

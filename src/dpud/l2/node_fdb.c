@@ -15,6 +15,7 @@
 
 #include "dp.h"
 #include "egress.h"
+#include "fdb_events.h"
 #include "module.h"
 #include "node.h"
 
@@ -38,6 +39,36 @@ static inline uint16_t fdb_fw_next(const struct dse_meta *meta)
 }
 
 /*
+ * Learns as dse_fdb_learn() does, and makes the fdb_learned or fdb_moved
+ * record of what changed (which needs the port before the move: one more
+ * lookup, only while someone subscribes to these records).
+ */
+static int fdb_learn_events(uint16_t seg, const uint8_t *src, uint16_t port, uint32_t now_s,
+			    bool *moved)
+{
+	int before = dse_fdb_lookup(dp.fdb, seg, src);
+	uint16_t old_port = before >= 0 ? dp.fdb->entries[before].port : port;
+	int idx = dse_fdb_learn(dp.fdb, seg, src, port, now_s, moved);
+
+	if (idx < 0)
+		return idx;
+	if (before < 0)
+		dse_l2_fdb_event(DSE_EV_FDB_LEARNED, &dp.fdb->entries[idx], port);
+	else if (*moved)
+		dse_l2_fdb_event(DSE_EV_FDB_MOVED, &dp.fdb->entries[idx], old_port);
+	return idx;
+}
+
+int dse_l2_fdb_learn(uint16_t seg, const uint8_t *mac, uint16_t port, uint32_t now_s,
+		     bool *moved)
+{
+	if (unlikely(atomic_load_explicit(&dse_events_mask, memory_order_relaxed) &
+		     (DSE_EV_BIT(DSE_EV_FDB_LEARNED) | DSE_EV_BIT(DSE_EV_FDB_MOVED))))
+		return fdb_learn_events(seg, mac, port, now_s, moved);
+	return dse_fdb_learn(dp.fdb, seg, mac, port, now_s, moved);
+}
+
+/*
  * Learns 'src' on 'in_port' as dse_fdb_learn() does.  Worker 0, the FDB's
  * only writer, learns at once; another worker refreshes an entry that is
  * right and sends anything new or moved to worker 0 through its learn ring
@@ -50,7 +81,7 @@ static inline int fdb_learn_src(struct dse_worker *w, uint16_t seg, const uint8_
 	int idx;
 
 	if (likely(w->id == 0))
-		return dse_fdb_learn(dp.fdb, seg, src, in_port, w->now_s, moved);
+		return dse_l2_fdb_learn(seg, src, in_port, w->now_s, moved);
 	*moved = false;
 	idx = dse_fdb_lookup(dp.fdb, seg, src);
 	if (idx >= 0) {

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "devargs.h"
 #include "dp.h"
+#include "fdb_events.h"
 #include "geneve.h"
 #include "module.h"
 #include "port.h"
@@ -37,6 +38,7 @@ static int seg_apply(void *arg)
 	struct seg_change *c = arg;
 
 	if (c->del) {
+		dse_l2_fdb_flush_events(c->idx, DSE_FDB_ALL, true);
 		dse_fdb_flush(dp.fdb, c->idx, DSE_FDB_ALL, true);
 		memset(&dp.segments[c->idx], 0, sizeof(dp.segments[c->idx]));
 	} else {
@@ -426,7 +428,11 @@ static int fdb_apply_add(void *arg)
 static int fdb_apply_del(void *arg)
 {
 	struct fdb_op *op = arg;
+	int pos = dse_fdb_lookup(dp.fdb, op->segment, op->mac.addr_bytes);
 
+	if (pos >= 0)
+		dse_l2_fdb_event(DSE_EV_FDB_DELETED, &dp.fdb->entries[pos],
+				 dp.fdb->entries[pos].port);
 	op->result = dse_fdb_del(dp.fdb, op->segment, op->mac.addr_bytes);
 	dp_flows_invalidate();
 	return 0;
@@ -436,6 +442,7 @@ static int fdb_apply_flush(void *arg)
 {
 	struct fdb_op *op = arg;
 
+	dse_l2_fdb_flush_events(op->segment, op->port, op->with_static);
 	op->result = (int)dse_fdb_flush(dp.fdb, op->segment, op->port, op->with_static);
 	dp_flows_invalidate();
 	return 0;
