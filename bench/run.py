@@ -1276,12 +1276,25 @@ class DseWorkers(Dse):
             args = list(args) + ["--workers", str(self.n)]
         r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
                       lcores=lcores)
+        self.wl = wl
         if wl.dse_prime:
             try:
                 wl.dse_prime(self, mine)
             except (OSError, ValueError, RpcError) as e:
                 raise DatapathError("priming failed: %s" % e, self.proc.log)
         return r
+
+
+def workers_note(dse):
+    """What each worker of a running dse-dpud handed over and dropped."""
+    st = dse.call("stats.get")
+    drops = {k: v for k, v in st.get("drops", {}).items() if v}
+    return "workers: %s; drops: %s" % (", ".join(
+        "%d: handoff in %d out %d" % (w["id"], w["handoff_in"], w["handoff_out"])
+        for w in st.get("workers", [])), drops or "none")
+
+
+DseWorkers.verify = lambda self, wl: workers_note(self)
 
 
 def measure_workers(h, args, ctx, base, split, target):
@@ -1328,8 +1341,9 @@ def measure_workers(h, args, ctx, base, split, target):
                          % (dp.label, run + 1, busy or "none",
                             other or "none"))
             print("%-10s run %d %-9s %7.2f Mpps  (busy: %s; other processes"
-                  " busy: %s)" % (base + "_2w", run + 1, dp.label, r["mpps"],
-                                  busy or "none", other or "none"))
+                  " busy: %s) [%s]" % (base + "_2w", run + 1, dp.label,
+                                       r["mpps"], busy or "none",
+                                       other or "none", r["verify"]))
             sys.stdout.flush()
     one = statistics.median(samples["dse_1w"])
     two = statistics.median(samples["dse_2w"])
