@@ -63,6 +63,13 @@ int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsig
 	rte_malloc_get_socket_stats(rte_socket_id(), &after);
 	dp.ct_mem_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	dse_fw_denylog_init(&dp.denylog, 10, 20);
+	/* One reader thread: the worker (thread id 0). */
+	dp.rcu = rte_zmalloc("dse_rcu", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+	if (dp.rcu == NULL)
+		return -ENOMEM;
+	if (rte_rcu_qsbr_init(dp.rcu, 1) != 0)
+		return -rte_errno;
+	dp.worker.rcu_id = 0;
 	return 0;
 }
 
@@ -181,6 +188,27 @@ int dp_call(int (*fn)(void *arg), void *arg)
 	return cmd.ret;
 }
 
+void dp_rcu_synchronize(void)
+{
+	if (dp.rcu == NULL || !atomic_load(&dp.worker.running))
+		return;
+	rte_rcu_qsbr_synchronize(dp.rcu, RTE_QSBR_THRID_INVALID);
+}
+
+/*
+ * Takes the rule set in force for the walk that starts: a new set makes
+ * the cached decisions of the old one stale.
+ */
+static inline void worker_fw_load(struct dse_worker *w)
+{
+	struct dse_fw_ruleset *rs = atomic_load_explicit(&dp.fw, memory_order_acquire);
+
+	if (unlikely(rs != w->fw)) {
+		w->fw = rs;
+		dp_flows_invalidate();
+	}
+}
+
 /* Runs a pending dp_call() command, if any. */
 static inline void worker_mailbox(struct dse_worker *w)
 {
@@ -235,13 +263,17 @@ static int worker_main(void *arg)
 	unsigned idle_us = 0, idle_walks = 0;
 
 	DSE_LOG_INFO("dp", "worker running on lcore %u", w->lcore);
+	rte_rcu_qsbr_thread_online(dp.rcu, w->rcu_id);
 	while (!atomic_load_explicit(&w->quit, memory_order_relaxed)) {
 		w->now_ns = dse_clock_ns();
 		w->now_s = (uint32_t)(w->now_ns / 1000000000ull);
 		worker_mailbox(w);
+		worker_fw_load(w);
 		w->rx_last = 0;
 		rte_graph_walk(w->graph);
 		worker_housekeeping(w);
+		/* Past this point the walk holds no pointer into a shared table. */
+		rte_rcu_qsbr_quiescent(dp.rcu, w->rcu_id);
 
 		if (w->rx_last != 0 || !dp.idle_sleep) {
 			idle_us = 0;
@@ -258,8 +290,12 @@ static int worker_main(void *arg)
 		idle_us = idle_us ? RTE_MIN(idle_us * 2, dp.idle_sleep_max_us) : 1;
 		struct timespec ts = {0, (long)idle_us * 1000};
 
+		/* Asleep it reads nothing: a grace period need not wait for it. */
+		rte_rcu_qsbr_thread_offline(dp.rcu, w->rcu_id);
 		nanosleep(&ts, NULL);
+		rte_rcu_qsbr_thread_online(dp.rcu, w->rcu_id);
 	}
+	rte_rcu_qsbr_thread_offline(dp.rcu, w->rcu_id);
 	/* Answer a command that raced with the quit request. */
 	worker_mailbox(w);
 	return 0;
@@ -283,6 +319,9 @@ int dp_start(unsigned lcore)
 	w->graph = rte_graph_lookup("dse_worker0");
 	if (w->graph == NULL)
 		return -ENOENT;
+	r = rte_rcu_qsbr_thread_register(dp.rcu, w->rcu_id);
+	if (r != 0)
+		return -rte_errno;
 	atomic_store(&w->quit, false);
 	atomic_store(&w->running, true);
 	r = rte_eal_remote_launch(worker_main, w, lcore);

@@ -24,6 +24,7 @@
 #include <rte_graph.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
 
 #include "acl.h"
 #include "conntrack.h"
@@ -118,6 +119,12 @@ struct dse_worker {
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
 	struct dse_frag *frag;
+	/*
+	 * The rule set this walk judges by: dp.fw as loaded at the start of
+	 * the walk, so that one walk never mixes two sets (see dp_worker_fw()).
+	 */
+	struct dse_fw_ruleset *fw;
+	unsigned rcu_id; /* this worker's thread id in dp.rcu */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;
 	atomic_bool quit;
@@ -143,8 +150,19 @@ struct dse_dp {
 	} vni_map[DSE_VNI_SLOTS];
 	struct dse_fdb *fdb;
 	struct dse_ct *ct;              /* connection tracking of firewalled segments */
-	struct dse_fw_ruleset *fw;      /* the rules in force (NULL: none) */
-	uint32_t fw_gen;                /* bumped by every ruleset or policy change */
+	/*
+	 * The rules in force (NULL: none), published by the control thread
+	 * with one atomic store; a worker loads it once per walk.  An old set
+	 * is freed after dp_rcu_synchronize().
+	 */
+	struct dse_fw_ruleset *_Atomic fw;
+	/*
+	 * Read-copy-update of the tables the workers share: each worker
+	 * reports a quiescent state after every graph walk (it then holds no
+	 * pointer into a shared table), so memory unpublished before a
+	 * dp_rcu_synchronize() is unused once it returns.
+	 */
+	struct rte_rcu_qsbr *rcu;
 	uint64_t ct_mem_bytes;          /* DPDK memory the connection table took */
 	bool fw_on;                     /* some segment has the firewall on (dp_segments_rebuild) */
 	struct dse_fw_denylog denylog;  /* rate-limited log of denials */
@@ -221,6 +239,13 @@ void dp_stop(void);
  * runs) and returns what it returned.
  */
 int dp_call(int (*fn)(void *arg), void *arg);
+
+/*
+ * Waits until every running worker has passed a quiescent state (finished
+ * the graph walk it was in) since the call: what was unpublished before it
+ * is no longer used.  Returns at once when no worker runs.  Control thread.
+ */
+void dp_rcu_synchronize(void);
 
 /* Marks every flow cache entry stale.  Worker context only. */
 static inline void dp_flows_invalidate(void)

@@ -40,6 +40,8 @@ RTE_ACL_RULE_DEF(fw_acl_rule, FW_MAX_FIELDS);
 
 /* rte_acl context names are global in the process: a counter makes them unique. */
 static atomic_uint fw_ctx_seq;
+/* Generations of the rule sets compiled (struct dse_fw_ruleset gen). */
+static atomic_uint fw_gen_seq;
 
 static const char *const fw_action_names[DSE_FW_ACTION__MAX] = {
     [DSE_FW_ALLOW] = "allow",
@@ -454,9 +456,11 @@ struct dse_fw_ruleset *dse_fw_compile(const struct dse_fw_rule *rules, unsigned 
 	/* One element at least, so that an empty set has valid arrays too. */
 	rs->rules = malloc(sizeof(*rs->rules) * (n ? n : 1));
 	rs->hits = calloc(n ? n : 1, sizeof(*rs->hits));
+	rs->carried = calloc(n ? n : 1, sizeof(*rs->carried));
 	rs->by_id = malloc(sizeof(*rs->by_id) * (n ? n : 1));
 	acl_prio = malloc(sizeof(*acl_prio) * (n ? n : 1));
-	if (rs->rules == NULL || rs->hits == NULL || rs->by_id == NULL || acl_prio == NULL)
+	if (rs->rules == NULL || rs->hits == NULL || rs->carried == NULL || rs->by_id == NULL ||
+	    acl_prio == NULL)
 		goto nomem;
 	if (n > 0)
 		memcpy(rs->rules, rules, sizeof(*rules) * n);
@@ -494,6 +498,10 @@ struct dse_fw_ruleset *dse_fw_compile(const struct dse_fw_rule *rules, unsigned 
 		}
 	}
 	free(acl_prio);
+	/* Generation 0 stands for "no set": skip it on the wrap. */
+	rs->gen = atomic_fetch_add(&fw_gen_seq, 1) + 1;
+	if (rs->gen == 0)
+		rs->gen = atomic_fetch_add(&fw_gen_seq, 1) + 1;
 	return rs;
 
 nomem:
@@ -515,6 +523,7 @@ void dse_fw_ruleset_free(struct dse_fw_ruleset *rs)
 	rte_acl_free(rs->acl6);
 	free(rs->rules);
 	free(rs->hits);
+	free(rs->carried);
 	free(rs->by_id);
 	free(rs);
 }
@@ -614,7 +623,7 @@ void dse_fw_counters_carry(struct dse_fw_ruleset *next, const struct dse_fw_rule
 		} else if (a > b) {
 			j++;
 		} else {
-			uint64_t *h = &next->hits[next->by_id[j].index];
+			uint64_t *h = &next->carried[next->by_id[j].index];
 
 			__atomic_store_n(h,
 					 __atomic_load_n(h, __ATOMIC_RELAXED) +
