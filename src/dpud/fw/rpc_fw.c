@@ -312,6 +312,23 @@ static int fw_policy(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* fw.policy.list: the segments whose firewall is on, with their default. */
+static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *a;
+
+	if (dse_rpc_params_only(call, NULL) < 0)
+		return -EINVAL;
+	a = json_array();
+	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
+		if (dp.segments[s].used && policy[s] != POLICY_OFF)
+			json_array_append_new(a, json_pack("{s:s, s:s}", "segment",
+							   dp.segments[s].name, "default",
+							   policy_names[policy[s]]));
+	*ret = a;
+	return 0;
+}
+
 /* ---- rules ---- */
 
 /*
@@ -1157,6 +1174,7 @@ static int fw_config_save(json_t *calls)
 
 const struct dse_rpc_method dse_fw_methods[] = {
 	{"fw.policy", fw_policy, "a segment's firewall: segment, default (allow|deny|off)"},
+	{"fw.policy.list", fw_policy_list, "the segments whose firewall is on, with their default"},
 	{"fw.rule.add", fw_rule_add,
 	 "adds a rule: id, priority, src, dst, proto, sport, dport, icmp_type, action, "
 	 "direction, segment, port"},
