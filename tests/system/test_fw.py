@@ -760,9 +760,15 @@ def test_rules_apply_is_bounded(fw_lab):
         assert time.monotonic() - t0 < 2
     c = dpud.connect()
     try:
-        c.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"fw.rules.apply","params":{"rules":['
-                   + b'{"id":1,"action":"allow"},' * ((4 << 20) // 25) + b'{"id":2}]}}\n')
-        resp = c.read()
+        try:
+            c.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"fw.rules.apply","params":{"rules":['
+                       + b'{"id":1,"action":"allow"},' * ((4 << 20) // 25) + b'{"id":2}]}}\n')
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server refused the line and closed before it all went out
+        try:
+            resp = c.read()
+        except ConnectionResetError:
+            resp = None
         assert resp is None or "error" in resp, resp
     finally:
         c.close()

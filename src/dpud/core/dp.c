@@ -202,9 +202,11 @@ void dp_rcu_synchronize(void)
 static inline void worker_fw_load(struct dse_worker *w)
 {
 	struct dse_fw_ruleset *rs = atomic_load_explicit(&dp.fw, memory_order_acquire);
+	uint32_t gen = rs != NULL ? rs->gen : 0;
 
-	if (unlikely(rs != w->fw)) {
-		w->fw = rs;
+	w->fw = rs;
+	if (unlikely(gen != w->fw_gen)) {
+		w->fw_gen = gen;
 		dp_flows_invalidate();
 	}
 }

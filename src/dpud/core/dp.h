@@ -124,6 +124,11 @@ struct dse_worker {
 	 * the walk, so that one walk never mixes two sets (see dp_worker_fw()).
 	 */
 	struct dse_fw_ruleset *fw;
+	/*
+	 * The generation of 'fw' (0: none): a new set may reuse the address of
+	 * a freed one, so the generation, not the pointer, says it is new.
+	 */
+	uint32_t fw_gen;
 	unsigned rcu_id; /* this worker's thread id in dp.rcu */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;
