@@ -227,7 +227,7 @@ static void link_fail(struct dpu_link *l, enum link_state state, const char *msg
  * failure.
  */
 static int link_call(struct dpu_mgr *m, struct dpu_link *l, const char *method, json_t **ret,
-		     json_t **ret_error, char *msg, size_t len)
+		     char *msg, size_t len)
 {
 	json_t *error = NULL;
 	int r = dse_rpc_client_call(l->client, method, NULL, m->conf.heartbeat_timeout_ms, ret,
@@ -236,10 +236,7 @@ static int link_call(struct dpu_mgr *m, struct dpu_link *l, const char *method, 
 	if (r == -EREMOTEIO) {
 		snprintf(msg, len, "dse-dpud answered %s with an error: %s", method,
 			 str(error, "message"));
-		if (ret_error)
-			*ret_error = error;
-		else
-			json_decref(error);
+		json_decref(error);
 	} else if (r < 0) {
 		const char *why = dse_rpc_client_last_error(l->client);
 
@@ -263,7 +260,7 @@ static int64_t int_member(json_t *o, const char *key)
 static int read_generation(struct dpu_mgr *m, struct dpu_link *l, char *msg, size_t len)
 {
 	json_t *res = NULL;
-	int r = link_call(m, l, "dp.identity", &res, NULL, msg, len);
+	int r = link_call(m, l, "dp.identity", &res, msg, len);
 
 	if (r == 0) {
 		json_decref(l->identity);
@@ -345,7 +342,7 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 		return;
 	}
 	cn = dse_rpc_client_peer_cn(l->client);
-	r = link_call(m, l, "dp.identity", &id, NULL, err, sizeof(err));
+	r = link_call(m, l, "dp.identity", &id, err, sizeof(err));
 	if (r < 0 || !json_is_object(id)) {
 		json_decref(id);
 		link_fail(l, LINK_UNREACHABLE, r < 0 ? err : "dp.identity did not return an object");
@@ -353,7 +350,7 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 	}
 	json_decref(l->identity);
 	l->identity = id;
-	if (link_call(m, l, "dp.info", &info, NULL, err, sizeof(err)) < 0) {
+	if (link_call(m, l, "dp.info", &info, err, sizeof(err)) < 0) {
 		json_decref(info);
 		link_fail(l, LINK_UNREACHABLE, err);
 		return;
