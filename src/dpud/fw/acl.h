@@ -53,8 +53,8 @@
 
 /*
  * Rules in one rule set.  Compiling costs grow faster than the count: 10000
- * rules take about 0.4 s and 22 MB of DPDK memory, 32768 about 2 s and 67 MB
- * (numbers of test_acl.c).
+ * rules take about 0.36 s of CPU and 13 MB of DPDK memory (test_acl.c prints
+ * it), of a fw.rules.apply call's 0.45 s.
  */
 #define DSE_FW_MAX_RULES 32768u
 
