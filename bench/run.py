@@ -21,9 +21,12 @@ A workload is one entry of WORKLOADS: its pcap generator (gen_pcap.py), how
 each datapath is configured for it, and its targets: l2 (switching), fw_est
 (stateful firewall, established TCP), encap (Geneve), conn_setup (new
 connections per second through the firewall), events (conn_setup with and
-without an events.subscribe consumer) and conn_memory (bytes per
-tracked connection, measured by dse-ct-bench and a filled dse-dpud instead
-of a forwarding rate).  Everything the harness
+without an events.subscribe consumer), fw_rules (fw_est and conn_setup
+with 10,000 rules against one rule, dse against itself, and the time to
+push and compile 10,000 rules), l2_2w and fw_est_2w (two workers against
+one) and conn_memory (bytes per tracked connection, measured by
+dse-ct-bench and a filled dse-dpud instead of a forwarding rate).
+Everything the harness
 creates lives in one temp directory and under /var/run/dpdk/dse-bench-<pid>-*,
 both removed at the end, also on error and Ctrl-C.
 
@@ -33,6 +36,7 @@ to run, 2 on a usage error, 130 on interruption.
 """
 
 import argparse
+import copy
 import datetime
 import json
 import os
@@ -633,6 +637,18 @@ WORKLOADS = {
                   ">=", 0.85),
                  ("accounted", "every record received or counted lost",
                   ">=", 0.999)],
+    ),
+    "fw_rules": Workload(
+        name="fw_rules",
+        title="fw_est and conn_setup with 10,000 rules installed (the"
+              " traffic's allow rule number 7000) against one rule, and the"
+              " time to push and compile 10,000 rules",
+        measure=lambda h, args, ctx: measure_fw_rules(h, args, ctx),
+        unit="ratio",
+        targets=[("fw_est_ratio", "fw_est 10k rules >= 80% of 1 rule",
+                  ">=", 0.8),
+                 ("conn_setup_ratio", "conn_setup 10k rules >= 80% of 1 rule",
+                  ">=", 0.8)],
     ),
     "conn_memory": Workload(
         name="conn_memory",
@@ -2037,6 +2053,197 @@ def fill_dpud(h, dse, n):
     return res
 
 
+# ---- many rules (fw_rules)
+
+FW_RULES_N = 10000       # rules installed
+FW_RULES_ALLOW_AT = 7000  # the workload's allow rule is this one of them
+
+
+def fw_rules_many(allow, first_id=1):
+    """FW_RULES_N rules as a DFW policy looks: host destinations and service
+    ports, half drop and half allow, priorities mixed; rule FW_RULES_ALLOW_AT
+    is the workload's own allow rule 'allow' (fw.rule.add params) with a
+    priority in the middle, so the traffic's rule is neither first nor last
+    in evaluation order.  The others name destinations outside the
+    workload's servers (198.19.0.0/16): only the allow rule matches it.
+    Their ids start at 'first_id'."""
+    rules = []
+    for i in range(1, FW_RULES_N + 1):
+        if i == FW_RULES_ALLOW_AT:
+            r = dict(allow, id=i, priority=500)
+        else:
+            r = {"id": i, "priority": (i * 7919) % 1000, "proto": "tcp",
+                 "dst": "198.18.%d.%d/32" % (i // 256 % 256, i % 256),
+                 "dport": 1 + i % 60000,
+                 "action": "drop" if i % 2 else "allow"}
+            if i % 3 == 0:
+                r["src"] = "198.18.%d.0/24" % (i % 256)
+        r["id"] = first_id - 1 + i
+        rules.append(r)
+    return rules
+
+
+def with_many_rules(calls):
+    """dse-dpud's config 'calls' with its fw.rule.add replaced by one
+    fw.rules.apply of fw_rules_many() around it."""
+    out = []
+    for c in calls:
+        if c["method"] == "fw.rule.add":
+            c = {"method": "fw.rules.apply",
+                 "params": {"rules": fw_rules_many(c["params"])}}
+        out.append(c)
+    return out
+
+
+def fw_rules_variant(base):
+    """Workload 'base' (fw_est or conn_setup) on dse only, with the rules of
+    with_many_rules()."""
+    wl = copy.copy(base)
+    wl.name = base.name + "_10k"
+    orig = base.dse_config
+    wl.dse_config = lambda pcaps: with_many_rules(orig(pcaps))
+    return wl
+
+
+def fw_rules_churn(dse, sock, port, rules, seconds):
+    """The cost of a rule change to forwarding: with 'rules' in force and
+    fw_est's traffic flowing, the output rate over a window without changes
+    and over one with a one-rule change set every 0.25 s (each compiles the
+    whole set and makes every connection be judged again on its next
+    packet, and every cached decision be made again)."""
+    def rate(change):
+        st0 = dpdk_telemetry.port_stats(sock, port)
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < seconds:
+            if change:
+                flip = dict(rules[0], action="allow" if n % 2 == 0 else
+                            rules[0]["action"])
+                dse.call("fw.rules.apply", {"rules": [flip]}, timeout=60)
+                n += 1
+            time.sleep(0.25)
+        st1 = dpdk_telemetry.port_stats(sock, port)
+        return (st1["opackets"] - st0["opackets"]) / (time.monotonic() - t0) / 1e6, n
+
+    dse.call("fw.rules.apply", {"rules": rules}, timeout=60)
+    steady, _ = rate(False)
+    churned, changes = rate(True)
+    out = {"steady_mpps": round(steady, 3), "changing_mpps": round(churned, 3),
+           "changes": changes, "ratio": round(churned / steady, 3) if steady else None}
+    print("fw_rules   fw_est with %d rules: %.2f Mpps steady, %.2f Mpps with a"
+          " change set every 0.25 s (%d changes, each a full re-judge): %.2f"
+          % (len(rules), steady, churned, changes, out["ratio"] or 0))
+    return out
+
+
+def measure_fw_rules(h, args, ctx):
+    """fw_est and conn_setup through dse-dpud with FW_RULES_N rules against
+    the same with the workload's one rule (interleaved runs, medians), and
+    the time to push and compile FW_RULES_N rules in one fw.rules.apply
+    call while dse-dpud forwards fw_est's traffic (and to delete them)."""
+    dse = ctx["dse"]
+    entry = {"rules": FW_RULES_N, "allow_rule_at": FW_RULES_ALLOW_AT,
+             "unit": "ratio", "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"], "samples": {}}
+    status = {}
+    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        entry["status"] = {"dse": "not selected"}
+        return entry
+    ok, why = dse.available()
+    missing = dse.has_methods(("fw.rules.apply",))
+    if not ok or missing:
+        why = why or "dse-dpud has no %s yet" % ", ".join(missing)
+        print("fw_rules   dse: %s" % why)
+        entry["status"] = {"dse": why}
+        return entry
+    for name in ("fw_est", "conn_setup"):
+        base = WORKLOADS[name]
+        many = fw_rules_variant(base)
+        wdir = os.path.join(h.tmp, "fw_rules_" + name)
+        os.mkdir(wdir)
+        pcaps = base.pcaps(wdir)
+        samples = {"1": [], "10k": []}
+        for run in range(args.runs):
+            order = [("1", base), ("10k", many)]
+            if run % 2:
+                order.reverse()
+            for key, wl in order:
+                try:
+                    r = measure(dse, wl, pcaps, run, args.warmup, args.seconds)
+                except DatapathError as e:
+                    status[name] = "failed"
+                    ctx["failures"].append(("dse", "fw_rules " + wl.name, str(e),
+                                            log_tail(e.log) if e.log else ""))
+                    print("fw_rules   %s run %d FAILED: %s" % (wl.name, run + 1, e))
+                    break
+                rate = r["mpps"] / (base.pkts_per_conn or 1)
+                samples[key].append(round(rate, 3))
+                note = pinning_note(r["busy"], r["foreign"])
+                print("fw_rules   %-13s run %d %s rule%s %7.3f %s%s"
+                      % (name, run + 1, key, "" if key == "1" else "s", rate,
+                         base.unit, "  WARNING: " + note if note else ""))
+                sys.stdout.flush()
+            if name in status:
+                break
+        entry["samples"][name] = samples
+        if samples["1"] and samples["10k"] and name not in status:
+            one = statistics.median(samples["1"])
+            ten = statistics.median(samples["10k"])
+            entry[name + "_1_rule"] = one
+            entry[name + "_10k_rules"] = ten
+            entry[name + "_ratio"] = round(ten / one, 3)
+            print("fw_rules   %-13s 10k rules %.3f vs 1 rule %.3f %s: %.2f"
+                  % (name, ten, one, base.unit, ten / one))
+
+    # ---- pushing and compiling 10k rules over the RPC, under fw_est's traffic
+    wl = WORKLOADS["fw_est"]
+    os.mkdir(os.path.join(h.tmp, "fw_rules_push"))
+    pcaps = wl.pcaps(os.path.join(h.tmp, "fw_rules_push"))
+    # Beside the workload's rule 1, so deleting them leaves the traffic allowed.
+    rules = fw_rules_many(fw_dse_config(pcaps)[2]["params"], first_id=100001)
+    try:
+        sock, port, _ = dse.start(wl, pcaps, 0)
+        pushes = []
+        for run in range(args.runs):
+            t0 = time.monotonic()
+            r = dse.call("fw.rules.apply", {"rules": rules}, timeout=60)
+            t1 = time.monotonic()
+            dse.call("fw.rules.apply",
+                     {"delete": [x["id"] for x in rules]}, timeout=60)
+            t2 = time.monotonic()
+            pushes.append({"push_s": round(t1 - t0, 3),
+                           "compile_ms": round(r["compile_ms"], 1),
+                           "delete_s": round(t2 - t1, 3)})
+            print("fw_rules   push %d rules: %.3f s (compile %.1f ms), delete"
+                  " them: %.3f s" % (FW_RULES_N, t1 - t0, r["compile_ms"],
+                                     t2 - t1))
+            sys.stdout.flush()
+        entry["push"] = pushes
+        entry["push_s"] = statistics.median(x["push_s"] for x in pushes)
+        entry["compile_ms"] = statistics.median(x["compile_ms"] for x in pushes)
+        entry["delete_s"] = statistics.median(x["delete_s"] for x in pushes)
+        entry["churn"] = fw_rules_churn(dse, sock, port, rules, args.seconds)
+    except (DatapathError, OSError, ValueError, RpcError) as e:
+        status["push"] = "failed"
+        ctx["failures"].append(("dse", "fw_rules push", str(e),
+                                log_tail(e.log) if getattr(e, "log", None) else ""))
+        print("fw_rules   push FAILED: %s" % e)
+    finally:
+        dse.stop()
+    entry["table_value"] = entry.get("fw_est_ratio")
+    entry["method"] = ("dse-dpud with %d rules (the workload's allow rule"
+                       " number %d, priority in the middle) against the same"
+                       " workload with its one rule, runs interleaved,"
+                       " medians; push: one fw.rules.apply of the %d rules"
+                       " over the Unix socket while fw_est's traffic flows,"
+                       " timed by the caller (compile_ms: dse-dpud's own"
+                       " compile time)" % (FW_RULES_N, FW_RULES_ALLOW_AT,
+                                           FW_RULES_N))
+    if status:
+        entry["status"] = status
+    return entry
+
+
 # ---- output
 
 
@@ -2059,11 +2266,13 @@ def print_results(results):
             print(line % (name, wl.unit, fmt(e.get("with_mconn_per_s"), "%.3f"),
                           "-", "-", "-", "-"))
             continue
-        if wl.measure is not None:   # conn_memory
-            v = e.get("dpud_bytes_per_conn")
+        if wl.measure is not None:   # conn_memory, fw_rules
+            v = e.get("table_value", e.get("dpud_bytes_per_conn"))
             if v is None:
                 v = e.get("ct_bench_bytes_per_conn")
-            print(line % (name, wl.unit, fmt(v, "%.1f"), "-", "-", "-", "-"))
+            print(line % (name, wl.unit,
+                          fmt(v, "%.2f" if wl.unit == "ratio" else "%.1f"),
+                          "-", "-", "-", "-"))
             continue
         div = wl.pkts_per_conn or 1
         cells = []
@@ -2097,6 +2306,20 @@ def print_results(results):
             print("  samples (Mpps): " + "; ".join(
                 "%s %s" % (k, ", ".join("%.2f" % x for x in v) or "-")
                 for k, v in e["runs"].items()))
+        for k, v in e.get("samples", {}).items():   # fw_rules
+            print("  %s samples: %s" % (k, "; ".join(
+                "%s rule(s) %s" % (n, ", ".join("%.3f" % x for x in xs) or "-")
+                for n, xs in v.items())))
+        if e.get("push_s") is not None:
+            print("  push and compile %d rules over the RPC: %.3f s (compile"
+                  " %.1f ms); delete them: %.3f s (medians)"
+                  % (e["rules"], e["push_s"], e["compile_ms"], e["delete_s"]))
+        if e.get("churn"):
+            c = e["churn"]
+            print("  fw_est with %d rules, a change set every 0.25 s: %.2f"
+                  " Mpps against %.2f steady (%s)"
+                  % (e["rules"], c["changing_mpps"], c["steady_mpps"],
+                     fmt(c["ratio"], "%.2f")))
         for k, why in e.get("status", {}).items():
             if why != "not part of this workload":
                 print("  %s: %s" % (k, why))
@@ -2120,10 +2343,12 @@ def print_results(results):
             v = e.get(key)
             if v is None:
                 shown = ""
-            elif key.startswith("dse_vs") or "_vs_" in key:
+            elif key.startswith("dse_vs") or key == "dse_2w_vs_1w":
                 shown = "%.2fx" % v
             elif key in ("with_vs_without", "accounted"):
                 shown = "%.1f%%" % (100 * v)
+            elif key.endswith("_ratio"):
+                shown = "%.0f%%" % (v * 100)
             elif v >= 1e5:
                 shown = "%.3fM" % (v / 1e6)
             else:

@@ -31,9 +31,10 @@ static void path_fmt(char *out, const char *fmt, ...)
 static void add_pos(struct cfg_doc *doc, const char *path, const yaml_mark_t *mark)
 {
 	/* The first position recorded for a path wins: for a mapping member that is its key. */
-	for (size_t i = 0; i < doc->n_pos; i++)
-		if (strcmp(doc->pos[i].path, path) == 0)
-			return;
+	if (doc->pos_index == NULL)
+		doc->pos_index = json_object();
+	if (doc->pos_index == NULL || json_object_get(doc->pos_index, path) != NULL)
+		return;
 	if (doc->n_pos == doc->cap_pos) {
 		size_t cap = doc->cap_pos ? doc->cap_pos * 2 : 64;
 		struct cfg_pos *p = realloc(doc->pos, cap * sizeof(*p));
@@ -48,6 +49,10 @@ static void add_pos(struct cfg_doc *doc, const char *path, const yaml_mark_t *ma
 		return;
 	doc->pos[doc->n_pos].line = (int)mark->line + 1;
 	doc->pos[doc->n_pos].col = (int)mark->column + 1;
+	if (json_object_set_new(doc->pos_index, path, json_integer((json_int_t)doc->n_pos)) < 0) {
+		free(doc->pos[doc->n_pos].path);
+		return;
+	}
 	doc->n_pos++;
 }
 
@@ -59,12 +64,13 @@ bool cfg_position(const struct cfg_doc *doc, const char *path, int *line, int *c
 	for (;;) {
 		char *cut;
 
-		for (size_t i = 0; i < doc->n_pos; i++)
-			if (strcmp(doc->pos[i].path, p) == 0) {
-				*line = doc->pos[i].line;
-				*col = doc->pos[i].col;
-				return true;
-			}
+		json_t *at = json_object_get(doc->pos_index, p);
+
+		if (at != NULL) {
+			*line = doc->pos[json_integer_value(at)].line;
+			*col = doc->pos[json_integer_value(at)].col;
+			return true;
+		}
 		if (p[0] == '\0')
 			return false;
 		/* Up one level: "a[1].b" -> "a[1]" -> "a" -> "". */
@@ -83,6 +89,7 @@ void cfg_free(struct cfg_doc *doc)
 	for (size_t i = 0; i < doc->n_pos; i++)
 		free(doc->pos[i].path);
 	free(doc->pos);
+	json_decref(doc->pos_index);
 	json_decref(doc->root);
 	memset(doc, 0, sizeof(*doc));
 }
@@ -379,6 +386,7 @@ int cfg_parse(const char *name, const char *text, size_t len, bool json, struct 
 		doc->pos = pos.pos;
 		doc->n_pos = pos.n_pos;
 		doc->cap_pos = pos.cap_pos;
+		doc->pos_index = pos.pos_index;
 		json_decref(pos.root);
 		(void)r;
 	}

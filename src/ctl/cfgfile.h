@@ -35,6 +35,8 @@ struct cfg_doc {
 	struct cfg_pos *pos;
 	size_t n_pos;
 	size_t cap_pos;
+	/* path -> index in 'pos' (a profile has tens of thousands of paths: no scans). */
+	json_t *pos_index;
 	bool is_json;
 };
 

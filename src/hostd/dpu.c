@@ -57,7 +57,6 @@ struct dpu_link {
 	uint64_t next_heartbeat_ns;
 	uint64_t next_resync_ns;
 	uint64_t next_seen_ns;        /* when to refresh last_seen in the store */
-	bool has_identity;            /* dp.identity works (else dp.info is the heartbeat) */
 	int64_t boot_id;              /* the DPU's start, -1 unknown */
 	int64_t generation;           /* the DPU's config generation, -1 unknown */
 	bool synced;                  /* the DPU holds store revision 'synced_revision' */
@@ -228,7 +227,7 @@ static void link_fail(struct dpu_link *l, enum link_state state, const char *msg
  * failure.
  */
 static int link_call(struct dpu_mgr *m, struct dpu_link *l, const char *method, json_t **ret,
-		     json_t **ret_error, char *msg, size_t len)
+		     char *msg, size_t len)
 {
 	json_t *error = NULL;
 	int r = dse_rpc_client_call(l->client, method, NULL, m->conf.heartbeat_timeout_ms, ret,
@@ -237,10 +236,7 @@ static int link_call(struct dpu_mgr *m, struct dpu_link *l, const char *method, 
 	if (r == -EREMOTEIO) {
 		snprintf(msg, len, "dse-dpud answered %s with an error: %s", method,
 			 str(error, "message"));
-		if (ret_error)
-			*ret_error = error;
-		else
-			json_decref(error);
+		json_decref(error);
 	} else if (r < 0) {
 		const char *why = dse_rpc_client_last_error(l->client);
 
@@ -260,29 +256,18 @@ static int64_t int_member(json_t *o, const char *key)
 	return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
-/*
- * Reads the DPU's start and config generation into the link: from
- * dp.identity, or from dp.info for a dse-dpud without an identity.
- */
+/* Reads the DPU's start and config generation into the link (dp.identity). */
 static int read_generation(struct dpu_mgr *m, struct dpu_link *l, char *msg, size_t len)
 {
 	json_t *res = NULL;
-	int r;
+	int r = link_call(m, l, "dp.identity", &res, msg, len);
 
-	if (l->has_identity) {
-		r = link_call(m, l, "dp.identity", &res, NULL, msg, len);
-		if (r == 0) {
-			json_decref(l->identity);
-			l->identity = json_incref(res);
-			l->generation = int_member(res, "generation");
-		}
-	} else {
-		r = link_call(m, l, "dp.info", &res, NULL, msg, len);
-		if (r == 0)
-			l->generation = int_member(res, "config_generation");
-	}
-	if (r == 0)
+	if (r == 0) {
+		json_decref(l->identity);
+		l->identity = json_incref(res);
+		l->generation = int_member(res, "generation");
 		l->boot_id = int_member(res, "boot_id");
+	}
 	json_decref(res);
 	return r;
 }
@@ -332,7 +317,7 @@ static bool identity_ok(struct dpu_mgr *m, struct dpu_link *l, const char *cn, j
 static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 {
 	char err[512], msg[768];
-	json_t *id = NULL, *error = NULL, *info = NULL, *inv = NULL, *rec, *seen;
+	json_t *id = NULL, *info = NULL, *inv = NULL, *rec, *seen;
 	const char *cn;
 	int r;
 
@@ -357,15 +342,7 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 		return;
 	}
 	cn = dse_rpc_client_peer_cn(l->client);
-	r = link_call(m, l, "dp.identity", &id, &error, err, sizeof(err));
-	l->has_identity = r == 0;
-	if (r == -EREMOTEIO) {
-		/* A dse-dpud without an identity: its certificate names it. */
-		DSE_LOG_WARN("dpu", "%s: %s", l->ifname, err);
-		id = json_object();
-		r = 0;
-	}
-	json_decref(error);
+	r = link_call(m, l, "dp.identity", &id, err, sizeof(err));
 	if (r < 0 || !json_is_object(id)) {
 		json_decref(id);
 		link_fail(l, LINK_UNREACHABLE, r < 0 ? err : "dp.identity did not return an object");
@@ -373,15 +350,14 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 	}
 	json_decref(l->identity);
 	l->identity = id;
-	if (link_call(m, l, "dp.info", &info, NULL, err, sizeof(err)) < 0) {
+	if (link_call(m, l, "dp.info", &info, err, sizeof(err)) < 0) {
 		json_decref(info);
 		link_fail(l, LINK_UNREACHABLE, err);
 		return;
 	}
 	snprintf(l->version, sizeof(l->version), "%s", str(info, "version"));
-	l->generation = int_member(l->has_identity ? id : info,
-				   l->has_identity ? "generation" : "config_generation");
-	l->boot_id = int_member(l->has_identity ? id : info, "boot_id");
+	l->generation = int_member(id, "generation");
+	l->boot_id = int_member(id, "boot_id");
 	json_decref(info);
 	snprintf(l->name, sizeof(l->name), "%s",
 		 str(id, "name")[0] ? str(id, "name") : (cn ? cn : ""));

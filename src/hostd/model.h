@@ -44,7 +44,7 @@
 #define MODEL_MAX_UPLINK_K 63   /* vmnic0 .. vmnic63 */
 #define MODEL_VNI_MAX      16777215
 #define MODEL_MAX_PEERS    64   /* peer TEPs of one switch's DPU, as dse-dpud holds them */
-#define MODEL_MAX_RULES    4096 /* firewall rules; each DPU recompiles its set per change */
+#define MODEL_MAX_RULES    32768 /* firewall rules: what one dse-dpud rule set holds */
 #define MODEL_RULE_ID_MAX  2147483647LL /* as dse-dpud takes them: 1 .. 2^31 - 1 */
 
 /*

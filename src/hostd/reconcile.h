@@ -56,7 +56,7 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
 /*
  * Returns the list of calls ({method, params}) that turn the DPU state
  * reported by segment.list ('segs'), port.list ('ports'), fdb.show ('fdb')
- * and tep.show ('tep'; NULL: a dse-dpud without the overlay) into
+ * and tep.show ('tep'; NULL: no TEP known) into
  * 'desired', in an order dse-dpud accepts: first what goes away (ports,
  * trunk memberships, FDB entries, segments), then what comes (segments and
  * new peers, ports, memberships, the TEP, FDB entries).  The port that
@@ -66,15 +66,15 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
 json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb, json_t *tep);
 
 /*
- * Returns the whole plan for a DPU with a firewall: the calls of
- * reconcile_plan() with, before them, those that take away firewall rules
- * and policies that are not wanted or that name a segment or port the plan
- * removes (dse-dpud refuses to remove a segment or port the firewall names),
- * and after them those that add what is missing: rules, then policies (so
- * a new deny policy finds its allow rules in place).  'rules' is what
- * fw.rule.list reports (hits are ignored), 'policies' the fw.policy calls'
- * params of config.save ([{segment, default}]).  'rules' NULL means a
- * dse-dpud without a firewall: the plan is reconcile_plan()'s.
+ * Returns the whole plan for a DPU: the calls of reconcile_plan() with the
+ * firewall's two change sets (fw.rules.apply, each one call that dse-dpud
+ * compiles once) around them.  Before: the rules and policies that are not
+ * wanted or that name a segment or port the plan removes (dse-dpud refuses
+ * to remove a segment or port the firewall names).  After: the rules that
+ * are missing or differ (a rule that differs is replaced in place) and the
+ * policies that come, together (so a new deny policy finds its allow rules
+ * in place).  'rules' is what fw.rule.list reports (hits are ignored),
+ * 'policies' what fw.policy.list reports ([{segment, default}]).
  */
 json_t *reconcile_plan_fw(json_t *desired, json_t *segs, json_t *ports, json_t *fdb,
 			  json_t *tep, json_t *rules, json_t *policies);
@@ -96,14 +96,13 @@ enum reconcile_result {
 
 /*
  * Reads the DPU's state over 'c' (segment.list, port.list, fdb.show,
- * tep.show, and with a firewall fw.rule.list and config.save), plans, and
- * runs the calls until 'deadline_ns' (dse_clock_ns() time) passes, each
- * with 'timeout_ms'.  A
- * failing call does not stop the others (each is independent enough, and
- * the next step plans again); the first failure is reported.  A dse-dpud
- * without the firewall or the overlay gets everything else, and the step
- * then fails saying what is missing; so does one that holds a TEP the host
- * does not want (dse-dpud can not take it away).  '*ret_calls' (may be
+ * tep.show, fw.rule.list and fw.policy.list), plans, and runs the calls
+ * until 'deadline_ns' (dse_clock_ns() time) passes, each with 'timeout_ms'
+ * (a firewall change set gets half a millisecond more per rule, for
+ * dse-dpud to compile it).  A failing call does not stop the others (each
+ * is independent enough, and the next step plans again); the first failure
+ * is reported.  A DPU that holds a TEP the host does not want fails the
+ * step saying so (dse-dpud can not take it away).  '*ret_calls' (may be
  * NULL) gets how many calls ran.
  */
 enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,

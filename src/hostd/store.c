@@ -725,8 +725,12 @@ static int insert_row(struct store *s, const char *kind, json_t *o)
 	}
 }
 
-/* Returns the object of 'kind' that change 'c' names in 'want', or NULL. */
-static json_t *wanted(json_t *want, const char *kind, json_t *c)
+/*
+ * Returns the object of 'kind' that change 'c' names in 'want', or NULL.
+ * 'rules' maps the ids of the rules of 'want' to them (a host holds
+ * thousands: a search per change would be quadratic).
+ */
+static json_t *wanted(json_t *want, json_t *rules, const char *kind, json_t *c)
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
 
@@ -738,21 +742,30 @@ static json_t *wanted(json_t *want, const char *kind, json_t *c)
 		return model_find(json_object_get(want, "ports"), name);
 	if (strcmp(kind, "policy") == 0)
 		return model_fw_policy_find(model_fw_policies(want), name);
-	return model_fw_rule_find(model_fw_rules(want), strtoll(name, NULL, 10));
+	return json_object_get(rules, name);
 }
 
 int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size_t err_len)
 {
 	static const char *const del_order[] = {"rule", "policy", "port", "segment", "switch"};
 	static const char *const add_order[] = {"switch", "segment", "port", "policy", "rule"};
-	json_t *c;
+	json_t *c, *rules; /* id -> rule of 'want' */
 	size_t i;
 	int r = 0;
 
 	if (json_array_size(changes) == 0)
 		return 0;
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	rules = json_object();
+	json_array_foreach(model_fw_rules(want), i, c) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+		json_object_set(rules, id, c);
+	}
+	if (exec(s, "BEGIN IMMEDIATE") < 0) {
+		json_decref(rules);
 		return store_fail(s, "cannot write the change", err, err_len);
+	}
 	/*
 	 * Old rows go first, children before parents; then new rows, parents
 	 * before children.  A change is a delete and an insert, so values that
@@ -775,10 +788,11 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 
 			if (strcmp(kind, add_order[k]) != 0 || strcmp(act, "delete") == 0)
 				continue;
-			o = wanted(want, kind, c);
+			o = wanted(want, rules, kind, c);
 			if (o == NULL) {
 				/* model_diff() named an object that is not in 'want': a bug. */
 				exec(s, "ROLLBACK");
+				json_decref(rules);
 				return store_fail_msg(
 				    s, -EINVAL, err, err_len,
 				    "the change names %s '%s' that is not in the "
@@ -798,6 +812,7 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 		r = store_fail(s, "cannot write the change", err, err_len);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	json_decref(rules);
 	return r;
 }
 

@@ -867,7 +867,7 @@ IDENTITY = {"vendor": "NVIDIA", "model": "BlueField-3", "hw_version": "B3220",
 class FakeDpuLink:
     """An internal link int-dN of the host and a fake DPU behind it."""
 
-    def __init__(self, h, n, ca_state, identity, features="firewall,overlay"):
+    def __init__(self, h, n, ca_state, identity):
         self.ns = "%s-d%d" % (h.ns, n)
         self.name = "h1-d%d" % n
         self.dir = h.tmp / self.name
@@ -890,7 +890,7 @@ class FakeDpuLink:
         self.addr = dpu_ip + ":7300"
         self.proc = h.spawn(self.ns, ["/usr/bin/python3", __file__, "fakedpu", self.addr,
                                       self.dir / "tls", self.sock, self.dir / "identity.json",
-                                      self.calls, features], h.tmp / ("fakedpu-%d.log" % n))
+                                      self.calls], h.tmp / ("fakedpu-%d.log" % n))
         labmod.wait_for(lambda: self.sock.exists(), timeout=10)
         assert self.sock.exists(), "the fake DPU did not start"
 
@@ -928,7 +928,8 @@ class FakeDpuLink:
         out = []
         for line in self.calls.read_text().splitlines():
             c = json.loads(line)
-            if c["method"].split(".")[-1] in ("add", "del", "set") or c["method"] == "fw.policy":
+            if c["method"].split(".")[-1] in ("add", "del", "set", "apply") or \
+                    c["method"] == "fw.policy":
                 out.append(c)
         return out
 
@@ -1177,14 +1178,9 @@ def test_hostd_profile_needs_matching_dpus(hostd):
 # ---- the fake DPU (run as: test_hostd.py fakedpu ADDR:PORT TLSDIR UNIXSOCK IDENTITY CALLS) ----
 
 class FakeDpu:
-    """dse-dpud's configuration methods on an in-memory state, with its checks.
+    """dse-dpud's configuration methods on an in-memory state, with its checks."""
 
-    'features' (a set) says what this dse-dpud has beyond segments, ports and
-    the FDB: "firewall" (the fw.* methods), "overlay" (overlay segments,
-    segment.set and tep.*).
-    """
-
-    def __init__(self, identity, calls_path, features=("firewall", "overlay")):
+    def __init__(self, identity, calls_path):
         self.identity = identity
         self.calls = open(calls_path, "a")
         self.lock = threading.Lock()
@@ -1195,8 +1191,6 @@ class FakeDpu:
         self.rules = {}        # id -> the rule as fw.rule.list shows it (with hits)
         self.conns = []        # what fw.conn.list shows, set by test.conns
         self.tep = None        # {"ip", "uplink"}
-        self.firewall = "firewall" in features
-        self.overlay = "overlay" in features
         self.generation = 0
         self.boot_id = random.randrange(1, 1 << 50)
 
@@ -1207,12 +1201,8 @@ class FakeDpu:
         with self.lock:
             self.calls.write(json.dumps({"method": method, "params": p}) + "\n")
             self.calls.flush()
-            if method.startswith("fw.") and not self.firewall:
-                raise AttributeError(method)
-            if method in ("segment.set", "tep.set", "tep.show") and not self.overlay:
-                raise AttributeError(method)
             r = getattr(self, "m_" + method.replace(".", "_"))(p)
-            if method.split(".")[-1] in ("add", "del", "set") or method == "fw.policy":
+            if method.split(".")[-1] in ("add", "del", "set", "apply") or method == "fw.policy":
                 self.generation += 1
             return r
 
@@ -1234,7 +1224,7 @@ class FakeDpu:
                 self.error("peer %s is not an IPv4 address or is our own TEP" % x, -32602)
 
     def m_segment_add(self, p):
-        keys = {"name", "vlan", "vni", "peers"} if self.overlay else {"name", "vlan"}
+        keys = {"name", "vlan", "vni", "peers"}
         if set(p) - keys:
             self.error("unknown parameter '%s'" % sorted(set(p) - keys)[0], -32602)
         if ("vlan" in p) == ("vni" in p) or "peers" in p and "vni" not in p:
@@ -1348,13 +1338,12 @@ class FakeDpu:
         else:
             self.policies[p["segment"]] = p["default"]
 
-    def m_fw_rule_add(self, p):
+    def _rule(self, p):
+        """The rule of fw.rule.add params 'p' as fw.rule.list shows it, after dse-dpud's checks."""
         unknown = set(p) - {"id", "priority", "family", "src", "dst", "proto", "sport", "dport",
                             "icmp_type", "action", "direction", "segment", "port"}
         if unknown:
             self.error("unknown parameter '%s'" % sorted(unknown)[0], -32602)
-        if p["id"] in self.rules:
-            self.error("rule %d exists: fw.rule.del it first to replace it" % p["id"])
         if "segment" in p and p["segment"] not in self.segments:
             self.error("no segment '%s' (segment.list shows them)" % p["segment"])
         if "port" in p and p["port"] not in self.ports:
@@ -1377,8 +1366,51 @@ class FakeDpu:
         for k in ("icmp_type", "segment", "port"):
             if k in p:
                 r[k] = p[k]
-        self.rules[p["id"]] = r
+        return r
+
+    def m_fw_rule_add(self, p):
+        if p["id"] in self.rules:
+            self.error("rule %d exists: fw.rule.del it first to replace it" % p["id"])
+        self.rules[p["id"]] = self._rule(p)
         return {"id": p["id"]}
+
+    def m_fw_rules_apply(self, p):
+        """One change set, checked whole before anything changes (as rpc_fw.c does)."""
+        unknown = set(p) - {"rules", "delete", "replace", "policies"}
+        if unknown:
+            self.error("unknown parameter '%s'" % sorted(unknown)[0], -32602)
+        pols = dict(self.policies)
+        for i, x in enumerate(p.get("policies", [])):
+            if x["segment"] not in self.segments:
+                self.error("policies[%d]: no segment '%s' (segment.list shows them)"
+                           % (i, x["segment"]))
+            if x["default"] not in ("allow", "deny", "off"):
+                self.error("policies[%d]: 'default' must be allow, deny or off" % i, -32602)
+            if x["default"] == "off":
+                pols.pop(x["segment"], None)
+            else:
+                pols[x["segment"]] = x["default"]
+        new = {}
+        for i, x in enumerate(p.get("rules", [])):
+            try:
+                new[x["id"]] = self._rule(x)
+            except KeyError as e:
+                code, msg = e.args[0] if isinstance(e.args[0], tuple) else (-32602, str(e))
+                self.error("rules[%d] (id %s): %s" % (i, x.get("id"), msg), code)
+        rules = {} if p.get("replace") else dict(self.rules)
+        for i, d in enumerate(p.get("delete", [])):
+            if rules.pop(d, None) is None:
+                self.error("delete[%d]: no rule %d (fw.rule.list shows them)" % (i, d))
+        added = sum(1 for k in new if k not in rules)
+        for k, r in new.items():
+            r["hits"] = rules.get(k, {}).get("hits", 0)
+            rules[k] = r
+        self.rules, self.policies = rules, pols
+        return {"rules": len(rules), "added": added, "replaced": len(new) - added,
+                "deleted": len(p.get("delete", [])), "compile_ms": 0.1}
+
+    def m_fw_policy_list(self, p):
+        return [{"segment": s, "default": d} for s, d in self.policies.items()]
 
     def m_fw_rule_del(self, p):
         if self.rules.pop(p["id"], None) is None:
@@ -1427,12 +1459,11 @@ class FakeDpu:
                  for n, v in self.segments.items()]
         if self.tep:
             calls.append({"method": "tep.set", "params": dict(self.tep)})
-        if self.firewall:
-            calls += [{"method": "fw.policy", "params": {"segment": s, "default": d}}
-                      for s, d in self.policies.items()]
-            calls += [{"method": "fw.rule.add",
-                       "params": {k: v for k, v in r.items() if k != "hits"}}
-                      for r in self.rules.values()]
+        calls += [{"method": "fw.policy", "params": {"segment": s, "default": d}}
+                  for s, d in self.policies.items()]
+        if self.rules:
+            calls.append({"method": "fw.rules.apply", "params": {"replace": True, "rules": [
+                {k: v for k, v in r.items() if k != "hits"} for r in self.rules.values()]}})
         return calls
 
     # Test hooks (not dse-dpud's): what the datapath would have counted and tracked.
@@ -1464,10 +1495,8 @@ class FakeDpu:
             wfile.flush()
 
 
-def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path,
-                 features="firewall,overlay"):
-    dpu = FakeDpu(json.loads(Path(identity_path).read_text()), calls_path,
-                  features=set(features.split(",")))
+def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path):
+    dpu = FakeDpu(json.loads(Path(identity_path).read_text()), calls_path)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(Path(tls_dir) / "cert.pem", Path(tls_dir) / "key.pem")
@@ -1506,5 +1535,5 @@ def fakedpu_main(addr, tls_dir, unix_path, identity_path, calls_path,
     accept_loop(tcp, tls_client)
 
 
-if __name__ == "__main__" and len(sys.argv) in (7, 8) and sys.argv[1] == "fakedpu":
+if __name__ == "__main__" and len(sys.argv) == 7 and sys.argv[1] == "fakedpu":
     fakedpu_main(*sys.argv[2:])

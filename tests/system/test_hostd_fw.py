@@ -49,11 +49,11 @@ def fw_state(link):
     return pols, rules
 
 
-def two_dpus(hostd, features="firewall,overlay"):
+def two_dpus(hostd):
     """Fake DPUs h1-d1 and h1-d2 (identical but for the serial) on int-d1 and int-d2."""
     hostd.stop()
-    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY, features)
-    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002"), features)
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002"))
     hostd.start()
     for name in ("h1-d1", "h1-d2"):
         wait_dpu(hostd, name, lambda d: d["state"] == "connected")
@@ -255,33 +255,6 @@ def test_hostd_fw_conn_list_fans_out_and_reports_unreachable_dpus(hostd):
     assert hostd.ok("fw", "conn", "list")["total"] == 0
 
 
-def test_hostd_fw_dpu_without_firewall_is_reported(hostd):
-    """A DPU whose dse-dpud has no firewall gets its switch, and the host says the firewall is not there.
-
-    Steps: a fake DPU without fw.* methods serves a switch with a segment;
-    then the segment gets a deny policy.
-    Verify: without a firewall in the profile the DPU is in-sync; with the
-    policy its segments and ports are still pushed, but its config is
-    'error' with a message that says its dse-dpud has no firewall.
-    """
-    hostd.stop()
-    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY, "l2-only")
-    hostd.start()
-    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
-    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1")
-    hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
-    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync")
-    hostd.ok("fw", "policy", "set", "web", "deny")
-    d = wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "error")
-    assert "has no firewall" in d["error"] and "update dse-dpud" in d["error"], d
-    hostd.ok("segment", "add", "db", "--vlan", "200", "--switch", "sw1")
-    segs = labmod.wait_for(lambda: {s["name"] for s in d1.call("segment.list")},
-                           lambda s: s == {"web", "db"}, timeout=15)
-    assert segs == {"web", "db"}, segs
-    hostd.ok("fw", "policy", "set", "web", "off")
-    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=20)
-
-
 def test_hostd_fw_commands_refuse_bad_input(hostd):
     """The fw commands refuse bad input with what to do, and change nothing.
 
@@ -347,3 +320,59 @@ def test_hostd_fw_commands_refuse_bad_input(hostd):
     bad = PAIR_PROFILE.replace("dport: 22", "dport: 99999")
     r = hostd.ctl("apply", "-f", write(hostd.tmp, "bad.yaml", bad))
     assert r.rc == 1 and "bad.yaml:13:41:" in r.err and "firewall.rules[1].dport" in r.err, r
+
+
+def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
+    """Reconcile sends the firewall as change sets: one call each, not one per rule.
+
+    Steps: with one fake DPU, apply a profile with a deny policy and 3,000
+    rules; then a profile where rule 1 changes, rules 2 and 3 are gone and
+    rule 5000 is new; then a profile without the firewall.
+    Verify: storing the profile is one change per rule in one answer; the
+    DPU received the 3,000 rules and the policy in exactly one
+    fw.rules.apply call (no fw.rule.add, no fw.policy); the change is one
+    call that deletes 2 and 3 and one that carries rules 1 and 5000 (rule 1
+    replaced in place), and the DPU then holds 2,999 rules with rule 1
+    changed; without the firewall one call deletes every rule and turns the
+    policy off.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    hostd.start()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
+
+    def profile(rules):
+        return {"switches": [{"name": "sw1", "mode": "single", "dpus": ["h1-d1"],
+                              "uplinks": ["vmnic0"]}],
+                "segments": [{"name": "web", "switch": "sw1", "vlan": 100}],
+                "firewall": {"policies": [{"segment": "web", "default": "deny"}] if rules else [],
+                             "rules": rules}}
+
+    rules = [{"id": i, "proto": "tcp", "dport": 1 + i % 60000, "segment": "web",
+              "action": "allow" if i % 2 else "drop"} for i in range(1, 3001)]
+    r = hostd.ok("apply", "-f", write(hostd.tmp, "p.json", json.dumps(profile(rules))))
+    assert sum(c["kind"] == "rule" for c in r["changes"]) == 3000
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
+    fw = [c for c in d1.mutations() if c["method"].startswith("fw.")]
+    assert [c["method"] for c in fw] == ["fw.rules.apply"], [c["method"] for c in fw][:5]
+    assert len(fw[0]["params"]["rules"]) == 3000, fw[0]["params"].keys()
+    assert fw[0]["params"]["policies"] == [{"segment": "web", "default": "deny"}]
+    assert len(d1.call("fw.rule.list")) == 3000
+
+    rules2 = [dict(rules[0], action="reject")] + rules[3:] + [
+        {"id": 5000, "proto": "udp", "dport": 53, "action": "allow"}]
+    hostd.ok("apply", "-f", write(hostd.tmp, "q.json", json.dumps(profile(rules2))))
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
+    fw = [c for c in d1.mutations() if c["method"].startswith("fw.")][1:]
+    assert [sorted(c["params"]) for c in fw] == [["delete"], ["rules"]], fw
+    assert sorted(fw[0]["params"]["delete"]) == [2, 3]
+    assert sorted(x["id"] for x in fw[1]["params"]["rules"]) == [1, 5000]
+    held = {x["id"]: x for x in d1.call("fw.rule.list")}
+    assert len(held) == 2999 and held[1]["action"] == "reject" and 5000 in held
+
+    hostd.ok("apply", "-f", write(hostd.tmp, "r.json", json.dumps(profile([]))))
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
+    fw = [c for c in d1.mutations() if c["method"].startswith("fw.")][3:]
+    assert len(fw) == 1 and len(fw[0]["params"]["delete"]) == 2999, fw[:1]
+    assert fw[0]["params"]["policies"] == [{"segment": "web", "default": "off"}]
+    assert d1.call("fw.rule.list") == [] and d1.call("fw.policy.list") == []

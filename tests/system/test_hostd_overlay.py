@@ -219,38 +219,6 @@ def test_hostd_overlay_refuses_bad_profiles_and_commands(hostd):
     assert hostd.ok("segment", "list")[0]["peers"] == []
 
 
-def test_hostd_overlay_dpu_without_overlay_is_reported(hostd):
-    """A DPU whose dse-dpud has no overlay gets the rest, and the host says what is missing.
-
-    Steps: a fake DPU with a firewall but no overlay methods serves the
-    switch of the profile (single mode) with its VLAN and overlay segments.
-    Verify: it holds web, its uplink and vm1-eth0, nothing of app (not even
-    app's firewall policy or rule); its config is 'error' with a message
-    that says its dse-dpud has no overlay; without the overlay segment and
-    the TEP it is in-sync.
-    """
-    hostd.stop()
-    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY, "firewall")
-    hostd.start()
-    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
-    prof = PROFILE.replace("mode: active-standby", "mode: single").replace(
-        "[h1-d1, h1-d2]", "[h1-d1]").replace("vmnic0, vmnic1, vmnic2", "vmnic0")
-    hostd.ok("apply", "-f", write(hostd.tmp, "p.yaml", prof))
-    d = wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "error")
-    assert "has no overlay" in d["error"] and "update dse-dpud" in d["error"], d
-    assert {s["name"] for s in d1.call("segment.list")} == {"web"}
-    assert sorted(p["name"] for p in d1.call("port.list")) == ["vm1-eth0", "vmnic0"]
-    assert d1.call("fw.rule.list") == []
-    assert not [c for c in d1.call("config.save") if c["method"] == "fw.policy"]
-
-    prof = prof.replace("  - {name: app, switch: sw1, vni: 5001, peers: [198.19.2.1]}\n", "")
-    prof = prof.replace("    tep: {ip: 198.19.1.1}\n", "")
-    prof = prof.replace('  - {name: vm2-eth0, mac: "02:00:00:00:01:02", segment: app, vm: vm2}\n',
-                        "").split("firewall:")[0]
-    hostd.ok("apply", "-f", write(hostd.tmp, "q.yaml", prof))
-    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=20)
-
-
 def test_hostd_overlay_tep_left_on_a_dpu_is_reported(hostd):
     """dse-dpud can not take a TEP away: the host keeps its port and says so.
 

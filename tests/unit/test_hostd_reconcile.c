@@ -242,6 +242,8 @@ static char *ids(json_t *list)
 
 	buf[0] = '\0';
 	json_array_foreach(list, i, c) {
+		if (off >= sizeof(buf))
+			break;
 		json_t *p = json_object_get(c, "params") ? json_object_get(c, "params") : c;
 
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%lld", off ? " " : "",
@@ -328,9 +330,48 @@ static void test_reconcile_fw_rule_equal(void **state)
 }
 
 /*
- * The firewall's calls: from an empty DPU, rules after the segments and
- * ports they name and policies last; from a DPU in sync, none; a rule that
- * changed is removed first and added last; a segment that comes back with
+ * Describes the fw.rules.apply call 'c' as "rules=2,3 delete=9 policies=web:deny"
+ * (the parts it has), or its method for another call.
+ */
+static char *change_set(json_t *c)
+{
+	static char buf[512];
+	json_t *p = json_object_get(c, "params"), *v;
+	size_t off = 0, i;
+
+	buf[0] = '\0';
+	if (strcmp(json_string_value(json_object_get(c, "method")), "fw.rules.apply") != 0)
+		return (char *)json_string_value(json_object_get(c, "method"));
+	if (json_object_get(p, "rules"))
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "rules=%s ",
+					ids(json_object_get(p, "rules")));
+	if (json_object_get(p, "delete")) {
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "delete=");
+		json_array_foreach(json_object_get(p, "delete"), i, v)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%lld",
+						i ? "," : "", (long long)json_integer_value(v));
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, " ");
+	}
+	if (json_object_get(p, "policies")) {
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "policies=");
+		json_array_foreach(json_object_get(p, "policies"), i, v)
+			off += (size_t)snprintf(
+			    buf + off, sizeof(buf) - off, "%s%s:%s", i ? "," : "",
+			    json_string_value(json_object_get(v, "segment")),
+			    json_string_value(json_object_get(v, "default")));
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, " ");
+	}
+	if (off > 0)
+		buf[off - 1] = '\0';
+	return buf;
+}
+
+/*
+ * The firewall's calls, two change sets at most: from an empty DPU, one
+ * fw.rules.apply with every rule and the policy after the segments and
+ * ports they name; from a DPU in sync, none; a rule that changed is
+ * replaced in the set after the layer 2 calls (never absent), a rule that is
+ * not the host's goes in the set before; a segment that comes back with
  * another VLAN first loses its policy and rules (dse-dpud would refuse to
  * remove it), then gets them again.
  */
@@ -341,15 +382,11 @@ static void test_reconcile_plan_firewall(void **state)
 	json_t *segs, *ports, *fdb, *rules, *pols;
 
 	(void)state;
-	/* A DPU without a firewall: the plan of the layer 2 objects only. */
-	calls = reconcile_plan_fw(d, none, none, none, NULL, NULL, NULL);
-	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add");
-	json_decref(calls);
-
 	calls = reconcile_plan_fw(d, none, none, none, NULL, none, none);
 	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add "
-					    "fw.rule.add fw.rule.add fw.rule.add fw.rule.add "
-					    "fw.policy");
+					    "fw.rules.apply");
+	assert_string_equal(change_set(json_array_get(calls, 5)),
+			    "rules=1 2 3 5 policies=web:deny");
 	json_decref(calls);
 
 	segs = parse("[{\"name\": \"db\", \"vlan\": 200, \"ports\": []},"
@@ -383,8 +420,9 @@ static void test_reconcile_plan_firewall(void **state)
 	json_array_append_new(rules, parse("{\"id\": 9, \"action\": \"drop\", \"hits\": 0}"));
 	json_object_set_new(json_array_get(pols, 0), "default", json_string("allow"));
 	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
-	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.rule.add fw.policy");
-	assert_string_equal(ids(calls), "2 9 2 0");
+	assert_string_equal(methods(calls), "fw.rules.apply fw.rules.apply");
+	assert_string_equal(change_set(json_array_get(calls, 0)), "delete=9");
+	assert_string_equal(change_set(json_array_get(calls, 1)), "rules=2 policies=web:deny");
 	json_decref(calls);
 
 	/* web comes back with another VLAN: its policy and rules 2 and 3 go first, come back last. */
@@ -393,20 +431,37 @@ static void test_reconcile_plan_firewall(void **state)
 	json_array_remove(rules, 4);
 	json_object_set_new(json_array_get(rules, 0), "dport", json_integer(22));
 	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
-	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.policy port.del port.set "
-					    "segment.del segment.add port.set port.add fdb.add "
-					    "fw.rule.add fw.rule.add fw.policy");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(json_array_get(calls, 2), "params"), "default")),
-			    "off");
+	assert_string_equal(methods(calls), "fw.rules.apply port.del port.set segment.del "
+					    "segment.add port.set port.add fdb.add fw.rules.apply");
+	assert_string_equal(change_set(json_array_get(calls, 0)), "delete=2,3 policies=web:off");
+	assert_string_equal(change_set(json_array_get(calls, 8)), "rules=2 3 policies=web:deny");
 	json_decref(calls);
 
 	/* A DPU that left its switch loses its whole firewall before its segments. */
 	json_decref(d);
 	d = reconcile_desired(doc, inv, "h1-d9");
 	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
-	assert_string_equal(methods(calls), "fw.rule.del fw.rule.del fw.rule.del fw.rule.del "
-					    "fw.policy port.del port.del segment.del segment.del");
+	assert_string_equal(methods(calls),
+			    "fw.rules.apply port.del port.del segment.del segment.del");
+	assert_string_equal(change_set(json_array_get(calls, 0)),
+			    "delete=2,1,3,5 policies=web:off");
+	json_decref(calls);
+
+	/* 10,000 rules in sync plan nothing; 10,000 new ones are one call. */
+	json_decref(rules);
+	rules = json_array();
+	for (int i = 1; i <= 10000; i++)
+		json_array_append_new(rules, json_pack("{s:i, s:s, s:s, s:i}", "id", i, "action",
+						       "drop", "proto", "tcp", "dport", i));
+	json_object_set_new(d, "rules", json_deep_copy(rules));
+	calls = reconcile_plan_fw(d, none, none, none, NULL, rules, none);
+	assert_int_equal(json_array_size(calls), 0);
+	json_decref(calls);
+	calls = reconcile_plan_fw(d, none, none, none, NULL, none, none);
+	assert_string_equal(methods(calls), "fw.rules.apply");
+	assert_int_equal(json_array_size(json_object_get(
+			     json_object_get(json_array_get(calls, 0), "params"), "rules")),
+			 10000);
 	json_decref(calls);
 
 	json_decref(segs);

@@ -262,7 +262,23 @@ int dp_call(int (*fn)(void *arg), void *arg)
 	return cmd.ret;
 }
 
-/* Runs or waits out a pending dp_call() command, if any. */
+/*
+ * Takes the rule set in force for the walk that starts: a new set makes
+ * the cached decisions of the old one stale.
+ */
+static inline void worker_fw_load(struct dse_worker *w)
+{
+	struct dse_fw_ruleset *rs = atomic_load_explicit(&dp.fw, memory_order_acquire);
+	uint32_t gen = rs != NULL ? rs->gen : 0;
+
+	w->fw = rs;
+	if (unlikely(gen != w->fw_gen)) {
+		w->fw_gen = gen;
+		dp_flows_invalidate();
+	}
+}
+
+/* Runs a pending dp_call() command, if any. */
 static inline void worker_mailbox(struct dse_worker *w)
 {
 	struct dp_cmd *cmd = atomic_load_explicit(&w->mailbox, memory_order_acquire);
@@ -377,6 +393,7 @@ static int worker_main(void *arg)
 		w->now_ns = dse_clock_ns();
 		w->now_s = (uint32_t)(w->now_ns / 1000000000ull);
 		worker_mailbox(w);
+		worker_fw_load(w);
 		worker_flows_check(w);
 		w->rx_last = 0;
 		rte_graph_walk(w->graph);

@@ -32,6 +32,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_per_lcore.h>
 #include <rte_ring.h>
+#include <rte_rcu_qsbr.h>
 
 #include "acl.h"
 #include "conntrack.h"
@@ -171,6 +172,16 @@ struct dse_worker {
 	uint64_t deny_refill_ns;  /* when the bucket was last refilled */
 	uint32_t deny_tokens;	  /* records it may still make */
 	uint64_t deny_suppressed; /* denials without a record (read by the control thread) */
+	/*
+	 * The rule set this walk judges by: dp.fw as loaded at the start of
+	 * the walk, so that one walk never mixes two sets (see dp_worker_fw()).
+	 */
+	struct dse_fw_ruleset *fw;
+	/*
+	 * The generation of 'fw' (0: none): a new set may reuse the address of
+	 * a freed one, so the generation, not the pointer, says it is new.
+	 */
+	uint32_t fw_gen;
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 };
 
@@ -193,8 +204,12 @@ struct dse_dp {
 		uint16_t seg;
 	} vni_map[DSE_VNI_SLOTS];
 	struct dse_fdb *fdb;
-	struct dse_fw_ruleset *fw;      /* the rules in force (NULL: none) */
-	uint32_t fw_gen;                /* bumped by every ruleset or policy change */
+	/*
+	 * The rules in force (NULL: none), published by the control thread
+	 * with one atomic store; a worker loads it once per walk.  An old set
+	 * is freed after dp_rcu_synchronize().
+	 */
+	struct dse_fw_ruleset *_Atomic fw;
 	uint64_t ct_mem_bytes;          /* DPDK memory the connection tables took */
 	/* Several workers: the connections allowed over all their tables (fw.config max_conns). */
 	struct dse_ct_budget ct_budget;
@@ -352,6 +367,14 @@ void dp_stop(void);
  * returns what it returned.
  */
 int dp_call(int (*fn)(void *arg), void *arg);
+
+/*
+ * Waits until every worker passed a quiescent state (ended the graph walk it
+ * was in, or was offline: asleep, or parked in a dp_call()), so that nothing
+ * unpublished before the call is still in use.  From the control thread
+ * only, never from a dp_call() function.  Returns at once when no worker runs.
+ */
+void dp_rcu_synchronize(void);
 
 /* Marks every flow cache entry of every worker stale.  Any thread. */
 static inline void dp_flows_invalidate(void)

@@ -40,6 +40,8 @@ RTE_ACL_RULE_DEF(fw_acl_rule, FW_MAX_FIELDS);
 
 /* rte_acl context names are global in the process: a counter makes them unique. */
 static atomic_uint fw_ctx_seq;
+/* Generations of the rule sets compiled (struct dse_fw_ruleset gen). */
+static atomic_uint fw_gen_seq;
 
 static const char *const fw_action_names[DSE_FW_ACTION__MAX] = {
     [DSE_FW_ALLOW] = "allow",
@@ -281,14 +283,14 @@ static void fw_acl_rule_fill(struct fw_acl_rule *ar, const struct dse_fw_rule *r
 	f[FW_F_ADDR + 2 * words + 1].mask_range.u16 = r->dport.hi;
 }
 
-/* Appends the definition of one field read from 'offset' of the key. */
-static void fw_def(struct rte_acl_config *cfg, uint8_t type, uint8_t size, unsigned input,
-		   size_t offset)
+/* Appends the definition of rule field 'field' read from 'offset' of the key. */
+static void fw_def(struct rte_acl_config *cfg, uint8_t type, uint8_t size, unsigned field,
+		   unsigned input, size_t offset)
 {
 	cfg->defs[cfg->num_fields] = (struct rte_acl_field_def){
 	    .type = type,
 	    .size = size,
-	    .field_index = (uint8_t)cfg->num_fields,
+	    .field_index = (uint8_t)field,
 	    .input_index = (uint8_t)input,
 	    .offset = (uint32_t)offset,
 	};
@@ -298,28 +300,40 @@ static void fw_def(struct rte_acl_config *cfg, uint8_t type, uint8_t size, unsig
 /*
  * The layout of struct dse_fw_key for the trie of 'family', as rte_acl reads
  * it: the first field alone, then groups of exactly 4 bytes (see acl.h).
+ * The trie tests the fields in the order they are defined here: the
+ * destination and the ports, which tell rules apart most, come right after
+ * the protocol, and the fields most rules leave open (direction, ICMP type,
+ * segment, port) last.
  */
 static void fw_acl_config(struct rte_acl_config *cfg, int family)
 {
 	unsigned words = family == 4 ? 1 : 4;
-	unsigned input = 3;
+	unsigned input = 1;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->num_categories = 1;
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 1, 0, offsetof(struct dse_fw_key, proto));
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 1, 1, offsetof(struct dse_fw_key, dir));
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 1, 1, offsetof(struct dse_fw_key, icmp_type));
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 2, 1, offsetof(struct dse_fw_key, segment));
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 2, 2, offsetof(struct dse_fw_key, port));
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 2, 2, offsetof(struct dse_fw_key, pad1));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 1, FW_F_PROTO, 0,
+	       offsetof(struct dse_fw_key, proto));
 	for (unsigned w = 0; w < words; w++)
-		fw_def(cfg, RTE_ACL_FIELD_TYPE_MASK, 4, input++,
-		       offsetof(struct dse_fw_key, src) + 4 * w);
-	for (unsigned w = 0; w < words; w++)
-		fw_def(cfg, RTE_ACL_FIELD_TYPE_MASK, 4, input++,
+		fw_def(cfg, RTE_ACL_FIELD_TYPE_MASK, 4, FW_F_ADDR + words + w, input++,
 		       offsetof(struct dse_fw_key, dst) + 4 * w);
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_RANGE, 2, input, offsetof(struct dse_fw_key, sport));
-	fw_def(cfg, RTE_ACL_FIELD_TYPE_RANGE, 2, input, offsetof(struct dse_fw_key, dport));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_RANGE, 2, FW_F_ADDR + 2 * words, input,
+	       offsetof(struct dse_fw_key, sport));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_RANGE, 2, FW_F_ADDR + 2 * words + 1, input++,
+	       offsetof(struct dse_fw_key, dport));
+	for (unsigned w = 0; w < words; w++)
+		fw_def(cfg, RTE_ACL_FIELD_TYPE_MASK, 4, FW_F_ADDR + w, input++,
+		       offsetof(struct dse_fw_key, src) + 4 * w);
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 1, FW_F_DIR, input,
+	       offsetof(struct dse_fw_key, dir));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 1, FW_F_ICMP, input,
+	       offsetof(struct dse_fw_key, icmp_type));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 2, FW_F_SEGMENT, input++,
+	       offsetof(struct dse_fw_key, segment));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 2, FW_F_PORT, input,
+	       offsetof(struct dse_fw_key, port));
+	fw_def(cfg, RTE_ACL_FIELD_TYPE_BITMASK, 2, FW_F_PAD, input,
+	       offsetof(struct dse_fw_key, pad1));
 }
 
 /*
@@ -454,9 +468,11 @@ struct dse_fw_ruleset *dse_fw_compile(const struct dse_fw_rule *rules, unsigned 
 	/* One element at least, so that an empty set has valid arrays too. */
 	rs->rules = malloc(sizeof(*rs->rules) * (n ? n : 1));
 	rs->hits = calloc(n ? n : 1, sizeof(*rs->hits));
+	rs->carried = calloc(n ? n : 1, sizeof(*rs->carried));
 	rs->by_id = malloc(sizeof(*rs->by_id) * (n ? n : 1));
 	acl_prio = malloc(sizeof(*acl_prio) * (n ? n : 1));
-	if (rs->rules == NULL || rs->hits == NULL || rs->by_id == NULL || acl_prio == NULL)
+	if (rs->rules == NULL || rs->hits == NULL || rs->carried == NULL || rs->by_id == NULL ||
+	    acl_prio == NULL)
 		goto nomem;
 	if (n > 0)
 		memcpy(rs->rules, rules, sizeof(*rules) * n);
@@ -494,6 +510,10 @@ struct dse_fw_ruleset *dse_fw_compile(const struct dse_fw_rule *rules, unsigned 
 		}
 	}
 	free(acl_prio);
+	/* Generation 0 stands for "no set": skip it on the wrap. */
+	rs->gen = atomic_fetch_add(&fw_gen_seq, 1) + 1;
+	if (rs->gen == 0)
+		rs->gen = atomic_fetch_add(&fw_gen_seq, 1) + 1;
 	return rs;
 
 nomem:
@@ -515,6 +535,7 @@ void dse_fw_ruleset_free(struct dse_fw_ruleset *rs)
 	rte_acl_free(rs->acl6);
 	free(rs->rules);
 	free(rs->hits);
+	free(rs->carried);
 	free(rs->by_id);
 	free(rs);
 }
@@ -614,7 +635,7 @@ void dse_fw_counters_carry(struct dse_fw_ruleset *next, const struct dse_fw_rule
 		} else if (a > b) {
 			j++;
 		} else {
-			uint64_t *h = &next->hits[next->by_id[j].index];
+			uint64_t *h = &next->carried[next->by_id[j].index];
 
 			__atomic_store_n(h,
 					 __atomic_load_n(h, __ATOMIC_RELAXED) +

@@ -83,11 +83,21 @@ static void key_reverse(struct dse_fw_key *k)
 }
 
 /*
- * Judges the packet at 'frame' of segment 'seg' from port 'in' to port
- * 'out' (DSE_NO_PORT: a flood) by the rules in force.  With 'reverse', the
- * packet is a reply and its connection is judged from the original
- * direction.
+ * The rule set of this walk: loaded once per walk by the worker loop, so
+ * every packet of a walk is judged by one set, and kept alive by RCU until
+ * the walk ends.
  */
+static inline struct dse_fw_ruleset *fw_rules(void)
+{
+	return dp_worker()->fw;
+}
+
+/* The generation of the rules in force (0: none); a connection keeps the one it was judged by. */
+static inline uint32_t fw_gen(void)
+{
+	return fw_rules() ? fw_rules()->gen : 0;
+}
+
 /*
  * The keys a packet is judged by: at the sending VM's port (out) and the
  * receiving VM's port (in); an uplink end is not judged.  With 'reverse',
@@ -118,10 +128,10 @@ static void fw_verdict(const struct dse_fw_key *keys, const uint32_t *res, unsig
 	j->action = DSE_FW_ALLOW;
 	j->result = 0;
 	for (unsigned i = 0; i < n; i++) {
-		enum dse_fw_action a = dse_fw_verdict(dp.fw, res[i], seg);
+		enum dse_fw_action a = dse_fw_verdict(fw_rules(), res[i], seg);
 
-		if (dp.fw)
-			dse_fw_count(dp.fw, res[i]);
+		if (fw_rules())
+			dse_fw_count(fw_rules(), res[i]);
 		if (a != DSE_FW_ALLOW && j->action == DSE_FW_ALLOW) {
 			j->action = a;
 			j->result = res[i];
@@ -141,13 +151,13 @@ static void fw_judge(const uint8_t *frame, const struct dse_pkt_info *pi, uint16
 	uint32_t res[2] = {0, 0};
 	unsigned n = fw_keys(frame, pi, seg, in, out, reverse, keys);
 
-	dse_fw_classify(dp.fw, kp, n, res);
+	dse_fw_classify(fw_rules(), kp, n, res);
 	fw_verdict(keys, res, n, seg, j);
 }
 
 static uint32_t rule_id(uint32_t result)
 {
-	const struct dse_fw_rule *r = dp.fw ? dse_fw_rule_of(dp.fw, result) : NULL;
+	const struct dse_fw_rule *r = fw_rules() ? dse_fw_rule_of(fw_rules(), result) : NULL;
 
 	return r ? r->id : 0;
 }
@@ -427,7 +437,7 @@ static void fw_prepare(struct fw_burst *b, void **objs, uint16_t n)
 		nk = fw_prepare_lookup(b, objs, tp, at, k, kp, nk);
 	if (nk == 0)
 		return;
-	dse_fw_classify(dp.fw, kp, nk, res);
+	dse_fw_classify(fw_rules(), kp, nk, res);
 	nk = 0;
 	for (uint16_t i = 0; i < n; i++)
 		for (unsigned y = 0; y < b->n_keys[i]; y++)
@@ -508,11 +518,11 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 			return FW_NEXT_LIMIT;
 		if (r < 0)
 			return FW_NEXT_INVALID;
-		dp_worker()->ct->entries[r].fw_gen = dp.fw_gen;
+		dp_worker()->ct->entries[r].fw_gen = fw_gen();
 		return fw_pass(m, meta, r, DSE_CT_DIR_ORIG);
 	default:
 		e = &dp_worker()->ct->entries[index];
-		if (unlikely(e->fw_gen != dp.fw_gen)) {
+		if (unlikely(e->fw_gen != fw_gen())) {
 			/* The rules changed since this connection was judged: judge it again. */
 			fw_judge(frame, pi, meta->segment, meta->in_port, meta->out_port,
 				 dir == DSE_CT_DIR_REPLY, &j);
@@ -520,7 +530,7 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 				dse_ct_delete(dp_worker()->ct, (uint32_t)index);
 				return fw_refuse(rep, m, pi, &j);
 			}
-			e->fw_gen = dp.fw_gen;
+			e->fw_gen = fw_gen();
 			e->mark = rule_id(j.result);
 		}
 		return fw_pass(m, meta, index, dir);

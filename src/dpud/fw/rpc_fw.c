@@ -3,10 +3,14 @@
  * The JSON-RPC methods of the firewall and connection tracking (docs/api.md).
  *
  * The control thread keeps the rules as given and the policy of each
- * segment.  Every change compiles a complete new rule set here, off the
- * packet path, and swaps it in with one dp_call(): the worker judges every
- * packet by either the old or the new set, never by a mix, and forwarding
- * never pauses for the compilation.  Connections judged by an older set are
+ * segment.  A change set (fw.rules.apply, or the one-rule fw.rule.add and
+ * fw.rule.del, or fw.policy) is validated whole before anything changes,
+ * compiled once into a complete new rule set here, off the packet path, and
+ * put in force with one atomic pointer store that the workers load at the
+ * start of each graph walk: a worker judges every packet by either the old
+ * or the new set, never by a mix, and forwarding never pauses for the
+ * compilation.  The old set is freed after every worker passed a quiescent
+ * state (dp_rcu_synchronize()).  Connections judged by an older set are
  * judged again on their next packet (node_fw.c).
  */
 #include <arpa/inet.h>
@@ -37,40 +41,64 @@ static const char *const policy_names[] = {"off", "allow", "deny"};
 
 /* ---- publishing a rule set ---- */
 
-struct fw_swap {
-	struct dse_fw_ruleset *rs;
-	struct dse_fw_ruleset *old;
-};
-
-static int fw_swap_apply(void *arg)
+/* The rule set in force; the control thread is its only writer. */
+static struct dse_fw_ruleset *fw_current(void)
 {
-	struct fw_swap *sw = arg;
+	return atomic_load_explicit(&dp.fw, memory_order_relaxed);
+}
 
-	dse_fw_counters_carry(sw->rs, dp.fw);
-	sw->old = dp.fw;
-	dp.fw = sw->rs;
-	dp.fw_gen++;
+/* Sets which segments the firewall filters, from the policies 'arg'.  Worker. */
+static int fw_flags_apply(void *arg)
+{
+	const uint8_t *pol = arg;
+
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
-		dp.segments[s].fw = dp.segments[s].used && policy[s] != POLICY_OFF;
+		dp.segments[s].fw = dp.segments[s].used && pol[s] != POLICY_OFF;
 	/* Recomputes which ports carry firewalled segments and drops cached decisions. */
 	dp_segments_rebuild();
 	return 0;
 }
 
-/* Compiles the rules and policies and puts them in force.  Returns 0 or -EINVAL (error set). */
-static int fw_publish(struct dse_rpc_call *call)
+/*
+ * Compiles the 'n' rules 'set' with the policies 'pol' and puts them in
+ * force: on success they become the rules and policies of the control
+ * thread (which takes 'set', a malloc()ed array) and '*compile_ns' (may be
+ * NULL) says how long the compilation took.  Returns 0, or -EINVAL with
+ * the error set and nothing changed ('set' is still the caller's).
+ */
+static int fw_publish(struct dse_rpc_call *call, struct dse_fw_rule *set, unsigned n,
+		      const uint8_t *pol, uint64_t *compile_ns)
 {
-	struct fw_swap sw = {0};
+	struct dse_fw_ruleset *rs, *old = fw_current();
 	char err[DSE_FW_ERR_LEN];
+	uint64_t t0 = dse_clock_ns();
+	bool flags = false;
 
-	sw.rs = dse_fw_compile(rules, n_rules, err, sizeof(err));
-	if (sw.rs == NULL)
+	rs = dse_fw_compile(set, n, err, sizeof(err));
+	if (rs == NULL)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err);
-	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
-		if (policy[s] == POLICY_DENY)
-			dse_fw_default_set(sw.rs, (uint16_t)s, DSE_FW_DROP);
-	dp_call(fw_swap_apply, &sw);
-	dse_fw_ruleset_free(sw.old);
+	if (compile_ns)
+		*compile_ns = dse_clock_ns() - t0;
+	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
+		if (pol[s] == POLICY_DENY)
+			dse_fw_default_set(rs, (uint16_t)s, DSE_FW_DROP);
+		flags |= dp.segments[s].fw != (dp.segments[s].used && pol[s] != POLICY_OFF);
+	}
+	/* One store puts the whole set in force; each worker takes it at its next walk. */
+	atomic_store_explicit(&dp.fw, rs, memory_order_release);
+	if (flags)
+		dp_call(fw_flags_apply, (void *)pol);
+	/* Once every worker passed a quiescent state, none counts in or reads 'old'. */
+	dp_rcu_synchronize();
+	dse_fw_counters_carry(rs, old);
+	dse_fw_ruleset_free(old);
+	if (set != rules) {
+		free(rules);
+		rules = set;
+	}
+	n_rules = n;
+	if (pol != policy)
+		memcpy(policy, pol, sizeof(policy));
 	dse_dpud_config_changed();
 	return 0;
 }
@@ -258,9 +286,9 @@ static const char *proto_name(uint8_t p, char *buf, size_t len)
 
 static int fw_policy(struct dse_rpc_call *call, json_t **ret)
 {
+	uint8_t pol[DSE_MAX_SEGMENTS];
 	const char *def, *name;
 	uint16_t seg;
-	uint8_t old;
 	int p = -1;
 
 	if (dse_rpc_params_only(call, "segment", "default", NULL) < 0 ||
@@ -277,36 +305,45 @@ static int fw_policy(struct dse_rpc_call *call, json_t **ret)
 	if (p < 0)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "'default' must be allow, deny or off");
-	old = policy[seg];
-	policy[seg] = (uint8_t)p;
-	if (fw_publish(call) < 0) {
-		policy[seg] = old;
+	memcpy(pol, policy, sizeof(pol));
+	pol[seg] = (uint8_t)p;
+	if (fw_publish(call, rules, n_rules, pol, NULL) < 0)
 		return -EINVAL;
-	}
 	*ret = NULL;
+	return 0;
+}
+
+/* fw.policy.list: the segments whose firewall is on, with their default. */
+static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *a;
+
+	if (dse_rpc_params_only(call, NULL) < 0)
+		return -EINVAL;
+	a = json_array();
+	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
+		if (dp.segments[s].used && policy[s] != POLICY_OFF)
+			json_array_append_new(a, json_pack("{s:s, s:s}", "segment",
+							   dp.segments[s].name, "default",
+							   policy_names[policy[s]]));
+	*ret = a;
 	return 0;
 }
 
 /* ---- rules ---- */
 
-static int rule_by_id(uint32_t id)
+/*
+ * Reads one rule from the params of 'call' (fw.rule.add's, or one entry of
+ * fw.rules.apply's "rules").  Returns 0 or -EINVAL with the error set.
+ */
+static int rule_parse(struct dse_rpc_call *call, struct dse_fw_rule *r)
 {
-	for (unsigned i = 0; i < n_rules; i++)
-		if (rules[i].id == id)
-			return (int)i;
-	return -1;
-}
-
-static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
-{
-	struct dse_fw_rule r;
 	long long id, prio = 0, fam = -1, icmp = -1;
 	const char *s;
 	char err[DSE_FW_ERR_LEN];
 	int family = 0, a;
-	struct dse_fw_rule *grown;
 
-	dse_fw_rule_init(&r);
+	dse_fw_rule_init(r);
 	if (dse_rpc_params_only(call, "id", "priority", "family", "src", "dst", "proto", "sport",
 				"dport", "icmp_type", "action", "direction", "segment", "port",
 				NULL) < 0 ||
@@ -314,96 +351,336 @@ static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
 	    dse_rpc_param_int(call, "priority", false, INT32_MIN, INT32_MAX, &prio) == -EINVAL ||
 	    dse_rpc_param_int(call, "family", false, 0, 6, &fam) == -EINVAL ||
 	    dse_rpc_param_int(call, "icmp_type", false, 0, 255, &icmp) == -EINVAL ||
-	    param_prefix(call, "src", &r.src, &family) < 0 ||
-	    param_prefix(call, "dst", &r.dst, &family) < 0 ||
-	    param_proto(call, "proto", &r.proto) == -EINVAL ||
-	    param_ports(call, "sport", &r.sport) < 0 || param_ports(call, "dport", &r.dport) < 0 ||
+	    param_prefix(call, "src", &r->src, &family) < 0 ||
+	    param_prefix(call, "dst", &r->dst, &family) < 0 ||
+	    param_proto(call, "proto", &r->proto) == -EINVAL ||
+	    param_ports(call, "sport", &r->sport) < 0 || param_ports(call, "dport", &r->dport) < 0 ||
 	    dse_rpc_param_str(call, "action", true, &s) < 0)
 		return -EINVAL;
 	a = dse_fw_action_parse(s);
 	if (a < 0)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "'action' must be allow, drop or reject");
-	r.action = (uint8_t)a;
+	r->action = (uint8_t)a;
 	if (dse_rpc_param_str(call, "direction", false, &s) == 0) {
 		a = dse_fw_dir_parse(s);
 		if (a < 0)
 			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 					     "'direction' must be in, out or any");
-		r.direction = (uint8_t)a;
+		r->direction = (uint8_t)a;
 	}
 	if (dse_rpc_param_str(call, "segment", false, &s) == 0) {
-		r.segment = dp_segment_find(s);
-		if (r.segment == DSE_NO_SEGMENT)
+		r->segment = dp_segment_find(s);
+		if (r->segment == DSE_NO_SEGMENT)
 			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 					     "no segment '%s' (segment.list shows them)", s);
 	}
 	if (dse_rpc_param_str(call, "port", false, &s) == 0) {
-		r.port = dp_port_find(s);
-		if (r.port == DSE_NO_PORT)
+		r->port = dp_port_find(s);
+		if (r->port == DSE_NO_PORT)
 			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 					     "no port '%s' (port.list shows them)", s);
 	}
-	r.id = (uint32_t)id;
-	r.priority = (int32_t)prio;
+	r->id = (uint32_t)id;
+	r->priority = (int32_t)prio;
 	if (icmp >= 0)
-		r.icmp_type = (int16_t)icmp;
+		r->icmp_type = (int16_t)icmp;
 	/* The family: as given, else that of the prefixes or the ICMP flavour, else both. */
 	if (fam >= 0)
-		r.family = (uint8_t)fam;
+		r->family = (uint8_t)fam;
 	else if (family)
-		r.family = (uint8_t)family;
-	else if (r.proto == 1)
-		r.family = 4;
-	else if (r.proto == 58)
-		r.family = 6;
+		r->family = (uint8_t)family;
+	else if (r->proto == 1)
+		r->family = 4;
+	else if (r->proto == 58)
+		r->family = 6;
 	else
-		r.family = 0;
-	if (dse_fw_rule_validate(&r, err, sizeof(err)) < 0)
+		r->family = 0;
+	if (dse_fw_rule_validate(r, err, sizeof(err)) < 0)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s", err);
+	return 0;
+}
+
+/* An id and where it is: the sorted index of a change set. */
+struct id_pos {
+	uint32_t id;
+	uint32_t pos;
+};
+
+static int cmp_id_pos(const void *a, const void *b)
+{
+	const struct id_pos *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Returns the index of rule 'id' in the sorted 'idx' of 'n' rules, or -1. */
+static int id_find(const struct id_pos *idx, unsigned n, uint32_t id)
+{
+	struct id_pos key = {.id = id};
+	const struct id_pos *e = bsearch(&key, idx, n, sizeof(*idx), cmp_id_pos);
+
+	return e ? (int)e->pos : -1;
+}
+
+/* Returns the index of the rule with 'id' among the rules in force, or -1. */
+static int rule_by_id(uint32_t id)
+{
+	struct dse_fw_ruleset *rs = fw_current();
+	int i = rs ? dse_fw_find(rs, id) : -ENOENT;
+
+	return i < 0 ? -1 : i;
+}
+
+/* What a change set did. */
+struct fw_change_stats {
+	unsigned added, replaced, deleted;
+	uint64_t compile_ns;
+};
+
+/*
+ * Applies one change set: the 'n_add' rules 'add' are added, or replace the
+ * rule of their id in place; the 'n_del' ids 'del' are removed; with
+ * 'replace', 'add' becomes the whole set instead.  'pol' is the policy of
+ * every segment afterwards.  All of it is checked first (ids unique in the
+ * change set, every id deleted present, the size of the result); then it is
+ * compiled once and published.  Returns 0 with 'st' filled, or -EINVAL
+ * (error set, nothing changed) or -ENOMEM.
+ */
+static int fw_change(struct dse_rpc_call *call, const struct dse_fw_rule *add, unsigned n_add,
+		     const uint32_t *del, unsigned n_del, bool replace, const uint8_t *pol,
+		     struct fw_change_stats *st)
+{
+	struct id_pos *ai = malloc(sizeof(*ai) * (n_add + 1));
+	uint32_t *place = NULL; /* per rule in force: where it goes, or UINT32_MAX (deleted) */
+	struct dse_fw_rule *set = NULL;
+	unsigned base = replace ? 0 : n_rules, n = 0;
+	int r = -EINVAL;
+
+	memset(st, 0, sizeof(*st));
+	if (ai == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n_add; i++)
+		ai[i] = (struct id_pos){add[i].id, i};
+	qsort(ai, n_add, sizeof(*ai), cmp_id_pos);
+	for (unsigned i = 1; i < n_add; i++)
+		if (ai[i].id == ai[i - 1].id) {
+			dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				      "rules[%u] and rules[%u] both have id %u: ids must be unique",
+				      ai[i - 1].pos, ai[i].pos, ai[i].id);
+			goto out;
+		}
+	place = malloc(sizeof(*place) * (base + 1));
+	set = malloc(sizeof(*set) * (base + n_add + 1));
+	if (place == NULL || set == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < base; i++)
+		place[i] = 0;
+	for (unsigned i = 0; i < n_del; i++) {
+		int at = rule_by_id(del[i]);
+
+		if (id_find(ai, n_add, del[i]) >= 0) {
+			dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				      "rule %u is both in 'rules' and in 'delete': give it once", del[i]);
+			goto out;
+		}
+		if (at < 0) {
+			dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				      "delete[%u]: no rule %u (fw.rule.list shows them)", i, del[i]);
+			goto out;
+		}
+		if (place[at] == UINT32_MAX) {
+			dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				      "delete[%u]: rule %u is given twice", i, del[i]);
+			goto out;
+		}
+		place[at] = UINT32_MAX;
+		st->deleted++;
+	}
+	/* The rules that stay keep their order; a replaced rule keeps its place. */
+	for (unsigned i = 0; i < base; i++) {
+		int j;
+
+		if (place[i] == UINT32_MAX)
+			continue;
+		j = id_find(ai, n_add, rules[i].id);
+		set[n++] = j >= 0 ? add[j] : rules[i];
+		st->replaced += j >= 0;
+	}
+	for (unsigned i = 0; i < n_add; i++) {
+		if (!replace && rule_by_id(add[i].id) >= 0)
+			continue;
+		set[n++] = add[i];
+		st->added++;
+	}
+	if (n > DSE_FW_MAX_RULES) {
+		dse_rpc_error(call, DSE_RPC_APP_ERROR,
+			      "the change leaves %u rules, more than a rule set holds (%u)", n,
+			      DSE_FW_MAX_RULES);
+		goto out;
+	}
+	r = fw_publish(call, set, n, pol, &st->compile_ns);
+	if (r == 0)
+		set = NULL; /* the rules in force now */
+out:
+	free(ai);
+	free(place);
+	free(set);
+	return r;
+}
+
+static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
+{
+	struct fw_change_stats st;
+	struct dse_fw_rule r;
+
+	if (rule_parse(call, &r) < 0)
+		return -EINVAL;
 	if (rule_by_id(r.id) >= 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 				     "rule %u exists: fw.rule.del it first to replace it", r.id);
-	if (n_rules >= DSE_FW_MAX_RULES)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "too many rules (at most %u)",
-				     DSE_FW_MAX_RULES);
-	grown = realloc(rules, sizeof(*rules) * (n_rules + 1));
-	if (grown == NULL)
-		return -ENOMEM;
-	rules = grown;
-	rules[n_rules++] = r;
-	if (fw_publish(call) < 0) {
-		n_rules--;
+	if (fw_change(call, &r, 1, NULL, 0, false, policy, &st) < 0)
 		return -EINVAL;
-	}
 	*ret = json_pack("{s:I}", "id", (json_int_t)r.id);
 	return 0;
 }
 
 static int fw_rule_del(struct dse_rpc_call *call, json_t **ret)
 {
-	struct dse_fw_rule saved;
+	struct fw_change_stats st;
 	long long id;
-	int i;
+	uint32_t del;
 
 	if (dse_rpc_params_only(call, "id", NULL) < 0 ||
 	    dse_rpc_param_int(call, "id", true, 1, INT32_MAX, &id) < 0)
 		return -EINVAL;
-	i = rule_by_id((uint32_t)id);
-	if (i < 0)
+	if (rule_by_id((uint32_t)id) < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 				     "no rule %lld (fw.rule.list shows them)", id);
-	saved = rules[i];
-	memmove(&rules[i], &rules[i + 1], sizeof(*rules) * (n_rules - (unsigned)i - 1));
-	n_rules--;
-	if (fw_publish(call) < 0) {
-		memmove(&rules[i + 1], &rules[i], sizeof(*rules) * (n_rules - (unsigned)i));
-		rules[i] = saved;
-		n_rules++;
+	del = (uint32_t)id;
+	if (fw_change(call, NULL, 0, &del, 1, false, policy, &st) < 0)
 		return -EINVAL;
-	}
 	*ret = NULL;
 	return 0;
+}
+
+/*
+ * Reads one entry of a list param into a sub-call of 'call' and, on an
+ * error, names the entry in the message of 'call': "rules[17] (id 42): ...".
+ */
+static int entry_error(struct dse_rpc_call *call, struct dse_rpc_call *sub, const char *list,
+		       size_t i)
+{
+	json_t *id = json_object_get(sub->params, "id");
+	char idbuf[32] = "";
+
+	if (json_is_integer(id))
+		snprintf(idbuf, sizeof(idbuf), " (id %lld)", (long long)json_integer_value(id));
+	return dse_rpc_error(call, sub->err_code ? sub->err_code : DSE_RPC_INVALID_PARAMS,
+			     "%s[%zu]%s: %s", list, i, idbuf,
+			     sub->err_msg[0] ? sub->err_msg : "not a valid entry");
+}
+
+/*
+ * fw.rules.apply: one change set.  params: "rules" (rules to add, or to
+ * replace the rule of their id), "delete" (ids to remove), "replace" (true:
+ * "rules" is the whole new set; "delete" must then be absent), "policies"
+ * ([{segment, default}]: policies changed with the rules).
+ */
+static int fw_rules_apply(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *jr = json_object_get(call->params, "rules");
+	json_t *jd = json_object_get(call->params, "delete");
+	json_t *jp = json_object_get(call->params, "policies");
+	json_t *jx = json_object_get(call->params, "replace");
+	struct dse_fw_rule *add = NULL;
+	uint32_t *del = NULL;
+	uint8_t pol[DSE_MAX_SEGMENTS];
+	size_t n_add = json_array_size(jr), n_del = json_array_size(jd), i;
+	struct fw_change_stats st;
+	bool replace = json_is_true(jx);
+	int r = -EINVAL;
+	json_t *v;
+
+	if (dse_rpc_params_only(call, "rules", "delete", "replace", "policies", NULL) < 0)
+		return -EINVAL;
+	if ((jr && !json_is_array(jr)) || (jd && !json_is_array(jd)) ||
+	    (jp && !json_is_array(jp)) || (jx && !json_is_boolean(jx)))
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "'rules', 'delete' and 'policies' must be lists and 'replace' "
+				     "true or false");
+	if (replace && jd)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "'delete' goes with changes, not with 'replace': true (which "
+				     "removes every rule not in 'rules')");
+	/* Bounded before anything is allocated for it. */
+	if (n_add > DSE_FW_MAX_RULES || n_del > DSE_FW_MAX_RULES ||
+	    json_array_size(jp) > DSE_MAX_SEGMENTS)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "a change set holds at most %u rules, %u deletions and %u "
+				     "policies",
+				     DSE_FW_MAX_RULES, DSE_FW_MAX_RULES, DSE_MAX_SEGMENTS);
+	memcpy(pol, policy, sizeof(pol));
+	json_array_foreach(jp, i, v) {
+		struct dse_rpc_call sub = {.params = v, .ctx = call->ctx, .srv = call->srv,
+					   .remote = call->remote};
+		const char *seg, *def;
+		uint16_t s;
+		int p = -1;
+
+		if (!json_is_object(v) || dse_rpc_params_only(&sub, "segment", "default", NULL) < 0 ||
+		    dse_rpc_param_str(&sub, "segment", true, &seg) < 0 ||
+		    dse_rpc_param_str(&sub, "default", true, &def) < 0)
+			return entry_error(call, &sub, "policies", i);
+		s = dp_segment_find(seg);
+		for (int k = 0; k < (int)RTE_DIM(policy_names); k++)
+			if (strcmp(def, policy_names[k]) == 0)
+				p = k;
+		if (s == DSE_NO_SEGMENT)
+			dse_rpc_error(&sub, DSE_RPC_APP_ERROR,
+				      "no segment '%s' (segment.list shows them)", seg);
+		else if (p < 0)
+			dse_rpc_error(&sub, DSE_RPC_INVALID_PARAMS,
+				      "'default' must be allow, deny or off");
+		if (s == DSE_NO_SEGMENT || p < 0)
+			return entry_error(call, &sub, "policies", i);
+		pol[s] = (uint8_t)p;
+	}
+	add = malloc(sizeof(*add) * (n_add + 1));
+	del = malloc(sizeof(*del) * (n_del + 1));
+	if (add == NULL || del == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(jr, i, v) {
+		struct dse_rpc_call sub = {.params = v, .ctx = call->ctx, .srv = call->srv,
+					   .remote = call->remote};
+
+		if (!json_is_object(v) || rule_parse(&sub, &add[i]) < 0) {
+			entry_error(call, &sub, "rules", i);
+			goto out;
+		}
+	}
+	json_array_foreach(jd, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > INT32_MAX) {
+			dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				      "delete[%zu]: a rule id (1..%d)", i, INT32_MAX);
+			goto out;
+		}
+		del[i] = (uint32_t)json_integer_value(v);
+	}
+	r = fw_change(call, add, (unsigned)n_add, del, (unsigned)n_del, replace, pol, &st);
+	if (r == 0)
+		*ret = json_pack("{s:i, s:i, s:i, s:i, s:f}", "rules", (int)n_rules, "added",
+				 (int)st.added, "replaced", (int)st.replaced, "deleted",
+				 (int)st.deleted, "compile_ms", st.compile_ns / 1e6);
+out:
+	free(add);
+	free(del);
+	return r;
 }
 
 static json_t *prefix_json(const struct dse_fw_prefix *p, uint8_t family)
@@ -478,10 +755,11 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 	a = json_array();
 	for (unsigned i = 0; i < n_rules; i++) {
 		json_t *o = rule_params(&sorted[i]);
-		int idx = dp.fw ? dse_fw_find(dp.fw, sorted[i].id) : -1;
+		struct dse_fw_ruleset *rs = fw_current();
+		int idx = rs ? dse_fw_find(rs, sorted[i].id) : -1;
 
 		json_object_set_new(o, "hits",
-				    json_integer(idx >= 0 ? (json_int_t)dse_fw_hits(dp.fw, (uint32_t)idx)
+				    json_integer(idx >= 0 ? (json_int_t)dse_fw_hits(rs, (uint32_t)idx)
 							  : 0));
 		json_array_append_new(a, o);
 	}
@@ -949,18 +1227,29 @@ static int fw_config_save(json_t *calls)
 				calls, json_pack("{s:s, s:{s:s, s:s}}", "method", "fw.policy",
 						 "params", "segment", dp.segments[s].name,
 						 "default", policy_names[policy[s]]));
-	for (unsigned i = 0; i < n_rules; i++)
-		json_array_append_new(calls, json_pack("{s:s, s:o}", "method", "fw.rule.add",
-						       "params", rule_params(&rules[i])));
+	/* The rules in one change set, so a replay compiles them once. */
+	if (n_rules > 0) {
+		json_t *list = json_array();
+
+		for (unsigned i = 0; i < n_rules; i++)
+			json_array_append_new(list, rule_params(&rules[i]));
+		json_array_append_new(calls, json_pack("{s:s, s:{s:b, s:o}}", "method",
+						       "fw.rules.apply", "params", "replace", 1,
+						       "rules", list));
+	}
 	return 0;
 }
 
 const struct dse_rpc_method dse_fw_methods[] = {
 	{"fw.policy", fw_policy, "a segment's firewall: segment, default (allow|deny|off)"},
+	{"fw.policy.list", fw_policy_list, "the segments whose firewall is on, with their default"},
 	{"fw.rule.add", fw_rule_add,
 	 "adds a rule: id, priority, src, dst, proto, sport, dport, icmp_type, action, "
 	 "direction, segment, port"},
 	{"fw.rule.del", fw_rule_del, "removes a rule: id"},
+	{"fw.rules.apply", fw_rules_apply,
+	 "one change set of rules, compiled once: [rules] (added or replacing their id), "
+	 "[delete] (ids), [replace] (rules is the whole set), [policies] ([{segment, default}])"},
 	{"fw.rule.list", fw_rule_list, "the rules in evaluation order with their hits"},
 	{"fw.conn.list", fw_conn_list,
 	 "tracked connections: [segment], [proto], [addr], [port], [state], [limit]"},
