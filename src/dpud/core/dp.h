@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include <rte_ether.h>
 #include <rte_graph.h>
 #include <rte_mbuf.h>
@@ -327,12 +329,27 @@ static inline uint32_t dp_addr_fold(const uint8_t *a, unsigned len)
 	return x;
 }
 
-/* The worker that owns the connection of IP packet 'frame' (dp_conn_owner()). */
-static inline unsigned dp_pkt_owner(const uint8_t *frame, const struct dse_meta *meta)
+/*
+ * The worker that owns the connection of IP packet 'frame' (of which 'len'
+ * bytes are contiguous): dp_conn_owner() of its addresses, or for an ICMP
+ * or ICMPv6 error of the addresses of the packet it quotes, since that is
+ * the connection it may be related to.
+ */
+static inline unsigned dp_pkt_owner(const uint8_t *frame, uint32_t len, const struct dse_meta *meta)
 {
-	const uint8_t *ip = frame + meta->pi.l3_off;
+	const struct dse_pkt_info *pi = &meta->pi;
+	const bool v6 = pi->l3 == DSE_L3_IPV6;
+	const uint8_t *ip = frame + pi->l3_off;
 
-	if (meta->pi.l3 == DSE_L3_IPV4)
+	if (unlikely(pi->l4_off != 0 && pi->l4_proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))) {
+		uint8_t type = frame[pi->l4_off];
+		uint32_t quote = pi->l4_off + 8u, need = v6 ? 40 : 20;
+
+		if ((v6 ? type >= 1 && type <= 4 : type == 3 || type == 11 || type == 12) &&
+		    quote + need <= len && quote + need <= pi->ip_end)
+			ip = frame + quote;
+	}
+	if (!v6)
 		return dp_conn_owner(dp_addr_fold(ip + 12, 4), dp_addr_fold(ip + 16, 4));
 	return dp_conn_owner(dp_addr_fold(ip + 8, 16), dp_addr_fold(ip + 24, 16));
 }

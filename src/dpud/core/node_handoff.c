@@ -21,7 +21,8 @@ enum { HANDOFF_NEXT_FULL, HANDOFF_NEXT_N };
 /* The owner of a packet the flow node handed over: it computed the same. */
 static inline unsigned handoff_owner(struct rte_mbuf *m)
 {
-	return dp_pkt_owner(rte_pktmbuf_mtod(m, const uint8_t *), dse_meta(m));
+	return dp_pkt_owner(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+			    dse_meta(m));
 }
 
 static uint16_t handoff_process(struct rte_graph *graph, struct rte_node *node, void **objs,

@@ -85,6 +85,48 @@ static void test_conn_owner_is_symmetric_and_spreads(void **state)
 	assert_int_equal(dp_conn_owner(0x0a000001, 0x0a000002), 0);
 }
 
+/*
+ * An ICMP error belongs to the connection it quotes.
+ * Verify: for 1000 address pairs and 4 workers, an ICMP "fragmentation
+ * needed" from a router quoting a packet of (a, b) has the owner of (a, b),
+ * as the packet itself has; a truncated quote (or an echo request) is owned
+ * by its own addresses.
+ */
+static void test_an_icmp_error_goes_to_the_quoted_connection(void **state)
+{
+	uint64_t s = 12345;
+
+	(void)state;
+	dp.n_workers = 4;
+	for (unsigned i = 0; i < 1000; i++) {
+		uint8_t f[14 + 20 + 8 + 20 + 8] = {0};
+		struct dse_meta meta = {0};
+		uint32_t a = rnd32(&s), b = rnd32(&s), r = rnd32(&s);
+		uint8_t *ip = f + 14, *icmp = ip + 20, *q = icmp + 8;
+
+		ip[0] = 0x45;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, &r, 4);
+		memcpy(ip + 16, &a, 4);
+		icmp[0] = 3;
+		icmp[1] = 4;
+		q[0] = 0x45;
+		q[9] = IPPROTO_TCP;
+		memcpy(q + 12, &a, 4);
+		memcpy(q + 16, &b, 4);
+		meta.pi.l3 = DSE_L3_IPV4;
+		meta.pi.l3_off = 14;
+		meta.pi.l4_off = 34;
+		meta.pi.l4_proto = IPPROTO_ICMP;
+		meta.pi.ip_end = sizeof(f);
+		assert_int_equal(dp_pkt_owner(f, sizeof(f), &meta), dp_conn_owner(a, b));
+		assert_int_equal(dp_pkt_owner(f, 14 + 20 + 8 + 19, &meta), dp_conn_owner(r, a));
+		icmp[0] = 8;
+		assert_int_equal(dp_pkt_owner(f, sizeof(f), &meta), dp_conn_owner(r, a));
+	}
+	dp.n_workers = 1;
+}
+
 /* ---- the FDB under concurrent readers ---- */
 
 #define N_MACS 512
@@ -289,6 +331,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_conn_owner_is_symmetric_and_spreads),
+	    cmocka_unit_test(test_an_icmp_error_goes_to_the_quoted_connection),
 	    cmocka_unit_test(test_fdb_readers_never_see_a_reused_slot),
 	    cmocka_unit_test(test_tables_share_one_budget),
 	};

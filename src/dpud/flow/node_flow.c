@@ -92,7 +92,7 @@ static inline uint8_t flow4_prepare(const struct dse_worker *w, struct flow4_bur
 	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
 	    (meta->pi.l3 != DSE_L3_IPV4 && meta->pi.l3 != DSE_L3_IPV6))
 		return FLOW4_NONE;
-	if (unlikely(dp.n_workers > 1) && dp_pkt_owner(frame, meta) != w->id)
+	if (unlikely(dp.n_workers > 1) && dp_pkt_owner(frame, rte_pktmbuf_data_len(m), meta) != w->id)
 		return FLOW4_HANDOFF;
 	/*
 	 * A fragment is judged and tracked only as part of its datagram, on
