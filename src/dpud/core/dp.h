@@ -30,6 +30,7 @@
 #include "fdb.h"
 #include "flow.h"
 #include "frag.h"
+#include "geneve.h"
 #include "parse.h"
 
 struct dp_cmd;
@@ -118,6 +119,8 @@ struct dse_worker {
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
 	struct dse_frag *frag;
+	/* Outer headers toward each peer TEP (index: virtual port - DSE_MAX_PORTS). */
+	struct dse_geneve_peer_tpl encap_tpl[DSE_MAX_TEPS];
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 	atomic_bool running;
 	atomic_bool quit;
