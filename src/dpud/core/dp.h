@@ -119,6 +119,7 @@ struct dse_worker {
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
 	struct dse_frag *frag;
+	uint16_t parse_spec; /* the parse node's edge most packets of the last burst took */
 	/* Outer headers toward each peer TEP (index: virtual port - DSE_MAX_PORTS). */
 	struct dse_geneve_peer_tpl encap_tpl[DSE_MAX_TEPS];
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
