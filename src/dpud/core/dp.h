@@ -42,6 +42,7 @@
 #include "fdb.h"
 #include "flow.h"
 #include "frag.h"
+#include "geneve.h"
 #include "parse.h"
 
 struct dp_cmd;
@@ -184,6 +185,9 @@ struct dse_worker {
 	 * a freed one, so the generation, not the pointer, says it is new.
 	 */
 	uint32_t fw_gen;
+	uint16_t parse_spec; /* the parse node's edge most packets of the last burst took */
+	/* Outer headers toward each peer TEP (index: virtual port - DSE_MAX_PORTS). */
+	struct dse_geneve_peer_tpl encap_tpl[DSE_MAX_TEPS];
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 };
 

@@ -183,8 +183,6 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
 		struct dse_meta *meta = dse_meta(m);
-		struct dse_flow_entry *f;
-		uint64_t k0, k1;
 
 		if (unlikely(fw_on && b4->l4[i] != FLOW4_NONE)) {
 			uint16_t next = b4->l4[i] == FLOW4_SLOW	     ? FLOW_NEXT_SEGMENT
@@ -196,19 +194,10 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 			dse_enq(&q, next);
 			continue;
 		}
-		dse_flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->port,
-			     dse_flow_vlan_key(m->port, meta), &k0, &k1);
-		f = dse_flow_lookup(fc, k0, k1, gen);
-		if (unlikely(f == NULL ||
-			     dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)) {
+		if (unlikely(!dse_flow_hit(fc, fdb, m, meta, gen, now_s))) {
 			dse_enq(&q, FLOW_NEXT_SEGMENT);
 			continue;
 		}
-		/* Only write the timestamp when it changes: keeps the line clean. */
-		if (unlikely(fdb[f->fdb_src].last_seen_s != now_s))
-			__atomic_store_n(&fdb[f->fdb_src].last_seen_s, now_s, __ATOMIC_RELAXED);
-		m->port = f->out_port;
-		meta->segment = f->segment;
 		hits++;
 		dse_enq(&q, FLOW_NEXT_TX);
 	}

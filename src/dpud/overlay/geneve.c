@@ -62,28 +62,18 @@ static inline int is_vlan_tpid(uint32_t type)
  * Encapsulation.
  */
 
-int dse_geneve_encap(struct rte_mbuf *m, const struct dse_geneve_tx *tx, uint32_t flow_hash)
+void dse_geneve_tpl_build(struct dse_geneve_tpl *t, const struct dse_geneve_tx *tx)
 {
-	uint32_t inner_len = rte_pktmbuf_pkt_len(m);
 	uint32_t l2_len = ETH_HDR_LEN + (tx->vlan ? VLAN_TAG_LEN : 0);
 	struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *udp;
-	uint8_t *p, *gnv;
+	uint8_t *gnv;
 
-	if (unlikely(inner_len < ETH_HDR_LEN || tx->vni > DSE_GENEVE_VNI_MAX))
-		return -EINVAL;
-	/* 'mtu' bounds the outer IPv4 packet, which also keeps it below 65536. */
-	if (unlikely(inner_len + DSE_GENEVE_IP4_ENCAP_LEN > tx->mtu))
-		return -EMSGSIZE;
-	/* The headroom of a shared buffer is not ours to write. */
-	if (unlikely(RTE_MBUF_CLONED(m) || rte_mbuf_refcnt_read(m) != 1))
-		return -ENOBUFS;
-	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)(l2_len + DSE_GENEVE_IP4_ENCAP_LEN));
-	if (unlikely(p == NULL))
-		return -ENOBUFS;
-
-	eth = (struct rte_ether_hdr *)p;
+	memset(t, 0, sizeof(*t));
+	t->len = (uint8_t)(l2_len + DSE_GENEVE_IP4_ENCAP_LEN);
+	t->l2_len = (uint8_t)l2_len;
+	eth = (struct rte_ether_hdr *)t->hdr;
 	rte_ether_addr_copy(&tx->nh_mac, &eth->dst_addr);
 	rte_ether_addr_copy(&tx->local.mac, &eth->src_addr);
 	if (tx->vlan) {
@@ -96,25 +86,22 @@ int dse_geneve_encap(struct rte_mbuf *m, const struct dse_geneve_tx *tx, uint32_
 		eth->ether_type = rte_cpu_to_be_16(ETYPE_IPV4);
 	}
 
-	ip = (struct rte_ipv4_hdr *)(p + l2_len);
+	ip = (struct rte_ipv4_hdr *)(t->hdr + l2_len);
 	ip->version_ihl = RTE_IPV4_VHL_DEF; /* version 4, 5 words */
 	/* DSCP only: ECN stays Not-ECT, so decapsulation never has to merge a CE mark. */
 	ip->type_of_service = (uint8_t)(tx->dscp << 2);
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(inner_len + DSE_GENEVE_IP4_ENCAP_LEN));
 	/* An atomic datagram (DF, never fragmented) needs no unique ID: RFC 6864. */
 	ip->packet_id = 0;
 	ip->fragment_offset = rte_cpu_to_be_16(IP4_DF);
 	ip->time_to_live = IP4_TTL;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->hdr_checksum = 0;
 	ip->src_addr = tx->local.ip;
 	ip->dst_addr = tx->remote_ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	/* The sum without the total length, which each packet adds (RFC 1624). */
+	t->ip_sum = rte_raw_cksum(ip, sizeof(*ip));
 
 	udp = (struct rte_udp_hdr *)(ip + 1);
-	udp->src_port = rte_cpu_to_be_16(dse_geneve_src_port(flow_hash));
 	udp->dst_port = rte_cpu_to_be_16(DSE_GENEVE_UDP_PORT);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(inner_len + UDP_HLEN + DSE_GENEVE_HDR_LEN));
 	udp->dgram_cksum = 0; /* allowed over IPv4: see geneve.h */
 
 	gnv = (uint8_t *)(udp + 1);
@@ -122,11 +109,60 @@ int dse_geneve_encap(struct rte_mbuf *m, const struct dse_geneve_tx *tx, uint32_
 	gnv[1] = 0; /* O = C = 0 */
 	gnv[2] = DSE_GENEVE_PROTO_ETH >> 8;
 	gnv[3] = DSE_GENEVE_PROTO_ETH & 0xff;
-	gnv[4] = (uint8_t)(tx->vni >> 16);
-	gnv[5] = (uint8_t)(tx->vni >> 8);
-	gnv[6] = (uint8_t)tx->vni;
+	/* VNI (bytes 4-6) and the reserved byte 7: written per packet. */
+}
+
+int dse_geneve_encap_tpl(struct rte_mbuf *m, const struct dse_geneve_tpl *t, uint16_t mtu,
+			 uint32_t vni, uint32_t flow_hash)
+{
+	uint32_t inner_len = rte_pktmbuf_pkt_len(m);
+	uint32_t ip_len = inner_len + DSE_GENEVE_IP4_ENCAP_LEN, sum;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	uint8_t *p, *gnv;
+
+	if (unlikely(inner_len < ETH_HDR_LEN || vni > DSE_GENEVE_VNI_MAX))
+		return -EINVAL;
+	/* 'mtu' bounds the outer IPv4 packet, which also keeps it below 65536. */
+	if (unlikely(ip_len > mtu))
+		return -EMSGSIZE;
+	/* The headroom of a shared buffer is not ours to write. */
+	if (unlikely(RTE_MBUF_CLONED(m) || rte_mbuf_refcnt_read(m) != 1))
+		return -ENOBUFS;
+	p = (uint8_t *)rte_pktmbuf_prepend(m, t->len);
+	if (unlikely(p == NULL))
+		return -ENOBUFS;
+	/* Constant sizes, so that the copy is a few moves. */
+	if (likely(t->len == DSE_GENEVE_IP4_OVERHEAD))
+		memcpy(p, t->hdr, DSE_GENEVE_IP4_OVERHEAD);
+	else
+		memcpy(p, t->hdr, DSE_GENEVE_IP4_HEADROOM);
+
+	ip = (struct rte_ipv4_hdr *)(p + t->l2_len);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)ip_len);
+	/* The template's sum plus the total length, folded and complemented. */
+	sum = (uint32_t)t->ip_sum + (uint32_t)ip->total_length;
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->hdr_checksum = (uint16_t)~sum;
+
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	udp->src_port = rte_cpu_to_be_16(dse_geneve_src_port(flow_hash));
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(inner_len + UDP_HLEN + DSE_GENEVE_HDR_LEN));
+
+	gnv = (uint8_t *)(udp + 1);
+	gnv[4] = (uint8_t)(vni >> 16);
+	gnv[5] = (uint8_t)(vni >> 8);
+	gnv[6] = (uint8_t)vni;
 	gnv[7] = 0;
 	return 0;
+}
+
+int dse_geneve_encap(struct rte_mbuf *m, const struct dse_geneve_tx *tx, uint32_t flow_hash)
+{
+	struct dse_geneve_tpl t;
+
+	dse_geneve_tpl_build(&t, tx);
+	return dse_geneve_encap_tpl(m, &t, tx->mtu, tx->vni, flow_hash);
 }
 
 /*

@@ -90,6 +90,32 @@ struct dse_geneve_tx {
 };
 
 /*
+ * The outer headers toward one peer TEP, made once (dse_geneve_tpl_build())
+ * and copied in front of each packet by dse_geneve_encap_tpl(), which then
+ * writes what differs per packet: the IPv4 total length and checksum (the
+ * template keeps the sum of the rest, RFC 1624), the UDP source port and
+ * length, and the VNI (one peer may carry several segments).
+ */
+struct dse_geneve_tpl {
+	uint8_t hdr[DSE_GENEVE_IP4_HEADROOM]; /* Ethernet [802.1Q], IPv4, UDP, Geneve */
+	uint8_t len;     /* bytes of 'hdr' used: 50, or 54 with a tag */
+	uint8_t l2_len;  /* where the IPv4 header starts */
+	uint16_t ip_sum; /* one's complement sum of the IPv4 header without its length */
+};
+
+/*
+ * A template toward one peer and what it was made from: its user makes it
+ * again when any of these differs from the peer's and our TEP's of the
+ * moment ('valid' 0: never made).
+ */
+struct dse_geneve_peer_tpl {
+	struct dse_geneve_tpl tpl;
+	uint32_t remote_ip, local_ip;
+	struct rte_ether_addr nh_mac, local_mac;
+	uint8_t valid;
+};
+
+/*
  * Every reason decapsulation refuses a packet.  One X-macro list expands into
  * the enum and the strings, as in parse.h.  Names carry no prefix here; the
  * drop names are "geneve_" + the lower-case name (dse_geneve_name()), so the
@@ -154,6 +180,21 @@ struct dse_geneve_rx {
  * its pkt_len.
  */
 int dse_geneve_encap(struct rte_mbuf *m, const struct dse_geneve_tx *tx, uint32_t flow_hash);
+
+/*
+ * Fills 't' with the outer headers dse_geneve_encap() writes for 'tx'
+ * (everything but the VNI, the lengths, the checksum and the source port);
+ * 'tx->vni' and 'tx->mtu' are not used.
+ */
+void dse_geneve_tpl_build(struct dse_geneve_tpl *t, const struct dse_geneve_tx *tx);
+
+/*
+ * Encapsulates 'm' as dse_geneve_encap() does for the 'tx' that 't' was
+ * built from, with that 'tx' struct's 'mtu' and 'vni' given here; same
+ * results and errors, byte for byte the same frame.
+ */
+int dse_geneve_encap_tpl(struct rte_mbuf *m, const struct dse_geneve_tpl *t, uint16_t mtu,
+			 uint32_t vni, uint32_t flow_hash);
 
 /*
  * Validates the outer frame at 'data' ('len' bytes): Ethernet, up to two

@@ -1175,6 +1175,58 @@ static void test_geneve_reason_names(void **state)
 	}
 }
 
+/*
+ * Steps: build one template for each of: no tag and DSCP 0, a VLAN underlay
+ * and DSCP 46; encapsulate with it, one after another, inner frames of 14,
+ * 60, 101, 1000 and the largest size, with VNIs 0, 1 and 0xffffff and
+ * different flow hashes; encapsulate the same frames with
+ * dse_geneve_encap().
+ * Verify: both frames are equal byte for byte every time (the template is
+ * never changed by a packet and every per-packet field is written: total
+ * length, checksum, UDP source port and length, VNI); each outer checksum
+ * sums to 0xffff.
+ */
+static void test_geneve_template_reused_equals_encap_every_time(void **state)
+{
+	static const uint32_t lens[] = {14, 60, 101, 1000, 1500 - DSE_GENEVE_IP4_ENCAP_LEN};
+	static const uint32_t vnis[] = {0, 1, 0xffffff};
+	uint8_t inner[1500];
+
+	(void)state;
+	for (int v = 0; v < 2; v++) {
+		struct dse_geneve_tx tx = tx_default();
+		struct dse_geneve_tpl t;
+
+		tx.vlan = (uint8_t)v;
+		tx.vlan_tci = 0x0123;
+		tx.dscp = v ? 46 : 0;
+		dse_geneve_tpl_build(&t, &tx);
+		assert_int_equal(t.len, v ? 54 : 50);
+		for (unsigned i = 0; i < RTE_DIM(lens); i++) {
+			for (unsigned j = 0; j < RTE_DIM(vnis); j++) {
+				uint32_t hash = 0x9e3779b9u * (i * 3 + j + 1);
+				struct rte_mbuf *a, *b;
+
+				make_inner(inner, lens[i], (uint8_t)(i + j));
+				a = mbuf_of(inner, lens[i], RTE_PKTMBUF_HEADROOM);
+				b = mbuf_of(inner, lens[i], RTE_PKTMBUF_HEADROOM);
+				tx.vni = vnis[j];
+				assert_int_equal(dse_geneve_encap_tpl(a, &t, tx.mtu, vnis[j], hash), 0);
+				assert_int_equal(dse_geneve_encap(b, &tx, hash), 0);
+				assert_int_equal(rte_pktmbuf_pkt_len(a), rte_pktmbuf_pkt_len(b));
+				assert_memory_equal(rte_pktmbuf_mtod(a, uint8_t *),
+						    rte_pktmbuf_mtod(b, uint8_t *),
+						    rte_pktmbuf_pkt_len(a));
+				assert_int_equal(
+				    fold(sum16(rte_pktmbuf_mtod(a, uint8_t *) + t.l2_len, 20, 0)),
+				    0xffff);
+				rte_pktmbuf_free(a);
+				rte_pktmbuf_free(b);
+			}
+		}
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, count_mbufs, check_no_leak)
 
 int main(void)
@@ -1188,6 +1240,7 @@ int main(void)
 	    T(test_geneve_encap_refuses_one_byte_over_the_mtu),
 	    T(test_geneve_encap_without_headroom_or_on_a_shared_buffer_is_enobufs),
 	    T(test_geneve_encap_refuses_runt_frames_and_wide_vnis),
+	    T(test_geneve_template_reused_equals_encap_every_time),
 	    T(test_geneve_decap_accepts_tags_ip_options_padding_and_checksums),
 	    T(test_geneve_decap_refuses_other_versions),
 	    T(test_geneve_decap_refuses_option_length_beyond_the_packet),
