@@ -20,6 +20,9 @@
 
 struct dse_dp dp;
 
+/* FDB slots one ageing slice examines: a few microseconds of the walk. */
+#define DP_FDB_AGE_SLICE 1024
+
 /* A function for the worker to run, and its result. */
 struct dp_cmd {
 	int (*fn)(void *arg);
@@ -222,10 +225,17 @@ static void worker_housekeeping(struct dse_worker *w)
 		dse_ct_expire(dp.ct, w->now_ns, 4096);
 		w->next_ct_ns = w->now_ns + 1000000ull;
 	}
+	/*
+	 * FDB ageing: a pass over the table once a second, in slices of
+	 * DP_FDB_AGE_SLICE slots a millisecond apart, so a walk never waits
+	 * for a whole large table.  An aged entry retires only the cached
+	 * decisions that used it (its version is bumped).
+	 */
 	if (w->now_ns >= w->next_age_ns) {
-		if (dse_fdb_age(dp.fdb, w->now_s) > 0)
-			dp_flows_invalidate();
-		w->next_age_ns = w->now_ns + 1000000000ull;
+		bool pass_done;
+
+		dse_fdb_age_slice(dp.fdb, w->now_s, DP_FDB_AGE_SLICE, &pass_done);
+		w->next_age_ns = w->now_ns + (pass_done ? 1000000000ull : 1000000ull);
 	}
 }
 

@@ -47,6 +47,8 @@ struct dp_cmd;
 #define DSE_NO_PORT      0xffff
 #define DSE_BURST        RTE_GRAPH_BURST_SIZE
 
+_Static_assert(DSE_MAX_VPORTS - 1 <= DSE_FDB_MAX_PORT, "an FDB entry must hold every port id");
+
 /* How a port handles VLAN tags. */
 enum dse_port_mode {
 	DSE_PORT_ACCESS = 0, /* untagged, in one segment (a VM's port) */
@@ -149,7 +151,7 @@ struct dse_dp {
 	bool fw_on;                     /* some segment has the firewall on (dp_segments_rebuild) */
 	struct dse_fw_denylog denylog;  /* rate-limited log of denials */
 	struct dse_worker worker;
-	uint32_t flow_gen;     /* bumped by every change that can alter a forwarding decision */
+	uint32_t flow_gen;     /* bumped by every configuration change that can alter any decision */
 	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
 	unsigned idle_sleep_max_us;
 	int mbuf_dyn_offset;   /* offset of struct dse_meta in an mbuf */
@@ -222,7 +224,11 @@ void dp_stop(void);
  */
 int dp_call(int (*fn)(void *arg), void *arg);
 
-/* Marks every flow cache entry stale.  Worker context only. */
+/*
+ * Marks every flow cache entry stale.  Worker context only.  For the rare
+ * changes that can alter any decision (segments, ports, the firewall's
+ * policy); an FDB change retires only its own decisions (flow.h).
+ */
 static inline void dp_flows_invalidate(void)
 {
 	/* Generation 0 marks empty entries; on the wrap, empty the cache too. */

@@ -463,8 +463,8 @@ static int clock_tick(void *arg)
 	RTE_SET_USED(arg);
 	dp.worker.now_ns = dse_clock_ns();
 	dp.worker.now_s = (uint32_t)(dp.worker.now_ns / 1000000000ull);
-	if (dse_fdb_age(dp.fdb, dp.worker.now_s) > 0)
-		dp_flows_invalidate();
+	/* A whole ageing pass at once; each aged entry retires its own decisions. */
+	dse_fdb_age(dp.fdb, dp.worker.now_s);
 	return 0;
 }
 

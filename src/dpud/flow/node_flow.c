@@ -103,7 +103,8 @@ static inline void flow4_find(struct flow4_burst *b, uint16_t i, uint32_t gen)
 {
 	struct dse_flow4_entry *f = dse_flow4_find(b->bucket[i], b->k[i], gen);
 
-	if (f != NULL && dse_ct_ref_ok(dp.ct, f->ct_index, f->ct_id))
+	if (f != NULL && dse_flow_ref_ok(dp.fdb, &f->ref) &&
+	    dse_ct_ref_ok(dp.ct, f->ct_index, f->ct_id))
 		dse_ct_prefetch(dp.ct, f->ct_index);
 	else
 		f = NULL;
@@ -135,8 +136,8 @@ static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *
 		return FLOW_NEXT_CT_INVALID;
 	if (v == DSE_CT_NEW || dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)
 		return FLOW_NEXT_SEGMENT;
-	if (unlikely(dp.fdb->entries[f->fdb_src].last_seen_s != now_s))
-		dp.fdb->entries[f->fdb_src].last_seen_s = now_s;
+	if (unlikely(dp.fdb->entries[f->ref.src_idx].last_seen_s != now_s))
+		dp.fdb->entries[f->ref.src_idx].last_seen_s = now_s;
 	m->port = f->out_port;
 	meta->segment = f->segment;
 	return FLOW_NEXT_TX;
@@ -147,7 +148,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 {
 	struct dse_worker *w = &dp.worker;
 	struct dse_flow_cache *fc = w->flows;
-	struct dse_fdb_entry *fdb = dp.fdb->entries;
+	const struct dse_fdb *fdb = dp.fdb;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
 	uint32_t hits = 0, hits4 = 0, tries4 = 0, slow = 0;
 	static struct flow4_burst b4; /* one worker: too large for the stack */
@@ -185,14 +186,15 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		dse_flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->port,
 			     dse_flow_vlan_key(m->port, meta), &k0, &k1);
 		f = dse_flow_lookup(fc, k0, k1, gen);
-		if (unlikely(f == NULL ||
+		/* A decision whose FDB entries changed (moved, aged, removed) is a miss. */
+		if (unlikely(f == NULL || !dse_flow_ref_ok(fdb, &f->ref) ||
 			     dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)) {
 			dse_enq(&q, FLOW_NEXT_SEGMENT);
 			continue;
 		}
 		/* Only write the timestamp when it changes: keeps the line clean. */
-		if (unlikely(fdb[f->fdb_src].last_seen_s != now_s))
-			fdb[f->fdb_src].last_seen_s = now_s;
+		if (unlikely(fdb->entries[f->ref.src_idx].last_seen_s != now_s))
+			fdb->entries[f->ref.src_idx].last_seen_s = now_s;
 		m->port = f->out_port;
 		meta->segment = f->segment;
 		hits++;

@@ -8,7 +8,7 @@
 
 static int flow_count_op(void *arg)
 {
-	*(uint32_t *)arg = dse_flow_count(dp.worker.flows, dp.flow_gen);
+	*(uint32_t *)arg = dse_flow_count(dp.worker.flows, dp.fdb, dp.flow_gen);
 	return 0;
 }
 
@@ -21,7 +21,7 @@ static int flow_flush_op(void *arg)
 
 static int flow4_count_op(void *arg)
 {
-	*(uint32_t *)arg = dse_flow4_count(dp.worker.flows4, dp.flow_gen);
+	*(uint32_t *)arg = dse_flow4_count(dp.worker.flows4, dp.fdb, dp.flow_gen);
 	return 0;
 }
 

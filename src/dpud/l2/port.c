@@ -87,8 +87,8 @@ static int port_apply_update(void *arg)
 	for (uint32_t i = 0; i <= cap; i++) {
 		const struct dse_fdb_entry *e = &dp.fdb->entries[i];
 
-		if (e->used && e->port == u->port_id &&
-		    (!e->is_static || !dp_port_in_segment(p, e->segment)))
+		if (dse_fdb_entry_used(e) && dse_fdb_entry_port(e) == u->port_id &&
+		    (!dse_fdb_entry_static(e) || !dp_port_in_segment(p, e->segment)))
 			dse_fdb_del(dp.fdb, e->segment, e->mac);
 	}
 	dp_segments_rebuild();
