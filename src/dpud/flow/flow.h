@@ -299,11 +299,14 @@ static inline struct dse_flow4_entry *dse_flow4_find(struct dse_flow4_entry *b,
 
 /*
  * As dse_flow_cache_create(), dse_flow_cache_free(), dse_flow_insert(),
- * dse_flow_clear(), dse_flow_count().
+ * dse_flow_clear(), dse_flow_count(); but dse_flow4_insert() takes as stale
+ * only ways of another generation (a way whose FDB entries changed is
+ * replaced in turn: its reference lies in its second cache line, and
+ * reading that line of every way would slow connection setup).
  */
 struct dse_flow4_cache *dse_flow4_cache_create(uint32_t n_entries);
 void dse_flow4_cache_free(struct dse_flow4_cache *fc);
-struct dse_flow4_entry *dse_flow4_insert(struct dse_flow4_cache *fc, const struct dse_fdb *fdb,
+struct dse_flow4_entry *dse_flow4_insert(struct dse_flow4_cache *fc,
 					 const uint64_t k[DSE_FLOW4_KEY_WORDS], uint32_t gen);
 void dse_flow4_clear(struct dse_flow4_cache *fc);
 uint32_t dse_flow4_count(const struct dse_flow4_cache *fc, const struct dse_fdb *fdb,

@@ -694,7 +694,7 @@ static void test_flow4_move_retires_only_the_decisions_using_that_mac(void **sta
 		k[c][0] = k0;
 		k[c][1] = k1;
 		k[c][2] = 6 | (80ull << 48);
-		f[c] = dse_flow4_insert(fc, fdb, k[c], GEN1);
+		f[c] = dse_flow4_insert(fc, k[c], GEN1);
 		assert_true(dse_flow_ref_make(&f[c]->ref, station_port(s), (uint32_t)idx[s],
 					      dse_fdb_state(fdb, (uint32_t)idx[s]), (uint32_t)idx[d],
 					      dse_fdb_state(fdb, (uint32_t)idx[d])));

@@ -300,7 +300,7 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 	dse_flow_key(frame, meta->in_port, vlan_key, &k0, &k1);
 	dse_flow4_key(k, k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6, meta->pi.l4_proto,
 		      meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
-	f = dse_flow4_insert(dp.worker.flows4, dp.fdb, k, dp.flow_gen);
+	f = dse_flow4_insert(dp.worker.flows4, k, dp.flow_gen);
 	f->ref = ref;
 	f->ct_index = index;
 	f->ct_id = dp.ct->entries[index].id;
