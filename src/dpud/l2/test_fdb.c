@@ -523,7 +523,8 @@ struct hook_log {
 };
 
 static void record_change(void *arg, const struct dse_fdb *fdb, uint32_t index,
-			  const struct dse_fdb_entry *e, enum dse_fdb_change what, uint16_t old_port)
+			  const struct dse_fdb_entry *e, enum dse_fdb_change what,
+			  uint16_t old_port)
 {
 	struct hook_log *log = arg;
 	struct seen_change *c;
@@ -695,7 +696,8 @@ static void test_fdb_every_change_bumps_the_version_of_the_word(void **state)
 	assert_int_equal(ib, ia);
 	w[4] = dse_fdb_state(fdb, (uint32_t)ib);
 	for (int i = 1; i < 4; i++)
-		assert_true(w[i] >> DSE_FDB_VERSION_SHIFT == (w[i - 1] >> DSE_FDB_VERSION_SHIFT) + 1);
+		assert_true(w[i] >> DSE_FDB_VERSION_SHIFT ==
+			    (w[i - 1] >> DSE_FDB_VERSION_SHIFT) + 1);
 	assert_true(w[4] >> DSE_FDB_VERSION_SHIFT > w[3] >> DSE_FDB_VERSION_SHIFT);
 	assert_true(w[4] != w[0]);
 	assert_false(dse_fdb_read(fdb, (uint32_t)ib, 1, mac_a, &s));
@@ -771,17 +773,16 @@ static void test_fdb_readers_on_other_threads_never_see_another_address_port(voi
 		assert_int_equal(pthread_create(&th[t], NULL, race_read, &rr[t]), 0);
 	for (uint32_t round = 0; round < 10000000; round++) {
 		uint16_t i = (uint16_t)(round % RACE_MACS);
-
-		if (round >= 20000 && __atomic_load_n(&r.reads_ok[0], __ATOMIC_RELAXED) +
-					      __atomic_load_n(&r.reads_ok[1], __ATOMIC_RELAXED) >=
-				      100000)
-			break;
+		uint64_t reads = __atomic_load_n(&r.reads_ok[0], __ATOMIC_RELAXED) +
+				 __atomic_load_n(&r.reads_ok[1], __ATOMIC_RELAXED);
 		uint8_t mac[6];
 		bool moved;
 
+		if (round >= 20000 && reads >= 100000)
+			break;
 		mac_of(i, mac);
-		dse_fdb_learn(r.fdb, 1, mac, (uint16_t)(100 + 2 * i + (round / RACE_MACS) % 2), round,
-			      &moved);
+		dse_fdb_learn(r.fdb, 1, mac, (uint16_t)(100 + 2 * i + (round / RACE_MACS) % 2),
+			      round, &moved);
 		if (round % 3 == 0) {
 			uint8_t other[6];
 
