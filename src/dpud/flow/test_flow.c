@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "test_fdb_new.h"
 
 /* An empty FDB for the tests of the cache alone. */
 static struct dse_fdb *g_fdb;
@@ -378,14 +379,7 @@ static void test_flow_hash_spreads_close_keys_over_buckets(void **state)
 /* Creates an FDB under a name no other test uses. */
 static struct dse_fdb *fdb_new(uint32_t max_entries)
 {
-	static unsigned seq;
-	char name[32];
-	struct dse_fdb *fdb;
-
-	snprintf(name, sizeof(name), "test_flow_fdb_%u", seq++);
-	fdb = dse_fdb_create(name, max_entries);
-	assert_non_null(fdb);
-	return fdb;
+	return test_fdb_new("test_flow_fdb", max_entries);
 }
 
 /* Station 'i' of the FDB tests: MAC 02:00:00:00:01:i, behind port 1 + i % 4. */

@@ -26,6 +26,7 @@
 #include <rte_hash.h>
 
 #include "fdb.h"
+#include "test_fdb_new.h"
 
 static const uint8_t mac_a[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0a};
 static const uint8_t mac_b[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0b};
@@ -48,15 +49,7 @@ static int eal_teardown(void **state)
 /* Creates an FDB of 'max_entries' under a name no other test uses. */
 static struct dse_fdb *fdb_new(uint32_t max_entries)
 {
-	static unsigned seq;
-	char name[32];
-	struct dse_fdb *fdb;
-
-	snprintf(name, sizeof(name), "test_fdb_%u", seq++);
-	fdb = dse_fdb_create(name, max_entries);
-	assert_non_null(fdb);
-	assert_int_equal(fdb->n_entries, 0);
-	return fdb;
+	return test_fdb_new("test_fdb", max_entries);
 }
 
 /* Learns and asserts success; returns the index. */
