@@ -271,7 +271,9 @@ def fw_est_dse_prime(dse, pcaps):
                   lambda: (lambda x: x if x.get("conns", 0) >= n else None)(
                       dse.call("fw.stats")), 20, dse.proc)
     dse.call("port.del", {"name": "prime"})
-    dse.call("port.add", {"name": "in", "devargs": in_devargs(pcaps["in"]),
+    dse.call("port.add", {"name": "in",
+                          "devargs": pcaps.get("in_devargs",
+                                               in_devargs(pcaps["in"])),
                           "mode": "access", "segment": "s1"}, timeout=30)
     return st
 
@@ -486,6 +488,170 @@ def encap_ovs_verify(ovs):
         " tnl_push(geneve)" % (100.0 * encap / total)
 
 
+# ---- several workers (l2_2w, fw_est_2w): measure_workers() below
+
+def conn_owner(a, b, n):
+    """dse-dpud's dp_conn_owner() (src/dpud/core/dp.h) of IPv4 addresses
+    'a' and 'b' (dotted strings) among 'n' workers."""
+    def fold(ip):
+        return int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
+    h = ((fold(a) ^ fold(b)) * 0x9E3779B1) & 0xFFFFFFFF
+    h ^= h >> 16
+    return (h * n) >> 32
+
+
+def split_pcap(src, n, queue_of):
+    """Writes the packets of pcap 'src' into n files (src.q0.pcap, ...) by
+    queue_of(packet), as a device's RSS would spread them over n receive
+    queues; returns the paths."""
+    from scapy.utils import rdpcap, wrpcap
+    pkts = rdpcap(src)
+    parts = [[] for _ in range(n)]
+    for p in pkts:
+        parts[queue_of(p) % n].append(p)
+    paths = []
+    for i, part in enumerate(parts):
+        path = "%s.q%d.pcap" % (src[:-5] if src.endswith(".pcap") else src, i)
+        if not part:
+            raise SystemExit("bench: queue %d of %s got no packets" % (i, src))
+        wrpcap(path, part)
+        paths.append(path)
+    return paths
+
+
+def flow_queue(p):
+    """A receive queue by flow: the UDP or TCP source port, else the IP pair."""
+    from scapy.layers.inet import IP, TCP, UDP
+    if UDP in p:
+        return p[UDP].sport
+    if TCP in p:
+        return conn_owner(p[IP].src, p[IP].dst, 2)
+    return 0
+
+
+def owner_queue(p):
+    """The receive queue of the worker that owns the packet's connection."""
+    from scapy.layers.inet import IP
+    return conn_owner(p[IP].src, p[IP].dst, 2) if IP in p else 0
+
+
+def multi_in_devargs(paths):
+    return "%s,%s,infinite_rx=1" % (IN_VDEV, ",".join(
+        "rx_pcap=%s" % x for x in paths))
+
+
+class DseWorkers(Dse):
+    """dse-dpud with 'n' workers on a workload whose input port is split
+    over n receive queues ('split' gives the queue of each packet).  With
+    n == 1 it is the baseline: one worker, the whole pcap on one queue."""
+
+    def __init__(self, h, binary, n, split):
+        super().__init__(h, binary)
+        self.n = n
+        self.split = split
+        self.key = "dse_%dw" % n
+        self.label = "dse %dw" % n
+
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024",
+              lcores=None):
+        calls = wl.dse_config(pcaps)
+        mine = dict(pcaps)
+        if self.n > 1:
+            if "queues" not in pcaps:
+                pcaps["queues"] = split_pcap(pcaps["in"], self.n, self.split)
+            qs = pcaps["queues"]
+            mine["in_devargs"] = multi_in_devargs(qs)
+            for c in calls:
+                prm = c.get("params", {})
+                if c["method"] == "port.add" and prm.get("name") == "in":
+                    prm["devargs"] = multi_in_devargs(qs)
+                elif c["method"] == "port.add" and prm.get("name") == "prime":
+                    # One queue per worker: the handshakes on the first,
+                    # an empty file on the others.
+                    prm["devargs"] += "".join(
+                        ",rx_pcap=%s" % pcaps["empty"] for _ in
+                        range(self.n - 1))
+            # The workers: the first on FWD_CPU, the others where the control
+            # thread is (a 2-core machine has no third core).
+            spec = ["0@%d" % CTRL_CPU] + [
+                "%d@%d" % (i + 1, FWD_CPU if i == 0 else CTRL_CPU)
+                for i in range(self.n)]
+            lcores = ["--lcores", ",".join(spec)]
+            args = list(args) + ["--workers", str(self.n)]
+        r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
+                      lcores=lcores)
+        if wl.dse_prime:
+            try:
+                wl.dse_prime(self, mine)
+            except (OSError, ValueError, RpcError) as e:
+                raise DatapathError("priming failed: %s" % e, self.proc.log)
+        return r
+
+
+def measure_workers(h, args, ctx, base, split, target):
+    """Workload 'base' with dse-dpud's traffic split over two receive queues
+    and two workers, against one worker with the same traffic on one queue;
+    each measured args.runs times, interleaved.  Reports both rates, the
+    ratio and what else was busy on the cores during the windows."""
+    wl = WORKLOADS[base]
+    wdir = os.path.join(h.tmp, base + "_2w")
+    os.mkdir(wdir)
+    pcaps = wl.pcaps(wdir)
+    from scapy.utils import wrpcap
+    pcaps["empty"] = os.path.join(wdir, "empty.pcap")
+    wrpcap(pcaps["empty"], [])
+    entry = {"unit": "Mpps", "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"]}
+    dse = ctx["dse"]
+    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        entry["status"] = {"dse": "not selected"}
+        return entry
+    if not dse.available()[0]:
+        entry["status"] = {"dse": dse.available()[1]}
+        return entry
+    dps = [DseWorkers(h, dse.binary, 1, split),
+           DseWorkers(h, dse.binary, 2, split)]
+    samples = {dp.key: [] for dp in dps}
+    notes = []
+    for run in range(args.runs):
+        order = dps[run % 2:] + dps[:run % 2]
+        for dp in order:
+            try:
+                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
+            except DatapathError as e:
+                ctx["failures"].append((dp.label, base + "_2w", str(e),
+                                        log_tail(e.log) if e.log else ""))
+                print("%-10s run %d %-9s FAILED: %s"
+                      % (base + "_2w", run + 1, dp.label, e))
+                entry["status"] = {dp.key: "failed"}
+                return entry
+            samples[dp.key].append(round(r["mpps"], 3))
+            busy = ", ".join("%s %.0f%% on CPU %d" % b for b in r["busy"])
+            other = fmt_load(r["foreign"])
+            notes.append("%s run %d: busy threads: %s; other processes: %s"
+                         % (dp.label, run + 1, busy or "none",
+                            other or "none"))
+            print("%-10s run %d %-9s %7.2f Mpps  (busy: %s; other processes"
+                  " busy: %s)" % (base + "_2w", run + 1, dp.label, r["mpps"],
+                                  busy or "none", other or "none"))
+            sys.stdout.flush()
+    one = statistics.median(samples["dse_1w"])
+    two = statistics.median(samples["dse_2w"])
+    entry.update({"dse_1w_mpps": one, "dse_2w_mpps": two,
+                  "dse_2w_vs_1w": round(ratio(two, one), 3),
+                  "runs": samples, "cores": notes,
+                  "method": "TX packets of %s via DPDK telemetry; two "
+                            "workers: the input pcap split over two rx_pcap "
+                            "queues (%s), worker 0 on CPU %d and worker 1 "
+                            "with the control thread on CPU %d; one worker: "
+                            "the whole pcap on one queue, worker on CPU %d; "
+                            "%g s warm-up, %g s window"
+                            % (OUT_VDEV, split.__doc__.strip().rstrip("."),
+                               FWD_CPU, CTRL_CPU, FWD_CPU, args.warmup,
+                               args.seconds)})
+    return entry
+
+
 # ---- memory per connection (conn_memory): measure_conn_memory() below
 
 # net_pcap keeps the whole pcap in mbufs: conn_setup's 65536 packets need
@@ -556,6 +722,22 @@ WORKLOADS = {
         targets=[("dse_vs_static", "dse churn >= 0.9x static l2", 0.9),
                  ("moved_seconds_ok",
                   "every second, moved MACs on the new port", ">=", 1.0)],
+    ),
+    "l2_2w": Workload(
+        name="l2_2w",
+        title="l2 split over two receive queues: dse with two workers on the"
+              " two cores against dse with one worker",
+        measure=lambda h, args, ctx: measure_workers(h, args, ctx, "l2",
+                                                     flow_queue, 1.7),
+        targets=[("dse_2w_vs_1w", "two workers >= 1.7x one", 1.7)],
+    ),
+    "fw_est_2w": Workload(
+        name="fw_est_2w",
+        title="fw_est split over two receive queues by connection owner:"
+              " dse with two workers against dse with one worker",
+        measure=lambda h, args, ctx: measure_workers(h, args, ctx, "fw_est",
+                                                     owner_queue, 1.7),
+        targets=[("dse_2w_vs_1w", "two workers >= 1.7x one", 1.7)],
     ),
     "conn_memory": Workload(
         name="conn_memory",
@@ -1080,10 +1262,12 @@ class Dse(Datapath):
             return False, "dse-dpud has no %s yet" % ", ".join(missing)
         return True, ""
 
-    def start(self, wl, pcaps, run, config=None, args=(), mem="1024"):
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024",
+              lcores=None):
         """Start dse-dpud with the workload's config (or 'config') and
-        options (and 'args'); returns once 'port.list' shows the config's
-        ports."""
+        options (and 'args'), on the EAL lcores 'lcores' (default: control
+        on CTRL_CPU, one worker on FWD_CPU); returns once 'port.list' shows
+        the config's ports."""
         self.prefix = self.h.prefix("dse-%s-%d" % (wl.name, run))
         log = os.path.join(self.h.tmp, "dse-%s-%d.log" % (wl.name, run))
         cfg = os.path.join(self.h.tmp, "dse-%s.json" % wl.name)
@@ -1093,8 +1277,10 @@ class Dse(Datapath):
         n_ports = sum(1 for c in calls if c["method"] == "port.add")
         rpc = os.path.join(self.h.tmp, "dse-%s-%d.sock" % (wl.name, run))
         self.rpc = rpc
-        argv = ["taskset", "-c", str(CTRL_CPU), self.binary,
-                "-l", "%d,%d" % (CTRL_CPU, FWD_CPU), "--no-huge", "-m", mem,
+        if lcores is None:
+            lcores = ["-l", "%d,%d" % (CTRL_CPU, FWD_CPU)]
+        argv = ["taskset", "-c", str(CTRL_CPU), self.binary] + lcores + [
+                "--no-huge", "-m", mem,
                 "--no-pci", "--file-prefix", self.prefix, "--",
                 "--rpc", rpc, "--config", cfg, "--busy-poll",
                 # The workloads' ports are net_pcap and net_null, from --config.
@@ -1830,9 +2016,14 @@ def print_results(results):
     print(line % hdr)
     for name, (wl, e) in results.items():
         st = e.get("status", {})
-        if wl.measure is not None and wl.unit == "Mpps":   # l2_churn
+        if wl.measure is not None and "dse_static_mpps" in e:   # l2_churn
             print(line % (name, wl.unit, fmt(e.get("dse_mpps")), "-", "-",
                           "-", "-"))
+            continue
+        if wl.measure is not None and "dse_2w_mpps" in e:   # l2_2w, fw_est_2w
+            print(line % (name, wl.unit, fmt(e["dse_2w_mpps"], "%.2f"),
+                          "1w: " + fmt(e["dse_1w_mpps"], "%.2f"), "-",
+                          fmt(e["dse_2w_vs_1w"], "%.2fx"), "-"))
             continue
         if wl.measure is not None:   # conn_memory
             v = e.get("dpud_bytes_per_conn")
@@ -1891,7 +2082,7 @@ def print_results(results):
             v = e.get(key)
             if v is None:
                 shown = ""
-            elif key.startswith("dse_vs"):
+            elif key.startswith("dse_vs") or "_vs_" in key:
                 shown = "%.2fx" % v
             elif v >= 1e5:
                 shown = "%.3fM" % (v / 1e6)

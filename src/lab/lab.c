@@ -267,7 +267,7 @@ static void usage_up(FILE *f)
 	    f,
 	    "Usage: dse-lab up [--state DIR] [--topology FILE | --hosts N --dpus L --vms L]\n"
 	    "                  [--dpud PATH] [--hostd PATH] [--no-hostd] [--net-only]\n"
-	    "                  [--timeout SEC] [-v]\n"
+	    "                  [--workers N] [--timeout SEC] [-v]\n"
 	    "\n"
 	    "Builds the lab, or checks and repairs the one that is up, and waits until\n"
 	    "it is ready:\n"
@@ -324,6 +324,8 @@ static void usage_up(FILE *f)
 	    "  --hostd PATH     dse-hostd to run (default: ../hostd/dse-hostd from dse-lab,\n"
 	    "                   then next to it, then PATH; none found: no host daemons)\n"
 	    "  --no-hostd       do not start dse-hostd even if it is built\n"
+	    "  --workers N      forwarding workers of each dse-dpud it starts (default 1:\n"
+	    "                   the DPUs share the machine's cores)\n"
 	    "  --net-only       build the network only, start no daemons\n"
 	    "  --timeout SEC    how long to wait for readiness (default 30)\n"
 	    "  -v, --verbose    print every command run\n"
@@ -347,6 +349,7 @@ struct up_opts {
 	const char *topology, *hosts, *dpus, *vms, *dpud, *hostd;
 	bool no_hostd, net_only;
 	int timeout_s;
+	int workers; /* dse-dpud --workers; 0: its default */
 };
 
 /*
@@ -544,9 +547,9 @@ static int write_pid(const char *machine, const char *prog, pid_t pid)
  * that runs is restarted when 'new_cert' (its certificate was issued again).
  */
 static int start_dpud(const char *dpud, const struct dpud_features *feat, unsigned h, unsigned n,
-		      bool new_cert, struct daemon *d)
+		      bool new_cert, int workers, struct daemon *d)
 {
-	char ns[32], prefix[64], prefix_arg[80], sock[PATH_MAX + 64], id[PATH_MAX + 64],
+	char workers_arg[16], ns[32], prefix[64], prefix_arg[80], sock[PATH_MAX + 64], id[PATH_MAX + 64],
 	    tls[PATH_MAX + 64], cert[PATH_MAX + 64], mgmt[64], log[PATH_MAX + 64], err[2048],
 	    allow[PATH_MAX + 64];
 	const char *argv[24];
@@ -610,6 +613,11 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 	argv[a++] = "--lab";
 	argv[a++] = "--rpc";
 	argv[a++] = sock;
+	if (workers > 0) {
+		snprintf(workers_arg, sizeof(workers_arg), "%d", workers);
+		argv[a++] = "--workers";
+		argv[a++] = workers_arg;
+	}
 	if (feat->identity) {
 		argv[a++] = "--identity";
 		argv[a++] = id;
@@ -872,7 +880,8 @@ static int cmd_up(int argc, char **argv)
 		O_HOSTD,
 		O_NOHOSTD,
 		O_NET,
-		O_TIMEOUT
+		O_TIMEOUT,
+		O_WORKERS
 	};
 	static const struct option longopts[] = {
 	    {"state", required_argument, NULL, O_STATE},
@@ -885,6 +894,7 @@ static int cmd_up(int argc, char **argv)
 	    {"no-hostd", no_argument, NULL, O_NOHOSTD},
 	    {"net-only", no_argument, NULL, O_NET},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -939,6 +949,17 @@ static int cmd_up(int argc, char **argv)
 				return 2;
 			}
 			o.timeout_s = (int)v;
+			break;
+		}
+		case O_WORKERS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 16) {
+				fprintf(stderr, "dse-lab: --workers must be 1 to 16\n");
+				return 2;
+			}
+			o.workers = (int)v;
 			break;
 		}
 		case 'v':
@@ -1090,7 +1111,8 @@ static int cmd_up(int argc, char **argv)
 	}
 	for (unsigned h = 1; h <= t.n_hosts; h++) {
 		for (unsigned n = 1; n <= t.hosts[h - 1].n_dpus; n++) {
-			if (start_dpud(dpud, &feat, h, n, reissued[h - 1][n - 1], &ds[nd]) < 0)
+			if (start_dpud(dpud, &feat, h, n, reissued[h - 1][n - 1], o.workers,
+				       &ds[nd]) < 0)
 				return 1;
 			nd++;
 		}

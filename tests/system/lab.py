@@ -355,8 +355,20 @@ class Rpc:
         return resp["result"]
 
 
+def dpud_workers():
+    """Workers the system tests give dse-dpud: DSE_TEST_WORKERS, default 1.
+
+    tests/run runs the layer 2, firewall and overlay tests a second time
+    with two workers."""
+    n = int(os.environ.get("DSE_TEST_WORKERS", "1"))
+    assert 1 <= n <= 16, "DSE_TEST_WORKERS must be 1 to 16"
+    return n
+
+
 class Dpud:
     """One dse-dpud running in namespace 'ns' with the startup config 'calls'.
+
+    It runs dpud_workers() workers unless 'extra_args' says --workers.
 
     Its allow-list (--ports-allow) names the interfaces in 'allow': the lab's
     cables by default.  With 'test_devices' it may also create net_pcap,
@@ -386,6 +398,8 @@ class Dpud:
             cmd.append("--test-devices")
         if test_clock:
             cmd.append("--test-clock")
+        if dpud_workers() > 1 and "--workers" not in extra_args:
+            cmd += ["--workers", str(dpud_workers())]
         cmd += list(extra_args)
         with open(self.log_path, "w") as log:
             self.proc = ns.popen(*cmd, stdin=subprocess.DEVNULL, stdout=log,

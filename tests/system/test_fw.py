@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from lab import RpcError, counters, delta, port_config, wait_counters, wait_for
+from lab import RpcError, counters, delta, dpud_workers, port_config, wait_counters, wait_for
 
 PYTHON = "/usr/bin/python3"
 
@@ -550,6 +550,10 @@ print(n, time.monotonic() - t0, flush=True)
 """
 
 
+@pytest.mark.skipif(dpud_workers() > 1,
+                    reason="a flood at full speed from a VM of this machine takes the core "
+                           "the second worker needs: run with one worker (the lab's two "
+                           "cores cannot give each worker its own)")
 def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab3, metrics):
     """Steps: TCP to port 7000 allowed, a table of 4096 connections; vm3
     opens a connection to vm2 and keeps it; vm1 floods SYNs as fast as it

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import Capture, Netns, has_marker, l2_frame
+from lab import Capture, Netns, has_marker, l2_frame, dpud_workers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from dse_rpc import rpc_call  # noqa: E402
@@ -77,7 +77,7 @@ def ov():
     o = Overlay(Path(tmp) / "lab")
     try:
         p = run([LAB, "up", "--state", o.state, "--hosts", "2", "--dpus", "1,1", "--vms", "1,1",
-                 "--no-hostd"], timeout=120)
+                 "--no-hostd", "--workers", str(dpud_workers())], timeout=120)
         assert p.returncode == 0, p.stdout + p.stderr
         for h in (1, 2):
             d = "h%d-d1" % h

@@ -73,7 +73,7 @@ def test_port_add_opens_only_interfaces_of_the_allow_list(lab):
             ("net_tap0,iface=dse-tap0", "must name a net_af_packet device"),
             ("net_null0", "net_null is a test device"),
             ("net_af_packet5,iface=vm1,rx_iface=lo", "takes no key 'rx_iface'"),
-            ("net_af_packet5,iface=vm1,qpairs=2", "qpairs must be a number from 1 to 1")):
+            ("net_af_packet5,iface=vm1,qpairs=2", "qpairs must be 1, the number of workers")):
         msg = refused(dpud.call, INVALID_PARAMS, text, name="p", devargs=devargs, segment="a")
         assert "(--ports-allow: vm1)" in msg or "allow-list" not in msg, msg
     assert dpud.call("port.list") == []

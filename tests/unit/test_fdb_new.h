@@ -18,7 +18,7 @@ static inline struct dse_fdb *test_fdb_new(const char *prefix, uint32_t max_entr
 	struct dse_fdb *fdb;
 
 	snprintf(name, sizeof(name), "%s_%u", prefix, seq++);
-	fdb = dse_fdb_create(name, max_entries);
+	fdb = dse_fdb_create(name, max_entries, NULL);
 	assert_non_null(fdb);
 	assert_int_equal(fdb->n_entries, 0);
 	return fdb;

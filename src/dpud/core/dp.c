@@ -13,25 +13,67 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
 
 #include "clock.h"
 #include "log.h"
 #include "tep.h"
 
 struct dse_dp dp;
+RTE_DEFINE_PER_LCORE(struct dse_worker *, dp_self);
 
 /* FDB slots one ageing slice examines: a few microseconds of the walk. */
 #define DP_FDB_AGE_SLICE 1024
 
-/* A function for the worker to run, and its result. */
+/*
+ * A function for worker 0 to run while the other workers wait, and its
+ * result.  The others count themselves in 'parked' when they stop, wait for
+ * 'released', and count themselves in 'left' when they go: the caller's
+ * stack holds this, so it returns only when every worker is done with it.
+ */
 struct dp_cmd {
 	int (*fn)(void *arg);
 	void *arg;
 	int ret;
+	atomic_uint parked;
+	atomic_uint left;
+	atomic_bool released;
 	atomic_bool done;
 };
 
-int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsigned conn_table)
+/* Creates worker 'i''s caches, connection table and rings. */
+static int worker_init(unsigned i, unsigned flow_cache_size, unsigned conn_table,
+		       const struct dse_ct_timeouts *t)
+{
+	struct dse_worker *w = &dp.workers[i];
+	char name[RTE_RING_NAMESIZE];
+
+	w->id = i;
+	snprintf(w->graph_name, sizeof(w->graph_name), "dse_worker%u", i);
+	w->flows = dse_flow_cache_create(flow_cache_size);
+	w->flows4 = dse_flow4_cache_create(flow_cache_size);
+	if (w->flows == NULL || w->flows4 == NULL)
+		return -ENOMEM;
+	w->flows_gen = 1;
+	snprintf(name, sizeof(name), "dse_ct%u", i);
+	w->ct = dse_ct_create(name, conn_table, t);
+	if (w->ct == NULL)
+		return rte_errno ? -rte_errno : -ENOMEM;
+	if (dp.n_workers == 1)
+		return 0;
+	if (i == 0) {
+		w->learn = rte_ring_create_elem("dse_learn", sizeof(struct dp_learn), DSE_LEARN_RING,
+						rte_socket_id(), RING_F_SC_DEQ);
+		if (w->learn == NULL)
+			return -rte_errno;
+	}
+	snprintf(name, sizeof(name), "dse_handoff%u", i);
+	w->handoff = rte_ring_create(name, DSE_HANDOFF_RING, rte_socket_id(), RING_F_SC_DEQ);
+	return w->handoff ? 0 : -rte_errno;
+}
+
+int dp_init(unsigned n_workers, unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size,
+	    unsigned conn_table)
 {
 	struct rte_malloc_socket_stats before, after;
 	struct dse_ct_timeouts t;
@@ -43,6 +85,9 @@ int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsig
 
 	for (unsigned i = 0; i < RTE_DIM(dp.vlan_seg); i++)
 		dp.vlan_seg[i] = DSE_NO_SEGMENT;
+	if (n_workers == 0 || n_workers > DSE_MAX_WORKERS)
+		return -EINVAL;
+	dp.n_workers = n_workers;
 	dp.flow_gen = 1;
 	dp.mbuf_dyn_offset = rte_mbuf_dynfield_register(&meta_desc);
 	if (dp.mbuf_dyn_offset < 0)
@@ -51,19 +96,34 @@ int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsig
 					  rte_socket_id());
 	if (dp.pool == NULL)
 		return -rte_errno;
-	dp.fdb = dse_fdb_create("dse_fdb", fdb_size);
+	dp.rcu = rte_zmalloc("dse_rcu", rte_rcu_qsbr_get_memsize(n_workers), RTE_CACHE_LINE_SIZE);
+	if (dp.rcu == NULL || rte_rcu_qsbr_init(dp.rcu, n_workers) != 0)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n_workers; i++)
+		rte_rcu_qsbr_thread_register(dp.rcu, i);
+	dp.fdb = dse_fdb_create("dse_fdb", fdb_size, n_workers > 1 ? dp.rcu : NULL);
 	if (dp.fdb == NULL)
 		return -rte_errno;
-	dp.worker.flows = dse_flow_cache_create(flow_cache_size);
-	dp.worker.flows4 = dse_flow4_cache_create(flow_cache_size);
-	if (dp.worker.flows == NULL || dp.worker.flows4 == NULL)
-		return -ENOMEM;
 	dse_ct_timeouts_default(&t);
+	/* Each worker holds its share of the connections (rounded up). */
+	conn_table = (conn_table + n_workers - 1) / n_workers;
 	rte_malloc_get_socket_stats(rte_socket_id(), &before);
-	dp.ct = dse_ct_create("dse_ct", conn_table, &t);
-	if (dp.ct == NULL)
-		return rte_errno ? -rte_errno : -ENOMEM;
+	for (unsigned i = 0; i < n_workers; i++) {
+		int r = worker_init(i, flow_cache_size, conn_table, &t);
+
+		if (r < 0)
+			return r;
+	}
 	rte_malloc_get_socket_stats(rte_socket_id(), &after);
+	if (n_workers > 1) {
+		/* One limit for all the tables: each may fill while the others are empty. */
+		dp.ct_budget.max = 0;
+		dp.ct_budget.tables = n_workers;
+		for (unsigned i = 0; i < n_workers; i++) {
+			dp.workers[i].ct->budget = &dp.ct_budget;
+			dp.ct_budget.max += dp.workers[i].ct->capacity;
+		}
+	}
 	dp.ct_mem_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	dse_fw_denylog_init(&dp.denylog, 10, 20);
 	return 0;
@@ -73,32 +133,44 @@ int dp_frag_init(unsigned max_datagrams, unsigned timeout_s)
 {
 	dp.frag_max = max_datagrams;
 	dp.frag_timeout_s = timeout_s;
-	int r;
 
-	dp.worker.frag = rte_zmalloc("dse_frag", sizeof(*dp.worker.frag), RTE_CACHE_LINE_SIZE);
-	if (dp.worker.frag == NULL)
-		return -ENOMEM;
-	r = dse_frag_init(dp.worker.frag, max_datagrams, (uint64_t)timeout_s * 1000000000ull,
-			  (int)rte_socket_id());
-	if (r < 0) {
-		rte_free(dp.worker.frag);
-		dp.worker.frag = NULL;
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		struct dse_worker *w = &dp.workers[i];
+		int r;
+
+		w->frag = rte_zmalloc("dse_frag", sizeof(*w->frag), RTE_CACHE_LINE_SIZE);
+		if (w->frag == NULL)
+			return -ENOMEM;
+		r = dse_frag_init(w->frag, max_datagrams, (uint64_t)timeout_s * 1000000000ull,
+				  (int)rte_socket_id());
+		if (r < 0) {
+			rte_free(w->frag);
+			w->frag = NULL;
+			return r;
+		}
 	}
-	return r;
+	return 0;
 }
 
 int dp_node_stats(const char *name, struct dp_node_stats *ret)
 {
-	const struct rte_node *n;
+	int found = -ENOENT;
 
 	memset(ret, 0, sizeof(*ret));
-	n = dp.worker.graph ? rte_graph_node_get_by_name("dse_worker0", name) : NULL;
-	if (n == NULL)
-		return -ENOENT;
-	ret->objs = n->total_objs;
-	ret->calls = n->total_calls;
-	ret->cycles = n->total_cycles;
-	return 0;
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		const struct rte_node *n =
+			dp.workers[i].graph
+				? rte_graph_node_get_by_name(dp.workers[i].graph_name, name)
+				: NULL;
+
+		if (n == NULL)
+			continue;
+		ret->objs += n->total_objs;
+		ret->calls += n->total_calls;
+		ret->cycles += n->total_cycles;
+		found = 0;
+	}
+	return found;
 }
 
 uint16_t dp_port_find(const char *name)
@@ -161,56 +233,105 @@ void dp_segments_rebuild(void)
 	dp_flows_invalidate();
 }
 
+void dp_rcu_synchronize(void)
+{
+	if (atomic_load(&dp.running))
+		rte_rcu_qsbr_synchronize(dp.rcu, RTE_QSBR_THRID_INVALID);
+}
+
 int dp_call(int (*fn)(void *arg), void *arg)
 {
 	struct dp_cmd cmd = {.fn = fn, .arg = arg};
-	struct dse_worker *w = &dp.worker;
 	struct timespec ts = {0, 20000};
 
-	if (!atomic_load(&w->running))
+	if (!atomic_load(&dp.running))
 		return fn(arg);
-	atomic_store(&w->mailbox, &cmd);
-	/* The worker runs the command between two walks; it sleeps at most idle_sleep_max_us. */
-	while (!atomic_load_explicit(&cmd.done, memory_order_acquire)) {
-		if (!atomic_load(&w->running)) {
-			/* The worker ended before taking it: run it here. */
-			struct dp_cmd *expected = &cmd;
-
-			if (atomic_compare_exchange_strong(&w->mailbox, &expected, NULL))
-				return fn(arg);
-		}
+	/* The others first: worker 0 waits for them to stop before it runs the function. */
+	for (unsigned i = dp.n_workers; i-- > 0;)
+		atomic_store(&dp.workers[i].mailbox, &cmd);
+	/* Each worker takes it between two walks; it sleeps at most idle_sleep_max_us. */
+	while (!atomic_load_explicit(&cmd.done, memory_order_acquire))
 		nanosleep(&ts, NULL);
-	}
 	return cmd.ret;
 }
 
-/* Runs a pending dp_call() command, if any. */
+/* Runs or waits out a pending dp_call() command, if any. */
 static inline void worker_mailbox(struct dse_worker *w)
 {
 	struct dp_cmd *cmd = atomic_load_explicit(&w->mailbox, memory_order_acquire);
+	unsigned others = dp.n_workers - 1;
 
 	if (likely(cmd == NULL))
 		return;
-	cmd->ret = cmd->fn(cmd->arg);
 	atomic_store(&w->mailbox, NULL);
+	if (w->id != 0) {
+		/* Parked, it holds nothing: the function may wait for a grace period. */
+		rte_rcu_qsbr_thread_offline(dp.rcu, w->id);
+		atomic_fetch_add(&cmd->parked, 1);
+		while (!atomic_load_explicit(&cmd->released, memory_order_acquire))
+			rte_pause();
+		atomic_fetch_add_explicit(&cmd->left, 1, memory_order_release);
+		rte_rcu_qsbr_thread_online(dp.rcu, w->id);
+		return;
+	}
+	while (atomic_load_explicit(&cmd->parked, memory_order_acquire) < others)
+		rte_pause();
+	cmd->ret = cmd->fn(cmd->arg);
+	atomic_store_explicit(&cmd->released, true, memory_order_release);
+	while (atomic_load_explicit(&cmd->left, memory_order_acquire) < others)
+		rte_pause();
 	atomic_store_explicit(&cmd->done, true, memory_order_release);
+}
+
+/* Worker 0 learns what the other workers saw (dp.h's top: it is the FDB's only writer). */
+static void worker_learn(struct dse_worker *w)
+{
+	struct dp_learn batch[32];
+	unsigned n;
+
+	if (w->learn == NULL)
+		return;
+	while ((n = rte_ring_dequeue_burst_elem(w->learn, batch, sizeof(batch[0]),
+						RTE_DIM(batch), NULL)) > 0) {
+		/* A move bumps the entry's version: only its own decisions miss. */
+		for (unsigned i = 0; i < n; i++) {
+			bool moved = false;
+
+			dse_fdb_learn(dp.fdb, batch[i].segment, batch[i].mac, batch[i].port,
+				      batch[i].now_s, &moved);
+		}
+		if (n < RTE_DIM(batch))
+			break;
+	}
+}
+
+/* Empties this worker's flow caches when the generation wrapped since it last looked. */
+static inline void worker_flows_check(struct dse_worker *w)
+{
+	uint32_t g = atomic_load_explicit(&dp.flow_gen, memory_order_acquire);
+
+	if (unlikely(g < w->flows_gen)) {
+		dse_flow_clear(w->flows);
+		dse_flow4_clear(w->flows4);
+	}
+	w->flows_gen = g;
 }
 
 /* Asks the underlay for the MAC of each peer TEP not resolved yet, once a second. */
 static void tep_arp_requests(struct dse_worker *w)
 {
-	if (dp.tep.ip == 0 || w->now_ns < dp.tep.next_arp_ns)
+	if (w->id != 0 || dp.tep.ip == 0 || w->now_ns < dp.tep.next_arp_ns)
 		return;
 	dp.tep.next_arp_ns = w->now_ns + 1000000000ull;
 	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
 		struct rte_mbuf *m;
 
-		if (!dp.ports[p].used || dp.ports[p].tep_resolved)
+		if (!dp.ports[p].used || (dp.ports[p].tep_mac_word & DP_TEP_MAC_KNOWN))
 			continue;
 		m = dse_tep_arp_request(dp.ports[p].tep_ip);
 		if (m == NULL) {
 			w->tep_arp_lost++;
-		} else if (rte_eth_tx_burst(dp.tep.uplink, 0, &m, 1) == 0) {
+		} else if (rte_eth_tx_burst(dp.tep.uplink, (uint16_t)w->id, &m, 1) == 0) {
 			rte_pktmbuf_free(m);
 			w->tep_arp_lost++;
 		}
@@ -222,9 +343,12 @@ static void worker_housekeeping(struct dse_worker *w)
 	tep_arp_requests(w);
 	/* The connection timer wheel, in small steps so a walk never waits long. */
 	if (w->now_ns >= w->next_ct_ns) {
-		dse_ct_expire(dp.ct, w->now_ns, 4096);
+		dse_ct_expire(w->ct, w->now_ns, 4096);
 		w->next_ct_ns = w->now_ns + 1000000ull;
 	}
+	if (w->id != 0)
+		return;
+	worker_learn(w);
 	/*
 	 * FDB ageing: a pass over the table once a second, in slices of
 	 * DP_FDB_AGE_SLICE slots a millisecond apart, so a walk never waits
@@ -244,14 +368,18 @@ static int worker_main(void *arg)
 	struct dse_worker *w = arg;
 	unsigned idle_us = 0, idle_walks = 0;
 
-	DSE_LOG_INFO("dp", "worker running on lcore %u", w->lcore);
-	while (!atomic_load_explicit(&w->quit, memory_order_relaxed)) {
+	RTE_PER_LCORE(dp_self) = w;
+	rte_rcu_qsbr_thread_online(dp.rcu, w->id);
+	DSE_LOG_INFO("dp", "worker %u running on lcore %u", w->id, w->lcore);
+	while (!atomic_load_explicit(&dp.quit, memory_order_relaxed)) {
 		w->now_ns = dse_clock_ns();
 		w->now_s = (uint32_t)(w->now_ns / 1000000000ull);
 		worker_mailbox(w);
+		worker_flows_check(w);
 		w->rx_last = 0;
 		rte_graph_walk(w->graph);
 		worker_housekeeping(w);
+		rte_rcu_qsbr_quiescent(dp.rcu, w->id);
 
 		if (w->rx_last != 0 || !dp.idle_sleep) {
 			idle_us = 0;
@@ -268,55 +396,69 @@ static int worker_main(void *arg)
 		idle_us = idle_us ? RTE_MIN(idle_us * 2, dp.idle_sleep_max_us) : 1;
 		struct timespec ts = {0, (long)idle_us * 1000};
 
+		rte_rcu_qsbr_thread_offline(dp.rcu, w->id);
 		nanosleep(&ts, NULL);
+		rte_rcu_qsbr_thread_online(dp.rcu, w->id);
 	}
-	/* Answer a command that raced with the quit request. */
-	worker_mailbox(w);
+	rte_rcu_qsbr_thread_offline(dp.rcu, w->id);
+	/* No command is in flight: the control thread, dp_call()'s only caller, stops us. */
 	return 0;
 }
 
-int dp_start(unsigned lcore)
+int dp_start(const unsigned *lcores)
 {
 	static const char *patterns[] = {"dse_*"};
-	struct rte_graph_param gp = {
-		.socket_id = (int)rte_lcore_to_socket_id(lcore),
-		.nb_node_patterns = 1,
-		.node_patterns = patterns,
-	};
-	struct dse_worker *w = &dp.worker;
 	int r;
 
-	w->lcore = lcore;
-	w->graph_id = rte_graph_create("dse_worker0", &gp);
-	if (w->graph_id == RTE_GRAPH_ID_INVALID)
-		return rte_errno ? -rte_errno : -EINVAL;
-	w->graph = rte_graph_lookup("dse_worker0");
-	if (w->graph == NULL)
-		return -ENOENT;
-	atomic_store(&w->quit, false);
-	atomic_store(&w->running, true);
-	r = rte_eal_remote_launch(worker_main, w, lcore);
-	if (r < 0) {
-		atomic_store(&w->running, false);
-		return r;
+	atomic_store(&dp.quit, false);
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		struct dse_worker *w = &dp.workers[i];
+		struct rte_graph_param gp = {
+			.socket_id = (int)rte_lcore_to_socket_id(lcores[i]),
+			.nb_node_patterns = 1,
+			.node_patterns = patterns,
+		};
+
+		w->lcore = lcores[i];
+		w->graph_id = rte_graph_create(w->graph_name, &gp);
+		if (w->graph_id == RTE_GRAPH_ID_INVALID)
+			return rte_errno ? -rte_errno : -EINVAL;
+		w->graph = rte_graph_lookup(w->graph_name);
+		if (w->graph == NULL)
+			return -ENOENT;
+	}
+	atomic_store(&dp.running, true);
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		r = rte_eal_remote_launch(worker_main, &dp.workers[i], lcores[i]);
+		if (r < 0) {
+			atomic_store(&dp.quit, true);
+			for (unsigned k = 0; k < i; k++)
+				rte_eal_wait_lcore(lcores[k]);
+			atomic_store(&dp.running, false);
+			return r;
+		}
 	}
 	return 0;
 }
 
 void dp_stop(void)
 {
-	struct dse_worker *w = &dp.worker;
-
-	if (atomic_load(&w->running)) {
-		atomic_store(&w->quit, true);
-		rte_eal_wait_lcore(w->lcore);
-		atomic_store(&w->running, false);
+	/* The control thread is the only caller of dp_call(): none is in flight now. */
+	if (atomic_load(&dp.running)) {
+		atomic_store(&dp.quit, true);
+		for (unsigned i = 0; i < dp.n_workers; i++)
+			rte_eal_wait_lcore(dp.workers[i].lcore);
+		atomic_store(&dp.running, false);
 	}
-	/* Fragments still waiting for their datagram go with the table. */
-	if (w->frag != NULL) {
-		rte_ip_frag_free_death_row(&w->frag->dr, 0);
-		dse_frag_fini(w->frag);
-		rte_free(w->frag);
-		w->frag = NULL;
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		struct dse_worker *w = &dp.workers[i];
+
+		/* Fragments still waiting for their datagram go with the table. */
+		if (w->frag != NULL) {
+			rte_ip_frag_free_death_row(&w->frag->dr, 0);
+			dse_frag_fini(w->frag);
+			rte_free(w->frag);
+			w->frag = NULL;
+		}
 	}
 }

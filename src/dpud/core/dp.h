@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The datapath's state: ports, segments, the FDB, the flow cache and the
- * worker lcore that runs the graph.
+ * The datapath's state: ports, segments, the FDB, the flow caches and the
+ * worker lcores that run the graph (docs/datapath.md, "Workers").
  *
- * Concurrency: everything here is written only by the worker lcore.  The
- * control thread changes it through dp_call(), which runs a function on the
- * worker between two graph walks and waits for it (when no worker runs yet,
- * the function runs at once on the caller).  So the packet path takes no lock
- * and never sees a half-made change, and a change costs the forwarding only
- * the time of the function itself.  The control thread may read this state
- * while it waits for nothing, because it is the only thread that asks for
- * changes: between two of its own dp_call()s nothing moves but counters,
- * FDB timestamps and learned FDB entries (read those through dp_call()).
+ * Concurrency: the configuration here (ports, segments, TEPs, rules) is
+ * changed only through dp_call(), which stops every worker between two of
+ * its graph walks, runs a function on worker 0 while the others wait, and
+ * lets them all go on (when no worker runs yet, the function runs at once on
+ * the caller).  So the packet path takes no lock and never sees a half-made
+ * change, and a change costs each worker the time of the function and of
+ * the other workers' walks in progress.  What the workers change themselves
+ * has one writer each: the FDB is written by worker 0 alone (the others send
+ * what they learn through its learn ring), a worker's flow caches,
+ * connection table and fragment table are its own, and a firewalled packet
+ * is handed to the worker that owns its connection (dp_conn_owner()).  The
+ * control thread may read the configuration while it waits for nothing,
+ * because it is the only thread that asks for changes; counters, FDB
+ * entries and connections it reads through dp_call().
  */
 #ifndef DSE_DP_H
 #define DSE_DP_H
@@ -19,11 +24,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_ether.h>
 #include <rte_graph.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_per_lcore.h>
+#include <rte_ring.h>
 
 #include "acl.h"
 #include "conntrack.h"
@@ -46,6 +54,9 @@ struct dp_cmd;
 #define DSE_NO_SEGMENT   0xffff
 #define DSE_NO_PORT      0xffff
 #define DSE_BURST        RTE_GRAPH_BURST_SIZE
+#define DSE_MAX_WORKERS  16 /* forwarding lcores (--workers) */
+#define DSE_LEARN_RING   1024 /* MACs another worker learned, waiting for worker 0 */
+#define DSE_HANDOFF_RING 2048 /* packets handed to a worker by the others */
 
 _Static_assert(DSE_MAX_VPORTS - 1 <= DSE_FDB_MAX_PORT, "an FDB entry must hold every port id");
 
@@ -63,6 +74,7 @@ struct dse_port {
 	uint16_t port_id;  /* DPDK port id; index of dp.ports */
 	uint16_t mtu;      /* largest L3 payload accepted (frames above are dropped) */
 	uint16_t max_frame; /* largest frame the device delivers whole (see port.c) */
+	uint16_t n_rxq;    /* receive queues: workers 0 .. n_rxq - 1 poll one each */
 	uint8_t mode;      /* enum dse_port_mode */
 	uint16_t segment;  /* access: its segment, else DSE_NO_SEGMENT */
 	/*
@@ -80,8 +92,12 @@ struct dse_port {
 	 */
 	bool tunnel;
 	uint32_t tep_ip;               /* tunnel: the peer's address, network order */
-	struct rte_ether_addr tep_mac; /* tunnel: its MAC (by ARP or from its packets) */
-	bool tep_resolved;             /* tunnel: tep_mac is known */
+	/*
+	 * tunnel: its MAC (by ARP or from its packets) in the low 48 bits and
+	 * bit 63 set once known; 0 while not.  One word, so that a worker
+	 * reads it whole while another learns it (dp_tep_mac()).
+	 */
+	uint64_t tep_mac_word;
 	uint16_t tep_refs;             /* tunnel: segments that have this peer */
 	/* trunk: segments it carries, one bit per segment index */
 	uint64_t trunk_segs[DSE_MAX_SEGMENTS / 64];
@@ -101,28 +117,52 @@ struct dse_segment {
 	uint16_t flood_uplink; /* the uplink that carries this segment's floods, or DSE_NO_PORT */
 };
 
-/* The worker lcore: polls the ports and walks the graph. */
+/* A MAC a worker other than worker 0 saw, for worker 0 to learn (see dp.h's top). */
+struct dp_learn {
+	uint8_t mac[6];
+	uint16_t segment;
+	uint16_t port;
+	uint16_t pad;
+	uint32_t now_s;
+};
+
+/*
+ * One worker lcore: polls queue 'id' of every port and walks its own graph
+ * ("dse_worker<id>").  Everything here is written only by that lcore, but
+ * for the mailbox and the rings, which are how the others reach it.
+ */
 struct dse_worker {
+	unsigned id;       /* index in dp.workers; the RX and TX queue it uses on every port */
 	unsigned lcore;
+	char graph_name[RTE_GRAPH_NAMESIZE];
 	struct rte_graph *graph;
 	rte_graph_t graph_id;
 	struct dse_flow_cache *flows; /* this lcore's flow cache (layer 2 keys) */
 	struct dse_flow4_cache *flows4; /* ... and for firewalled segments (layer 4 keys) */
+	uint32_t flows_gen;           /* dp.flow_gen when the caches were last checked for a wrap */
+	/* The connections this worker owns (dp_conn_owner()), and its share of the limits. */
+	struct dse_ct *ct;
 	uint64_t next_ct_ns;          /* when the connection timer wheel runs next */
 	uint16_t n_rx;                 /* ports polled by this worker */
 	uint16_t rx_ports[DSE_MAX_PORTS];
+	uint16_t rx_first;             /* the port polled first in the next walk (fairness) */
 	uint64_t now_ns;   /* dse_clock_ns() at the start of this walk */
 	uint32_t now_s;    /* the same in seconds, for FDB timestamps */
 	uint32_t rx_last;  /* packets the rx node received in the last walk */
-	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next */
+	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next (worker 0) */
+	uint64_t next_frag_ns; /* when the fragment table is checked for timeouts next */
 	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
 	uint64_t reject_no_mbuf;    /* reject replies not made for want of an mbuf */
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
+	uint64_t learn_sent;        /* MACs passed to worker 0 to learn */
+	uint64_t learn_lost;        /* MACs not passed to worker 0: its learn ring was full */
+	uint64_t handoff_in;        /* packets other workers handed to this one */
+	uint64_t handoff_out;       /* packets handed to their connection's worker */
 	/* Fragments of firewalled segments being reassembled (allocated: 18 KB of it). */
 	struct dse_frag *frag;
+	struct rte_ring *learn;   /* worker 0 only: struct dp_learn from the other workers */
+	struct rte_ring *handoff; /* mbufs of connections this worker owns, from the others */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
-	atomic_bool running;
-	atomic_bool quit;
 };
 
 /* The whole datapath. */
@@ -144,14 +184,21 @@ struct dse_dp {
 		uint16_t seg;
 	} vni_map[DSE_VNI_SLOTS];
 	struct dse_fdb *fdb;
-	struct dse_ct *ct;              /* connection tracking of firewalled segments */
 	struct dse_fw_ruleset *fw;      /* the rules in force (NULL: none) */
 	uint32_t fw_gen;                /* bumped by every ruleset or policy change */
-	uint64_t ct_mem_bytes;          /* DPDK memory the connection table took */
+	uint64_t ct_mem_bytes;          /* DPDK memory the connection tables took */
+	/* Several workers: the connections allowed over all their tables (fw.config max_conns). */
+	struct dse_ct_budget ct_budget;
 	bool fw_on;                     /* some segment has the firewall on (dp_segments_rebuild) */
 	struct dse_fw_denylog denylog;  /* rate-limited log of denials */
-	struct dse_worker worker;
-	uint32_t flow_gen;     /* bumped by every configuration change that can alter any decision */
+	unsigned n_workers;             /* workers in use (--workers) */
+	/* The workers as readers of shared tables: each reports a quiescent state per walk. */
+	struct rte_rcu_qsbr *rcu;
+	struct dse_worker workers[DSE_MAX_WORKERS];
+	atomic_bool running;            /* the workers run (dp_start() to dp_stop()) */
+	atomic_bool quit;               /* asks the workers to stop */
+	/* Bumped by every configuration change that can alter any decision (dp_flows_invalidate()). */
+	_Atomic uint32_t flow_gen;
 	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
 	unsigned idle_sleep_max_us;
 	int mbuf_dyn_offset;   /* offset of struct dse_meta in an mbuf */
@@ -160,6 +207,40 @@ struct dse_dp {
 };
 
 extern struct dse_dp dp;
+
+/* The worker of the calling lcore; NULL on the control thread. */
+RTE_DECLARE_PER_LCORE(struct dse_worker *, dp_self);
+
+/*
+ * The worker of the calling lcore.  On the control thread (a dp_call()
+ * function run there when no worker runs, the RPC handlers) it is worker 0,
+ * whose place dp_call() takes.
+ */
+static inline struct dse_worker *dp_worker(void)
+{
+	struct dse_worker *w = RTE_PER_LCORE(dp_self);
+
+	return likely(w != NULL) ? w : &dp.workers[0];
+}
+
+/* The workers' connection tables: for (each ct) ... */
+#define DP_FOREACH_CT(ct_)                                                                    \
+	for (unsigned dp_i_ = 0; dp_i_ < dp.n_workers && ((ct_) = dp.workers[dp_i_].ct, 1); \
+	     dp_i_++)
+
+/*
+ * Which worker owns the connection of an IP packet from 'a' to 'b' (or
+ * from 'b' to 'a': the same), given as the addresses folded to 32 bits.
+ * Only the addresses count, so that every fragment of a datagram and both
+ * directions reach the same worker whatever queue they came in on.
+ */
+static inline unsigned dp_conn_owner(uint32_t a, uint32_t b)
+{
+	uint32_t h = (a ^ b) * 0x9e3779b1u;
+
+	h ^= h >> 16;
+	return (unsigned)(((uint64_t)h * dp.n_workers) >> 32);
+}
 
 /* Per-packet metadata kept in an mbuf dynamic field. */
 struct dse_meta {
@@ -200,43 +281,69 @@ static inline struct dse_meta *dse_meta(struct rte_mbuf *m)
 	return RTE_MBUF_DYNFIELD(m, dp.mbuf_dyn_offset, struct dse_meta *);
 }
 
-/*
- * Creates the datapath: packet pool of 'n_mbufs', FDB, worker state.  Must
- * run after rte_eal_init().  Returns 0 or a negative errno.
- */
-int dp_init(unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size, unsigned conn_table);
+/* Folds an address of 'len' bytes (4 or 16) to 32 bits, for dp_conn_owner(). */
+static inline uint32_t dp_addr_fold(const uint8_t *a, unsigned len)
+{
+	uint32_t x = 0, w;
+
+	for (unsigned i = 0; i < len; i += 4) {
+		memcpy(&w, a + i, 4);
+		x ^= w;
+	}
+	return x;
+}
+
+/* The worker that owns the connection of IP packet 'frame' (dp_conn_owner()). */
+static inline unsigned dp_pkt_owner(const uint8_t *frame, const struct dse_meta *meta)
+{
+	const uint8_t *ip = frame + meta->pi.l3_off;
+
+	if (meta->pi.l3 == DSE_L3_IPV4)
+		return dp_conn_owner(dp_addr_fold(ip + 12, 4), dp_addr_fold(ip + 16, 4));
+	return dp_conn_owner(dp_addr_fold(ip + 8, 16), dp_addr_fold(ip + 24, 16));
+}
 
 /*
- * Creates the worker's fragment reassembly table: at most 'max_datagrams'
+ * Creates the datapath for 'n_workers' workers: packet pool of 'n_mbufs',
+ * FDB, and per worker its flow caches, its part of the 'conn_table'
+ * connections and its rings.  Must run after rte_eal_init().  Returns 0 or
+ * a negative errno.
+ */
+int dp_init(unsigned n_workers, unsigned n_mbufs, unsigned fdb_size, unsigned flow_cache_size,
+	    unsigned conn_table);
+
+/*
+ * Creates each worker's fragment reassembly table: at most 'max_datagrams'
  * incomplete datagrams, each given 'timeout_s' seconds.  Returns 0 or -errno.
  */
 int dp_frag_init(unsigned max_datagrams, unsigned timeout_s);
 
-/* Creates the graph and launches the worker on lcore 'lcore'.  Returns 0 or -errno. */
-int dp_start(unsigned lcore);
+/*
+ * Creates the graphs and launches worker i on lcore 'lcores[i]', for each
+ * of the dp_init() workers.  Returns 0 or -errno.
+ */
+int dp_start(const unsigned *lcores);
 
-/* Stops the worker and waits for it; then frees ports and tables. */
+/* Stops the workers and waits for them; then frees the fragment tables. */
 void dp_stop(void);
 
 /*
- * Runs 'fn(arg)' on the worker between two graph walks (or here if no worker
- * runs) and returns what it returned.
+ * Runs 'fn(arg)' on worker 0 between two graph walks while every other
+ * worker waits between two of its own (or here if no worker runs), and
+ * returns what it returned.
  */
 int dp_call(int (*fn)(void *arg), void *arg);
 
 /*
- * Marks every flow cache entry stale.  Worker context only.  For the rare
- * changes that can alter any decision (segments, ports, the firewall's
- * policy); an FDB change retires only its own decisions (flow.h).
+ * Marks every flow cache entry of every worker stale.  Any thread.  For the
+ * rare changes that can alter any decision (segments, ports, the
+ * firewall's policy); an FDB change retires only its own decisions (flow.h).
  */
 static inline void dp_flows_invalidate(void)
 {
-	/* Generation 0 marks empty entries; on the wrap, empty the cache too. */
-	if (++dp.flow_gen == 0) {
-		dp.flow_gen = 1;
-		dse_flow_clear(dp.worker.flows);
-		dse_flow4_clear(dp.worker.flows4);
-	}
+	/* Generation 0 marks empty entries; each worker empties its caches on the wrap. */
+	if (atomic_fetch_add_explicit(&dp.flow_gen, 1, memory_order_acq_rel) + 1 == 0)
+		atomic_fetch_add_explicit(&dp.flow_gen, 1, memory_order_acq_rel);
 }
 
 /* Recomputes every segment's member list and the VLAN map.  Worker context only. */
@@ -266,6 +373,28 @@ static inline uint16_t dp_vni_segment(uint32_t vni)
 	return DSE_NO_SEGMENT;
 }
 
+#define DP_TEP_MAC_KNOWN (1ull << 63)
+
+/* The MAC of peer TEP port 'p' into 'mac'; returns false while it is not known. */
+static inline bool dp_tep_mac(const struct dse_port *p, struct rte_ether_addr *mac)
+{
+	uint64_t w = __atomic_load_n(&p->tep_mac_word, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac->addr_bytes[i] = (uint8_t)(w >> (8 * (5 - i)));
+	return (w & DP_TEP_MAC_KNOWN) != 0;
+}
+
+/* Publishes the MAC of peer TEP port 'p' (any worker may). */
+static inline void dp_tep_mac_set(struct dse_port *p, const struct rte_ether_addr *mac)
+{
+	uint64_t w = DP_TEP_MAC_KNOWN;
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		w |= (uint64_t)mac->addr_bytes[i] << (8 * (5 - i));
+	__atomic_store_n(&p->tep_mac_word, w, __ATOMIC_RELAXED);
+}
+
 /* Frame bytes beyond the MTU: Ethernet header and up to two VLAN tags. */
 #define DSE_L2_OVERHEAD (14 + 8)
 
@@ -276,7 +405,7 @@ struct dp_node_stats {
 	uint64_t cycles; /* TSC cycles it took */
 };
 
-/* Reads the counters of node 'name'.  Returns 0, or -ENOENT when no worker runs it. */
+/* Reads the counters of node 'name', summed over the workers.  Returns 0, or -ENOENT when no worker runs it. */
 int dp_node_stats(const char *name, struct dp_node_stats *ret);
 
 /* Looks up a port by name; returns its DPDK id or DSE_NO_PORT. */

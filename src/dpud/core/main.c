@@ -48,8 +48,9 @@ static void usage(FILE *f, const char *prog)
 		"over JSON-RPC 2.0 on a Unix socket and, with --mgmt, over TLS 1.3 with\n"
 		"mutual authentication (one JSON object per line).\n"
 		"\n"
-		"EAL options are DPDK's (see dpdk-testpmd --help); dse-dpud needs two\n"
-		"lcores: the first serves the control socket, the second forwards.\n"
+		"EAL options are DPDK's (see dpdk-testpmd --help); dse-dpud needs one\n"
+		"lcore more than it has workers: the first serves the control socket,\n"
+		"the next --workers forward.\n"
 		"\n"
 		"Options:\n"
 		"  --rpc PATH           control socket (default /run/dse/dpud.sock)\n"
@@ -78,8 +79,13 @@ static void usage(FILE *f, const char *prog)
 		"  --test-clock         serve the clock.* methods that freeze and advance\n"
 		"                       the datapath clock (tests), on the control\n"
 		"                       socket only, never over TLS\n"
+		"  --workers N          forwarding lcores (default 1, at most 16): each\n"
+		"                       polls its own receive queue of every port and\n"
+		"                       sends on its own transmit queue; net_af_packet\n"
+		"                       ports get one queue pair per worker\n"
 		"  --lab                lab defaults: add the EAL options --no-huge -m 256\n"
-		"                       --no-pci --no-shconf, -l 0,1 and --file-prefix\n"
+		"                       --no-pci --no-shconf, one lcore per worker and one\n"
+		"                       more (-l 0,1 with one worker) and --file-prefix\n"
 		"                       dse-PID unless given, and sleep adaptively when idle\n"
 		"  --busy-poll          never sleep when idle (benchmarks)\n"
 		"  --idle-sleep-max US  longest idle sleep in microseconds (default 500)\n"
@@ -115,6 +121,7 @@ struct opts {
 	bool test_clock;
 	bool lab;
 	bool busy_poll;
+	unsigned workers;
 	unsigned idle_sleep_max_us;
 	unsigned mbufs;
 	unsigned fdb_size;
@@ -178,7 +185,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum {
 		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
 		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN, O_ALLOW, O_TESTDEV,
-		O_FRAG_TABLE, O_FRAG_TIMEOUT, O_TESTCLOCK
+		O_FRAG_TABLE, O_FRAG_TIMEOUT, O_TESTCLOCK, O_WORKERS
 	};
 	static const struct option longopts[] = {
 		{"rpc", required_argument, NULL, O_RPC},
@@ -190,6 +197,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"test-devices", no_argument, NULL, O_TESTDEV},
 		{"test-clock", no_argument, NULL, O_TESTCLOCK},
 		{"lab", no_argument, NULL, O_LAB},
+		{"workers", required_argument, NULL, O_WORKERS},
 		{"busy-poll", no_argument, NULL, O_BUSY},
 		{"idle-sleep-max", required_argument, NULL, O_IDLE},
 		{"mbufs", required_argument, NULL, O_MBUFS},
@@ -239,6 +247,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_BUSY:
 			o->busy_poll = true;
+			break;
+		case O_WORKERS:
+			if (parse_uint("--workers", optarg, 1, DSE_MAX_WORKERS, &o->workers) < 0)
+				return -EINVAL;
 			break;
 		case O_IDLE:
 			if (parse_uint("--idle-sleep-max", optarg, 1, 100000,
@@ -357,8 +369,8 @@ static bool has_arg(int argc, char **argv, const char *const *names)
 	return false;
 }
 
-/* Adds the lab's EAL defaults that the user did not give. */
-static int lab_eal_args(int argc, char **argv, char **out, int max)
+/* Adds the lab's EAL defaults that the user did not give; 'workers' forwarding lcores. */
+static int lab_eal_args(int argc, char **argv, char **out, int max, unsigned workers)
 {
 	static const char *const mem[] = {"-m", "--socket-mem", NULL};
 	static const char *const cores[] = {"-l", "-c", "--lcores", NULL};
@@ -366,7 +378,8 @@ static int lab_eal_args(int argc, char **argv, char **out, int max)
 	static const char *const huge[] = {"--no-huge", NULL};
 	static const char *const pci[] = {"--no-pci", "-a", "--allow", "-b", "--block", NULL};
 	static const char *const shconf[] = {"--no-shconf", NULL};
-	static char prefix_arg[64];
+	static char prefix_arg[64], lcores_arg[160];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = 0;
 
 	for (int i = 0; i < argc && n < max; i++)
@@ -384,9 +397,19 @@ static int lab_eal_args(int argc, char **argv, char **out, int max)
 	if (!has_arg(argc, argv, shconf))
 		out[n++] = "--no-shconf";
 	if (!has_arg(argc, argv, cores)) {
-		/* Two lcores; on a one-CPU machine both share CPU 0. */
-		out[n++] = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "-l" : "--lcores";
-		out[n++] = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "0,1" : "(0,1)@0";
+		size_t len = 0;
+
+		/*
+		 * The control lcore and the workers, lcore i on CPU i modulo
+		 * the CPUs there are (two lcores on a one-CPU machine share CPU 0).
+		 */
+		if (ncpu < 1)
+			ncpu = 1;
+		for (unsigned i = 0; i <= workers && len < sizeof(lcores_arg); i++)
+			len += (size_t)snprintf(lcores_arg + len, sizeof(lcores_arg) - len, "%s%u@%ld",
+						i ? "," : "", i, (long)i % ncpu);
+		out[n++] = "--lcores";
+		out[n++] = lcores_arg;
 	}
 	if (!has_arg(argc, argv, prefix)) {
 		snprintf(prefix_arg, sizeof(prefix_arg), "--file-prefix=dse-%d", (int)getpid());
@@ -418,6 +441,7 @@ int main(int argc, char **argv)
 	struct opts o = {
 		.rpc_path = "/run/dse/dpud.sock",
 		.idle_sleep_max_us = 500,
+		.workers = 1,
 		.mbufs = 16383,
 		.fdb_size = 16384,
 		.flow_cache = 65536,
@@ -430,7 +454,7 @@ int main(int argc, char **argv)
 	struct dse_tls_conf tls = {0};
 	struct dse_rpc_server *srv = NULL;
 	int eal_argc = argc, sep = -1, r;
-	unsigned worker;
+	unsigned lcores[DSE_MAX_WORKERS];
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -465,7 +489,7 @@ int main(int argc, char **argv)
 	}
 
 	if (o.lab) {
-		eal_argc = lab_eal_args(eal_argc, argv, eal_argv, MAX_EAL_ARGS);
+		eal_argc = lab_eal_args(eal_argc, argv, eal_argv, MAX_EAL_ARGS, o.workers);
 		if (eal_argc < 0) {
 			fprintf(stderr, "dse-dpud: too many EAL arguments\n");
 			return 2;
@@ -492,14 +516,20 @@ int main(int argc, char **argv)
 	}
 	/* EAL leaves its runtime directory behind: remember it to remove it at exit. */
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
-	if (worker >= RTE_MAX_LCORE) {
-		fprintf(stderr, "dse-dpud: needs a second lcore for the datapath (for example "
-				"EAL option -l 0,1)\n");
-		rte_eal_cleanup();
-		return 2;
+	for (unsigned i = 0, prev = rte_get_main_lcore(); i < o.workers; i++) {
+		lcores[i] = prev = rte_get_next_lcore(prev, 1, 0);
+		if (lcores[i] >= RTE_MAX_LCORE) {
+			fprintf(stderr,
+				"dse-dpud: %u worker%s need%s %u lcores besides the main one (for "
+				"example EAL option -l 0-%u)\n",
+				o.workers, o.workers == 1 ? "" : "s", o.workers == 1 ? "s" : "",
+				o.workers, o.workers);
+			rte_eal_cleanup();
+			return 2;
+		}
 	}
-	r = dp_init(o.mbufs, o.fdb_size, o.flow_cache, o.conn_table);
+	dse_devargs_set_queues(o.workers);
+	r = dp_init(o.workers, o.mbufs, o.fdb_size, o.flow_cache, o.conn_table);
 	if (r == 0)
 		r = dp_frag_init(o.frag_table, o.frag_timeout_s);
 	if (r < 0) {
@@ -511,7 +541,7 @@ int main(int argc, char **argv)
 	srv = methods ? dse_rpc_server_new(methods, NULL) : NULL;
 	if (srv == NULL)
 		return 1;
-	r = dp_start(worker);
+	r = dp_start(lcores);
 	if (r < 0) {
 		fprintf(stderr, "dse-dpud: could not start the worker: %s\n", strerror(-r));
 		return 1;
@@ -543,9 +573,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	DSE_LOG_NOTICE("main", "dse-dpud %s ready on %s%s%s%s (worker lcore %u%s)", DSE_VERSION,
-		       o.rpc_path, o.mgmt ? " and " : "", o.mgmt ? o.mgmt : "",
-		       o.mgmt ? " (TLS)" : "", worker,
+	DSE_LOG_NOTICE("main", "dse-dpud %s ready on %s%s%s%s (%u worker%s from lcore %u%s)",
+		       DSE_VERSION, o.rpc_path, o.mgmt ? " and " : "", o.mgmt ? o.mgmt : "",
+		       o.mgmt ? " (TLS)" : "", o.workers, o.workers == 1 ? "" : "s", lcores[0],
 		       dp.idle_sleep ? ", idle sleep" : ", busy poll");
 	while (!quit)
 		dse_rpc_poll(srv, 200);

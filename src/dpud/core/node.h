@@ -26,6 +26,22 @@ rte_node_t dse_node_register(const char *name, uint64_t flags, rte_node_process_
 			     rte_node_init_t init, const char *const *next, unsigned n_next,
 			     const char *const *drops, unsigned n_drops);
 
+/*
+ * Gives 'node' (one graph's instance of it: one worker's) 'size' bytes of
+ * zeroed scratch memory, for state too large for the stack.  For a node's
+ * init callback.  Returns 0 or -ENOMEM.
+ */
+int dse_node_scratch_alloc(struct rte_node *node, size_t size);
+
+/* The scratch memory of dse_node_scratch_alloc(). */
+static inline void *dse_node_scratch(const struct rte_node *node)
+{
+	void *p;
+
+	memcpy(&p, node->ctx, sizeof(p));
+	return p;
+}
+
 /* State of a speculative enqueue over one burst. */
 struct dse_enq {
 	struct rte_graph *graph;

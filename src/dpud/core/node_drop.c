@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "log.h"
@@ -130,5 +131,16 @@ int dse_nodes_register(void)
 	for (struct dse_node_init *i = node_inits; i; i = i->next)
 		if (i->fn() < 0)
 			return -EINVAL;
+	return 0;
+}
+
+int dse_node_scratch_alloc(struct rte_node *node, size_t size)
+{
+	void *p = rte_zmalloc("dse_node_scratch", size, RTE_CACHE_LINE_SIZE);
+
+	RTE_BUILD_BUG_ON(sizeof(p) > sizeof(node->ctx));
+	if (p == NULL)
+		return -ENOMEM;
+	memcpy(node->ctx, &p, sizeof(p));
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Node "dse_rx": the graph's source.  Polls every port of the worker, fairly
- * (each walk starts one port further), until the burst is full.
+ * Node "dse_rx": the graph's source.  Polls the worker's queue of every port
+ * it reads, fairly (each walk starts one port further), until the burst is
+ * full.
  */
 #include <rte_ethdev.h>
 
@@ -16,7 +17,7 @@ enum { RX_NEXT_PARSE, RX_NEXT_N };
 static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			   uint16_t cnt)
 {
-	struct dse_worker *w = &dp.worker;
+	struct dse_worker *w = dp_worker();
 	uint16_t n_rx = w->n_rx, total = 0;
 	/*
 	 * At most one burst per walk, whatever the stream's size: streams grow
@@ -25,7 +26,7 @@ static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void 
 	 */
 	const uint16_t max = RTE_MIN(node->size, (uint16_t)DSE_BURST);
 	/* The first port polled rotates so that a busy port cannot starve the others. */
-	static uint16_t first;
+	uint16_t first = w->rx_first;
 
 	RTE_SET_USED(objs);
 	RTE_SET_USED(cnt);
@@ -33,6 +34,7 @@ static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void 
 		return 0;
 	if (++first >= n_rx)
 		first = 0;
+	w->rx_first = first;
 	for (uint16_t i = 0, p = first; i < n_rx && total < max; i++) {
 		/*
 		 * Receive in chunks of RX_CHUNK: a PMD that allocates mbufs
@@ -41,7 +43,7 @@ static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void 
 		 */
 		for (;;) {
 			uint16_t want = RTE_MIN((uint16_t)RX_CHUNK, (uint16_t)(max - total));
-			uint16_t got = rte_eth_rx_burst(w->rx_ports[p], 0,
+			uint16_t got = rte_eth_rx_burst(w->rx_ports[p], (uint16_t)w->id,
 							(struct rte_mbuf **)node->objs + total,
 							want);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Node "dse_tx": transmits each packet on the port in its mbuf's 'port'
- * field (a peer TEP's virtual port: through "dse_encap" first).
+ * field (a peer TEP's virtual port: through "dse_encap" first), on the
+ * worker's own queue of that port.
  * Consecutive packets for one port go in one burst; what the port does not
  * take is dropped and counted.
  */
@@ -18,6 +19,7 @@ static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void 
 			   uint16_t n)
 {
 	struct rte_mbuf **pkts = (struct rte_mbuf **)objs;
+	const uint16_t queue = (uint16_t)dp_worker()->id;
 	uint16_t i = 0;
 
 	while (i < n) {
@@ -31,7 +33,7 @@ static uint16_t tx_process(struct rte_graph *graph, struct rte_node *node, void 
 			i += run;
 			continue;
 		}
-		sent = rte_eth_tx_burst(port, 0, pkts + i, run);
+		sent = rte_eth_tx_burst(port, queue, pkts + i, run);
 		if (unlikely(sent < run))
 			rte_node_enqueue(graph, node, TX_NEXT_FULL, objs + i + sent,
 					 (uint16_t)(run - sent));

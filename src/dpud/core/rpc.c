@@ -294,8 +294,9 @@ static int dp_info(struct dse_rpc_call *call, json_t **ret)
 		n_ports += dp.ports[i].used;
 	for (int i = 0; i < DSE_MAX_SEGMENTS; i++)
 		n_segs += dp.segments[i].used;
-	*ret = json_pack("{s:s, s:i, s:b, s:i, s:i, s:i, s:I, s:i, s:i}", "version", DSE_VERSION,
-			 "worker_lcore", (int)dp.worker.lcore, "idle_sleep", dp.idle_sleep,
+	*ret = json_pack("{s:s, s:i, s:i, s:b, s:i, s:i, s:i, s:I, s:i, s:i}", "version",
+			 DSE_VERSION, "worker_lcore", (int)dp.workers[0].lcore, "workers",
+			 (int)dp.n_workers, "idle_sleep", dp.idle_sleep,
 			 "idle_sleep_max_us", (int)dp.idle_sleep_max_us, "ports", n_ports,
 			 "segments", n_segs, "flow_generation", (json_int_t)dp.flow_gen,
 			 "mbufs_free", (int)rte_mempool_avail_count(dp.pool), "mbufs_total",
@@ -332,6 +333,24 @@ static int dp_identity(struct dse_rpc_call *call, json_t **ret)
 /* ---- statistics ---- */
 
 /* The core's part of stats.get: every node's counters and every drop reason's. */
+/* Each worker: its lcore, the ports it polls, what it handed over and learned through others. */
+static json_t *workers_json(void)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		const struct dse_worker *w = &dp.workers[i];
+
+		json_array_append_new(
+		    a, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I}", "id", (int)w->id, "lcore",
+				 (int)w->lcore, "rx_ports", (int)w->n_rx, "handoff_in",
+				 (json_int_t)w->handoff_in, "handoff_out", (json_int_t)w->handoff_out,
+				 "learn_sent", (json_int_t)w->learn_sent, "learn_lost",
+				 (json_int_t)w->learn_lost));
+	}
+	return a;
+}
+
 static void core_stats(json_t *stats)
 {
 	const struct dse_drop_reason *const *drops;
@@ -370,6 +389,7 @@ static void core_stats(json_t *stats)
 	json_object_set_new(stats, "nodes", nodes);
 	json_object_set_new(stats, "drops", by_reason);
 	json_object_set_new(stats, "drops_total", json_integer((json_int_t)total));
+	json_object_set_new(stats, "workers", workers_json());
 }
 
 static int stats_get(struct dse_rpc_call *call, json_t **ret)
@@ -461,10 +481,12 @@ static int clock_release(struct dse_rpc_call *call, json_t **ret)
 static int clock_tick(void *arg)
 {
 	RTE_SET_USED(arg);
-	dp.worker.now_ns = dse_clock_ns();
-	dp.worker.now_s = (uint32_t)(dp.worker.now_ns / 1000000000ull);
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		dp.workers[i].now_ns = dse_clock_ns();
+		dp.workers[i].now_s = (uint32_t)(dp.workers[i].now_ns / 1000000000ull);
+	}
 	/* A whole ageing pass at once; each aged entry retires its own decisions. */
-	dse_fdb_age(dp.fdb, dp.worker.now_s);
+	dse_fdb_age(dp.fdb, dp.workers[0].now_s);
 	return 0;
 }
 
@@ -586,7 +608,7 @@ static const struct dse_rpc_method core_test_methods[] = {
 };
 
 /* The parser's drop reasons, then the core nodes' own (made by core_init()). */
-static struct dse_drop_reason core_drops[DSE_PARSE__MAX - 1 + 3 + 1];
+static struct dse_drop_reason core_drops[DSE_PARSE__MAX - 1 + 4 + 1];
 
 static int core_init(void)
 {
@@ -599,6 +621,8 @@ static int core_init(void)
 	core_drops[n++] = (struct dse_drop_reason){"no_mbuf",
 						   "no packet buffer for a flood copy or a tag"};
 	core_drops[n++] = (struct dse_drop_reason){"tx_full", "egress port queue full"};
+	core_drops[n++] = (struct dse_drop_reason){
+	    "handoff_full", "the worker that owns the packet's connection had no room for it"};
 	return 0;
 }
 

@@ -11,7 +11,13 @@
  * packet that does not fit it is dropped as invalid, and one whose
  * connection has gone (timed out, or a SYN reopening closed ports) takes the
  * full pipeline.
+ *
+ * With several workers, a firewalled IP packet whose connection another
+ * worker owns (dp_conn_owner()) goes to "dse_handoff" instead, which passes
+ * it to that worker: each worker tracks only its own connections.
  */
+#include <string.h>
+
 #include <rte_mbuf.h>
 
 #include "cksum.h"
@@ -23,6 +29,7 @@
 enum {
 	FLOW_NEXT_TX,
 	FLOW_NEXT_SEGMENT,
+	FLOW_NEXT_HANDOFF,
 	FLOW_NEXT_CT_INVALID,
 	FLOW_NEXT_CKSUM_IP4, /* the four checksum reasons, in the order of enum dse_cksum_result */
 	FLOW_NEXT_CKSUM_TCP,
@@ -64,14 +71,16 @@ enum flow4_path {
 	FLOW4_NONE = 0, /* not IP of a firewalled segment: the layer 2 cache */
 	FLOW4_CACHE,	/* IP of a firewalled segment: the layer 4 cache */
 	FLOW4_SLOW,	/* a fragment of a firewalled segment: the full pipeline, no cache */
+	FLOW4_HANDOFF,	/* IP of a firewalled segment whose connection another worker owns */
 };
+
 
 /*
  * Pass 1: which path does the packet take (enum flow4_path)?  For the
  * layer 4 cache, its key, and fetch its bucket.
  */
-static inline uint8_t flow4_prepare(struct flow4_burst *b, uint16_t i, struct rte_mbuf *m,
-				    const struct dse_meta *meta)
+static inline uint8_t flow4_prepare(const struct dse_worker *w, struct flow4_burst *b,
+				    uint16_t i, struct rte_mbuf *m, const struct dse_meta *meta)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t seg;
@@ -83,6 +92,8 @@ static inline uint8_t flow4_prepare(struct flow4_burst *b, uint16_t i, struct rt
 	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
 	    (meta->pi.l3 != DSE_L3_IPV4 && meta->pi.l3 != DSE_L3_IPV6))
 		return FLOW4_NONE;
+	if (unlikely(dp.n_workers > 1) && dp_pkt_owner(frame, meta) != w->id)
+		return FLOW4_HANDOFF;
 	/*
 	 * A fragment is judged and tracked only as part of its datagram, on
 	 * the full pipeline; never by a layer 2 decision cached for the same
@@ -93,19 +104,20 @@ static inline uint8_t flow4_prepare(struct flow4_burst *b, uint16_t i, struct rt
 	dse_flow_key(frame, m->port, dse_flow_vlan_key(m->port, meta), &k0, &k1);
 	dse_flow4_key(b->k[i], k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6,
 		      meta->pi.l4_proto, meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
-	b->bucket[i] = dse_flow4_bucket(dp.worker.flows4, dse_flow4_hash(b->k[i]));
+	b->bucket[i] = dse_flow4_bucket(w->flows4, dse_flow4_hash(b->k[i]));
 	dse_flow4_prefetch(b->bucket[i]);
 	return FLOW4_CACHE;
 }
 
 /* Pass 2: the lookup, and fetch the connection of a hit. */
-static inline void flow4_find(struct flow4_burst *b, uint16_t i, uint32_t gen)
+static inline void flow4_find(const struct dse_worker *w, struct flow4_burst *b, uint16_t i,
+			      uint32_t gen)
 {
 	struct dse_flow4_entry *f = dse_flow4_find(b->bucket[i], b->k[i], gen);
 
 	if (f != NULL && dse_flow_ref_ok(dp.fdb, &f->ref) &&
-	    dse_ct_ref_ok(dp.ct, f->ct_index, f->ct_id))
-		dse_ct_prefetch(dp.ct, f->ct_index);
+	    dse_ct_ref_ok(w->ct, f->ct_index, f->ct_id))
+		dse_ct_prefetch(w->ct, f->ct_index);
 	else
 		f = NULL;
 	b->f[i] = f;
@@ -116,8 +128,9 @@ static inline void flow4_find(struct flow4_burst *b, uint16_t i, uint32_t gen)
  * the egress set when the packet fits, the invalid drop when it does not,
  * else the full pipeline.
  */
-static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *m,
-				    struct dse_meta *meta, uint64_t now, uint32_t now_s)
+static inline uint16_t flow4_finish(const struct dse_worker *w, struct dse_flow4_entry *f,
+				    struct rte_mbuf *m, struct dse_meta *meta, uint64_t now,
+				    uint32_t now_s)
 {
 	struct dse_ct_seg cs;
 	enum dse_ct_verdict v;
@@ -131,13 +144,13 @@ static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *
 		return (uint16_t)(FLOW_NEXT_CKSUM_IP4 + c - DSE_CKSUM_BAD_IP4);
 	dse_ct_seg_from_pkt(&cs, rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi);
 	cs.in_port = meta->in_port;
-	v = dse_ct_track(dp.ct, f->ct_index, f->ct_dir, &cs, now);
+	v = dse_ct_track(w->ct, f->ct_index, f->ct_dir, &cs, now);
 	if (v == DSE_CT_INVALID)
 		return FLOW_NEXT_CT_INVALID;
 	if (v == DSE_CT_NEW || dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)
 		return FLOW_NEXT_SEGMENT;
 	if (unlikely(dp.fdb->entries[f->ref.src_idx].last_seen_s != now_s))
-		dp.fdb->entries[f->ref.src_idx].last_seen_s = now_s;
+		__atomic_store_n(&dp.fdb->entries[f->ref.src_idx].last_seen_s, now_s, __ATOMIC_RELAXED);
 	m->port = f->out_port;
 	meta->segment = f->segment;
 	return FLOW_NEXT_TX;
@@ -146,26 +159,26 @@ static inline uint16_t flow4_finish(struct dse_flow4_entry *f, struct rte_mbuf *
 static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			     uint16_t n)
 {
-	struct dse_worker *w = &dp.worker;
+	struct dse_worker *w = dp_worker();
 	struct dse_flow_cache *fc = w->flows;
 	const struct dse_fdb *fdb = dp.fdb;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
 	uint32_t hits = 0, hits4 = 0, tries4 = 0, slow = 0;
-	static struct flow4_burst b4; /* one worker: too large for the stack */
+	struct flow4_burst *b4 = dse_node_scratch(node); /* too large for the stack */
 	struct dse_enq q;
 
 	/* Without a firewalled segment the layer 4 passes are skipped altogether. */
 	const bool fw_on = dp.fw_on;
 
 	for (uint16_t i = 0; fw_on && i < n; i++) {
-		b4.l4[i] = flow4_prepare(&b4, i, objs[i], dse_meta(objs[i]));
-		tries4 += b4.l4[i] == FLOW4_CACHE;
-		slow += b4.l4[i] == FLOW4_SLOW;
+		b4->l4[i] = flow4_prepare(w, b4, i, objs[i], dse_meta(objs[i]));
+		tries4 += b4->l4[i] == FLOW4_CACHE;
+		slow += b4->l4[i] != FLOW4_CACHE && b4->l4[i] != FLOW4_NONE;
 	}
 	if (tries4)
 		for (uint16_t i = 0; i < n; i++)
-			if (b4.l4[i] == FLOW4_CACHE)
-				flow4_find(&b4, i, gen);
+			if (b4->l4[i] == FLOW4_CACHE)
+				flow4_find(w, b4, i, gen);
 
 	dse_enq_start(&q, graph, node, objs, n, FLOW_NEXT_TX);
 	for (uint16_t i = 0; i < n; i++) {
@@ -174,10 +187,11 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		struct dse_flow_entry *f;
 		uint64_t k0, k1;
 
-		if (unlikely(fw_on && b4.l4[i] != FLOW4_NONE)) {
-			uint16_t next = b4.l4[i] == FLOW4_SLOW
-					    ? FLOW_NEXT_SEGMENT
-					    : flow4_finish(b4.f[i], m, meta, w->now_ns, now_s);
+		if (unlikely(fw_on && b4->l4[i] != FLOW4_NONE)) {
+			uint16_t next = b4->l4[i] == FLOW4_SLOW	     ? FLOW_NEXT_SEGMENT
+					: b4->l4[i] == FLOW4_HANDOFF ? FLOW_NEXT_HANDOFF
+								     : flow4_finish(w, b4->f[i], m, meta,
+										    w->now_ns, now_s);
 
 			hits4 += next == FLOW_NEXT_TX;
 			dse_enq(&q, next);
@@ -194,7 +208,8 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		}
 		/* Only write the timestamp when it changes: keeps the line clean. */
 		if (unlikely(fdb->entries[f->ref.src_idx].last_seen_s != now_s))
-			fdb->entries[f->ref.src_idx].last_seen_s = now_s;
+			__atomic_store_n(&fdb->entries[f->ref.src_idx].last_seen_s, now_s,
+					 __ATOMIC_RELAXED);
 		m->port = f->out_port;
 		meta->segment = f->segment;
 		hits++;
@@ -207,17 +222,24 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 	return dse_enq_end(&q);
 }
 
+static int flow_init(const struct rte_graph *graph, struct rte_node *node)
+{
+	RTE_SET_USED(graph);
+	return dse_node_scratch_alloc(node, sizeof(struct flow4_burst));
+}
+
 static int node_flow_register(void)
 {
 	static const char *const next[] = {
 		[FLOW_NEXT_TX] = "dse_tx",
 		[FLOW_NEXT_SEGMENT] = "dse_segment",
+		[FLOW_NEXT_HANDOFF] = "dse_handoff",
 	};
 
 	static const char *const drops[] = {"ct_invalid", "cksum_ip4", "cksum_tcp", "cksum_udp",
 					    "cksum_icmp"};
 
-	return dse_node_register("dse_flow", 0, flow_process, NULL, next, 2, drops,
+	return dse_node_register("dse_flow", 0, flow_process, flow_init, next, RTE_DIM(next), drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;

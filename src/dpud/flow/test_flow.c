@@ -713,7 +713,7 @@ static int group_setup(void **state)
 	(void)state;
 	if (test_eal_init("test-flow", "64") < 0)
 		return -1;
-	g_fdb = dse_fdb_create("test_flow_empty", 64);
+	g_fdb = dse_fdb_create("test_flow_empty", 64, NULL);
 	return g_fdb == NULL ? -1 : 0;
 }
 

@@ -237,16 +237,13 @@ static inline enum dse_fw_action dse_fw_verdict(const struct dse_fw_ruleset *rs,
 	return dse_fw_default_denies(rs, segment) ? DSE_FW_DROP : DSE_FW_ALLOW;
 }
 
-/* Counts one packet on the rule of 'result' (nothing for 0).  Worker only. */
+/* Counts one packet on the rule of 'result' (nothing for 0).  Any worker. */
 static inline void dse_fw_count(struct dse_fw_ruleset *rs, uint32_t result)
 {
-	uint64_t *h;
-
 	if (result == 0)
 		return;
-	h = &rs->hits[result - 1];
-	/* One writer: a relaxed load and store, so readers never see a torn value. */
-	__atomic_store_n(h, __atomic_load_n(h, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+	/* Several workers count on one rule set: an atomic add, never a lock. */
+	__atomic_fetch_add(&rs->hits[result - 1], 1, __ATOMIC_RELAXED);
 }
 
 /* Returns the hit counter of rule index 'index'.  Any thread. */

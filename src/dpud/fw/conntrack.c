@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
@@ -398,6 +399,8 @@ static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink)
 	e->id = 0;
 	e->state = DSE_CT_S_NONE;
 	ct->n_entries--;
+	if (ct->budget)
+		atomic_fetch_sub_explicit(&ct->budget->n, 1, memory_order_relaxed);
 }
 
 static enum dse_ct_verdict ct_invalid(struct dse_ct *ct, int reason)
@@ -1323,6 +1326,21 @@ static bool ct_evict_one(struct dse_ct *ct, const struct ct_victim_filter *f)
 /* After a search of a full table that found nothing to evict, none is tried for this long. */
 #define CT_EVICT_BACKOFF_NS 10000000ull
 
+/* The table has room and holds less than its share of the budget it shares (see there). */
+static inline bool ct_below_share(const struct dse_ct *ct)
+{
+	return ct->budget && ct->n_entries < ct->max_entries &&
+	       ct->n_entries < ct->budget->max / ct->budget->tables;
+}
+
+/* The table, or the budget it shares with the other workers' tables, is full. */
+static inline bool ct_full(const struct dse_ct *ct)
+{
+	return ct->n_entries >= ct->max_entries ||
+	       (ct->budget &&
+		atomic_load_explicit(&ct->budget->n, memory_order_relaxed) >= ct->budget->max);
+}
+
 /*
  * May the connection of 't', whose opener has per-source slot 'src', be
  * created at 'now'?  A source at its limit of half-open connections makes
@@ -1333,8 +1351,11 @@ static bool ct_evict_one(struct dse_ct *ct, const struct ct_victim_filter *f)
  */
 static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t, uint16_t src, uint64_t now)
 {
-	const uint32_t zmax = ct->zone_embryonic_max ? ct->zone_embryonic_max
-						     : RTE_MAX(ct->max_entries / 2, 1u);
+	/* By default half the table, or half of its share of the budget it shares. */
+	const uint32_t zmax =
+	    ct->zone_embryonic_max ? ct->zone_embryonic_max
+	    : ct->budget	   ? RTE_MAX(ct->budget->max / ct->budget->tables / 2, 1u)
+				   : RTE_MAX(ct->max_entries / 2, 1u);
 	const uint32_t zs = zone_slot(t->key.zone);
 
 	if (ct->src_embryonic[src] >= ct->src_embryonic_max &&
@@ -1348,11 +1369,11 @@ static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t, uint16_t sr
 		ct->stats.zone_limit++;
 		return -EDQUOT;
 	}
-	if (ct->n_entries >= ct->max_entries && (int64_t)(now - ct->evict_retry_ns) >= 0 &&
+	if (ct_full(ct) && (int64_t)(now - ct->evict_retry_ns) >= 0 &&
 	    !ct_evict_one(ct, &(struct ct_victim_filter){false, -1, -1}))
 		/* Nothing to evict: a flood of new connections must not make each search. */
 		ct->evict_retry_ns = now + CT_EVICT_BACKOFF_NS;
-	if (ct->n_entries >= ct->max_entries) {
+	if (ct_full(ct) && !ct_below_share(ct)) {
 		ct->stats.full++;
 		return -ENOSPC;
 	}
@@ -1415,6 +1436,8 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 	}
 	wheel_add(ct, (uint32_t)pos, due_tick(ct, now + ct_timeout(ct, e)));
 	ct->n_entries++;
+	if (ct->budget)
+		atomic_fetch_add_explicit(&ct->budget->n, 1, memory_order_relaxed);
 	ct->stats.created++;
 	return pos;
 }

@@ -59,6 +59,7 @@
 
 #include <stdalign.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct dse_pkt_info;
@@ -336,6 +337,21 @@ struct dse_ct {
 			   [DSE_CT_S__MAX]; /* from 'timeouts', by class and state */
 	struct dse_ct_timeouts timeouts;    /* as configured */
 	struct dse_ct_stats stats;
+	struct dse_ct_budget *budget;       /* shared with other tables, or NULL (see there) */
+};
+
+/*
+ * Connections allowed over several tables (one per worker): each table
+ * counts its own in 'n' too, with atomic adds (never a lock).  While 'n' is
+ * at 'max' a table makes room by evicting one of its own connections; one
+ * that finds nothing to evict but holds less than its share (max / tables)
+ * still creates, so a worker with little load is never starved by the
+ * others (the tables then hold up to max plus that share each).
+ */
+struct dse_ct_budget {
+	_Atomic uint32_t n; /* connections in all the tables */
+	uint32_t max;       /* connections allowed in all of them */
+	uint32_t tables;    /* tables that share it */
 };
 
 /* Filter of dse_ct_flush() and dse_ct_next(): the fields named in 'match' must match. */

@@ -300,10 +300,10 @@ static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t
 	dse_flow_key(frame, meta->in_port, vlan_key, &k0, &k1);
 	dse_flow4_key(k, k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6, meta->pi.l4_proto,
 		      meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
-	f = dse_flow4_insert(dp.worker.flows4, k, dp.flow_gen);
+	f = dse_flow4_insert(dp_worker()->flows4, k, dp.flow_gen);
 	f->ref = ref;
 	f->ct_index = index;
-	f->ct_id = dp.ct->entries[index].id;
+	f->ct_id = dp_worker()->ct->entries[index].id;
 	f->ct_dir = dir;
 	f->out_port = out;
 	f->vlan_op = op;
@@ -358,7 +358,7 @@ static uint16_t fw_refuse(struct fw_replies *rep, struct rte_mbuf *m,
 		rep->m[rep->n++] = r;
 	} else {
 		/* No node sees a reply that was never made: count it here. */
-		dp.worker.reject_no_mbuf++;
+		dp_worker()->reject_no_mbuf++;
 	}
 	return FW_NEXT_REJECT;
 }
@@ -394,13 +394,13 @@ static unsigned fw_prepare_lookup(struct fw_burst *b, void **objs,
 	int32_t index[64];
 	uint8_t dir[64];
 
-	dse_ct_lookup_bulk(dp.ct, tp, k, index, dir);
+	dse_ct_lookup_bulk(dp_worker()->ct, tp, k, index, dir);
 	for (unsigned x = 0; x < k; x++) {
 		uint16_t p = at[x];
 		const struct dse_meta *meta;
 
 		if (index[x] >= 0) {
-			dse_ct_prefetch(dp.ct, (uint32_t)index[x]);
+			dse_ct_prefetch(dp_worker()->ct, (uint32_t)index[x]);
 			continue;
 		}
 		meta = dse_meta(objs[p]);
@@ -476,7 +476,7 @@ static bool fw_related(struct rte_mbuf *m, const struct dse_meta *meta, uint64_t
 		memcpy(dst, l3 + 24, 16);
 	else
 		dse_ct_addr_from_ipv4(dst, l3 + 16);
-	return dse_ct_related(dp.ct, meta->segment, v6 ? 6 : 4, dst, icmp, len, now, &kind) >= 0;
+	return dse_ct_related(dp_worker()->ct, meta->segment, v6 ? 6 : 4, dst, icmp, len, now, &kind) >= 0;
 }
 
 static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
@@ -506,7 +506,7 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 	}
 	dse_ct_seg_from_pkt(&cs, frame, pi);
 	cs.in_port = meta->in_port;
-	v = dse_ct_process(dp.ct, tuple, &cs, now, &index, &dir);
+	v = dse_ct_process(dp_worker()->ct, tuple, &cs, now, &index, &dir);
 	switch (v) {
 	case DSE_CT_INVALID:
 		return FW_NEXT_INVALID;
@@ -518,23 +518,23 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 				 &j);
 		if (j.action != DSE_FW_ALLOW)
 			return fw_refuse(rep, m, pi, &j);
-		r = dse_ct_create_conn(dp.ct, tuple, &cs, now, rule_id(j.result));
+		r = dse_ct_create_conn(dp_worker()->ct, tuple, &cs, now, rule_id(j.result));
 		if (r == -ENOSPC)
 			return FW_NEXT_FULL;
 		if (r == -EDQUOT)
 			return FW_NEXT_LIMIT;
 		if (r < 0)
 			return FW_NEXT_INVALID;
-		dp.ct->entries[r].fw_gen = dp.fw_gen;
+		dp_worker()->ct->entries[r].fw_gen = dp.fw_gen;
 		return fw_pass(m, meta, r, DSE_CT_DIR_ORIG);
 	default:
-		e = &dp.ct->entries[index];
+		e = &dp_worker()->ct->entries[index];
 		if (unlikely(e->fw_gen != dp.fw_gen)) {
 			/* The rules changed since this connection was judged: judge it again. */
 			fw_judge(frame, pi, meta->segment, meta->in_port, meta->out_port,
 				 dir == DSE_CT_DIR_REPLY, &j);
 			if (j.action != DSE_FW_ALLOW) {
-				dse_ct_delete(dp.ct, (uint32_t)index);
+				dse_ct_delete(dp_worker()->ct, (uint32_t)index);
 				return fw_refuse(rep, m, pi, &j);
 			}
 			e->fw_gen = dp.fw_gen;
@@ -547,20 +547,27 @@ static uint16_t fw_one(struct fw_replies *rep, struct fw_burst *b, uint16_t i,
 static uint16_t fw_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			   uint16_t n)
 {
-	const uint64_t now = dp.worker.now_ns;
-	static struct fw_burst b; /* one worker: too large for the stack */
+	struct dse_worker *w = dp_worker();
+	const uint64_t now = w->now_ns;
+	struct fw_burst *b = dse_node_scratch(node); /* too large for the stack */
 	struct fw_replies rep;
 	struct dse_enq q;
 
 	rep.n = 0;
-	fw_prepare(&b, objs, n);
+	fw_prepare(b, objs, n);
 	dse_enq_start(&q, graph, node, objs, n, FW_NEXT_TX);
 	for (uint16_t i = 0; i < n; i++)
-		dse_enq(&q, fw_one(&rep, &b, i, objs[i], now));
+		dse_enq(&q, fw_one(&rep, b, i, objs[i], now));
 	dse_enq_end(&q);
 	if (rep.n)
 		rte_node_enqueue(graph, node, FW_NEXT_TX, (void **)rep.m, rep.n);
 	return n;
+}
+
+static int fw_init(const struct rte_graph *graph, struct rte_node *node)
+{
+	RTE_SET_USED(graph);
+	return dse_node_scratch_alloc(node, sizeof(struct fw_burst));
 }
 
 static int node_fw_register(void)
@@ -571,7 +578,7 @@ static int node_fw_register(void)
 					    "cksum_udp", "cksum_icmp"};
 
 	RTE_BUILD_BUG_ON(FW_NEXT_N != RTE_DIM(next) + RTE_DIM(drops));
-	return dse_node_register("dse_fw", 0, fw_process, NULL, next, RTE_DIM(next), drops,
+	return dse_node_register("dse_fw", 0, fw_process, fw_init, next, RTE_DIM(next), drops,
 				 RTE_DIM(drops)) == RTE_NODE_ID_INVALID
 		       ? -EINVAL
 		       : 0;

@@ -94,7 +94,7 @@ static uint16_t reass_one(struct rte_graph *graph, struct rte_node *node, struct
 static uint16_t reass_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			      uint16_t n)
 {
-	struct dse_worker *w = &dp.worker;
+	struct dse_worker *w = dp_worker();
 	struct dse_enq q;
 
 	dse_enq_start(&q, graph, node, objs, n, REASS_NEXT_FW);
@@ -115,15 +115,14 @@ static uint16_t reass_process(struct rte_graph *graph, struct rte_node *node, vo
 static uint16_t frag_timer_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 				   uint16_t cnt)
 {
-	struct dse_worker *w = &dp.worker;
-	static uint64_t next_ns;
+	struct dse_worker *w = dp_worker();
 	uint16_t n;
 
 	RTE_SET_USED(objs);
 	RTE_SET_USED(cnt);
-	if (likely(w->now_ns < next_ns) || w->frag == NULL)
+	if (likely(w->now_ns < w->next_frag_ns) || w->frag == NULL)
 		return 0;
-	next_ns = w->now_ns + FRAG_TIMER_NS;
+	w->next_frag_ns = w->now_ns + FRAG_TIMER_NS;
 	dse_frag_expire(w->frag, w->now_ns);
 	n = (uint16_t)w->frag->dr.cnt;
 	if (n)

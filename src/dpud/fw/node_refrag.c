@@ -58,7 +58,7 @@ static void refrag_one(struct rte_graph *graph, struct rte_node *node, struct rt
 		return;
 	}
 	rte_pktmbuf_free(m);
-	dp.worker.frag->fragmented++;
+	dp_worker()->frag->fragmented++;
 	for (int i = 0; i < n; i++) {
 		struct rte_mbuf *f = out[i];
 		struct dse_meta *fm = dse_meta(f);

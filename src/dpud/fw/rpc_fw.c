@@ -573,15 +573,19 @@ struct conn_list_op {
 static int conn_list_apply(void *arg)
 {
 	struct conn_list_op *op = arg;
-	uint32_t pos = 0;
+	struct dse_ct *ct;
+	uint32_t pos;
 	int idx;
 
 	op->now = dse_clock_ns();
-	while ((idx = dse_ct_next(dp.ct, &pos, &op->f)) >= 0) {
-		if (op->n < op->limit && dse_ct_get(dp.ct, (uint32_t)idx, op->now,
-						    &op->conns[op->n]) == 0)
-			op->n++;
-		op->total++;
+	DP_FOREACH_CT(ct) {
+		pos = 0;
+		while ((idx = dse_ct_next(ct, &pos, &op->f)) >= 0) {
+			if (op->n < op->limit &&
+			    dse_ct_get(ct, (uint32_t)idx, op->now, &op->conns[op->n]) == 0)
+				op->n++;
+			op->total++;
+		}
 	}
 	return 0;
 }
@@ -642,8 +646,11 @@ struct conn_flush_op {
 static int conn_flush_apply(void *arg)
 {
 	struct conn_flush_op *op = arg;
+	struct dse_ct *ct;
 
-	op->removed = dse_ct_flush(dp.ct, &op->f);
+	DP_FOREACH_CT(ct) {
+		op->removed += dse_ct_flush(ct, &op->f);
+	}
 	return 0;
 }
 
@@ -688,38 +695,68 @@ struct fw_config_op {
 	int r;
 };
 
+/*
+ * Every worker's connection table has the same timeouts and half-open
+ * limits (the limits count per table: docs/datapath.md, "Workers"); worker
+ * 0's stand for all.
+ */
+#define CT0 (dp.workers[0].ct)
+
+/* Connections allowed, and the tables' room, over the workers. */
+static uint32_t ct_max_total(void)
+{
+	return CT0->budget ? CT0->budget->max : CT0->max_entries;
+}
+
+static uint32_t ct_capacity_total(void)
+{
+	struct dse_ct *ct;
+	uint32_t n = 0;
+
+	DP_FOREACH_CT(ct) {
+		n += ct->capacity;
+	}
+	return n;
+}
+
 static int fw_config_apply(void *arg)
 {
 	struct fw_config_op *op = arg;
+	struct dse_ct *ct;
+	uint32_t src_max = CT0->src_embryonic_max, zone_max = CT0->zone_embryonic_max;
 
-	if (op->max_conns > 0)
-		dp.ct->max_entries = (uint32_t)op->max_conns;
-	dse_ct_set_embryonic_limits(
-	    dp.ct, op->per_src >= 0 ? (uint32_t)op->per_src : dp.ct->src_embryonic_max,
-	    op->per_seg >= 0 ? (uint32_t)op->per_seg : dp.ct->zone_embryonic_max);
-	op->r = dse_ct_set_timeouts(dp.ct, &op->t);
+	/* Several workers share one budget; each table alone is bounded by its room. */
+	if (op->max_conns > 0 && CT0->budget)
+		CT0->budget->max = (uint32_t)op->max_conns;
+	else if (op->max_conns > 0)
+		CT0->max_entries = (uint32_t)op->max_conns;
+	DP_FOREACH_CT(ct) {
+		dse_ct_set_embryonic_limits(ct, op->per_src >= 0 ? (uint32_t)op->per_src : src_max,
+					    op->per_seg >= 0 ? (uint32_t)op->per_seg : zone_max);
+		op->r = dse_ct_set_timeouts(ct, &op->t);
+	}
 	return 0;
 }
 
 static json_t *fw_config_json(void)
 {
 	json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "max_conns",
-			      (int)dp.ct->max_entries, "capacity", (int)dp.ct->capacity,
-			      "max_half_open_per_source", (int)dp.ct->src_embryonic_max,
-			      "max_half_open_per_segment", (int)dp.ct->zone_embryonic_max,
+			      (int)ct_max_total(), "capacity", (int)ct_capacity_total(),
+			      "max_half_open_per_source", (int)CT0->src_embryonic_max,
+			      "max_half_open_per_segment", (int)CT0->zone_embryonic_max,
 			      "frag_table", (int)dp.frag_max, "frag_timeout",
 			      (int)dp.frag_timeout_s);
 
 	for (unsigned i = 0; i < RTE_DIM(timeout_params); i++)
 		json_object_set_new(o, timeout_params[i].name,
-				    json_integer(TIMEOUT(&dp.ct->timeouts, i)));
+				    json_integer(TIMEOUT(&CT0->timeouts, i)));
 	return o;
 }
 
 static int fw_config(struct dse_rpc_call *call, json_t **ret)
 {
 	struct fw_config_op op = {.max_conns = -1, .per_src = -1, .per_seg = -1,
-				  .t = dp.ct->timeouts};
+				  .t = CT0->timeouts};
 	const char *key;
 	json_t *v;
 	bool changed = false;
@@ -735,7 +772,7 @@ static int fw_config(struct dse_rpc_call *call, json_t **ret)
 			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 					     "unknown parameter '%s'", key);
 	}
-	if (dse_rpc_param_int(call, "max_conns", false, 1, dp.ct->capacity, &op.max_conns) ==
+	if (dse_rpc_param_int(call, "max_conns", false, 1, ct_capacity_total(), &op.max_conns) ==
 	    -EINVAL)
 		return -EINVAL;
 	if (dse_rpc_param_int(call, "max_half_open_per_source", false, 1, UINT16_MAX,
@@ -782,10 +819,13 @@ static json_t *fw_kinds_json(const uint64_t *by_kind)
 static int half_open_count(void *arg)
 {
 	uint64_t *n = arg;
+	struct dse_ct *ct;
 
 	*n = 0;
-	for (unsigned z = 0; z < DSE_CT_ZONES; z++)
-		*n += dp.ct->zone_embryonic[z];
+	DP_FOREACH_CT(ct) {
+		for (unsigned z = 0; z < DSE_CT_ZONES; z++)
+			*n += ct->zone_embryonic[z];
+	}
 	return 0;
 }
 
@@ -800,26 +840,53 @@ static uint64_t fw_half_open(void)
 
 static json_t *fw_frag_json(void)
 {
-	const struct dse_frag *f = dp.worker.frag;
+	uint64_t reassembled = 0, fragmented = 0;
 
-	return json_pack("{s:I, s:I}", "reassembled", (json_int_t)f->reassembled, "fragmented",
-			 (json_int_t)f->fragmented);
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		const struct dse_frag *f = dp.workers[i].frag;
+
+		reassembled += f->reassembled;
+		fragmented += f->fragmented;
+	}
+	return json_pack("{s:I, s:I}", "reassembled", (json_int_t)reassembled, "fragmented",
+			 (json_int_t)fragmented);
+}
+
+/* The connection tables' counters, summed over the workers (all fields are uint64_t). */
+static void ct_stats_sum(struct dse_ct_stats *sum, uint32_t *n_entries)
+{
+	const unsigned n = sizeof(*sum) / sizeof(uint64_t);
+	uint64_t *to = (uint64_t *)sum;
+	struct dse_ct *ct;
+
+	RTE_BUILD_BUG_ON(sizeof(*sum) % sizeof(uint64_t) != 0);
+	memset(sum, 0, sizeof(*sum));
+	*n_entries = 0;
+	DP_FOREACH_CT(ct) {
+		const uint64_t *from = (const uint64_t *)&ct->stats;
+
+		for (unsigned i = 0; i < n; i++)
+			to[i] += from[i];
+		*n_entries += ct->n_entries;
+	}
 }
 
 static int fw_stats(struct dse_rpc_call *call, json_t **ret)
 {
-	const struct dse_ct_stats *st = &dp.ct->stats;
+	struct dse_ct_stats sum, *st = &sum;
 	json_t *reasons = json_object();
+	uint32_t n_conns;
 
 	if (dse_rpc_params_only(call, NULL) < 0) {
 		json_decref(reasons);
 		return -EINVAL;
 	}
+	ct_stats_sum(&sum, &n_conns);
 	for (unsigned i = 0; i < DSE_CT_INV__MAX; i++)
 		json_object_set_new(reasons, dse_ct_invalid_name(i),
 				    json_integer((json_int_t)st->invalid_reason[i]));
 	*ret = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:i}", "conns",
-			 (int)dp.ct->n_entries, "max_conns", (int)dp.ct->max_entries, "created",
+			 (int)n_conns, "max_conns", (int)ct_max_total(), "created",
 			 (json_int_t)st->created, "expired", (json_int_t)st->expired, "removed",
 			 (json_int_t)st->removed, "invalid", (json_int_t)st->invalid, "full",
 			 (json_int_t)st->full, "reopened", (json_int_t)st->reopened,
@@ -848,29 +915,29 @@ static int fw_config_save(json_t *calls)
 
 	dse_ct_timeouts_default(&def);
 	for (unsigned i = 0; i < RTE_DIM(timeout_params); i++) {
-		if (TIMEOUT(&dp.ct->timeouts, i) == TIMEOUT(&def, i))
+		if (TIMEOUT(&CT0->timeouts, i) == TIMEOUT(&def, i))
 			continue;
 		if (p == NULL)
 			p = json_object();
 		json_object_set_new(p, timeout_params[i].name,
-				    json_integer(TIMEOUT(&dp.ct->timeouts, i)));
+				    json_integer(TIMEOUT(&CT0->timeouts, i)));
 	}
-	if (dp.ct->max_entries != dp.ct->capacity) {
+	if (ct_max_total() != ct_capacity_total()) {
 		if (p == NULL)
 			p = json_object();
-		json_object_set_new(p, "max_conns", json_integer(dp.ct->max_entries));
+		json_object_set_new(p, "max_conns", json_integer(ct_max_total()));
 	}
-	if (dp.ct->src_embryonic_max != DSE_CT_SRC_EMBRYONIC_DEFAULT) {
+	if (CT0->src_embryonic_max != DSE_CT_SRC_EMBRYONIC_DEFAULT) {
 		if (p == NULL)
 			p = json_object();
 		json_object_set_new(p, "max_half_open_per_source",
-				    json_integer(dp.ct->src_embryonic_max));
+				    json_integer(CT0->src_embryonic_max));
 	}
-	if (dp.ct->zone_embryonic_max != 0) {
+	if (CT0->zone_embryonic_max != 0) {
 		if (p == NULL)
 			p = json_object();
 		json_object_set_new(p, "max_half_open_per_segment",
-				    json_integer(dp.ct->zone_embryonic_max));
+				    json_integer(CT0->zone_embryonic_max));
 	}
 	if (p)
 		json_array_append_new(calls, json_pack("{s:s, s:o}", "method", "fw.config",
@@ -909,7 +976,11 @@ const struct dse_rpc_method dse_fw_methods[] = {
 /* Reject replies not sent for want of an mbuf, over the workers. */
 static uint64_t reject_lost(void)
 {
-	return dp.worker.reject_no_mbuf;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < dp.n_workers; i++)
+		n += dp.workers[i].reject_no_mbuf;
+	return n;
 }
 
 static const struct dse_drop_reason fw_drops[] = {

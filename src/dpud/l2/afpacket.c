@@ -20,6 +20,12 @@ static pthread_mutex_t afp_lock = PTHREAD_MUTEX_INITIALIZER;
 static int afp_fds[DSE_AFP_MAX_SOCKETS]; /* sockets that joined a fanout group; -1: free */
 static unsigned afp_n;			 /* used entries of afp_fds */
 static atomic_uint_fast64_t afp_cleared;
+static atomic_bool afp_by_cpu; /* fanout requests ask for PACKET_FANOUT_CPU */
+
+void dse_afp_fanout_by_cpu(bool on)
+{
+	atomic_store(&afp_by_cpu, on);
+}
 
 static void afp_remember(int fd)
 {
@@ -52,6 +58,9 @@ int setsockopt(int fd, int level, int optname, const void *optval, socklen_t opt
 		arg &= ~((uint32_t)PACKET_FANOUT_FLAG_DEFRAG << 16);
 		atomic_fetch_add(&afp_cleared, 1);
 	}
+	/* The type is the low byte of the upper half; the flags above it stay. */
+	if (atomic_load(&afp_by_cpu))
+		arg = (arg & ~((uint32_t)0xff << 16)) | ((uint32_t)PACKET_FANOUT_CPU << 16);
 	r = syscall(SYS_setsockopt, fd, level, optname, &arg, optlen);
 	if (r == 0)
 		afp_remember(fd);

@@ -21,10 +21,18 @@
 #ifndef DSE_AFPACKET_H
 #define DSE_AFPACKET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Most sockets remembered at once (every queue of every port is one). */
 #define DSE_AFP_MAX_SOCKETS 256
+
+/*
+ * While 'on', the sockets that join a fanout group share the packets by the
+ * CPU that received them (PACKET_FANOUT_CPU) instead of by flow hash: for
+ * the port whose devargs say fanout_cpu=1 (port.c sets it around its probe).
+ */
+void dse_afp_fanout_by_cpu(bool on);
 
 /*
  * Returns the number of PACKET_FANOUT requests whose defragmentation flag

@@ -23,6 +23,7 @@ struct key_spec {
 	const char *name;
 	enum key_kind kind;
 	unsigned min, max; /* K_UINT */
+	unsigned repeat;   /* times it may be given; 0 means once */
 };
 
 /* A driver port.add may create, and what it may be told. */
@@ -34,25 +35,30 @@ struct driver_spec {
 };
 
 /*
- * net_af_packet: one queue pair, since one worker reads one queue of a
- * port (a second socket of the fanout group would get half the traffic
- * and never be read); frames fit one packet buffer (2048 bytes of data
- * room) and are TPACKET-aligned; blocks are whole pages.
+ * net_af_packet: one queue pair per worker, since each worker reads its own
+ * queue of a port (a socket of the fanout group no worker read would get
+ * its share of the traffic and lose it): dse-dpud adds qpairs itself, and
+ * one given must be the number of workers; frames fit one packet buffer
+ * (2048 bytes of data room) and are TPACKET-aligned; blocks are whole pages.
  */
 static const struct key_spec afp_keys[] = {
     {"iface", K_IFACE, 0, 0},
-    {"qpairs", K_UINT, 1, 1},
+    {"qpairs", K_UINT, 1, DSE_DEVARGS_MAX_QUEUES},
     {"blocksz", K_UINT, 4096, 1u << 20},
     {"framesz", K_UINT, 256, 2048},
     {"framecnt", K_UINT, 64, 16384},
     {"qdisc_bypass", K_BOOL, 0, 1},
+    {"fanout_cpu", K_BOOL, 0, 1},
     {NULL, 0, 0, 0},
 };
 
-/* net_pcap: files only (no rx_iface / tx_iface: interfaces go through net_af_packet). */
+/*
+ * net_pcap: files only (no rx_iface / tx_iface: interfaces go through
+ * net_af_packet).  Each rx_pcap (tx_pcap) is one receive (transmit) queue.
+ */
 static const struct key_spec pcap_keys[] = {
-    {"rx_pcap", K_PATH, 0, 0},
-    {"tx_pcap", K_PATH, 0, 0},
+    {"rx_pcap", K_PATH, 0, 0, DSE_DEVARGS_MAX_QUEUES},
+    {"tx_pcap", K_PATH, 0, 0, DSE_DEVARGS_MAX_QUEUES},
     {"infinite_rx", K_BOOL, 0, 1},
     {NULL, 0, 0, 0},
 };
@@ -77,11 +83,39 @@ static const struct key_spec ring_keys[] = {
  */
 static const struct driver_spec drivers[DSE_DRV__MAX] = {
     [DSE_DRV_AF_PACKET] = {"net_af_packet", false, afp_keys,
-			   "iface, qpairs, blocksz, framesz, framecnt, qdisc_bypass"},
+			   "iface, qpairs, blocksz, framesz, framecnt, qdisc_bypass, fanout_cpu"},
     [DSE_DRV_PCAP] = {"net_pcap", true, pcap_keys, "rx_pcap, tx_pcap, infinite_rx"},
     [DSE_DRV_NULL] = {"net_null", true, null_keys, "size, copy, no-rx"},
     [DSE_DRV_RING] = {"net_ring", true, ring_keys, "none"},
 };
+
+/*
+ * Removes the items 'key'=... from the devargs 's' (a key of dse-dpud's own
+ * that DPDK does not know).  Returns the new length.
+ */
+static size_t strip_key(char *s, const char *key)
+{
+	size_t klen = strlen(key), w = 0;
+	const char *r = s;
+	bool first = true;
+
+	while (*r) {
+		size_t n = strcspn(r, ",");
+
+		if (first || !(n > klen && strncmp(r, key, klen) == 0 && r[klen] == '=')) {
+			if (!first)
+				s[w++] = ',';
+			memmove(s + w, r, n);
+			w += n;
+		}
+		first = false;
+		r += n;
+		if (*r == ',')
+			r++;
+	}
+	s[w] = '\0';
+	return w;
+}
 
 /* Longest device name DPDK keeps (RTE_DEV_NAME_MAX_LEN less the NUL). */
 #define DEVNAME_MAX 63
@@ -93,6 +127,12 @@ static const struct driver_spec drivers[DSE_DRV__MAX] = {
 static char (*allow)[IF_NAMESIZE]; /* the allow-list in force (malloc'ed), n_allow names */
 static unsigned n_allow;
 static bool test_devices;
+static unsigned n_queues = 1; /* queue pairs a net_af_packet port gets: one per worker */
+
+void dse_devargs_set_queues(unsigned n)
+{
+	n_queues = n;
+}
 
 const char *dse_devargs_driver_name(enum dse_devargs_driver driver)
 {
@@ -307,7 +347,9 @@ int dse_devargs_check(const char *devargs, bool remote, struct dse_devargs *ret,
 {
 	size_t len = strlen(devargs), name_len = strcspn(devargs, ","), dlen;
 	const struct driver_spec *d = NULL;
-	bool seen[8] = {false}, framecnt_given = false; /* seen: more than any driver's keys */
+	/* seen: times each key was given (more entries than any driver's keys). */
+	unsigned seen[8] = {0};
+	bool framecnt_given = false, qpairs_given = false;
 	struct dse_devargs out = {0};
 	const char *p;
 
@@ -393,11 +435,15 @@ int dse_devargs_check(const char *devargs, bool remote, struct dse_devargs *ret,
 				 (int)(klen > 32 ? 32 : klen), item, d->key_list);
 			return -EINVAL;
 		}
-		if (seen[k - d->keys]) {
-			snprintf(err, err_len, "key '%s' is given twice", k->name);
+		if (seen[k - d->keys] >= (k->repeat ? k->repeat : 1)) {
+			if (k->repeat)
+				snprintf(err, err_len, "key '%s' is given more than %u times",
+					 k->name, k->repeat);
+			else
+				snprintf(err, err_len, "key '%s' is given twice", k->name);
 			return -EINVAL;
 		}
-		seen[k - d->keys] = true;
+		seen[k - d->keys]++;
 		switch (k->kind) {
 		case K_IFACE:
 			if (!iface_name_ok(v, vlen)) {
@@ -453,11 +499,24 @@ int dse_devargs_check(const char *devargs, bool remote, struct dse_devargs *ret,
 			else if (strcmp(k->name, "framecnt") == 0) {
 				out.framecnt = num;
 				framecnt_given = true;
+			} else if (strcmp(k->name, "fanout_cpu") == 0) {
+				out.fanout_cpu = num != 0;
+			} else if (strcmp(k->name, "qpairs") == 0) {
+				if (num != n_queues) {
+					snprintf(err, err_len,
+						 "qpairs must be %u, the number of workers (or "
+						 "left out: dse-dpud adds it)",
+						 n_queues);
+					return -EINVAL;
+				}
+				qpairs_given = true;
 			}
 		}
 		p = item + ilen;
 	}
 	memcpy(out.effective, devargs, len + 1);
+	if (out.driver == DSE_DRV_AF_PACKET)
+		len = strip_key(out.effective, "fanout_cpu");
 	if (out.driver == DSE_DRV_AF_PACKET) {
 		if (out.iface[0] == '\0') {
 			snprintf(err, err_len,
@@ -467,8 +526,11 @@ int dse_devargs_check(const char *devargs, bool remote, struct dse_devargs *ret,
 		if (check_ring(&out, framecnt_given, err, err_len) < 0)
 			return -EINVAL;
 		if (!framecnt_given)
-			snprintf(out.effective + len, sizeof(out.effective) - len, ",framecnt=%u",
-				 out.framecnt);
+			len += (size_t)snprintf(out.effective + len, sizeof(out.effective) - len,
+						",framecnt=%u", out.framecnt);
+		if (!qpairs_given && n_queues > 1)
+			snprintf(out.effective + len, sizeof(out.effective) - len, ",qpairs=%u",
+				 n_queues);
 	} else {
 		out.framesz = out.blocksz = 0;
 	}

@@ -57,6 +57,7 @@ struct dse_devargs {
 	unsigned framesz;	 /* net_af_packet: ring frame size in bytes */
 	unsigned blocksz;	 /* net_af_packet: ring block size in bytes */
 	unsigned framecnt;	 /* net_af_packet: frames of each ring */
+	bool fanout_cpu;	 /* net_af_packet: queues by receiving CPU, not flow hash */
 	/* What to hand to DPDK: the devargs with dse-dpud's ring size added when not given. */
 	char effective[DSE_DEVARGS_MAX + 32];
 };
@@ -75,6 +76,12 @@ void dse_devargs_allow_clear(void);
 
 /* Returns true if interface 'name' is on the allow-list. */
 bool dse_devargs_allowed(const char *name);
+
+/* Most queues of a port: rx_pcap and tx_pcap given, qpairs. */
+#define DSE_DEVARGS_MAX_QUEUES 16
+
+/* net_af_packet ports get 'n' queue pairs (1 to DSE_DEVARGS_MAX_QUEUES): one per worker. */
+void dse_devargs_set_queues(unsigned n);
 
 /* Lets local callers open the test devices (--test-devices) or not (the default). */
 void dse_devargs_set_test_devices(bool on);

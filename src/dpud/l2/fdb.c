@@ -18,19 +18,26 @@ static inline uint64_t fdb_key(uint16_t segment, const uint8_t mac[6])
 	       (uint64_t)mac[5];
 }
 
-struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries)
+struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *readers)
 {
 	struct rte_hash_parameters hp = {
 		.name = name,
-		/* rte_hash needs at least 8 entries and rounds up internally. */
-		.entries = max_entries < 8 ? 8 : max_entries,
+		/*
+		 * rte_hash needs at least 8 entries and rounds up internally.
+		 * Shared with readers, a removed entry's slot waits for their
+		 * grace period: twice the room keeps learning going meanwhile.
+		 */
+		.entries = (max_entries < 8 ? 8 : max_entries) * (readers ? 2 : 1),
 		.key_len = sizeof(uint64_t),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
 		/* Buckets that overflow chain into an extension table, so the FDB
 		 * fills to max_entries whatever the addresses hash to. */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE |
+			      (readers ? RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF : 0),
 	};
+	/* A deleted key's slot is reused only when no reader can still hold it. */
+	struct rte_hash_rcu_config rcu = {.v = readers, .mode = RTE_HASH_QSBR_MODE_DQ};
 	struct dse_fdb *fdb;
 
 	if (max_entries == 0 || max_entries > (1u << 20)) {
@@ -46,7 +53,8 @@ struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries)
 	/* Key positions run up to the hash's own capacity, which may exceed ours. */
 	fdb->entries = rte_zmalloc("fdb_entries", sizeof(*fdb->entries) * (hp.entries + 1),
 				   RTE_CACHE_LINE_SIZE);
-	if (fdb->hash == NULL || fdb->entries == NULL) {
+	if (fdb->hash == NULL || fdb->entries == NULL ||
+	    (readers && rte_hash_rcu_qsbr_add(fdb->hash, &rcu) != 0)) {
 		dse_fdb_free(fdb);
 		rte_errno = ENOMEM;
 		return NULL;

@@ -6,12 +6,14 @@
  * has a fixed size: when it is full, new addresses are not learned (their
  * traffic is flooded) and the miss is counted.
  *
- * Single writer: one lcore (today the worker) calls the functions that
- * change it; other lcores may read it at the same time, through
- * dse_fdb_state() and dse_fdb_read().  Cached forwarding decisions (the
- * flow caches) record the index and state word of the entries they used and
- * compare the word on every hit, so a change retires only the decisions
- * that used the changed entry.
+ * Single writer: only one thread at a time calls the functions that change
+ * it (worker 0, see dp.h).  Other lcores read it at the same time, through
+ * dse_fdb_state() and dse_fdb_read(); created with readers, lookups are
+ * lock-free while it changes, and a removed entry's slot is reused only
+ * after each of those readers reported a quiescent state.  Cached
+ * forwarding decisions (the flow caches) record the index and state word of
+ * the entries they used and compare the word on every hit, so a change
+ * retires only the decisions that used the changed entry.
  */
 #ifndef DSE_FDB_H
 #define DSE_FDB_H
@@ -132,6 +134,8 @@ struct dse_fdb {
 	void *change_arg;               /* its first argument */
 };
 
+struct rte_rcu_qsbr;
+
 /*
  * Returns the state word of entry 'index', as one atomic load (acquire: the
  * key written before an entry was published is visible after it).  Any
@@ -165,9 +169,12 @@ static inline bool dse_fdb_read(const struct dse_fdb *fdb, uint32_t index, uint1
 
 /*
  * Creates an FDB of at most 'max_entries' (1..1M) named 'name' (unique in
- * the process).  Returns NULL and sets rte_errno on failure.
+ * the process).  'readers', if not NULL, are the threads that look entries
+ * up while the writer changes them (see the top).  Returns NULL and sets
+ * rte_errno on failure.
  */
-struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries);
+struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries,
+			       struct rte_rcu_qsbr *readers);
 
 /* Frees 'fdb'; NULL is fine. */
 void dse_fdb_free(struct dse_fdb *fdb);

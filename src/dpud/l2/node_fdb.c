@@ -8,6 +8,8 @@
  * Learning runs packet by packet in burst order, so a reply later in the
  * same burst already finds the address learned from an earlier packet.
  */
+#include <string.h>
+
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
@@ -33,6 +35,42 @@ enum {
 static inline uint16_t fdb_fw_next(const struct dse_meta *meta)
 {
 	return unlikely(dse_pkt_is_fragment(&meta->pi)) ? FDB_NEXT_REASS : FDB_NEXT_FW;
+}
+
+/*
+ * Learns 'src' on 'in_port' as dse_fdb_learn() does.  Worker 0, the FDB's
+ * only writer, learns at once; another worker refreshes an entry that is
+ * right and sends anything new or moved to worker 0 through its learn ring
+ * (returning -EAGAIN: nothing is cached for the packet meanwhile).
+ */
+static inline int fdb_learn_src(struct dse_worker *w, uint16_t seg, const uint8_t *src,
+				uint16_t in_port, bool *moved)
+{
+	struct dp_learn l;
+	uint32_t s;
+	int idx;
+
+	if (likely(w->id == 0))
+		return dse_fdb_learn(dp.fdb, seg, src, in_port, w->now_s, moved);
+	*moved = false;
+	idx = dse_fdb_get(dp.fdb, seg, src, &s);
+	if (idx >= 0 && (dse_fdb_state_port(s) == in_port || dse_fdb_state_static(s))) {
+		struct dse_fdb_entry *e = &dp.fdb->entries[idx];
+
+		if (e->last_seen_s != w->now_s)
+			__atomic_store_n(&e->last_seen_s, w->now_s, __ATOMIC_RELAXED);
+		return idx;
+	}
+	memcpy(l.mac, src, 6);
+	l.segment = seg;
+	l.port = in_port;
+	l.pad = 0;
+	l.now_s = w->now_s;
+	if (rte_ring_mp_enqueue_elem(dp.workers[0].learn, &l, sizeof(l)) != 0)
+		w->learn_lost++;
+	else
+		w->learn_sent++;
+	return -EAGAIN;
 }
 
 static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
@@ -63,7 +101,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	 * A move bumps the entry's version: the cached decisions that used it
 	 * (as source or destination) miss from now on, and no others.
 	 */
-	src_idx = dse_fdb_learn(dp.fdb, seg, src, meta->in_port, w->now_s, &moved);
+	src_idx = fdb_learn_src(w, seg, src, meta->in_port, &moved);
 	if (src_idx >= 0)
 		src_state = dse_fdb_state(dp.fdb, (uint32_t)src_idx);
 	/* The firewall installs the flow of this packet: it needs this index too. */
@@ -110,7 +148,7 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 static uint16_t fdb_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 			    uint16_t n)
 {
-	struct dse_worker *w = &dp.worker;
+	struct dse_worker *w = dp_worker();
 	struct dse_enq q;
 
 	dse_enq_start(&q, graph, node, objs, n, FDB_NEXT_TX);

@@ -49,7 +49,7 @@ static void flood_one(struct rte_graph *graph, struct rte_node *node, struct rte
 			c = rte_pktmbuf_copy(m, dp.pool, 0, UINT32_MAX);
 			if (c == NULL) {
 				/* No mbuf to count on a drop edge: count the lost copy here. */
-				dp.worker.flood_copy_failed++;
+				dp_worker()->flood_copy_failed++;
 				continue;
 			}
 		}

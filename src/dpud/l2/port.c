@@ -22,6 +22,16 @@
 #define PORT_TX_DESC 1024
 
 /*
+ * An RSS key of one repeated 16-bit pattern: the Toeplitz hash of a packet
+ * and of its reply (addresses and ports swapped) are then equal.
+ */
+static const uint8_t rss_key_symmetric[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+/*
  * The kernel side of the net_af_packet ports, kept by the control thread
  * (the only one that adds, removes and reads ports): the interface, and
  * the kernel's counters summed over every read.
@@ -32,14 +42,17 @@ static struct port_kernel {
 	struct dse_port_kstats sum;
 } kernel[DSE_MAX_PORTS];
 
-/* Worker side of port add: copy the port in and start polling it. */
+/* Worker side of port add: copy the port in and start polling its queues. */
 static int port_attach(void *arg)
 {
 	const struct dse_port *src = arg;
-	struct dse_worker *w = &dp.worker;
 
 	dp.ports[src->port_id] = *src;
-	w->rx_ports[w->n_rx++] = src->port_id;
+	for (unsigned i = 0; i < dp.n_workers && i < src->n_rxq; i++) {
+		struct dse_worker *w = &dp.workers[i];
+
+		w->rx_ports[w->n_rx++] = src->port_id;
+	}
 	dp_segments_rebuild();
 	return 0;
 }
@@ -48,12 +61,15 @@ static int port_attach(void *arg)
 static int port_detach(void *arg)
 {
 	uint16_t port_id = *(uint16_t *)arg;
-	struct dse_worker *w = &dp.worker;
 
-	for (uint16_t i = 0; i < w->n_rx; i++) {
-		if (w->rx_ports[i] == port_id) {
-			w->rx_ports[i] = w->rx_ports[--w->n_rx];
-			break;
+	for (unsigned k = 0; k < dp.n_workers; k++) {
+		struct dse_worker *w = &dp.workers[k];
+
+		for (uint16_t i = 0; i < w->n_rx; i++) {
+			if (w->rx_ports[i] == port_id) {
+				w->rx_ports[i] = w->rx_ports[--w->n_rx];
+				break;
+			}
 		}
 	}
 	dp.ports[port_id].used = false;
@@ -171,13 +187,13 @@ uint16_t dse_port_find_iface(const char *iface)
 int dse_port_kernel_stats(uint16_t port_id, struct dse_port_kstats *ret)
 {
 	struct port_kernel *k;
-	int fds[8];
+	int fds[DSE_MAX_WORKERS];
 	unsigned n;
 
 	if (port_id >= DSE_MAX_PORTS || kernel[port_id].iface[0] == '\0')
 		return -ENOTSUP;
 	k = &kernel[port_id];
-	/* One socket per queue pair; devargs.c allows one.  No index: nothing to read. */
+	/* One socket per queue pair, one pair per worker.  No index: nothing to read. */
 	n = k->ifindex > 0 ? dse_afp_sockets(k->ifindex, fds, RTE_DIM(fds)) : 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct tpacket_stats st;
@@ -208,7 +224,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	uint16_t max_frame = dse_port_max_frame(effective, 0);
 	struct dse_port port = {0};
 	char devname[RTE_ETH_NAME_MAX_LEN];
-	uint16_t port_id;
+	uint16_t port_id, n_rxq;
 	int r;
 
 	devargs_name(conf->devargs, devname, sizeof(devname));
@@ -218,7 +234,9 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 									    : "?");
 		return -EEXIST;
 	}
+	dse_afp_fanout_by_cpu(conf->fanout_cpu);
 	r = rte_dev_probe(effective);
+	dse_afp_fanout_by_cpu(false);
 	if (r < 0) {
 		/* Drivers often fail with -1, which is no errno worth printing. */
 		snprintf(err, err_len,
@@ -237,14 +255,17 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 		port_destroy(port_id, devname);
 		return -ENOSPC;
 	}
-	if (rte_eth_dev_info_get(port_id, &info) == 0) {
-		max_frame = dse_port_max_frame(effective, info.max_rx_pktlen);
-		/*
-		 * A device that checks receive checksums saves the firewall the
-		 * work (cksum.h): ask for what it can do.
-		 */
-		eth_conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	if (rte_eth_dev_info_get(port_id, &info) != 0) {
+		snprintf(err, err_len, "device '%s' does not describe itself", devname);
+		port_destroy(port_id, devname);
+		return -ENODEV;
 	}
+	max_frame = dse_port_max_frame(effective, info.max_rx_pktlen);
+	/*
+	 * A device that checks receive checksums saves the firewall the work
+	 * (cksum.h): ask for what it can do.
+	 */
+	eth_conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
 	if (conf->mtu > dse_port_max_mtu(max_frame)) {
 		snprintf(err, err_len,
 			 "mtu %u is more than device '%s' receives whole: at most %u with "
@@ -253,12 +274,39 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 		port_destroy(port_id, devname);
 		return -EINVAL;
 	}
-	r = rte_eth_dev_configure(port_id, 1, 1, &eth_conf);
-	if (r == 0)
-		r = rte_eth_rx_queue_setup(port_id, 0, PORT_RX_DESC, rte_eth_dev_socket_id(port_id),
+	/*
+	 * Each worker transmits on a queue of its own (no lock on the packet
+	 * path) and receives on its own where the device has enough queues.
+	 */
+	n_rxq = (uint16_t)RTE_MIN(dp.n_workers, (unsigned)RTE_MAX(info.max_rx_queues, 1));
+	if (info.max_tx_queues < dp.n_workers) {
+		snprintf(err, err_len,
+			 "device '%s' has %u transmit queue%s and dse-dpud runs %u workers, each "
+			 "needing one (net_pcap: give rx_pcap or tx_pcap once per worker)",
+			 devname, info.max_tx_queues, info.max_tx_queues == 1 ? "" : "s",
+			 dp.n_workers);
+		port_destroy(port_id, devname);
+		return -EINVAL;
+	}
+	if (n_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		/*
+		 * Spread by RSS with a key whose Toeplitz hash is the same
+		 * both ways, so both directions of a connection reach one
+		 * worker (the firewall hands over what does not anyway).
+		 */
+		eth_conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		eth_conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)rss_key_symmetric;
+		eth_conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(rss_key_symmetric);
+		eth_conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+			info.flow_type_rss_offloads;
+	}
+	r = rte_eth_dev_configure(port_id, n_rxq, (uint16_t)dp.n_workers, &eth_conf);
+	for (uint16_t q = 0; r == 0 && q < n_rxq; q++)
+		r = rte_eth_rx_queue_setup(port_id, q, PORT_RX_DESC, rte_eth_dev_socket_id(port_id),
 					   NULL, dp.pool);
-	if (r == 0)
-		r = rte_eth_tx_queue_setup(port_id, 0, PORT_TX_DESC, rte_eth_dev_socket_id(port_id),
+	for (uint16_t q = 0; r == 0 && q < dp.n_workers; q++)
+		r = rte_eth_tx_queue_setup(port_id, q, PORT_TX_DESC, rte_eth_dev_socket_id(port_id),
 					   NULL);
 	if (r == 0)
 		r = rte_eth_dev_start(port_id);
@@ -283,6 +331,7 @@ int dse_port_add(const struct dse_port_conf *conf, char *err, size_t err_len)
 	port.port_id = port_id;
 	port.mtu = conf->mtu;
 	port.max_frame = max_frame;
+	port.n_rxq = n_rxq;
 	port.mode = conf->mode;
 	port.segment = conf->segment;
 	port.uplink = conf->uplink;

@@ -16,6 +16,7 @@ struct dse_port_conf {
 	const char *name;
 	const char *devargs;          /* as the caller gave them (port.list, config.save) */
 	const char *effective;        /* what DPDK gets: devargs with dse-dpud's ring size */
+	bool fanout_cpu;              /* net_af_packet: queues by receiving CPU (devargs.h) */
 	const char *iface;            /* net_af_packet: the interface, else NULL */
 	unsigned ring_frames;         /* net_af_packet: frames of its receive ring */
 	uint16_t mtu;

@@ -267,6 +267,7 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 		conf.ring_frames = da.framecnt;
 	}
 	conf.effective = da.effective;
+	conf.fanout_cpu = da.fanout_cpu;
 	r = dse_port_add(&conf, err, sizeof(err));
 	if (r < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err);
@@ -446,7 +447,8 @@ static int fdb_apply_copy(void *arg)
 	for (uint32_t i = 0; i <= cap && op->n_copy < dp.fdb->n_entries; i++)
 		if (dse_fdb_entry_used(&dp.fdb->entries[i]))
 			op->copy[op->n_copy++] = dp.fdb->entries[i];
-	op->now_s = dp.worker.now_s ? dp.worker.now_s : (uint32_t)(dse_clock_ns() / 1000000000ull);
+	op->now_s = dp.workers[0].now_s ? dp.workers[0].now_s
+					 : (uint32_t)(dse_clock_ns() / 1000000000ull);
 	return 0;
 }
 
@@ -696,7 +698,11 @@ static const struct dse_rpc_method l2_methods[] = {
 /* Flood copies not made for want of an mbuf, over the workers. */
 static uint64_t flood_copy_failed(void)
 {
-	return dp.worker.flood_copy_failed;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < dp.n_workers; i++)
+		n += dp.workers[i].flood_copy_failed;
+	return n;
 }
 
 static const struct dse_drop_reason l2_drops[] = {

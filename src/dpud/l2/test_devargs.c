@@ -244,7 +244,8 @@ static void test_keys_and_values_are_checked(void **state)
 	    {"net_af_packet0,iface=vm1,foo=1", "takes no key 'foo' here (it takes iface, qpairs"},
 	    {"net_af_packet0,iface=vm1,ifacex=lo", "takes no key 'ifacex'"},
 	    {"net_af_packet0,xiface=lo,iface=vm1", "takes no key 'xiface'"},
-	    {"net_af_packet0,iface=vm1,qpairs=2", "qpairs must be a number from 1 to 1, not '2'"},
+	    {"net_af_packet0,iface=vm1,qpairs=2", "qpairs must be 1, the number of workers"},
+	    {"net_af_packet0,iface=vm1,qpairs=17", "qpairs must be a number from 1 to 16, not '17'"},
 	    {"net_af_packet0,iface=vm1,framecnt=4096x", "framecnt must be a number"},
 	    {"net_af_packet0,iface=vm1,framecnt=0x100", "framecnt must be a number"},
 	    {"net_af_packet0,iface=vm1,framecnt=-1", "framecnt must be a number"},
@@ -345,6 +346,43 @@ static void test_without_an_allow_list_nothing_is_opened(void **state)
 	assert_false(dse_devargs_allowed("vm1"));
 }
 
+/*
+ * Several workers: one queue pair per worker, one rx_pcap per queue.
+ * Verify: with 3 workers a net_af_packet port gets qpairs=3 added, a
+ * qpairs of 3 is kept and any other refused; rx_pcap may be given up to 16
+ * times (a receive queue each), a 17th is refused.
+ */
+static void test_queues_follow_the_workers(void **state)
+{
+	char buf[DSE_DEVARGS_MAX], want[128];
+	struct dse_devargs d;
+	size_t len;
+
+	(void)state;
+	dse_devargs_set_queues(3);
+	d = accepted("net_af_packet0,iface=vm1", true);
+	snprintf(want, sizeof(want), "net_af_packet0,iface=vm1,framecnt=%d,qpairs=3",
+		 DSE_AFP_DEFAULT_FRAMES);
+	assert_string_equal(d.effective, want);
+	d = accepted("net_af_packet0,iface=vm1,qpairs=3", true);
+	assert_non_null(strstr(d.effective, "qpairs=3"));
+	assert_null(strstr(strstr(d.effective, "qpairs=3") + 1, "qpairs"));
+	refused("net_af_packet0,iface=vm1,qpairs=1", true, "qpairs must be 3, the number of workers");
+	dse_devargs_set_queues(1);
+
+	dse_devargs_set_test_devices(true);
+	d = accepted("net_pcap0,rx_pcap=/tmp/a.pcap,rx_pcap=/tmp/b.pcap,infinite_rx=1", false);
+	assert_string_equal(d.effective, "net_pcap0,rx_pcap=/tmp/a.pcap,rx_pcap=/tmp/b.pcap,infinite_rx=1");
+	len = (size_t)snprintf(buf, sizeof(buf), "net_pcap0");
+	for (int i = 0; i < 16; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, ",rx_pcap=/q%d", i);
+	accepted(buf, false);
+	snprintf(buf + len, sizeof(buf) - len, ",rx_pcap=/q16");
+	refused(buf, false, "key 'rx_pcap' is given more than 16 times");
+	refused("net_pcap0,infinite_rx=1,infinite_rx=1", false, "key 'infinite_rx' is given twice");
+	dse_devargs_set_test_devices(false);
+}
+
 #define T(name) cmocka_unit_test_setup(name, setup)
 
 int main(void)
@@ -358,6 +396,7 @@ int main(void)
 	    T(test_lengths_are_bounded),
 	    T(test_test_devices_take_only_their_keys),
 	    T(test_without_an_allow_list_nothing_is_opened),
+	    T(test_queues_follow_the_workers),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -83,10 +83,10 @@ static void test_fdb_create_rejects_sizes_outside_1_to_1m(void **state)
 
 	(void)state;
 	rte_errno = 0;
-	assert_null(dse_fdb_create("test_fdb_zero", 0));
+	assert_null(dse_fdb_create("test_fdb_zero", 0, NULL));
 	assert_int_equal(rte_errno, EINVAL);
 	rte_errno = 0;
-	assert_null(dse_fdb_create("test_fdb_huge", (1u << 20) + 1));
+	assert_null(dse_fdb_create("test_fdb_huge", (1u << 20) + 1, NULL));
 	assert_int_equal(rte_errno, EINVAL);
 
 	fdb = fdb_new(1);

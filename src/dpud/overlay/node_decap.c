@@ -26,6 +26,7 @@ static inline uint16_t decap_one(struct rte_mbuf *m)
 {
 	struct dse_meta *meta = dse_meta(m);
 	struct dse_geneve_rx rx;
+	struct rte_ether_addr known;
 	const struct dse_segment *seg;
 	uint16_t s, vport = DSE_NO_PORT;
 	int r = dse_geneve_decap(m, &rx);
@@ -42,8 +43,8 @@ static inline uint16_t decap_one(struct rte_mbuf *m)
 			vport = seg->peers[i];
 	if (vport == DSE_NO_PORT)
 		return DECAP_NEXT_UNKNOWN;
-	if (unlikely(!dp.ports[vport].tep_resolved ||
-		     !rte_is_same_ether_addr(&dp.ports[vport].tep_mac, &rx.remote_mac)))
+	if (unlikely(!dp_tep_mac(&dp.ports[vport], &known) ||
+		     !rte_is_same_ether_addr(&known, &rx.remote_mac)))
 		dse_tep_learn(rx.remote_ip, &rx.remote_mac);
 	m->port = vport;
 	meta->segment = s;

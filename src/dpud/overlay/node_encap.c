@@ -26,10 +26,9 @@ static inline uint16_t encap_one(struct rte_mbuf *m, struct dse_geneve_tx *tx)
 	const struct dse_port *peer = &dp.ports[m->port];
 	int r;
 
-	if (unlikely(!peer->tep_resolved || dp.tep.ip == 0))
+	if (unlikely(!dp_tep_mac(peer, &tx->nh_mac) || dp.tep.ip == 0))
 		return ENCAP_NEXT_UNRESOLVED;
 	tx->remote_ip = peer->tep_ip;
-	tx->nh_mac = peer->tep_mac;
 	tx->vni = dp.segments[meta->segment].vni;
 	r = dse_geneve_encap(m, tx,
 			     dse_geneve_flow_hash(rte_pktmbuf_mtod(m, const uint8_t *),

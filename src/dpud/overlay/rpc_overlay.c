@@ -260,15 +260,17 @@ static int tep_show(struct dse_rpc_call *call, json_t **ret)
 	}
 	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
 		const struct dse_port *v = &dp.ports[p];
+		struct rte_ether_addr ea;
+		bool known;
 
 		if (!v->used)
 			continue;
 		inet_ntop(AF_INET, &v->tep_ip, buf, sizeof(buf));
-		rte_ether_format_addr(mac, sizeof(mac), &v->tep_mac);
+		known = dp_tep_mac(v, &ea);
+		rte_ether_format_addr(mac, sizeof(mac), &ea);
 		json_array_append_new(peers, json_pack("{s:s, s:s, s:o, s:i}", "ip", buf, "port",
 						       v->name, "mac",
-						       v->tep_resolved ? json_string(mac)
-								       : json_null(),
+						       known ? json_string(mac) : json_null(),
 						       "segments", v->tep_refs));
 	}
 	if (dp.tep.ip == 0) {
@@ -305,7 +307,11 @@ static int overlay_config_save(json_t *calls)
 /* ARP requests for peer TEPs not sent (no mbuf, or the uplink's queue full). */
 static uint64_t tep_arp_lost(void)
 {
-	return dp.worker.tep_arp_lost;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < dp.n_workers; i++)
+		n += dp.workers[i].tep_arp_lost;
+	return n;
 }
 
 /* The decapsulation reasons of geneve.h, then the overlay nodes' own (overlay_init()). */

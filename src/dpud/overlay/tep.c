@@ -43,12 +43,11 @@ void dse_tep_learn(uint32_t ip, const struct rte_ether_addr *mac)
 {
 	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
 		struct dse_port *v = &dp.ports[p];
+		struct rte_ether_addr known;
 
 		if (!v->used || v->tep_ip != ip)
 			continue;
-		if (!v->tep_resolved || !rte_is_same_ether_addr(&v->tep_mac, mac)) {
-			v->tep_mac = *mac;
-			v->tep_resolved = true;
-		}
+		if (!dp_tep_mac(v, &known) || !rte_is_same_ether_addr(&known, mac))
+			dp_tep_mac_set(v, mac);
 	}
 }

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of what the workers share (core/dp.h): the owner of a
+ * connection, the FDB read lock-free by other threads while its one writer
+ * changes it (RCU), and the connection budget of the workers' tables.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_eal.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "conntrack.h"
+#include "dp.h"
+#include "fdb.h"
+
+static int eal_setup(void **state)
+{
+	(void)state;
+	return test_eal_init("test-shared", "128") < 0 ? -1 : 0;
+}
+
+static int eal_teardown(void **state)
+{
+	(void)state;
+	return test_eal_cleanup();
+}
+
+static uint32_t rnd32(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 16);
+}
+
+/*
+ * Both directions of a connection have one owner, and owners spread.
+ * Verify: for 4 workers and 40,000 random address pairs, owner(a, b) ==
+ * owner(b, a) and is below 4; each worker owns 20 to 30% of the pairs; with
+ * one worker everything is worker 0's.
+ */
+static void test_conn_owner_is_symmetric_and_spreads(void **state)
+{
+	unsigned count[4] = {0};
+	uint64_t s = 88172645463325252ull;
+
+	(void)state;
+	dp.n_workers = 4;
+	for (unsigned i = 0; i < 40000; i++) {
+		uint32_t a = rnd32(&s), b = rnd32(&s);
+		unsigned o = dp_conn_owner(a, b);
+
+		assert_true(o < 4);
+		assert_int_equal(o, dp_conn_owner(b, a));
+		count[o]++;
+	}
+	for (unsigned w = 0; w < 4; w++) {
+		assert_true(count[w] > 8000);
+		assert_true(count[w] < 12000);
+	}
+	dp.n_workers = 1;
+	assert_int_equal(dp_conn_owner(0x0a000001, 0x0a000002), 0);
+}
+
+/* ---- the FDB under concurrent readers ---- */
+
+#define N_MACS 512
+
+struct reader {
+	struct dse_fdb *fdb;
+	struct rte_rcu_qsbr *v;
+	atomic_bool stop;
+	uint64_t lookups, found, reused;
+};
+
+static void mac_of(unsigned i, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0;
+	mac[2] = 0;
+	mac[3] = (uint8_t)(i >> 16);
+	mac[4] = (uint8_t)(i >> 8);
+	mac[5] = (uint8_t)i;
+}
+
+/*
+ * Looks MACs up as a worker other than the writer does: an index found
+ * must keep its MAC until the reader reports a quiescent state (after each
+ * lookup here; after each graph walk in dse-dpud).
+ */
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	cpu_set_t all;
+
+	/* EAL pinned the writer to CPU 0; the reader runs wherever it can, as a worker would. */
+	CPU_ZERO(&all);
+	for (int c = 0; c < CPU_SETSIZE && c < 64; c++)
+		CPU_SET(c, &all);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	rte_rcu_qsbr_thread_register(r->v, 0);
+	rte_rcu_qsbr_thread_online(r->v, 0);
+	while (!atomic_load(&r->stop)) {
+		uint8_t mac[6];
+		int idx;
+
+		mac_of(rnd32(&s) % N_MACS, mac);
+		idx = dse_fdb_lookup(r->fdb, 7, mac);
+		r->lookups++;
+		if (idx >= 0) {
+			const struct dse_fdb_entry *e = &r->fdb->entries[idx];
+			uint8_t seen[6];
+
+			r->found++;
+			/* Deleted meanwhile is fine; another MAC in the slot is not. */
+			memcpy(seen, (const void *)e->mac, 6);
+			if (dse_fdb_state_used(dse_fdb_state(r->fdb, (uint32_t)idx)) &&
+			    memcmp(seen, mac, 6) != 0 &&
+			    (seen[0] | seen[1] | seen[2] | seen[3] | seen[4] | seen[5]) != 0)
+				r->reused++;
+		}
+		rte_rcu_qsbr_quiescent(r->v, 0);
+	}
+	rte_rcu_qsbr_thread_offline(r->v, 0);
+	rte_rcu_qsbr_thread_unregister(r->v, 0);
+	return NULL;
+}
+
+/*
+ * Steps: an FDB of 128 entries shared with one reader thread (the writer,
+ * this thread, is no reader of its own: worker 0 in dse-dpud); the writer
+ * keeps removing old MACs and learning new ones for 300 ms, 64 every 50
+ * us (far more than ageing or moves ever change in dse-dpud), so key slots
+ * are freed and taken again all the time, while the reader looks MACs up.
+ * Verify: the reader found entries (it really ran against the writer) and
+ * never saw a slot it had found hold another MAC; slots came back after
+ * their grace periods (fewer than 5% of the learns found none: a slot
+ * waits for the reader's next quiescent state).
+ */
+static void test_fdb_readers_never_see_a_reused_slot(void **state)
+{
+	struct reader r = {0};
+	struct timespec t0, t;
+	pthread_t th;
+	unsigned next = 0, learned = 0, no_slot = 0;
+	size_t sz = rte_rcu_qsbr_get_memsize(1);
+
+	(void)state;
+	r.v = rte_zmalloc("test_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	assert_non_null(r.v);
+	assert_int_equal(rte_rcu_qsbr_init(r.v, 1), 0);
+	r.fdb = dse_fdb_create("test_shared_fdb", 128, r.v);
+	assert_non_null(r.fdb);
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		/* A walk's worth of changes (64), then the time of a walk (50 us). */
+		nanosleep(&(struct timespec){0, 50000}, NULL);
+		for (unsigned k = 0; k < 64; k++, next++) {
+			uint8_t mac[6];
+			bool moved;
+
+			if (next >= 100) {
+				mac_of((next - 100) % N_MACS, mac);
+				dse_fdb_del(r.fdb, 7, mac);
+			}
+			mac_of(next % N_MACS, mac);
+			if (dse_fdb_learn(r.fdb, 7, mac, (uint16_t)(next & 3), 1, &moved) >= 0)
+				learned++;
+			else
+				no_slot++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < 300000000ll);
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	print_message("writer learned %u MACs (%u found no slot); reader: %llu lookups, %llu "
+		      "found\n",
+		      learned, no_slot, (unsigned long long)r.lookups, (unsigned long long)r.found);
+	assert_true(r.found > 1000);
+	assert_int_equal(r.reused, 0);
+	assert_true(no_slot * 20 < learned);
+	dse_fdb_free(r.fdb);
+	rte_free(r.v);
+}
+
+/* ---- the connection budget of several tables ---- */
+
+#define T0 1000000000ull
+
+static void udp_tuple(struct dse_ct_tuple *t, uint16_t sport)
+{
+	uint8_t s[16], d[16];
+	static const uint8_t a[4] = {198, 18, 0, 1}, b[4] = {198, 18, 0, 2};
+
+	dse_ct_addr_from_ipv4(s, a);
+	dse_ct_addr_from_ipv4(d, b);
+	assert_int_equal(dse_ct_tuple_set(t, 1, 4, IPPROTO_UDP, s, d, sport, 53), 0);
+}
+
+static int udp_conn(struct dse_ct *ct, uint16_t sport, uint64_t now)
+{
+	uint8_t hdr[8] = {0};
+	struct dse_ct_seg seg = {.l4 = hdr, .l4_len = 8, .ip_len = 28};
+	struct dse_ct_tuple t;
+
+	udp_tuple(&t, sport);
+	hdr[0] = (uint8_t)(sport >> 8);
+	hdr[1] = (uint8_t)sport;
+	hdr[3] = 53;
+	return dse_ct_create_conn(ct, &t, &seg, now, 0);
+}
+
+/*
+ * Steps: two tables of 64 connections share a budget of 4 (a share of 2
+ * each; half-open limits out of the way); table A opens 6 unanswered UDP
+ * flows (half-open: evictable), then table B opens 3.
+ * Verify: the budget always counts what the tables hold; A never holds
+ * more than the budget (its 5th and 6th take its own oldest places); B,
+ * below its share, still opens 2 although the budget is spent (A's
+ * connections are not B's to evict), and its third, at its share and
+ * within the back-off of its fruitless search, is refused (full);
+ * removing everything brings the budget to 0.
+ */
+static void test_tables_share_one_budget(void **state)
+{
+	struct dse_ct_timeouts to;
+	struct dse_ct_budget b = {.max = 4, .tables = 2};
+	struct dse_ct *ta, *tb;
+	struct dse_ct_filter all = {0};
+
+	(void)state;
+	dse_ct_timeouts_default(&to);
+	ta = dse_ct_create("test_budget_a", 64, &to);
+	tb = dse_ct_create("test_budget_b", 64, &to);
+	assert_non_null(ta);
+	assert_non_null(tb);
+	ta->budget = tb->budget = &b;
+	dse_ct_set_embryonic_limits(ta, 64, 64);
+	dse_ct_set_embryonic_limits(tb, 64, 64);
+	for (uint16_t i = 0; i < 6; i++) {
+		assert_true(udp_conn(ta, (uint16_t)(1000 + i), T0) >= 0);
+		assert_int_equal(atomic_load(&b.n), ta->n_entries + tb->n_entries);
+		assert_true(ta->n_entries <= 4);
+	}
+	assert_int_equal(ta->n_entries, 4);
+	assert_int_equal(ta->stats.evicted, 2);
+	assert_true(udp_conn(tb, 2000, T0) >= 0);
+	assert_true(udp_conn(tb, 2001, T0) >= 0);
+	assert_int_equal(tb->n_entries, 2);
+	assert_int_equal(tb->stats.evicted, 0);
+	assert_int_equal(atomic_load(&b.n), 6);
+	/* At its share, within the back-off of its search that found nothing to evict. */
+	assert_int_equal(udp_conn(tb, 2002, T0), -ENOSPC);
+	assert_int_equal(tb->n_entries, 2);
+	assert_int_equal(tb->stats.full, 1);
+	assert_int_equal(ta->n_entries, 4);
+	dse_ct_flush(ta, &all);
+	dse_ct_flush(tb, &all);
+	assert_int_equal(atomic_load(&b.n), 0);
+	dse_ct_free(ta);
+	dse_ct_free(tb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_conn_owner_is_symmetric_and_spreads),
+	    cmocka_unit_test(test_fdb_readers_never_see_a_reused_slot),
+	    cmocka_unit_test(test_tables_share_one_budget),
+	};
+
+	return cmocka_run_group_tests(tests, eal_setup, eal_teardown);
+}
