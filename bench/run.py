@@ -1830,7 +1830,7 @@ def print_results(results):
     print(line % hdr)
     for name, (wl, e) in results.items():
         st = e.get("status", {})
-        if wl.measure is not None and wl.unit == "Mpps":   # l2_churn
+        if wl.measure is not None and "dse_static_mpps" in e:   # l2_churn
             print(line % (name, wl.unit, fmt(e.get("dse_mpps")), "-", "-",
                           "-", "-"))
             continue
