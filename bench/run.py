@@ -21,7 +21,8 @@ A workload is one entry of WORKLOADS: its pcap generator (gen_pcap.py), how
 each datapath is configured for it, and its targets: l2 (switching), fw_est
 (stateful firewall, established TCP), encap (Geneve), conn_setup (new
 connections per second through the firewall), l2_churn (l2 while MACs move
-between two output ports, against l2 without moves) and conn_memory (bytes per
+between two output ports, against l2 without moves), events (conn_setup with
+and without an events.subscribe consumer) and conn_memory (bytes per
 tracked connection, measured by dse-ct-bench and a filled dse-dpud instead
 of a forwarding rate).  Everything the harness
 creates lives in one temp directory and under /var/run/dpdk/dse-bench-<pid>-*,
@@ -495,8 +496,11 @@ def conn_owner(a, b, n):
     'a' and 'b' (dotted strings) among 'n' workers."""
     def fold(ip):
         return int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
-    h = ((fold(a) ^ fold(b)) * 0x9E3779B1) & 0xFFFFFFFF
-    h ^= h >> 16
+    lo, hi = sorted((fold(a), fold(b)))
+    h = (lo * 0x9E3779B1 + hi) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
     return (h * n) >> 32
 
 
@@ -538,118 +542,6 @@ def owner_queue(p):
 def multi_in_devargs(paths):
     return "%s,%s,infinite_rx=1" % (IN_VDEV, ",".join(
         "rx_pcap=%s" % x for x in paths))
-
-
-class DseWorkers(Dse):
-    """dse-dpud with 'n' workers on a workload whose input port is split
-    over n receive queues ('split' gives the queue of each packet).  With
-    n == 1 it is the baseline: one worker, the whole pcap on one queue."""
-
-    def __init__(self, h, binary, n, split):
-        super().__init__(h, binary)
-        self.n = n
-        self.split = split
-        self.key = "dse_%dw" % n
-        self.label = "dse %dw" % n
-
-    def start(self, wl, pcaps, run, config=None, args=(), mem="1024",
-              lcores=None):
-        calls = wl.dse_config(pcaps)
-        mine = dict(pcaps)
-        if self.n > 1:
-            if "queues" not in pcaps:
-                pcaps["queues"] = split_pcap(pcaps["in"], self.n, self.split)
-            qs = pcaps["queues"]
-            mine["in_devargs"] = multi_in_devargs(qs)
-            for c in calls:
-                prm = c.get("params", {})
-                if c["method"] == "port.add" and prm.get("name") == "in":
-                    prm["devargs"] = multi_in_devargs(qs)
-                elif c["method"] == "port.add" and prm.get("name") == "prime":
-                    # One queue per worker: the handshakes on the first,
-                    # an empty file on the others.
-                    prm["devargs"] += "".join(
-                        ",rx_pcap=%s" % pcaps["empty"] for _ in
-                        range(self.n - 1))
-            # The workers: the first on FWD_CPU, the others where the control
-            # thread is (a 2-core machine has no third core).
-            spec = ["0@%d" % CTRL_CPU] + [
-                "%d@%d" % (i + 1, FWD_CPU if i == 0 else CTRL_CPU)
-                for i in range(self.n)]
-            lcores = ["--lcores", ",".join(spec)]
-            args = list(args) + ["--workers", str(self.n)]
-        r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
-                      lcores=lcores)
-        if wl.dse_prime:
-            try:
-                wl.dse_prime(self, mine)
-            except (OSError, ValueError, RpcError) as e:
-                raise DatapathError("priming failed: %s" % e, self.proc.log)
-        return r
-
-
-def measure_workers(h, args, ctx, base, split, target):
-    """Workload 'base' with dse-dpud's traffic split over two receive queues
-    and two workers, against one worker with the same traffic on one queue;
-    each measured args.runs times, interleaved.  Reports both rates, the
-    ratio and what else was busy on the cores during the windows."""
-    wl = WORKLOADS[base]
-    wdir = os.path.join(h.tmp, base + "_2w")
-    os.mkdir(wdir)
-    pcaps = wl.pcaps(wdir)
-    from scapy.utils import wrpcap
-    pcaps["empty"] = os.path.join(wdir, "empty.pcap")
-    wrpcap(pcaps["empty"], [])
-    entry = {"unit": "Mpps", "machine": ctx["machine"],
-             "software": ctx["software"], "date": ctx["date"]}
-    dse = ctx["dse"]
-    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
-        entry["status"] = {"dse": "not selected"}
-        return entry
-    if not dse.available()[0]:
-        entry["status"] = {"dse": dse.available()[1]}
-        return entry
-    dps = [DseWorkers(h, dse.binary, 1, split),
-           DseWorkers(h, dse.binary, 2, split)]
-    samples = {dp.key: [] for dp in dps}
-    notes = []
-    for run in range(args.runs):
-        order = dps[run % 2:] + dps[:run % 2]
-        for dp in order:
-            try:
-                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
-            except DatapathError as e:
-                ctx["failures"].append((dp.label, base + "_2w", str(e),
-                                        log_tail(e.log) if e.log else ""))
-                print("%-10s run %d %-9s FAILED: %s"
-                      % (base + "_2w", run + 1, dp.label, e))
-                entry["status"] = {dp.key: "failed"}
-                return entry
-            samples[dp.key].append(round(r["mpps"], 3))
-            busy = ", ".join("%s %.0f%% on CPU %d" % b for b in r["busy"])
-            other = fmt_load(r["foreign"])
-            notes.append("%s run %d: busy threads: %s; other processes: %s"
-                         % (dp.label, run + 1, busy or "none",
-                            other or "none"))
-            print("%-10s run %d %-9s %7.2f Mpps  (busy: %s; other processes"
-                  " busy: %s)" % (base + "_2w", run + 1, dp.label, r["mpps"],
-                                  busy or "none", other or "none"))
-            sys.stdout.flush()
-    one = statistics.median(samples["dse_1w"])
-    two = statistics.median(samples["dse_2w"])
-    entry.update({"dse_1w_mpps": one, "dse_2w_mpps": two,
-                  "dse_2w_vs_1w": round(ratio(two, one), 3),
-                  "runs": samples, "cores": notes,
-                  "method": "TX packets of %s via DPDK telemetry; two "
-                            "workers: the input pcap split over two rx_pcap "
-                            "queues (%s), worker 0 on CPU %d and worker 1 "
-                            "with the control thread on CPU %d; one worker: "
-                            "the whole pcap on one queue, worker on CPU %d; "
-                            "%g s warm-up, %g s window"
-                            % (OUT_VDEV, split.__doc__.strip().rstrip("."),
-                               FWD_CPU, CTRL_CPU, FWD_CPU, args.warmup,
-                               args.seconds)})
-    return entry
 
 
 # ---- memory per connection (conn_memory): measure_conn_memory() below
@@ -738,6 +630,22 @@ WORKLOADS = {
         measure=lambda h, args, ctx: measure_workers(h, args, ctx, "fw_est",
                                                      owner_queue, 1.7),
         targets=[("dse_2w_vs_1w", "two workers >= 1.7x one", 1.7)],
+    ),
+    "events": Workload(
+        name="events",
+        title="conn_setup with one events.subscribe consumer (conn_created,"
+              " conn_closed) against conn_setup without one",
+        pcaps=pcaps_of("conn_setup"),
+        dse_config=fw_dse_config,
+        dse_args=["--mbufs", MBUFS_BIG],
+        dse_needs=("fw.policy", "fw.rule.add", "events.subscribe"),
+        pkts_per_conn=4,
+        unit="Mconn/s",
+        measure=lambda h, args, ctx: measure_events(h, args, ctx),
+        targets=[("with_vs_without", "with a consumer >= 85% of without",
+                  ">=", 0.85),
+                 ("accounted", "every record received or counted lost",
+                  ">=", 0.999)],
     ),
     "conn_memory": Workload(
         name="conn_memory",
@@ -1341,6 +1249,132 @@ class Dse(Datapath):
             self.h.remove_prefix(self.prefix)
 
 
+class DseWorkers(Dse):
+    """dse-dpud with 'n' workers on a workload whose input port is split
+    over n receive queues ('split' gives the queue of each packet).  With
+    n == 1 it is the baseline: one worker, the whole pcap on one queue."""
+
+    def __init__(self, h, binary, n, split):
+        super().__init__(h, binary)
+        self.n = n
+        self.split = split
+        self.key = "dse_%dw" % n
+        self.label = "dse %dw" % n
+
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024",
+              lcores=None):
+        calls = wl.dse_config(pcaps)
+        mine = dict(pcaps)
+        if self.n > 1:
+            if "queues" not in pcaps:
+                pcaps["queues"] = split_pcap(pcaps["in"], self.n, self.split)
+            qs = pcaps["queues"]
+            mine["in_devargs"] = multi_in_devargs(qs)
+            for c in calls:
+                prm = c.get("params", {})
+                if c["method"] == "port.add" and prm.get("name") == "in":
+                    prm["devargs"] = multi_in_devargs(qs)
+                elif c["method"] == "port.add" and prm.get("name") == "prime":
+                    # One queue per worker: the handshakes on the first,
+                    # an empty file on the others.
+                    prm["devargs"] += "".join(
+                        ",rx_pcap=%s" % pcaps["empty"] for _ in
+                        range(self.n - 1))
+            # The workers: the first on FWD_CPU, the others where the control
+            # thread is (a 2-core machine has no third core).
+            spec = ["0@%d" % CTRL_CPU] + [
+                "%d@%d" % (i + 1, FWD_CPU if i == 0 else CTRL_CPU)
+                for i in range(self.n)]
+            lcores = ["--lcores", ",".join(spec)]
+            args = list(args) + ["--workers", str(self.n)]
+        r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
+                      lcores=lcores)
+        self.wl = wl
+        if wl.dse_prime:
+            try:
+                wl.dse_prime(self, mine)
+            except (OSError, ValueError, RpcError) as e:
+                raise DatapathError("priming failed: %s" % e, self.proc.log)
+        return r
+
+
+def workers_note(dse):
+    """What each worker of a running dse-dpud handed over and dropped."""
+    st = dse.call("stats.get")
+    drops = {k: v for k, v in st.get("drops", {}).items() if v}
+    return "workers: %s; drops: %s" % (", ".join(
+        "%d: handoff in %d out %d" % (w["id"], w["handoff_in"], w["handoff_out"])
+        for w in st.get("workers", [])), drops or "none")
+
+
+DseWorkers.verify = lambda self, wl: workers_note(self)
+
+
+def measure_workers(h, args, ctx, base, split, target):
+    """Workload 'base' with dse-dpud's traffic split over two receive queues
+    and two workers, against one worker with the same traffic on one queue;
+    each measured args.runs times, interleaved.  Reports both rates, the
+    ratio and what else was busy on the cores during the windows."""
+    wl = WORKLOADS[base]
+    wdir = os.path.join(h.tmp, base + "_2w")
+    os.mkdir(wdir)
+    pcaps = wl.pcaps(wdir)
+    from scapy.utils import wrpcap
+    pcaps["empty"] = os.path.join(wdir, "empty.pcap")
+    wrpcap(pcaps["empty"], [])
+    entry = {"unit": "Mpps", "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"]}
+    dse = ctx["dse"]
+    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        entry["status"] = {"dse": "not selected"}
+        return entry
+    if not dse.available()[0]:
+        entry["status"] = {"dse": dse.available()[1]}
+        return entry
+    dps = [DseWorkers(h, dse.binary, 1, split),
+           DseWorkers(h, dse.binary, 2, split)]
+    samples = {dp.key: [] for dp in dps}
+    notes = []
+    for run in range(args.runs):
+        order = dps[run % 2:] + dps[:run % 2]
+        for dp in order:
+            try:
+                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
+            except DatapathError as e:
+                ctx["failures"].append((dp.label, base + "_2w", str(e),
+                                        log_tail(e.log) if e.log else ""))
+                print("%-10s run %d %-9s FAILED: %s"
+                      % (base + "_2w", run + 1, dp.label, e))
+                entry["status"] = {dp.key: "failed"}
+                return entry
+            samples[dp.key].append(round(r["mpps"], 3))
+            busy = ", ".join("%s %.0f%% on CPU %d" % b for b in r["busy"])
+            other = fmt_load(r["foreign"])
+            notes.append("%s run %d: busy threads: %s; other processes: %s"
+                         % (dp.label, run + 1, busy or "none",
+                            other or "none"))
+            print("%-10s run %d %-9s %7.2f Mpps  (busy: %s; other processes"
+                  " busy: %s) [%s]" % (base + "_2w", run + 1, dp.label,
+                                       r["mpps"], busy or "none",
+                                       other or "none", r["verify"]))
+            sys.stdout.flush()
+    one = statistics.median(samples["dse_1w"])
+    two = statistics.median(samples["dse_2w"])
+    entry.update({"dse_1w_mpps": one, "dse_2w_mpps": two,
+                  "dse_2w_vs_1w": round(ratio(two, one), 3),
+                  "runs": samples, "cores": notes,
+                  "method": "TX packets of %s via DPDK telemetry; two "
+                            "workers: the input pcap split over two rx_pcap "
+                            "queues (%s), worker 0 on CPU %d and worker 1 "
+                            "with the control thread on CPU %d; one worker: "
+                            "the whole pcap on one queue, worker on CPU %d; "
+                            "%g s warm-up, %g s window"
+                            % (OUT_VDEV, split.__doc__.strip().rstrip("."),
+                               FWD_CPU, CTRL_CPU, FWD_CPU, args.warmup,
+                               args.seconds)})
+    return entry
+
+
 # --------------------------------------------------------------------------
 # Measuring
 
@@ -1662,6 +1696,199 @@ def run_rate_workload(h, wl, dps, active, unavailable, args, ctx):
     if notes:
         entry["warnings"] = notes
     entry["_stats_via"] = ovs_stats_via
+    return entry
+
+
+# ---- the events workload: conn_setup with a subscriber
+
+EVENT_KINDS = ("conn_created", "conn_closed")
+
+
+class EventConsumer:
+    """A client of events.subscribe in a thread of the harness (on
+    CTRL_CPU): counts the records of each kind it receives (from the text,
+    without parsing every record) and keeps the last 'lost' its
+    notifications reported."""
+
+    def __init__(self, path, kinds=EVENT_KINDS):
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(path)
+        req = {"jsonrpc": "2.0", "id": 1, "method": "events.subscribe",
+               "params": {"kinds": list(kinds)}}
+        self.sock.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while b"\n" not in buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise DatapathError("dse-dpud closed the subscription")
+            buf += chunk
+        line, self.rest = buf.split(b"\n", 1)
+        answer = json.loads(line)
+        if "result" not in answer:
+            raise DatapathError("events.subscribe failed: %s" % answer)
+        self.subscription = answer["result"]["subscription"]
+        self.kinds = {k: 0 for k in kinds}
+        self.received = 0
+        self.lost = 0
+        self.bytes = 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _count(self, text):
+        for k in self.kinds:
+            n = text.count(b'"kind":"%s"' % k.encode())
+            self.kinds[k] += n
+            self.received += n
+        i = text.rfind(b'"lost":')
+        if i >= 0:
+            m = re.match(rb'"lost":(\d+)', text[i:])
+            if m:
+                self.lost = int(m.group(1))
+
+    def _run(self):
+        buf = self.rest
+        self.sock.settimeout(0.2)
+        while not self.stop_flag.is_set():
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except OSError:
+                continue
+            if not chunk:
+                break
+            self.bytes += len(chunk)
+            buf += chunk
+            end = buf.rfind(b"\n")
+            if end >= 0:
+                self._count(buf[:end + 1])
+                buf = buf[end + 1:]
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+class DseEvents(Dse):
+    """dse-dpud with an EventConsumer attached from start to stop; after
+    the window its accounting is in 'self.accounting'."""
+
+    key = "dse_events"
+    label = "dse+sub"
+
+    def start(self, wl, pcaps, run, config=None, args=(), mem="1024"):
+        r = super().start(wl, pcaps, run, config, args, mem)
+        self.consumer = EventConsumer(self.rpc)
+        return r
+
+    def verify(self, wl):
+        """Reads the events counters and waits until the consumer has every
+        record dse-dpud queued for it; then compares what the worker made
+        with what was delivered or counted lost."""
+        st = self.call("stats.get", timeout=10)["events"]
+        sub = [x for x in st["subscribers"]
+               if x["subscription"] == self.consumer.subscription][0]
+        w = st["workers"][0]
+        deadline = time.monotonic() + 20
+        while (self.consumer.received < sub["delivered"] and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        made = w["sent"] + w["lost"]
+        # Records still in the ring or not yet handed to the subscriber
+        # are in flight: neither received nor lost.
+        accounted = sub["delivered"] + sub["lost"] + w["lost"] + w["queued"]
+        self.accounting = {
+            "made": made, "ring_lost": w["lost"],
+            "delivered": sub["delivered"], "subscriber_lost": sub["lost"],
+            "in_ring": w["queued"], "received": self.consumer.received,
+            "received_by_kind": dict(self.consumer.kinds),
+            "reported_lost": self.consumer.lost,
+            "accounted": round(min(accounted, made) / made, 6) if made else None,
+            "all_received": self.consumer.received >= sub["delivered"],
+        }
+        a = self.accounting
+        return ("%d records made, %d received, %d lost at the subscriber"
+                " (its notifications said %d), %d lost at the ring"
+                % (a["made"], a["received"], a["subscriber_lost"],
+                   a["reported_lost"], a["ring_lost"]))
+
+    def stop(self):
+        c = getattr(self, "consumer", None)
+        if c is not None:
+            c.stop()
+            self.consumer = None
+        super().stop()
+
+
+def measure_events(h, args, ctx):
+    """conn_setup measured with and without an events.subscribe consumer of
+    conn_created and conn_closed, interleaved; the consumer's accounting
+    (every record the worker made is received, lost at the subscriber's
+    full queue or lost at a full ring, each loss counted and reported)."""
+    wl = WORKLOADS["events"]
+    entry = {"unit": wl.unit, "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"]}
+    plain = ctx["dse"]
+    ok, why = plain.available_for(wl)
+    if not ok or "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        entry["status"] = {"dse": why if not ok else "not selected"}
+        print("%-10s dse: %s" % (wl.name, entry["status"]["dse"]))
+        return entry
+    with_sub = DseEvents(h, plain.binary)
+    wdir = os.path.join(h.tmp, wl.name)
+    os.mkdir(wdir)
+    pcaps = wl.pcaps(wdir)
+    samples = {"without": [], "with": []}
+    accounting = []
+    for run in range(args.runs):
+        order = [("without", plain), ("with", with_sub)]
+        if run % 2:
+            order.reverse()
+        for mode, dp in order:
+            try:
+                r = measure(dp, wl, pcaps, run, args.warmup, args.seconds)
+            except DatapathError as e:
+                ctx["failures"].append((dp.label, wl.name, str(e),
+                                        log_tail(e.log) if e.log else ""))
+                print("%-10s run %d %-9s FAILED: %s"
+                      % (wl.name, run + 1, dp.label, e))
+                entry["status"] = {"dse": "failed"}
+                return entry
+            conns = r["mpps"] / wl.pkts_per_conn
+            samples[mode].append(round(conns, 4))
+            note = pinning_note(r["busy"], r["foreign"])
+            extra = ""
+            if mode == "with":
+                accounting.append(dp.accounting)
+                extra = " [%s]" % r["verify"]
+            print("%-10s run %d %-13s %7.3f Mconn/s%s%s"
+                  % (wl.name, run + 1, mode + " consumer", conns, extra,
+                     "  WARNING: " + note if note else ""))
+            sys.stdout.flush()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    entry.update({
+        "without_mconn_per_s": round(med["without"], 4),
+        "with_mconn_per_s": round(med["with"], 4),
+        "with_vs_without": round(med["with"] / med["without"], 3)
+        if med["without"] else None,
+        "runs": samples,
+        "accounting": accounting,
+        "accounted": min(a["accounted"] for a in accounting
+                         if a["accounted"] is not None)
+        if all(a["all_received"] for a in accounting) else 0.0,
+        "method": "conn_setup (16384 connections of SYN, SYN+ACK, ACK, RST,"
+                  " replayed), TX packets of %s / 4 via DPDK telemetry; %g s"
+                  " warm-up, %g s window; the consumer is a thread of the"
+                  " harness on CPU %d subscribed to conn_created and"
+                  " conn_closed from dse-dpud's start; after the window"
+                  " stats.get events gives what the worker made, delivered"
+                  " and lost" % (OUT_VDEV, args.warmup, args.seconds,
+                                 CTRL_CPU),
+    })
     return entry
 
 
@@ -2025,6 +2252,10 @@ def print_results(results):
                           "1w: " + fmt(e["dse_1w_mpps"], "%.2f"), "-",
                           fmt(e["dse_2w_vs_1w"], "%.2fx"), "-"))
             continue
+        if wl.name == "events":
+            print(line % (name, wl.unit, fmt(e.get("with_mconn_per_s"), "%.3f"),
+                          "-", "-", "-", "-"))
+            continue
         if wl.measure is not None:   # conn_memory
             v = e.get("dpud_bytes_per_conn")
             if v is None:
@@ -2055,7 +2286,11 @@ def print_results(results):
     missed = False
     for name, (wl, e) in results.items():
         print("%s: %s" % (name, wl.title))
-        if e.get("runs"):
+        if wl.name == "events" and e.get("runs"):
+            print("  samples (Mconn/s): " + "; ".join(
+                "%s consumer %s" % (k, ", ".join("%.3f" % x for x in v))
+                for k, v in e["runs"].items()))
+        elif e.get("runs"):
             print("  samples (Mpps): " + "; ".join(
                 "%s %s" % (k, ", ".join("%.2f" % x for x in v) or "-")
                 for k, v in e["runs"].items()))
@@ -2084,6 +2319,8 @@ def print_results(results):
                 shown = ""
             elif key.startswith("dse_vs") or "_vs_" in key:
                 shown = "%.2fx" % v
+            elif key in ("with_vs_without", "accounted"):
+                shown = "%.1f%%" % (100 * v)
             elif v >= 1e5:
                 shown = "%.3fM" % (v / 1e6)
             else:

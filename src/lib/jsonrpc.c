@@ -129,6 +129,8 @@ struct rpc_client {
 	uint8_t rate_key[8];     /* the source's key in the rate table (rate_key()) */
 	uint8_t rate_key_len;
 	char peer[64];           /* "address:port" of a TCP client, "pid N" of a local one */
+	uint64_t conn_id;        /* unique for the server's life (struct dse_rpc_call's conn) */
+	bool streaming;          /* waits for notifications: no idle limit while none is queued */
 };
 
 /* The token bucket of one source address of TLS connections. */
@@ -162,6 +164,9 @@ struct dse_rpc_server {
 	struct rate_slot rate[RATE_SLOTS];
 	size_t trim_bytes; /* large allocations since the last trim */
 	int64_t last_trim_ms;
+	uint64_t next_conn_id; /* the last connection id given */
+	void (*close_fn)(void *arg, uint64_t conn); /* dse_rpc_server_set_close_hook() */
+	void *close_arg;
 };
 
 /* Microseconds of the monotonic clock (not dse_clock_ns(): tests freeze that one). */
@@ -452,8 +457,10 @@ static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, cons
 static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client *from,
 			    json_t *req)
 {
-	struct dse_rpc_call call = {.ctx = srv->ctx, .srv = srv,
-				    .remote = from != NULL && from->ssl != NULL};
+	struct dse_rpc_call call = {.ctx = srv->ctx,
+				    .srv = srv,
+				    .remote = from != NULL && from->ssl != NULL,
+				    .conn = from != NULL ? from->conn_id : 0};
 	const struct dse_rpc_method *m;
 	json_t *id, *params, *result = NULL, *resp;
 	const char *ver, *method;
@@ -747,6 +754,7 @@ static struct rpc_client *client_add(struct dse_rpc_server *srv, int fd, enum rp
 	c->pool = pool;
 	c->progress_ms = now;
 	c->pfd = -1;
+	c->conn_id = ++srv->next_conn_id;
 	srv->clients[srv->n_clients++] = c;
 	srv->in_pool[pool]++;
 	return c;
@@ -758,6 +766,8 @@ static void client_close(struct dse_rpc_server *srv, struct rpc_client *c)
 	if (c->closed)
 		return;
 	c->closed = true;
+	if (srv->close_fn != NULL)
+		srv->close_fn(srv->close_arg, c->conn_id);
 	if (c->ssl) {
 		if (!c->handshaking)
 			dse_tls_shutdown(c->ssl);
@@ -1277,7 +1287,8 @@ static void client_expire(struct dse_rpc_server *srv, struct rpc_client *c, int6
 		client_drop(srv, c, msg);
 		return;
 	}
-	if (!has_work(srv, c) && now - c->progress_ms >= srv->lim.idle_timeout_ms) {
+	if (!has_work(srv, c) && !(c->streaming && out_pending(c) == 0) &&
+	    now - c->progress_ms >= srv->lim.idle_timeout_ms) {
 		pool_stats(srv, c->pool)->closed_idle++;
 		client_drop(srv, c, "idle: no request and no answer read for the idle time limit");
 	}
@@ -1290,12 +1301,92 @@ static int64_t client_deadline(const struct dse_rpc_server *srv, struct rpc_clie
 
 	if (c->handshaking)
 		return c->hs_deadline_ms;
-	if (has_work(srv, c))
+	if (has_work(srv, c) || (c->streaming && out_pending(c) == 0))
 		return -1;
 	d = c->progress_ms + srv->lim.idle_timeout_ms;
 	if (c->line_start_ms && c->line_start_ms + srv->lim.line_timeout_ms < d)
 		d = c->line_start_ms + srv->lim.line_timeout_ms;
 	return d;
+}
+
+/* ---- notifications ---- */
+
+/* The open client of connection 'conn', or NULL. */
+static struct rpc_client *conn_find(const struct dse_rpc_server *srv, uint64_t conn)
+{
+	for (unsigned i = 0; i < srv->n_clients; i++) {
+		struct rpc_client *c = srv->clients[i];
+
+		if (c->conn_id == conn && !c->closed)
+			return c->handshaking ? NULL : c;
+	}
+	return NULL;
+}
+
+int dse_rpc_notify(struct dse_rpc_server *srv, uint64_t conn, const char *method, json_t *params,
+		   size_t max_queued)
+{
+	struct rpc_client *c = conn != 0 ? conn_find(srv, conn) : NULL;
+	json_t *note;
+	size_t before;
+	int r;
+
+	if (c == NULL) {
+		json_decref(params);
+		return -ENOENT;
+	}
+	if (out_pending(c) >= max_queued) {
+		json_decref(params);
+		return -ENOBUFS;
+	}
+	note = params != NULL ? json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method,
+					  "params", params)
+			      : json_pack("{s:s, s:s}", "jsonrpc", "2.0", "method", method);
+	if (note == NULL)
+		return -ENOMEM;
+	/* Inside a batch's answer the line is not ours to cut: the notification waits. */
+	if (c->batch_open) {
+		json_decref(note);
+		return -EAGAIN;
+	}
+	before = out_pending(c);
+	/*
+	 * A stream waiting for notifications was not idle: its idle time
+	 * counts from the first one it is sent.
+	 */
+	if (c->streaming && before == 0)
+		c->progress_ms = mono_ms();
+	r = client_queue(srv, c, note);
+	if (r < 0) {
+		/* Never leave half a line: the client could not parse what follows. */
+		c->out_len = c->out_off + before;
+		return r == -ENOBUFS ? -ENOMEM : r;
+	}
+	return 0;
+}
+
+long dse_rpc_conn_queued(const struct dse_rpc_server *srv, uint64_t conn)
+{
+	const struct rpc_client *c = conn_find(srv, conn);
+
+	return c != NULL ? (long)out_pending(c) : -ENOENT;
+}
+
+int dse_rpc_conn_set_streaming(struct dse_rpc_server *srv, uint64_t conn)
+{
+	struct rpc_client *c = conn_find(srv, conn);
+
+	if (c == NULL)
+		return -ENOENT;
+	c->streaming = true;
+	return 0;
+}
+
+void dse_rpc_server_set_close_hook(struct dse_rpc_server *srv, void (*fn)(void *arg, uint64_t conn),
+				   void *arg)
+{
+	srv->close_fn = fn;
+	srv->close_arg = arg;
 }
 
 /* ---- TLS listener ---- */

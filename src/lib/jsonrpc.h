@@ -71,6 +71,11 @@ struct dse_rpc_call {
 	void *ctx;        /* the server's context pointer */
 	struct dse_rpc_server *srv; /* the server dispatching the call */
 	bool remote;      /* it came over the network (TLS), not the Unix socket or a replay */
+	/*
+	 * The connection it came on (dse_rpc_notify() sends to it), unique
+	 * for the server's life; 0 when it came on none (the startup config).
+	 */
+	uint64_t conn;
 };
 
 /*
@@ -266,6 +271,39 @@ json_t *dse_rpc_dispatch(struct dse_rpc_server *srv, json_t *req);
 
 /* Answers one request line 'buf' of 'len' bytes; same return as dispatch. */
 json_t *dse_rpc_dispatch_text(struct dse_rpc_server *srv, const char *buf, size_t len);
+
+/*
+ * Queues the JSON-RPC notification 'method' with 'params' (an object or
+ * array; stolen, NULL for none) for connection 'conn' (struct
+ * dse_rpc_call's conn), after what is queued for it already; the next
+ * dse_rpc_poll() sends it.  Nothing is queued when the answers and
+ * notifications waiting for it already take 'max_queued' bytes or more, so
+ * a client that does not read costs the server at most that much.
+ * Returns 0, -ENOENT when the connection is closed, -ENOBUFS when it is
+ * full (nothing queued), -EAGAIN while the answer of a batch is being
+ * written to it (a line may not be cut; nothing queued) or -ENOMEM.
+ */
+int dse_rpc_notify(struct dse_rpc_server *srv, uint64_t conn, const char *method, json_t *params,
+		   size_t max_queued);
+
+/* Returns the bytes queued for connection 'conn' and not sent yet, or -ENOENT. */
+long dse_rpc_conn_queued(const struct dse_rpc_server *srv, uint64_t conn);
+
+/*
+ * Marks connection 'conn' as a stream of notifications: while nothing is
+ * queued for it, the idle time limit does not close it (it waits for
+ * notifications, not for answers); once something is, the client has the
+ * idle time limit to read it.  Returns 0 or -ENOENT.
+ */
+int dse_rpc_conn_set_streaming(struct dse_rpc_server *srv, uint64_t conn);
+
+/*
+ * Has 'fn(arg, conn)' called whenever a connection closes (NULL: never),
+ * so that what was kept for it can go.  'fn' must not call back into the
+ * server other than to read it.
+ */
+void dse_rpc_server_set_close_hook(struct dse_rpc_server *srv, void (*fn)(void *arg, uint64_t conn),
+				   void *arg);
 
 /*
  * Closes every client and the listening sockets, removes the socket file,

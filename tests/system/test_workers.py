@@ -38,8 +38,11 @@ def conn_owner(a, b, n):
     """dp_conn_owner() of dse-dpud (core/dp.h) for IPv4 addresses 'a' and 'b'."""
     def fold(ip):
         return int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
-    h = ((fold(a) ^ fold(b)) * 0x9E3779B1) & 0xFFFFFFFF
-    h ^= h >> 16
+    lo, hi = sorted((fold(a), fold(b)))
+    h = (lo * 0x9E3779B1 + hi) & 0xFFFFFFFF
+    h ^= h >> 15
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
     return (h * n) >> 32
 
 

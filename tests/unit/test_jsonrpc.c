@@ -127,7 +127,18 @@ static int m_fail_after_result(struct dse_rpc_call *call, json_t **ret_result)
 	return -EIO;
 }
 
+/* The connection of the last "conn" call. */
+static uint64_t last_conn;
+
+static int m_conn(struct dse_rpc_call *call, json_t **ret_result)
+{
+	last_conn = call->conn;
+	*ret_result = json_integer((json_int_t)call->conn);
+	return 0;
+}
+
 static const struct dse_rpc_method methods[] = {
+    {"conn", m_conn, "returns the caller's connection"},
     {"sum", m_sum, "a + b"},
     {"echo", m_echo, "returns params"},
     {"nothing", m_nothing, "returns null"},
@@ -1558,6 +1569,153 @@ static void test_rpc_socket_idle_client_times_out(void **state)
 	assert_serves(fx, fx->srv, fx->path);
 }
 
+#define REQ_CONN(id) "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"conn\"}\n"
+
+/* Has client 'fd' call "conn" (answer read into 'in'); returns its connection. */
+static uint64_t conn_of(struct fixture *fx, int fd, struct inbuf *in)
+{
+	assert_int_equal(send(fd, REQ_CONN(1), strlen(REQ_CONN(1)), MSG_NOSIGNAL),
+			 (ssize_t)strlen(REQ_CONN(1)));
+	pump(fx->srv, fd, in, lines_of(in) + 1, 2000);
+	return last_conn;
+}
+
+/* The connections the close hook was told of. */
+static uint64_t closed_conns[8];
+static unsigned n_closed;
+
+static void on_close(void *arg, uint64_t conn)
+{
+	(void)arg;
+	if (n_closed < 8)
+		closed_conns[n_closed] = conn;
+	n_closed++;
+}
+
+/*
+ * Steps: two clients each call "conn"; the server queues a notification for
+ * the first; then for no connection and for one that does not exist.
+ * Verify: the connections differ and are not 0; the first gets its answer,
+ * then the notification (no id, the method and params given); the second
+ * gets only its answer; the other two are -ENOENT; a call without a
+ * socket (dispatch) has connection 0.
+ */
+static void test_rpc_notify_reaches_its_connection_only(void **state)
+{
+	struct fixture *fx = *state;
+	struct inbuf in2 = {0};
+	uint64_t c1, c2;
+	json_t *note;
+	int fd1, fd2;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd1 = client_connect(fx, fx->path);
+	fd2 = client_connect(fx, fx->path);
+	c1 = conn_of(fx, fd1, &fx->in);
+	c2 = conn_of(fx, fd2, &in2);
+	assert_true(c1 != 0 && c2 != 0 && c1 != c2);
+	assert_int_equal(dse_rpc_notify(fx->srv, c1, "tick", json_pack("{s:i}", "n", 7), 1 << 20),
+			 0);
+	assert_int_equal(dse_rpc_notify(fx->srv, 0, "tick", NULL, 1 << 20), -ENOENT);
+	assert_int_equal(dse_rpc_notify(fx->srv, c2 + 100, "tick", NULL, 1 << 20), -ENOENT);
+	pump(fx->srv, fd1, &fx->in, 2, 2000);
+	note = line_json(&fx->in, 1);
+	assert_null(json_object_get(note, "id"));
+	assert_string_equal(json_string_value(json_object_get(note, "method")), "tick");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(note, "params"), "n")),
+			 7);
+	pump(fx->srv, fd2, &in2, 2, 200);
+	assert_int_equal(lines_of(&in2), 1);
+	call(fx, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"conn\"}");
+	assert_int_equal(last_conn, 0);
+	free(in2.b);
+}
+
+/*
+ * Steps: a client that never reads gets notifications of 1 KB until the
+ * server refuses one; then it closes.
+ * Verify: the refusal is -ENOBUFS once the queue reached the bound given
+ * (the queue never holds more than the bound and one notification, beyond
+ * what the socket took); the close hook hears the client's connection;
+ * after that a notification is -ENOENT.
+ */
+static void test_rpc_notify_is_bounded_and_the_close_hook_hears_the_end(void **state)
+{
+	struct fixture *fx = *state;
+	char pad[1001];
+	unsigned sent = 0;
+	long q;
+	int fd, r;
+
+	memset(pad, 'x', 1000);
+	pad[1000] = '\0';
+	n_closed = 0;
+	dse_rpc_server_set_close_hook(fx->srv, on_close, NULL);
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	conn_of(fx, fd, &fx->in);
+	assert_int_equal(dse_rpc_conn_set_streaming(fx->srv, last_conn), 0);
+	for (;;) {
+		r = dse_rpc_notify(fx->srv, last_conn, "pad", json_pack("{s:s}", "p", pad),
+				   64 << 10);
+		if (r != 0)
+			break;
+		sent++;
+		/* The server sends what the socket takes. */
+		assert_int_equal(dse_rpc_poll(fx->srv, 0), 0);
+		assert_true(sent < 100000);
+	}
+	assert_int_equal(r, -ENOBUFS);
+	q = dse_rpc_conn_queued(fx->srv, last_conn);
+	assert_true(q >= 64 << 10 && q < (64 << 10) + 1100);
+	assert_int_equal(n_closed, 0);
+	close(fd);
+	fx->fds[fx->n_fds - 1] = -1;
+	for (int i = 0; i < 100 && n_closed == 0; i++)
+		assert_int_equal(dse_rpc_poll(fx->srv, 5), 0);
+	assert_int_equal(n_closed, 1);
+	assert_true(closed_conns[0] == last_conn);
+	assert_int_equal(dse_rpc_notify(fx->srv, last_conn, "pad", NULL, 64 << 10), -ENOENT);
+	assert_int_equal(dse_rpc_conn_queued(fx->srv, last_conn), -ENOENT);
+}
+
+/*
+ * Steps: idle limit 150 ms; two clients call "conn"; the first is marked
+ * streaming; both then stay silent for 500 ms.
+ * Verify: the second is closed as idle, the streaming one is not (it waits
+ * for notifications) and still gets one.
+ */
+static void test_rpc_streaming_connection_is_not_closed_as_idle(void **state)
+{
+	struct fixture *fx = *state;
+	struct inbuf in2 = {0};
+	uint64_t c1;
+	int fd1, fd2;
+	long long end;
+
+	set_limits(fx, (struct dse_rpc_limits){.idle_timeout_ms = 150});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd1 = client_connect(fx, fx->path);
+	fd2 = client_connect(fx, fx->path);
+	c1 = conn_of(fx, fd1, &fx->in);
+	assert_int_equal(dse_rpc_conn_set_streaming(fx->srv, c1), 0);
+	conn_of(fx, fd2, &in2);
+	end = now_ms() + 500;
+	while (now_ms() < end) {
+		assert_int_equal(dse_rpc_poll(fx->srv, 5), 0);
+		client_drain(fd1, &fx->in);
+		client_drain(fd2, &in2);
+	}
+	assert_true(in2.closed);
+	assert_false(fx->in.closed);
+	assert_int_equal(stats_of(fx).unix_clients.closed_idle, 1);
+	assert_int_equal(dse_rpc_notify(fx->srv, c1, "tick", NULL, 1 << 20), 0);
+	pump(fx->srv, fd1, &fx->in, 2, 2000);
+	assert_string_equal(json_string_value(json_object_get(line_json(&fx->in, 1), "method")),
+			    "tick");
+	free(in2.b);
+}
+
 /*
  * Steps: max_unix_clients 4; four clients connect, 5 ms apart: the first
  * sends half a line, the others nothing; then a fifth connects and asks.
@@ -1677,6 +1835,9 @@ int main(void)
 	    T(test_rpc_socket_client_that_does_not_read_gets_backpressure),
 	    T(test_rpc_socket_half_line_times_out),
 	    T(test_rpc_socket_idle_client_times_out),
+	    T(test_rpc_notify_reaches_its_connection_only),
+	    T(test_rpc_notify_is_bounded_and_the_close_hook_hears_the_end),
+	    T(test_rpc_streaming_connection_is_not_closed_as_idle),
 	    T(test_rpc_socket_full_socket_evicts_the_longest_stalled_client),
 	    T(test_rpc_limits_are_checked_and_default),
 	};

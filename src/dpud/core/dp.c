@@ -16,6 +16,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "clock.h"
+#include "fdb_events.h"
+#include "fw_events.h"
 #include "log.h"
 #include "tep.h"
 
@@ -104,6 +106,7 @@ int dp_init(unsigned n_workers, unsigned n_mbufs, unsigned fdb_size, unsigned fl
 	dp.fdb = dse_fdb_create("dse_fdb", fdb_size, n_workers > 1 ? dp.rcu : NULL);
 	if (dp.fdb == NULL)
 		return -rte_errno;
+	dse_l2_fdb_events_attach(dp.fdb);
 	dse_ct_timeouts_default(&t);
 	/* Each worker holds its share of the connections (rounded up). */
 	conn_table = (conn_table + n_workers - 1) / n_workers;
@@ -126,6 +129,14 @@ int dp_init(unsigned n_workers, unsigned n_mbufs, unsigned fdb_size, unsigned fl
 	}
 	dp.ct_mem_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	dse_fw_denylog_init(&dp.denylog, 10, 20);
+	for (unsigned i = 0; i < n_workers; i++) {
+		int r = dse_event_producer_init(&dp.workers[i].events, (uint8_t)i,
+						DSE_EVENT_RING_SIZE, (int)rte_socket_id());
+
+		if (r < 0)
+			return r;
+		dse_fw_events_attach(dp.workers[i].ct);
+	}
 	return 0;
 }
 
@@ -460,5 +471,7 @@ void dp_stop(void)
 			rte_free(w->frag);
 			w->frag = NULL;
 		}
+		/* Records still in the ring go with it: every subscriber's connection closes next. */
+		dse_event_producer_fini(&w->events);
 	}
 }

@@ -35,6 +35,7 @@
 
 #include "acl.h"
 #include "conntrack.h"
+#include "events.h"
 #include "fdb.h"
 #include "flow.h"
 #include "frag.h"
@@ -162,6 +163,16 @@ struct dse_worker {
 	struct dse_frag *frag;
 	struct rte_ring *learn;   /* worker 0 only: struct dp_learn from the other workers */
 	struct rte_ring *handoff; /* mbufs of connections this worker owns, from the others */
+	/* This worker's ring of event records to the control side (events.h). */
+	struct dse_event_producer events;
+	/*
+	 * Deny records are limited per worker (a token bucket of
+	 * DSE_DENY_EVENTS_PER_S), so a flood of denied packets can not fill
+	 * the ring that the FDB and connection records need.
+	 */
+	uint64_t deny_refill_ns;  /* when the bucket was last refilled */
+	uint32_t deny_tokens;	  /* records it may still make */
+	uint64_t deny_suppressed; /* denials without a record (read by the control thread) */
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 };
 
@@ -208,6 +219,12 @@ struct dse_dp {
 
 extern struct dse_dp dp;
 
+/* Records each worker's event ring holds (4 MiB of 64-byte records). */
+#define DSE_EVENT_RING_SIZE 65536
+
+/* Deny records a worker makes a second at most, and in one burst. */
+#define DSE_DENY_EVENTS_PER_S 1000
+
 /* The worker of the calling lcore; NULL on the control thread. */
 RTE_DECLARE_PER_LCORE(struct dse_worker *, dp_self);
 
@@ -236,9 +253,13 @@ static inline struct dse_worker *dp_worker(void)
  */
 static inline unsigned dp_conn_owner(uint32_t a, uint32_t b)
 {
-	uint32_t h = (a ^ b) * 0x9e3779b1u;
+	/* Ordered, not XORed: pairs that differ by the same bits must still spread. */
+	uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+	uint32_t h = lo * 0x9e3779b1u + hi;
 
-	h ^= h >> 16;
+	h ^= h >> 15;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
 	return (unsigned)(((uint64_t)h * dp.n_workers) >> 32);
 }
 

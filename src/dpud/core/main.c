@@ -26,6 +26,7 @@
 #include "node.h"
 #include "port.h"
 #include "rpc.h"
+#include "rpc_events.h"
 #include "tls.h"
 #include "version.h"
 
@@ -577,8 +578,13 @@ int main(int argc, char **argv)
 		       DSE_VERSION, o.rpc_path, o.mgmt ? " and " : "", o.mgmt ? o.mgmt : "",
 		       o.mgmt ? " (TLS)" : "", o.workers, o.workers == 1 ? "" : "s", lcores[0],
 		       dp.idle_sleep ? ", idle sleep" : ", busy poll");
+	/*
+	 * The event records are drained between two turns of the server:
+	 * at least every 10 ms, at once again while the rings hold more than
+	 * one tick takes.
+	 */
 	while (!quit)
-		dse_rpc_poll(srv, 200);
+		dse_rpc_poll(srv, dse_events_tick() ? 0 : 10);
 	r = 0;
 out:
 	DSE_LOG_NOTICE("main", "stopping");

@@ -706,27 +706,29 @@ void dse_fw_denylog_init(struct dse_fw_denylog *dl, uint32_t per_sec, uint32_t b
 	dl->rl.burst = burst;
 }
 
-bool dse_fw_denylog_write(struct dse_fw_denylog *dl, const struct dse_fw_ruleset *rs,
-			  uint32_t result, const struct dse_fw_key *key)
+bool dse_fw_denylog_write(struct dse_fw_denylog *dl, uint32_t rule_id, enum dse_fw_action action,
+			  uint64_t unseen, const struct dse_fw_key *key)
 {
-	const struct dse_fw_rule *r = rs != NULL ? dse_fw_rule_of(rs, result) : NULL;
 	char pkt[160], by[64], more[64] = "";
+	uint64_t not_logged;
 
+	dl->unseen += unseen;
 	if (!dse_ratelimit_ok(&dl->rl)) {
 		dl->suppressed++;
 		return false;
 	}
 	dse_fw_key_format(key, pkt, sizeof(pkt));
-	if (r != NULL)
-		snprintf(by, sizeof(by), "rule %u (%s)", r->id, dse_fw_action_name(r->action));
+	if (rule_id != 0)
+		snprintf(by, sizeof(by), "rule %u (%s)", rule_id, dse_fw_action_name(action));
 	else
 		snprintf(by, sizeof(by), "the default policy of segment %u",
 			 rte_be_to_cpu_16(key->segment));
 	/* The bucket counted what it refused since the last line: say so once. */
-	if (dl->rl.suppressed > 0) {
-		snprintf(more, sizeof(more), " (%" PRIu64 " more denials not logged)",
-			 dl->rl.suppressed);
+	not_logged = dl->rl.suppressed + dl->unseen;
+	if (not_logged > 0) {
+		snprintf(more, sizeof(more), " (%" PRIu64 " more denials not logged)", not_logged);
 		dl->rl.suppressed = 0;
+		dl->unseen = 0;
 	}
 	dse_log(DSE_LOG_NOTICE, "fw", "denied by %s: %s%s", by, pkt, more);
 	dl->logged++;

@@ -358,17 +358,21 @@ struct dse_fw_denylog {
 	struct dse_ratelimit rl;
 	uint64_t logged;     /* lines written */
 	uint64_t suppressed; /* denials not logged, since creation */
+	uint64_t unseen;     /* denials the workers did not pass on, not yet said in a line */
 };
 
 /* Initialises 'dl' for at most 'per_sec' lines a second, bursts of 'burst'. */
 void dse_fw_denylog_init(struct dse_fw_denylog *dl, uint32_t per_sec, uint32_t burst);
 
 /*
- * Logs (notice level, module "fw") that the packet of 'key' was denied by the
- * rule of 'result' of 'rs', or by the default policy for 0, unless the rate
- * limit says no.  Returns true if a line was written.
+ * Logs (notice level, module "fw") that the packet of 'key' was denied by
+ * rule 'rule_id' with action 'action', or by the default policy of its
+ * segment for rule 0, unless the rate limit says no.  'unseen' counts
+ * denials that never reached the log (the workers' own limit): they are
+ * said in the next line as not logged.  Control thread (the deny records'
+ * consumer).  Returns true if a line was written.
  */
-bool dse_fw_denylog_write(struct dse_fw_denylog *dl, const struct dse_fw_ruleset *rs,
-			  uint32_t result, const struct dse_fw_key *key);
+bool dse_fw_denylog_write(struct dse_fw_denylog *dl, uint32_t rule_id, enum dse_fw_action action,
+			  uint64_t unseen, const struct dse_fw_key *key);
 
 #endif

@@ -381,13 +381,24 @@ void dse_ct_set_embryonic_limits(struct dse_ct *ct, uint32_t per_src, uint32_t p
 	ct->zone_embryonic_max = per_zone;
 }
 
-/* Removes entry 'idx' from the hash and frees it; from its wheel slot if 'unlink'. */
-static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink)
+/* Tells the event hook, if any, that 'ev' happened to connection 'idx'. */
+static inline void ct_event(struct dse_ct *ct, uint32_t idx, unsigned ev, unsigned detail)
+{
+	if (unlikely(ct->event_fn != NULL))
+		ct->event_fn(ct->event_arg, ct, idx, ev, detail);
+}
+
+/*
+ * Removes entry 'idx' (for 'why', enum dse_ct_close) from the hash and
+ * frees it; from its wheel slot if 'unlink'.
+ */
+static void ct_remove(struct dse_ct *ct, uint32_t idx, bool unlink, unsigned why)
 {
 	struct dse_ct_entry *e = &ct->entries[idx];
 	struct dse_ct_key key;
 	void *k;
 
+	ct_event(ct, idx, DSE_CT_EVENT_CLOSED, why);
 	embryonic_end(ct, idx);
 	/* A copy: the key passed to rte_hash_del_key() must not be its own slot. */
 	if (rte_hash_get_key_with_position(ct->hash, (int32_t)idx, &k) == 0) {
@@ -1092,7 +1103,9 @@ static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg
 	struct dse_ct_tcp_dir *o = &e->tcp[DSE_CT_DIR_ORIG];
 	const uint16_t ports[2] = {e->tcp[0].port, e->tcp[1].port};
 	void *kp;
+	int r;
 
+	ct_event(ct, index, DSE_CT_EVENT_CLOSED, DSE_CT_CLOSE_REPLACED);
 	memset(e->tcp, 0, sizeof(e->tcp));
 	e->tcp[0].port = ports[0];
 	e->tcp[1].port = ports[1];
@@ -1119,7 +1132,10 @@ static int ct_replace(struct dse_ct *ct, uint32_t index, const struct dse_ct_seg
 				src_slot(ct, k, (e->flags & DSE_CT_EF_SWAPPED) ? 1 : 0));
 	}
 	ct->stats.replaced++;
-	return tcp_track(e, DSE_CT_DIR_REPLY, seg);
+	r = tcp_track(e, DSE_CT_DIR_REPLY, seg);
+	if (r == 0)
+		ct_event(ct, index, DSE_CT_EVENT_CREATED, 0);
+	return r;
 }
 
 enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
@@ -1137,7 +1153,7 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 	if (ct_expired(ct, e, now)) {
 		uint8_t pc = e->pclass;
 
-		ct_remove(ct, index, true);
+		ct_remove(ct, index, true, DSE_CT_CLOSE_EXPIRED);
 		ct->stats.expired++;
 		/* In an ICMP entry the reply direction is the echo reply. */
 		return ct_start_verdict(ct, pc, dir == DSE_CT_DIR_REPLY, seg);
@@ -1148,7 +1164,7 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 		case 0:
 			break;
 		case CT_REOPEN:
-			ct_remove(ct, index, true);
+			ct_remove(ct, index, true, DSE_CT_CLOSE_REOPENED);
 			ct->stats.reopened++;
 			return DSE_CT_NEW;
 		case CT_PASS_RST:
@@ -1164,6 +1180,8 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 			r = ct_replace(ct, index, seg, now);
 			if (r > 0)
 				return ct_invalid(ct, r);
+			/* A new connection: its state changes from the SYN's. */
+			old = DSE_CT_S_SYN_SENT;
 			break;
 		default:
 			return ct_invalid(ct, r);
@@ -1183,6 +1201,7 @@ enum dse_ct_verdict dse_ct_track(struct dse_ct *ct, uint32_t index, uint8_t dir,
 	if ((e->flags & DSE_CT_EF_EMBRYONIC) && state_open(e->state))
 		embryonic_end(ct, index);
 	wheel_reschedule(ct, index, now);
+	ct_event(ct, index, DSE_CT_EVENT_STATE, old);
 	return DSE_CT_VALID_STATE_CHANGED;
 }
 
@@ -1318,7 +1337,7 @@ static bool ct_evict_one(struct dse_ct *ct, const struct ct_victim_filter *f)
 
 	if (i == CT_NIL)
 		return false;
-	ct_remove(ct, i, true);
+	ct_remove(ct, i, true, DSE_CT_CLOSE_EVICTED);
 	ct->stats.evicted++;
 	return true;
 }
@@ -1439,6 +1458,7 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 	if (ct->budget)
 		atomic_fetch_add_explicit(&ct->budget->n, 1, memory_order_relaxed);
 	ct->stats.created++;
+	ct_event(ct, (uint32_t)pos, DSE_CT_EVENT_CREATED, 0);
 	return pos;
 }
 
@@ -1451,7 +1471,7 @@ int dse_ct_delete(struct dse_ct *ct, uint32_t index)
 {
 	if (index >= ct->capacity || ct->entries[index].id == 0)
 		return -ENOENT;
-	ct_remove(ct, index, true);
+	ct_remove(ct, index, true, DSE_CT_CLOSE_DELETED);
 	ct->stats.removed++;
 	return 0;
 }
@@ -1490,7 +1510,7 @@ static bool wheel_run_slot(struct dse_ct *ct, struct dse_ct_slot *s, uint64_t no
 			return false;
 		}
 		if (ct_expired(ct, e, now)) {
-			ct_remove(ct, i, false);
+			ct_remove(ct, i, false, DSE_CT_CLOSE_EXPIRED);
 			ct->stats.expired++;
 			(*n)++;
 		} else {
@@ -1586,7 +1606,7 @@ unsigned dse_ct_flush(struct dse_ct *ct, const struct dse_ct_filter *f)
 	for (uint32_t i = 0; i < ct->capacity && ct->n_entries > 0; i++) {
 		if (!dse_ct_match(ct, i, f))
 			continue;
-		ct_remove(ct, i, true);
+		ct_remove(ct, i, true, DSE_CT_CLOSE_DELETED);
 		n++;
 	}
 	ct->stats.removed += n;
@@ -1640,6 +1660,15 @@ int dse_ct_get(const struct dse_ct *ct, uint32_t index, uint64_t now, struct dse
 	due = e->last_seen + ct_timeout(ct, e);
 	ret->expires_ns = due > now ? due - now : 0;
 	return 0;
+}
+
+uint16_t dse_ct_zone(const struct dse_ct *ct, uint32_t index)
+{
+	void *kp;
+
+	if (rte_hash_get_key_with_position(ct->hash, (int32_t)index, &kp) != 0)
+		return 0;
+	return ((const struct dse_ct_key *)kp)->zone;
 }
 
 /* ---- names ------------------------------------------------------------- */

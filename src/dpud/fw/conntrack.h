@@ -62,6 +62,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+struct dse_ct;
 struct dse_pkt_info;
 struct rte_hash;
 
@@ -314,6 +315,31 @@ struct dse_ct_slot {
 	uint32_t tail; /* last entry, where new ones are appended */
 };
 
+/* What dse_ct's event hook is told. */
+enum dse_ct_event {
+	DSE_CT_EVENT_CREATED = 0, /* a connection was created ('detail' 0) */
+	DSE_CT_EVENT_STATE,	  /* it changed state; 'detail' is the old state */
+	DSE_CT_EVENT_CLOSED,	  /* it is about to be removed; 'detail' is enum dse_ct_close */
+};
+
+/* Why a connection is removed (the 'detail' of DSE_CT_EVENT_CLOSED). */
+enum dse_ct_close {
+	DSE_CT_CLOSE_EXPIRED = 0, /* idle past its timeout */
+	DSE_CT_CLOSE_DELETED,	  /* dse_ct_delete() or dse_ct_flush() */
+	DSE_CT_CLOSE_EVICTED,	  /* made room for a new connection */
+	DSE_CT_CLOSE_REOPENED,	  /* a closed TCP connection reopened by a SYN */
+	DSE_CT_CLOSE_REPLACED,	  /* an open connection replaced by a new handshake */
+};
+
+/*
+ * Called for connection 'index' of 'ct' with what happened ('ev', enum
+ * dse_ct_event) and its 'detail'.  For a removal it runs while the entry
+ * and its key are still readable (dse_ct_get()); it must not change the
+ * table.
+ */
+typedef void (*dse_ct_event_fn)(void *arg, const struct dse_ct *ct, uint32_t index, unsigned ev,
+				unsigned detail);
+
 /* A connection table. */
 struct dse_ct {
 	struct rte_hash *hash;	      /* struct dse_ct_key -> index of 'entries' */
@@ -338,6 +364,8 @@ struct dse_ct {
 	struct dse_ct_timeouts timeouts;    /* as configured */
 	struct dse_ct_stats stats;
 	struct dse_ct_budget *budget;       /* shared with other tables, or NULL (see there) */
+	dse_ct_event_fn event_fn; /* told of every creation, state change and removal; NULL: none */
+	void *event_arg;	  /* its first argument */
 };
 
 /*
@@ -590,6 +618,9 @@ int dse_ct_next(const struct dse_ct *ct, uint32_t *pos, const struct dse_ct_filt
  * -ENOENT if the slot is free.
  */
 int dse_ct_get(const struct dse_ct *ct, uint32_t index, uint64_t now, struct dse_ct_conn *ret);
+
+/* Returns the zone (segment) of the connection at 'index' (which must hold one). */
+uint16_t dse_ct_zone(const struct dse_ct *ct, uint32_t index);
 
 /* Returns the name of 'state' ("ESTABLISHED"), or "unknown". */
 const char *dse_ct_state_name(unsigned state);

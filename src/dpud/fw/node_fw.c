@@ -34,6 +34,7 @@
 #include "cksum.h"
 #include "dp.h"
 #include "egress.h"
+#include "fw_events.h"
 #include "module.h"
 #include "node.h"
 #include "parse.h"
@@ -342,14 +343,17 @@ struct fw_replies {
 	struct rte_mbuf *m[DSE_BURST];
 };
 
-/* Drops or rejects a denied packet (and logs it, rate limited). */
+/*
+ * Drops or rejects a denied packet, and makes its deny record (the control
+ * thread logs it, rate limited).
+ */
 static uint16_t fw_refuse(struct fw_replies *rep, struct rte_mbuf *m,
 			  const struct dse_pkt_info *pi, const struct fw_judgement *j)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct rte_mbuf *r;
 
-	dse_fw_denylog_write(&dp.denylog, dp.fw, j->result, &j->key);
+	dse_fw_deny_event(dp_worker(), rule_id(j->result), (uint8_t)j->action, &j->key);
 	if (j->action != DSE_FW_REJECT)
 		return FW_NEXT_DENY;
 	r = rep->n < DSE_BURST ? fw_reject_reply(frame, rte_pktmbuf_data_len(m), pi) : NULL;

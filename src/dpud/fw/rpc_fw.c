@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "dp.h"
+#include "fw_events.h"
 #include "rpc.h"
 #include "module.h"
 #include "rpc_fw.h"
@@ -1006,6 +1007,7 @@ static const struct dse_drop_reason fw_drops[] = {
 static struct dse_module fw_module = {
 	.name = "fw",
 	.order = 40,
+	.init = dse_fw_events_init,
 	.methods = dse_fw_methods,
 	.drops = fw_drops,
 	.config_save = fw_config_save,

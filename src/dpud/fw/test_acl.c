@@ -1460,24 +1460,24 @@ static void test_denylog_rate_limited(void **state)
 	struct dse_fw_rule r = rule_new(9, 1, 4, DSE_FW_DROP);
 	struct dse_fw_key k = key_new(6, "198.18.0.1", "198.18.0.2");
 	struct dse_fw_denylog dl;
-	struct dse_fw_ruleset *rs;
 	unsigned written = 0;
 
 	(void)state;
-	rs = compile_ok(&r, 1);
 	dse_fw_denylog_init(&dl, 1, 3);
 	for (int i = 0; i < 10; i++)
-		written += dse_fw_denylog_write(&dl, rs, i % 2 ? 1 : 0, &k);
+		written += dse_fw_denylog_write(&dl, i % 2 ? r.id : 0, r.action, 0, &k);
 	assert_int_equal(written, 3);
 	assert_int_equal(dl.logged, 3);
 	assert_int_equal(dl.suppressed, 7);
 	/* After a refill (one line a second: 1.1 s), one more line, which says 7 were not logged.
 	 */
 	dl.rl.last_ns -= 1100000000ull;
-	assert_true(dse_fw_denylog_write(&dl, rs, 1, &k));
+	assert_true(dse_fw_denylog_write(&dl, r.id, r.action, 5, &k));
 	assert_int_equal(dl.rl.suppressed, 0);
-	assert_false(dse_fw_denylog_write(&dl, NULL, 0, &k));
-	dse_fw_ruleset_free(rs);
+	/* The 5 the workers did not pass on were said in that line too. */
+	assert_int_equal(dl.unseen, 0);
+	assert_false(dse_fw_denylog_write(&dl, 0, DSE_FW_DROP, 2, &k));
+	assert_int_equal(dl.unseen, 2);
 }
 
 /* Names of actions and directions parse back. */

@@ -518,6 +518,165 @@ static void test_ct_tcp_fin_sequence_reaches_time_wait_and_expires(void **state)
 	dse_ct_free(ct);
 }
 
+static int syn_from(struct dse_ct *ct, uint16_t zone, const uint8_t src[4], uint16_t sport);
+
+/* What the event hook was told, in order. */
+struct hook_log {
+	unsigned n;
+	struct {
+		unsigned ev, detail;
+		uint32_t id;
+		uint8_t state;
+		uint64_t packets[2], bytes[2];
+		uint16_t zone;
+	} e[32];
+};
+
+static void hook_fn(void *arg, const struct dse_ct *ct, uint32_t index, unsigned ev,
+		    unsigned detail)
+{
+	struct hook_log *l = arg;
+	const struct dse_ct_entry *e = &ct->entries[index];
+
+	assert_true(l->n < 32);
+	l->e[l->n].ev = ev;
+	l->e[l->n].detail = detail;
+	l->e[l->n].id = e->id;
+	l->e[l->n].state = e->state;
+	memcpy(l->e[l->n].packets, e->packets, sizeof(e->packets));
+	memcpy(l->e[l->n].bytes, e->bytes, sizeof(e->bytes));
+	l->e[l->n].zone = dse_ct_zone(ct, index);
+	l->n++;
+}
+
+/* Has the event hook of 'ct' write to 'l'. */
+static void hook_attach(struct dse_ct *ct, struct hook_log *l)
+{
+	ct->event_fn = hook_fn;
+	ct->event_arg = l;
+}
+
+/*
+ * Steps: with an event hook set, a TCP connection opens, carries data,
+ * closes with FINs and expires.
+ * Verify: the hook hears CREATED (SYN_SENT), one STATE per state change
+ * with the old state (SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT,
+ * CLOSE_WAIT, LAST_ACK), and CLOSED (expired) last while the entry still
+ * holds its final counters and its zone; packets that change no state
+ * tell it nothing.
+ */
+static void test_ct_event_hook_hears_created_state_changes_and_closed(void **state)
+{
+	static const uint8_t olds[] = {DSE_CT_S_SYN_SENT, DSE_CT_S_SYN_RECV, DSE_CT_S_ESTABLISHED,
+				       DSE_CT_S_FIN_WAIT, DSE_CT_S_CLOSE_WAIT, DSE_CT_S_LAST_ACK};
+	struct dse_ct *ct = ct_new(64, NULL);
+	struct hook_log log = {0};
+	struct dse_ct_conn conn;
+	struct conv c;
+	uint32_t id;
+
+	(void)state;
+	hook_attach(ct, &log);
+	conv_init(&c, ct);
+	handshake(&c);
+	assert_int_equal(client(&c, F_ACK | F_PSH, 10), DSE_CT_VALID);
+	assert_int_equal(server(&c, F_ACK | F_PSH, 20), DSE_CT_VALID);
+	assert_int_equal(client(&c, F_FIN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(server(&c, F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(server(&c, F_FIN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(client(&c, F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(dse_ct_get(ct, (uint32_t)c.idx, c.now, &conn), 0);
+	id = conn.id;
+	assert_int_equal(dse_ct_expire(ct, c.now + 121 * SEC, UINT32_MAX), 1);
+	assert_int_equal(log.n, 1 + RTE_DIM(olds) + 1);
+	assert_int_equal(log.e[0].ev, DSE_CT_EVENT_CREATED);
+	assert_int_equal(log.e[0].state, DSE_CT_S_SYN_SENT);
+	for (unsigned i = 0; i < RTE_DIM(olds); i++) {
+		assert_int_equal(log.e[1 + i].ev, DSE_CT_EVENT_STATE);
+		assert_int_equal(log.e[1 + i].detail, olds[i]);
+		assert_int_equal(log.e[1 + i].id, id);
+	}
+	assert_int_equal(log.e[6].state, DSE_CT_S_TIME_WAIT);
+	assert_int_equal(log.e[7].ev, DSE_CT_EVENT_CLOSED);
+	assert_int_equal(log.e[7].detail, DSE_CT_CLOSE_EXPIRED);
+	assert_int_equal(log.e[7].id, id);
+	assert_int_equal(log.e[7].zone, 1);
+	assert_memory_equal(log.e[7].packets, conn.packets, sizeof(conn.packets));
+	assert_memory_equal(log.e[7].bytes, conn.bytes, sizeof(conn.bytes));
+	assert_int_equal(conn.packets[DSE_CT_DIR_ORIG], 5);
+	assert_int_equal(conn.packets[DSE_CT_DIR_REPLY], 4);
+	dse_ct_free(ct);
+}
+
+/*
+ * Steps: with the hook set, connections are deleted, flushed, evicted by a
+ * full table, reopened by a SYN after a RST, and replaced by a new
+ * handshake.
+ * Verify: each removal is heard once with its reason, before the entry is
+ * freed (its id still set); a replacement is CLOSED (replaced) of the old
+ * id, then CREATED of the new one.
+ */
+static void test_ct_event_hook_says_why_a_connection_went(void **state)
+{
+	struct dse_ct *ct = ct_new(64, NULL);
+	struct hook_log log = {0};
+	struct conv c;
+	uint32_t old_id;
+
+	(void)state;
+	hook_attach(ct, &log);
+	conv_init(&c, ct);
+	handshake(&c);
+	assert_int_equal(dse_ct_delete(ct, (uint32_t)c.idx), 0);
+	assert_int_equal(log.e[log.n - 1].ev, DSE_CT_EVENT_CLOSED);
+	assert_int_equal(log.e[log.n - 1].detail, DSE_CT_CLOSE_DELETED);
+	assert_int_not_equal(log.e[log.n - 1].id, 0);
+	conv_init(&c, ct);
+	handshake(&c);
+	assert_int_equal(dse_ct_flush(ct, NULL), 1);
+	assert_int_equal(log.e[log.n - 1].detail, DSE_CT_CLOSE_DELETED);
+	/* RST, then a SYN on the same ports reopens it. */
+	conv_init(&c, ct);
+	handshake(&c);
+	assert_int_equal(client(&c, F_RST | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	log.n = 0;
+	c.cseq += 100000;
+	assert_int_equal(client(&c, F_SYN, 0), DSE_CT_NEW);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.e[0].ev, DSE_CT_EVENT_CLOSED);
+	assert_int_equal(log.e[0].detail, DSE_CT_CLOSE_REOPENED);
+	assert_int_equal(log.e[1].ev, DSE_CT_EVENT_CREATED);
+	/* A new handshake on the open connection replaces it. */
+	assert_int_equal(server(&c, F_SYN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(client(&c, F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	old_id = ct->entries[c.idx].id;
+	log.n = 0;
+	assert_int_equal(send_raw(&c, true, F_SYN, 700000, 0, 64240, 0, -1), DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, false, F_SYN | F_ACK, 300000, 700001, 65160, 0, -1),
+			 DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(log.e[0].ev, DSE_CT_EVENT_CLOSED);
+	assert_int_equal(log.e[0].detail, DSE_CT_CLOSE_REPLACED);
+	assert_int_equal(log.e[0].id, old_id);
+	assert_int_equal(log.e[1].ev, DSE_CT_EVENT_CREATED);
+	assert_int_not_equal(log.e[1].id, old_id);
+	assert_int_equal(log.e[2].ev, DSE_CT_EVENT_STATE);
+	assert_int_equal(log.e[2].detail, DSE_CT_S_SYN_SENT);
+	assert_int_equal(log.e[2].state, DSE_CT_S_SYN_RECV);
+	dse_ct_free(ct);
+	/* A full table of half-open connections evicts one for a new one. */
+	ct = ct_new(4, NULL);
+	memset(&log, 0, sizeof(log));
+	hook_attach(ct, &log);
+	for (uint16_t p = 0; p < 5; p++)
+		assert_true(syn_from(ct, 1, v4_client, (uint16_t)(1000 + p)) >= 0);
+	assert_true(ct->stats.evicted >= 1);
+	assert_int_equal(log.e[log.n - 2].ev, DSE_CT_EVENT_CLOSED);
+	assert_int_equal(log.e[log.n - 2].detail, DSE_CT_CLOSE_EVICTED);
+	assert_int_equal(log.e[log.n - 1].ev, DSE_CT_EVENT_CREATED);
+	dse_ct_free(ct);
+}
+
 /*
  * Steps: both sides send FIN before seeing the other's (simultaneous close).
  * Verify: LAST_ACK after both FINs, TIME_WAIT once both are acknowledged.
@@ -2093,6 +2252,8 @@ int main(void)
 	    cmocka_unit_test(test_ct_full_table_evicts_half_open_not_established),
 	    cmocka_unit_test(test_ct_half_open_timeout_is_seconds),
 	    cmocka_unit_test(test_ct_tcp_fin_sequence_reaches_time_wait_and_expires),
+	    cmocka_unit_test(test_ct_event_hook_hears_created_state_changes_and_closed),
+	    cmocka_unit_test(test_ct_event_hook_says_why_a_connection_went),
 	    cmocka_unit_test(test_ct_tcp_simultaneous_close_reaches_time_wait),
 	    cmocka_unit_test(test_ct_tcp_syn_in_the_wrong_state_and_bad_synack_are_invalid),
 	    cmocka_unit_test(test_ct_tcp_simultaneous_open_reaches_established),

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
@@ -206,6 +208,30 @@ int dse_port_kernel_stats(uint16_t port_id, struct dse_port_kstats *ret)
 		}
 	}
 	*ret = k->sum;
+	return 0;
+}
+
+int dse_port_link(uint16_t port_id, struct rte_eth_link *ret)
+{
+	struct ifreq ifr = {0};
+	int fd, r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (port_id >= DSE_MAX_PORTS || kernel[port_id].iface[0] == '\0')
+		return rte_eth_link_get_nowait(port_id, ret);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", kernel[port_id].iface);
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	ret->link_status = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING)
+			       ? RTE_ETH_LINK_UP
+			       : RTE_ETH_LINK_DOWN;
+	ret->link_speed = RTE_ETH_SPEED_NUM_UNKNOWN;
+	ret->link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
 	return 0;
 }
 

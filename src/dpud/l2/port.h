@@ -59,6 +59,17 @@ struct dse_port_kstats {
  */
 int dse_port_kernel_stats(uint16_t port_id, struct dse_port_kstats *ret);
 
+struct rte_eth_link;
+
+/*
+ * Reads the link of port 'port_id' into '*ret' without waiting.  A
+ * net_af_packet port's link is its interface's (up and running: it has a
+ * carrier; the driver itself reports its link up from start to stop, speed
+ * unknown); any other port's is the driver's.  The port_link records
+ * follow it.  Returns 0 or a negative errno.  Control thread.
+ */
+int dse_port_link(uint16_t port_id, struct rte_eth_link *ret);
+
 /*
  * Returns the largest frame a port made from 'devargs' delivers whole:
  * one mbuf's data room, less for drivers that cut frames ('dev_max_rx' is

@@ -422,7 +422,6 @@ static int fdb_apply_add(void *arg)
 static int fdb_apply_del(void *arg)
 {
 	struct fdb_op *op = arg;
-
 	/* As every removal, retires only the cached decisions that used the entry. */
 	op->result = dse_fdb_del(dp.fdb, op->segment, op->mac.addr_bytes);
 	return 0;
