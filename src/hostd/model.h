@@ -121,7 +121,7 @@ int model_uplink_index(const char *uplink);
 
 /*
  * Returns true if the uplink vmnicK sits on the DPU of slot 'slot': DPU N
- * owns vmnic(2N-2) and vmnic(2N-1) (DESIGN.md section 4).
+ * owns vmnic(2N-2) and vmnic(2N-1) (docs/design.md, high availability).
  */
 bool model_uplink_on_slot(int k, int slot);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dse-lab: builds and tears down the emulated data centre (DESIGN.md §7,
+ * dse-lab: builds and tears down the emulated data centre (docs/design.md, the lab,
  * docs/host-side.md): `up`, `down`, `status` and `exec`.
  */
 #include <dirent.h>

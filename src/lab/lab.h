@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dse-lab: the emulated data centre (DESIGN.md §7, docs/host-side.md).
+ * dse-lab: the emulated data centre (docs/design.md, the lab, docs/host-side.md).
  *
  * The pieces: the topology (topo.c), running commands and daemons (cmd.c),
  * the namespaces, links and tc mux (net.c), processes and the state

@@ -29,7 +29,7 @@ struct lab_end {
 	char addr[24];	    /* "A.B.C.D/len" or empty */
 	char mac[18];	    /* or empty: keep the kernel's */
 	const char *master; /* bridge to enslave to, or NULL */
-	bool tx_off;	    /* a VM's eth0: TX checksum offload off (DESIGN.md §7) */
+	bool tx_off;	    /* a VM's eth0: TX checksum offload off (docs/design.md, the lab) */
 };
 
 /* A veth pair of the lab. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * TLS 1.3 with mutual authentication for the internal network (DESIGN.md
+ * TLS 1.3 with mutual authentication for the internal network (docs/design.md
  * §3, docs/host-side.md "The DPU's control channel"): both ends present a
  * certificate issued by the host CA and verify the other's against it.
  * Coming from the CA is not enough: each end also checks that the other's
