@@ -611,7 +611,7 @@ WORKLOADS = {
         title="l2 split over two receive queues: dse with two workers on the"
               " two cores against dse with one worker",
         measure=lambda h, args, ctx: measure_workers(h, args, ctx, "l2",
-                                                     flow_queue, 1.7),
+                                                     flow_queue),
         targets=[("dse_2w_vs_1w", "two workers >= 1.7x one", 1.7)],
     ),
     "fw_est_2w": Workload(
@@ -619,7 +619,7 @@ WORKLOADS = {
         title="fw_est split over two receive queues by connection owner:"
               " dse with two workers against dse with one worker",
         measure=lambda h, args, ctx: measure_workers(h, args, ctx, "fw_est",
-                                                     owner_queue, 1.7),
+                                                     owner_queue),
         targets=[("dse_2w_vs_1w", "two workers >= 1.7x one", 1.7)],
     ),
     "events": Workload(
@@ -1292,13 +1292,16 @@ class DseWorkers(Dse):
             args = list(args) + ["--workers", str(self.n)]
         r = Dse.start(self, wl, mine, run, config=calls, args=args, mem=mem,
                       lcores=lcores)
-        self.wl = wl
         if wl.dse_prime:
             try:
                 wl.dse_prime(self, mine)
             except (OSError, ValueError, RpcError) as e:
                 raise DatapathError("priming failed: %s" % e, self.proc.log)
         return r
+
+    def verify(self, wl):
+        """After the window: each worker's handoff counters and the drops."""
+        return workers_note(self)
 
 
 def workers_note(dse):
@@ -1310,10 +1313,7 @@ def workers_note(dse):
         for w in st.get("workers", [])), drops or "none")
 
 
-DseWorkers.verify = lambda self, wl: workers_note(self)
-
-
-def measure_workers(h, args, ctx, base, split, target):
+def measure_workers(h, args, ctx, base, split):
     """Workload 'base' with dse-dpud's traffic split over two receive queues
     and two workers, against one worker with the same traffic on one queue;
     each measured args.runs times, interleaved.  Reports both rates, the

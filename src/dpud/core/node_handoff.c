@@ -2,10 +2,11 @@
 /*
  * Nodes "dse_handoff" and "dse_handoff_rx": how a packet reaches the worker
  * that owns its connection (dp.h, dp_conn_owner()).  "dse_handoff" puts each
- * packet on the owner's handoff ring (what the ring cannot take is dropped
- * as handoff_full); "dse_handoff_rx", a source node, takes what the other
- * workers handed to this one and sends it to "dse_flow", where it goes on
- * as if this worker had received it.  The packets of one direction of a
+ * packet on the ring of the owner the flow node found and left in the
+ * mbuf's hash.usr (what the ring cannot take is dropped as handoff_full);
+ * "dse_handoff_rx", a source node, takes what the other workers handed to
+ * this one and sends it to "dse_flow", where it goes on as if this worker
+ * had received it.  The packets of one direction of a
  * connection come in by one queue, so they keep their order through the
  * ring.  With one worker neither node ever has work.
  */
@@ -18,13 +19,6 @@
 
 enum { HANDOFF_NEXT_FULL, HANDOFF_NEXT_N };
 
-/* The owner of a packet the flow node handed over: it computed the same. */
-static inline unsigned handoff_owner(struct rte_mbuf *m)
-{
-	return dp_pkt_owner(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-			    dse_meta(m));
-}
-
 static uint16_t handoff_process(struct rte_graph *graph, struct rte_node *node, void **objs,
 				uint16_t n)
 {
@@ -32,10 +26,10 @@ static uint16_t handoff_process(struct rte_graph *graph, struct rte_node *node, 
 	uint16_t i = 0;
 
 	while (i < n) {
-		unsigned owner = handoff_owner(objs[i]), sent;
+		unsigned owner = ((struct rte_mbuf *)objs[i])->hash.usr, sent;
 		uint16_t run = 1;
 
-		while (i + run < n && handoff_owner(objs[i + run]) == owner)
+		while (i + run < n && ((struct rte_mbuf *)objs[i + run])->hash.usr == owner)
 			run++;
 		sent = rte_ring_mp_enqueue_burst(dp.workers[owner].handoff, objs + i, run, NULL);
 		w->handoff_out += sent;

@@ -92,8 +92,15 @@ static inline uint8_t flow4_prepare(const struct dse_worker *w, struct flow4_bur
 	if (seg == DSE_NO_SEGMENT || !dp.segments[seg].fw ||
 	    (meta->pi.l3 != DSE_L3_IPV4 && meta->pi.l3 != DSE_L3_IPV6))
 		return FLOW4_NONE;
-	if (unlikely(dp.n_workers > 1) && dp_pkt_owner(frame, rte_pktmbuf_data_len(m), meta) != w->id)
-		return FLOW4_HANDOFF;
+	if (unlikely(dp.n_workers > 1)) {
+		unsigned owner = dp_pkt_owner(frame, rte_pktmbuf_data_len(m), meta);
+
+		if (owner != w->id) {
+			/* For "dse_handoff"; the owner's FDB node reuses the field. */
+			m->hash.usr = owner;
+			return FLOW4_HANDOFF;
+		}
+	}
 	/*
 	 * A fragment is judged and tracked only as part of its datagram, on
 	 * the full pipeline; never by a layer 2 decision cached for the same
