@@ -573,6 +573,15 @@ static int tcp_rst(struct dse_ct_entry *e, uint8_t dir, uint32_t seq)
 	}
 	if (!seq_before(seq, rcv_nxt) && !seq_after(seq, s->maxend))
 		return CT_PASS_RST;
+	/*
+	 * A side that closed (its FIN went out and was acknowledged) answers
+	 * the segments that crossed its FIN from a socket it no longer has:
+	 * with their acknowledgement, the FIN's own number.  The receiver is
+	 * past it and would discard it; it is dropped too, but counted apart
+	 * from a RST nobody could have sent at that number.
+	 */
+	if ((s->flags & DSE_CT_TCPF_FIN) && seq == s->end - 1)
+		return DSE_CT_INV_RST_AFTER_FIN;
 	return DSE_CT_INV_RST_WINDOW;
 }
 

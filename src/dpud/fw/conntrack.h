@@ -131,7 +131,8 @@ enum dse_ct_state {
 	X(SEQ_WINDOW, "sequence number outside the window the receiver offered")                   \
 	X(ACK_WINDOW, "acknowledges data never sent, or is too old")                               \
 	X(CLOSED, "segment after the connection was reset")                                        \
-	X(RST_WINDOW, "RST outside the receive window (RFC 5961)")
+	X(RST_WINDOW, "RST outside the receive window (RFC 5961)")                                 \
+	X(RST_AFTER_FIN, "RST at its sender's FIN after the FIN was acknowledged")
 
 /* clang-format off */
 enum dse_ct_invalid {

@@ -479,6 +479,47 @@ static void test_ct_tcp_only_an_exact_rst_closes_rfc5961(void **state)
 }
 
 /*
+ * The end of a stream as iperf3 makes it: the server closes with data
+ * unread, and its kernel, without a socket now, answers each segment still
+ * in flight with a RST at that segment's acknowledgement.
+ * Steps: after the handshake and data from the client, the server sends
+ * FIN+ACK and the client acknowledges it (with more data); then from the
+ * server a RST at the FIN's own number, one a byte below it, and one at
+ * the number after the FIN.
+ * Verify: the first is INVALID as rst_after_fin, the second as rst_window,
+ * neither changes the connection; the third closes it.
+ */
+static void test_ct_tcp_rst_at_an_acknowledged_fin_is_counted_apart(void **state)
+{
+	struct dse_ct *ct = ct_new(64, NULL);
+	struct dse_ct_entry before, *e;
+	struct conv c;
+	uint32_t fin;
+
+	(void)state;
+	conv_init(&c, ct);
+	handshake(&c);
+	assert_int_equal(client(&c, F_ACK | F_PSH, 1000), DSE_CT_VALID);
+	fin = c.sseq;
+	assert_int_equal(server(&c, F_FIN | F_ACK, 0), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(client(&c, F_ACK | F_PSH, 1000), DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(conv_state(&c), DSE_CT_S_CLOSE_WAIT);
+	e = &ct->entries[c.idx];
+	memcpy(&before, e, sizeof(before));
+	assert_int_equal(send_raw(&c, false, F_RST, fin, 0, 0, 0, -1), DSE_CT_INVALID);
+	assert_int_equal(ct->last_invalid, DSE_CT_INV_RST_AFTER_FIN);
+	assert_int_equal(send_raw(&c, false, F_RST, fin - 1, 0, 0, 0, -1), DSE_CT_INVALID);
+	assert_int_equal(ct->last_invalid, DSE_CT_INV_RST_WINDOW);
+	assert_int_equal(ct->stats.invalid_reason[DSE_CT_INV_RST_AFTER_FIN], 1);
+	assert_int_equal(ct->stats.invalid_reason[DSE_CT_INV_RST_WINDOW], 1);
+	assert_memory_equal(&before, e, sizeof(before));
+	assert_int_equal(send_raw(&c, false, F_RST, fin + 1, 0, 0, 0, -1),
+			 DSE_CT_VALID_STATE_CHANGED);
+	assert_int_equal(conv_state(&c), DSE_CT_S_CLOSE);
+	dse_ct_free(ct);
+}
+
+/*
  * Steps: close a connection: client FIN, server ACK, server FIN, client
  * ACK; then let the clock run.
  * Verify: FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT in turn; a retransmitted
@@ -2240,6 +2281,7 @@ int main(void)
 	    cmocka_unit_test(test_ct_tcp_first_segment_without_syn_is_invalid_and_creates_nothing),
 	    cmocka_unit_test(test_ct_tcp_data_outside_the_window_is_invalid),
 	    cmocka_unit_test(test_ct_tcp_only_an_exact_rst_closes_rfc5961),
+	    cmocka_unit_test(test_ct_tcp_rst_at_an_acknowledged_fin_is_counted_apart),
 	    cmocka_unit_test(test_ct_rst_at_what_the_receiver_acknowledged_closes_with_data_in_flight),
 	    cmocka_unit_test(test_ct_syn_on_an_open_connection_passes_and_keeps_it),
 	    cmocka_unit_test(test_ct_syn_on_an_open_connection_answered_by_synack_replaces_it),
