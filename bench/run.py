@@ -20,8 +20,9 @@ into bench/results/latest.json.
 A workload is one entry of WORKLOADS: its pcap generator (gen_pcap.py), how
 each datapath is configured for it, and its targets: l2 (switching), fw_est
 (stateful firewall, established TCP), encap (Geneve), conn_setup (new
-connections per second through the firewall), events (conn_setup with and
-without an events.subscribe consumer), fw_rules (fw_est and conn_setup
+connections per second through the firewall), l2_churn (l2 while MACs move
+between two output ports, against l2 without moves), events (conn_setup with
+and without an events.subscribe consumer), fw_rules (fw_est and conn_setup
 with 10,000 rules against one rule, dse against itself, and the time to
 push and compile 10,000 rules), l2_2w and fw_est_2w (two workers against
 one) and conn_memory (bytes per tracked connection, measured by
@@ -73,6 +74,7 @@ CTRL_CPU = 0  # everything else: EAL control threads, OVS, the harness
 
 IN_VDEV = "net_pcap0"
 OUT_VDEV = "net_null0"
+OUT2_VDEV = "net_null1"  # l2_churn: the port moved MACs go to
 
 # Seconds allowed for a datapath to come up (OVS allocates and zeroes 2 GB).
 START_TIMEOUT = 60.0
@@ -605,6 +607,17 @@ WORKLOADS = {
         pkts_per_conn=4,
         unit="Mconn/s",
         targets=[("dse_conns_per_s", "dse >= 1M connections/s", ">=", 1e6)],
+    ),
+    "l2_churn": Workload(
+        name="l2_churn",
+        title="the l2 workload while 1% of the destination MACs (at least"
+              " one) move to a second output port every second and the"
+              " previous ones move back (dse against dse without moves)",
+        measure=lambda h, args, ctx: measure_l2_churn(h, args, ctx),
+        dse_needs=("fdb.add", "flow.show"),
+        targets=[("dse_vs_static", "dse churn >= 0.9x static l2", 0.9),
+                 ("moved_seconds_ok",
+                  "every second, moved MACs on the new port", ">=", 1.0)],
     ),
     "l2_2w": Workload(
         name="l2_2w",
@@ -2241,6 +2254,185 @@ def measure_fw_rules(h, args, ctx):
                                            FW_RULES_N))
     if status:
         entry["status"] = status
+
+
+# ---- l2 under MAC moves
+
+
+L2_CHURN_SHARE = 0.01   # of the destination MACs moved each second
+L2_CHURN_TOLERANCE = 0.25  # a second's share on the new port may be off by
+
+
+def l2_churn_dse_config(pcaps):
+    """The l2 configuration with a second sink, "out2", in the segment."""
+    calls = l2_dse_config(pcaps)
+    at = max(i for i, c in enumerate(calls) if c["method"] == "port.add")
+    calls.insert(at + 1, {"method": "port.add", "params": {
+        "name": "out2", "devargs": "%s,no-rx=1" % OUT2_VDEV,
+        "mode": "access", "segment": "s1"}})
+    return calls
+
+
+def l2_churn_run(h, dse, wl, pcaps, run, churn, args, movers):
+    """One run of dse-dpud on the l2_churn configuration: warm up, then a
+    window of whole seconds.  With 'churn', at the start of each second the
+    next group of 'movers' is re-pointed to out2 and the previous group back
+    to out (fdb.add; each call returns once the worker applied it), and the
+    share of the traffic that out2 sent over the second is compared with the
+    group's share of the pcap.  Returns the total rate (out + out2), the
+    per-second shares, and the flow cache misses per second."""
+    calls = l2_churn_dse_config(pcaps)
+    try:
+        sock, out, pid = dse.start(wl, pcaps, run, config=calls)
+        out2 = dpdk_telemetry.port_by_name(sock, OUT2_VDEV)
+        if out2 is None:
+            raise DatapathError("no %s in telemetry" % OUT2_VDEV, dse.log())
+
+        def sample():
+            a = dpdk_telemetry.port_stats(sock, out)["opackets"]
+            b = dpdk_telemetry.port_stats(sock, out2)["opackets"]
+            return a, b, time.monotonic()
+
+        def point(group, port):
+            for mac in group:
+                dse.call("fdb.add", {"segment": "s1", "mac": mac,
+                                     "port": port})
+
+        time.sleep(args.warmup)
+        if not dse.running():
+            raise DatapathError("exited during warm-up", dse.log())
+        n_s = max(2, int(round(args.seconds)))
+        cpu0, all0 = thread_cpu_times(pid), process_cpu_times()
+        fc0 = dse.call("flow.show")
+        samples, shares, prev = [sample()], [], None
+        t_start = samples[0][2]
+        for i in range(n_s):
+            group = movers[i % len(movers)]
+            if churn:
+                point(group, "out2")
+                if prev is not None:
+                    point(prev, "out")
+                prev = group
+            # Sleep to the next whole second of the window, then count.
+            time.sleep(max(0.0, t_start + i + 1 - time.monotonic()))
+            samples.append(sample())
+            a0, b0, _ = samples[-2]
+            a1, b1, _ = samples[-1]
+            total = (a1 - a0) + (b1 - b0)
+            shares.append((b1 - b0) / total if total else None)
+        fc1 = dse.call("flow.show")
+        cpu1, all1 = thread_cpu_times(pid), process_cpu_times()
+        (a0, b0, t0), (a1, b1, t1) = samples[0], samples[-1]
+        dt = t1 - t0
+        if (a1 - a0) + (b1 - b0) <= 0:
+            raise DatapathError("forwarded nothing in %.1f s" % dt, dse.log())
+        own = {p.pid for p in h.procs}
+        return {"mpps": ((a1 - a0) + (b1 - b0)) / dt / 1e6,
+                "shares": shares,
+                "flow_misses_per_s": (fc1["misses"] - fc0["misses"]) / dt,
+                "flow_hits_per_s": (fc1["hits"] - fc0["hits"]) / dt,
+                "busy": busy_threads(cpu0, cpu1, dt),
+                "foreign": foreign_load(all0, all1, dt, own)}
+    finally:
+        dse.stop()
+
+
+def measure_l2_churn(h, args, ctx):
+    """dse-dpud on the l2 traffic with two sinks, 'static' (the destination
+    MACs stay on out) and 'churn' (each second 1% of them, at least one,
+    move to out2 and the previous ones move back), interleaved args.runs
+    times.  Targets: the median churn rate >= 90% of the median static
+    rate, and in every second of every churn run out2 sent the moved
+    group's share of the traffic (within 25%), so the moved MACs' packets
+    left by their new port within that second and the ones moved back did
+    not."""
+    wl = WORKLOADS["l2_churn"]
+    dse = ctx["dse"]
+    entry = {"unit": "Mpps", "machine": ctx["machine"],
+             "software": ctx["software"], "date": ctx["date"],
+             "dse_mpps": None, "dse_static_mpps": None, "dse_vs_static": None,
+             "moved_seconds_ok": None}
+    why = None
+    if "dse" not in [d.strip() for d in args.datapaths.split(",")]:
+        why = "not selected"
+    elif not dse.available()[0]:
+        why = dse.available()[1]
+    elif dse.has_methods(wl.dse_needs):
+        why = "dse-dpud has no %s yet" % ", ".join(dse.has_methods(wl.dse_needs))
+    if why:
+        print("%-10s dse: %s" % (wl.name, why))
+        entry["status"] = {"dse": why}
+        return entry
+    wdir = os.path.join(h.tmp, wl.name)
+    os.mkdir(wdir)
+    pcaps = pcaps_of("l2")(wdir)
+    macs = l2_dst_macs()
+    per = max(1, int(round(L2_CHURN_SHARE * len(macs))))
+    movers = [macs[i:i + per] for i in range(0, len(macs) - per + 1, per)]
+    # Each destination MAC has the same number of flows in the l2 pcap.
+    expect = per / len(macs)
+    runs = {"dse_static": [], "dse_churn": []}
+    misses = {"dse_static": [], "dse_churn": []}
+    checked, bad, notes = 0, [], []
+    for run in range(args.runs):
+        order = (False, True) if run % 2 == 0 else (True, False)
+        for churn in order:
+            key = "dse_churn" if churn else "dse_static"
+            try:
+                r = l2_churn_run(h, dse, wl, pcaps, 2 * run + int(churn), churn,
+                                 args, movers)
+            except (DatapathError, OSError, ValueError, RpcError) as e:
+                ctx["failures"].append(("dse", wl.name, str(e),
+                                        log_tail(e.log) if getattr(
+                                            e, "log", None) else ""))
+                print("%-10s run %d %-10s FAILED: %s"
+                      % (wl.name, run + 1, key, e))
+                entry["status"] = {"dse": "failed"}
+                return entry
+            runs[key].append(round(r["mpps"], 3))
+            misses[key].append(r["flow_misses_per_s"])
+            note = pinning_note(r["busy"], r["foreign"])
+            if note:
+                notes.append("%s run %d: %s" % (key, run + 1, note))
+            if churn:
+                for i, sh in enumerate(r["shares"]):
+                    checked += 1
+                    if sh is None or abs(sh / expect - 1) > L2_CHURN_TOLERANCE:
+                        bad.append("run %d second %d: out2 sent %s of the"
+                                   " traffic, %.4f expected"
+                                   % (run + 1, i + 1, fmt(sh, "%.4f"), expect))
+                shown = ", ".join(fmt(x, "%.4f") for x in r["shares"])
+            else:
+                if any(sh for sh in r["shares"]):
+                    bad.append("static run %d: out2 sent traffic" % (run + 1))
+                shown = "-"
+            print("%-10s run %d %-10s %7.2f Mpps, flow misses %.0f/s,"
+                  " out2 share per second: %s%s"
+                  % (wl.name, run + 1, key, r["mpps"], r["flow_misses_per_s"],
+                     shown, "  WARNING: " + note if note else ""))
+            sys.stdout.flush()
+    med_s = statistics.median(runs["dse_static"])
+    med_c = statistics.median(runs["dse_churn"])
+    entry.update({
+        "dse_mpps": round(med_c, 3), "dse_static_mpps": round(med_s, 3),
+        "dse_vs_static": round(med_c / med_s, 3) if med_s else None,
+        "moved_seconds_ok": round((checked - len(bad)) / checked, 3)
+        if checked else None,
+        "moved_per_second": per, "destination_macs": len(macs),
+        "expected_out2_share": expect,
+        "flow_misses_per_s": {k: round(statistics.median(v))
+                              for k, v in misses.items() if v},
+        "runs": runs,
+        "method": "TX packets of %s + %s via DPDK telemetry /ethdev/stats,"
+                  " %g s warm-up, whole-second windows; moves by fdb.add"
+                  " (re-pointing a static entry)" % (OUT_VDEV, OUT2_VDEV,
+                                                      args.warmup)})
+    if bad:
+        entry["moves_late"] = bad
+        for b in bad:
+            print("%-10s %s" % (wl.name, b))
+    if notes:
+        entry["warnings"] = notes
     return entry
 
 
@@ -2257,6 +2449,10 @@ def print_results(results):
     print(line % hdr)
     for name, (wl, e) in results.items():
         st = e.get("status", {})
+        if wl.measure is not None and "dse_static_mpps" in e:   # l2_churn
+            print(line % (name, wl.unit, fmt(e.get("dse_mpps")), "-", "-",
+                          "-", "-"))
+            continue
         if wl.measure is not None and "dse_2w_mpps" in e:   # l2_2w, fw_est_2w
             print(line % (name, wl.unit, fmt(e["dse_2w_mpps"], "%.2f"),
                           "1w: " + fmt(e["dse_1w_mpps"], "%.2f"), "-",

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Layer 2 switching of dse-dpud: learning, forwarding, flooding, MAC moves,
 ageing and exact counters, with real frames between VM namespaces."""
-from lab import (BROADCAST, announce, counters, delta, l2_frame, wait_counters)
+from lab import (BROADCAST, announce, counters, delta, l2_frame, wait_counters, wait_for)
 
 UNKNOWN = "02:00:00:00:00:99"
 
@@ -118,6 +118,57 @@ def test_mac_move_sends_traffic_to_the_new_port_only(three_vms):
     assert d.get("port.vm2.tx_packets") == 5, d
     c1.stop()
     assert len(c2.stop()) == 5
+
+
+def test_a_mac_move_retires_only_the_cached_decisions_of_that_mac(three_vms):
+    """Steps: 32 stations behind vm1 announce themselves (broadcasts from 32
+    MACs); vm3 sends one frame to each, twice, so 32 decisions are cached;
+    station 7 moves behind vm2 (a broadcast from its MAC on vm2); vm3 sends
+    one frame to each station again.
+    Verify: before the move flow.show holds 32 valid decisions and the second
+    round is 32 hits; the move leaves 31 (only station 7's decision retired,
+    the others untouched); in the last round station 7's frame leaves by vm2
+    and not vm1, the 31 others leave by vm1, and the flow cache counts exactly
+    31 hits and 1 miss: the moved MAC's first frame decided afresh, every
+    other MAC kept its cached decision."""
+    dpud, (vm1, vm2, vm3) = three_vms
+    announce(dpud, [vm1, vm2, vm3])
+    macs = ["02:00:00:00:50:%02x" % (i + 1) for i in range(32)]
+    vm1.send_ok([l2_frame(m, BROADCAST, "station-%d-" % i) for i, m in enumerate(macs)])
+    want = {("a", m): "vm1" for m in macs}
+    fdb = wait_for(dpud.fdb, lambda f: all(f.get(k) == v for k, v in want.items()), 5.0)
+    assert all(fdb.get(k) == v for k, v in want.items()), fdb
+
+    c1 = vm1.capture()
+    for batch in ("a", "b"):
+        before = counters(dpud.stats())
+        vm3.send_ok([l2_frame(vm3.mac, m, "to-%s-%d-" % (batch, i)) for i, m in enumerate(macs)])
+        assert len(c1.wait_matching("to-%s-" % batch, 32)) == 32
+        d = wait_counters(dpud, {"port.vm1.tx_packets": 32}, since=before)
+    assert d.get("flow.hits") == 32 and d.get("flow.misses", 0) == 0, d
+    assert dpud.call("flow.show")["entries"] == 32
+
+    moved = 7
+    start = counters(dpud.stats())
+    vm2.send_ok([l2_frame(macs[moved], BROADCAST, "moved-here")])
+    d = wait_counters(dpud, {"fdb.moved": 1}, since=start)
+    assert d.get("fdb.moved") == 1, d
+    assert dpud.fdb()[("a", macs[moved])] == "vm2"
+    assert dpud.call("flow.show")["entries"] == 31, "the move retired other decisions"
+
+    c2 = vm2.capture()
+    mid = counters(dpud.stats())
+    vm3.send_ok([l2_frame(vm3.mac, m, "to-c-%d-" % i) for i, m in enumerate(macs)])
+    assert len(c1.wait_matching("to-c-", 31)) == 31
+    assert len(c2.wait_matching("to-c-%d-" % moved, 1)) == 1
+    d = wait_counters(dpud, {"port.vm1.tx_packets": 31, "port.vm2.tx_packets": 1,
+                             "flow.hits": 31, "flow.misses": 1}, since=mid)
+    assert c1.matching("to-c-%d-" % moved) == [], "the moved MAC's frame went to its old port"
+    assert d.get("port.vm1.tx_packets") == 31 and d.get("port.vm2.tx_packets") == 1, d
+    assert d.get("flow.hits") == 31 and d.get("flow.misses") == 1, d
+    assert dpud.call("flow.show")["entries"] == 32
+    c1.stop()
+    c2.stop()
 
 
 def test_ageing_with_the_test_clock_forgets_and_then_floods(three_vms):

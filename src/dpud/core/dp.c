@@ -24,6 +24,9 @@
 struct dse_dp dp;
 RTE_DEFINE_PER_LCORE(struct dse_worker *, dp_self);
 
+/* FDB slots one ageing slice examines: a few microseconds of the walk. */
+#define DP_FDB_AGE_SLICE 1024
+
 /*
  * A function for worker 0 to run while the other workers wait, and its
  * result.  The others count themselves in 'parked' when they stop, wait for
@@ -103,6 +106,7 @@ int dp_init(unsigned n_workers, unsigned n_mbufs, unsigned fdb_size, unsigned fl
 	dp.fdb = dse_fdb_create("dse_fdb", fdb_size, n_workers > 1 ? dp.rcu : NULL);
 	if (dp.fdb == NULL)
 		return -rte_errno;
+	dse_l2_fdb_events_attach(dp.fdb);
 	dse_ct_timeouts_default(&t);
 	/* Each worker holds its share of the connections (rounded up). */
 	conn_table = (conn_table + n_workers - 1) / n_workers;
@@ -316,13 +320,12 @@ static void worker_learn(struct dse_worker *w)
 		return;
 	while ((n = rte_ring_dequeue_burst_elem(w->learn, batch, sizeof(batch[0]),
 						RTE_DIM(batch), NULL)) > 0) {
+		/* A move bumps the entry's version: only its own decisions miss. */
 		for (unsigned i = 0; i < n; i++) {
 			bool moved = false;
 
-			if (dse_l2_fdb_learn(batch[i].segment, batch[i].mac, batch[i].port,
-					  batch[i].now_s, &moved) >= 0 &&
-			    moved)
-				dp_flows_invalidate();
+			dse_fdb_learn(dp.fdb, batch[i].segment, batch[i].mac, batch[i].port,
+				      batch[i].now_s, &moved);
 		}
 		if (n < RTE_DIM(batch))
 			break;
@@ -373,11 +376,17 @@ static void worker_housekeeping(struct dse_worker *w)
 	if (w->id != 0)
 		return;
 	worker_learn(w);
+	/*
+	 * FDB ageing: a pass over the table once a second, in slices of
+	 * DP_FDB_AGE_SLICE slots a millisecond apart, so a walk never waits
+	 * for a whole large table.  An aged entry retires only the cached
+	 * decisions that used it (its version is bumped).
+	 */
 	if (w->now_ns >= w->next_age_ns) {
-		dse_l2_fdb_age_events(w->now_s);
-		if (dse_fdb_age(dp.fdb, w->now_s) > 0)
-			dp_flows_invalidate();
-		w->next_age_ns = w->now_ns + 1000000000ull;
+		bool pass_done;
+
+		dse_fdb_age_slice(dp.fdb, w->now_s, DP_FDB_AGE_SLICE, &pass_done);
+		w->next_age_ns = w->now_ns + (pass_done ? 1000000000ull : 1000000ull);
 	}
 }
 

@@ -63,6 +63,8 @@ struct dp_cmd;
 #define DSE_LEARN_RING   1024 /* MACs another worker learned, waiting for worker 0 */
 #define DSE_HANDOFF_RING 2048 /* packets handed to a worker by the others */
 
+_Static_assert(DSE_MAX_VPORTS - 1 <= DSE_FDB_MAX_PORT, "an FDB entry must hold every port id");
+
 /* How a port handles VLAN tags. */
 enum dse_port_mode {
 	DSE_PORT_ACCESS = 0, /* untagged, in one segment (a VM's port) */
@@ -227,7 +229,7 @@ struct dse_dp {
 	struct dse_worker workers[DSE_MAX_WORKERS];
 	atomic_bool running;            /* the workers run (dp_start() to dp_stop()) */
 	atomic_bool quit;               /* asks the workers to stop */
-	/* Bumped by every change that can alter a forwarding decision (dp_flows_invalidate()). */
+	/* Bumped by every configuration change that can alter any decision (dp_flows_invalidate()). */
 	_Atomic uint32_t flow_gen;
 	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
 	unsigned idle_sleep_max_us;
@@ -397,7 +399,11 @@ int dp_call(int (*fn)(void *arg), void *arg);
  */
 void dp_rcu_synchronize(void);
 
-/* Marks every flow cache entry of every worker stale.  Any thread. */
+/*
+ * Marks every flow cache entry of every worker stale.  Any thread.  For the
+ * rare changes that can alter any decision (segments, ports, the
+ * firewall's policy); an FDB change retires only its own decisions (flow.h).
+ */
 static inline void dp_flows_invalidate(void)
 {
 	/* Generation 0 marks empty entries; each worker empties its caches on the wrap. */

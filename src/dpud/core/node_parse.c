@@ -55,7 +55,7 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 {
 	struct dse_worker *w = dp_worker();
 	struct dse_flow_cache *fc = w->flows;
-	struct dse_fdb_entry *fdb = dp.fdb->entries;
+	const struct dse_fdb *fdb = dp.fdb;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
 	uint32_t hits = 0;
 	struct dse_enq q;

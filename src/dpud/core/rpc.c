@@ -23,7 +23,6 @@
 
 #include "clock.h"
 #include "dp.h"
-#include "fdb_events.h"
 #include "module.h"
 #include "parse.h"
 #include "log.h"
@@ -486,9 +485,8 @@ static int clock_tick(void *arg)
 		dp.workers[i].now_ns = dse_clock_ns();
 		dp.workers[i].now_s = (uint32_t)(dp.workers[i].now_ns / 1000000000ull);
 	}
-	dse_l2_fdb_age_events(dp.workers[0].now_s);
-	if (dse_fdb_age(dp.fdb, dp.workers[0].now_s) > 0)
-		dp_flows_invalidate();
+	/* A whole ageing pass at once; each aged entry retires its own decisions. */
+	dse_fdb_age(dp.fdb, dp.workers[0].now_s);
 	return 0;
 }
 

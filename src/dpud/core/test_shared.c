@@ -170,12 +170,15 @@ static void *reader_main(void *arg)
 	while (!atomic_load(&r->stop)) {
 		uint8_t mac[6];
 		int idx;
+		uint32_t st;
 
 		mac_of(rnd32(&s) % N_MACS, mac);
-		idx = dse_fdb_lookup(r->fdb, 7, mac);
+		/* As a worker reads an entry: the state word around the key (fdb.h). */
+		idx = dse_fdb_get(r->fdb, 7, mac, &st);
 		r->lookups++;
 		if (idx >= 0) {
 			const void *k;
+			uint8_t seen[6];
 			uint64_t want = ((uint64_t)7 << 48) | ((uint64_t)mac[0] << 40) |
 					((uint64_t)mac[1] << 32) | ((uint64_t)mac[2] << 24) |
 					((uint64_t)mac[3] << 16) | ((uint64_t)mac[4] << 8) | mac[5];
@@ -184,10 +187,16 @@ static void *reader_main(void *arg)
 			/*
 			 * Until this reader's next quiescent state the position
 			 * must still hold this key (removed is fine: the key stays
-			 * in its slot until the slot is reclaimed), never another.
+			 * in its slot until the slot is reclaimed), never another;
+			 * and while the entry's state word is unchanged its MAC is
+			 * this one (fdb.h: dse_fdb_read()).
 			 */
 			if (rte_hash_get_key_with_position(r->fdb->hash, idx, (void **)&k) == 0 &&
 			    memcmp(k, &want, sizeof(want)) != 0)
+				r->reused++;
+			memcpy(seen, (const void *)r->fdb->entries[idx].mac, 6);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (dse_fdb_state(r->fdb, (uint32_t)idx) == st && memcmp(seen, mac, 6) != 0)
 				r->reused++;
 		}
 		rte_rcu_qsbr_quiescent(r->v, 0);
@@ -205,7 +214,8 @@ static void *reader_main(void *arg)
  * are freed and taken again all the time, while the reader looks MACs up.
  * Verify: the reader found entries (it really ran against the writer) and
  * never saw the position it had found hold another key before its next
- * quiescent state; slots came back after
+ * quiescent state, nor the entry another MAC under the state word it found
+ * it with; slots came back after
  * their grace periods (fewer than 5% of the learns found none: a slot
  * waits for the reader's next quiescent state).
  */

@@ -5,14 +5,20 @@
  * forwarding decision.  The first packet of a flow walks the pipeline and
  * installs the decision; later packets take one lookup.
  *
- * Validity: every entry records the datapath generation it was made in; any
- * change that can alter a decision (config, an FDB entry moved, removed or
- * aged) bumps the generation, and an entry of another generation is a miss.
- * Only decisions for known unicast destinations are cached: a flooded
- * packet is not, so learning its destination later needs no invalidation.
+ * Validity, two ways.  Every entry records the FDB entries it used (the
+ * source's and the destination's index and state word, struct
+ * dse_flow_fdb_ref); an FDB change (a move, ageing, a delete or flush, a
+ * static entry re-pointed) bumps that entry's version, so a hit whose
+ * words differ is a miss, and only the decisions that used the changed
+ * entry are retired.  Every entry also records the datapath generation it
+ * was made in; the rare changes of configuration that can alter any
+ * decision (segments, ports, firewall policy) bump the generation, and an
+ * entry of another generation is a miss.  Only decisions for known unicast
+ * destinations are cached: a flooded packet is not, so learning its
+ * destination later needs no invalidation.
  *
- * Layout: 4-way set associative buckets of 32-byte entries; a full bucket
- * replaces its entries in turn.
+ * Layout: 4-way set associative buckets of 64-byte entries (one cache line
+ * each); a full bucket replaces its entries in turn.
  */
 #ifndef DSE_FLOW_H
 #define DSE_FLOW_H
@@ -20,6 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "fdb.h"
 
 #if defined(__SSE4_2__)
 #include <nmmintrin.h>
@@ -34,16 +42,57 @@ enum dse_vlan_op {
 	DSE_VLAN_POP,      /* remove the outer tag */
 };
 
-/* One cached decision. */
+/*
+ * The FDB entries a cached decision used, each as its index and the state
+ * word it had (struct dse_fdb_entry): the decision holds while both words
+ * are unchanged.  The source's entry is refreshed on every hit.
+ */
+struct dse_flow_fdb_ref {
+	uint32_t src_idx;
+	uint32_t src_state;
+	uint32_t dst_idx;
+	uint32_t dst_state;
+};
+
+/* Returns true while the FDB entries of 'r' are as they were: two loads and compares. */
+static inline bool dse_flow_ref_ok(const struct dse_fdb *fdb, const struct dse_flow_fdb_ref *r)
+{
+	return dse_fdb_state(fdb, r->src_idx) == r->src_state &&
+	       dse_fdb_state(fdb, r->dst_idx) == r->dst_state;
+}
+
+/*
+ * Makes the reference of a decision for a frame received on 'in_port' from
+ * source entry 'src' (read as 'src_state') to destination entry 'dst' (read
+ * as 'dst_state').  Returns false when the decision must not be cached: a
+ * source entry behind another port than 'in_port' (moved meanwhile) would
+ * let a hit skip the learning that moves it back; a static one never moves,
+ * so it is fine.
+ */
+static inline bool dse_flow_ref_make(struct dse_flow_fdb_ref *r, uint16_t in_port, uint32_t src,
+				     uint32_t src_state, uint32_t dst, uint32_t dst_state)
+{
+	if (!dse_fdb_state_used(src_state) || !dse_fdb_state_used(dst_state) ||
+	    (dse_fdb_state_port(src_state) != in_port && !dse_fdb_state_static(src_state)))
+		return false;
+	r->src_idx = src;
+	r->src_state = src_state;
+	r->dst_idx = dst;
+	r->dst_state = dst_state;
+	return true;
+}
+
+/* One cached decision: one cache line. */
 struct dse_flow_entry {
 	uint64_t k0, k1;   /* the key; see dse_flow_key() */
 	uint32_t gen;      /* datapath generation it was made in; 0 = empty */
-	uint32_t fdb_src;  /* FDB index of the source MAC, refreshed on every hit */
+	struct dse_flow_fdb_ref ref; /* the FDB entries it used */
 	uint16_t out_port; /* egress DPDK port id */
 	uint8_t vlan_op;   /* enum dse_vlan_op */
 	uint8_t pad;
 	uint16_t vlan_tci; /* tag to push */
 	uint16_t segment;  /* the segment (an encapsulation needs its VNI) */
+	uint8_t pad2[20];
 };
 
 /* A flow cache and its counters. */
@@ -88,7 +137,10 @@ static inline struct dse_flow_entry *dse_flow_bucket(const struct dse_flow_cache
 	return &fc->entries[(h & fc->bucket_mask) * DSE_FLOW_WAYS];
 }
 
-/* Returns the valid entry of ('k0', 'k1') in generation 'gen', or NULL. */
+/*
+ * Returns the entry of ('k0', 'k1') in generation 'gen', or NULL.  The
+ * caller checks its FDB reference (dse_flow_ref_ok()).
+ */
 static inline struct dse_flow_entry *dse_flow_lookup(const struct dse_flow_cache *fc, uint64_t k0,
 						     uint64_t k1, uint32_t gen)
 {
@@ -111,14 +163,15 @@ void dse_flow_cache_free(struct dse_flow_cache *fc);
 
 /*
  * Returns the slot for ('k0', 'k1') in generation 'gen' with its key and
- * generation set: the key's own slot, an empty or stale one, or the bucket's
- * next victim.  The caller fills in the decision.
+ * generation set: the key's own slot, an empty or stale one (of another
+ * generation, or whose FDB entries in 'fdb' changed), or the bucket's next
+ * victim.  The caller fills in the decision.
  */
-struct dse_flow_entry *dse_flow_insert(struct dse_flow_cache *fc, uint64_t k0, uint64_t k1,
-				       uint32_t gen);
+struct dse_flow_entry *dse_flow_insert(struct dse_flow_cache *fc, const struct dse_fdb *fdb,
+				       uint64_t k0, uint64_t k1, uint32_t gen);
 
-/* Returns how many entries are valid in generation 'gen'. */
-uint32_t dse_flow_count(const struct dse_flow_cache *fc, uint32_t gen);
+/* Returns how many entries are valid in generation 'gen' and against 'fdb'. */
+uint32_t dse_flow_count(const struct dse_flow_cache *fc, const struct dse_fdb *fdb, uint32_t gen);
 
 /* Empties the cache (all entries invalid in every generation). */
 void dse_flow_clear(struct dse_flow_cache *fc);
@@ -141,13 +194,13 @@ struct dse_flow4_entry {
 	uint32_t gen;      /* datapath generation it was made in; 0 = empty */
 	uint32_t ct_id;    /* the connection while it is this one (dse_ct_ref_ok) ... */
 	uint32_t ct_index; /* ... at this index */
-	uint32_t fdb_src;  /* FDB index of the source MAC */
+	struct dse_flow_fdb_ref ref; /* the FDB entries it used */
 	uint16_t out_port;
 	uint8_t vlan_op;
 	uint8_t ct_dir;    /* the packet's direction in the connection */
 	uint16_t vlan_tci;
 	uint16_t segment;
-	uint8_t pad[48];
+	uint8_t pad[36];
 };
 
 struct dse_flow4_cache {
@@ -230,7 +283,10 @@ static inline void dse_flow4_prefetch(const struct dse_flow4_entry *b)
 		__builtin_prefetch(&b[w]);
 }
 
-/* Returns the valid entry of key 'k' in bucket 'b' and generation 'gen', or NULL. */
+/*
+ * Returns the entry of key 'k' in bucket 'b' and generation 'gen', or NULL.
+ * The caller checks its FDB reference (dse_flow_ref_ok()).
+ */
 static inline struct dse_flow4_entry *dse_flow4_find(struct dse_flow4_entry *b,
 						     const uint64_t k[DSE_FLOW4_KEY_WORDS],
 						     uint32_t gen)
@@ -241,12 +297,19 @@ static inline struct dse_flow4_entry *dse_flow4_find(struct dse_flow4_entry *b,
 	return NULL;
 }
 
-/* As dse_flow_cache_create(), dse_flow_cache_free(), dse_flow_insert(), dse_flow_clear(). */
+/*
+ * As dse_flow_cache_create(), dse_flow_cache_free(), dse_flow_insert(),
+ * dse_flow_clear(), dse_flow_count(); but dse_flow4_insert() takes as stale
+ * only ways of another generation (a way whose FDB entries changed is
+ * replaced in turn: its reference lies in its second cache line, and
+ * reading that line of every way would slow connection setup).
+ */
 struct dse_flow4_cache *dse_flow4_cache_create(uint32_t n_entries);
 void dse_flow4_cache_free(struct dse_flow4_cache *fc);
 struct dse_flow4_entry *dse_flow4_insert(struct dse_flow4_cache *fc,
 					 const uint64_t k[DSE_FLOW4_KEY_WORDS], uint32_t gen);
 void dse_flow4_clear(struct dse_flow4_cache *fc);
-uint32_t dse_flow4_count(const struct dse_flow4_cache *fc, uint32_t gen);
+uint32_t dse_flow4_count(const struct dse_flow4_cache *fc, const struct dse_fdb *fdb,
+			 uint32_t gen);
 
 #endif

@@ -122,7 +122,8 @@ static inline void flow4_find(const struct dse_worker *w, struct flow4_burst *b,
 {
 	struct dse_flow4_entry *f = dse_flow4_find(b->bucket[i], b->k[i], gen);
 
-	if (f != NULL && dse_ct_ref_ok(w->ct, f->ct_index, f->ct_id))
+	if (f != NULL && dse_flow_ref_ok(dp.fdb, &f->ref) &&
+	    dse_ct_ref_ok(w->ct, f->ct_index, f->ct_id))
 		dse_ct_prefetch(w->ct, f->ct_index);
 	else
 		f = NULL;
@@ -155,8 +156,8 @@ static inline uint16_t flow4_finish(const struct dse_worker *w, struct dse_flow4
 		return FLOW_NEXT_CT_INVALID;
 	if (v == DSE_CT_NEW || dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)
 		return FLOW_NEXT_SEGMENT;
-	if (unlikely(dp.fdb->entries[f->fdb_src].last_seen_s != now_s))
-		__atomic_store_n(&dp.fdb->entries[f->fdb_src].last_seen_s, now_s, __ATOMIC_RELAXED);
+	if (unlikely(dp.fdb->entries[f->ref.src_idx].last_seen_s != now_s))
+		__atomic_store_n(&dp.fdb->entries[f->ref.src_idx].last_seen_s, now_s, __ATOMIC_RELAXED);
 	m->port = f->out_port;
 	meta->segment = f->segment;
 	return FLOW_NEXT_TX;
@@ -167,7 +168,7 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 {
 	struct dse_worker *w = dp_worker();
 	struct dse_flow_cache *fc = w->flows;
-	struct dse_fdb_entry *fdb = dp.fdb->entries;
+	const struct dse_fdb *fdb = dp.fdb;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
 	uint32_t hits = 0, hits4 = 0, tries4 = 0, slow = 0;
 	struct flow4_burst *b4 = dse_node_scratch(node); /* too large for the stack */

@@ -12,8 +12,8 @@ static int flow_count_op(void *arg)
 	uint32_t *n = arg;
 
 	for (unsigned i = 0; i < dp.n_workers; i++) {
-		n[0] += dse_flow_count(dp.workers[i].flows, dp.flow_gen);
-		n[1] += dse_flow4_count(dp.workers[i].flows4, dp.flow_gen);
+		n[0] += dse_flow_count(dp.workers[i].flows, dp.fdb, dp.flow_gen);
+		n[1] += dse_flow4_count(dp.workers[i].flows4, dp.fdb, dp.flow_gen);
 	}
 	return 0;
 }

@@ -274,24 +274,45 @@ static struct rte_mbuf *fw_reject_reply(const uint8_t *frame, uint32_t len,
 	return r;
 }
 
-/* Installs the layer 4 flow of an allowed unicast packet of connection 'index'. */
+/*
+ * Installs the layer 4 flow of an allowed unicast packet of connection
+ * 'index', if the FDB entries it was forwarded by are still as the FDB node
+ * found them: the node left the source's index in hash.usr and the
+ * destination's in hash.fdir.hi (a datagram of fragments carries its
+ * fragment id there, so its destination is looked up again).
+ */
 static void fw_install(struct rte_mbuf *m, const struct dse_meta *meta, uint16_t out, uint8_t op,
 		       uint16_t tci, uint32_t index, uint8_t dir)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t vlan_key = dse_flow_vlan_key(meta->in_port, meta);
-	/* The FDB node left the source MAC's index (or a negative errno) here. */
-	int src = (int)m->hash.usr;
+	int src = (int)m->hash.usr, dst;
 	uint64_t k0, k1, k[DSE_FLOW4_KEY_WORDS];
+	uint32_t src_state, dst_state;
+	struct dse_flow_fdb_ref ref;
 	struct dse_flow4_entry *f;
 
-	if (src < 0)
+	if (src < 0 || !dse_fdb_read(dp.fdb, (uint32_t)src, meta->segment, frame + 6, &src_state))
+		return;
+	if (meta->frag_size == 0) {
+		dst = (int)m->hash.fdir.hi;
+		if (!dse_fdb_read(dp.fdb, (uint32_t)dst, meta->segment, frame, &dst_state))
+			return;
+	} else {
+		dst = dse_fdb_get(dp.fdb, meta->segment, frame, &dst_state);
+		if (dst < 0)
+			return;
+	}
+	/* The packet went by the port of the destination's word: else it changed meanwhile. */
+	if (dse_fdb_state_port(dst_state) != out ||
+	    !dse_flow_ref_make(&ref, meta->in_port, (uint32_t)src, src_state, (uint32_t)dst,
+			       dst_state))
 		return;
 	dse_flow_key(frame, meta->in_port, vlan_key, &k0, &k1);
 	dse_flow4_key(k, k0, k1, frame + meta->pi.l3_off, meta->pi.l3 == DSE_L3_IPV6, meta->pi.l4_proto,
 		      meta->pi.l4_off ? frame + meta->pi.l4_off : NULL);
 	f = dse_flow4_insert(dp_worker()->flows4, k, dp.flow_gen);
-	f->fdb_src = (uint32_t)src;
+	f->ref = ref;
 	f->ct_index = index;
 	f->ct_id = dp_worker()->ct->entries[index].id;
 	f->ct_dir = dir;

@@ -73,21 +73,25 @@ static inline uint16_t dse_flow_vlan_key(uint16_t in_port, const struct dse_meta
  * segment in 'meta') and refreshes the source MAC's entry of 'fdb' at
  * 'now_s'; returns true.  On a miss returns false with 'm' unchanged.
  */
-static inline bool dse_flow_hit(const struct dse_flow_cache *fc, struct dse_fdb_entry *fdb,
+static inline bool dse_flow_hit(const struct dse_flow_cache *fc, const struct dse_fdb *fdb,
 				struct rte_mbuf *m, struct dse_meta *meta, uint32_t gen,
 				uint32_t now_s)
 {
+	struct dse_fdb_entry *src;
 	struct dse_flow_entry *f;
 	uint64_t k0, k1;
 
 	dse_flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->port,
 		     dse_flow_vlan_key(m->port, meta), &k0, &k1);
 	f = dse_flow_lookup(fc, k0, k1, gen);
-	if (unlikely(f == NULL || dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0))
+	/* A decision whose FDB entries changed (moved, aged, removed) is a miss. */
+	if (unlikely(f == NULL || !dse_flow_ref_ok(fdb, &f->ref) ||
+		     dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0))
 		return false;
 	/* Only write the timestamp when it changes: keeps the line clean. */
-	if (unlikely(fdb[f->fdb_src].last_seen_s != now_s))
-		__atomic_store_n(&fdb[f->fdb_src].last_seen_s, now_s, __ATOMIC_RELAXED);
+	src = &fdb->entries[f->ref.src_idx];
+	if (unlikely(src->last_seen_s != now_s))
+		__atomic_store_n(&src->last_seen_s, now_s, __ATOMIC_RELAXED);
 	m->port = f->out_port;
 	meta->segment = f->segment;
 	return true;

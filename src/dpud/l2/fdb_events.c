@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include <rte_hash.h>
+#include <rte_common.h>
 
 #include "dp.h"
 #include "events.h"
@@ -20,44 +20,33 @@ void dse_l2_fdb_event(unsigned kind, const struct dse_fdb_entry *e, uint16_t old
 	ev.kind = (uint8_t)kind;
 	memcpy(ev.u.fdb.mac, e->mac, 6);
 	ev.u.fdb.segment = e->segment;
-	ev.u.fdb.port = e->port;
+	ev.u.fdb.port = dse_fdb_entry_port(e);
 	ev.u.fdb.old_port = old_port;
-	ev.u.fdb.is_static = e->is_static;
+	ev.u.fdb.is_static = dse_fdb_entry_static(e);
 	dse_event_emit(&w->events, &ev, w->now_ns);
 }
 
-void dse_l2_fdb_flush_events(uint16_t segment, uint16_t port, bool with_static)
+/* The FDB's change hook: one record per changed entry, of the kind it maps to. */
+static void fdb_change(void *arg, const struct dse_fdb *fdb, uint32_t index,
+		       const struct dse_fdb_entry *e, enum dse_fdb_change what, uint16_t old_port)
 {
-	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
+	static const unsigned kind[] = {
+		[DSE_FDB_LEARNED] = DSE_EV_FDB_LEARNED, [DSE_FDB_MOVED] = DSE_EV_FDB_MOVED,
+		[DSE_FDB_AGED] = DSE_EV_FDB_AGED,	[DSE_FDB_DELETED] = DSE_EV_FDB_DELETED,
+		[DSE_FDB_FLUSHED] = DSE_EV_FDB_DELETED,
+	};
 
-	if (!dse_events_wanted(DSE_EV_FDB_DELETED))
+	(void)arg;
+	(void)fdb;
+	(void)index;
+	/* A static entry added or re-pointed by fdb.add has no record kind. */
+	if (what == DSE_FDB_ADDED || what >= RTE_DIM(kind))
 		return;
-	/* The same test as dse_fdb_flush()'s. */
-	for (uint32_t i = 0; i <= cap; i++) {
-		const struct dse_fdb_entry *e = &dp.fdb->entries[i];
-
-		if (!e->used || (e->is_static && !with_static))
-			continue;
-		if (segment != DSE_FDB_ALL && e->segment != segment)
-			continue;
-		if (port != DSE_FDB_ALL && e->port != port)
-			continue;
-		dse_l2_fdb_event(DSE_EV_FDB_DELETED, e, e->port);
-	}
+	dse_l2_fdb_event(kind[what], e, what == DSE_FDB_MOVED ? old_port : dse_fdb_entry_port(e));
 }
 
-void dse_l2_fdb_age_events(uint32_t now_s)
+void dse_l2_fdb_events_attach(struct dse_fdb *fdb)
 {
-	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
-
-	if (dp.fdb->ageing_s == 0 || !dse_events_wanted(DSE_EV_FDB_AGED))
-		return;
-	/* The same test as dse_fdb_age()'s. */
-	for (uint32_t i = 0; i <= cap; i++) {
-		const struct dse_fdb_entry *e = &dp.fdb->entries[i];
-
-		if (e->used && !e->is_static &&
-		    (uint32_t)(now_s - e->last_seen_s) > dp.fdb->ageing_s)
-			dse_l2_fdb_event(DSE_EV_FDB_AGED, e, e->port);
-	}
+	fdb->change_fn = fdb_change;
+	fdb->change_arg = NULL;
 }

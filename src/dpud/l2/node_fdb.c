@@ -15,7 +15,6 @@
 
 #include "dp.h"
 #include "egress.h"
-#include "fdb_events.h"
 #include "module.h"
 #include "node.h"
 
@@ -39,36 +38,6 @@ static inline uint16_t fdb_fw_next(const struct dse_meta *meta)
 }
 
 /*
- * Learns as dse_fdb_learn() does, and makes the fdb_learned or fdb_moved
- * record of what changed (which needs the port before the move: one more
- * lookup, only while someone subscribes to these records).
- */
-static int fdb_learn_events(uint16_t seg, const uint8_t *src, uint16_t port, uint32_t now_s,
-			    bool *moved)
-{
-	int before = dse_fdb_lookup(dp.fdb, seg, src);
-	uint16_t old_port = before >= 0 ? dp.fdb->entries[before].port : port;
-	int idx = dse_fdb_learn(dp.fdb, seg, src, port, now_s, moved);
-
-	if (idx < 0)
-		return idx;
-	if (before < 0)
-		dse_l2_fdb_event(DSE_EV_FDB_LEARNED, &dp.fdb->entries[idx], port);
-	else if (*moved)
-		dse_l2_fdb_event(DSE_EV_FDB_MOVED, &dp.fdb->entries[idx], old_port);
-	return idx;
-}
-
-int dse_l2_fdb_learn(uint16_t seg, const uint8_t *mac, uint16_t port, uint32_t now_s,
-		     bool *moved)
-{
-	if (unlikely(atomic_load_explicit(&dse_events_mask, memory_order_relaxed) &
-		     (DSE_EV_BIT(DSE_EV_FDB_LEARNED) | DSE_EV_BIT(DSE_EV_FDB_MOVED))))
-		return fdb_learn_events(seg, mac, port, now_s, moved);
-	return dse_fdb_learn(dp.fdb, seg, mac, port, now_s, moved);
-}
-
-/*
  * Learns 'src' on 'in_port' as dse_fdb_learn() does.  Worker 0, the FDB's
  * only writer, learns at once; another worker refreshes an entry that is
  * right and sends anything new or moved to worker 0 through its learn ring
@@ -78,20 +47,19 @@ static inline int fdb_learn_src(struct dse_worker *w, uint16_t seg, const uint8_
 				uint16_t in_port, bool *moved)
 {
 	struct dp_learn l;
+	uint32_t s;
 	int idx;
 
 	if (likely(w->id == 0))
-		return dse_l2_fdb_learn(seg, src, in_port, w->now_s, moved);
+		return dse_fdb_learn(dp.fdb, seg, src, in_port, w->now_s, moved);
 	*moved = false;
-	idx = dse_fdb_lookup(dp.fdb, seg, src);
-	if (idx >= 0) {
+	idx = dse_fdb_get(dp.fdb, seg, src, &s);
+	if (idx >= 0 && (dse_fdb_state_port(s) == in_port || dse_fdb_state_static(s))) {
 		struct dse_fdb_entry *e = &dp.fdb->entries[idx];
 
-		if (e->port == in_port || e->is_static) {
-			if (e->last_seen_s != w->now_s)
-				__atomic_store_n(&e->last_seen_s, w->now_s, __ATOMIC_RELAXED);
-			return idx;
-		}
+		if (e->last_seen_s != w->now_s)
+			__atomic_store_n(&e->last_seen_s, w->now_s, __ATOMIC_RELAXED);
+		return idx;
 	}
 	memcpy(l.mac, src, 6);
 	l.segment = seg;
@@ -110,8 +78,10 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	struct dse_meta *meta = dse_meta(m);
 	const uint8_t *eth = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *dst = eth, *src = eth + 6;
+	struct dse_flow_fdb_ref ref;
 	struct dse_flow_entry *f;
 	uint16_t seg = meta->segment, out, tci = 0;
+	uint32_t src_state = 0, dst_state;
 	bool moved, fw;
 	uint8_t op;
 	int src_idx, dst_idx;
@@ -120,23 +90,29 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	if (unlikely((src[0] & 1) || (src[0] | src[1] | src[2] | src[3] | src[4] | src[5]) == 0))
 		return FDB_NEXT_SRC_MULTICAST;
 	if (dp.ports[meta->in_port].uplink) {
-		int known = dse_fdb_lookup(dp.fdb, seg, src);
+		uint32_t s;
+		int known = dse_fdb_get(dp.fdb, seg, src, &s);
 
 		/* Our own frame reflected by the fabric: learning it would steal a local MAC. */
-		if (known >= 0 && !dp.ports[dp.fdb->entries[known].port].uplink)
+		if (known >= 0 && !dp.ports[dse_fdb_state_port(s)].uplink)
 			return FDB_NEXT_UPLINK_LOOP;
 	}
+	/*
+	 * A move bumps the entry's version: the cached decisions that used it
+	 * (as source or destination) miss from now on, and no others.
+	 */
 	src_idx = fdb_learn_src(w, seg, src, meta->in_port, &moved);
+	if (src_idx >= 0)
+		src_state = dse_fdb_state(dp.fdb, (uint32_t)src_idx);
 	/* The firewall installs the flow of this packet: it needs this index too. */
 	m->hash.usr = (uint32_t)src_idx;
-	if (unlikely(moved))
-		dp_flows_invalidate();
 	fw = dp.segments[seg].fw && (meta->pi.l3 == DSE_L3_IPV4 || meta->pi.l3 == DSE_L3_IPV6);
 	meta->out_port = DSE_NO_PORT;
-	dst_idx = (dst[0] & 1) ? -1 : dse_fdb_lookup(dp.fdb, seg, dst);
+	dst_idx = (dst[0] & 1) ? -1 : dse_fdb_get(dp.fdb, seg, dst, &dst_state);
 	if (dst_idx < 0)
 		return fw ? fdb_fw_next(meta) : FDB_NEXT_FLOOD;
-	out = dp.fdb->entries[dst_idx].port;
+	/* The port is the one of the word the decision records. */
+	out = dse_fdb_state_port(dst_state);
 	if (unlikely(out == meta->in_port))
 		return FDB_NEXT_SAME_PORT;
 	if (unlikely(dp.ports[out].uplink && dp.ports[meta->in_port].uplink))
@@ -144,17 +120,20 @@ static inline uint16_t fdb_one(struct dse_worker *w, struct rte_mbuf *m)
 	/* The firewall decides, and installs the layer 4 flow, for IP of its segments. */
 	if (fw) {
 		meta->out_port = out;
+		/* ... and the destination's entry (the datagram of fragments looks it up again). */
+		m->hash.fdir.hi = (uint32_t)dst_idx;
 		return fdb_fw_next(meta);
 	}
 	op = dse_egress_vlan_op(&dp.ports[out], seg, meta->pi.n_vlans, &tci);
 
-	if (src_idx >= 0) {
+	if (src_idx >= 0 && dse_flow_ref_make(&ref, meta->in_port, (uint32_t)src_idx, src_state,
+					      (uint32_t)dst_idx, dst_state)) {
 		uint16_t vlan_key = dse_flow_vlan_key(meta->in_port, meta);
 		uint64_t k0, k1;
 
 		dse_flow_key(eth, meta->in_port, vlan_key, &k0, &k1);
-		f = dse_flow_insert(w->flows, k0, k1, dp.flow_gen);
-		f->fdb_src = (uint32_t)src_idx;
+		f = dse_flow_insert(w->flows, dp.fdb, k0, k1, dp.flow_gen);
+		f->ref = ref;
 		f->out_port = out;
 		f->vlan_op = op;
 		f->vlan_tci = tci;

@@ -18,7 +18,6 @@
 #include <rte_hash.h>
 
 #include "afpacket.h"
-#include "fdb_events.h"
 #include "log.h"
 
 #define PORT_RX_DESC 1024
@@ -76,7 +75,6 @@ static int port_detach(void *arg)
 		}
 	}
 	dp.ports[port_id].used = false;
-	dse_l2_fdb_flush_events(DSE_FDB_ALL, port_id, true);
 	dse_fdb_flush(dp.fdb, DSE_FDB_ALL, port_id, true);
 	dp_segments_rebuild();
 	return 0;
@@ -107,11 +105,9 @@ static int port_apply_update(void *arg)
 	for (uint32_t i = 0; i <= cap; i++) {
 		const struct dse_fdb_entry *e = &dp.fdb->entries[i];
 
-		if (e->used && e->port == u->port_id &&
-		    (!e->is_static || !dp_port_in_segment(p, e->segment))) {
-			dse_l2_fdb_event(DSE_EV_FDB_DELETED, e, e->port);
+		if (dse_fdb_entry_used(e) && dse_fdb_entry_port(e) == u->port_id &&
+		    (!dse_fdb_entry_static(e) || !dp_port_in_segment(p, e->segment)))
 			dse_fdb_del(dp.fdb, e->segment, e->mac);
-		}
 	}
 	dp_segments_rebuild();
 	return 0;

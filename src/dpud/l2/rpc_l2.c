@@ -16,7 +16,6 @@
 #include "clock.h"
 #include "devargs.h"
 #include "dp.h"
-#include "fdb_events.h"
 #include "geneve.h"
 #include "module.h"
 #include "port.h"
@@ -38,7 +37,6 @@ static int seg_apply(void *arg)
 	struct seg_change *c = arg;
 
 	if (c->del) {
-		dse_l2_fdb_flush_events(c->idx, DSE_FDB_ALL, true);
 		dse_fdb_flush(dp.fdb, c->idx, DSE_FDB_ALL, true);
 		memset(&dp.segments[c->idx], 0, sizeof(dp.segments[c->idx]));
 	} else {
@@ -416,25 +414,16 @@ struct fdb_op {
 static int fdb_apply_add(void *arg)
 {
 	struct fdb_op *op = arg;
-	int pos = dse_fdb_lookup(dp.fdb, op->segment, op->mac.addr_bytes);
-
+	/* Replacing an entry bumps its version: the decisions that used it miss. */
 	op->result = dse_fdb_add_static(dp.fdb, op->segment, op->mac.addr_bytes, op->port);
-	/* Replacing an entry can send its traffic elsewhere: drop cached decisions. */
-	if (pos >= 0)
-		dp_flows_invalidate();
 	return 0;
 }
 
 static int fdb_apply_del(void *arg)
 {
 	struct fdb_op *op = arg;
-	int pos = dse_fdb_lookup(dp.fdb, op->segment, op->mac.addr_bytes);
-
-	if (pos >= 0)
-		dse_l2_fdb_event(DSE_EV_FDB_DELETED, &dp.fdb->entries[pos],
-				 dp.fdb->entries[pos].port);
+	/* As every removal, retires only the cached decisions that used the entry. */
 	op->result = dse_fdb_del(dp.fdb, op->segment, op->mac.addr_bytes);
-	dp_flows_invalidate();
 	return 0;
 }
 
@@ -442,9 +431,7 @@ static int fdb_apply_flush(void *arg)
 {
 	struct fdb_op *op = arg;
 
-	dse_l2_fdb_flush_events(op->segment, op->port, op->with_static);
 	op->result = (int)dse_fdb_flush(dp.fdb, op->segment, op->port, op->with_static);
-	dp_flows_invalidate();
 	return 0;
 }
 
@@ -457,7 +444,7 @@ static int fdb_apply_copy(void *arg)
 	if (op->copy == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i <= cap && op->n_copy < dp.fdb->n_entries; i++)
-		if (dp.fdb->entries[i].used)
+		if (dse_fdb_entry_used(&dp.fdb->entries[i]))
 			op->copy[op->n_copy++] = dp.fdb->entries[i];
 	op->now_s = dp.workers[0].now_s ? dp.workers[0].now_s
 					 : (uint32_t)(dse_clock_ns() / 1000000000ull);
@@ -537,13 +524,13 @@ static int fdb_show(struct dse_rpc_call *call, json_t **ret)
 		const struct dse_fdb_entry *e = &op.copy[i];
 
 		if ((op.segment != DSE_FDB_ALL && e->segment != op.segment) ||
-		    (op.port != DSE_FDB_ALL && e->port != op.port))
+		    (op.port != DSE_FDB_ALL && dse_fdb_entry_port(e) != op.port))
 			continue;
 		json_array_append_new(
 			a, json_pack("{s:s, s:o, s:s, s:b, s:i}", "segment",
 				     dp.segments[e->segment].name, "mac", dse_dpud_mac_json(e->mac), "port",
-				     dp.ports[e->port].name, "static", e->is_static, "age",
-				     e->is_static ? 0 : (int)(op.now_s - e->last_seen_s)));
+				     dp.ports[dse_fdb_entry_port(e)].name, "static",
+				     dse_fdb_entry_static(e), "age", dse_fdb_entry_static(e) ? 0 : (int)(op.now_s - e->last_seen_s)));
 	}
 	free(op.copy);
 	*ret = a;
@@ -645,13 +632,13 @@ static int l2_config_save(json_t *a)
 	for (uint32_t i = 0; i < op.n_copy; i++) {
 		const struct dse_fdb_entry *e = &op.copy[i];
 
-		if (!e->is_static)
+		if (!dse_fdb_entry_static(e))
 			continue;
 		json_array_append_new(
 			a, dse_dpud_call_json("fdb.add", json_pack("{s:s, s:o, s:s}", "segment",
 								   dp.segments[e->segment].name,
 								   "mac", dse_dpud_mac_json(e->mac),
-								   "port", dp.ports[e->port].name)));
+								   "port", dp.ports[dse_fdb_entry_port(e)].name)));
 	}
 	free(op.copy);
 	/* After the static entries: a limit below their number must not refuse them. */

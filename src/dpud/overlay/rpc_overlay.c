@@ -13,7 +13,6 @@
 #include <rte_ethdev.h>
 
 #include "dp.h"
-#include "fdb_events.h"
 #include "geneve.h"
 #include "module.h"
 #include "rpc.h"
@@ -22,7 +21,6 @@
 /* Frees virtual port 'p' and what the FDB learned behind it.  Worker context. */
 static void vport_free(uint16_t p)
 {
-	dse_l2_fdb_flush_events(DSE_FDB_ALL, p, true);
 	dse_fdb_flush(dp.fdb, DSE_FDB_ALL, p, true);
 	memset(&dp.ports[p], 0, sizeof(dp.ports[p]));
 }
@@ -87,7 +85,6 @@ static int peers_apply(void *arg)
 		struct dse_port *v = &dp.ports[seg->peers[i]];
 
 		/* What was learned behind the peer in this segment goes with it. */
-		dse_l2_fdb_flush_events(op->seg, seg->peers[i], true);
 		dse_fdb_flush(dp.fdb, op->seg, seg->peers[i], true);
 		if (--v->tep_refs == 0)
 			vport_free(seg->peers[i]);
