@@ -56,8 +56,9 @@ static inline uint16_t flow_segment(const struct dse_port *port, const struct ds
 /*
  * The layer 4 path of a burst runs in passes so that its memory accesses
  * overlap: keys are made and their buckets fetched for every packet first,
- * then looked up and their connections fetched, and only then tracked.
- * A connection setup workload misses in the caches on all three.
+ * then looked up and the second line of each hit fetched, then the hits'
+ * FDB words checked and their connections fetched, and only then tracked.
+ * A connection setup workload misses in the caches on all of them.
  */
 struct flow4_burst {
 	uint64_t k[DSE_BURST][DSE_FLOW4_KEY_WORDS];
@@ -116,24 +117,39 @@ static inline uint8_t flow4_prepare(const struct dse_worker *w, struct flow4_bur
 	return FLOW4_CACHE;
 }
 
-/* Pass 2: the lookup, and fetch the connection of a hit. */
-static inline void flow4_find(const struct dse_worker *w, struct flow4_burst *b, uint16_t i,
-			      uint32_t gen)
+/*
+ * Pass 2: the lookup (the first line of each way, fetched in pass 1), and
+ * fetch the second line of a hit, which holds what it refers to.
+ */
+static inline void flow4_find(struct flow4_burst *b, uint16_t i, uint32_t gen)
 {
 	struct dse_flow4_entry *f = dse_flow4_find(b->bucket[i], b->k[i], gen);
 
-	if (f != NULL && dse_flow_ref_ok(dp.fdb, &f->ref) &&
-	    dse_ct_ref_ok(w->ct, f->ct_index, f->ct_id))
-		dse_ct_prefetch(w->ct, f->ct_index);
-	else
-		f = NULL;
+	if (f != NULL)
+		__builtin_prefetch((const char *)f + RTE_CACHE_LINE_SIZE);
 	b->f[i] = f;
 }
 
 /*
- * Pass 3: track a hit in its connection.  Returns the edge: "dse_tx" with
- * the egress set when the packet fits, the invalid drop when it does not,
- * else the full pipeline.
+ * Pass 3: a hit whose FDB entries are as they were fetches its connection;
+ * its id is compared in pass 4, when the entry has arrived.
+ */
+static inline void flow4_check(const struct dse_worker *w, struct flow4_burst *b, uint16_t i)
+{
+	struct dse_flow4_entry *f = b->f[i];
+
+	if (f == NULL)
+		return;
+	if (dse_flow_ref_ok(dp.fdb, &f->ref) && f->ct_index < w->ct->capacity)
+		dse_ct_prefetch(w->ct, f->ct_index);
+	else
+		b->f[i] = NULL;
+}
+
+/*
+ * Pass 4: track a hit in its connection, if it still is the one the entry
+ * was made for.  Returns the edge: "dse_tx" with the egress set when the
+ * packet fits, the invalid drop when it does not, else the full pipeline.
  */
 static inline uint16_t flow4_finish(const struct dse_worker *w, struct dse_flow4_entry *f,
 				    struct rte_mbuf *m, struct dse_meta *meta, uint64_t now,
@@ -143,7 +159,7 @@ static inline uint16_t flow4_finish(const struct dse_worker *w, struct dse_flow4
 	enum dse_ct_verdict v;
 	enum dse_cksum_result c;
 
-	if (f == NULL)
+	if (f == NULL || !dse_ct_ref_ok(w->ct, f->ct_index, f->ct_id))
 		return FLOW_NEXT_SEGMENT;
 	/* A packet with a wrong checksum must not move its connection. */
 	c = dse_cksum_check(m, &meta->pi);
@@ -182,10 +198,14 @@ static uint16_t flow_process(struct rte_graph *graph, struct rte_node *node, voi
 		tries4 += b4->l4[i] == FLOW4_CACHE;
 		slow += b4->l4[i] != FLOW4_CACHE && b4->l4[i] != FLOW4_NONE;
 	}
-	if (tries4)
+	if (tries4) {
 		for (uint16_t i = 0; i < n; i++)
 			if (b4->l4[i] == FLOW4_CACHE)
-				flow4_find(w, b4, i, gen);
+				flow4_find(b4, i, gen);
+		for (uint16_t i = 0; i < n; i++)
+			if (b4->l4[i] == FLOW4_CACHE)
+				flow4_check(w, b4, i);
+	}
 
 	dse_enq_start(&q, graph, node, objs, n, FLOW_NEXT_TX);
 	for (uint16_t i = 0; i < n; i++) {
