@@ -2,6 +2,10 @@
 #include "flow.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+
+/* Tables of this size or more are asked to live in transparent huge pages. */
+#define TABLE_HUGE (2u << 20)
 
 /*
  * The two caches share their layout: 'n_buckets' buckets of DSE_FLOW_WAYS
@@ -12,12 +16,27 @@ static int table_alloc(uint32_t n_entries, size_t entry_size, void **ret_entries
 		       uint8_t **ret_victims, uint32_t *ret_mask)
 {
 	uint32_t buckets = 1;
+	size_t size;
 
 	if (n_entries == 0 || n_entries > (1u << 24))
 		return -1;
 	while (buckets * DSE_FLOW_WAYS < n_entries)
 		buckets <<= 1;
-	*ret_entries = aligned_alloc(64, entry_size * DSE_FLOW_WAYS * buckets);
+	size = entry_size * DSE_FLOW_WAYS * buckets;
+	/*
+	 * Lookups land anywhere in the table: on 4 KiB pages every one of a
+	 * large table's lookups would also miss the TLB.  Where the kernel
+	 * lets a process ask (transparent huge pages, "madvise"), a large
+	 * table is aligned and sized to 2 MiB pages and asks for them.
+	 */
+	if (size >= TABLE_HUGE) {
+		size = (size + TABLE_HUGE - 1) & ~(size_t)(TABLE_HUGE - 1);
+		*ret_entries = aligned_alloc(TABLE_HUGE, size);
+		if (*ret_entries != NULL)
+			(void)madvise(*ret_entries, size, MADV_HUGEPAGE);
+	} else {
+		*ret_entries = aligned_alloc(64, size);
+	}
 	*ret_victims = calloc(buckets, 1);
 	if (*ret_entries == NULL || *ret_victims == NULL) {
 		free(*ret_entries);
@@ -25,7 +44,7 @@ static int table_alloc(uint32_t n_entries, size_t entry_size, void **ret_entries
 		return -1;
 	}
 	*ret_mask = buckets - 1;
-	memset(*ret_entries, 0, entry_size * DSE_FLOW_WAYS * buckets);
+	memset(*ret_entries, 0, size);
 	return 0;
 }
 
