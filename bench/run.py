@@ -58,6 +58,7 @@ sys.path.insert(0, os.path.join(ROOT_DIR, "scripts"))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 
 import dpdk_telemetry  # noqa: E402
+from dse_owner import conn_owner  # noqa: E402
 from dse_rpc import RpcError, rpc_call  # noqa: E402
 
 RESULTS_FILE = os.path.join(BENCH_DIR, "results", "latest.json")
@@ -494,19 +495,6 @@ def encap_ovs_verify(ovs):
 
 
 # ---- several workers (l2_2w, fw_est_2w): measure_workers() below
-
-def conn_owner(a, b, n):
-    """dse-dpud's dp_conn_owner() (src/dpud/core/dp.h) of IPv4 addresses
-    'a' and 'b' (dotted strings) among 'n' workers."""
-    def fold(ip):
-        return int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
-    lo, hi = sorted((fold(a), fold(b)))
-    h = (lo * 0x9E3779B1 + hi) & 0xFFFFFFFF
-    h ^= h >> 15
-    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
-    h ^= h >> 13
-    return (h * n) >> 32
-
 
 def split_pcap(src, n, queue_of):
     """Writes the packets of pcap 'src' into n files (src.q0.pcap, ...) by

@@ -868,6 +868,25 @@ static int wait_ready(struct daemon *ds, unsigned n, const struct lab_topo *t, b
 	return -ETIMEDOUT;
 }
 
+/*
+ * Reads option 'name''s decimal value 'arg' into '*ret' when it lies in
+ * [lo, hi]; else says so ('unit' after the range, e.g. " seconds") and
+ * returns -1.
+ */
+static int opt_int(const char *name, const char *arg, long lo, long hi, const char *unit,
+		   int *ret)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || end == arg || v < lo || v > hi) {
+		fprintf(stderr, "dse-lab: %s must be %ld to %ld%s\n", name, lo, hi, unit);
+		return -1;
+	}
+	*ret = (int)v;
+	return 0;
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	enum {
@@ -940,28 +959,14 @@ static int cmd_up(int argc, char **argv)
 		case O_NET:
 			o.net_only = true;
 			break;
-		case O_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || end == optarg || v < 1 || v > 3600) {
-				fprintf(stderr, "dse-lab: --timeout must be 1 to 3600 seconds\n");
+		case O_TIMEOUT:
+			if (opt_int("--timeout", optarg, 1, 3600, " seconds", &o.timeout_s) < 0)
 				return 2;
-			}
-			o.timeout_s = (int)v;
 			break;
-		}
-		case O_WORKERS: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || end == optarg || v < 1 || v > 16) {
-				fprintf(stderr, "dse-lab: --workers must be 1 to 16\n");
+		case O_WORKERS:
+			if (opt_int("--workers", optarg, 1, 16, "", &o.workers) < 0)
 				return 2;
-			}
-			o.workers = (int)v;
 			break;
-		}
 		case 'v':
 			lab_verbose = true;
 			break;
@@ -1361,17 +1366,11 @@ static int cmd_down(int argc, char **argv)
 		case O_PURGE:
 			do_purge = true;
 			break;
-		case O_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || end == optarg || v < 0 || v > 600) {
-				fprintf(stderr, "dse-lab: --timeout must be 0 to 600 seconds\n");
+		case O_TIMEOUT:
+			if (opt_int("--timeout", optarg, 0, 600, " seconds", &grace_ms) < 0)
 				return 2;
-			}
-			grace_ms = (int)v * 1000;
+			grace_ms *= 1000;
 			break;
-		}
 		case 'v':
 			lab_verbose = true;
 			break;

@@ -9,10 +9,15 @@ that received them), and each frame is sent by a process pinned to a CPU,
 so a frame sent on CPU i reaches worker i."""
 import json
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 from lab import PKT, PYTHON, l2_frame, port_config, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from dse_owner import conn_owner  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.cpu_count() < 2, reason="needs two CPUs")
 
@@ -32,18 +37,6 @@ def send_on_cpu(vm, cpu, frames):
 
 def workers(dpud):
     return {w["id"]: w for w in dpud.stats()["workers"]}
-
-
-def conn_owner(a, b, n):
-    """dp_conn_owner() of dse-dpud (core/dp.h) for IPv4 addresses 'a' and 'b'."""
-    def fold(ip):
-        return int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
-    lo, hi = sorted((fold(a), fold(b)))
-    h = (lo * 0x9E3779B1 + hi) & 0xFFFFFFFF
-    h ^= h >> 15
-    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
-    h ^= h >> 13
-    return (h * n) >> 32
 
 
 @pytest.fixture

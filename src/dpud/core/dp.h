@@ -271,6 +271,7 @@ static inline struct dse_worker *dp_worker(void)
  * from 'b' to 'a': the same), given as the addresses folded to 32 bits.
  * Only the addresses count, so that every fragment of a datagram and both
  * directions reach the same worker whatever queue they came in on.
+ * scripts/dse_owner.py computes the same for the benchmark and the tests.
  */
 static inline unsigned dp_conn_owner(uint32_t a, uint32_t b)
 {

@@ -172,8 +172,7 @@ static inline uint16_t flow4_finish(const struct dse_worker *w, struct dse_flow4
 		return FLOW_NEXT_CT_INVALID;
 	if (v == DSE_CT_NEW || dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0)
 		return FLOW_NEXT_SEGMENT;
-	if (unlikely(dp.fdb->entries[f->ref.src_idx].last_seen_s != now_s))
-		__atomic_store_n(&dp.fdb->entries[f->ref.src_idx].last_seen_s, now_s, __ATOMIC_RELAXED);
+	dse_fdb_touch(dp.fdb, f->ref.src_idx, now_s);
 	m->port = f->out_port;
 	meta->segment = f->segment;
 	return FLOW_NEXT_TX;

@@ -177,23 +177,6 @@ static inline bool ct_expired(const struct dse_ct *ct, const struct dse_ct_entry
 
 /* ---- table ------------------------------------------------------------- */
 
-/*
- * The hash's key comparison: five 64-bit words (rte_hash falls back to
- * memcmp() for a key of 40 bytes, a call per candidate on every lookup).
- */
-static int ct_key_cmp(const void *a, const void *b, size_t len)
-{
-	uint64_t x[5], y[5], d = 0;
-
-	RTE_BUILD_BUG_ON(sizeof(struct dse_ct_key) != sizeof(x));
-	RTE_SET_USED(len);
-	memcpy(x, a, sizeof(x));
-	memcpy(y, b, sizeof(y));
-	for (int i = 0; i < 5; i++)
-		d |= x[i] ^ y[i];
-	return d != 0;
-}
-
 struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
 			     const struct dse_ct_timeouts *t)
 {
@@ -240,7 +223,6 @@ struct dse_ct *dse_ct_create(const char *name, uint32_t max_entries,
 		err = rte_errno == EEXIST ? EEXIST : ENOMEM;
 		goto fail;
 	}
-	rte_hash_set_cmp_func(ct->hash, ct_key_cmp);
 	/* Key positions run up to the hash's own capacity, which may exceed ours. */
 	ct->capacity = (uint32_t)rte_hash_max_key_id(ct->hash) + 1;
 	ct->entries = rte_zmalloc("conntrack_entries", sizeof(*ct->entries) * ct->capacity,

@@ -77,7 +77,6 @@ static inline bool dse_flow_hit(const struct dse_flow_cache *fc, const struct ds
 				struct rte_mbuf *m, struct dse_meta *meta, uint32_t gen,
 				uint32_t now_s)
 {
-	struct dse_fdb_entry *src;
 	struct dse_flow_entry *f;
 	uint64_t k0, k1;
 
@@ -88,10 +87,7 @@ static inline bool dse_flow_hit(const struct dse_flow_cache *fc, const struct ds
 	if (unlikely(f == NULL || !dse_flow_ref_ok(fdb, &f->ref) ||
 		     dse_egress_vlan_apply(m, f->vlan_op, f->vlan_tci) != 0))
 		return false;
-	/* Only write the timestamp when it changes: keeps the line clean. */
-	src = &fdb->entries[f->ref.src_idx];
-	if (unlikely(src->last_seen_s != now_s))
-		__atomic_store_n(&src->last_seen_s, now_s, __ATOMIC_RELAXED);
+	dse_fdb_touch(fdb, f->ref.src_idx, now_s);
 	m->port = f->out_port;
 	meta->segment = f->segment;
 	return true;

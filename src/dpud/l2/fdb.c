@@ -18,17 +18,6 @@ static inline uint64_t fdb_key(uint16_t segment, const uint8_t mac[6])
 	       (uint64_t)mac[5];
 }
 
-/* The hash's key comparison: one word (rte_hash calls memcmp() for an 8-byte key). */
-static int fdb_key_cmp(const void *a, const void *b, size_t len)
-{
-	uint64_t x, y;
-
-	RTE_SET_USED(len);
-	memcpy(&x, a, sizeof(x));
-	memcpy(&y, b, sizeof(y));
-	return x != y;
-}
-
 struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *readers)
 {
 	struct rte_hash_parameters hp = {
@@ -61,8 +50,6 @@ struct dse_fdb *dse_fdb_create(const char *name, uint32_t max_entries, struct rt
 		return NULL;
 	}
 	fdb->hash = rte_hash_create(&hp);
-	if (fdb->hash != NULL)
-		rte_hash_set_cmp_func(fdb->hash, fdb_key_cmp);
 	/* Key positions run up to the hash's own capacity, which may exceed ours. */
 	fdb->entries = rte_zmalloc("fdb_entries", sizeof(*fdb->entries) * (hp.entries + 1),
 				   RTE_CACHE_LINE_SIZE);

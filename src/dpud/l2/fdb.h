@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
+
 #define DSE_FDB_ALL 0xffff /* wildcard for dse_fdb_flush() */
 
 #define DSE_FDB_NO_PORT 0xffff /* "no port": the old port of a change that had none */
@@ -144,6 +146,19 @@ struct rte_rcu_qsbr;
 static inline uint32_t dse_fdb_state(const struct dse_fdb *fdb, uint32_t index)
 {
 	return __atomic_load_n(&fdb->entries[index].state, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Keeps entry 'index' alive at 'now_s' from any lcore (a frame came from
+ * its address): one relaxed store, and only when the second changed, so the
+ * entry's line stays clean on the packet path.
+ */
+static inline void dse_fdb_touch(const struct dse_fdb *fdb, uint32_t index, uint32_t now_s)
+{
+	struct dse_fdb_entry *e = &fdb->entries[index];
+
+	if (unlikely(e->last_seen_s != now_s))
+		__atomic_store_n(&e->last_seen_s, now_s, __ATOMIC_RELAXED);
 }
 
 /*

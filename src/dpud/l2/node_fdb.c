@@ -55,10 +55,7 @@ static inline int fdb_learn_src(struct dse_worker *w, uint16_t seg, const uint8_
 	*moved = false;
 	idx = dse_fdb_get(dp.fdb, seg, src, &s);
 	if (idx >= 0 && (dse_fdb_state_port(s) == in_port || dse_fdb_state_static(s))) {
-		struct dse_fdb_entry *e = &dp.fdb->entries[idx];
-
-		if (e->last_seen_s != w->now_s)
-			__atomic_store_n(&e->last_seen_s, w->now_s, __ATOMIC_RELAXED);
+		dse_fdb_touch(dp.fdb, (uint32_t)idx, w->now_s);
 		return idx;
 	}
 	memcpy(l.mac, src, 6);
