@@ -3,11 +3,9 @@
  * Node "dse_parse": validates every frame (see parse.h), drops malformed ones
  * to the drop node of their reason, drops frames above the ingress port's
  * MTU; the parser writes what it found straight into the packet's metadata.
- * A frame of a port without a firewalled segment is looked up in the layer
- * 2 flow cache here: a hit goes to "dse_tx", a miss to "dse_segment", and
- * the flow node's own pass over the burst (reading each mbuf, its metadata
- * and its frame again) is saved.  Frames of firewalled ports and of the
- * TEP's uplink go to "dse_flow".
+ * A frame of a port without a firewalled segment that hits the layer 2
+ * flow cache goes from here to "dse_tx": the flow node's own pass over the
+ * burst (reading each mbuf, its metadata and its frame again) is saved.
  */
 #include <rte_mbuf.h>
 
@@ -24,8 +22,7 @@ enum {
 	PARSE_NEXT_OVERSIZE = DSE_PARSE__MAX,
 	PARSE_NEXT_DECAP,
 	PARSE_NEXT_TEP_ARP,
-	PARSE_NEXT_TX,	    /* a layer 2 flow cache hit */
-	PARSE_NEXT_SEGMENT, /* a layer 2 flow cache miss */
+	PARSE_NEXT_TX, /* a layer 2 flow cache hit */
 	PARSE_NEXT_N,
 };
 
@@ -60,10 +57,10 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 	struct dse_flow_cache *fc = w->flows;
 	const struct dse_fdb *fdb = dp.fdb;
 	const uint32_t gen = dp.flow_gen, now_s = w->now_s;
-	uint32_t hits = 0, misses = 0;
+	uint32_t hits = 0;
 	struct dse_enq q;
 
-	/* The edge most packets took last time is the one speculated on. */
+	/* The edge most packets took last time (the flow or the tx node) is the one speculated on. */
 	dse_enq_start(&q, graph, node, objs, n, w->parse_spec);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
@@ -99,28 +96,24 @@ static uint16_t parse_process(struct rte_graph *graph, struct rte_node *node, vo
 			dse_enq(&q, parse_tep(rte_pktmbuf_mtod(m, const uint8_t *), &meta->pi));
 			continue;
 		}
-		if (unlikely(dp.ports[m->port].fw_any)) {
-			dse_enq(&q, PARSE_NEXT_FLOW);
-		} else if (dse_flow_hit(fc, fdb, m, meta, gen, now_s)) {
+		/* A miss goes on to the flow node, which looks again and counts it. */
+		if (likely(!dp.ports[m->port].fw_any) &&
+		    dse_flow_hit(fc, fdb, m, meta, gen, now_s)) {
 			hits++;
 			dse_enq(&q, PARSE_NEXT_TX);
-		} else {
-			misses++;
-			dse_enq(&q, PARSE_NEXT_SEGMENT);
+			continue;
 		}
+		dse_enq(&q, PARSE_NEXT_FLOW);
 	}
 	fc->hits += hits;
-	fc->misses += misses;
-	w->parse_spec = hits > n / 2	  ? PARSE_NEXT_TX
-			: misses > n / 2 ? PARSE_NEXT_SEGMENT
-					 : PARSE_NEXT_FLOW;
+	w->parse_spec = hits > n / 2 ? PARSE_NEXT_TX : PARSE_NEXT_FLOW;
 	return dse_enq_end(&q);
 }
 
 static int node_parse_register(void)
 {
 	static const char *const next[] = {"dse_flow"};
-	static const char *const tep_next[] = {"dse_decap", "dse_tep_arp", "dse_tx", "dse_segment"};
+	static const char *const tep_next[] = {"dse_decap", "dse_tep_arp", "dse_tx"};
 	const char *drops[DSE_PARSE__MAX];
 	rte_node_t id;
 
@@ -132,7 +125,7 @@ static int node_parse_register(void)
 			       DSE_PARSE__MAX);
 	if (id == RTE_NODE_ID_INVALID)
 		return -EINVAL;
-	/* The TEP's edges and the cache's come after the drops. */
+	/* The TEP's edges and the cache hits' come after the drops. */
 	if (rte_node_edge_update(id, RTE_EDGE_ID_INVALID, (const char **)tep_next,
 				 RTE_DIM(tep_next)) == 0 ||
 	    rte_node_edge_count(id) != PARSE_NEXT_N)
