@@ -3,11 +3,12 @@
 #   make test     ... then build the sanitizer tree (build-asan/) and run every test
 #   make bench    ... then run the benchmarks (bench/run.py)
 #   make demo     ... then run the demo
+#   make api-docs write docs/api.md from the API schema (api/)
 PYTHON ?= /usr/bin/python3
 BUILD  ?= build
 ASAN   ?= build-asan
 
-.PHONY: all deps build build-asan test unit system bench demo format clean
+.PHONY: all deps build build-asan test unit system bench demo format clean api-docs
 
 all: build
 
@@ -43,6 +44,10 @@ bench: build
 
 demo: build
 	@./scripts/demo.sh $(BUILD)
+
+# docs/api.md is generated from the API schema in api/ (make test fails when it is stale).
+api-docs:
+	$(PYTHON) scripts/apigen.py md api docs/api.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

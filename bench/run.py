@@ -228,7 +228,7 @@ def fw_dse_config(pcaps, in_port=True, proto="tcp", dport=None):
         dport = g.TCP_SERVER_PORT
     calls = [
         {"method": "segment.add", "params": {"name": "s1", "vlan": 100}},
-        {"method": "fw.policy", "params": {"segment": "s1",
+        {"method": "fw.policy.set", "params": {"segment": "s1",
                                            "default": "deny"}},
         {"method": "fw.rule.add", "params": {
             "id": 1, "priority": 10, "proto": proto, "dst": FW_SERVER_NET,
@@ -275,7 +275,7 @@ def fw_est_dse_prime(dse, pcaps):
     n = import_gen_pcap().FW_EST_CONNS
     st = wait_for("the %d primed connections in fw.stats" % n,
                   lambda: (lambda x: x if x.get("conns", 0) >= n else None)(
-                      dse.call("fw.stats")), 20, dse.proc)
+                      dse.call("fw.stats.show")), 20, dse.proc)
     dse.call("port.del", {"name": "prime"})
     dse.call("port.add", {"name": "in",
                           "devargs": pcaps.get("in_devargs",
@@ -368,7 +368,7 @@ def encap_dse_config(pcaps):
     return [
         {"method": "segment.add", "params": {
             "name": "ov1", "vni": g.ENCAP_VNI, "peers": g.ENCAP_PEERS}},
-        {"method": "fdb.config", "params": {"ageing_time": 0}},
+        {"method": "fdb.config.set", "params": {"ageing_time": 0}},
         {"method": "port.add", "params": {
             "name": "out", "devargs": uplink_devargs(pcaps),
             "uplink": True}},
@@ -381,7 +381,7 @@ def encap_learned(dse):
     """(peers resolved, remote MACs learned behind peers) in dse-dpud."""
     peers = dse.call("tep.show").get("peers", [])
     resolved = sum(1 for p in peers if p.get("mac"))
-    fdb = dse.call("fdb.show", {"segment": "ov1"})
+    fdb = dse.call("fdb.list", {"segment": "ov1"})
     if isinstance(fdb, dict):
         fdb = fdb.get("entries", [])
     behind = sum(1 for e in fdb if str(e.get("port", "")).startswith("tep-"))
@@ -560,8 +560,8 @@ WORKLOADS = {
         pcaps=fw_est_pcaps,
         dse_config=fw_est_dse_config,
         dse_prime=fw_est_dse_prime,
-        dse_needs=("fw.policy", "fw.rule.add", "fw.stats", "port.del"),
-        dse_stats="fw.stats",
+        dse_needs=("fw.policy.set", "fw.rule.add", "fw.stats.show", "port.del"),
+        dse_stats="fw.stats.show",
         ovs_setup=fw_est_ovs_setup,
         testpmd_args=["--forward-mode=io"],
         targets=[("dse_vs_ovs", "dse >= 4x OVS-DPDK", 4.0)],
@@ -573,7 +573,7 @@ WORKLOADS = {
         pcaps=encap_pcaps,
         dse_config=encap_dse_config,
         dse_prime=encap_dse_prime,
-        dse_needs=("tep.set", "tep.show", "fdb.config"),
+        dse_needs=("tep.set", "tep.show", "fdb.config.set"),
         ovs_setup=encap_ovs_setup,
         datapaths=("dse", "ovs_dpdk"),
         out_vdev=UPLINK_VDEV,
@@ -588,8 +588,8 @@ WORKLOADS = {
         pcaps=pcaps_of("conn_setup"),
         dse_config=fw_dse_config,
         dse_args=["--mbufs", MBUFS_BIG],
-        dse_needs=("fw.policy", "fw.rule.add", "fw.stats"),
-        dse_stats="fw.stats",
+        dse_needs=("fw.policy.set", "fw.rule.add", "fw.stats.show"),
+        dse_stats="fw.stats.show",
         ovs_setup=fw_ovs_setup,
         datapaths=("dse", "ovs_dpdk"),
         pkts_per_conn=4,
@@ -630,7 +630,7 @@ WORKLOADS = {
         pcaps=pcaps_of("conn_setup"),
         dse_config=fw_dse_config,
         dse_args=["--mbufs", MBUFS_BIG],
-        dse_needs=("fw.policy", "fw.rule.add", "events.subscribe"),
+        dse_needs=("fw.policy.set", "fw.rule.add", "events.subscribe"),
         pkts_per_conn=4,
         unit="Mconn/s",
         measure=lambda h, args, ctx: measure_events(h, args, ctx),
@@ -1232,7 +1232,7 @@ class Dse(Datapath):
     def call(self, method, params=None, timeout=5):
         return rpc_call(self.rpc, method, params, timeout=timeout)
 
-    stats_name = "fw.stats"
+    stats_name = "fw.stats.show"
 
     def window_stats(self, wl):
         if not wl.dse_stats:
@@ -1307,7 +1307,7 @@ class DseWorkers(Dse):
 
 def workers_note(dse):
     """What each worker of a running dse-dpud handed over and dropped."""
-    st = dse.call("stats.get")
+    st = dse.call("stats.show")
     drops = {k: v for k, v in st.get("drops", {}).items() if v}
     return "workers: %s; drops: %s" % (", ".join(
         "%d: handoff in %d out %d" % (w["id"], w["handoff_in"], w["handoff_out"])
@@ -1793,7 +1793,7 @@ class DseEvents(Dse):
         """Reads the events counters and waits until the consumer has every
         record dse-dpud queued for it; then compares what the worker made
         with what was delivered or counted lost."""
-        st = self.call("stats.get", timeout=10)["events"]
+        st = self.call("stats.show", timeout=10)["events"]
         sub = [x for x in st["subscribers"]
                if x["subscription"] == self.consumer.subscription][0]
         w = st["workers"][0]
@@ -1970,9 +1970,9 @@ def measure_conn_memory(h, args, ctx):
         status["dpud"] = "not selected"
     elif not dse.available()[0]:
         status["dpud"] = dse.available()[1]
-    elif dse.has_methods(("fw.policy", "fw.rule.add", "fw.stats")):
+    elif dse.has_methods(("fw.policy.set", "fw.rule.add", "fw.stats.show")):
         status["dpud"] = "dse-dpud has no %s yet" % ", ".join(
-            dse.has_methods(("fw.policy", "fw.rule.add", "fw.stats")))
+            dse.has_methods(("fw.policy.set", "fw.rule.add", "fw.stats.show")))
     else:
         try:
             entry["dpud"] = fill_dpud(h, dse, n)
@@ -2015,11 +2015,11 @@ def fill_dpud(h, dse, n):
                           dport=g.UDP_FILL_PORT)
     # The flows are never answered, so each stays half-open: let the one
     # segment hold them all (by default a segment holds half the table's).
-    calls.append({"method": "fw.config",
+    calls.append({"method": "fw.config.set",
                   "params": {"max_half_open_per_segment": n}})
     dse.start(wl, None, 0, config=calls,
               args=["--conn-table", str(n)], mem="2048")
-    empty = dse.call("fw.stats")
+    empty = dse.call("fw.stats.show")
     if not isinstance(empty, dict) or "memory_bytes" not in empty:
         return {"status": "fw.stats has no memory_bytes", "stats": empty}
     dse.call("port.add", {"name": "in", "devargs": "%s,rx_pcap=%s"
@@ -2031,7 +2031,7 @@ def fill_dpud(h, dse, n):
         time.sleep(0.5)
         if not dse.running():
             raise DatapathError("exited while filling its table", dse.log())
-        st = dse.call("fw.stats")
+        st = dse.call("fw.stats.show")
         if st.get("conns", 0) != last:
             last, last_change = st.get("conns", 0), time.monotonic()
         elif time.monotonic() - last_change > 2.0 or last >= n:
@@ -2090,7 +2090,7 @@ def with_many_rules(calls):
     out = []
     for c in calls:
         if c["method"] == "fw.rule.add":
-            c = {"method": "fw.rules.apply",
+            c = {"method": "fw.rule.apply",
                  "params": {"rules": fw_rules_many(c["params"])}}
         out.append(c)
     return out
@@ -2120,13 +2120,13 @@ def fw_rules_churn(dse, sock, port, rules, seconds):
             if change:
                 flip = dict(rules[0], action="allow" if n % 2 == 0 else
                             rules[0]["action"])
-                dse.call("fw.rules.apply", {"rules": [flip]}, timeout=60)
+                dse.call("fw.rule.apply", {"rules": [flip]}, timeout=60)
                 n += 1
             time.sleep(0.25)
         st1 = dpdk_telemetry.port_stats(sock, port)
         return (st1["opackets"] - st0["opackets"]) / (time.monotonic() - t0) / 1e6, n
 
-    dse.call("fw.rules.apply", {"rules": rules}, timeout=60)
+    dse.call("fw.rule.apply", {"rules": rules}, timeout=60)
     steady, _ = rate(False)
     churned, changes = rate(True)
     out = {"steady_mpps": round(steady, 3), "changing_mpps": round(churned, 3),
@@ -2151,7 +2151,7 @@ def measure_fw_rules(h, args, ctx):
         entry["status"] = {"dse": "not selected"}
         return entry
     ok, why = dse.available()
-    missing = dse.has_methods(("fw.rules.apply",))
+    missing = dse.has_methods(("fw.rule.apply",))
     if not ok or missing:
         why = why or "dse-dpud has no %s yet" % ", ".join(missing)
         print("fw_rules   dse: %s" % why)
@@ -2207,9 +2207,9 @@ def measure_fw_rules(h, args, ctx):
         pushes = []
         for run in range(args.runs):
             t0 = time.monotonic()
-            r = dse.call("fw.rules.apply", {"rules": rules}, timeout=60)
+            r = dse.call("fw.rule.apply", {"rules": rules}, timeout=60)
             t1 = time.monotonic()
-            dse.call("fw.rules.apply",
+            dse.call("fw.rule.apply",
                      {"delete": [x["id"] for x in rules]}, timeout=60)
             t2 = time.monotonic()
             pushes.append({"push_s": round(t1 - t0, 3),
@@ -2511,7 +2511,7 @@ def print_results(results):
         if e.get("stats_per_s"):
             for k, v in e["stats_per_s"].items():
                 print("  %s %s over the window (median, per s): %s"
-                      % (k, "fw.stats" if k == "dse" else "datapath flows",
+                      % (k, "fw.stats.show" if k == "dse" else "datapath flows",
                          ", ".join("%s %d" % kv for kv in v.items())))
         if e.get("out_frame_bytes"):
             print("  bytes per frame sent: %s" % ", ".join(

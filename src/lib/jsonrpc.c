@@ -31,6 +31,7 @@
  *   requests, answers or frees the heap is trimmed (malloc_trim), at most
  *   every TRIM_EVERY_MS, so that the daemon's RSS comes back after a burst.
  */
+#include "api.h"
 #include "jsonrpc.h"
 
 #include <arpa/inet.h>
@@ -143,6 +144,10 @@ struct rate_slot {
 
 struct dse_rpc_server {
 	const struct dse_rpc_method *methods;
+	/* With a schema (dse_rpc_server_set_api()): the entry of each of 'methods', by index. */
+	const struct dse_api_program *api;
+	const struct dse_api_method **api_of;
+	unsigned n_methods;
 	void *ctx;
 	struct dse_rpc_limits lim;
 	int listen_fd;
@@ -245,6 +250,89 @@ void dse_rpc_server_limits(const struct dse_rpc_server *srv, struct dse_rpc_limi
 const struct dse_rpc_method *dse_rpc_methods(const struct dse_rpc_server *srv)
 {
 	return srv->methods;
+}
+
+int dse_rpc_server_set_api(struct dse_rpc_server *srv, const struct dse_api_program *prog,
+			   bool test_clock, char *err, size_t len)
+{
+	const struct dse_api_method **of;
+	unsigned n = 0;
+
+	while (srv->methods[n].name)
+		n++;
+	of = calloc(n ? n : 1, sizeof(*of));
+	if (of == NULL) {
+		snprintf(err, len, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		of[i] = dse_api_find(prog, srv->methods[i].name);
+		if (of[i] == NULL || strcmp(of[i]->name, srv->methods[i].name) != 0) {
+			snprintf(err, len, "%s serves method %s, which is not in its schema (api/)",
+				 prog->name, srv->methods[i].name);
+			free(of);
+			return -ENOENT;
+		}
+	}
+	for (unsigned k = 0; k < prog->n_methods; k++) {
+		const struct dse_api_method *m = &prog->methods[k];
+		unsigned i;
+
+		if ((m->flags & DSE_API_TEST_CLOCK) && !test_clock)
+			continue;
+		for (i = 0; i < n && of[i] != m; i++)
+			;
+		if (i == n) {
+			snprintf(err, len, "%s does not serve method %s of its schema (api/)",
+				 prog->name, m->name);
+			free(of);
+			return -ENOENT;
+		}
+	}
+	free(srv->api_of);
+	srv->api_of = of;
+	srv->api = prog;
+	srv->n_methods = n;
+	return 0;
+}
+
+/* Whether method 'i' of 'srv' is for local clients only. */
+static bool method_local(const struct dse_rpc_server *srv, unsigned i)
+{
+	return (srv->methods[i].flags & DSE_RPC_LOCAL) ||
+	       (srv->api_of && (srv->api_of[i]->flags & DSE_API_LOCAL));
+}
+
+json_t *dse_rpc_list_json(const struct dse_rpc_server *srv, bool remote)
+{
+	json_t *a = json_array();
+
+	if (srv->api) {
+		/* In the schema's order, which groups them by module. */
+		for (unsigned k = 0; k < srv->api->n_methods; k++) {
+			const struct dse_api_method *m = &srv->api->methods[k];
+			json_t *aliases = json_array();
+			unsigned i;
+
+			for (i = 0; i < srv->n_methods && srv->api_of[i] != m; i++)
+				;
+			if (i == srv->n_methods || (remote && method_local(srv, i))) {
+				json_decref(aliases);
+				continue;
+			}
+			for (const char *const *al = m->aliases; al && *al; al++)
+				json_array_append_new(aliases, json_string(*al));
+			json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "name", m->name, "help",
+							   m->help, "aliases", aliases));
+		}
+		return a;
+	}
+	for (unsigned i = 0; srv->methods[i].name; i++)
+		if (!(remote && (srv->methods[i].flags & DSE_RPC_LOCAL)))
+			json_array_append_new(a, json_pack("{s:s, s:s?}", "name",
+							   srv->methods[i].name, "help",
+							   srv->methods[i].help));
+	return a;
 }
 
 int dse_rpc_listen(struct dse_rpc_server *srv, const char *path, mode_t mode)
@@ -441,8 +529,21 @@ static json_t *make_error(json_t *id, int code, const char *msg)
 			 "error", "code", code, "message", msg);
 }
 
-static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, const char *name)
+/* The method 'name' (or, with a schema, one of its old names) and its schema entry. */
+static const struct dse_rpc_method *find_method(struct dse_rpc_server *srv, const char *name,
+						const struct dse_api_method **api)
 {
+	*api = NULL;
+	if (srv->api) {
+		const struct dse_api_method *m = dse_api_find(srv->api, name);
+
+		for (unsigned i = 0; m && i < srv->n_methods; i++)
+			if (srv->api_of[i] == m) {
+				*api = m;
+				return &srv->methods[i];
+			}
+		return NULL;
+	}
 	for (const struct dse_rpc_method *m = srv->methods; m->name; m++)
 		if (strcmp(m->name, name) == 0)
 			return m;
@@ -462,6 +563,13 @@ static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client 
 				    .remote = from != NULL && from->ssl != NULL,
 				    .conn = from != NULL ? from->conn_id : 0};
 	const struct dse_rpc_method *m;
+	const struct dse_api_method *api;
+	/* Room for the args of every method of today; a larger one is allocated. */
+	union {
+		max_align_t align;
+		char bytes[1024];
+	} args_buf_u;
+	void *args_buf = &args_buf_u, *args = args_buf;
 	json_t *id, *params, *result = NULL, *resp;
 	const char *ver, *method;
 	int r;
@@ -484,9 +592,10 @@ static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client 
 		return make_error(id, DSE_RPC_INVALID_PARAMS,
 				  "'params' must be an object of named parameters");
 
-	m = find_method(srv, method);
+	m = find_method(srv, method, &api);
 	/* Local methods do not exist for a client on the network. */
-	if (m != NULL && (m->flags & DSE_RPC_LOCAL) && call.remote)
+	if (m != NULL && call.remote &&
+	    ((m->flags & DSE_RPC_LOCAL) || (api && (api->flags & DSE_API_LOCAL))))
 		m = NULL;
 	if (m == NULL) {
 		char msg[300];
@@ -497,8 +606,35 @@ static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client 
 		goto out;
 	}
 	call.params = (params && json_is_object(params)) ? json_incref(params) : json_object();
+	if (api) {
+		/* The one decoder: the handler gets typed, checked values. */
+		if (api->args_size <= sizeof(args_buf_u)) {
+			args = args_buf;
+		} else {
+			args = malloc(api->args_size);
+			if (args == NULL) {
+				json_decref(call.params);
+				resp = make_error(id, DSE_RPC_INTERNAL_ERROR, "out of memory");
+				goto out;
+			}
+		}
+		if (dse_api_decode(api, call.params, args, call.err_msg, sizeof(call.err_msg)) < 0) {
+			char msg[sizeof(call.err_msg) + 64];
+
+			snprintf(msg, sizeof(msg), "%s: %s", api->name, call.err_msg);
+			json_decref(call.params);
+			if (args != args_buf)
+				free(args);
+			resp = make_error(id, DSE_RPC_INVALID_PARAMS, msg);
+			goto out;
+		}
+		call.args = args;
+		call.api = api;
+	}
 	r = m->fn(&call, &result);
 	json_decref(call.params);
+	if (args != args_buf)
+		free(args);
 	if (r < 0) {
 		if (call.err_code == 0)
 			call.err_code = DSE_RPC_APP_ERROR;
@@ -1923,6 +2059,7 @@ void dse_rpc_server_free(struct dse_rpc_server *srv)
 	clients_compact(srv);
 	free(srv->clients);
 	free(srv->pfd);
+	free(srv->api_of);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	if (srv->tls_fd >= 0)

@@ -76,6 +76,13 @@ struct dse_rpc_call {
 	 * for the server's life; 0 when it came on none (the startup config).
 	 */
 	uint64_t conn;
+	/*
+	 * The params decoded by the method's schema (api.h): its args struct,
+	 * struct dse_api_<program>_<method>; NULL on a server without one.
+	 */
+	const void *args;
+	/* The method's schema entry, NULL on a server without one. */
+	const struct dse_api_method *api;
 };
 
 /*
@@ -86,8 +93,9 @@ struct dse_rpc_call {
 struct dse_rpc_method {
 	const char *name;
 	int (*fn)(struct dse_rpc_call *call, json_t **ret_result);
-	const char *help; /* one line: what it does and its params */
-	unsigned flags;   /* DSE_RPC_LOCAL */
+	/* One line: what it does and its params.  NULL on a server with a schema: it has the help. */
+	const char *help;
+	unsigned flags; /* DSE_RPC_LOCAL (a schema's 'local' sets it too) */
 };
 
 /*
@@ -313,6 +321,26 @@ void dse_rpc_server_free(struct dse_rpc_server *srv);
 
 /* Returns the method table. */
 const struct dse_rpc_method *dse_rpc_methods(const struct dse_rpc_server *srv);
+
+struct dse_api_program;
+
+/*
+ * Binds the methods of 'srv' to the schema 'prog' (api.h): from then on
+ * every call's params are decoded by it before the handler runs (call->args),
+ * old names listed as aliases reach their method, and rpc.list and the help
+ * come from it.  Every served method must be in the schema and every method
+ * of the schema served (those flagged test_clock only when 'test_clock'):
+ * otherwise returns -ENOENT after writing which method to 'err'.
+ */
+int dse_rpc_server_set_api(struct dse_rpc_server *srv, const struct dse_api_program *prog,
+			   bool test_clock, char *err, size_t len);
+
+/*
+ * The answer of rpc.list: [{name, help, aliases}] of the methods a client
+ * may call (over TLS, not the local ones), in the schema's order when the
+ * server has one.
+ */
+json_t *dse_rpc_list_json(const struct dse_rpc_server *srv, bool remote);
 
 /*
  * Sets the error of 'call' to 'code' with a printf-style message and

@@ -24,9 +24,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import dse_api  # noqa: E402  (the client of the API schema)
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = "/usr/bin/python3"
@@ -298,61 +302,16 @@ class Vm:
 
 # ---- dse-dpud and its control socket ----
 
-class RpcError(Exception):
-    def __init__(self, error):
-        self.code = error.get("code")
-        self.message = error.get("message", "")
-        super().__init__("%s (%s)" % (self.message, self.code))
+RpcError = dse_api.RpcError
 
 
-class Rpc:
-    """A JSON-RPC 2.0 client: one JSON object per line on a Unix stream socket."""
+class Rpc(dse_api.Client):
+    """dse-dpud's control socket through the client of the API schema (scripts/dse_api.py):
+    every call is checked against api/ before it is sent; call(..., check=False) and
+    request() send what the schema refuses, to test the daemon's own checks."""
 
-    def __init__(self, path, timeout=10.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
-        self.buf = b""
-        self.next_id = 1
-
-    def close(self):
-        self.sock.close()
-
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def read_line(self):
-        """Returns the next response line (bytes), or None when the server closed."""
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line
-
-    def read(self):
-        line = self.read_line()
-        return None if line is None else json.loads(line)
-
-    def request(self, obj):
-        self.send_raw(json.dumps(obj).encode() + b"\n")
-        return self.read()
-
-    def call(self, method, params=None, **kw):
-        """Calls 'method' with 'params' (or the keyword arguments); returns the result."""
-        req = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
-        self.next_id += 1
-        if params is not None or kw:
-            req["params"] = dict(params or {}, **kw)
-        resp = self.request(req)
-        if resp is None:
-            raise ConnectionError("dse-dpud closed the connection during %s" % method)
-        if resp.get("id") != req["id"]:
-            raise AssertionError("response id %r for request %r" % (resp.get("id"), req["id"]))
-        if "error" in resp:
-            raise RpcError(resp["error"])
-        return resp["result"]
+    def __init__(self, path, timeout=10.0, program="dse-dpud"):
+        super().__init__(path, program, timeout=timeout)
 
 
 def dpud_workers():
@@ -449,7 +408,7 @@ class Dpud:
     # Counters.
 
     def stats(self):
-        return self.call("stats.get")
+        return self.call("stats.show")
 
     def ports(self):
         return {p["name"]: p for p in self.call("port.list")}
@@ -459,7 +418,7 @@ class Dpud:
 
     def fdb(self):
         """{(segment, mac in lower case): port} of the FDB (dse-dpud writes upper case)."""
-        return {(e["segment"], e["mac"].lower()): e["port"] for e in self.call("fdb.show")}
+        return {(e["segment"], e["mac"].lower()): e["port"] for e in self.call("fdb.list")}
 
     def stop(self, timeout=10.0):
         """SIGTERM, then SIGKILL after 'timeout'; removes the runtime files.

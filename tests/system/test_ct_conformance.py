@@ -122,7 +122,7 @@ def wire(lab):
     dpud = lab.start_dpud([
         {"method": "segment.add", "params": {"name": "a", "vlan": 100}},
         port_config("vm1", segment="a"), port_config("vm2", segment="a"),
-        {"method": "fw.policy", "params": {"segment": "a", "default": "deny"}},
+        {"method": "fw.policy.set", "params": {"segment": "a", "default": "deny"}},
         {"method": "fw.rule.add", "params": {"id": 1, "action": "allow", "proto": "tcp",
                                              "dport": SPORT}},
         {"method": "fw.rule.add", "params": {"id": 2, "action": "allow", "proto": "udp",
@@ -269,7 +269,7 @@ def test_rst_only_at_the_exact_sequence_number_closes(wire):
     wire.send("c", t.pkt("c", "R"), "pass")
     assert wire.conn(proto="tcp")["state"] == "CLOSE"
     t.send("s", "PA", "ct_invalid", data=b"late")
-    st = wire.dpud.call("fw.stats")
+    st = wire.dpud.call("fw.stats.show")
     assert st["rst_challenged"] == 1 and st["invalid_reasons"]["rst_window"] == 2, st
 
 
@@ -310,7 +310,7 @@ def test_syn_on_an_established_connection_reaches_the_server_and_keeps_it(wire):
     t.send("s", "SA")
     t.send("c", "A")
     assert wire.conn(proto="tcp")["state"] == "ESTABLISHED"
-    assert wire.dpud.call("fw.stats")["syn_on_open"] == 1
+    assert wire.dpud.call("fw.stats.show")["syn_on_open"] == 1
 
 
 def test_syn_on_an_established_connection_answered_by_synack_replaces_it(wire):
@@ -331,7 +331,7 @@ def test_syn_on_an_established_connection_answered_by_synack_replaces_it(wire):
     t.send("s", "PA", data=b"world")
     c = wire.conn(proto="tcp")
     assert c["state"] == "ESTABLISHED" and c["id"] != old["id"], (old, c)
-    assert wire.dpud.call("fw.stats")["replaced"] == 1
+    assert wire.dpud.call("fw.stats.show")["replaced"] == 1
 
 
 # ---- TCP Fast Open fallback and what stays strict ----------------------------
@@ -413,7 +413,7 @@ def test_icmp_errors_about_a_connection_pass_as_related_both_ways(wire):
     # The client "reports" its own segment to the server: the error does not go back to
     # the quoted packet's sender.
     wire.send("c", icmp4_error(wire, "c", cseg, 12, 0), "fw_deny")
-    st = wire.dpud.call("fw.stats")
+    st = wire.dpud.call("fw.stats.show")
     assert st["related"] == {"frag_needed": 1, "unreachable": 1, "time_exceeded": 1,
                              "param_problem": 0}, st
     assert st["related_bad_seq"] == 1, st
@@ -441,7 +441,7 @@ def test_icmp_errors_about_udp_ping_and_ipv6_flows(wire):
     quote = bytes(u6)[14:14 + 1232]
     ptb = wire.ip6("s") / inet6.ICMPv6PacketTooBig(mtu=1280) / quote
     wire.send("s", ptb, "pass")
-    st = wire.dpud.call("fw.stats")
+    st = wire.dpud.call("fw.stats.show")
     assert st["related"]["unreachable"] == 1 and st["related"]["time_exceeded"] == 1, st
     assert st["related"]["frag_needed"] == 1, st
 

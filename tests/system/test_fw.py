@@ -44,7 +44,7 @@ def fw_lab(lab):
     dpud = lab.start_dpud([
         {"method": "segment.add", "params": {"name": "a", "vlan": 100}},
         port_config("vm1", segment="a"), port_config("vm2", segment="a"),
-        {"method": "fw.policy", "params": {"segment": "a", "default": "deny"}}])
+        {"method": "fw.policy.set", "params": {"segment": "a", "default": "deny"}}])
     return dpud, vm1, vm2
 
 
@@ -56,7 +56,7 @@ def fw_lab3(lab):
     dpud = lab.start_dpud([
         {"method": "segment.add", "params": {"name": "a", "vlan": 100}}] +
         [port_config(vm.port, segment="a") for vm in vms] +
-        [{"method": "fw.policy", "params": {"segment": "a", "default": "deny"}}])
+        [{"method": "fw.policy.set", "params": {"segment": "a", "default": "deny"}}])
     return (dpud, *vms)
 
 
@@ -176,7 +176,7 @@ def test_udp_pseudo_connection_times_out_with_the_test_clock(fw_lab):
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=50, action="allow", proto="udp", src=vm1.ip)
     dpud.call("clock.freeze")
-    dpud.call("fw.config", udp=20)
+    dpud.call("fw.config.set", udp=20)
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
     vm1.send_ok([bytes(Ether(src=vm1.mac, dst=vm2.mac) / IP(src=vm1.ip, dst=vm2.ip) /
@@ -220,7 +220,7 @@ def test_a_full_connection_table_drops_new_connections_and_counts_them(fw_lab):
     eviction; datagrams of an existing connection still pass."""
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=60, action="allow", proto="udp")
-    dpud.call("fw.config", max_conns=3)
+    dpud.call("fw.config.set", max_conns=3)
     udp_echo(vm2, 6000)
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
@@ -238,7 +238,7 @@ def test_a_full_connection_table_drops_new_connections_and_counts_them(fw_lab):
     vm1.send_ok([dgram(6100 + i, b"conn-%d" % i) for i in range(3, 5)])
     d = wait_counters(dpud, {"drop.ct_full": 2}, since=start)
     assert d["drop.ct_full"] == 2, d
-    st = dpud.call("fw.stats")
+    st = dpud.call("fw.stats.show")
     assert st["full"] == 2 and st["evicted"] == 0, st
     conns = dpud.call("fw.conn.list")["conns"]
     assert len(conns) == 3 and all(c["state"] == "REPLIED" for c in conns), conns
@@ -306,11 +306,11 @@ def test_malformed_firewall_calls_get_clear_errors(fw_lab):
            ({"id": 2, "action": "allow", "segment": "nope"}, "no segment")]
     for params, words in bad:
         with pytest.raises(RpcError, match=words):
-            dpud.call("fw.rule.add", **params)
+            dpud.call("fw.rule.add", params, check=False)
     with pytest.raises(RpcError, match="allow, deny or off"):
-        dpud.call("fw.policy", segment="a", default="sometimes")
+        dpud.call("fw.policy.set", segment="a", default="sometimes", check=False)
     dpud.call("segment.add", name="b", vlan=200)
-    dpud.call("fw.policy", segment="b", default="deny")
+    dpud.call("fw.policy.set", segment="b", default="deny")
     with pytest.raises(RpcError, match="firewall policy"):
         dpud.call("segment.del", name="b")
     assert [r["id"] for r in dpud.call("fw.rule.list")] == [1]
@@ -318,19 +318,19 @@ def test_malformed_firewall_calls_get_clear_errors(fw_lab):
 
 def test_firewall_config_is_saved_and_replayed(fw_lab):
     """Steps: add two rules and a timeout; config.save.
-    Verify: the saved calls hold fw.policy, fw.config and one fw.rules.apply
-    that replaces the rules by both (a replay compiles them once), with the
-    same fields fw.rule.list reports."""
+    Verify: the saved calls hold fw.policy.set, fw.config.set and one
+    fw.rule.apply that replaces the rules by both (a replay compiles them
+    once), with the same fields fw.rule.list reports."""
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=5, priority=10, action="drop", proto="tcp",
               src="198.18.0.0/24", dport="1000-2000", direction="in")
     dpud.call("fw.rule.add", id=6, action="allow", proto="icmp")
-    dpud.call("fw.config", tcp_established=3600)
+    dpud.call("fw.config.set", tcp_established=3600)
     saved = dpud.call("config.save")
     methods = [c["method"] for c in saved]
-    assert methods.count("fw.rules.apply") == 1 and "fw.policy" in methods
-    assert "fw.config" in methods and "fw.rule.add" not in methods
-    applied = [c["params"] for c in saved if c["method"] == "fw.rules.apply"][0]
+    assert methods.count("fw.rule.apply") == 1 and "fw.policy.set" in methods
+    assert "fw.config.set" in methods and "fw.rule.add" not in methods
+    applied = [c["params"] for c in saved if c["method"] == "fw.rule.apply"][0]
     assert applied["replace"] is True and len(applied["rules"]) == 2, applied
     rule5 = applied["rules"][0]
     assert rule5["dport"] == "1000-2000" and rule5["src"] == "198.18.0.0/24", rule5
@@ -374,7 +374,7 @@ def test_a_tcp_stream_through_the_fast_path_is_tracked_to_its_end(fw_lab):
     # the FIN's own number for those the client sent before it saw the FIN
     # (rst_after_fin once the FIN is acknowledged), the next number for the
     # others (the first closes, the rest are "closed").
-    reasons = {k: v for k, v in dpud.call("fw.stats")["invalid_reasons"].items() if v}
+    reasons = {k: v for k, v in dpud.call("fw.stats.show")["invalid_reasons"].items() if v}
     assert set(reasons) <= {"closed", "rst_after_fin"}, reasons
     assert dpud.call("flow.show")["l4"]["hits"] > 1000
 
@@ -494,7 +494,7 @@ def test_frag_needed_from_a_router_reaches_the_sender_through_default_deny(fw_la
     client.stdin.write("\n")
     client.stdin.flush()
     assert int(client.stdout.readline()) == 1000
-    st = dpud.call("fw.stats")
+    st = dpud.call("fw.stats.show")
     assert st["related"]["frag_needed"] == 1 and st["unrelated"]["frag_needed"] == 1, st
 
 
@@ -519,7 +519,7 @@ def test_udp_datagram_of_8000_bytes_crosses_a_firewalled_segment_both_ways(fw_la
                      "print(len(d), d == bytes(range(250)) * 32)\n",
                      vm2.ip, check=False, timeout=30)
     assert out.stdout.split() == ["8000", "True"], out.stdout + out.stderr
-    st = dpud.call("fw.stats")
+    st = dpud.call("fw.stats.show")
     assert st["fragments"]["reassembled"] == 2 and st["fragments"]["fragmented"] == 2, st
     conns = dpud.call("fw.conn.list", proto="udp")["conns"]
     assert len(conns) == 1 and conns[0]["bytes"] == [8028, 8028], conns
@@ -582,7 +582,7 @@ def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab3, metrics):
     dpud, vm1, vm2, vm3 = fw_lab3
     lab = vm1.lab
     dpud.call("fw.rule.add", id=40, action="allow", proto="tcp", dport=7000)
-    dpud.call("fw.config", max_conns=4096)
+    dpud.call("fw.config.set", max_conns=4096)
     server = lab.popen(vm2.ns, PYTHON, "-c", ECHO_KEEP, vm2.ip, "7000", stdout=subprocess.PIPE,
                        text=True)
     assert server.stdout.readline().strip() == "listening"
@@ -597,7 +597,7 @@ def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab3, metrics):
                      vm2.ip, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert kept.stdout.readline().strip() == "up"
     for phase, src in (("one source", vm1.ip), ("spoofed", "spoof")):
-        before = dpud.call("fw.stats")
+        before = dpud.call("fw.stats.show")
         flood = lab.popen(vm1.ns, PYTHON, "-c", SYN_FLOOD, src, vm2.mac, "198.18.0.102", "7000",
                           "2.5", stdout=subprocess.PIPE, text=True)
         assert flood.stdout.readline().strip() == "ready"
@@ -607,7 +607,7 @@ def test_a_syn_flood_does_not_stop_legitimate_connections(fw_lab3, metrics):
         kept_ok = kept.stdout.readline().strip()
         sent, secs = flood.stdout.readline().split()
         flood.wait(timeout=10)
-        after = dpud.call("fw.stats")
+        after = dpud.call("fw.stats.show")
         d = {k: after[k] - before[k] for k in ("created", "evicted", "half_open_refused_source")}
         metrics.append("SYN flood (%s): %d SYNs sent in %.1f s (%.0f/s), %d connections "
                        "created, %d evicted, %d refused at the source limit; 5 of 5 legitimate "
@@ -640,7 +640,7 @@ def test_rules_apply_checks_the_whole_change_set_before_any_change(fw_lab):
     counts (1 replaced, 2 added) and is in force at once (ping now dropped
     by rule 1, whose hits carried over); the deletion leaves rule 1 only;
     'replace' leaves exactly the rules given; config.save holds one
-    fw.rules.apply with every rule."""
+    fw.rule.apply with every rule."""
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=1, action="allow", proto="icmp")
     assert " 2 received" in vm1.ping(vm2.ip, count=2).stdout
@@ -651,7 +651,7 @@ def test_rules_apply_checks_the_whole_change_set_before_any_change(fw_lab):
         return dict({"id": i, "action": "allow", "proto": "tcp", "dport": 1000 + i}, **kw)
 
     bad = [({"rules": [rule(2), rule(3), rule(4), rule(5, src="198.18.0.0/33")]},
-            r"rules\[3\] \(id 5\).*src"),
+            r"parameter 'rules\[3\]\.src'"),
            ({"rules": [rule(2, segment="nope")]}, r"rules\[0\] \(id 2\).*no segment 'nope'"),
            ({"rules": [rule(2), rule(3), rule(2)]}, r"rules\[0\] and rules\[2\].*id 2"),
            ({"rules": [rule(2)], "delete": [7]}, r"delete\[0\]: no rule 7"),
@@ -659,16 +659,16 @@ def test_rules_apply_checks_the_whole_change_set_before_any_change(fw_lab):
            ({"rules": [rule(2)], "delete": [1], "replace": True}, r"'delete'"),
            ({"rules": [rule(2)], "policies": [{"segment": "a", "default": "maybe"}]},
             r"policies\[0\].*allow, deny or off"),
-           ({"rules": [{"id": 2}]}, r"rules\[0\] \(id 2\).*action"),
-           ({"rules": "all"}, r"must be lists")]
+           ({"rules": [{"id": 2}]}, r"parameter 'rules\[0\]\.action' is missing"),
+           ({"rules": "all"}, r"parameter 'rules' must be a list")]
     for params, words in bad:
         with pytest.raises(RpcError, match=words):
-            dpud.call("fw.rules.apply", params)
+            dpud.call("fw.rule.apply", params, check=False)
         assert [(r["id"], r["action"]) for r in dpud.call("fw.rule.list")] == [(1, "allow")]
     assert " 2 received" in vm1.ping(vm2.ip, count=2).stdout
 
     hits = dpud.call("fw.rule.list")[0]["hits"]
-    r = dpud.call("fw.rules.apply", rules=[rule(2), {"id": 1, "action": "drop", "proto": "icmp"},
+    r = dpud.call("fw.rule.apply", rules=[rule(2), {"id": 1, "action": "drop", "proto": "icmp"},
                                            rule(3)],
                   policies=[{"segment": "a", "default": "allow"}])
     assert (r["rules"], r["added"], r["replaced"], r["deleted"]) == (3, 2, 1, 0), r
@@ -678,14 +678,14 @@ def test_rules_apply_checks_the_whole_change_set_before_any_change(fw_lab):
     assert " 0 received" in vm1.ping(vm2.ip, count=2).stdout
     saved = dpud.call("config.save")
     assert {"segment": "a", "default": "allow"} in [c["params"] for c in saved
-                                                    if c["method"] == "fw.policy"]
-    applied = [c["params"] for c in saved if c["method"] == "fw.rules.apply"]
+                                                    if c["method"] == "fw.policy.set"]
+    applied = [c["params"] for c in saved if c["method"] == "fw.rule.apply"]
     assert len(applied) == 1 and applied[0]["replace"] is True, applied
     assert sorted(x["id"] for x in applied[0]["rules"]) == [1, 2, 3], applied
 
-    r = dpud.call("fw.rules.apply", delete=[2, 3])
+    r = dpud.call("fw.rule.apply", delete=[2, 3])
     assert (r["rules"], r["deleted"]) == (1, 2), r
-    r = dpud.call("fw.rules.apply", rules=[rule(9)], replace=True)
+    r = dpud.call("fw.rule.apply", rules=[rule(9)], replace=True)
     assert (r["rules"], r["added"]) == (1, 1), r
     assert [x["id"] for x in dpud.call("fw.rule.list")] == [9]
     assert " 2 received" in vm1.ping(vm2.ip, count=2).stdout  # policy allow, rule 1 gone
@@ -725,7 +725,7 @@ def test_ten_thousand_rules_arrive_in_one_call_and_are_in_force(fw_lab):
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=10001, action="allow", proto="icmp", priority=5000)
     rules = ten_thousand_rules(vm1, vm2)
-    line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "fw.rules.apply",
+    line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "fw.rule.apply",
                        "params": {"rules": rules}}, separators=(",", ":"))
     assert len(line) > 1 << 20
     listen(vm2, 27000)
@@ -734,7 +734,7 @@ def test_ten_thousand_rules_arrive_in_one_call_and_are_in_force(fw_lab):
                            vm2.ip, stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(0.5)
-        r = dpud.call("fw.rules.apply", rules=rules)
+        r = dpud.call("fw.rule.apply", rules=rules)
         assert (r["rules"], r["added"]) == (10001, 10000), r
         assert r["compile_ms"] > 0
         out = pinger.communicate(timeout=30)[0]
@@ -747,7 +747,7 @@ def test_ten_thousand_rules_arrive_in_one_call_and_are_in_force(fw_lab):
     assert connect(vm1, vm2.ip, 27001, timeout=1) == "timeout"
     conns = dpud.call("fw.conn.list", proto="tcp", port=27000)["conns"]
     assert [c["rule"] for c in conns] == [7000], conns
-    r = dpud.call("fw.rules.apply", delete=list(range(1, 10001)))
+    r = dpud.call("fw.rule.apply", delete=list(range(1, 10001)))
     assert (r["rules"], r["deleted"]) == (1, 10000), r
     assert [x["id"] for x in dpud.call("fw.rule.list")] == [10001]
 
@@ -762,16 +762,19 @@ def test_rules_apply_is_bounded(fw_lab):
     dpud, vm1, vm2 = fw_lab
     dpud.call("fw.rule.add", id=1, action="allow", proto="icmp")
     many = [{"id": i, "action": "drop"} for i in range(1, 32771)]
-    for params in ({"rules": many}, {"delete": list(range(1, 32771))},
-                   {"policies": [{"segment": "a", "default": "deny"}] * 257}):
+    for params, words in (({"rules": many}, "'rules' must be a list of 0 to 32768 items"),
+                          ({"delete": list(range(1, 32771))},
+                           "'delete' must be a list of 0 to 32768 items"),
+                          ({"policies": [{"segment": "a", "default": "deny"}] * 257},
+                           "'policies' must be a list of 0 to 256 items")):
         t0 = time.monotonic()
-        with pytest.raises(RpcError, match="at most 32768 rules"):
-            dpud.call("fw.rules.apply", params)
+        with pytest.raises(RpcError, match=words):
+            dpud.call("fw.rule.apply", params, check=False)
         assert time.monotonic() - t0 < 2
     c = dpud.connect()
     try:
         try:
-            c.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"fw.rules.apply","params":{"rules":['
+            c.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"fw.rule.apply","params":{"rules":['
                        + b'{"id":1,"action":"allow"},' * ((4 << 20) // 25) + b'{"id":2}]}}\n')
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server refused the line and closed before it all went out

@@ -392,7 +392,7 @@ def test_hostd_lab_dpu_control_port_serves_only_the_host_role(lab, tmp_path):
 def fw_on_dpu(lab, dpu):
     """What dse-dpud of 'dpu' holds of the firewall: ({segment: default}, [rule ids])."""
     pols = {c["params"]["segment"]: c["params"]["default"]
-            for c in lab.dpud(dpu, "config.save") if c["method"] == "fw.policy"}
+            for c in lab.dpud(dpu, "config.save") if c["method"] == "fw.policy.set"}
     return pols, sorted(r["id"] for r in lab.dpud(dpu, "fw.rule.list"))
 
 

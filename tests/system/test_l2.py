@@ -181,7 +181,7 @@ def test_ageing_with_the_test_clock_forgets_and_then_floods(three_vms):
     dpud, (vm1, vm2, vm3) = three_vms
     assert dpud.call("clock.freeze")["frozen"] is True
     announce(dpud, [vm1, vm2])
-    conf = dpud.call("fdb.config", ageing_time=10)
+    conf = dpud.call("fdb.config.set", ageing_time=10)
     assert conf["ageing_time"] == 10
     c1, c3 = vm1.capture(), vm3.capture()
     for batch in ("a", "b"):
@@ -190,12 +190,12 @@ def test_ageing_with_the_test_clock_forgets_and_then_floods(three_vms):
     assert c3.matching("known-") == []
 
     dpud.call("clock.advance", seconds=5)
-    ages = {e["mac"]: e["age"] for e in dpud.call("fdb.show")}
+    ages = {e["mac"]: e["age"] for e in dpud.call("fdb.list")}
     assert ages == {vm1.mac: 5, vm2.mac: 5}, ages
 
     start = counters(dpud.stats())
     dpud.call("clock.advance", seconds=6)
-    assert dpud.call("fdb.show") == []
+    assert dpud.call("fdb.list") == []
     assert delta(counters(dpud.stats()), start).get("fdb.aged") == 2
 
     c2 = vm2.capture()
@@ -250,7 +250,7 @@ def test_a_full_fdb_stops_learning_but_keeps_forwarding(three_vms):
     broadcast was still delivered; the frame to vm3's (unlearned) MAC is
     flooded and reaches vm3 and vm2."""
     dpud, (vm1, vm2, vm3) = three_vms
-    assert dpud.call("fdb.config", max_entries=2)["max_entries"] == 2
+    assert dpud.call("fdb.config.set", max_entries=2)["max_entries"] == 2
     announce(dpud, [vm1, vm2])
     c1, c2, c3 = vm1.capture(), vm2.capture(), vm3.capture()
     start = counters(dpud.stats())
@@ -262,4 +262,4 @@ def test_a_full_fdb_stops_learning_but_keeps_forwarding(three_vms):
     vm1.send_ok([l2_frame(vm1.mac, vm3.mac, "to-unlearned")])
     assert len(c3.wait_matching("to-unlearned", 1)) == 1
     assert len(c2.wait_matching("to-unlearned", 1)) == 1
-    assert dpud.call("fdb.config")["entries"] == 2
+    assert dpud.call("fdb.config.set")["entries"] == 2

@@ -259,7 +259,7 @@ def test_daemons_report_the_identity_of_the_topology(state, up):
     for h, host in enumerate(TOPOLOGY["hosts"], 1):
         for n, want in enumerate(host["dpus"], 1):
             if "--identity" in dpud_help:
-                got = rpc(state / ("h%d-d%d" % (h, n)) / "run" / "dpud.sock", "dp.identity")
+                got = rpc(state / ("h%d-d%d" % (h, n)) / "run" / "dpud.sock", "dp.identity.show")
                 assert {k: got[k] for k in keys} == want, got
         if hostd_built:
             listed = {d["name"]: d for d in rpc(state / ("h%d" % h) / "hostd.sock", "dpu.list")}
@@ -504,7 +504,7 @@ with open(os.path.join(state, "run", "argv.json"), "w") as f:
 def dpud_answers(path):
     try:
         s = socket.socket(socket.AF_UNIX); s.settimeout(1); s.connect(path)
-        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"dp.info"}\n')
+        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"dp.show"}\n')
         ok = b"result" in s.recv(65536); s.close(); return ok
     except OSError:
         return False

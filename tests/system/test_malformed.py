@@ -112,7 +112,7 @@ def test_malformed_frames_are_dropped_under_their_reason(jumbo_vms):
 
     p = vm1.ping(vm2.ip, count=3)
     assert " 3 received" in p.stdout, p.stdout + p.stderr
-    assert dpud.call("dp.info")["ports"] == 2
+    assert dpud.call("dp.show")["ports"] == 2
     assert dpud.alive()
 
 

@@ -60,7 +60,7 @@ class Overlay:
         return rpc_call(str(self.state / dpu / "run" / "dpud.sock"), method, params, timeout=10)
 
     def drops(self, dpu):
-        return self.call(dpu, "stats.get")["drops"]
+        return self.call(dpu, "stats.show")["drops"]
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_overlay_vms_on_two_hosts_ping_and_learn_each_other(ov):
         tep = ov.call("h%d-d1" % h, "tep.show")
         assert tep["ip"] == TEP[h] and [(x["ip"], x["mac"] is not None) for x in tep["peers"]] \
             == [(TEP[3 - h], True)], tep
-        fdb = {(e["mac"], e["port"]) for e in ov.call("h%d-d1" % h, "fdb.show", segment="ov")}
+        fdb = {(e["mac"], e["port"]) for e in ov.call("h%d-d1" % h, "fdb.list", segment="ov")}
         assert (VM_MAC[3 - h], "tep-" + TEP[3 - h]) in fdb, fdb
         assert (VM_MAC[h], "vm1") in fdb, fdb
 

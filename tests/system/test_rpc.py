@@ -80,9 +80,9 @@ BAD_REQUESTS = [
      INVALID_PARAMS, 22, "unicast"),
     ("short MAC", req("fdb.add", {"segment": "a", "mac": "02:00:00:00:01", "port": "x"}, id=23),
      INVALID_PARAMS, 23, "MAC"),
-    ("ageing time negative", req("fdb.config", {"ageing_time": -5}, id=24), INVALID_PARAMS, 24,
+    ("ageing time negative", req("fdb.config.set", {"ageing_time": -5}, id=24), INVALID_PARAMS, 24,
      "ageing_time"),
-    ("bad log level", req("log.level", {"level": "loud"}, id=25), INVALID_PARAMS, 25, "level"),
+    ("bad log level", req("log.set", {"level": "loud"}, id=25), INVALID_PARAMS, 25, "level"),
 ]
 
 
@@ -108,7 +108,7 @@ def test_bad_requests_get_the_right_error_and_change_nothing(dpud):
         assert resp["error"]["code"] == code, (what, resp)
         assert resp["id"] == id_, (what, resp)
         assert text in resp["error"]["message"] and resp["error"]["message"], (what, resp)
-        assert rpc.call("dp.info")["segments"] == 1, what
+        assert rpc.call("dp.show")["segments"] == 1, what
     assert (rpc.call("segment.list"), rpc.call("port.list")) == before
     assert dpud.alive()
 
@@ -129,7 +129,7 @@ def test_batches_answer_each_call_in_order(dpud):
     resp = send_line(rpc, batch)
     assert isinstance(resp, list) and len(resp) == 4, resp
     assert resp[0]["id"] == 1 and {m["name"] for m in resp[0]["result"]} >= {"rpc.list",
-                                                                             "stats.get"}
+                                                                             "stats.show"}
     assert resp[1]["id"] == 2 and resp[1]["error"]["code"] == NO_METHOD
     assert resp[2]["id"] is None and resp[2]["error"]["code"] == INVALID_REQUEST
     assert resp[3]["id"] == 3 and [s["name"] for s in resp[3]["result"]] == ["a", "b"]
@@ -137,7 +137,7 @@ def test_batches_answer_each_call_in_order(dpud):
     resp = send_line(rpc, [])
     assert isinstance(resp, dict) and resp["error"]["code"] == INVALID_REQUEST, resp
 
-    rpc.send_raw(json.dumps([{"jsonrpc": "2.0", "method": "dp.info"},
+    rpc.send_raw(json.dumps([{"jsonrpc": "2.0", "method": "dp.show"},
                              {"jsonrpc": "2.0", "method": "segment.del",
                               "params": {"name": "b"}}]).encode() + b"\n")
     resp = send_line(rpc, req("segment.list", id=99))
@@ -151,14 +151,14 @@ def test_requests_split_or_pipelined_are_served(dpud):
     Verify: every request is answered once, in order, with its own id; blank
     lines get no answer."""
     rpc = dpud.connect()
-    line = json.dumps(req("dp.info", id=7)).encode() + b"\n"
+    line = json.dumps(req("dp.show", id=7)).encode() + b"\n"
     for part in (line[:5], line[5:20], line[20:]):
         rpc.send_raw(part)
     assert rpc.read()["id"] == 7
-    rpc.send_raw(b"".join(json.dumps(req("clock.get", id=i)).encode() + b"\n"
+    rpc.send_raw(b"".join(json.dumps(req("clock.show", id=i)).encode() + b"\n"
                           for i in (8, 9, 10)))
     assert [rpc.read()["id"] for _ in range(3)] == [8, 9, 10]
-    rpc.send_raw(b"\n\r\n" + json.dumps(req("clock.get", id=11)).encode() + b"\r\n")
+    rpc.send_raw(b"\n\r\n" + json.dumps(req("clock.show", id=11)).encode() + b"\r\n")
     assert rpc.read()["id"] == 11
 
 
@@ -191,7 +191,7 @@ def test_a_huge_line_is_refused_and_the_daemon_keeps_serving(dpud):
         pass
     t.join(timeout=10)
     big.close()
-    assert dpud.connect().call("dp.info")["segments"] == 1
+    assert dpud.connect().call("dp.show")["segments"] == 1
     assert dpud.alive()
 
 
@@ -213,7 +213,7 @@ def test_clients_beyond_the_limit_take_the_slots_of_idle_ones(dpud):
             assert rc in (0, errno.EISCONN), os.strerror(rc)
         conns[5].sendall(b'{"jsonrpc": "2.0", "id": 1, "meth')
         last = conns[-1]
-        last.sendall(json.dumps(req("dp.info", id=70)).encode() + b"\n")
+        last.sendall(json.dumps(req("dp.show", id=70)).encode() + b"\n")
         for c in conns[:10]:
             c.close()
         buf = b""
@@ -225,5 +225,5 @@ def test_clients_beyond_the_limit_take_the_slots_of_idle_ones(dpud):
     finally:
         for c in conns:
             c.close()
-    assert Rpc(dpud.sock).call("dp.info")["segments"] == 1
+    assert Rpc(dpud.sock).call("dp.show")["segments"] == 1
     assert dpud.alive()

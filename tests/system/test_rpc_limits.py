@@ -62,13 +62,13 @@ def start(lab, pki=None, segments=0):
     dpud = lab.start_dpud(calls, extra_args=extra)
     # Warm up what the attacks and the probes use, so that RSS measures only the attack.
     rpc = dpud.connect()
-    for m in ("dp.info", "drops.list", "segment.list", "rpc.list"):
+    for m in ("dp.show", "drops.list", "segment.list", "rpc.list"):
         rpc.call(m)
     rpc.close()
     return dpud
 
 
-def probe(lab, dpud, seconds, pki=None, method="dp.info", connect=False, interval=10):
+def probe(lab, dpud, seconds, pki=None, method="dp.show", connect=False, interval=10):
     """Starts the well-behaved client (Unix, or TLS from 127.0.0.1 with 'pki')."""
     if not pki:
         return lab.track(rpc_load.probe_unix(dpud.sock, seconds, method, connect, interval))
@@ -81,7 +81,7 @@ def probe(lab, dpud, seconds, pki=None, method="dp.info", connect=False, interva
 
 
 def rpc_stats(dpud):
-    return dpud.connect().call("dp.info")
+    return dpud.connect().call("dp.show")
 
 
 # ---- 3. a batch line that costs gigabytes ----

@@ -41,7 +41,7 @@ def test_a_port_added_at_runtime_gets_traffic_and_leaves_no_trace_when_removed(l
     assert len(c3.wait_matching("unicast-to-vm3", 1)) == 1
 
     dpud.call("port.del", name="vm3")
-    assert [e for e in dpud.call("fdb.show") if e["port"] == "vm3"] == []
+    assert [e for e in dpud.call("fdb.list") if e["port"] == "vm3"] == []
     assert ("a", vm3.mac) not in dpud.fdb()
     assert "vm3" not in dpud.ports()
     assert sorted({s["name"]: s for s in dpud.call("segment.list")}["a"]["ports"]) == \
@@ -88,16 +88,16 @@ def test_saved_config_replayed_into_a_fresh_daemon_reproduces_it(lab):
     first.call("port.set", name="vm2", segment="d")
     first.call("port.set", name="tr1", segments=["a", "b", "d"])
     first.call("fdb.add", segment="a", mac="02:00:00:00:00:aa", port="vm1")
-    first.call("fdb.config", ageing_time=120)
-    first.call("log.level", level="info")
+    first.call("fdb.config.set", ageing_time=120)
+    first.call("log.set", level="info")
     announce(first, [vm1])
 
     def state(d):
         return {"segments": d.call("segment.list"),
                 "ports": without_counters(d.call("port.list")),
-                "fdb": [e for e in d.call("fdb.show") if e["static"]],
-                "ageing": d.call("fdb.config")["ageing_time"],
-                "log": d.call("log.level")["level"]}
+                "fdb": [e for e in d.call("fdb.list") if e["static"]],
+                "ageing": d.call("fdb.config.set")["ageing_time"],
+                "log": d.call("log.set")["level"]}
 
     saved = first.call("config.save")
     want = state(first)
@@ -110,7 +110,7 @@ def test_saved_config_replayed_into_a_fresh_daemon_reproduces_it(lab):
     got = wait_for(lambda: state(second), lambda s: s == want, timeout=5)
     assert got == want
     assert second.call("config.save") == saved
-    assert len(second.call("fdb.show")) == 1, "a learned entry was saved as static"
+    assert len(second.call("fdb.list")) == 1, "a learned entry was saved as static"
 
 
 def test_saved_config_keeps_the_fdb_size_limit(lab):
@@ -119,11 +119,11 @@ def test_saved_config_keeps_the_fdb_size_limit(lab):
     Verify: the fresh daemon's fdb.config has max_entries 100 and ageing_time 60.
     (Fails while config.save writes fdb.config with ageing_time only.)"""
     first = lab.start_dpud([])
-    first.call("fdb.config", max_entries=100, ageing_time=60)
+    first.call("fdb.config.set", max_entries=100, ageing_time=60)
     saved = first.call("config.save")
     first.stop()
     second = lab.start_dpud(saved)
-    conf = second.call("fdb.config")
+    conf = second.call("fdb.config.set")
     assert conf["ageing_time"] == 60
     assert conf["max_entries"] == 100, \
         "config.save lost fdb.config max_entries; it saved: %s" % saved

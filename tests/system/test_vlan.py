@@ -231,4 +231,4 @@ def test_moving_a_port_to_another_segment_leaves_no_path_from_the_old_one(vlan_l
     got = {"a2": len(ca2.stop()), "t1": [vlan_of(f) for f in ct.stop()]}
     assert got == {"a2": 0, "t1": []}, \
         "segment a traffic followed ports that left it: %s (counters %s, fdb %s)" % (
-            got, d, dpud.call("fdb.show"))
+            got, d, dpud.call("fdb.list"))

@@ -47,7 +47,7 @@ def two_workers(lab):
     lab.static_arp()
     dpud = lab.start_dpud([{"method": "segment.add", "params": {"name": "a", "vlan": 100}}] +
                           [worker_port(vm) for vm in vms], extra_args=["--workers", "2"])
-    info = dpud.call("dp.info")
+    info = dpud.call("dp.show")
     assert info["workers"] == 2, info
     return (dpud, *vms)
 
@@ -102,7 +102,7 @@ def test_a_connection_whose_directions_reach_different_workers(two_workers):
     dp_conn_owner) was handed over: exactly its frames in that worker's
     handoff_out and the owner's handoff_in; nothing was dropped."""
     dpud, vm1, vm2, vm3 = two_workers
-    dpud.call("fw.policy", segment="a", default="deny")
+    dpud.call("fw.policy.set", segment="a", default="deny")
     dpud.call("fw.rule.add", id=1, action="allow", proto="tcp", dport=80)
     a, b = "198.18.0.201", "198.18.0.202"
     owner = conn_owner(a, b, 2)

@@ -37,6 +37,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "acl.h"
+#include "dse_api.h"
 #include "conntrack.h"
 #include "events.h"
 #include "fdb.h"
@@ -49,11 +50,12 @@ struct dp_cmd;
 
 #define DSE_VNI_SLOTS 1024 /* twice the largest number of segments, a power of two */
 
-#define DSE_MAX_PORTS    64 /* ports of one datapath (DPDK ethdevs) */
-#define DSE_MAX_TEPS     64 /* peer tunnel endpoints, each a virtual port after the ports */
+/* What one DPU holds is the API schema's limits (api/types.json), so dse-hostd refuses the same. */
+#define DSE_MAX_PORTS    DSE_API_LIMIT_DPU_PORTS /* ports of one datapath (DPDK ethdevs) */
+#define DSE_MAX_TEPS     DSE_API_LIMIT_DPU_PEERS /* peer TEPs, each a virtual port after the ports */
 #define DSE_MAX_VPORTS   (DSE_MAX_PORTS + DSE_MAX_TEPS)
-#define DSE_MAX_SEGMENTS 256
-#define DSE_NAME_MAX     32
+#define DSE_MAX_SEGMENTS DSE_API_LIMIT_DPU_SEGMENTS
+#define DSE_NAME_MAX     (DSE_API_LIMIT_NAME_MAX + 1) /* with its NUL */
 /* Virtual ports of peer TEPs are named this and the address; port.add refuses it. */
 #define DSE_TEP_PORT_PREFIX "tep-"
 #define DSE_NO_SEGMENT   0xffff
@@ -219,7 +221,7 @@ struct dse_dp {
 	 */
 	struct dse_fw_ruleset *_Atomic fw;
 	uint64_t ct_mem_bytes;          /* DPDK memory the connection tables took */
-	/* Several workers: the connections allowed over all their tables (fw.config max_conns). */
+	/* Several workers: the connections allowed over all their tables (max_conns). */
 	struct dse_ct_budget ct_budget;
 	bool fw_on;                     /* some segment has the firewall on (dp_segments_rebuild) */
 	struct dse_fw_denylog denylog;  /* rate-limited log of denials */

@@ -455,6 +455,7 @@ int main(int argc, char **argv)
 	struct dse_tls_conf tls = {0};
 	struct dse_rpc_server *srv = NULL;
 	int eal_argc = argc, sep = -1, r;
+	char err[512];
 	unsigned lcores[DSE_MAX_WORKERS];
 
 	for (int i = 1; i < argc; i++) {
@@ -542,6 +543,11 @@ int main(int argc, char **argv)
 	srv = methods ? dse_rpc_server_new(methods, NULL) : NULL;
 	if (srv == NULL)
 		return 1;
+	/* Every method is in the schema and served through its one decoder (api/README.md). */
+	if (dse_rpc_server_set_api(srv, &dse_api_dpud, o.test_clock, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dse-dpud: %s\n", err);
+		return 1;
+	}
 	r = dp_start(lcores);
 	if (r < 0) {
 		fprintf(stderr, "dse-dpud: could not start the worker: %s\n", strerror(-r));

@@ -153,51 +153,8 @@ int dse_dpud_identity_load(const char *path, char *err, size_t err_len)
 
 /* ---- parameters shared by the modules' methods ---- */
 
-/* Names of ports and segments: 1..31 characters of [A-Za-z0-9_.-]. */
-int dse_dpud_check_name(struct dse_rpc_call *call, const char *what, const char *name)
+int dse_dpud_find_segment(struct dse_rpc_call *call, const char *name, uint16_t *ret)
 {
-	size_t len = strlen(name);
-
-	if (len == 0 || len >= DSE_NAME_MAX)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "%s name must be 1 to %d characters", what, DSE_NAME_MAX - 1);
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "%s name '%s' may hold only letters, digits, '_', "
-					     "'.' and '-'",
-					     what, name);
-	return 0;
-}
-
-/*
- * Port names: those of check_name(), less the prefix DSE_TEP_PORT_PREFIX in
- * any case.  It is the namespace of the virtual ports of peer TEPs
- * (tep-<address>), so fdb.show, tep.show and the firewall never name two
- * ports alike.
- */
-int dse_dpud_check_port_name(struct dse_rpc_call *call, const char *name)
-{
-	int r = dse_dpud_check_name(call, "port", name);
-
-	if (r < 0)
-		return r;
-	if (strncasecmp(name, DSE_TEP_PORT_PREFIX, strlen(DSE_TEP_PORT_PREFIX)) == 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "port name '%s': names that begin with '" DSE_TEP_PORT_PREFIX
-				     "' are reserved for the ports of peer TEPs; choose another",
-				     name);
-	return 0;
-}
-
-int dse_dpud_get_segment(struct dse_rpc_call *call, const char *key, bool required,
-			 uint16_t *ret)
-{
-	const char *name;
-	int r = dse_rpc_param_str(call, key, required, &name);
-
-	if (r < 0)
-		return r;
 	*ret = dp_segment_find(name);
 	if (*ret == DSE_NO_SEGMENT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
@@ -205,33 +162,12 @@ int dse_dpud_get_segment(struct dse_rpc_call *call, const char *key, bool requir
 	return 0;
 }
 
-int dse_dpud_get_port(struct dse_rpc_call *call, const char *key, bool required, uint16_t *ret)
+int dse_dpud_find_port(struct dse_rpc_call *call, const char *name, uint16_t *ret)
 {
-	const char *name;
-	int r = dse_rpc_param_str(call, key, required, &name);
-
-	if (r < 0)
-		return r;
 	*ret = dp_port_find(name);
 	if (*ret == DSE_NO_PORT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "no port '%s' (port.list shows them)",
 				     name);
-	return 0;
-}
-
-int dse_dpud_get_mac(struct dse_rpc_call *call, const char *key, struct rte_ether_addr *mac)
-{
-	const char *s;
-	int r = dse_rpc_param_str(call, key, true, &s);
-
-	if (r < 0)
-		return r;
-	if (rte_ether_unformat_addr(s, mac) < 0 || strlen(s) != 17)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'%s' is not a MAC address like 02:00:00:00:00:01", s);
-	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'%s' is not a unicast MAC address", s);
 	return 0;
 }
 
@@ -249,15 +185,7 @@ json_t *dse_dpud_mac_json(const uint8_t *mac)
 
 static int rpc_list(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *a = json_array();
-
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
-	for (const struct dse_rpc_method *m = dse_rpc_methods(call->srv); m->name; m++)
-		if (!(call->remote && (m->flags & DSE_RPC_LOCAL)))
-			json_array_append_new(a, json_pack("{s:s, s:s}", "name", m->name, "help",
-							   m->help));
-	*ret = a;
+	*ret = dse_rpc_list_json(call->srv, call->remote);
 	return 0;
 }
 
@@ -288,8 +216,6 @@ static int dp_info(struct dse_rpc_call *call, json_t **ret)
 {
 	unsigned n_ports = 0, n_segs = 0;
 
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
 	for (int i = 0; i < DSE_MAX_PORTS; i++)
 		n_ports += dp.ports[i].used;
 	for (int i = 0; i < DSE_MAX_SEGMENTS; i++)
@@ -313,8 +239,6 @@ static int dp_identity(struct dse_rpc_call *call, json_t **ret)
 {
 	json_t *o;
 
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
 	if (identity == NULL)
 		return dse_rpc_error(
 			call, DSE_RPC_APP_ERROR,
@@ -394,8 +318,7 @@ static void core_stats(json_t *stats)
 
 static int stats_get(struct dse_rpc_call *call, json_t **ret)
 {
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
+	RTE_SET_USED(call);
 	*ret = json_object();
 	dse_modules_stats(*ret);
 	return 0;
@@ -403,12 +326,11 @@ static int stats_get(struct dse_rpc_call *call, json_t **ret)
 
 static int drops_list(struct dse_rpc_call *call, json_t **ret)
 {
+	RTE_SET_USED(call);
 	const struct dse_drop_reason *const *drops;
 	unsigned n = dse_drops(&drops);
 	json_t *a;
 
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
 	a = json_array();
 	for (unsigned d = 0; d < n; d++) {
 		char node[RTE_NODE_NAMESIZE];
@@ -424,25 +346,21 @@ static int drops_list(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- log level and the test clock ---- */
 
-static int log_level(struct dse_rpc_call *call, json_t **ret)
+static int log_show(struct dse_rpc_call *call, json_t **ret)
 {
-	const char *name;
-	enum dse_log_level level;
-	int r;
-
-	if (dse_rpc_params_only(call, "level", NULL) < 0)
-		return -EINVAL;
-	r = dse_rpc_param_str(call, "level", false, &name);
-	if (r == -EINVAL)
-		return r;
-	if (r == 0) {
-		if (dse_log_level_parse(name, &level) < 0)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "level must be err, warn, notice, info or debug");
-		dse_log_set_level(level);
-	}
+	RTE_SET_USED(call);
 	*ret = json_pack("{s:s}", "level", dse_log_level_name(dse_log_get_level()));
 	return 0;
+}
+
+static int log_set(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_dpud_log_set *a = call->args;
+
+	/* The schema's values are syslog's, as enum dse_log_level's. */
+	if (a->has_level)
+		dse_log_set_level((enum dse_log_level)a->level);
+	return log_show(call, ret);
 }
 
 static json_t *clock_json(void)
@@ -453,16 +371,14 @@ static json_t *clock_json(void)
 
 static int clock_get(struct dse_rpc_call *call, json_t **ret)
 {
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
+	RTE_SET_USED(call);
 	*ret = clock_json();
 	return 0;
 }
 
 static int clock_freeze(struct dse_rpc_call *call, json_t **ret)
 {
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
+	RTE_SET_USED(call);
 	dse_clock_freeze();
 	*ret = clock_json();
 	return 0;
@@ -470,8 +386,7 @@ static int clock_freeze(struct dse_rpc_call *call, json_t **ret)
 
 static int clock_release(struct dse_rpc_call *call, json_t **ret)
 {
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
+	RTE_SET_USED(call);
 	dse_clock_release();
 	*ret = clock_json();
 	return 0;
@@ -492,12 +407,9 @@ static int clock_tick(void *arg)
 
 static int clock_advance(struct dse_rpc_call *call, json_t **ret)
 {
-	double s;
+	const struct dse_api_dpud_clock_advance *a = call->args;
 
-	if (dse_rpc_params_only(call, "seconds", NULL) < 0 ||
-	    dse_rpc_param_num(call, "seconds", true, 0, 86400.0 * 365, &s) < 0)
-		return -EINVAL;
-	dse_clock_advance((uint64_t)(s * 1e9));
+	dse_clock_advance((uint64_t)(a->seconds * 1e9));
 	dp_call(clock_tick, NULL);
 	*ret = clock_json();
 	return 0;
@@ -515,7 +427,7 @@ static int core_config_save(json_t *calls)
 {
 	if (dse_log_get_level() != DSE_LOG_NOTICE)
 		json_array_append_new(calls, dse_dpud_call_json(
-						     "log.level",
+						     "log.set",
 						     json_pack("{s:s}", "level",
 							       dse_log_level_name(dse_log_get_level()))));
 	return 0;
@@ -523,11 +435,10 @@ static int core_config_save(json_t *calls)
 
 static int config_save(struct dse_rpc_call *call, json_t **ret)
 {
+	RTE_SET_USED(call);
 	json_t *a;
 	int r;
 
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
 	a = json_array();
 	r = dse_modules_config_save(a);
 	if (r < 0) {
@@ -585,26 +496,24 @@ int dse_config_replay(struct dse_rpc_server *srv, const char *path)
 /* ---- the core module ---- */
 
 static const struct dse_rpc_method core_methods[] = {
-	{"rpc.list", rpc_list, "lists the methods with a line of help each"},
-	{"dp.info", dp_info,
-	 "version, worker lcore, idle sleep, buffers, config generation, control channel counters"},
-	{"dp.identity", dp_identity,
-	 "vendor, model, hw_version, fw_version, serial, pci, name and config generation"},
-	{"stats.get", stats_get, "port, node and drop-reason counters"},
-	{"drops.list", drops_list, "every drop reason with its node and description"},
-	{"log.level", log_level, "shows or sets the log level: [level]"},
-	{"config.save", config_save, "the running config as a list of replayable calls"},
-	{NULL, NULL, NULL},
+	{"rpc.list", rpc_list},
+	{"dp.show", dp_info},
+	{"dp.identity.show", dp_identity},
+	{"stats.show", stats_get},
+	{"drops.list", drops_list},
+	{"log.show", log_show},
+	{"log.set", log_set},
+	{"config.save", config_save},
+	{NULL, NULL},
 };
 
 /* Only with --test-clock, and only over the Unix socket. */
 static const struct dse_rpc_method core_test_methods[] = {
-	{"clock.get", clock_get, "the datapath clock (--test-clock)"},
-	{"clock.freeze", clock_freeze, "stops the datapath clock (--test-clock)"},
-	{"clock.release", clock_release, "lets a frozen clock run again (--test-clock)"},
-	{"clock.advance", clock_advance,
-	 "moves the clock forward and runs due timers: seconds (--test-clock)"},
-	{NULL, NULL, NULL},
+	{"clock.show", clock_get},
+	{"clock.freeze", clock_freeze},
+	{"clock.release", clock_release},
+	{"clock.advance", clock_advance},
+	{NULL, NULL},
 };
 
 /* The parser's drop reasons, then the core nodes' own (made by core_init()). */

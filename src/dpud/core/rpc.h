@@ -9,6 +9,7 @@
 
 #include <rte_ether.h>
 
+#include "dse_api.h"
 #include "jsonrpc.h"
 
 /*
@@ -53,27 +54,18 @@ uint64_t dse_dpud_config_generation(void);
 void dse_dpud_config_changed(void);
 
 /*
- * Parameter helpers for the modules' methods.  Each returns 0, or -EINVAL
- * after setting the call's error (a message naming the parameter); the
- * get_ functions return -ENOENT, with nothing set, for an absent optional
- * parameter.
+ * Helpers of the modules' methods.  Their params come checked by the API
+ * schema (call->args); what is left to a handler is whether the objects
+ * they name exist.
  */
 
-/* Checks the name of a port or segment ('what'): 1..31 of [A-Za-z0-9_.-]. */
-int dse_dpud_check_name(struct dse_rpc_call *call, const char *what, const char *name);
-
-/* Checks a port name: as dse_dpud_check_name(), less the prefix of TEP ports. */
-int dse_dpud_check_port_name(struct dse_rpc_call *call, const char *name);
-
-/* Reads the segment named by param 'key' into its index. */
-int dse_dpud_get_segment(struct dse_rpc_call *call, const char *key, bool required,
-			 uint16_t *ret);
-
-/* Reads the port named by param 'key' into its DPDK id. */
-int dse_dpud_get_port(struct dse_rpc_call *call, const char *key, bool required, uint16_t *ret);
-
-/* Reads the unicast MAC address of the required param 'key'. */
-int dse_dpud_get_mac(struct dse_rpc_call *call, const char *key, struct rte_ether_addr *mac);
+/*
+ * Looks up the segment (port) named 'name' (a param the schema checked):
+ * returns 0 and sets '*ret', or -EINVAL after setting an error that says
+ * there is none and where to look.
+ */
+int dse_dpud_find_segment(struct dse_rpc_call *call, const char *name, uint16_t *ret);
+int dse_dpud_find_port(struct dse_rpc_call *call, const char *name, uint16_t *ret);
 
 /* A MAC address as the API writes it (lower case, colons). */
 json_t *dse_dpud_mac_json(const uint8_t *mac);

@@ -8,7 +8,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #include <rte_acl.h>
 #include <rte_common.h>
@@ -63,25 +62,6 @@ const char *dse_fw_action_name(unsigned action)
 const char *dse_fw_dir_name(unsigned dir)
 {
 	return dir < DSE_FW_DIR__MAX ? fw_dir_names[dir] : "?";
-}
-
-int dse_fw_action_parse(const char *name)
-{
-	for (int i = 0; i < DSE_FW_ACTION__MAX; i++)
-		if (strcasecmp(name, fw_action_names[i]) == 0)
-			return i;
-	/* The word operators use for the default policy. */
-	if (strcasecmp(name, "deny") == 0)
-		return DSE_FW_DROP;
-	return -EINVAL;
-}
-
-int dse_fw_dir_parse(const char *name)
-{
-	for (int i = 0; i < DSE_FW_DIR__MAX; i++)
-		if (strcasecmp(name, fw_dir_names[i]) == 0)
-			return i;
-	return -EINVAL;
 }
 
 void dse_fw_rule_init(struct dse_fw_rule *r)

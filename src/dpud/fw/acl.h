@@ -54,7 +54,7 @@
 /*
  * Rules in one rule set.  Compiling costs grow faster than the count: 10000
  * rules take about 0.36 s of CPU and 13 MB of DPDK memory (test_acl.c prints
- * it), nearly all of a fw.rules.apply call's time.
+ * it), nearly all of a fw.rule.apply call's time.
  */
 #define DSE_FW_MAX_RULES 32768u
 
@@ -353,13 +353,14 @@ static inline int dse_fw_key_fill(struct dse_fw_key *key, const uint8_t *frame,
  */
 int dse_fw_key_format(const struct dse_fw_key *key, char *buf, size_t len);
 
-/* Names of actions and directions ("allow", "in", ...); "?" when out of range. */
+/*
+ * Names of actions and directions ("allow", "in", ...); "?" when out of
+ * range.  They are those of the schema's fw_action and fw_direction
+ * (api/types.json), whose decoder is the one parser of them (test_acl.c
+ * checks that the two agree).
+ */
 const char *dse_fw_action_name(unsigned action);
 const char *dse_fw_dir_name(unsigned dir);
-
-/* Parses an action or direction name.  Returns the value or -EINVAL. */
-int dse_fw_action_parse(const char *name);
-int dse_fw_dir_parse(const char *name);
 
 /*
  * The rate-limited log of denials: at most 'burst' lines, refilled at

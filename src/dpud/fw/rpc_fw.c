@@ -1,25 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The JSON-RPC methods of the firewall and connection tracking (docs/api.md).
+ * The JSON-RPC methods of the firewall and connection tracking (api/dpud/fw.json).
+ *
+ * The params of every call were decoded and checked by the schema before
+ * the handler runs (call->args); a handler checks only what the schema can
+ * not say (a rule's fields against each other, names that must exist, the
+ * capacity known at run time).
  *
  * The control thread keeps the rules as given and the policy of each
- * segment.  A change set (fw.rules.apply, or the one-rule fw.rule.add and
- * fw.rule.del, or fw.policy) is validated whole before anything changes,
- * compiled once into a complete new rule set here, off the packet path, and
- * put in force with one atomic pointer store that the workers load at the
- * start of each graph walk: a worker judges every packet by either the old
- * or the new set, never by a mix, and forwarding never pauses for the
- * compilation.  The old set is freed after every worker passed a quiescent
- * state (dp_rcu_synchronize()).  Connections judged by an older set are
- * judged again on their next packet (node_fw.c).
+ * segment.  A change set (fw.rule.apply, or the one-rule fw.rule.add and
+ * fw.rule.del, or fw.policy.set) is validated whole before anything
+ * changes, compiled once into a complete new rule set here, off the packet
+ * path, and put in force with one atomic pointer store that the workers
+ * load at the start of each graph walk: a worker judges every packet by
+ * either the old or the new set, never by a mix, and forwarding never
+ * pauses for the compilation.  The old set is freed after every worker
+ * passed a quiescent state (dp_rcu_synchronize()).  Connections judged by
+ * an older set are judged again on their next packet (node_fw.c).
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <rte_malloc.h>
 
@@ -33,11 +36,47 @@
 /* Policy of a segment: its firewall off, or on with a default. */
 enum { POLICY_OFF = 0, POLICY_ALLOW, POLICY_DENY };
 
+/*
+ * The schema's enums are these numbers, so a decoded value is used as it
+ * is: a change on either side must break the build, not the meaning.
+ */
+#define SAME(a, b) ((int)(a) == (int)(b)) /* two enums' values, without -Wenum-compare */
+_Static_assert(SAME(DSE_API_FW_DEFAULT_OFF, POLICY_OFF) &&
+		       SAME(DSE_API_FW_DEFAULT_ALLOW, POLICY_ALLOW) &&
+		       SAME(DSE_API_FW_DEFAULT_DENY, POLICY_DENY),
+	       "fw_default (api/types.json) must be the POLICY_* numbers");
+_Static_assert(SAME(DSE_API_FW_ACTION_ALLOW, DSE_FW_ALLOW) &&
+		       SAME(DSE_API_FW_ACTION_DROP, DSE_FW_DROP) &&
+		       SAME(DSE_API_FW_ACTION_REJECT, DSE_FW_REJECT) &&
+		       SAME(DSE_API_FW_ACTION_REJECT + 1, DSE_FW_ACTION__MAX),
+	       "fw_action (api/types.json) must be enum dse_fw_action");
+_Static_assert(SAME(DSE_API_FW_DIRECTION_ANY, DSE_FW_DIR_ANY) &&
+		       SAME(DSE_API_FW_DIRECTION_IN, DSE_FW_DIR_IN) &&
+		       SAME(DSE_API_FW_DIRECTION_OUT, DSE_FW_DIR_OUT) &&
+		       SAME(DSE_API_FW_DIRECTION_OUT + 1, DSE_FW_DIR__MAX),
+	       "fw_direction (api/types.json) must be enum dse_fw_dir");
+#undef SAME
+/* The schema bounds fw.rule.apply's lists by the limits: those of the tables here. */
+_Static_assert(DSE_API_LIMIT_DPU_RULES == DSE_FW_MAX_RULES, "dpu_rules is a rule set's size");
+_Static_assert(DSE_API_LIMIT_RULE_ID_MAX <= UINT32_MAX, "a rule id is a uint32_t");
+
 static struct dse_fw_rule *rules; /* as the operator gave them, in order of addition */
 static unsigned n_rules;
 static uint8_t policy[DSE_MAX_SEGMENTS];
 
-static const char *const policy_names[] = {"off", "allow", "deny"};
+/* The name of policy 'p' ("allow", "deny", "off"), as the schema spells it. */
+static const char *policy_name(uint8_t p)
+{
+	return dse_api_enum_name(&dse_api_t_fw_default, p);
+}
+
+/* The name of protocol 'p' as the schema spells it, else its number. */
+static json_t *proto_json(uint8_t p)
+{
+	const char *name = dse_api_enum_name(&dse_api_t_proto, p);
+
+	return name ? json_string(name) : json_integer(p);
+}
 
 /* ---- publishing a rule set ---- */
 
@@ -111,8 +150,8 @@ static int fw_publish(struct dse_rpc_call *call, struct dse_fw_rule *set, unsign
 static bool fw_segment_in_use(uint16_t seg, char *why, size_t len)
 {
 	if (policy[seg] != POLICY_OFF) {
-		snprintf(why, len, "its firewall policy is %s (fw.policy default off first)",
-			 policy_names[policy[seg]]);
+		snprintf(why, len, "its firewall policy is %s (fw.policy.set default off first)",
+			 policy_name(policy[seg]));
 		return true;
 	}
 	for (unsigned i = 0; i < n_rules; i++) {
@@ -135,197 +174,34 @@ static bool fw_port_in_use(uint16_t port, char *why, size_t len)
 	return false;
 }
 
-/* ---- decoding ---- */
+/* ---- fw.policy.set, fw.policy.list ---- */
 
-/* Parses "ADDR[/PLEN]" into 'p'; returns the family (4 or 6) or 0. */
-static int parse_prefix(const char *s, struct dse_fw_prefix *p)
+static int fw_policy_set(struct dse_rpc_call *call, json_t **ret)
 {
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	int family, max;
-	char *end;
-	long plen;
-
-	if (n == 0 || n >= sizeof(addr))
-		return 0;
-	memcpy(addr, s, n);
-	addr[n] = '\0';
-	memset(p->addr, 0, sizeof(p->addr));
-	if (inet_pton(AF_INET, addr, p->addr) == 1)
-		family = 4, max = 32;
-	else if (inet_pton(AF_INET6, addr, p->addr) == 1)
-		family = 6, max = 128;
-	else
-		return 0;
-	plen = max;
-	if (slash) {
-		errno = 0;
-		plen = strtol(slash + 1, &end, 10);
-		if (errno || *end || end == slash + 1 || plen < 0 || plen > max)
-			return 0;
-	}
-	p->plen = (uint8_t)plen;
-	return family;
-}
-
-static int param_prefix(struct dse_rpc_call *call, const char *key, struct dse_fw_prefix *p,
-			int *family)
-{
-	const char *s;
-	int r = dse_rpc_param_str(call, key, false, &s), f;
-
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	if (strcasecmp(s, "any") == 0)
-		return 0;
-	f = parse_prefix(s, p);
-	if (f == 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'%s' is \"%s\": give an address or a prefix such as "
-				     "198.18.0.0/15 or 2001:db8::/32",
-				     key, s);
-	if (*family != 0 && *family != f)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'src' and 'dst' must be of one address family");
-	*family = f;
-	return 0;
-}
-
-static int param_ports(struct dse_rpc_call *call, const char *key, struct dse_fw_ports *p)
-{
-	json_t *v = json_object_get(call->params, key);
-	long lo, hi;
-	char *end;
-
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (json_is_integer(v)) {
-		lo = hi = (long)json_integer_value(v);
-	} else if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-
-		errno = 0;
-		lo = strtol(s, &end, 10);
-		hi = lo;
-		if (*end == '-')
-			hi = strtol(end + 1, &end, 10);
-		if (errno || *end || end == s)
-			lo = -1;
-	} else {
-		lo = -1, hi = -1;
-	}
-	if (lo < 0 || hi > 65535 || lo > hi)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'%s' must be a port (80) or a range (\"1000-2000\") within "
-				     "0..65535",
-				     key);
-	p->lo = (uint16_t)lo;
-	p->hi = (uint16_t)hi;
-	return 0;
-}
-
-static int parse_proto(const char *s)
-{
-	static const struct {
-		const char *name;
-		int proto;
-	} names[] = {{"any", 0}, {"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}};
-	char *end;
-	long v;
-
-	for (unsigned i = 0; i < RTE_DIM(names); i++)
-		if (strcasecmp(s, names[i].name) == 0)
-			return names[i].proto;
-	v = strtol(s, &end, 10);
-	return (*end || end == s || v < 0 || v > 255) ? -1 : (int)v;
-}
-
-static int param_proto(struct dse_rpc_call *call, const char *key, uint8_t *ret)
-{
-	json_t *v = json_object_get(call->params, key);
-	int p = -1;
-
-	if (v == NULL || json_is_null(v))
-		return -ENOENT;
-	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 255)
-		p = (int)json_integer_value(v);
-	else if (json_is_string(v))
-		p = parse_proto(json_string_value(v));
-	if (p < 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'%s' must be any, tcp, udp, icmp, icmpv6 or a protocol "
-				     "number 0..255",
-				     key);
-	*ret = (uint8_t)p;
-	return 0;
-}
-
-static const char *proto_name(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case 0:
-		return "any";
-	case 1:
-		return "icmp";
-	case 6:
-		return "tcp";
-	case 17:
-		return "udp";
-	case 58:
-		return "icmpv6";
-	default:
-		snprintf(buf, len, "%u", p);
-		return buf;
-	}
-}
-
-/* ---- fw.policy ---- */
-
-static int fw_policy(struct dse_rpc_call *call, json_t **ret)
-{
+	const struct dse_api_dpud_fw_policy_set *a = call->args;
 	uint8_t pol[DSE_MAX_SEGMENTS];
-	const char *def, *name;
 	uint16_t seg;
-	int p = -1;
 
-	if (dse_rpc_params_only(call, "segment", "default", NULL) < 0 ||
-	    dse_rpc_param_str(call, "segment", true, &name) < 0 ||
-	    dse_rpc_param_str(call, "default", true, &def) < 0)
+	if (dse_dpud_find_segment(call, a->segment, &seg) < 0)
 		return -EINVAL;
-	seg = dp_segment_find(name);
-	if (seg == DSE_NO_SEGMENT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "no segment '%s' (segment.list shows them)", name);
-	for (int i = 0; i < (int)RTE_DIM(policy_names); i++)
-		if (strcmp(def, policy_names[i]) == 0)
-			p = i;
-	if (p < 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'default' must be allow, deny or off");
 	memcpy(pol, policy, sizeof(pol));
-	pol[seg] = (uint8_t)p;
+	pol[seg] = (uint8_t)a->default_;
 	if (fw_publish(call, rules, n_rules, pol, NULL) < 0)
 		return -EINVAL;
 	*ret = NULL;
 	return 0;
 }
 
-/* fw.policy.list: the segments whose firewall is on, with their default. */
 static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *a;
+	json_t *a = json_array();
 
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
-	a = json_array();
+	RTE_SET_USED(call);
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
 		if (dp.segments[s].used && policy[s] != POLICY_OFF)
 			json_array_append_new(a, json_pack("{s:s, s:s}", "segment",
 							   dp.segments[s].name, "default",
-							   policy_names[policy[s]]));
+							   policy_name(policy[s])));
 	*ret = a;
 	return 0;
 }
@@ -333,69 +209,70 @@ static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
 /* ---- rules ---- */
 
 /*
- * Reads one rule from the params of 'call' (fw.rule.add's, or one entry of
- * fw.rules.apply's "rules").  Returns 0 or -EINVAL with the error set.
+ * Copies prefix 'p' of the schema into the rule's 'to'; "any" (AF_UNSPEC)
+ * is no prefix.  Returns its family: 4, 6, or 0 for none.
  */
-static int rule_parse(struct dse_rpc_call *call, struct dse_fw_rule *r)
+static int rule_prefix(const struct dse_api_prefix *p, bool given, struct dse_fw_prefix *to)
 {
-	long long id, prio = 0, fam = -1, icmp = -1;
-	const char *s;
+	if (!given || p->family == AF_UNSPEC)
+		return 0;
+	memcpy(to->addr, p->addr, sizeof(to->addr));
+	to->plen = p->len;
+	return p->family == AF_INET6 ? 6 : 4;
+}
+
+/*
+ * Turns one decoded rule (fw.rule.add's params, or an entry of
+ * fw.rule.apply's "rules") into 'r'.  The schema checked each field alone;
+ * here come the checks of the fields together (dse_fw_rule_validate()) and
+ * of the names, which must exist.  Returns 0 or -EINVAL with the error set.
+ */
+static int rule_from_api(struct dse_rpc_call *call, const struct dse_api_obj_fw_rule *a,
+			 struct dse_fw_rule *r)
+{
 	char err[DSE_FW_ERR_LEN];
-	int family = 0, a;
+	int sf, df, family;
 
 	dse_fw_rule_init(r);
-	if (dse_rpc_params_only(call, "id", "priority", "family", "src", "dst", "proto", "sport",
-				"dport", "icmp_type", "action", "direction", "segment", "port",
-				NULL) < 0 ||
-	    dse_rpc_param_int(call, "id", true, 1, INT32_MAX, &id) < 0 ||
-	    dse_rpc_param_int(call, "priority", false, INT32_MIN, INT32_MAX, &prio) == -EINVAL ||
-	    dse_rpc_param_int(call, "family", false, 0, 6, &fam) == -EINVAL ||
-	    dse_rpc_param_int(call, "icmp_type", false, 0, 255, &icmp) == -EINVAL ||
-	    param_prefix(call, "src", &r->src, &family) < 0 ||
-	    param_prefix(call, "dst", &r->dst, &family) < 0 ||
-	    param_proto(call, "proto", &r->proto) == -EINVAL ||
-	    param_ports(call, "sport", &r->sport) < 0 || param_ports(call, "dport", &r->dport) < 0 ||
-	    dse_rpc_param_str(call, "action", true, &s) < 0)
-		return -EINVAL;
-	a = dse_fw_action_parse(s);
-	if (a < 0)
+	r->id = (uint32_t)a->id;
+	r->priority = (int32_t)a->priority;
+	r->proto = (uint8_t)a->proto;
+	r->action = (uint8_t)a->action;
+	r->direction = (uint8_t)a->direction;
+	sf = rule_prefix(&a->src, a->has_src, &r->src);
+	df = rule_prefix(&a->dst, a->has_dst, &r->dst);
+	if (sf && df && sf != df)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'action' must be allow, drop or reject");
-	r->action = (uint8_t)a;
-	if (dse_rpc_param_str(call, "direction", false, &s) == 0) {
-		a = dse_fw_dir_parse(s);
-		if (a < 0)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "'direction' must be in, out or any");
-		r->direction = (uint8_t)a;
-	}
-	if (dse_rpc_param_str(call, "segment", false, &s) == 0) {
-		r->segment = dp_segment_find(s);
-		if (r->segment == DSE_NO_SEGMENT)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "no segment '%s' (segment.list shows them)", s);
-	}
-	if (dse_rpc_param_str(call, "port", false, &s) == 0) {
-		r->port = dp_port_find(s);
-		if (r->port == DSE_NO_PORT)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "no port '%s' (port.list shows them)", s);
-	}
-	r->id = (uint32_t)id;
-	r->priority = (int32_t)prio;
-	if (icmp >= 0)
-		r->icmp_type = (int16_t)icmp;
+				     "rule %u: 'src' and 'dst' must be of one address family",
+				     r->id);
+	family = sf ? sf : df;
+	/* Of the other family, a prefix would be read as an address of this one. */
+	if (a->has_family && family && (a->family == 4 || a->family == 6) && a->family != family)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "rule %u: '%s' is an IPv%d prefix, but family is %lld", r->id,
+				     sf ? "src" : "dst", family, a->family);
+	if (a->has_sport)
+		r->sport = (struct dse_fw_ports){a->sport.lo, a->sport.hi};
+	if (a->has_dport)
+		r->dport = (struct dse_fw_ports){a->dport.lo, a->dport.hi};
+	if (a->has_icmp_type)
+		r->icmp_type = (int16_t)a->icmp_type;
+	if (a->has_segment && dse_dpud_find_segment(call, a->segment, &r->segment) < 0)
+		return -EINVAL;
+	if (a->has_port && dse_dpud_find_port(call, a->port, &r->port) < 0)
+		return -EINVAL;
 	/* The family: as given, else that of the prefixes or the ICMP flavour, else both. */
-	if (fam >= 0)
-		r->family = (uint8_t)fam;
+	if (a->has_family)
+		r->family = (uint8_t)a->family;
 	else if (family)
 		r->family = (uint8_t)family;
-	else if (r->proto == 1)
+	else if (r->proto == DSE_API_PROTO_ICMP)
 		r->family = 4;
-	else if (r->proto == 58)
+	else if (r->proto == DSE_API_PROTO_ICMPV6)
 		r->family = 6;
 	else
 		r->family = 0;
+	/* The family 0, 4 or 6 and its prefixes, ports only with TCP and UDP, the protocols. */
 	if (dse_fw_rule_validate(r, err, sizeof(err)) < 0)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s", err);
 	return 0;
@@ -533,10 +410,11 @@ out:
 
 static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_obj_fw_rule *a = call->args;
 	struct fw_change_stats st;
 	struct dse_fw_rule r;
 
-	if (rule_parse(call, &r) < 0)
+	if (rule_from_api(call, a, &r) < 0)
 		return -EINVAL;
 	if (rule_by_id(r.id) >= 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
@@ -549,17 +427,13 @@ static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
 
 static int fw_rule_del(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_fw_rule_del *a = call->args;
 	struct fw_change_stats st;
-	long long id;
-	uint32_t del;
+	uint32_t del = (uint32_t)a->id;
 
-	if (dse_rpc_params_only(call, "id", NULL) < 0 ||
-	    dse_rpc_param_int(call, "id", true, 1, INT32_MAX, &id) < 0)
-		return -EINVAL;
-	if (rule_by_id((uint32_t)id) < 0)
+	if (rule_by_id(del) < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "no rule %lld (fw.rule.list shows them)", id);
-	del = (uint32_t)id;
+				     "no rule %u (fw.rule.list shows them)", del);
 	if (fw_change(call, NULL, 0, &del, 1, false, policy, &st) < 0)
 		return -EINVAL;
 	*ret = NULL;
@@ -567,86 +441,57 @@ static int fw_rule_del(struct dse_rpc_call *call, json_t **ret)
 }
 
 /*
- * Reads one entry of a list param into a sub-call of 'call' and, on an
- * error, names the entry in the message of 'call': "rules[17] (id 42): ...".
+ * Sets the error of 'call' from that of 'sub', the call that read one
+ * entry of a list param, naming the entry: "rules[17] (id 42): ...".  'id'
+ * is the entry's rule id, 0 for none.
  */
-static int entry_error(struct dse_rpc_call *call, struct dse_rpc_call *sub, const char *list,
-		       size_t i)
+static int entry_error(struct dse_rpc_call *call, const struct dse_rpc_call *sub, const char *list,
+		       size_t i, uint32_t id)
 {
-	json_t *id = json_object_get(sub->params, "id");
 	char idbuf[32] = "";
 
-	if (json_is_integer(id))
-		snprintf(idbuf, sizeof(idbuf), " (id %lld)", (long long)json_integer_value(id));
+	if (id)
+		snprintf(idbuf, sizeof(idbuf), " (id %u)", id);
 	return dse_rpc_error(call, sub->err_code ? sub->err_code : DSE_RPC_INVALID_PARAMS,
 			     "%s[%zu]%s: %s", list, i, idbuf,
 			     sub->err_msg[0] ? sub->err_msg : "not a valid entry");
 }
 
 /*
- * fw.rules.apply: one change set.  params: "rules" (rules to add, or to
- * replace the rule of their id), "delete" (ids to remove), "replace" (true:
- * "rules" is the whole new set; "delete" must then be absent), "policies"
- * ([{segment, default}]: policies changed with the rules).
+ * fw.rule.apply: one change set.  The schema bounded the lists and checked
+ * every entry on its own (each of "rules" a fw_rule, each of "delete" a
+ * rule id, each of "policies" a segment name and a default); what is left
+ * is what needs the state: names that exist, ids unique and present.
  */
-static int fw_rules_apply(struct dse_rpc_call *call, json_t **ret)
+static int fw_rule_apply(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *jr = json_object_get(call->params, "rules");
-	json_t *jd = json_object_get(call->params, "delete");
-	json_t *jp = json_object_get(call->params, "policies");
-	json_t *jx = json_object_get(call->params, "replace");
+	const struct dse_api_dpud_fw_rule_apply *a = call->args;
+	size_t n_add = json_array_size(a->rules), n_del = json_array_size(a->delete), i;
 	struct dse_fw_rule *add = NULL;
 	uint32_t *del = NULL;
 	uint8_t pol[DSE_MAX_SEGMENTS];
-	size_t n_add = json_array_size(jr), n_del = json_array_size(jd), i;
 	struct fw_change_stats st;
-	bool replace = json_is_true(jx);
 	int r = -EINVAL;
 	json_t *v;
 
-	if (dse_rpc_params_only(call, "rules", "delete", "replace", "policies", NULL) < 0)
-		return -EINVAL;
-	if ((jr && !json_is_array(jr)) || (jd && !json_is_array(jd)) ||
-	    (jp && !json_is_array(jp)) || (jx && !json_is_boolean(jx)))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'rules', 'delete' and 'policies' must be lists and 'replace' "
-				     "true or false");
-	if (replace && jd)
+	if (a->replace && a->has_delete)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "'delete' goes with changes, not with 'replace': true (which "
 				     "removes every rule not in 'rules')");
-	/* Bounded before anything is allocated for it. */
-	if (n_add > DSE_FW_MAX_RULES || n_del > DSE_FW_MAX_RULES ||
-	    json_array_size(jp) > DSE_MAX_SEGMENTS)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "a change set holds at most %u rules, %u deletions and %u "
-				     "policies",
-				     DSE_FW_MAX_RULES, DSE_FW_MAX_RULES, DSE_MAX_SEGMENTS);
 	memcpy(pol, policy, sizeof(pol));
-	json_array_foreach(jp, i, v) {
+	json_array_foreach(a->policies, i, v) {
 		struct dse_rpc_call sub = {.params = v, .ctx = call->ctx, .srv = call->srv,
 					   .remote = call->remote};
-		const char *seg, *def;
+		const char *seg = json_string_value(json_object_get(v, "segment"));
+		json_t *jdef = json_object_get(v, "default");
+		int def;
 		uint16_t s;
-		int p = -1;
 
-		if (!json_is_object(v) || dse_rpc_params_only(&sub, "segment", "default", NULL) < 0 ||
-		    dse_rpc_param_str(&sub, "segment", true, &seg) < 0 ||
-		    dse_rpc_param_str(&sub, "default", true, &def) < 0)
-			return entry_error(call, &sub, "policies", i);
-		s = dp_segment_find(seg);
-		for (int k = 0; k < (int)RTE_DIM(policy_names); k++)
-			if (strcmp(def, policy_names[k]) == 0)
-				p = k;
-		if (s == DSE_NO_SEGMENT)
-			dse_rpc_error(&sub, DSE_RPC_APP_ERROR,
-				      "no segment '%s' (segment.list shows them)", seg);
-		else if (p < 0)
-			dse_rpc_error(&sub, DSE_RPC_INVALID_PARAMS,
-				      "'default' must be allow, deny or off");
-		if (s == DSE_NO_SEGMENT || p < 0)
-			return entry_error(call, &sub, "policies", i);
-		pol[s] = (uint8_t)p;
+		/* The decoder checked both: a name, and one of the defaults. */
+		if (dse_api_enum_parse(&dse_api_t_fw_default, jdef, &def) < 0 ||
+		    dse_dpud_find_segment(&sub, seg, &s) < 0)
+			return entry_error(call, &sub, "policies", i, 0);
+		pol[s] = (uint8_t)def;
 	}
 	add = malloc(sizeof(*add) * (n_add + 1));
 	del = malloc(sizeof(*del) * (n_del + 1));
@@ -654,25 +499,28 @@ static int fw_rules_apply(struct dse_rpc_call *call, json_t **ret)
 		r = -ENOMEM;
 		goto out;
 	}
-	json_array_foreach(jr, i, v) {
+	json_array_foreach(a->rules, i, v) {
 		struct dse_rpc_call sub = {.params = v, .ctx = call->ctx, .srv = call->srv,
 					   .remote = call->remote};
+		struct dse_api_obj_fw_rule ar;
+		char where[32];
 
-		if (!json_is_object(v) || rule_parse(&sub, &add[i]) < 0) {
-			entry_error(call, &sub, "rules", i);
+		snprintf(where, sizeof(where), "rules[%zu]", i);
+		/* It was checked with the call: this fails only on a bug. */
+		if (dse_api_decode_object(&dse_api_t_fw_rule, v, &ar, where, sub.err_msg,
+					  sizeof(sub.err_msg)) < 0) {
+			dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s: %s", call->api->name,
+				      sub.err_msg);
+			goto out;
+		}
+		if (rule_from_api(&sub, &ar, &add[i]) < 0) {
+			entry_error(call, &sub, "rules", i, (uint32_t)ar.id);
 			goto out;
 		}
 	}
-	json_array_foreach(jd, i, v) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > INT32_MAX) {
-			dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				      "delete[%zu]: a rule id (1..%d)", i, INT32_MAX);
-			goto out;
-		}
+	json_array_foreach(a->delete, i, v)
 		del[i] = (uint32_t)json_integer_value(v);
-	}
-	r = fw_change(call, add, (unsigned)n_add, del, (unsigned)n_del, replace, pol, &st);
+	r = fw_change(call, add, (unsigned)n_add, del, (unsigned)n_del, a->replace, pol, &st);
 	if (r == 0)
 		*ret = json_pack("{s:i, s:i, s:i, s:i, s:f}", "rules", (int)n_rules, "added",
 				 (int)st.added, "replaced", (int)st.replaced, "deleted",
@@ -706,16 +554,14 @@ static json_t *ports_json(const struct dse_fw_ports *p)
 	return json_string(buf);
 }
 
-/* The call that re-creates rule 'r' (also the rule's description in fw.rule.list). */
+/* The params that re-create rule 'r' (also the rule's description in fw.rule.list). */
 static json_t *rule_params(const struct dse_fw_rule *r)
 {
-	char pbuf[8];
-	json_t *o = json_pack("{s:I, s:i, s:i, s:o, s:o, s:s, s:s, s:s}", "id", (json_int_t)r->id,
+	json_t *o = json_pack("{s:I, s:i, s:i, s:o, s:o, s:o, s:s, s:s}", "id", (json_int_t)r->id,
 			      "priority", r->priority, "family", r->family, "src",
 			      prefix_json(&r->src, r->family), "dst",
-			      prefix_json(&r->dst, r->family), "proto",
-			      proto_name(r->proto, pbuf, sizeof(pbuf)), "action",
-			      dse_fw_action_name(r->action), "direction",
+			      prefix_json(&r->dst, r->family), "proto", proto_json(r->proto),
+			      "action", dse_fw_action_name(r->action), "direction",
 			      dse_fw_dir_name(r->direction));
 
 	if (r->proto == 6 || r->proto == 17) {
@@ -745,8 +591,7 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 	struct dse_fw_rule *sorted;
 	json_t *a;
 
-	if (dse_rpc_params_only(call, NULL) < 0)
-		return -EINVAL;
+	RTE_SET_USED(call);
 	sorted = malloc(sizeof(*sorted) * (n_rules + 1));
 	if (sorted == NULL)
 		return -ENOMEM;
@@ -770,72 +615,48 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- connections ---- */
 
-/* Reads the connection filters of fw.conn.list and fw.conn.flush. */
-static int conn_filter(struct dse_rpc_call *call, struct dse_ct_filter *f)
-{
-	const char *s;
-	long long port;
-	uint8_t proto;
-	int r;
+/*
+ * The schema lists the states of fw.conn.list and fw.conn.flush in the
+ * order of DSE_CT_STATES (test_conntrack.c checks it), so a decoded state
+ * is its enum dse_ct_state.
+ */
+_Static_assert(DSE_CT_S__MAX == 11, "api/dpud/fw.json lists the connection states");
 
+/*
+ * Reads the connection filters of fw.conn.flush, which fw.conn.list shares
+ * (fw_conn_list() copies its own into this struct).
+ */
+static int conn_filter(struct dse_rpc_call *call, const struct dse_api_dpud_fw_conn_flush *a,
+		       struct dse_ct_filter *f)
+{
 	memset(f, 0, sizeof(*f));
-	if (dse_rpc_param_str(call, "segment", false, &s) == 0) {
-		f->zone = dp_segment_find(s);
-		if (f->zone == DSE_NO_SEGMENT)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "no segment '%s' (segment.list shows them)", s);
+	if (a->has_segment) {
+		if (dse_dpud_find_segment(call, a->segment, &f->zone) < 0)
+			return -EINVAL;
 		f->match |= DSE_CT_MATCH_ZONE;
-	} else if (json_object_get(call->params, "segment")) {
-		return -EINVAL;
 	}
-	r = param_proto(call, "proto", &proto);
-	if (r == -EINVAL)
-		return r;
-	if (r == 0 && proto != 0) {
-		f->proto = proto;
+	/* "any" is every protocol. */
+	if (a->has_proto && a->proto != DSE_API_PROTO_ANY) {
+		f->proto = (uint8_t)a->proto;
 		f->match |= DSE_CT_MATCH_PROTO;
 	}
-	if (dse_rpc_param_str(call, "addr", false, &s) == 0) {
-		struct dse_fw_prefix p;
-		int fam = parse_prefix(s, &p);
-
-		if (fam == 0)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "'addr' must be an address or a prefix, not \"%s\"",
-					     s);
-		if (fam == 4) {
-			dse_ct_addr_from_ipv4(f->addr, p.addr);
-			f->plen = (uint8_t)(96 + p.plen);
-		} else {
-			memcpy(f->addr, p.addr, 16);
-			f->plen = p.plen;
-		}
+	/* "any" (AF_UNSPEC) is every address. */
+	if (a->has_addr && a->addr.family == AF_INET) {
+		dse_ct_addr_from_ipv4(f->addr, a->addr.addr);
+		f->plen = (uint8_t)(96 + a->addr.len);
 		f->match |= DSE_CT_MATCH_ADDR;
-	} else if (json_object_get(call->params, "addr")) {
-		return -EINVAL;
+	} else if (a->has_addr && a->addr.family == AF_INET6) {
+		memcpy(f->addr, a->addr.addr, 16);
+		f->plen = a->addr.len;
+		f->match |= DSE_CT_MATCH_ADDR;
 	}
-	r = dse_rpc_param_int(call, "port", false, 0, 65535, &port);
-	if (r == -EINVAL)
-		return r;
-	if (r == 0) {
-		f->port = (uint16_t)port;
+	if (a->has_port) {
+		f->port = (uint16_t)a->port;
 		f->match |= DSE_CT_MATCH_PORT;
 	}
-	if (dse_rpc_param_str(call, "state", false, &s) == 0) {
-		int st = -1;
-
-		for (unsigned i = 0; i < DSE_CT_S__MAX; i++)
-			if (strcasecmp(s, dse_ct_state_name(i)) == 0)
-				st = (int)i;
-		if (st < 0)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "unknown connection state '%s' (for example "
-					     "ESTABLISHED, SYN_SENT, TIME_WAIT, UNREPLIED)",
-					     s);
-		f->state = (uint8_t)st;
+	if (a->has_state) {
+		f->state = (uint8_t)a->state;
 		f->match |= DSE_CT_MATCH_STATE;
-	} else if (json_object_get(call->params, "state")) {
-		return -EINVAL;
 	}
 	return 0;
 }
@@ -879,41 +700,39 @@ static json_t *addr_json(const uint8_t a[16], uint8_t family)
 
 static int fw_conn_list(struct dse_rpc_call *call, json_t **ret)
 {
-	struct conn_list_op op = {.limit = 1000};
-	long long limit;
-	json_t *a;
-	char pbuf[8];
+	const struct dse_api_dpud_fw_conn_list *a = call->args;
+	const struct dse_api_dpud_fw_conn_flush filters = {
+		.segment = a->segment, .proto = a->proto, .addr = a->addr, .port = a->port,
+		.state = a->state, .has_segment = a->has_segment, .has_proto = a->has_proto,
+		.has_addr = a->has_addr, .has_port = a->has_port, .has_state = a->has_state};
+	struct conn_list_op op = {.limit = (unsigned)a->limit};
+	json_t *list;
 
-	if (dse_rpc_params_only(call, "segment", "proto", "addr", "port", "state", "limit",
-				NULL) < 0 ||
-	    conn_filter(call, &op.f) < 0 ||
-	    dse_rpc_param_int(call, "limit", false, 1, 1000000, &limit) == -EINVAL)
+	if (conn_filter(call, &filters, &op.f) < 0)
 		return -EINVAL;
-	if (json_object_get(call->params, "limit"))
-		op.limit = (unsigned)limit;
 	op.conns = calloc(op.limit, sizeof(*op.conns));
 	if (op.conns == NULL)
 		return -ENOMEM;
 	dp_call(conn_list_apply, &op);
-	a = json_array();
+	list = json_array();
 	for (unsigned i = 0; i < op.n; i++) {
 		const struct dse_ct_conn *c = &op.conns[i];
+		const char *seg = dp.segments[c->zone].used ? dp.segments[c->zone].name : "?";
 
 		json_array_append_new(
-			a, json_pack("{s:I, s:s, s:s, s:o, s:o, s:i, s:i, s:s, s:f, s:f, s:f, s:[I,I], "
-				     "s:[I,I], s:I}",
-				     "id", (json_int_t)c->id, "segment", dp.segments[c->zone].used ? dp.segments[c->zone].name : "?",
-				     "proto", proto_name(c->proto, pbuf, sizeof(pbuf)), "src",
-				     addr_json(c->src, c->family), "dst", addr_json(c->dst, c->family),
-				     "sport", c->sport, "dport", c->dport, "state",
-				     dse_ct_state_name(c->state), "age", c->age_ns / 1e9, "idle",
-				     c->idle_ns / 1e9, "timeout", c->expires_ns / 1e9, "packets",
-				     (json_int_t)c->packets[0], (json_int_t)c->packets[1], "bytes",
-				     (json_int_t)c->bytes[0], (json_int_t)c->bytes[1], "rule",
-				     (json_int_t)c->mark));
+			list, json_pack("{s:I, s:s, s:o, s:o, s:o, s:i, s:i, s:s, s:f, s:f, s:f, "
+					"s:[I,I], s:[I,I], s:I}",
+					"id", (json_int_t)c->id, "segment", seg, "proto",
+					proto_json(c->proto), "src", addr_json(c->src, c->family),
+					"dst", addr_json(c->dst, c->family), "sport", c->sport,
+					"dport", c->dport, "state", dse_ct_state_name(c->state),
+					"age", c->age_ns / 1e9, "idle", c->idle_ns / 1e9, "timeout",
+					c->expires_ns / 1e9, "packets", (json_int_t)c->packets[0],
+					(json_int_t)c->packets[1], "bytes", (json_int_t)c->bytes[0],
+					(json_int_t)c->bytes[1], "rule", (json_int_t)c->mark));
 	}
 	free(op.conns);
-	*ret = json_pack("{s:o, s:i}", "conns", a, "total", (int)op.total);
+	*ret = json_pack("{s:o, s:i}", "conns", list, "total", (int)op.total);
 	return 0;
 }
 
@@ -937,8 +756,7 @@ static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
 {
 	struct conn_flush_op op;
 
-	if (dse_rpc_params_only(call, "segment", "proto", "addr", "port", "state", NULL) < 0 ||
-	    conn_filter(call, &op.f) < 0)
+	if (conn_filter(call, call->args, &op.f) < 0)
 		return -EINVAL;
 	op.removed = 0;
 	dp_call(conn_flush_apply, &op);
@@ -948,21 +766,30 @@ static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- configuration and statistics ---- */
 
-/* fw.config's timeout names and the fields they set. */
+/* fw.config.set's timeouts: their names, the fields they set and where the schema puts them. */
+#define TIMEOUT_PARAM(name, field)                                                                 \
+	{                                                                                          \
+		#name, offsetof(struct dse_ct_timeouts, field),                                    \
+		    offsetof(struct dse_api_dpud_fw_config_set, name),                             \
+		    offsetof(struct dse_api_dpud_fw_config_set, has_##name)                        \
+	}
 static const struct {
 	const char *name;
-	size_t off;
+	size_t off;	 /* in struct dse_ct_timeouts */
+	size_t arg;	 /* of its long long in struct dse_api_dpud_fw_config_set */
+	size_t has_arg;	 /* of its bool has_<name> there */
 } timeout_params[] = {
-	{"tcp_syn", offsetof(struct dse_ct_timeouts, tcp_syn_sent)},
-	{"tcp_syn_recv", offsetof(struct dse_ct_timeouts, tcp_syn_recv)},
-	{"tcp_established", offsetof(struct dse_ct_timeouts, tcp_established)},
-	{"tcp_close", offsetof(struct dse_ct_timeouts, tcp_close)},
-	{"tcp_time_wait", offsetof(struct dse_ct_timeouts, tcp_time_wait)},
-	{"udp", offsetof(struct dse_ct_timeouts, udp_unreplied)},
-	{"udp_replied", offsetof(struct dse_ct_timeouts, udp_replied)},
-	{"icmp", offsetof(struct dse_ct_timeouts, icmp)},
-	{"other", offsetof(struct dse_ct_timeouts, other_unreplied)},
+	TIMEOUT_PARAM(tcp_syn, tcp_syn_sent),
+	TIMEOUT_PARAM(tcp_syn_recv, tcp_syn_recv),
+	TIMEOUT_PARAM(tcp_established, tcp_established),
+	TIMEOUT_PARAM(tcp_close, tcp_close),
+	TIMEOUT_PARAM(tcp_time_wait, tcp_time_wait),
+	TIMEOUT_PARAM(udp, udp_unreplied),
+	TIMEOUT_PARAM(udp_replied, udp_replied),
+	TIMEOUT_PARAM(icmp, icmp),
+	TIMEOUT_PARAM(other, other_unreplied),
 };
+#undef TIMEOUT_PARAM
 
 #define TIMEOUT(t, i) (*(uint32_t *)((char *)(t) + timeout_params[i].off))
 
@@ -1032,47 +859,42 @@ static json_t *fw_config_json(void)
 	return o;
 }
 
-static int fw_config(struct dse_rpc_call *call, json_t **ret)
+static int fw_config_show(struct dse_rpc_call *call, json_t **ret)
 {
-	struct fw_config_op op = {.max_conns = -1, .per_src = -1, .per_seg = -1,
-				  .t = CT0->timeouts};
-	const char *key;
-	json_t *v;
-	bool changed = false;
+	RTE_SET_USED(call);
+	*ret = fw_config_json();
+	return 0;
+}
 
-	json_object_foreach(call->params, key, v) {
-		bool known = strcmp(key, "max_conns") == 0 ||
-			     strcmp(key, "max_half_open_per_source") == 0 ||
-			     strcmp(key, "max_half_open_per_segment") == 0;
+/* Sets what is given (the schema checked each value's range); without anything, shows. */
+static int fw_config_set(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_dpud_fw_config_set *a = call->args;
+	struct fw_config_op op = {
+		.max_conns = a->has_max_conns ? a->max_conns : -1,
+		.per_src = a->has_max_half_open_per_source ? a->max_half_open_per_source : -1,
+		.per_seg = a->has_max_half_open_per_segment ? a->max_half_open_per_segment : -1,
+		.t = CT0->timeouts};
+	uint32_t cap = ct_capacity_total();
+	bool changed = op.max_conns > 0 || op.per_src >= 0 || op.per_seg >= 0;
 
-		for (unsigned i = 0; i < RTE_DIM(timeout_params); i++)
-			known |= strcmp(key, timeout_params[i].name) == 0;
-		if (!known)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "unknown parameter '%s'", key);
-	}
-	if (dse_rpc_param_int(call, "max_conns", false, 1, ct_capacity_total(), &op.max_conns) ==
-	    -EINVAL)
-		return -EINVAL;
-	if (dse_rpc_param_int(call, "max_half_open_per_source", false, 1, UINT16_MAX,
-			      &op.per_src) == -EINVAL ||
-	    dse_rpc_param_int(call, "max_half_open_per_segment", false, 0, DSE_CT_MAX_ENTRIES,
-			      &op.per_seg) == -EINVAL)
-		return -EINVAL;
-	changed = op.max_conns > 0 || op.per_src >= 0 || op.per_seg >= 0;
+	/* The capacity is known only at run time (--conn-table, the workers). */
+	if (op.max_conns > (long long)cap)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "parameter 'max_conns' must be at most the capacity, %u "
+				     "(--conn-table)",
+				     cap);
 	for (unsigned i = 0; i < RTE_DIM(timeout_params); i++) {
-		long long s;
-		int r = dse_rpc_param_int(call, timeout_params[i].name, false, 1, 30 * 86400, &s);
+		const char *args = (const char *)a;
+		long long s = *(const long long *)(args + timeout_params[i].arg);
 
-		if (r == -EINVAL)
-			return r;
-		if (r == 0) {
-			TIMEOUT(&op.t, i) = (uint32_t)s;
-			/* One value covers both states of the pseudo-connections. */
-			if (timeout_params[i].off == offsetof(struct dse_ct_timeouts, other_unreplied))
-				op.t.other_replied = (uint32_t)s;
-			changed = true;
-		}
+		if (!*(const bool *)(args + timeout_params[i].has_arg))
+			continue;
+		TIMEOUT(&op.t, i) = (uint32_t)s;
+		/* One value covers both states of the pseudo-connections. */
+		if (timeout_params[i].off == offsetof(struct dse_ct_timeouts, other_unreplied))
+			op.t.other_replied = (uint32_t)s;
+		changed = true;
 	}
 	if (changed) {
 		dp_call(fw_config_apply, &op);
@@ -1150,16 +972,13 @@ static void ct_stats_sum(struct dse_ct_stats *sum, uint32_t *n_entries)
 	}
 }
 
-static int fw_stats(struct dse_rpc_call *call, json_t **ret)
+static int fw_stats_show(struct dse_rpc_call *call, json_t **ret)
 {
 	struct dse_ct_stats sum, *st = &sum;
 	json_t *reasons = json_object();
 	uint32_t n_conns;
 
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(reasons);
-		return -EINVAL;
-	}
+	RTE_SET_USED(call);
 	ct_stats_sum(&sum, &n_conns);
 	for (unsigned i = 0; i < DSE_CT_INV__MAX; i++)
 		json_object_set_new(reasons, dse_ct_invalid_name(i),
@@ -1219,46 +1038,41 @@ static int fw_config_save(json_t *calls)
 				    json_integer(CT0->zone_embryonic_max));
 	}
 	if (p)
-		json_array_append_new(calls, json_pack("{s:s, s:o}", "method", "fw.config",
-						       "params", p));
+		json_array_append_new(calls, dse_dpud_call_json("fw.config.set", p));
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++)
 		if (dp.segments[s].used && policy[s] != POLICY_OFF)
 			json_array_append_new(
-				calls, json_pack("{s:s, s:{s:s, s:s}}", "method", "fw.policy",
-						 "params", "segment", dp.segments[s].name,
-						 "default", policy_names[policy[s]]));
+				calls, dse_dpud_call_json("fw.policy.set",
+							  json_pack("{s:s, s:s}", "segment",
+								    dp.segments[s].name, "default",
+								    policy_name(policy[s]))));
 	/* The rules in one change set, so a replay compiles them once. */
 	if (n_rules > 0) {
 		json_t *list = json_array();
 
 		for (unsigned i = 0; i < n_rules; i++)
 			json_array_append_new(list, rule_params(&rules[i]));
-		json_array_append_new(calls, json_pack("{s:s, s:{s:b, s:o}}", "method",
-						       "fw.rules.apply", "params", "replace", 1,
-						       "rules", list));
+		json_array_append_new(calls, dse_dpud_call_json("fw.rule.apply",
+								json_pack("{s:b, s:o}", "replace",
+									  1, "rules", list)));
 	}
 	return 0;
 }
 
+/* The methods of api/dpud/fw.json, by their names there (the old ones are its aliases). */
 const struct dse_rpc_method dse_fw_methods[] = {
-	{"fw.policy", fw_policy, "a segment's firewall: segment, default (allow|deny|off)"},
-	{"fw.policy.list", fw_policy_list, "the segments whose firewall is on, with their default"},
-	{"fw.rule.add", fw_rule_add,
-	 "adds a rule: id, priority, src, dst, proto, sport, dport, icmp_type, action, "
-	 "direction, segment, port"},
-	{"fw.rule.del", fw_rule_del, "removes a rule: id"},
-	{"fw.rules.apply", fw_rules_apply,
-	 "one change set of rules, compiled once: [rules] (added or replacing their id), "
-	 "[delete] (ids), [replace] (rules is the whole set), [policies] ([{segment, default}])"},
-	{"fw.rule.list", fw_rule_list, "the rules in evaluation order with their hits"},
-	{"fw.conn.list", fw_conn_list,
-	 "tracked connections: [segment], [proto], [addr], [port], [state], [limit]"},
-	{"fw.conn.flush", fw_conn_flush, "removes tracked connections: the same filters"},
-	{"fw.config", fw_config,
-	 "shows or sets max_conns, max_half_open_per_source, max_half_open_per_segment and the "
-	 "timeouts (seconds)"},
-	{"fw.stats", fw_stats, "connection tracking and firewall counters"},
-	{NULL, NULL, NULL},
+	{"fw.policy.set", fw_policy_set},
+	{"fw.policy.list", fw_policy_list},
+	{"fw.rule.add", fw_rule_add},
+	{"fw.rule.del", fw_rule_del},
+	{"fw.rule.apply", fw_rule_apply},
+	{"fw.rule.list", fw_rule_list},
+	{"fw.conn.list", fw_conn_list},
+	{"fw.conn.flush", fw_conn_flush},
+	{"fw.config.show", fw_config_show},
+	{"fw.config.set", fw_config_set},
+	{"fw.stats.show", fw_stats_show},
+	{NULL, NULL},
 };
 
 /* ---- the fw module ---- */

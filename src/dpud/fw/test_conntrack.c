@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -31,6 +32,7 @@
 #include <rte_malloc.h>
 
 #include "conntrack.h"
+#include "dse_api.h"
 #include "parse.h"
 
 #define SEC 1000000000ull
@@ -2272,6 +2274,34 @@ static void test_ct_memory_per_connection_is_under_256_bytes(void **state)
 	assert_true(heap_allocated() <= before);
 }
 
+/*
+ * fw.conn.list and fw.conn.flush take a state by the schema's names
+ * (api/dpud/fw.json), and rpc_fw.c uses a decoded state as its enum
+ * dse_ct_state: the schema lists every state, in the tracker's order, by
+ * its name in lower case.
+ */
+static void test_ct_schema_states_are_the_trackers_in_order(void **state)
+{
+	static const char *const methods[] = {"fw.conn.list", "fw.conn.flush"};
+
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		const struct dse_api_method *m = dse_api_find(&dse_api_dpud, methods[k]);
+		const struct dse_api_type *t = NULL;
+
+		assert_non_null(m);
+		for (unsigned i = 0; i < m->n_params; i++)
+			if (strcmp(m->params[i].name, "state") == 0)
+				t = m->params[i].type;
+		assert_non_null(t);
+		assert_int_equal(t->n_values, DSE_CT_S__MAX);
+		for (unsigned i = 0; i < DSE_CT_S__MAX; i++) {
+			assert_int_equal(t->values[i].value, (int)i);
+			assert_int_equal(strcasecmp(t->values[i].name, dse_ct_state_name(i)), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2317,6 +2347,7 @@ int main(void)
 	    cmocka_unit_test(test_ct_bulk_lookup_agrees_with_single_lookups),
 	    cmocka_unit_test(test_ct_bulk_process_agrees_with_packet_by_packet),
 	    cmocka_unit_test(test_ct_memory_per_connection_is_under_256_bytes),
+	    cmocka_unit_test(test_ct_schema_states_are_the_trackers_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, eal_setup, eal_teardown);

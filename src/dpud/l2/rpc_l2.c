@@ -48,23 +48,17 @@ static int seg_apply(void *arg)
 
 static int segment_add(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_segment_add *a = call->args;
 	struct seg_change c = {0};
-	const char *name;
-	long long vlan = 0, vni = 0;
+	const char *name = a->name;
+	long long vlan = a->has_vlan ? a->vlan : 0, vni = a->has_vni ? a->vni : 0;
 	uint16_t free_idx = DSE_NO_SEGMENT;
-	json_t *peers;
+	json_t *peers = a->has_peers ? a->peers : NULL;
 
-	if (dse_rpc_params_only(call, "name", "vlan", "vni", "peers", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0 ||
-	    dse_dpud_check_name(call, "segment", name) < 0 ||
-	    dse_rpc_param_int(call, "vlan", false, 1, 4094, &vlan) == -EINVAL ||
-	    dse_rpc_param_int(call, "vni", false, 1, DSE_GENEVE_VNI_MAX, &vni) == -EINVAL)
-		return -EINVAL;
 	if ((vlan == 0) == (vni == 0))
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "give a segment either 'vlan' (1-4094) or 'vni' "
 				     "(1-16777215, an overlay segment)");
-	peers = json_object_get(call->params, "peers");
 	if (peers && vni == 0)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "only overlay (vni) segments have peers");
@@ -101,11 +95,11 @@ static int segment_add(struct dse_rpc_call *call, json_t **ret)
 
 static int segment_del(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_segment_del *a = call->args;
 	struct seg_change c = {.del = true};
 	char why[128];
 
-	if (dse_rpc_params_only(call, "name", NULL) < 0 ||
-	    dse_dpud_get_segment(call, "name", true, &c.idx) < 0)
+	if (dse_dpud_find_segment(call, a->name, &c.idx) < 0)
 		return -EINVAL;
 	for (int p = 0; p < DSE_MAX_PORTS; p++) {
 		const struct dse_port *port = &dp.ports[p];
@@ -132,10 +126,7 @@ static int segment_list(struct dse_rpc_call *call, json_t **ret)
 {
 	json_t *a = json_array();
 
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(a);
-		return -EINVAL;
-	}
+	RTE_SET_USED(call);
 	for (int s = 0; s < DSE_MAX_SEGMENTS; s++) {
 		const struct dse_segment *seg = &dp.segments[s];
 		json_t *ports = json_array();
@@ -162,93 +153,79 @@ static int segment_list(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- ports ---- */
 
-/* Reads mode / segment / segments / mtu into 'conf' (starting from its current values). */
-static int port_conf_params(struct dse_rpc_call *call, struct dse_port_conf *conf)
-{
-	const char *mode = NULL;
+/* The params port.add and port.set share, as the schema decoded them. */
+struct port_conf_args {
+	bool has_mode, has_segment, has_segments, has_mtu, has_uplink;
+	int mode;
+	const char *segment;
+	json_t *segments;
 	long long mtu;
-	json_t *segs;
-	int r;
+	bool uplink;
+};
 
-	r = dse_rpc_param_str(call, "mode", false, &mode);
-	if (r == -EINVAL)
-		return r;
-	if (mode) {
-		if (strcmp(mode, "access") == 0)
-			conf->mode = DSE_PORT_ACCESS;
-		else if (strcmp(mode, "trunk") == 0)
-			conf->mode = DSE_PORT_TRUNK;
-		else
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "mode must be \"access\" or \"trunk\", not \"%s\"",
-					     mode);
-	}
-	r = dse_rpc_param_bool(call, "uplink", false, &conf->uplink);
-	if (r == -EINVAL)
-		return r;
-	r = dse_rpc_param_int(call, "mtu", false, 68, 9000, &mtu);
-	if (r == -EINVAL)
-		return r;
-	if (r == 0)
-		conf->mtu = (uint16_t)mtu;
+#define PORT_CONF_ARGS(a)                                                                          \
+	((struct port_conf_args){(a)->has_mode, (a)->has_segment, (a)->has_segments, (a)->has_mtu, \
+				 (a)->has_uplink, (a)->mode, (a)->segment, (a)->segments,          \
+				 (a)->mtu, (a)->uplink})
+
+/* Sets mode / segment / segments / mtu / uplink of 'conf' (starting from its current values). */
+static int port_conf_params(struct dse_rpc_call *call, const struct port_conf_args *in,
+			    struct dse_port_conf *conf)
+{
+	size_t i;
+	json_t *v;
+
+	if (in->has_mode)
+		conf->mode = in->mode == DSE_API_PORT_MODE_TRUNK ? DSE_PORT_TRUNK : DSE_PORT_ACCESS;
+	if (in->has_uplink)
+		conf->uplink = in->uplink;
+	if (in->has_mtu)
+		conf->mtu = (uint16_t)in->mtu;
 
 	if (conf->mode == DSE_PORT_ACCESS) {
-		if (json_object_get(call->params, "segments"))
+		if (in->has_segments)
 			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 					     "an access port takes 'segment', not 'segments'");
-		r = dse_dpud_get_segment(call, "segment", false, &conf->segment);
-		if (r == -EINVAL)
-			return r;
+		if (in->has_segment && dse_dpud_find_segment(call, in->segment, &conf->segment) < 0)
+			return -EINVAL;
 		memset(conf->trunk_segs, 0, sizeof(conf->trunk_segs));
 		return 0;
 	}
-	if (json_object_get(call->params, "segment"))
+	if (in->has_segment)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "a trunk port takes 'segments' (a list), not 'segment'");
 	conf->segment = DSE_NO_SEGMENT;
-	segs = json_object_get(call->params, "segments");
-	if (segs == NULL)
+	if (!in->has_segments)
 		return 0;
-	if (!json_is_array(segs))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'segments' must be a list of segment names");
 	memset(conf->trunk_segs, 0, sizeof(conf->trunk_segs));
-	for (size_t i = 0; i < json_array_size(segs); i++) {
-		const char *name = json_string_value(json_array_get(segs, i));
-		uint16_t s;
+	json_array_foreach (in->segments, i, v) {
+		const char *name = json_string_value(v);
+		uint16_t seg;
 
-		if (name == NULL)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "'segments' must be a list of segment names");
-		s = dp_segment_find(name);
-		if (s == DSE_NO_SEGMENT)
-			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-					     "no segment '%s' (segment.list shows them)", name);
-		if (dp.segments[s].vni)
+		if (dse_dpud_find_segment(call, name, &seg) < 0)
+			return -EINVAL;
+		if (dp.segments[seg].vni)
 			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 					     "segment '%s' is an overlay segment: it travels in "
 					     "Geneve, not on VLAN trunks",
 					     name);
-		conf->trunk_segs[s / 64] |= 1ull << (s % 64);
+		conf->trunk_segs[seg / 64] |= 1ull << (seg % 64);
 	}
 	return 0;
 }
 
 static int port_add(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_port_add *a = call->args;
 	struct dse_port_conf conf = {.mtu = 1500, .mode = DSE_PORT_ACCESS,
-				     .segment = DSE_NO_SEGMENT};
+				     .segment = DSE_NO_SEGMENT, .name = a->name,
+				     .devargs = a->devargs};
 	struct dse_devargs da;
 	uint16_t other;
 	char err[512];
 	int r;
 
-	if (dse_rpc_params_only(call, "name", "devargs", "mode", "segment", "segments", "mtu",
-				"uplink", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &conf.name) < 0 ||
-	    dse_dpud_check_port_name(call, conf.name) < 0 ||
-	    dse_rpc_param_str(call, "devargs", true, &conf.devargs) < 0 ||
-	    port_conf_params(call, &conf) < 0)
+	if (port_conf_params(call, &PORT_CONF_ARGS(a), &conf) < 0)
 		return -EINVAL;
 	if (dp_port_find(conf.name) != DSE_NO_PORT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "port '%s' already exists",
@@ -278,13 +255,12 @@ static int port_add(struct dse_rpc_call *call, json_t **ret)
 
 static int port_set(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_port_set *a = call->args;
 	struct dse_port_conf conf = {0};
 	const struct dse_port *p;
 	uint16_t id;
 
-	if (dse_rpc_params_only(call, "name", "mode", "segment", "segments", "mtu", "uplink",
-				NULL) < 0 ||
-	    dse_dpud_get_port(call, "name", true, &id) < 0)
+	if (dse_dpud_find_port(call, a->name, &id) < 0)
 		return -EINVAL;
 	p = &dp.ports[id];
 	conf.mode = p->mode;
@@ -292,7 +268,7 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 	conf.segment = p->segment;
 	conf.uplink = p->uplink;
 	memcpy(conf.trunk_segs, p->trunk_segs, sizeof(conf.trunk_segs));
-	if (port_conf_params(call, &conf) < 0)
+	if (port_conf_params(call, &PORT_CONF_ARGS(a), &conf) < 0)
 		return -EINVAL;
 	/* tep.set takes only an uplink: a replay of config.save would fail on it. */
 	if (!conf.uplink && dp.tep.ip != 0 && dp.tep.uplink == id)
@@ -313,10 +289,11 @@ static int port_set(struct dse_rpc_call *call, json_t **ret)
 
 static int port_del(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_port_del *a = call->args;
 	uint16_t id;
 	char why[128];
 
-	if (dse_rpc_params_only(call, "name", NULL) < 0 || dse_dpud_get_port(call, "name", true, &id) < 0)
+	if (dse_dpud_find_port(call, a->name, &id) < 0)
 		return -EINVAL;
 	if (dp.tep.ip != 0 && dp.tep.uplink == id)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
@@ -386,10 +363,7 @@ static int port_list(struct dse_rpc_call *call, json_t **ret)
 {
 	json_t *a = json_array();
 
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(a);
-		return -EINVAL;
-	}
+	RTE_SET_USED(call);
 	for (int i = 0; i < DSE_MAX_PORTS; i++)
 		if (dp.ports[i].used)
 			json_array_append_new(a, port_json(&dp.ports[i]));
@@ -453,11 +427,12 @@ static int fdb_apply_copy(void *arg)
 
 static int fdb_add(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_fdb_add *a = call->args;
 	struct fdb_op op = {0};
 
-	if (dse_rpc_params_only(call, "segment", "mac", "port", NULL) < 0 ||
-	    dse_dpud_get_segment(call, "segment", true, &op.segment) < 0 || dse_dpud_get_mac(call, "mac", &op.mac) < 0 ||
-	    dse_dpud_get_port(call, "port", true, &op.port) < 0)
+	memcpy(op.mac.addr_bytes, a->mac, sizeof(a->mac));
+	if (dse_dpud_find_segment(call, a->segment, &op.segment) < 0 ||
+	    dse_dpud_find_port(call, a->port, &op.port) < 0)
 		return -EINVAL;
 	/* An entry toward a port outside the segment would leak frames across segments. */
 	if (!dp_port_in_segment(&dp.ports[op.port], op.segment))
@@ -468,7 +443,7 @@ static int fdb_add(struct dse_rpc_call *call, json_t **ret)
 	dp_call(fdb_apply_add, &op);
 	if (op.result < 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "the FDB is full (%u entries): raise fdb.config max_entries "
+				     "the FDB is full (%u entries): raise fdb.config.set max_entries "
 				     "or flush",
 				     dp.fdb->max_entries);
 	dse_dpud_config_changed();
@@ -478,10 +453,11 @@ static int fdb_add(struct dse_rpc_call *call, json_t **ret)
 
 static int fdb_del(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_fdb_del *a = call->args;
 	struct fdb_op op = {0};
 
-	if (dse_rpc_params_only(call, "segment", "mac", NULL) < 0 ||
-	    dse_dpud_get_segment(call, "segment", true, &op.segment) < 0 || dse_dpud_get_mac(call, "mac", &op.mac) < 0)
+	memcpy(op.mac.addr_bytes, a->mac, sizeof(a->mac));
+	if (dse_dpud_find_segment(call, a->segment, &op.segment) < 0)
 		return -EINVAL;
 	dp_call(fdb_apply_del, &op);
 	if (op.result < 0)
@@ -495,12 +471,11 @@ static int fdb_del(struct dse_rpc_call *call, json_t **ret)
 
 static int fdb_flush(struct dse_rpc_call *call, json_t **ret)
 {
-	struct fdb_op op = {.segment = DSE_FDB_ALL, .port = DSE_FDB_ALL};
+	const struct dse_api_dpud_fdb_flush *a = call->args;
+	struct fdb_op op = {.segment = DSE_FDB_ALL, .port = DSE_FDB_ALL, .with_static = a->static_};
 
-	if (dse_rpc_params_only(call, "segment", "port", "static", NULL) < 0 ||
-	    dse_dpud_get_segment(call, "segment", false, &op.segment) == -EINVAL ||
-	    dse_dpud_get_port(call, "port", false, &op.port) == -EINVAL ||
-	    dse_rpc_param_bool(call, "static", false, &op.with_static) == -EINVAL)
+	if ((a->has_segment && dse_dpud_find_segment(call, a->segment, &op.segment) < 0) ||
+	    (a->has_port && dse_dpud_find_port(call, a->port, &op.port) < 0))
 		return -EINVAL;
 	dp_call(fdb_apply_flush, &op);
 	dse_dpud_config_changed();
@@ -510,12 +485,12 @@ static int fdb_flush(struct dse_rpc_call *call, json_t **ret)
 
 static int fdb_show(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_dpud_fdb_list *args = call->args;
 	struct fdb_op op = {.segment = DSE_FDB_ALL, .port = DSE_FDB_ALL};
 	json_t *a;
 
-	if (dse_rpc_params_only(call, "segment", "port", NULL) < 0 ||
-	    dse_dpud_get_segment(call, "segment", false, &op.segment) == -EINVAL ||
-	    dse_dpud_get_port(call, "port", false, &op.port) == -EINVAL)
+	if ((args->has_segment && dse_dpud_find_segment(call, args->segment, &op.segment) < 0) ||
+	    (args->has_port && dse_dpud_find_port(call, args->port, &op.port) < 0))
 		return -EINVAL;
 	if (dp_call(fdb_apply_copy, &op) < 0)
 		return -ENOMEM;
@@ -553,22 +528,40 @@ static int fdb_apply_config(void *arg)
 	return 0;
 }
 
-static int fdb_config(struct dse_rpc_call *call, json_t **ret)
+static json_t *fdb_config_json(void)
 {
-	struct fdb_conf_op c = {-1, -1};
 	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
 
-	if (dse_rpc_params_only(call, "max_entries", "ageing_time", NULL) < 0 ||
-	    dse_rpc_param_int(call, "max_entries", false, 1, cap, &c.max_entries) == -EINVAL ||
-	    dse_rpc_param_int(call, "ageing_time", false, 0, 1000000, &c.ageing) == -EINVAL)
-		return -EINVAL;
+	return json_pack("{s:i, s:i, s:i, s:i}", "max_entries", (int)dp.fdb->max_entries,
+			 "capacity", (int)cap, "ageing_time", (int)dp.fdb->ageing_s, "entries",
+			 (int)dp.fdb->n_entries);
+}
+
+static int fdb_config_show(struct dse_rpc_call *call, json_t **ret)
+{
+	RTE_SET_USED(call);
+	*ret = fdb_config_json();
+	return 0;
+}
+
+static int fdb_config_set(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_dpud_fdb_config_set *a = call->args;
+	struct fdb_conf_op c = {a->has_max_entries ? a->max_entries : -1,
+				a->has_ageing_time ? a->ageing_time : -1};
+	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
+
+	/* The capacity is known only at run time (--fdb-size, the workers). */
+	if (c.max_entries > (long long)cap)
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "parameter 'max_entries' must be at most the capacity, %u "
+				     "(--fdb-size)",
+				     cap);
 	dp_call(fdb_apply_config, &c);
 	/* Only a call that sets something is a change; without values it shows. */
 	if (c.max_entries >= 0 || c.ageing >= 0)
 		dse_dpud_config_changed();
-	*ret = json_pack("{s:i, s:i, s:i, s:i}", "max_entries", (int)dp.fdb->max_entries,
-			 "capacity", (int)cap, "ageing_time", (int)dp.fdb->ageing_s, "entries",
-			 (int)dp.fdb->n_entries);
+	*ret = fdb_config_json();
 	return 0;
 }
 
@@ -650,7 +643,7 @@ static int l2_config_save(json_t *a)
 			json_object_set_new(p, "ageing_time", json_integer(dp.fdb->ageing_s));
 		if (dp.fdb->max_entries != (uint32_t)rte_hash_max_key_id(dp.fdb->hash))
 			json_object_set_new(p, "max_entries", json_integer(dp.fdb->max_entries));
-		json_array_append_new(a, dse_dpud_call_json("fdb.config", p));
+		json_array_append_new(a, dse_dpud_call_json("fdb.config.set", p));
 	}
 	return 0;
 }
@@ -677,21 +670,20 @@ static void l2_stats(json_t *stats)
 /* ---- the l2 module ---- */
 
 static const struct dse_rpc_method l2_methods[] = {
-	{"segment.add", segment_add,
-	 "adds a segment: name, vlan (1-4094) | vni (1-16777215) with [peers]"},
-	{"segment.del", segment_del, "removes an unused segment: name"},
-	{"segment.list", segment_list, "lists segments and their ports"},
-	{"port.add", port_add,
-	 "adds a port: name, devargs, mode (access|trunk), segment | segments, mtu, uplink"},
-	{"port.set", port_set, "changes a port: name, mode, segment | segments, mtu, uplink"},
-	{"port.del", port_del, "removes a port: name"},
-	{"port.list", port_list, "lists ports with link and counters"},
-	{"fdb.show", fdb_show, "lists FDB entries: [segment], [port]"},
-	{"fdb.add", fdb_add, "adds a static entry: segment, mac, port"},
-	{"fdb.del", fdb_del, "removes an entry: segment, mac"},
-	{"fdb.flush", fdb_flush, "removes learned entries: [segment], [port], [static]"},
-	{"fdb.config", fdb_config, "shows or sets max_entries and ageing_time (seconds)"},
-	{NULL, NULL, NULL},
+	{"segment.add", segment_add},
+	{"segment.del", segment_del},
+	{"segment.list", segment_list},
+	{"port.add", port_add},
+	{"port.set", port_set},
+	{"port.del", port_del},
+	{"port.list", port_list},
+	{"fdb.list", fdb_show},
+	{"fdb.add", fdb_add},
+	{"fdb.del", fdb_del},
+	{"fdb.flush", fdb_flush},
+	{"fdb.config.show", fdb_config_show},
+	{"fdb.config.set", fdb_config_set},
+	{NULL, NULL},
 };
 
 /* Flood copies not made for want of an mbuf, over the workers. */

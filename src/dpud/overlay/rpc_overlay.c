@@ -102,18 +102,14 @@ int dse_overlay_set_peers(struct dse_rpc_call *call, uint16_t seg, json_t *peers
 	size_t i;
 	json_t *v;
 
-	if (!json_is_array(peers) || json_array_size(peers) > DSE_MAX_TEPS)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "'peers' must be a list of at most %d IPv4 addresses of peer "
-				     "TEPs",
-				     DSE_MAX_TEPS);
+	/* The schema checked the list: at most dpu_peers (DSE_MAX_TEPS) IPv4 addresses. */
 	json_array_foreach(peers, i, v) {
-		const char *s = json_string_value(v);
-		uint32_t ip;
+		uint32_t ip = 0;
 
-		if (s == NULL || inet_pton(AF_INET, s, &ip) != 1 || ip == 0)
+		inet_pton(AF_INET, json_string_value(v), &ip);
+		if (ip == 0)
 			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "peers[%zu] is not an IPv4 address", i);
+					     "peers[%zu] is 0.0.0.0, not a peer's address", i);
 		if (ip == dp.tep.ip)
 			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 					     "peers[%zu] is our own TEP address", i);
@@ -153,23 +149,18 @@ json_t *dse_overlay_peers_json(const struct dse_segment *seg)
 
 static int segment_set(struct dse_rpc_call *call, json_t **ret)
 {
-	const char *name;
+	const struct dse_api_dpud_segment_set *a = call->args;
+	const char *name = a->name;
 	uint16_t seg;
 
-	if (dse_rpc_params_only(call, "name", "peers", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0)
+	if (dse_dpud_find_segment(call, name, &seg) < 0)
 		return -EINVAL;
-	seg = dp_segment_find(name);
-	if (seg == DSE_NO_SEGMENT)
-		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
-				     "no segment '%s' (segment.list shows them)", name);
 	if (dp.segments[seg].vni == 0)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 				     "segment '%s' is a VLAN segment: only overlay (vni) segments "
 				     "have peers",
 				     name);
-	if (json_object_get(call->params, "peers") &&
-	    dse_overlay_set_peers(call, seg, json_object_get(call->params, "peers")) < 0)
+	if (a->has_peers && dse_overlay_set_peers(call, seg, a->peers) < 0)
 		return -EINVAL;
 	dse_dpud_config_changed();
 	*ret = NULL;
@@ -206,14 +197,11 @@ static const char *peer_segment_name(uint16_t p)
 
 static int tep_set(struct dse_rpc_call *call, json_t **ret)
 {
-	struct tep_op op = {0};
-	const char *ip, *uplink;
+	const struct dse_api_dpud_tep_set *a = call->args;
+	struct tep_op op = {.ip = a->ip};
+	const char *ip = json_string_value(json_object_get(call->params, "ip")), *uplink = a->uplink;
 
-	if (dse_rpc_params_only(call, "ip", "uplink", NULL) < 0 ||
-	    dse_rpc_param_str(call, "ip", true, &ip) < 0 ||
-	    dse_rpc_param_str(call, "uplink", true, &uplink) < 0)
-		return -EINVAL;
-	if (inet_pton(AF_INET, ip, &op.ip) != 1 || op.ip == 0)
+	if (op.ip == 0)
 		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
 				     "'ip' must be the TEP's IPv4 address, not \"%s\"", ip);
 	op.uplink = dp_port_find(uplink);
@@ -254,10 +242,7 @@ static int tep_show(struct dse_rpc_call *call, json_t **ret)
 	char buf[INET_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
 	json_t *peers = json_array();
 
-	if (dse_rpc_params_only(call, NULL) < 0) {
-		json_decref(peers);
-		return -EINVAL;
-	}
+	RTE_SET_USED(call);
 	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
 		const struct dse_port *v = &dp.ports[p];
 		struct rte_ether_addr ea;
@@ -286,10 +271,10 @@ static int tep_show(struct dse_rpc_call *call, json_t **ret)
 }
 
 const struct dse_rpc_method dse_overlay_methods[] = {
-	{"segment.set", segment_set, "changes an overlay segment: name, peers (TEP addresses)"},
-	{"tep.set", tep_set, "our tunnel endpoint: ip, uplink (an uplink port)"},
-	{"tep.show", tep_show, "our tunnel endpoint and the peers with their MACs"},
-	{NULL, NULL, NULL},
+	{"segment.set", segment_set},
+	{"tep.set", tep_set},
+	{"tep.show", tep_show},
+	{NULL, NULL},
 };
 
 /* ---- the overlay module ---- */

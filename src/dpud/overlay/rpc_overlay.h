@@ -12,8 +12,9 @@
 extern const struct dse_rpc_method dse_overlay_methods[];
 
 /*
- * Sets the peer TEPs of overlay segment 'seg' to the JSON list 'peers' of
- * IPv4 addresses.  Returns 0 or -EINVAL with the error of 'call' set.
+ * Sets the peer TEPs of overlay segment 'seg' to the list 'peers' of IPv4
+ * addresses, a param the schema checked (at most DSE_MAX_TEPS addresses).
+ * Returns 0 or -EINVAL with the error of 'call' set.
  */
 int dse_overlay_set_peers(struct dse_rpc_call *call, uint16_t seg, json_t *peers);
 
