@@ -331,7 +331,8 @@ def check_value(t, v, where):
     k = t["kind"]
 
     def bad(what=None):
-        raise ValueError("%s: %r is not %s" % (where, v, what or type_text(t)))
+        raise ValueError("parameter '%s' must be %s, not %s" % (
+            where, plain(what or type_text(t)), json.dumps(v)[:64]))
 
     if k == "string":
         if not isinstance(v, str) or not t["min_len"] <= len(v.encode()) <= t["max_len"]:

@@ -1105,7 +1105,7 @@ static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 	if (cfg_load(opts[0].value, &doc, err, sizeof(err)) < 0)
 		return error_out(c, EXIT_USAGE, "%s", err);
 	params = json_pack("{s:O, s:b}", "config", doc.root, "dry_run", dry_run);
-	r = call(c, "apply", params, APPLY_TIMEOUT, &res, &error);
+	r = call(c, "config.apply", params, APPLY_TIMEOUT, &res, &error);
 	json_decref(params);
 	if (r == EXIT_REFUSED)
 		r = apply_refused(c, strcmp(opts[0].value, "-") ? opts[0].value : "<stdin>", &doc,
@@ -1197,7 +1197,7 @@ static int cmd_status(struct ctl *c, const struct verb *v, int argc, char **argv
 
 	if (r != PARSE_OK)
 		return r == PARSE_HELP ? EXIT_OK : r;
-	if ((r = simple_call(c, "status", NULL, &res)) != EXIT_OK)
+	if ((r = simple_call(c, "host.show", NULL, &res)) != EXIT_OK)
 		return r;
 	if (c->json) {
 		print_json(res);

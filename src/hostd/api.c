@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The JSON-RPC methods of dse-hostd, served on its Unix socket to dsectl.
- * Each is a thin edge over one action function (config.c, dpu.c): it reads
- * the params, calls the action and turns a failure into an error whose
- * message says what to do.  Changes answer {"changes": [...]}, the list of
+ * Each is a thin edge over one action function (config.c, dpu.c): the
+ * server decodes and checks the params by the schema (api/hostd/) before the
+ * handler runs, so a handler reads call->args, calls the action and turns a
+ * failure into an error whose message says what to do.  Changes answer {"changes": [...]}, the list of
  * what they changed (model_diff()).
  */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dse_api.h"
 #include "config.h"
 #include "hostd.h"
 #include "reconcile.h"
@@ -40,24 +42,11 @@ static json_t *changes_json(json_t *changes)
 	return json_pack("{s:o}", "changes", changes);
 }
 
-static int no_params(struct dse_rpc_call *call)
-{
-	return dse_rpc_params_only(call, NULL);
-}
-
-/* ---- rpc, status ---- */
+/* ---- rpc, host ---- */
 
 static int rpc_list(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *a = json_array();
-
-	if (no_params(call) < 0) {
-		json_decref(a);
-		return -EINVAL;
-	}
-	for (const struct dse_rpc_method *m = hostd_methods; m->name; m++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "name", m->name, "help", m->help));
-	*ret = a;
+	*ret = dse_rpc_list_json(call->srv, false);
 	return 0;
 }
 
@@ -67,14 +56,12 @@ static int store_error(struct dse_rpc_call *call)
 	return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", store_last_error(ctx(call)->store));
 }
 
-static int status(struct dse_rpc_call *call, json_t **ret)
+static int host_show(struct dse_rpc_call *call, json_t **ret)
 {
 	struct hostd *h = ctx(call);
 	unsigned links = 0, connected = 0;
 	json_t *doc;
 
-	if (no_params(call) < 0)
-		return -EINVAL;
 	if (store_load(h->store, &doc) < 0)
 		return store_error(call);
 	if (h->dpus)
@@ -104,8 +91,6 @@ static int dpu_list(struct dse_rpc_call *call, json_t **ret)
 {
 	struct hostd *h = ctx(call);
 
-	if (no_params(call) < 0)
-		return -EINVAL;
 	if (h->dpus == NULL) {
 		*ret = json_array();
 		return 0;
@@ -118,12 +103,9 @@ static int dpu_list(struct dse_rpc_call *call, json_t **ret)
 static int dpu_show(struct dse_rpc_call *call, json_t **ret)
 {
 	struct hostd *h = ctx(call);
-	const char *name;
+	const char *name = ((const struct dse_api_hostd_dpu_show *)call->args)->name;
 	int r;
 
-	if (dse_rpc_params_only(call, "name", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0)
-		return -EINVAL;
 	r = h->dpus ? dpu_mgr_show(h->dpus, name, ret) : -ENOENT;
 	if (r == -ENOENT)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
@@ -137,12 +119,9 @@ static int dpu_show(struct dse_rpc_call *call, json_t **ret)
 static int dpu_forget(struct dse_rpc_call *call, json_t **ret)
 {
 	struct hostd *h = ctx(call);
-	const char *name;
+	const char *name = ((const struct dse_api_hostd_dpu_forget *)call->args)->name;
 	char err[512];
 
-	if (dse_rpc_params_only(call, "name", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0)
-		return -EINVAL;
 	if (h->dpus == NULL)
 		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "no DPU '%s'", name);
 	if (dpu_mgr_forget(h->dpus, name, err, sizeof(err)) < 0)
@@ -153,10 +132,14 @@ static int dpu_forget(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- switches, segments, ports ---- */
 
-/* Copies the params into the object a profile would hold. */
+/*
+ * Copies the params into the object a profile would hold: the model
+ * (model.c) checks how the objects fit together; the schema has checked
+ * each value.
+ */
 static json_t *object_of(struct dse_rpc_call *call)
 {
-	return json_deep_copy(call->params);
+	return call->params ? json_deep_copy(call->params) : json_object();
 }
 
 static int add(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
@@ -172,16 +155,13 @@ static int add(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 	return 0;
 }
 
-static int del(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
+/* switch.del, segment.del and port.del all take just a name. */
+static int del(struct dse_rpc_call *call, enum config_kind kind, const char *name, json_t **ret)
 {
 	struct model_err e = {0};
-	const char *name;
 	json_t *changes;
 	int r;
 
-	if (dse_rpc_params_only(call, "name", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0)
-		return -EINVAL;
 	r = config_del(ctx(call)->store, kind, name, &changes, &e);
 	if (r < 0)
 		return fail(call, &e, false);
@@ -209,8 +189,6 @@ static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 	struct hostd *h = ctx(call);
 	json_t *doc, *out;
 
-	if (no_params(call) < 0)
-		return -EINVAL;
 	if (store_load(h->store, &doc) < 0)
 		return store_error(call);
 	switch (kind) {
@@ -233,56 +211,27 @@ static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 
 static int switch_add(struct dse_rpc_call *call, json_t **ret)
 {
-	const char *s;
-
-	if (dse_rpc_params_only(call, "name", "mode", "dpus", "uplinks", "tep", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &s) < 0 ||
-	    dse_rpc_param_str(call, "mode", true, &s) < 0)
-		return -EINVAL;
-	if (!json_is_array(json_object_get(call->params, "dpus")))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "parameter 'dpus' must be a list of DPU names");
 	return add(call, CONFIG_SWITCH, ret);
 }
 
 static int segment_add(struct dse_rpc_call *call, json_t **ret)
 {
-	const char *s;
-
-	if (dse_rpc_params_only(call, "name", "switch", "vlan", "vni", "peers", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &s) < 0 ||
-	    dse_rpc_param_str(call, "switch", true, &s) < 0)
-		return -EINVAL;
 	return add(call, CONFIG_SEGMENT, ret);
 }
 
 static int port_add(struct dse_rpc_call *call, json_t **ret)
 {
-	const char *s;
-
-	if (dse_rpc_params_only(call, "name", "mac", "segment", "vm", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &s) < 0 ||
-	    dse_rpc_param_str(call, "mac", true, &s) < 0 ||
-	    dse_rpc_param_str(call, "segment", true, &s) < 0 ||
-	    dse_rpc_param_str(call, "vm", true, &s) < 0)
-		return -EINVAL;
 	return add(call, CONFIG_PORT, ret);
 }
 
 static int segment_set(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_hostd_segment_set *a = call->args;
 	struct model_err e = {0};
-	const char *name;
 	json_t *changes;
 	int r;
 
-	if (dse_rpc_params_only(call, "name", "peers", NULL) < 0 ||
-	    dse_rpc_param_str(call, "name", true, &name) < 0)
-		return -EINVAL;
-	if (!json_is_array(json_object_get(call->params, "peers")))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "parameter 'peers' must be a list of TEP addresses");
-	r = config_segment_set(ctx(call)->store, name, call->params, &changes, &e);
+	r = config_segment_set(ctx(call)->store, a->name, call->params, &changes, &e);
 	if (r < 0)
 		return fail(call, &e, false);
 	*ret = changes_json(changes);
@@ -291,17 +240,20 @@ static int segment_set(struct dse_rpc_call *call, json_t **ret)
 
 static int switch_del(struct dse_rpc_call *call, json_t **ret)
 {
-	return del(call, CONFIG_SWITCH, ret);
+	return del(call, CONFIG_SWITCH, ((const struct dse_api_hostd_switch_del *)call->args)->name,
+		   ret);
 }
 
 static int segment_del(struct dse_rpc_call *call, json_t **ret)
 {
-	return del(call, CONFIG_SEGMENT, ret);
+	return del(call, CONFIG_SEGMENT,
+		   ((const struct dse_api_hostd_segment_del *)call->args)->name, ret);
 }
 
 static int port_del(struct dse_rpc_call *call, json_t **ret)
 {
-	return del(call, CONFIG_PORT, ret);
+	return del(call, CONFIG_PORT, ((const struct dse_api_hostd_port_del *)call->args)->name,
+		   ret);
 }
 
 static int switch_list(struct dse_rpc_call *call, json_t **ret)
@@ -321,32 +273,23 @@ static int port_list(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- profiles ---- */
 
-static int apply(struct dse_rpc_call *call, json_t **ret)
+static int config_apply_m(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_hostd_config_apply *a = call->args;
 	struct model_err e = {0};
-	bool dry_run = false;
-	json_t *doc, *changes;
+	json_t *changes;
 	int r;
 
-	if (dse_rpc_params_only(call, "config", "dry_run", NULL) < 0 ||
-	    dse_rpc_param_bool(call, "dry_run", false, &dry_run) == -EINVAL)
-		return -EINVAL;
-	doc = json_object_get(call->params, "config");
-	if (doc == NULL)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "missing required parameter 'config' (the host profile)");
-	r = config_apply(ctx(call)->store, doc, dry_run, &changes, &e);
+	r = config_apply(ctx(call)->store, a->config, a->dry_run, &changes, &e);
 	if (r < 0)
 		return fail(call, &e, true);
-	*ret = json_pack("{s:o, s:b, s:I}", "changes", changes, "dry_run", dry_run, "revision",
+	*ret = json_pack("{s:o, s:b, s:I}", "changes", changes, "dry_run", a->dry_run, "revision",
 			 (json_int_t)store_revision(ctx(call)->store));
 	return 0;
 }
 
 static int config_export_m(struct dse_rpc_call *call, json_t **ret)
 {
-	if (no_params(call) < 0)
-		return -EINVAL;
 	if (config_export(ctx(call)->store, ret) < 0)
 		return store_error(call);
 	return 0;
@@ -412,16 +355,9 @@ static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
 {
 	struct model_err e = {0};
 	json_t *obj, *changes;
-	long long id;
-	const char *s;
 	int r;
 
-	if (dse_rpc_params_only(call, "id", "priority", "src", "dst", "proto", "sport", "dport",
-				"icmp_type", "action", "direction", "segment", "port", NULL) < 0 ||
-	    dse_rpc_param_int(call, "id", true, 1, MODEL_RULE_ID_MAX, &id) < 0 ||
-	    dse_rpc_param_str(call, "action", true, &s) < 0)
-		return -EINVAL;
-	obj = json_deep_copy(call->params);
+	obj = object_of(call);
 	r = config_fw_rule_add(ctx(call)->store, obj, &changes, &e);
 	json_decref(obj);
 	if (r < 0)
@@ -432,14 +368,11 @@ static int fw_rule_add(struct dse_rpc_call *call, json_t **ret)
 
 static int fw_rule_del(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_hostd_fw_rule_del *a = call->args;
 	struct model_err e = {0};
 	json_t *changes;
-	long long id;
 
-	if (dse_rpc_params_only(call, "id", NULL) < 0 ||
-	    dse_rpc_param_int(call, "id", true, 1, MODEL_RULE_ID_MAX, &id) < 0)
-		return -EINVAL;
-	if (config_fw_rule_del(ctx(call)->store, id, &changes, &e) < 0)
+	if (config_fw_rule_del(ctx(call)->store, a->id, &changes, &e) < 0)
 		return fail(call, &e, false);
 	*ret = changes_json(changes);
 	return 0;
@@ -451,10 +384,6 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 	json_t *fw, *rules, *targets = NULL, *dpus = json_array(), *d, *r, *by_id;
 	size_t i, k;
 
-	if (no_params(call) < 0) {
-		json_decref(dpus);
-		return -EINVAL;
-	}
 	if (config_fw_list(h->store, &fw) < 0) {
 		json_decref(dpus);
 		return store_error(call);
@@ -531,20 +460,12 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 
 static int fw_policy_set(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_hostd_fw_policy_set *a = call->args;
+	const char *def = dse_api_enum_name(&dse_api_t_fw_default, a->default_);
 	struct model_err e = {0};
-	const char *seg, *def;
 	json_t *changes;
 
-	if (dse_rpc_params_only(call, "segment", "default", NULL) < 0 ||
-	    dse_rpc_param_str(call, "segment", true, &seg) < 0 ||
-	    dse_rpc_param_str(call, "default", true, &def) < 0)
-		return -EINVAL;
-	if (strcmp(def, "allow") != 0 && strcmp(def, "deny") != 0 && strcmp(def, "off") != 0)
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "parameter 'default' must be allow, deny or off (no firewall "
-				     "on the segment), not '%.40s'",
-				     def);
-	if (config_fw_policy_set(ctx(call)->store, seg, def, &changes, &e) < 0)
+	if (config_fw_policy_set(ctx(call)->store, a->segment, def, &changes, &e) < 0)
 		return fail(call, &e, false);
 	*ret = changes_json(changes);
 	return 0;
@@ -554,8 +475,6 @@ static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
 {
 	json_t *fw;
 
-	if (no_params(call) < 0)
-		return -EINVAL;
 	if (config_fw_list(ctx(call)->store, &fw) < 0)
 		return store_error(call);
 	*ret = json_incref(json_object_get(fw, "policies"));
@@ -564,72 +483,22 @@ static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
 }
 
 /*
- * Checks the connection filters of fw.conn.list / fw.conn.flush; the DPUs
- * get them as they are.  '*ret_segment' is the segment filter or NULL.
- */
-static int conn_filters(struct dse_rpc_call *call, bool with_limit, const char **ret_segment)
-{
-	json_t *proto = json_object_get(call->params, "proto");
-	const char *s;
-	long long n;
-	int r;
-
-	if ((with_limit ? dse_rpc_params_only(call, "segment", "proto", "addr", "port", "state",
-					      "limit", NULL)
-			: dse_rpc_params_only(call, "segment", "proto", "addr", "port", "state",
-					      NULL)) < 0 ||
-	    dse_rpc_param_int(call, "port", false, 0, 65535, &n) == -EINVAL ||
-	    dse_rpc_param_int(call, "limit", false, 1, 1000000, &n) == -EINVAL ||
-	    dse_rpc_param_str(call, "state", false, &s) == -EINVAL)
-		return -EINVAL;
-	*ret_segment = NULL;
-	r = dse_rpc_param_str(call, "segment", false, ret_segment);
-	if (r == -EINVAL)
-		return r;
-	if (proto && model_fw_proto(proto) < 0 &&
-	    !(json_is_integer(proto) && json_integer_value(proto) >= 0 &&
-	      json_integer_value(proto) <= 255))
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "parameter 'proto' must be any, tcp, udp, icmp, icmpv6 or a "
-				     "protocol number 0..255");
-	if (dse_rpc_param_str(call, "addr", false, &s) == 0) {
-		unsigned char addr[16];
-		int fam, plen, rc = model_fw_prefix(s, &fam, addr, &plen);
-
-		if (rc < 0 && rc != -EDOM)
-			return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-					     "parameter 'addr' must be an address or a prefix "
-					     "such as 198.18.0.0/16, not '%.60s'",
-					     s);
-	} else if (json_object_get(call->params, "addr")) {
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
-				     "parameter 'addr' must be a string");
-	}
-	return 0;
-}
-
-/*
- * Runs 'method' with the call's params on every DPU that holds the
- * segment filter (every DPU of the firewall without one).  Calls 'merge'
+ * Runs 'method' with the call's params (the filters, which the DPUs apply
+ * as they are) on every DPU that holds the segment filter 'seg'  (every DPU of the firewall without one).  Calls 'merge'
  * with each answer; a DPU that is not reached or refuses is an entry with
  * its error in '*ret_dpus'.  When every DPU reached refused the params, the
  * call fails with the first refusal.
  */
-static int conn_fanout(struct dse_rpc_call *call, const char *method, bool with_limit,
+static int conn_fanout(struct dse_rpc_call *call, const char *method, const char *seg,
 		       void (*merge)(json_t *res, const char *dpu, json_t *entry, void *arg),
 		       void *arg, json_t **ret_dpus)
 {
 	struct hostd *h = ctx(call);
 	json_t *targets = NULL, *dpus = json_array(), *d, *doc;
-	const char *seg;
 	char first[600] = "";
 	unsigned reached = 0, refused = 0;
 	size_t i;
 
-	if (conn_filters(call, with_limit, &seg) < 0) {
-		json_decref(dpus);
-		return -EINVAL;
-	}
 	if (seg) {
 		if (store_load(h->store, &doc) < 0) {
 			json_decref(dpus);
@@ -706,12 +575,12 @@ static void conn_list_merge(json_t *res, const char *dpu, json_t *entry, void *a
 
 static int fw_conn_list(struct dse_rpc_call *call, json_t **ret)
 {
-	struct conn_list_acc acc = {.conns = json_array(), .limit = 1000};
-	json_t *dpus, *limit = json_object_get(call->params, "limit");
+	const struct dse_api_hostd_fw_conn_list *a = call->args;
+	struct conn_list_acc acc = {.conns = json_array(), .limit = (size_t)a->limit};
+	json_t *dpus;
 
-	if (json_is_integer(limit) && json_integer_value(limit) > 0)
-		acc.limit = (size_t)json_integer_value(limit);
-	if (conn_fanout(call, "fw.conn.list", true, conn_list_merge, &acc, &dpus) < 0) {
+	if (conn_fanout(call, "fw.conn.list", a->has_segment ? a->segment : NULL, conn_list_merge,
+			&acc, &dpus) < 0) {
 		json_decref(acc.conns);
 		return -EINVAL;
 	}
@@ -728,53 +597,42 @@ static void conn_flush_merge(json_t *res, const char *dpu, json_t *entry, void *
 
 static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
 {
+	const struct dse_api_hostd_fw_conn_flush *a = call->args;
 	json_int_t removed = 0;
 	json_t *dpus;
 
-	if (conn_fanout(call, "fw.conn.flush", false, conn_flush_merge, &removed, &dpus) < 0)
+	if (conn_fanout(call, "fw.conn.flush", a->has_segment ? a->segment : NULL, conn_flush_merge,
+			&removed, &dpus) < 0)
 		return -EINVAL;
 	*ret = json_pack("{s:I, s:o}", "removed", removed, "dpus", dpus);
 	return 0;
 }
 
+/* The help, params and aliases of each are in api/hostd/. */
 const struct dse_rpc_method hostd_methods[] = {
-	{"rpc.list", rpc_list, "lists the methods with a line of help each"},
-	{"status", status, "version, uptime, store revision, counts of DPUs and objects"},
-	{"dpu.list", dpu_list, "lists the DPUs with identity, state, role and version"},
-	{"dpu.show", dpu_show, "one DPU and what the host wants it to hold: name (or link)"},
-	{"dpu.forget", dpu_forget, "forgets a DPU that is gone or was replaced: name"},
-	{"switch.add", switch_add,
-	 "adds a switch: name, mode (single|active-standby|independent), dpus, [uplinks], "
-	 "[tep: {ip}]"},
-	{"switch.del", switch_del, "removes a switch without segments: name"},
-	{"switch.list", switch_list, "lists the switches"},
-	{"segment.add", segment_add,
-	 "adds a segment: name, switch, vlan (1-4094) | vni (+ peers: remote TEP addresses)"},
-	{"segment.set", segment_set,
-	 "changes an overlay segment: name, peers (the remote TEP addresses, the whole list)"},
-	{"segment.del", segment_del, "removes a segment without ports: name"},
-	{"segment.list", segment_list, "lists the segments"},
-	{"port.add", port_add, "adds a VM port: name, mac, segment, vm"},
-	{"port.del", port_del, "removes a VM port: name"},
-	{"port.list", port_list, "lists the VM ports"},
-	{"apply", apply,
-	 "makes the desired state equal to a host profile in one transaction: config, "
-	 "[dry_run]"},
-	{"config.export", config_export_m,
-	 "the host profile: dpus, switches, segments, ports, firewall"},
-	{"fw.rule.add", fw_rule_add,
-	 "adds a firewall rule: id, action (allow|drop|reject), [priority], [src], [dst], "
-	 "[proto], [sport], [dport], [icmp_type], [direction], [segment], [port]"},
-	{"fw.rule.del", fw_rule_del, "removes a firewall rule: id"},
-	{"fw.rule.list", fw_rule_list,
-	 "the firewall rules in evaluation order with their hits summed over the DPUs"},
-	{"fw.policy.set", fw_policy_set,
-	 "a segment's firewall: segment, default (allow|deny|off: no firewall)"},
-	{"fw.policy.list", fw_policy_list, "the segments' firewall policies"},
-	{"fw.conn.list", fw_conn_list,
-	 "tracked connections of every DPU: [segment], [proto], [addr], [port], [state], "
-	 "[limit]"},
-	{"fw.conn.flush", fw_conn_flush,
-	 "removes tracked connections on every DPU: the same filters as fw.conn.list"},
-	{NULL, NULL, NULL},
+	{"rpc.list", rpc_list},
+	{"host.show", host_show},
+	{"dpu.list", dpu_list},
+	{"dpu.show", dpu_show},
+	{"dpu.forget", dpu_forget},
+	{"switch.add", switch_add},
+	{"switch.del", switch_del},
+	{"switch.list", switch_list},
+	{"segment.add", segment_add},
+	{"segment.set", segment_set},
+	{"segment.del", segment_del},
+	{"segment.list", segment_list},
+	{"port.add", port_add},
+	{"port.del", port_del},
+	{"port.list", port_list},
+	{"config.apply", config_apply_m},
+	{"config.export", config_export_m},
+	{"fw.rule.add", fw_rule_add},
+	{"fw.rule.del", fw_rule_del},
+	{"fw.rule.list", fw_rule_list},
+	{"fw.policy.set", fw_policy_set},
+	{"fw.policy.list", fw_policy_list},
+	{"fw.conn.list", fw_conn_list},
+	{"fw.conn.flush", fw_conn_flush},
+	{NULL, NULL},
 };

@@ -50,7 +50,7 @@ struct dpu_link {
 	struct dse_rpc_client *client; /* set while connected */
 	char name[64];                /* the DPU's name, "" until known */
 	json_t *identity;             /* the last dp.identity answer */
-	char version[64];             /* dse-dpud's version (dp.info) */
+	char version[64];             /* dse-dpud's version (dp.show) */
 	char error[512];              /* the last connection problem, for a person */
 	unsigned backoff_ms;
 	uint64_t next_connect_ns;
@@ -260,7 +260,7 @@ static int64_t int_member(json_t *o, const char *key)
 static int read_generation(struct dpu_mgr *m, struct dpu_link *l, char *msg, size_t len)
 {
 	json_t *res = NULL;
-	int r = link_call(m, l, "dp.identity", &res, msg, len);
+	int r = link_call(m, l, "dp.identity.show", &res, msg, len);
 
 	if (r == 0) {
 		json_decref(l->identity);
@@ -342,7 +342,7 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 		return;
 	}
 	cn = dse_rpc_client_peer_cn(l->client);
-	r = link_call(m, l, "dp.identity", &id, err, sizeof(err));
+	r = link_call(m, l, "dp.identity.show", &id, err, sizeof(err));
 	if (r < 0 || !json_is_object(id)) {
 		json_decref(id);
 		link_fail(l, LINK_UNREACHABLE, r < 0 ? err : "dp.identity did not return an object");
@@ -350,7 +350,7 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 	}
 	json_decref(l->identity);
 	l->identity = id;
-	if (link_call(m, l, "dp.info", &info, err, sizeof(err)) < 0) {
+	if (link_call(m, l, "dp.show", &info, err, sizeof(err)) < 0) {
 		json_decref(info);
 		link_fail(l, LINK_UNREACHABLE, err);
 		return;

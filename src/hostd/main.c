@@ -23,6 +23,7 @@
 #include "certs.h"
 #include "clock.h"
 #include "dpu.h"
+#include "dse_api.h"
 #include "hostd.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -338,6 +339,11 @@ int main(int argc, char **argv)
 	srv = dse_rpc_server_new(hostd_methods, &h);
 	if (srv == NULL)
 		goto out;
+	/* Every method is in the schema and served through its one decoder (api/README.md). */
+	if (dse_rpc_server_set_api(srv, &dse_api_hostd, false, err, sizeof(err)) < 0) {
+		DSE_LOG_ERR("hostd", "%s", err);
+		goto out;
+	}
 	{
 		char dir[PATH_MAX];
 

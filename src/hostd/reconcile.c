@@ -656,7 +656,7 @@ static json_t *rules_by_id(json_t *list)
 	return map;
 }
 
-/* Appends the fw.rules.apply call of one change set to 'calls', if it changes anything. */
+/* Appends the fw.rule.apply call of one change set to 'calls', if it changes anything. */
 static void add_change_set(json_t *calls, json_t *rules, json_t *del, json_t *pols)
 {
 	json_t *p = json_object();
@@ -668,7 +668,7 @@ static void add_change_set(json_t *calls, json_t *rules, json_t *del, json_t *po
 	if (json_array_size(pols))
 		json_object_set(p, "policies", pols);
 	if (json_object_size(p))
-		add_call(calls, "fw.rules.apply", p);
+		add_call(calls, "fw.rule.apply", p);
 	else
 		json_decref(p);
 }
@@ -820,7 +820,7 @@ static int call_timeout(json_t *v, int timeout_ms)
 {
 	json_t *p = json_object_get(v, "params");
 
-	if (strcmp(str(v, "method"), "fw.rules.apply") != 0)
+	if (strcmp(str(v, "method"), "fw.rule.apply") != 0)
 		return timeout_ms;
 	return timeout_ms + (int)((json_array_size(json_object_get(p, "rules")) +
 				   json_array_size(json_object_get(p, "delete"))) /
@@ -841,7 +841,7 @@ enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, 
 	err[0] = '\0';
 	if ((r = call(c, "segment.list", NULL, timeout_ms, &segs, err, err_len)) < 0 ||
 	    (r = call(c, "port.list", NULL, timeout_ms, &ports, err, err_len)) < 0 ||
-	    (r = call(c, "fdb.show", NULL, timeout_ms, &fdb, err, err_len)) < 0 ||
+	    (r = call(c, "fdb.list", NULL, timeout_ms, &fdb, err, err_len)) < 0 ||
 	    (r = call(c, "tep.show", NULL, timeout_ms, &tep, err, err_len)) < 0 ||
 	    (r = read_fw(c, timeout_ms, &rules, &pols, err, err_len)) < 0) {
 		res = r == -EREMOTEIO ? RECONCILE_FAILED : RECONCILE_LOST;

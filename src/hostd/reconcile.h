@@ -55,7 +55,7 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
 
 /*
  * Returns the list of calls ({method, params}) that turn the DPU state
- * reported by segment.list ('segs'), port.list ('ports'), fdb.show ('fdb')
+ * reported by segment.list ('segs'), port.list ('ports'), fdb.list ('fdb')
  * and tep.show ('tep'; NULL: no TEP known) into
  * 'desired', in an order dse-dpud accepts: first what goes away (ports,
  * trunk memberships, FDB entries, segments), then what comes (segments and
@@ -67,7 +67,7 @@ json_t *reconcile_plan(json_t *desired, json_t *segs, json_t *ports, json_t *fdb
 
 /*
  * Returns the whole plan for a DPU: the calls of reconcile_plan() with the
- * firewall's two change sets (fw.rules.apply, each one call that dse-dpud
+ * firewall's two change sets (fw.rule.apply, each one call that dse-dpud
  * compiles once) around them.  Before: the rules and policies that are not
  * wanted or that name a segment or port the plan removes (dse-dpud refuses
  * to remove a segment or port the firewall names).  After: the rules that
@@ -95,7 +95,7 @@ enum reconcile_result {
 };
 
 /*
- * Reads the DPU's state over 'c' (segment.list, port.list, fdb.show,
+ * Reads the DPU's state over 'c' (segment.list, port.list, fdb.list,
  * tep.show, fw.rule.list and fw.policy.list), plans, and runs the calls
  * until 'deadline_ns' (dse_clock_ns() time) passes, each with 'timeout_ms'
  * (a firewall change set gets half a millisecond more per rule, for

@@ -295,7 +295,7 @@ static void usage_up(FILE *f)
 	    "    hostd.db and no dse-hostd ever ran there: a store lost later is\n"
 	    "    refused by dse-hostd); a running one whose certificate has no host\n"
 	    "    role (the older profile) is restarted.\n"
-	    "It is ready when every dse-dpud answers dp.info on its socket and every\n"
+	    "It is ready when every dse-dpud answers dp.show on its socket and every\n"
 	    "dse-hostd lists all its DPUs as connected (dpu.list on DIR/hH/hostd.sock).\n"
 	    "\n"
 	    "Running it again is safe: with the same topology it re-checks the network\n"
@@ -782,9 +782,9 @@ static int check_daemon(struct daemon *d, const struct lab_topo *t, bool want_co
 	}
 	if (d->is_dpud) {
 		path_of(sock, sizeof(sock), d->machine, "run/dpud.sock");
-		r = lab_rpc_call(sock, "dp.info", 1000, NULL);
+		r = lab_rpc_call(sock, "dp.show", 1000, NULL);
 		if (r < 0) {
-			msg(d->why, sizeof(d->why), "no answer to dp.info on %s: %s", sock,
+			msg(d->why, sizeof(d->why), "no answer to dp.show on %s: %s", sock,
 			    strerror(-r));
 			return 0;
 		}
@@ -1621,7 +1621,7 @@ static int cmd_status(int argc, char **argv)
 				snprintf(name, sizeof(name), "h%u-d%u", h, n);
 				m = status_machine(name, "dpu", &complete);
 				path_of(sock, sizeof(sock), name, "run/dpud.sock");
-				if (!status_process(m, name, DPUD, sock, "dp.info"))
+				if (!status_process(m, name, DPUD, sock, "dp.show"))
 					complete = false;
 				json_object_set_new(m, "identity",
 						    lab_dpu_to_json(&t.hosts[h - 1].dpus[n - 1]));

@@ -189,11 +189,19 @@ static int parse_prefix(const char *s, struct dse_api_prefix *p)
 			return -EINVAL;
 	}
 	p->len = (uint8_t)len;
-	/* Host bits set are refused: 198.18.0.1/15 is a typo for an address or a prefix. */
+	/*
+	 * Host bits set are refused: 198.18.0.1/15 is a typo for an address or
+	 * a prefix.  'p' is left holding the prefix with them cleared, for the
+	 * message.
+	 */
+	int r = 0;
+
 	for (unsigned b = (unsigned)len; b < max; b++)
-		if (p->addr[b / 8] & (0x80 >> (b % 8)))
-			return -ERANGE;
-	return 0;
+		if (p->addr[b / 8] & (0x80 >> (b % 8))) {
+			p->addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+			r = -ERANGE;
+		}
+	return r;
 }
 
 static int parse_port_range(json_t *v, struct dse_api_port_range *r)
@@ -379,9 +387,15 @@ static int decode_value(const struct dse_api_type *t, json_t *v, void *out, stru
 		struct dse_api_prefix p;
 		int r = s ? parse_prefix(s, &p) : -EINVAL;
 
-		if (r == -ERANGE)
-			return fail(err, len, w, "'%.64s' has bits set beyond its prefix length",
-				    s);
+		if (r == -ERANGE) {
+			char net[INET6_ADDRSTRLEN];
+
+			inet_ntop(p.family, p.addr, net, sizeof(net));
+			return fail(err, len, w,
+				    "'%.64s' has bits set beyond its prefix length (write %s/%u for "
+				    "the prefix, or the address alone)",
+				    s, net, p.len);
+		}
 		if (r < 0)
 			return fail(err, len, w, "must be %s, not %s", what(t, buf, sizeof(buf)),
 				    given(v, got, sizeof(got)));

@@ -44,7 +44,7 @@ firewall:
 def fw_state(link):
     """What a fake DPU holds of the firewall: ({segment: default}, {id: rule})."""
     pols = {c["params"]["segment"]: c["params"]["default"]
-            for c in link.call("config.save") if c["method"] == "fw.policy"}
+            for c in link.call("config.save") if c["method"] == "fw.policy.set"}
     rules = {r["id"]: r for r in link.call("fw.rule.list")}
     return pols, rules
 
@@ -226,7 +226,7 @@ def test_hostd_fw_conn_list_fans_out_and_reports_unreachable_dpus(hostd):
     assert len(r["conns"]) == 3 and r["total"] == 4, r
 
     r = hostd.ctl("fw", "conn", "list", "--state", "BOGUS")
-    assert r.rc == 1 and "unknown connection state 'BOGUS'" in r.err, r
+    assert r.rc == 1 and "parameter 'state'" in r.err and "BOGUS" in r.err, r
     r = hostd.ctl("fw", "conn", "list", "--segment", "nope")
     assert r.rc == 1 and "no segment 'nope'" in r.err, r
 
@@ -303,7 +303,7 @@ def test_hostd_fw_commands_refuse_bad_input(hostd):
         (["fw", "rule", "add", "5", "--action", "drop", "--port", "vm9"],
          "not a VM port of this host"),
         (["fw", "rule", "add", "5", "--action", "drop", "--proto", "sctp"],
-         "dse-dpud filters no other protocol"),
+         "parameter 'proto' must be any, tcp, udp, icmp, icmpv6"),
         (["fw", "rule", "del", "99"], "no firewall rule 99"),
         (["fw", "policy", "set", "dmz", "deny"], "no segment 'dmz'"),
         (["port", "del", "vm1-eth0"], "scope of 1 firewall rule (7)"),
@@ -330,7 +330,7 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
     rule 5000 is new; then a profile without the firewall.
     Verify: storing the profile is one change per rule in one answer; the
     DPU received the 3,000 rules and the policy in exactly one
-    fw.rules.apply call (no fw.rule.add, no fw.policy); the change is one
+    fw.rule.apply call (no fw.rule.add, no fw.policy.set); the change is one
     call that deletes 2 and 3 and one that carries rules 1 and 5000 (rule 1
     replaced in place), and the DPU then holds 2,999 rules with rule 1
     changed; without the firewall one call deletes every rule and turns the
@@ -354,7 +354,7 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
     assert sum(c["kind"] == "rule" for c in r["changes"]) == 3000
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
     fw = [c for c in d1.mutations() if c["method"].startswith("fw.")]
-    assert [c["method"] for c in fw] == ["fw.rules.apply"], [c["method"] for c in fw][:5]
+    assert [c["method"] for c in fw] == ["fw.rule.apply"], [c["method"] for c in fw][:5]
     assert len(fw[0]["params"]["rules"]) == 3000, fw[0]["params"].keys()
     assert fw[0]["params"]["policies"] == [{"segment": "web", "default": "deny"}]
     assert len(d1.call("fw.rule.list")) == 3000

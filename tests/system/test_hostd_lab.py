@@ -197,7 +197,7 @@ def test_hostd_lab_config_reaches_the_dpus(lab):
     assert ports["vm1-eth0"]["devargs"].endswith("iface=rep-vm1")
     assert ports["vm1-eth0"]["segment"] == "web"
     assert [s["vlan"] for s in lab.dpud("h1-d1", "segment.list")] == [100]
-    static = sorted(e["mac"].lower() for e in lab.dpud("h1-d1", "fdb.show") if e["static"])
+    static = sorted(e["mac"].lower() for e in lab.dpud("h1-d1", "fdb.list") if e["static"])
     assert static == ["02:00:00:00:01:01", "02:00:00:00:01:02"]
     assert sorted(p["name"] for p in lab.dpud("h1-d2", "port.list")) == ["vmnic2"]
     p = lab.ping("h1-vm1", "198.18.1.2")
@@ -212,7 +212,7 @@ def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
     DPUs are connected and in-sync again and their config generation did
     not move (the host found them as it left them and pushed nothing).
     """
-    gens = {d: lab.dpud(d, "dp.identity")["generation"] for d in ("h1-d1", "h1-d2")}
+    gens = {d: lab.dpud(d, "dp.identity.show")["generation"] for d in ("h1-d1", "h1-d2")}
     os.kill(lab.pid("h1", "dse-hostd"), signal.SIGKILL)
     p = lab.ping("h1-vm1", "198.18.1.2")
     assert p.returncode == 0, p.stdout + p.stderr
@@ -222,7 +222,7 @@ def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
                               for x in d.values()))
     assert all(x["config"] == "in-sync" for x in dpus.values()), dpus
     time.sleep(2.5)  # a heartbeat and a reconcile turn
-    assert {d: lab.dpud(d, "dp.identity")["generation"] for d in gens} == gens
+    assert {d: lab.dpud(d, "dp.identity.show")["generation"] for d in gens} == gens
     assert "config generation unchanged" in lab.hostd_log("h1")
 
 
@@ -301,7 +301,7 @@ def test_hostd_lab_vms_cannot_reach_the_internal_network(lab):
 TLS_PROBE = r"""
 import json, socket, ssl, sys
 mode, host, port, ca, cert, key = sys.argv[1:7]
-req = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "dp.info"}) + "\n").encode()
+req = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "dp.show"}) + "\n").encode()
 s = socket.create_connection((host, int(port)), timeout=3)
 try:
     if mode == "tls":
@@ -324,7 +324,7 @@ def test_hostd_lab_dpu_control_port_refuses_plain_and_foreign_clients(lab, tmp_p
     Steps: from host 1's namespace, connect to h1-d1's control port
     (169.254.1.6:7300) with plain TCP and send a JSON-RPC request; then with
     TLS and a self-signed certificate that the host CA did not issue.
-    Verify: neither gets an answer; dse-dpud's refusal counters (dp.info
+    Verify: neither gets an answer; dse-dpud's refusal counters (dp.show
     mgmt.refused) grow by at least 2 and it logs the refusals; dsectl still
     shows h1-d1 connected (the host's own certificate works).
     """

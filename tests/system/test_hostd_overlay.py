@@ -91,12 +91,12 @@ def test_hostd_overlay_segments_and_tep_reach_the_dpus(hostd):
     assert ports["vm2-eth0"]["mode"] == "access" and ports["vm2-eth0"]["segment"] == "app"
     assert ports["vm2-eth0"]["devargs"].endswith(",iface=rep-vm2")
     assert ("app", "02:00:00:00:01:02", "vm2-eth0") in [
-        (e["segment"], e["mac"].lower(), e["port"]) for e in d1.call("fdb.show")]
+        (e["segment"], e["mac"].lower(), e["port"]) for e in d1.call("fdb.list")]
     assert overlay_state(d2) == ({"app": (5001, ["198.19.2.1"])}, {"vmnic2": ["web"]},
                                  (None, None))
     assert sorted(p["name"] for p in d2.call("port.list")) == ["vmnic2"]
     for d in (d1, d2):
-        pols = [c["params"] for c in d.call("config.save") if c["method"] == "fw.policy"]
+        pols = [c["params"] for c in d.call("config.save") if c["method"] == "fw.policy.set"]
         assert pols == [{"segment": "app", "default": "deny"}], pols
         assert [x["id"] for x in d.call("fw.rule.list")] == [1]
 
@@ -201,13 +201,13 @@ def test_hostd_overlay_refuses_bad_profiles_and_commands(hostd):
     refused = [
         (["segment", "set", "web", "--peer", "198.19.2.1"], "only overlay (vni) segments"),
         (["segment", "set", "nope", "--no-peers"], "no segment 'nope'"),
-        (["segment", "set", "app", "--peer", "fe80::1"], "IPv4 unicast address of a remote"),
+        (["segment", "set", "app", "--peer", "fe80::1"], "'peers[0]' must be an IPv4 address"),
         (["switch", "add", "sw2", "--mode", "single", "--dpu", "h1-d3", "--tep", "198.19.1.3"],
          "has a TEP but no uplink"),
         (["switch", "add", "sw2", "--mode", "single", "--dpu", "h1-d3", "--uplink", "vmnic4",
           "--tep", "198.19.1.1"], "already the TEP of switch 'sw1'"),
         (["segment", "add", "x", "--vni", "7", "--peer", "1.2.3", "--switch", "sw1"],
-         "peer '1.2.3' must be"),
+         "'peers[0]' must be an IPv4 address, not \"1.2.3\""),
     ]
     for args, needle in refused:
         r = hostd.ctl(*args)

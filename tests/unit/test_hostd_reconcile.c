@@ -3,7 +3,7 @@
  * Unit tests of reconciling a DPU (reconcile.c): what a DPU should hold,
  * computed from the desired state, and the dse-dpud calls planned from
  * what the DPU reports.  The DPU's answers are written by hand in the
- * shapes of dse-dpud's segment.list, port.list and fdb.show.
+ * shapes of dse-dpud's segment.list, port.list and fdb.list.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -330,7 +330,7 @@ static void test_reconcile_fw_rule_equal(void **state)
 }
 
 /*
- * Describes the fw.rules.apply call 'c' as "rules=2,3 delete=9 policies=web:deny"
+ * Describes the fw.rule.apply call 'c' as "rules=2,3 delete=9 policies=web:deny"
  * (the parts it has), or its method for another call.
  */
 static char *change_set(json_t *c)
@@ -340,7 +340,7 @@ static char *change_set(json_t *c)
 	size_t off = 0, i;
 
 	buf[0] = '\0';
-	if (strcmp(json_string_value(json_object_get(c, "method")), "fw.rules.apply") != 0)
+	if (strcmp(json_string_value(json_object_get(c, "method")), "fw.rule.apply") != 0)
 		return (char *)json_string_value(json_object_get(c, "method"));
 	if (json_object_get(p, "rules"))
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "rules=%s ",
@@ -368,7 +368,7 @@ static char *change_set(json_t *c)
 
 /*
  * The firewall's calls, two change sets at most: from an empty DPU, one
- * fw.rules.apply with every rule and the policy after the segments and
+ * fw.rule.apply with every rule and the policy after the segments and
  * ports they name; from a DPU in sync, none; a rule that changed is
  * replaced in the set after the layer 2 calls (never absent), a rule that is
  * not the host's goes in the set before; a segment that comes back with
@@ -384,7 +384,7 @@ static void test_reconcile_plan_firewall(void **state)
 	(void)state;
 	calls = reconcile_plan_fw(d, none, none, none, NULL, none, none);
 	assert_string_equal(methods(calls), "segment.add segment.add port.add port.add fdb.add "
-					    "fw.rules.apply");
+					    "fw.rule.apply");
 	assert_string_equal(change_set(json_array_get(calls, 5)),
 			    "rules=1 2 3 5 policies=web:deny");
 	json_decref(calls);
@@ -420,7 +420,7 @@ static void test_reconcile_plan_firewall(void **state)
 	json_array_append_new(rules, parse("{\"id\": 9, \"action\": \"drop\", \"hits\": 0}"));
 	json_object_set_new(json_array_get(pols, 0), "default", json_string("allow"));
 	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
-	assert_string_equal(methods(calls), "fw.rules.apply fw.rules.apply");
+	assert_string_equal(methods(calls), "fw.rule.apply fw.rule.apply");
 	assert_string_equal(change_set(json_array_get(calls, 0)), "delete=9");
 	assert_string_equal(change_set(json_array_get(calls, 1)), "rules=2 policies=web:deny");
 	json_decref(calls);
@@ -431,8 +431,8 @@ static void test_reconcile_plan_firewall(void **state)
 	json_array_remove(rules, 4);
 	json_object_set_new(json_array_get(rules, 0), "dport", json_integer(22));
 	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
-	assert_string_equal(methods(calls), "fw.rules.apply port.del port.set segment.del "
-					    "segment.add port.set port.add fdb.add fw.rules.apply");
+	assert_string_equal(methods(calls), "fw.rule.apply port.del port.set segment.del "
+					    "segment.add port.set port.add fdb.add fw.rule.apply");
 	assert_string_equal(change_set(json_array_get(calls, 0)), "delete=2,3 policies=web:off");
 	assert_string_equal(change_set(json_array_get(calls, 8)), "rules=2 3 policies=web:deny");
 	json_decref(calls);
@@ -442,7 +442,7 @@ static void test_reconcile_plan_firewall(void **state)
 	d = reconcile_desired(doc, inv, "h1-d9");
 	calls = reconcile_plan_fw(d, segs, ports, fdb, NULL, rules, pols);
 	assert_string_equal(methods(calls),
-			    "fw.rules.apply port.del port.del segment.del segment.del");
+			    "fw.rule.apply port.del port.del segment.del segment.del");
 	assert_string_equal(change_set(json_array_get(calls, 0)),
 			    "delete=2,1,3,5 policies=web:off");
 	json_decref(calls);
@@ -458,7 +458,7 @@ static void test_reconcile_plan_firewall(void **state)
 	assert_int_equal(json_array_size(calls), 0);
 	json_decref(calls);
 	calls = reconcile_plan_fw(d, none, none, none, NULL, none, none);
-	assert_string_equal(methods(calls), "fw.rules.apply");
+	assert_string_equal(methods(calls), "fw.rule.apply");
 	assert_int_equal(json_array_size(json_object_get(
 			     json_object_get(json_array_get(calls, 0), "params"), "rules")),
 			 10000);

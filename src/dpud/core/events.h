@@ -9,7 +9,7 @@
  * single consumer) in its struct dse_worker.  The packet path only
  * enqueues a record it filled on its stack: it never formats, logs,
  * allocates or waits.  A full ring is counted ('lost' of the producer,
- * events_lost in stats.get) and the record is dropped; its sequence number
+ * events_lost in stats.show) and the record is dropped; its sequence number
  * is spent all the same, so a consumer sees the gap.  A kind nobody
  * subscribed to is not even filled in: the workers read one mask of the
  * kinds wanted (dse_events_wanted()).

@@ -3,9 +3,9 @@
  * The registries of dse-dpud.  Each feature (core, l2, flow, fw, overlay)
  * is a module: one struct dse_module in its own folder, registered at load
  * time with DSE_MODULE_REGISTER(), names its RPC methods, its drop reasons
- * and its parts of config.save and stats.get.  Each graph node file
+ * and its parts of config.save and stats.show.  Each graph node file
  * registers its node with DSE_NODE_REGISTER().  The core only loops over
- * these lists: rpc.list, stats.get, drops.list and config.save know no
+ * these lists: rpc.list, stats.show, drops.list and config.save know no
  * feature by name, and a new feature touches its own folder and the one
  * line of src/dpud/meson.build that lists its files.
  *
@@ -48,7 +48,7 @@ struct dse_module {
 	const char *name; /* "l2" */
 	/*
 	 * Position among the modules, lowest first: the order of rpc.list,
-	 * drops.list and stats.get, and the order in which config.save
+	 * drops.list and stats.show, and the order in which config.save
 	 * writes the modules' calls (so what a module's calls need is made
 	 * by a module of a lower order).
 	 */
@@ -67,7 +67,7 @@ struct dse_module {
 	 * fails: a config with a part missing would replay into another one).
 	 */
 	int (*config_save)(json_t *calls);
-	/* Sets its members of the stats.get result 'stats'.  NULL for none. */
+	/* Sets its members of the stats.show result 'stats'.  NULL for none. */
 	void (*stats)(json_t *stats);
 	/*
 	 * Whether the module still refers to segment 'seg' (port 'port'), so
@@ -113,7 +113,7 @@ struct dse_rpc_method *dse_modules_methods(bool test_clock);
  */
 int dse_modules_config_save(json_t *calls);
 
-/* Sets every module's stats.get members in 'stats'. */
+/* Sets every module's stats.show members in 'stats'. */
 void dse_modules_stats(json_t *stats);
 
 /* True when a module refers to segment 'seg' (port 'port'); 'why' says which and how. */

@@ -19,7 +19,7 @@
 
 static struct dse_node_init *node_inits, **node_inits_tail = &node_inits;
 
-/* Every node registered but the drop nodes, for stats.get. */
+/* Every node registered but the drop nodes, for stats.show. */
 #define MAX_NODES 64
 static const char *node_names[MAX_NODES];
 static char node_name_buf[MAX_NODES][RTE_NODE_NAMESIZE];

@@ -256,7 +256,7 @@ static int dp_identity(struct dse_rpc_call *call, json_t **ret)
 
 /* ---- statistics ---- */
 
-/* The core's part of stats.get: every node's counters and every drop reason's. */
+/* The core's part of stats.show: every node's counters and every drop reason's. */
 /* Each worker: its lcore, the ports it polls, what it handed over and learned through others. */
 static json_t *workers_json(void)
 {

@@ -46,7 +46,7 @@ void dse_dpud_identity_free(void);
 /*
  * Returns the config generation: bumped by every successful call that
  * changes the configuration (segment, port and FDB add/set/del/flush,
- * fdb.config with a value).  The host compares it with what it pushed.
+ * fdb.config.set with a value).  The host compares it with what it pushed.
  */
 uint64_t dse_dpud_config_generation(void);
 

@@ -10,7 +10,7 @@
  * notifications queued for it are bounded (EV_MAX_QUEUED bytes); while its
  * queue is full its records are not even turned into JSON, only counted,
  * and the count goes out with its next notification ("lost") and in
- * stats.get.
+ * stats.show.
  */
 #include <arpa/inet.h>
 #include <errno.h>

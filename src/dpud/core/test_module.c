@@ -4,7 +4,7 @@
  * in whatever order they register, the one method table made from all of
  * them (test methods only when asked for, and local; a method named twice
  * refused), the drop reasons (bad names and duplicates refused), and the
- * loops of config.save, stats.get and the in-use checks.  This binary holds
+ * loops of config.save, stats.show and the in-use checks.  This binary holds
  * only the modules it registers itself: the real ones are not linked in.
  */
 #include <stdarg.h>

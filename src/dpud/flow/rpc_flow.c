@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The flow module: the flow caches' JSON-RPC methods and their part of stats.get. */
+/* The flow module: the flow caches' JSON-RPC methods and their part of stats.show. */
 #include <errno.h>
 
 #include "dp.h"

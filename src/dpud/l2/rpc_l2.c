@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The l2 module: segments, ports and the FDB, their JSON-RPC methods
- * (docs/api.md), their part of config.save and stats.get, and the drop
+ * (docs/api.md), their part of config.save and stats.show, and the drop
  * reasons of the segment, FDB and flood nodes.
  */
 #include <errno.h>
@@ -565,7 +565,7 @@ static int fdb_config_set(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
-/* ---- config.save and stats.get ---- */
+/* ---- config.save and stats.show ---- */
 
 /* Orders FDB entries by segment (as config.save writes segments) and MAC. */
 static int fdb_entry_cmp(const void *a, const void *b)
