@@ -4,8 +4,8 @@
  * Each is a thin edge over one action function (config.c, dpu.c): the
  * server decodes and checks the params by the schema (api/hostd/) before the
  * handler runs, so a handler reads call->args, calls the action and turns a
- * failure into an error whose message says what to do.  Changes answer {"changes": [...]}, the list of
- * what they changed (model_diff()).
+ * failure into an error whose message says what to do.  Changes answer
+ * {"changes": [...]}, the list of what they changed (model_diff()).
  */
 #include <errno.h>
 #include <stdio.h>
