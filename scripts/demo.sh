@@ -3,7 +3,7 @@
 #
 # dse-lab builds an emulated data centre (host 1 with two DPUs, host 2 with
 # one, two VMs each), dse-hostd on each host discovers its DPUs over mutual
-# TLS; a host profile applied with 'dsectl apply' creates on each host a
+# TLS; a host profile applied with 'dsectl config apply' creates on each host a
 # switch with a tunnel endpoint (TEP), a VLAN segment 'web' with a
 # default-deny firewall that allows ICMP and TCP 5201, and an overlay segment
 # 'app' (Geneve, VNI 5001) whose peer is the other host's TEP.  Then VMs talk
@@ -113,13 +113,13 @@ firewall:
     - {id: 20, segment: web, proto: tcp, dport: 5201, action: allow}
 YAML
 done
-say "dsectl apply -f (host 1's profile; host 2's has its own TEP and peer)"
+say "dsectl config apply -f (host 1's profile; host 2's has its own TEP and peer)"
 sed 's/^/  /' "$TMP/h1.yaml"
 for h in 1 2; do
-	ctl h$h apply -f "$TMP/h$h.yaml" | sed "s/^/  h$h: /"
+	ctl h$h config apply -f "$TMP/h$h.yaml" | sed "s/^/  h$h: /"
 done
 check "applying the same profile again changes nothing" \
-	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j apply -f '$TMP/h1.yaml' | jq -e '.changes | length == 0'"
+	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j config apply -f '$TMP/h1.yaml' | jq -e '.changes | length == 0'"
 for _ in $(seq 100); do
 	n=0
 	for h in 1 2; do

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfgfile.h"
+#include "jsonrpc.h"
 #include "rpc_client.h"
 #include "table.h"
 #include "version.h"
@@ -94,8 +95,8 @@ static int usage_error(struct ctl *c, const struct verb *v, const char *fmt, ...
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (v)
-		return error_out(c, EXIT_USAGE, "%s\nusage: dsectl %s (dsectl %s %s --help)", msg,
-				 v->usage, v->noun, v->verb);
+		return error_out(c, EXIT_USAGE, "%s\nusage: dsectl %s (dsectl %s%s%s --help)", msg,
+				 v->usage, v->noun, v->verb ? " " : "", v->verb ? v->verb : "");
 	return error_out(c, EXIT_USAGE, "%s (dsectl --help)", msg);
 }
 
@@ -1068,19 +1069,26 @@ static int cmd_fw_conn_flush(struct ctl *c, const struct verb *v, int argc, char
  * element it names ("segments[2].vlan: ..." becomes "FILE:LINE:COL: ...").
  */
 static int apply_refused(struct ctl *c, const char *file, const struct cfg_doc *doc,
-			 const char *msg)
+			 json_t *error)
 {
-	const char *sep = strstr(msg, ": ");
+	const char *msg = json_string_value(json_object_get(error, "message"));
+	const char *sep = msg ? strstr(msg, ": ") : NULL;
 	char path[256];
 	int line, col;
 	size_t n = sep ? (size_t)(sep - msg) : 0;
+	/* A file that is no host profile (-32602) is a bad file, as a syntax error is. */
+	int rc = json_integer_value(json_object_get(error, "code")) == DSE_RPC_INVALID_PARAMS
+			 ? EXIT_USAGE
+			 : EXIT_REFUSED;
 
+	if (msg == NULL)
+		msg = "refused";
 	if (sep && n < sizeof(path) && strcspn(msg, " '") >= n) {
 		snprintf(path, sizeof(path), "%.*s", (int)n, msg);
 		if (cfg_position(doc, path, &line, &col))
-			return error_out(c, EXIT_REFUSED, "%s:%d:%d: %s", file, line, col, msg);
+			return error_out(c, rc, "%s:%d:%d: %s", file, line, col, msg);
 	}
-	return error_out(c, EXIT_REFUSED, "%s: %s", file, msg);
+	return error_out(c, rc, "%s: %s", file, msg);
 }
 
 static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
@@ -1109,7 +1117,7 @@ static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 	json_decref(params);
 	if (r == EXIT_REFUSED)
 		r = apply_refused(c, strcmp(opts[0].value, "-") ? opts[0].value : "<stdin>", &doc,
-				  json_string_value(json_object_get(error, "message")));
+				  error);
 	if (r == EXIT_OK) {
 		json_t *changes = json_object_get(res, "changes");
 
@@ -1298,7 +1306,7 @@ static const struct verb verbs[] = {
 	 cmd_port_add},
 	{"port", "del", "port del NAME", "Deletes a VM's port", "", cmd_del},
 	{"port", "list", "port list", "Lists the VM ports", "", cmd_list},
-	{"apply", NULL, "apply -f FILE [--dry-run]",
+	{"config", "apply", "config apply -f FILE [--dry-run]",
 	 "Makes the host's desired state equal to a host profile, in one transaction",
 	 "The profile (YAML or JSON) lists the switches, segments and ports the host\n"
 	 "should have; what it does not list is deleted.  Applying the same file twice\n"
@@ -1326,7 +1334,7 @@ static const struct verb verbs[] = {
 	 "         direction: in, action: allow}\n",
 	 cmd_apply},
 	{"config", "export", "config export [-o FILE] [--yaml]",
-	 "Writes the host profile: what 'dsectl apply -f' reproduces on this or another host",
+	 "Writes the host profile: what 'dsectl config apply -f' reproduces on this or another host",
 	 "Options:\n"
 	 "  -o, --output FILE   write to FILE instead of stdout (YAML if it ends in\n"
 	 "                      .yaml or .yml, else JSON)\n"
@@ -1392,8 +1400,12 @@ static const struct verb verbs[] = {
 	 "Takes the filters of 'fw conn list'; without any, removes every connection.  A\n"
 	 "removed connection's next packet is judged by the rules again.\n",
 	 cmd_fw_conn_flush},
-	{"status", NULL, "status", "Shows the state of dse-hostd: version, store, DPUs, objects",
+	{"host", "show", "host show", "Shows the state of dse-hostd: version, store, DPUs, objects",
 	 "", cmd_status},
+	/* The old names, kept until the next release. */
+	{"apply", NULL, "apply -f FILE [--dry-run]", "The old name of 'config apply'",
+	 "'dsectl apply' is 'dsectl config apply' (dsectl config apply --help).\n", cmd_apply},
+	{"status", NULL, "status", "The old name of 'host show'", "", cmd_status},
 	{NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1435,7 +1447,9 @@ static void main_help(FILE *f)
 	}
 	fprintf(f, "\n(the full usage of each: dsectl NOUN VERB --help)\n"
 		   "\nExit status: 0 done, 1 refused by dse-hostd (the message says why and "
-		   "what to do),\n2 bad command line or file, 3 dse-hostd not reachable.\n");
+		   "what to do),\n2 bad command line or file (a file that is no host profile: "
+		   "bad syntax, an\nunknown or missing key, a value of the wrong type or out of "
+		   "range), 3 dse-hostd\nnot reachable.\n");
 }
 
 /*

@@ -38,6 +38,21 @@ int model_error(struct model_err *e, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	e->malformed = false;
+	return -EINVAL;
+}
+
+int model_malformed(struct model_err *e, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -EINVAL;
+	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->malformed = true;
 	return -EINVAL;
 }
 
@@ -241,7 +256,7 @@ static int only_keys(json_t *o, const char *path, const char *what, const char *
 			snprintf(allowed + n, sizeof(allowed) - n, "%s%s", n ? ", " : "", *k);
 		}
 		join(p, path, key);
-		return model_error(e, p, "unknown key '%.60s': %s has %s", key, what, allowed);
+		return model_malformed(e, p, "unknown key '%.60s': %s has %s", key, what, allowed);
 	}
 	return 0;
 }
@@ -257,10 +272,10 @@ static int get_str(json_t *o, const char *path, const char *key, bool required, 
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return -ENOENT;
-		return model_error(e, path, "'%s' is missing", key);
+		return model_malformed(e, path, "'%s' is missing", key);
 	}
 	if (!json_is_string(v))
-		return model_error(e, p, "'%s' must be a string, not %s", key, type_name(v));
+		return model_malformed(e, p, "'%s' must be a string, not %s", key, type_name(v));
 	*ret = json_string_value(v);
 	return 0;
 }
@@ -275,12 +290,12 @@ static int get_int(json_t *o, const char *path, const char *key, bool required, 
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return -ENOENT;
-		return model_error(e, path, "'%s' is missing", key);
+		return model_malformed(e, path, "'%s' is missing", key);
 	}
 	if (!json_is_integer(v))
-		return model_error(e, p, "'%s' must be an integer, not %s", key, type_name(v));
+		return model_malformed(e, p, "'%s' must be an integer, not %s", key, type_name(v));
 	if (json_integer_value(v) < min || json_integer_value(v) > max)
-		return model_error(e, p, "'%s' is %lld, outside %lld..%lld", key,
+		return model_malformed(e, p, "'%s' is %lld, outside %lld..%lld", key,
 				   (long long)json_integer_value(v), min, max);
 	*ret = json_integer_value(v);
 	return 0;
@@ -296,12 +311,12 @@ static int get_list(json_t *o, const char *path, const char *key, bool required,
 	join(p, path, key);
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			return model_error(e, path, "'%s' is missing", key);
+			return model_malformed(e, path, "'%s' is missing", key);
 		*ret = json_array();
 		return 0;
 	}
 	if (!json_is_array(v))
-		return model_error(e, p, "'%s' must be a list, not %s", key, type_name(v));
+		return model_malformed(e, p, "'%s' must be a list, not %s", key, type_name(v));
 	*ret = json_incref(v);
 	return 0;
 }
@@ -440,7 +455,7 @@ static int resolve_dpus(json_t *doc, json_t *inventory, json_t **ret_map, struct
 
 		join_index(p, "dpus", i);
 		if (!json_is_object(d)) {
-			r = model_error(e, p, "each DPU must be a mapping, not %s", type_name(d));
+			r = model_malformed(e, p, "each DPU must be a mapping, not %s", type_name(d));
 			break;
 		}
 		if ((r = only_keys(d, p, "a DPU", keys, e)) < 0 ||
@@ -624,7 +639,7 @@ static int norm_tep(json_t *v, const char *path, const char *name, json_t *seen,
 
 	join(p, path, "tep");
 	if (!json_is_object(v))
-		return model_error(e, p,
+		return model_malformed(e, p,
 				   "switch '%s': tep must be a mapping like {ip: 198.19.1.1}, not "
 				   "%s",
 				   name, type_name(v));
@@ -662,7 +677,7 @@ static int norm_switch(json_t *s, size_t idx, json_t *dpu_map, json_t *seen, jso
 
 	join_index(p, "switches", idx);
 	if (!json_is_object(s)) {
-		r = model_error(e, p, "each switch must be a mapping, not %s", type_name(s));
+		r = model_malformed(e, p, "each switch must be a mapping, not %s", type_name(s));
 		goto fail;
 	}
 	if ((r = only_keys(s, p, "a switch", keys, e)) < 0 ||
@@ -888,7 +903,7 @@ static int norm_segment(json_t *s, size_t idx, json_t *switches, json_t *seen, j
 
 	join_index(p, "segments", idx);
 	if (!json_is_object(s))
-		return model_error(e, p, "each segment must be a mapping, not %s", type_name(s));
+		return model_malformed(e, p, "each segment must be a mapping, not %s", type_name(s));
 	if ((r = only_keys(s, p, "a segment", keys, e)) < 0 ||
 	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
 	    (r = check_name(p, "name", "segment", name, e)) < 0 ||
@@ -956,7 +971,7 @@ static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json
 
 	join_index(p, "ports", idx);
 	if (!json_is_object(s))
-		return model_error(e, p, "each port must be a mapping, not %s", type_name(s));
+		return model_malformed(e, p, "each port must be a mapping, not %s", type_name(s));
 	if ((r = only_keys(s, p, "a port", keys, e)) < 0 ||
 	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
 	    (r = check_name(p, "name", "port", name, e)) < 0 ||
@@ -978,7 +993,7 @@ static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json
 				   name);
 	join(pp, p, "mac");
 	if (model_mac_normalize(m, mac) < 0)
-		return model_error(e, pp,
+		return model_malformed(e, pp,
 				   "port '%s': '%.40s' is not a unicast MAC address written like "
 				   "02:00:00:00:00:01",
 				   name, m);
@@ -1199,7 +1214,7 @@ static int norm_policy(json_t *s, size_t idx, json_t *segments, json_t **ret,
 
 	join_index(p, "firewall.policies", idx);
 	if (!json_is_object(s))
-		return model_error(e, p, "each policy must be a mapping {segment, default}, not %s",
+		return model_malformed(e, p, "each policy must be a mapping {segment, default}, not %s",
 				   type_name(s));
 	if ((r = only_keys(s, p, "a policy", keys, e)) < 0 ||
 	    (r = get_str(s, p, "segment", true, &seg, e)) < 0 ||
@@ -1313,7 +1328,7 @@ static int norm_rule(json_t *r, size_t idx, json_t *segments, json_t *ports, jso
 
 	join_index(p, "firewall.rules", idx);
 	if (!json_is_object(r))
-		return model_error(e, p, "each rule must be a mapping, not %s", type_name(r));
+		return model_malformed(e, p, "each rule must be a mapping, not %s", type_name(r));
 	if ((rc = only_keys(r, p, "a rule", keys, e)) < 0 ||
 	    (rc = get_int(r, p, "id", true, 1, MODEL_RULE_ID_MAX, &id, e)) < 0)
 		return rc;
@@ -1438,7 +1453,7 @@ static int norm_firewall(json_t *doc, json_t *segments, json_t *ports, json_t **
 	if (fw == NULL || json_is_null(fw))
 		goto done;
 	if (!json_is_object(fw)) {
-		r = model_error(e, "firewall",
+		r = model_malformed(e, "firewall",
 				"'firewall' must be a mapping with policies and rules, not %s",
 				type_name(fw));
 		goto out;
@@ -1634,6 +1649,53 @@ static int check_overlay(json_t *doc, json_t *sw, json_t *seg, json_t *cur, stru
 	return r;
 }
 
+/*
+ * What one DPU holds (api/types.json "limits"): each DPU of a switch holds
+ * all of the switch's segments, and its VM ports and uplinks are its
+ * ports.  A profile that asks more is refused here, naming the limit,
+ * rather than failing on the DPU at reconcile.
+ */
+static int check_dpu_limits(json_t *doc, json_t *sw, json_t *seg, struct model_err *e)
+{
+	json_t *v, *o;
+	size_t i, k;
+
+	/* In the order the profile writes them: the first beyond the limit is named. */
+	json_array_foreach(sw, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		size_t nseg = 0, nport = json_array_size(json_object_get(v, "uplinks"));
+		char p[PATH_MAX_LEN];
+
+		json_array_foreach(json_object_get(doc, "segments"), k, o) {
+			if (!json_equal(json_object_get(o, "switch"), json_object_get(v, "name")))
+				continue;
+			if (++nseg > MODEL_DPU_SEGMENTS) {
+				join_index(p, "segments", k);
+				return model_error(e, p,
+						   "switch '%s' would have more than %d segments: a "
+						   "DPU holds at most %d (limit dpu_segments)",
+						   name, MODEL_DPU_SEGMENTS, MODEL_DPU_SEGMENTS);
+			}
+		}
+		json_array_foreach(json_object_get(doc, "ports"), k, o) {
+			json_t *s = model_find(seg, json_string_value(json_object_get(o, "segment")));
+
+			if (s == NULL || !json_equal(json_object_get(s, "switch"),
+						     json_object_get(v, "name")))
+				continue;
+			if (++nport > MODEL_DPU_PORTS) {
+				join_index(p, "ports", k);
+				return model_error(e, p,
+						   "switch '%s' would have more than %d ports (VM "
+						   "ports and uplinks): a DPU holds at most %d "
+						   "(limit dpu_ports)",
+						   name, MODEL_DPU_PORTS, MODEL_DPU_PORTS);
+			}
+		}
+	}
+	return 0;
+}
+
 int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
 		    struct model_err *e)
 {
@@ -1649,7 +1711,7 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 	if (inventory == NULL)
 		inventory = empty;
 	if (!json_is_object(doc)) {
-		r = model_error(e, "", "a host profile is a mapping with switches, segments and "
+		r = model_malformed(e, "", "a host profile is a mapping with switches, segments and "
 				       "ports, not %s",
 				type_name(doc));
 		goto out;
@@ -1674,7 +1736,8 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 	    (r = norm_list(doc, "ports", "port", MODEL_MAX_PORTS, norm_port, seg, seen, &ports,
 			   e)) < 0 ||
 	    (r = norm_firewall(doc, seg, ports, &fw, e)) < 0 ||
-	    (r = check_overlay(doc, sw, seg, cur, e)) < 0)
+	    (r = check_overlay(doc, sw, seg, cur, e)) < 0 ||
+	    (r = check_dpu_limits(doc, sw, seg, e)) < 0)
 		goto out;
 	/* Checks against the DPUs this host knows, once every switch is well formed. */
 	json_array_foreach(sw, i, v) {

@@ -31,21 +31,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dse_api.h"
+
 /* The version of the profile format that this code writes and reads. */
 #define MODEL_VERSION 1
 
 /* Limits on what one host holds: every user-controllable resource has one. */
-#define MODEL_NAME_MAX     31   /* names of switches, segments, ports, DPUs */
+#define MODEL_NAME_MAX     DSE_API_LIMIT_NAME_MAX /* names of switches, segments, ports, DPUs */
 #define MODEL_VM_MAX       11   /* so that "rep-<vm>" fits an interface name */
 #define MODEL_MAX_SWITCHES 64
-#define MODEL_MAX_SEGMENTS 4096
-#define MODEL_MAX_PORTS    4096
+#define MODEL_MAX_SEGMENTS 4096 /* of the host; a switch's DPU holds MODEL_DPU_SEGMENTS */
+#define MODEL_MAX_PORTS    4096 /* of the host; a switch's DPU holds MODEL_DPU_PORTS */
 #define MODEL_MAX_UPLINKS  8    /* per switch */
 #define MODEL_MAX_UPLINK_K 63   /* vmnic0 .. vmnic63 */
-#define MODEL_VNI_MAX      16777215
-#define MODEL_MAX_PEERS    64   /* peer TEPs of one switch's DPU, as dse-dpud holds them */
-#define MODEL_MAX_RULES    32768 /* firewall rules: what one dse-dpud rule set holds */
-#define MODEL_RULE_ID_MAX  2147483647LL /* as dse-dpud takes them: 1 .. 2^31 - 1 */
+#define MODEL_VNI_MAX      DSE_API_LIMIT_VNI_MAX
+/* What one DPU holds: the limits of api/types.json, the one place they are written. */
+#define MODEL_DPU_SEGMENTS DSE_API_LIMIT_DPU_SEGMENTS
+#define MODEL_DPU_PORTS    DSE_API_LIMIT_DPU_PORTS /* VM ports and uplinks */
+#define MODEL_MAX_PEERS    DSE_API_LIMIT_DPU_PEERS /* peer TEPs of one switch's DPU */
+#define MODEL_MAX_RULES    DSE_API_LIMIT_DPU_RULES /* firewall rules of one rule set */
+#define MODEL_RULE_ID_MAX  ((long long)DSE_API_LIMIT_RULE_ID_MAX) /* 1 .. 2^31 - 1 */
 
 /*
  * What went wrong, for a person.  'path' says where in the profile
@@ -56,10 +61,20 @@
 struct model_err {
 	char path[128];
 	char msg[448];
+	/*
+	 * The profile is not one: a member of the wrong type, unknown or
+	 * missing (dse-hostd answers -32602, dsectl exits 2, as for a syntax
+	 * error).  False when a well-formed profile is refused.
+	 */
+	bool malformed;
 };
 
 /* Sets 'e' (when not NULL) and returns -EINVAL. */
 int model_error(struct model_err *e, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* As model_error(), for a profile that is malformed (model_err.malformed). */
+int model_malformed(struct model_err *e, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*

@@ -135,7 +135,7 @@ class Hostd:
             if self.proc.poll() is not None:
                 raise AssertionError("dse-hostd exited with %d at start:\n%s"
                                      % (self.proc.returncode, self.debug_text()))
-            if self.sock.exists() and self.ctl("status").rc == 0:
+            if self.sock.exists() and self.ctl("host", "show").rc == 0:
                 return self
             time.sleep(0.05)
         raise AssertionError("dse-hostd did not answer on %s:\n%s" % (self.sock, self.debug_text()))
@@ -246,9 +246,10 @@ def names(objs):
 
 
 def big_profile(n):
-    """A profile of 4 switches, 'n' segments and 'n' ports (about 2n + 8 rows)."""
-    sw = [{"name": "sw%d" % i, "mode": "single", "dpus": ["d%d" % i]} for i in range(4)]
-    seg = [{"name": "s%d" % i, "switch": "sw%d" % (i % 4), "vlan": 1 + i // 4} for i in range(n)]
+    """A profile of 8 switches, 'n' segments and 'n' ports (about 2n + 16 rows): with
+    n up to 512, each switch's DPU holds what it gets (64 ports)."""
+    sw = [{"name": "sw%d" % i, "mode": "single", "dpus": ["d%d" % i]} for i in range(8)]
+    seg = [{"name": "s%d" % i, "switch": "sw%d" % (i % 8), "vlan": 1 + i // 8} for i in range(n)]
     ports = [{"name": "p%d" % i, "mac": "02:00:00:%02x:%02x:01" % (i >> 8, i & 255),
               "segment": "s%d" % i, "vm": "vm%d" % i} for i in range(n)]
     return {"switches": sw, "segments": seg, "ports": ports}
@@ -305,7 +306,7 @@ def test_hostd_objects_add_list_del(hostd):
         assert r == {"changes": [{"action": "delete", "kind": kind, "name": name}]}
     for kind in ("switch", "segment", "port"):
         assert hostd.ok(kind, "list") == []
-    assert hostd.ok("status")["store"]["revision"] == 8
+    assert hostd.ok("host", "show")["store"]["revision"] == 8
 
 
 def test_hostd_tables_for_people(hostd):
@@ -336,37 +337,40 @@ def test_hostd_apply_twice_changes_nothing(hostd):
     edit reports exactly one change and one delete.
     """
     prof = write(hostd.tmp, "profile.yaml", PROFILE_YAML)
-    r = hostd.ok("apply", "-f", prof)
+    r = hostd.ok("config", "apply", "-f", prof)
     assert len(r["changes"]) == 6 and all(c["action"] == "add" for c in r["changes"])
     rev = r["revision"]
+    assert hostd.ok("config", "apply", "-f", prof)["changes"] == []
+    # The old names of the commands still work, until the next release.
     assert hostd.ok("apply", "-f", prof)["changes"] == []
+    assert hostd.ok("status")["store"]["revision"] == rev
 
     exported = hostd.ok("config", "export")
     assert exported["version"] == 1
     assert exported["dpus"] == [{"name": "h1-d1"}]
     assert names(exported["segments"]) == ["db", "ov", "web"]
     j = write(hostd.tmp, "export.json", json.dumps(exported))
-    assert hostd.ok("apply", "-f", j)["changes"] == []
+    assert hostd.ok("config", "apply", "-f", j)["changes"] == []
     y = hostd.tmp / "export.yaml"
     r = hostd.ctl("config", "export", "-o", y)
     assert r.rc == 0 and y.exists(), r
-    assert hostd.ok("apply", "-f", y)["changes"] == []
-    r = hostd.ctl("apply", "-f", "-", input=y.read_text())
+    assert hostd.ok("config", "apply", "-f", y)["changes"] == []
+    r = hostd.ctl("config", "apply", "-f", "-", input=y.read_text())
     assert r.rc == 0 and r.json["changes"] == [], r
-    assert hostd.ok("status")["store"]["revision"] == rev
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
 
     edited = json.loads(json.dumps(exported))
     edited["segments"][0]["vlan"] = 300        # db: 200 -> 300
     edited["ports"] = edited["ports"][:1]      # vm2-eth0 goes
     e = write(hostd.tmp, "edited", json.dumps(edited))  # no extension: JSON by content
-    r = hostd.ok("apply", "-f", e, "--dry-run")
+    r = hostd.ok("config", "apply", "-f", e, "--dry-run")
     assert r["dry_run"] is True and len(r["changes"]) == 2
-    assert hostd.ok("status")["store"]["revision"] == rev
-    r = hostd.ok("apply", "-f", e)
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    r = hostd.ok("config", "apply", "-f", e)
     assert sorted((c["action"], c["kind"], c["name"]) for c in r["changes"]) == [
         ("change", "segment", "db"), ("delete", "port", "vm2-eth0")]
     assert [c.get("fields") for c in r["changes"] if c["action"] == "change"] == [["vlan"]]
-    assert hostd.ok("apply", "-f", e)["changes"] == []
+    assert hostd.ok("config", "apply", "-f", e)["changes"] == []
 
 
 def test_hostd_state_survives_kill(hostd):
@@ -376,14 +380,14 @@ def test_hostd_state_survives_kill(hostd):
     state directory.  Verify: the same objects and the same revision.
     """
     prof = write(hostd.tmp, "profile.yaml", PROFILE_YAML)
-    hostd.ok("apply", "-f", prof)
+    hostd.ok("config", "apply", "-f", prof)
     before = hostd.ok("config", "export")
-    rev = hostd.ok("status")["store"]["revision"]
+    rev = hostd.ok("host", "show")["store"]["revision"]
     hostd.kill()
     hostd.start()
     assert hostd.ok("config", "export") == before
-    assert hostd.ok("status")["store"]["revision"] == rev
-    assert hostd.ok("apply", "-f", prof)["changes"] == []
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    assert hostd.ok("config", "apply", "-f", prof)["changes"] == []
 
 
 def count_objects(h):
@@ -402,13 +406,13 @@ def test_hostd_kill_during_apply_is_all_or_nothing(hostd):
     profile, never a part; a final apply completes and a second changes nothing.
     """
     n = 296
-    full = 4 + 2 * n
+    full = 8 + 2 * n
     prof = write(hostd.tmp, "big.json", json.dumps(big_profile(n)))
     empty = write(hostd.tmp, "empty.json", "{}")
 
     hostd.stop()
     hostd.start(env={"DSE_HOSTD_TEST_ROW_DELAY_US": "3000"})
-    p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "apply", "-f",
+    p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "config", "apply", "-f",
                           str(prof)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.7)
     assert p.poll() is None, "the apply ended before the kill: %s" % (p.communicate(),)
@@ -420,8 +424,8 @@ def test_hostd_kill_during_apply_is_all_or_nothing(hostd):
 
     rng = random.Random(7)
     for round_ in range(4):
-        hostd.ok("apply", "-f", empty)
-        p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "apply", "-f",
+        hostd.ok("config", "apply", "-f", empty)
+        p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "config", "apply", "-f",
                               str(prof)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(0.0, 0.15))
         hostd.kill()
@@ -431,9 +435,9 @@ def test_hostd_kill_during_apply_is_all_or_nothing(hostd):
         assert got in (0, full), "round %d: %d objects after the kill, not 0 or %d" % (
             round_, got, full)
 
-    assert len(hostd.ok("apply", "-f", prof, timeout=120)["changes"]) in (full, 0)
+    assert len(hostd.ok("config", "apply", "-f", prof, timeout=120)["changes"]) in (full, 0)
     assert count_objects(hostd) == full
-    assert hostd.ok("apply", "-f", prof)["changes"] == []
+    assert hostd.ok("config", "apply", "-f", prof)["changes"] == []
 
 
 # ---- errors ----
@@ -441,25 +445,27 @@ def test_hostd_kill_during_apply_is_all_or_nothing(hostd):
 def test_hostd_malformed_files_are_clear_errors(hostd):
     """Malformed or invalid profiles are refused with the file position and what to do.
 
-    Verify, for each bad file: the exit status (2: the file could not be read,
-    1: dse-hostd refused its content), a message with FILE:LINE:COL where the
-    element is, and that the store did not change.
+    Verify, for each bad file: the exit status (2: it is no host profile: a
+    syntax error, an unknown or missing key, a value of the wrong type, out of
+    range or malformed; 1: a well-formed profile dse-hostd refused), a message
+    with FILE:LINE:COL where the element is, and that the store did not
+    change.
     """
-    hostd.ok("apply", "-f", write(hostd.tmp, "ok.yaml", PROFILE_YAML))
-    rev = hostd.ok("status")["store"]["revision"]
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "ok.yaml", PROFILE_YAML))
+    rev = hostd.ok("host", "show")["store"]["revision"]
     cases = [
-        ("vlan.yaml", PROFILE_YAML.replace("vlan: 200", "vlan: 5000"), 1,
+        ("vlan.yaml", PROFILE_YAML.replace("vlan: 200", "vlan: 5000"), 2,
          ["vlan.yaml:10:29:", "segments[1].vlan", "outside 1..4094"]),
-        ("key.yaml", PROFILE_YAML.replace("    uplinks:", "    uplink:"), 1,
+        ("key.yaml", PROFILE_YAML.replace("    uplinks:", "    uplink:"), 2,
          ["key.yaml:6:5:", "unknown key 'uplink'", "a switch has name, mode, dpus, uplinks"]),
-        ("type.yaml", PROFILE_YAML.replace("dpus: [h1-d1]", "dpus: h1-d1"), 1,
+        ("type.yaml", PROFILE_YAML.replace("dpus: [h1-d1]", "dpus: h1-d1"), 2,
          ["type.yaml:5:5:", "'dpus' must be a list, not a string"]),
         ("ref.yaml", PROFILE_YAML.replace("segment: db", "segment: dbx"), 1,
          ["ref.yaml:19:5:", "segment 'dbx', which does not exist"]),
         ("mac.json", json.dumps({"switches": [], "segments": [], "ports": [
-            {"name": "p", "mac": "zz", "segment": "s", "vm": "v"}]}, indent=1), 1,
+            {"name": "p", "mac": "zz", "segment": "s", "vm": "v"}]}, indent=1), 2,
          ["mac.json:", "ports[0].mac"]),
-        ("list.yaml", "- a\n- b\n", 1, ["must be a host profile: a mapping"]),
+        ("list.yaml", "- a\n- b\n", 2, ["must be a host profile: a mapping"]),
         ("syntax.yaml", "switches:\n  - name: sw1\n   mode: single\n", 2, ["syntax.yaml:3:"]),
         ("dup.yaml", "switches: []\nswitches: []\n", 2, ["dup.yaml:2:1:", "appears twice"]),
         ("syntax.json", '{"switches": [,]}', 2, ["syntax.json:1:"]),
@@ -467,14 +473,49 @@ def test_hostd_malformed_files_are_clear_errors(hostd):
         ("alias.yaml", "a: &x 1\nb: *x\n", 2, ["aliases"]),
     ]
     for name, text, rc, needles in cases:
-        r = hostd.ctl("apply", "-f", write(hostd.tmp, name, text))
+        r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, name, text))
         assert r.rc == rc, (name, r)
         for n in needles:
             assert n in r.err, (name, n, r)
         assert r.json["error"]["message"], (name, r)
-    r = hostd.ctl("apply", "-f", hostd.tmp / "nonexistent.yaml")
+    r = hostd.ctl("config", "apply", "-f", hostd.tmp / "nonexistent.yaml")
     assert r.rc == 2 and "cannot open it" in r.err, r
-    assert hostd.ok("status")["store"]["revision"] == rev
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+
+
+def test_hostd_refuses_what_a_dpu_cannot_hold(hostd):
+    """A profile that asks more than one DPU holds is refused at apply, naming the limit.
+
+    Steps: apply a profile whose switch has 257 segments; then one with 256
+    segments and 64 VM ports besides its uplink; then 63 VM ports.
+    Verify: the first two are refused (exit 1) at the file position of the
+    first element beyond the limit, with the limit's name (dpu_segments,
+    dpu_ports) as api/types.json has it, and the store does not change; the
+    last, exactly what a DPU holds, applies.
+    """
+    limits = dse_api.schema().limits
+    nseg, nport = limits["dpu_segments"]["value"], limits["dpu_ports"]["value"]
+
+    def profile(segments, ports):
+        return {"switches": [{"name": "sw1", "mode": "single", "dpus": ["h1-d1"],
+                              "uplinks": ["vmnic0"]}],
+                "segments": [{"name": "s%d" % i, "switch": "sw1", "vlan": i + 1}
+                             for i in range(segments)],
+                "ports": [{"name": "p%d" % i, "mac": "02:00:00:00:%02x:%02x" % (i >> 8, i & 255),
+                           "segment": "s0", "vm": "vm%d" % i} for i in range(ports)]}
+    rev = hostd.ok("host", "show")["store"]["revision"]
+    r = hostd.ctl("config", "apply", "-f",
+                  write(hostd.tmp, "segs.json", json.dumps(profile(nseg + 1, 0), indent=1)))
+    assert r.rc == 1 and "segments[%d]" % nseg in r.err and "limit dpu_segments" in r.err, r
+    at = r.err.split("segs.json:", 1)[-1].split(":")
+    assert at[0].isdigit() and at[1].isdigit() and int(at[0]) > nseg, r
+    r = hostd.ctl("config", "apply", "-f",
+                  write(hostd.tmp, "ports.json", json.dumps(profile(nseg, nport))))
+    assert r.rc == 1 and "ports[%d]" % (nport - 1) in r.err and "limit dpu_ports" in r.err, r
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    r = hostd.ok("config", "apply", "-f",
+                 write(hostd.tmp, "full.json", json.dumps(profile(nseg, nport - 1))))
+    assert len(r["changes"]) == 1 + nseg + nport - 1, len(r["changes"])
 
 
 def test_hostd_bad_arguments_are_clear_errors(hostd):
@@ -495,6 +536,7 @@ def test_hostd_bad_arguments_are_clear_errors(hostd):
         (["port", "add", "p", "--mac", "02:00:00:00:00:01", "--segment", "s"], "--vm is missing"),
         (["port", "del"], "NAME is missing"),
         (["port", "del", "a", "b"], "unexpected argument 'b'"),
+        (["config", "apply"], "-f FILE is missing"),
         (["apply"], "-f FILE is missing"),
         (["switch", "frobnicate"], "unknown verb 'frobnicate'"),
         (["frobnicate"], "unknown command 'frobnicate'"),
@@ -502,14 +544,14 @@ def test_hostd_bad_arguments_are_clear_errors(hostd):
     for args, needle in cases:
         r = hostd.ctl(*args)
         assert r.rc == 2 and needle in r.err, (args, r)
-        assert "--help" in r.err, (args, r)
+        assert "--help" in r.err and "(null)" not in r.err, (args, r)
     r = hostd.ctl("switch", json_out=False)
     assert r.rc == 2 and "which verb?" in r.err, r
 
     r = Result(run([dsectl_binary(), "-s", hostd.tmp / "nobody.sock", "switch", "list"]))
     assert r.rc == 3 and "is it running?" in r.err and "dse-lab status" in r.err, r
     env = dict(os.environ, DSE_HOSTD_SOCKET=str(hostd.sock))
-    r = Result(run([dsectl_binary(), "-j", "status"], env=env))
+    r = Result(run([dsectl_binary(), "-j", "host", "show"], env=env))
     assert r.rc == 0 and r.json["socket"] == str(hostd.sock), r
     r = Result(run([hostd_binary(), "--bogus"]))
     assert r.rc == 2 and "dse-hostd --help" in r.err, r
@@ -539,7 +581,8 @@ def test_hostd_help_everywhere():
                 break
             cmd.append(w)
         cmds.append(cmd)
-    for want in (["switch", "add"], ["apply"], ["dpu", "list"], ["fw", "rule", "add"],
+    for want in (["switch", "add"], ["config", "apply"], ["host", "show"], ["apply"],
+                 ["status"], ["dpu", "list"], ["fw", "rule", "add"],
                  ["fw", "policy", "set"], ["fw", "conn", "flush"]):
         assert want in cmds, (want, cmds)
     for cmd in cmds:
@@ -600,7 +643,7 @@ def hostd_refused(h, *extra):
     r = Result(run(["ip", "netns", "exec", h.ns, hostd_binary(), "--state", h.state]
                    + list(extra), timeout=20))
     assert r.rc == 1, r
-    assert not h.sock.exists() or h.ctl("status").rc != 0, "it serves: %r" % r
+    assert not h.sock.exists() or h.ctl("host", "show").rc != 0, "it serves: %r" % r
     return r
 
 
@@ -631,11 +674,11 @@ def test_hostd_refuses_a_lost_store_unless_init(hostd):
     assert "the store %s is empty (0 bytes)" % db in r.err and "--init" in r.err, r
     assert db.stat().st_size == 0
     hostd.start(init=True)
-    st = hostd.ok("status")
+    st = hostd.ok("host", "show")
     assert st["store"]["revision"] == 0 and st["switches"] == 0, st
     hostd.stop()
     hostd.start(init=False)
-    assert hostd.ok("status")["store"]["schema_version"] >= 3
+    assert hostd.ok("host", "show")["store"]["schema_version"] >= 3
 
 
 def test_hostd_refuses_a_damaged_store_even_with_init(hostd, tmp_path):
@@ -705,7 +748,7 @@ def test_hostd_full_disk_is_reported_and_logged(hostd):
                                 stdout=f, stderr=subprocess.STDOUT)
     try:
         ctl = ["-s", sock, "-j"]
-        up = labmod.wait_for(lambda: Result(run([dsectl_binary()] + ctl + ["status"])),
+        up = labmod.wait_for(lambda: Result(run([dsectl_binary()] + ctl + ["host", "show"])),
                              lambda r: r.rc == 0, timeout=15, interval=0.05)
         assert up.rc == 0, (up, log.read_text())
         assert not (state / "hostd.db").exists(), "the tmpfs is seen outside its namespace"
@@ -721,11 +764,11 @@ def test_hostd_full_disk_is_reported_and_logged(hostd):
         text = log.read_text()
         assert "store: cannot write the change: the disk that holds the store %s is full" % db \
             in text, text
-        assert Result(run([dsectl_binary()] + ctl + ["status"])).json["store"]["revision"] == 0
+        assert Result(run([dsectl_binary()] + ctl + ["host", "show"])).json["store"]["revision"] == 0
         run(inside + ["rm", "%s/fill" % state])
         r = Result(run(add))
         assert r.rc == 0, (r, log.read_text())
-        assert Result(run([dsectl_binary()] + ctl + ["status"])).json["store"]["revision"] == 1
+        assert Result(run([dsectl_binary()] + ctl + ["host", "show"])).json["store"]["revision"] == 1
     finally:
         proc.terminate()
         try:
@@ -738,13 +781,13 @@ def test_hostd_full_disk_is_reported_and_logged(hostd):
 def hostd_warm(h):
     """dse-hostd's pid, after a few calls so that its RSS measures only what follows."""
     for _ in range(3):
-        st = h.ok("status")
+        st = h.ok("host", "show")
     assert st["pid"] == h.proc.pid
     return st["pid"]
 
 
 def api_stats(h):
-    return h.ok("status")["api"]
+    return h.ok("host", "show")["api"]
 
 
 def test_hostd_stalled_half_line_clients_do_not_lock_out_dsectl(hostd, metrics):
@@ -769,7 +812,7 @@ def test_hostd_stalled_half_line_clients_do_not_lock_out_dsectl(hostd, metrics):
             stalled.append(s)
         p = rpc_load.probe_unix(hostd.sock, 2, "status", connect=True, interval=20)
         t0 = time.monotonic()
-        r = hostd.ctl("status", timeout=30)
+        r = hostd.ctl("host", "show", timeout=30)
         took = time.monotonic() - t0
         res = rpc_load.probe_result(p)
         assert r.rc == 0, r
@@ -807,7 +850,7 @@ def test_hostd_clients_that_never_read_do_not_starve_dsectl(hostd, metrics, n):
             flooders.append(rpc_load.Flooder(hostd.sock, rpc_load.request_line("status")))
         time.sleep(0.5)
         p = rpc_load.probe_unix(hostd.sock, 2, "status")
-        r = hostd.ctl("status", timeout=30)
+        r = hostd.ctl("host", "show", timeout=30)
         rpc_load.assert_served(rpc_load.probe_result(p),
                                "hostd, %d clients that never read: status" % n, metrics)
         assert r.rc == 0, r
@@ -1159,28 +1202,28 @@ def test_hostd_profile_needs_matching_dpus(hostd):
     FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
     hostd.start()
     wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
-    hostd.ok("apply", "-f", write(hostd.tmp, "p.yaml", PROFILE_YAML))
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "p.yaml", PROFILE_YAML))
     prof = hostd.ok("config", "export")
     assert prof["dpus"] == [dict(name="h1-d1", link="int-d1", vendor="NVIDIA",
                                  model="BlueField-3", hw_version="B3220",
                                  fw_version="32.41.1000")]
-    rev = hostd.ok("status")["store"]["revision"]
+    rev = hostd.ok("host", "show")["store"]["revision"]
 
     other = json.loads(json.dumps(prof))
     other["dpus"][0]["name"] = "h2-d1"
     other["switches"][0]["dpus"] = ["h2-d1"]
-    assert hostd.ok("apply", "-f", write(hostd.tmp, "h2.json", json.dumps(other)))["changes"] == []
+    assert hostd.ok("config", "apply", "-f", write(hostd.tmp, "h2.json", json.dumps(other)))["changes"] == []
 
     amd = json.loads(json.dumps(prof))
     amd["dpus"][0].update(vendor="AMD", model="Pensando DSC2")
-    r = hostd.ctl("apply", "-f", write(hostd.tmp, "amd.json", json.dumps(amd, indent=1)))
+    r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, "amd.json", json.dumps(amd, indent=1)))
     assert r.rc == 1 and "is NVIDIA BlueField-3, but the profile needs AMD Pensando DSC2" in r.err
     assert "amd.json:4:3:" in r.err, r  # the "{" of dpus[0]
     two = json.loads(json.dumps(prof))
     two["dpus"][0]["link"] = "int-d2"
-    r = hostd.ctl("apply", "-f", write(hostd.tmp, "two.json", json.dumps(two)))
+    r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, "two.json", json.dumps(two)))
     assert r.rc == 1 and "needs a DPU on internal link int-d2" in r.err, r
-    assert hostd.ok("status")["store"]["revision"] == rev
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
 
 
 # ---- the fake DPU (run as: test_hostd.py fakedpu ADDR:PORT TLSDIR UNIXSOCK IDENTITY CALLS) ----

@@ -84,7 +84,7 @@ def test_hostd_fw_rules_and_policies_reach_the_dpus(hostd):
     applies with no change.
     """
     d1, d2 = two_dpus(hostd)
-    r = hostd.ok("apply", "-f", write(hostd.tmp, "p.yaml", PAIR_PROFILE))
+    r = hostd.ok("config", "apply", "-f", write(hostd.tmp, "p.yaml", PAIR_PROFILE))
     assert sorted((c["kind"], c["name"]) for c in r["changes"] if c["kind"] in
                   ("policy", "rule")) == [("policy", "web"), ("rule", "1"), ("rule", "2"),
                                           ("rule", "3")], r
@@ -157,11 +157,11 @@ def test_hostd_fw_rules_and_policies_reach_the_dpus(hostd):
     y = hostd.tmp / "export.yaml"
     assert hostd.ctl("config", "export", "-o", y).rc == 0
     assert "firewall:" in y.read_text()
-    assert hostd.ok("apply", "-f", y)["changes"] == []
+    assert hostd.ok("config", "apply", "-f", y)["changes"] == []
     exported = hostd.ok("config", "export")
     assert [x["id"] for x in exported["firewall"]["rules"]] == [1, 2, 3]
     j = write(hostd.tmp, "export.json", json.dumps(exported))
-    assert hostd.ok("apply", "-f", j)["changes"] == []
+    assert hostd.ok("config", "apply", "-f", j)["changes"] == []
     in_sync(hostd)
 
 
@@ -188,7 +188,7 @@ def test_hostd_fw_conn_list_fans_out_and_reports_unreachable_dpus(hostd):
                          {"name": "db", "switch": "sw2", "vlan": 200}],
             "firewall": {"policies": [{"segment": "web", "default": "allow"},
                                       {"segment": "db", "default": "allow"}]}}
-    hostd.ok("apply", "-f", write(hostd.tmp, "p.json", json.dumps(prof)))
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "p.json", json.dumps(prof)))
     in_sync(hostd)
 
     def conn(seg, proto, src, dst, sport, dport, state):
@@ -268,7 +268,7 @@ def test_hostd_fw_commands_refuse_bad_input(hostd):
              "--vm", "vm1")
     hostd.ok("fw", "rule", "add", "7", "--action", "allow", "--port", "vm1-eth0")
     hostd.ok("fw", "policy", "set", "web", "deny")
-    rev = hostd.ok("status")["store"]["revision"]
+    rev = hostd.ok("host", "show")["store"]["revision"]
     usage = [
         (["fw", "rule", "add"], "ID is missing"),
         (["fw", "rule", "add", "x", "--action", "allow"], "--id takes a number"),
@@ -313,12 +313,12 @@ def test_hostd_fw_commands_refuse_bad_input(hostd):
         r = hostd.ctl(*args)
         assert r.rc == 1 and needle in r.err, (args, r)
         assert r.json["error"]["exit"] == 1, (args, r)
-    assert hostd.ok("status")["store"]["revision"] == rev
-    st = hostd.ok("status")
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    st = hostd.ok("host", "show")
     assert st["firewall"] == {"policies": 1, "rules": 1}, st
     # A profile's firewall errors point at the file position.
     bad = PAIR_PROFILE.replace("dport: 22", "dport: 99999")
-    r = hostd.ctl("apply", "-f", write(hostd.tmp, "bad.yaml", bad))
+    r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, "bad.yaml", bad))
     assert r.rc == 1 and "bad.yaml:13:41:" in r.err and "firewall.rules[1].dport" in r.err, r
 
 
@@ -350,7 +350,7 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
 
     rules = [{"id": i, "proto": "tcp", "dport": 1 + i % 60000, "segment": "web",
               "action": "allow" if i % 2 else "drop"} for i in range(1, 3001)]
-    r = hostd.ok("apply", "-f", write(hostd.tmp, "p.json", json.dumps(profile(rules))))
+    r = hostd.ok("config", "apply", "-f", write(hostd.tmp, "p.json", json.dumps(profile(rules))))
     assert sum(c["kind"] == "rule" for c in r["changes"]) == 3000
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
     fw = [c for c in d1.mutations() if c["method"].startswith("fw.")]
@@ -361,7 +361,7 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
 
     rules2 = [dict(rules[0], action="reject")] + rules[3:] + [
         {"id": 5000, "proto": "udp", "dport": 53, "action": "allow"}]
-    hostd.ok("apply", "-f", write(hostd.tmp, "q.json", json.dumps(profile(rules2))))
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "q.json", json.dumps(profile(rules2))))
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
     fw = [c for c in d1.mutations() if c["method"].startswith("fw.")][1:]
     assert [sorted(c["params"]) for c in fw] == [["delete"], ["rules"]], fw
@@ -370,7 +370,7 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
     held = {x["id"]: x for x in d1.call("fw.rule.list")}
     assert len(held) == 2999 and held[1]["action"] == "reject" and 5000 in held
 
-    hostd.ok("apply", "-f", write(hostd.tmp, "r.json", json.dumps(profile([]))))
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "r.json", json.dumps(profile([]))))
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
     fw = [c for c in d1.mutations() if c["method"].startswith("fw.")][3:]
     assert len(fw) == 1 and len(fw[0]["params"]["delete"]) == 2999, fw[:1]

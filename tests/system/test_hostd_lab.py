@@ -184,7 +184,7 @@ def test_hostd_lab_config_reaches_the_dpus(lab):
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
-    r = json.loads(lab.ctl("h1", "apply", "-f", prof).stdout)
+    r = json.loads(lab.ctl("h1", "config", "apply", "-f", prof).stdout)
     assert len(r["changes"]) == 4, r
     dpus = wait(lambda: dpus_by_name(lab, "h1"),
                 lambda d: all(x["config"] == "in-sync" for x in d.values()))
@@ -255,12 +255,12 @@ def test_hostd_lab_profile_refused_where_dpus_cannot_serve_it(lab):
     """
     out = lab.state / "h1-profile.yaml"
     lab.ctl("h1", "config", "export", "-o", out)
-    assert json.loads(lab.ctl("h1", "apply", "-f", out).stdout)["changes"] == []
-    rev = lab.ok("h2", "status")["store"]["revision"]
-    p = lab.ctl("h2", "apply", "-f", out, check=False)
+    assert json.loads(lab.ctl("h1", "config", "apply", "-f", out).stdout)["changes"] == []
+    rev = lab.ok("h2", "host", "show")["store"]["revision"]
+    p = lab.ctl("h2", "config", "apply", "-f", out, check=False)
     assert p.returncode == 1, p
     assert "is AMD Pensando DSC2-200, but the profile needs NVIDIA BlueField-2" in p.stderr, p
-    assert lab.ok("h2", "status")["store"]["revision"] == rev
+    assert lab.ok("h2", "host", "show")["store"]["revision"] == rev
 
 
 def test_hostd_lab_vms_cannot_reach_the_internal_network(lab):
@@ -275,7 +275,7 @@ def test_hostd_lab_vms_cannot_reach_the_internal_network(lab):
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
-    lab.ctl("h1", "apply", "-f", prof)
+    lab.ctl("h1", "config", "apply", "-f", prof)
     wait(lambda: dpus_by_name(lab, "h1"),
          lambda d: all(x["config"] == "in-sync" for x in d.values()))
     assert lab.ping("h1-vm1", "198.18.1.2").returncode == 0
@@ -413,7 +413,7 @@ def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
-    lab.ctl("h1", "apply", "-f", prof)
+    lab.ctl("h1", "config", "apply", "-f", prof)
     wait(lambda: dpus_by_name(lab, "h1"),
          lambda d: all(x["config"] == "in-sync" for x in d.values()))
     assert lab.ping("h1-vm1", "198.18.1.2").returncode == 0
@@ -505,7 +505,7 @@ def test_hostd_lab_ten_thousand_rules_reach_the_dpus(lab, metrics):
         log_before = log.stat().st_size
         states = set()
         t0 = time.monotonic()
-        r = json.loads(lab.ctl("h1", "apply", "-f", prof).stdout)
+        r = json.loads(lab.ctl("h1", "config", "apply", "-f", prof).stdout)
         t_stored = time.monotonic() - t0
         held, next_list = None, 0
         while time.monotonic() - t0 < 60:
@@ -597,7 +597,7 @@ def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
     for host, text in OVERLAY_PROFILES.items():
         prof = lab.state / ("overlay-%s.yaml" % host)
         prof.write_text(text)
-        lab.ctl(host, "apply", "-f", prof)
+        lab.ctl(host, "config", "apply", "-f", prof)
     for host in ("h1", "h2"):
         dpus = wait(lambda: dpus_by_name(lab, host),
                     lambda d: all(x["config"] == "in-sync" for x in d.values()))
@@ -664,7 +664,7 @@ def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
     dse:host-control, clientAuth only); both DPUs are connected again and
     in sync, and host 1's desired state is kept (the same store revision).
     """
-    rev = lab.ok("h1", "status")["store"]["revision"]
+    rev = lab.ok("h1", "host", "show")["store"]["revision"]
     pids = {m: lab.pid(m, p) for m, p in (("h1-d2", "dse-dpud"), ("h1", "dse-hostd"))}
     certs.sign(lab.state / "h1", "h1-d2", "serverAuth,clientAuth", lab.state / "h1-d2" / "tls",
                77)
@@ -686,4 +686,4 @@ def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
                               for x in d.values()), timeout=30)
     assert all(x["state"] == "connected" and x["config"] == "in-sync"
                for x in dpus.values()), (dpus, lab.hostd_log("h1"))
-    assert lab.ok("h1", "status")["store"]["revision"] == rev
+    assert lab.ok("h1", "host", "show")["store"]["revision"] == rev

@@ -80,7 +80,7 @@ def test_hostd_overlay_segments_and_tep_reach_the_dpus(hostd):
     vmnic0 is deleted; every DPU ends in-sync.
     """
     d1, d2 = two_dpus(hostd)
-    r = hostd.ok("apply", "-f", write(hostd.tmp, "p.yaml", PROFILE))
+    r = hostd.ok("config", "apply", "-f", write(hostd.tmp, "p.yaml", PROFILE))
     assert len(r["changes"]) == 7, r
     in_sync(hostd)
     want1 = ({"app": (5001, ["198.19.2.1"])}, {"vmnic0": ["web"], "vmnic1": ["web"]},
@@ -136,12 +136,12 @@ def test_hostd_overlay_segments_and_tep_reach_the_dpus(hostd):
     assert prof["switches"][0]["tep"] == {"ip": "198.19.1.1"}
     assert [s.get("peers") for s in prof["segments"]] == [["198.19.2.1", "198.19.3.1"], None,
                                                           None], prof
-    assert hostd.ok("apply", "-f", write(hostd.tmp, "x.json", json.dumps(prof)))["changes"] == []
+    assert hostd.ok("config", "apply", "-f", write(hostd.tmp, "x.json", json.dumps(prof)))["changes"] == []
 
     # Another TEP address: one tep.set, on the active DPU only.
     n = [len(d.mutations()) for d in (d1, d2)]
     prof["switches"][0]["tep"]["ip"] = "198.19.1.9"
-    hostd.ok("apply", "-f", write(hostd.tmp, "y.json", json.dumps(prof)))
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "y.json", json.dumps(prof)))
     got = labmod.wait_for(lambda: overlay_state(d1)[2], lambda t: t[0] == "198.19.1.9",
                           timeout=10)
     assert got == ("198.19.1.9", "vmnic0"), got
@@ -152,7 +152,7 @@ def test_hostd_overlay_segments_and_tep_reach_the_dpus(hostd):
     # The TEP's uplink goes: the TEP moves first, then the port can go.
     n = len(d1.mutations())
     prof["switches"][0]["uplinks"] = ["vmnic1", "vmnic2"]
-    hostd.ok("apply", "-f", write(hostd.tmp, "z.json", json.dumps(prof)))
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "z.json", json.dumps(prof)))
     got = labmod.wait_for(lambda: overlay_state(d1), lambda s: "vmnic0" not in s[1], timeout=10)
     assert got[1:] == ({"vmnic1": ["db", "web"]}, ("198.19.1.9", "vmnic1")), got
     calls = [(c["method"], c["params"].get("name", c["params"].get("uplink")))
@@ -169,8 +169,8 @@ def test_hostd_overlay_refuses_bad_profiles_and_commands(hostd):
     1 with dse-hostd's reason; the revision did not move; --no-peers then
     empties app's peers.
     """
-    hostd.ok("apply", "-f", write(hostd.tmp, "ok.yaml", PROFILE))
-    rev = hostd.ok("status")["store"]["revision"]
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "ok.yaml", PROFILE))
+    rev = hostd.ok("host", "show")["store"]["revision"]
     cases = [
         ("ip.yaml", PROFILE.replace("198.19.1.1", "198.19.1.300"),
          ["ip.yaml:6:11:", "switches[0].tep.ip", "IPv4 unicast"]),
@@ -184,7 +184,7 @@ def test_hostd_overlay_refuses_bad_profiles_and_commands(hostd):
          ["notep.yaml:8:30:", "overlay segment 'app' needs a tunnel endpoint"]),
     ]
     for name, text, needles in cases:
-        r = hostd.ctl("apply", "-f", write(hostd.tmp, name, text))
+        r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, name, text))
         assert r.rc == 1, (name, r)
         for n in needles:
             assert n in r.err, (name, n, r.err)
@@ -212,7 +212,7 @@ def test_hostd_overlay_refuses_bad_profiles_and_commands(hostd):
     for args, needle in refused:
         r = hostd.ctl(*args)
         assert r.rc == 1 and needle in r.err, (args, r)
-    assert hostd.ok("status")["store"]["revision"] == rev
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
     # --no-peers empties the list.
     r = hostd.ok("segment", "set", "app", "--no-peers")
     assert [c["name"] for c in r["changes"]] == ["app"], r

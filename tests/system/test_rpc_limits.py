@@ -166,7 +166,8 @@ def test_rpc_limits_batch_stops_at_its_reply_budget(lab, metrics):
     sock = unix_conn(dpud.sock)
     sent, buf = 0, b""
     try:
-        while p.poll() is None:
+        # At least three batches, however long this side takes to check each answer.
+        while p.poll() is None or sent < 3:
             sock.sendall(line)
             text, buf = read_line(sock, buf)
             resp = json.loads(text)

@@ -1357,6 +1357,72 @@ static void test_store_segment_set_peers(void **state)
  * the change of the segment is refused for the missing TEP; with the TEP it
  * is accepted.
  */
+/*
+ * Builds a profile of one switch (uplink vmnic0) with 'nseg' VLAN segments
+ * and 'nport' VM ports on the first, as JSON.  The caller frees it.
+ */
+static json_t *sized_profile(int nseg, int nport)
+{
+	json_t *doc = parse("{\"switches\": [{\"name\": \"sw1\", \"mode\": \"single\", "
+			    "\"dpus\": [\"h1-d1\"], \"uplinks\": [\"vmnic0\"]}], "
+			    "\"segments\": [], \"ports\": []}");
+
+	for (int i = 0; i < nseg; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "s%d", i);
+		json_array_append_new(json_object_get(doc, "segments"),
+				      json_pack("{s:s, s:s, s:i}", "name", name, "switch", "sw1",
+						"vlan", i + 1));
+	}
+	for (int i = 0; i < nport; i++) {
+		char name[16], mac[24], vm[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		snprintf(mac, sizeof(mac), "02:00:00:00:%02x:%02x", i >> 8, i & 0xff);
+		snprintf(vm, sizeof(vm), "vm%d", i);
+		json_array_append_new(json_object_get(doc, "ports"),
+				      json_pack("{s:s, s:s, s:s, s:s}", "name", name, "mac", mac,
+						"segment", "s0", "vm", vm));
+	}
+	return doc;
+}
+
+static int apply_doc(struct fixture *f, json_t *doc, struct model_err *e)
+{
+	json_t *changes = NULL;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = config_apply(f->s, doc, true, &changes, e);
+	json_decref(changes);
+	json_decref(doc);
+	return r;
+}
+
+/*
+ * What one DPU holds is refused at apply, naming the limit: a switch's DPU
+ * holds 256 segments, and 64 ports counting its uplinks; exactly the limit
+ * is taken.
+ */
+static void test_store_refuses_what_a_dpu_cannot_hold(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e;
+
+	assert_int_equal(apply_doc(f, sized_profile(MODEL_DPU_SEGMENTS, 0), &e), 0);
+	assert_int_equal(apply_doc(f, sized_profile(MODEL_DPU_SEGMENTS + 1, 0), &e), -EINVAL);
+	assert_string_equal(e.path, "segments[256]");
+	assert_non_null(strstr(e.msg, "at most 256 (limit dpu_segments)"));
+	/* 63 VM ports and one uplink: 64 ports. */
+	assert_int_equal(apply_doc(f, sized_profile(1, MODEL_DPU_PORTS - 1), &e), 0);
+	assert_int_equal(apply_doc(f, sized_profile(1, MODEL_DPU_PORTS), &e), -EINVAL);
+	assert_string_equal(e.path, "ports[63]");
+	assert_non_null(strstr(e.msg, "VM ports and uplinks"));
+	assert_non_null(strstr(e.msg, "(limit dpu_ports)"));
+	assert_int_equal(store_revision(f->s), 0);
+}
+
 static void test_store_migrates_from_version_2(void **state)
 {
 	struct fixture *f = *state;
@@ -1454,6 +1520,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_overlay_apply_export_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_segment_set_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_refuses_what_a_dpu_cannot_hold, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_2, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_1, setup,
