@@ -116,10 +116,10 @@ done
 say "dsectl config apply -f (host 1's profile; host 2's has its own TEP and peer)"
 sed 's/^/  /' "$TMP/h1.yaml"
 for h in 1 2; do
-	ctl h$h config apply -f "$TMP/h$h.yaml" | sed "s/^/  h$h: /"
+	ctl h$h config apply --prune -f "$TMP/h$h.yaml" | sed "s/^/  h$h: /"
 done
 check "applying the same profile again changes nothing" \
-	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j config apply -f '$TMP/h1.yaml' | jq -e '.changes | length == 0'"
+	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j config apply --prune -f '$TMP/h1.yaml' | jq -e '.changes | length == 0'"
 for _ in $(seq 100); do
 	n=0
 	for h in 1 2; do

@@ -16,11 +16,12 @@
 
 #include "cfgfile.h"
 #include "jsonrpc.h"
+#include "paths.h"
 #include "rpc_client.h"
 #include "table.h"
 #include "version.h"
 
-#define DEFAULT_SOCKET  "/run/dse/hostd.sock"
+#define DEFAULT_SOCKET  DSE_HOSTD_SOCKET_DEFAULT
 #define LAB_CURRENT     "/run/dse-lab/current" /* the state directory of the lab that is up */
 #define CONNECT_TIMEOUT 5000
 #define CALL_TIMEOUT    30000
@@ -536,6 +537,16 @@ static int cmd_dpu_forget(struct ctl *c, const struct verb *v, int argc, char **
 
 /* ---- switches, segments, ports ---- */
 
+/* Prints the warnings of a change (what dse-hostd took but wants said) to stderr. */
+static void print_warnings(const struct ctl *c, json_t *res)
+{
+	json_t *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "warnings"), i, w)
+		fprintf(stderr, "%s: warning: %s\n", c->cmd, json_string_value(w));
+}
+
 /* Calls an add or del method and prints the changes. */
 static int change_call(struct ctl *c, const char *method, json_t *params)
 {
@@ -549,6 +560,7 @@ static int change_call(struct ctl *c, const char *method, json_t *params)
 		print_json(res);
 	else
 		print_changes(json_object_get(res, "changes"), false);
+	print_warnings(c, res);
 	json_decref(res);
 	return EXIT_OK;
 }
@@ -1091,17 +1103,61 @@ static int apply_refused(struct ctl *c, const char *file, const struct cfg_doc *
 	return error_out(c, rc, "%s: %s", file, msg);
 }
 
+/*
+ * Shows a person at a terminal what applying 'doc' would delete, if
+ * anything, and asks; sets '*prune' when they say yes.  Returns EXIT_OK, or
+ * EXIT_REFUSED when they say no (nothing is changed).
+ */
+static int ask_prune(struct ctl *c, const struct cfg_doc *doc, bool *prune)
+{
+	json_t *params = json_pack("{s:O, s:b}", "config", doc->root, "dry_run", true);
+	json_t *res = NULL, *error = NULL, *ch, *dels = json_array();
+	char answer[16] = "";
+	size_t i;
+	int r = call(c, "config.apply", params, APPLY_TIMEOUT, &res, &error);
+
+	json_decref(params);
+	json_decref(error);
+	if (r == EXIT_UNREACHABLE) {
+		json_decref(res);
+		json_decref(dels);
+		return r;
+	}
+	/* A refusal is said by the real apply that follows. */
+	json_array_foreach(json_object_get(res, "changes"), i, ch)
+		if (strcmp(json_string_value(json_object_get(ch, "action")), "delete") == 0)
+			json_array_append(dels, ch);
+	json_decref(res);
+	if (r != EXIT_OK || json_array_size(dels) == 0) {
+		json_decref(dels);
+		return EXIT_OK;
+	}
+	printf("The profile leaves out %zu object%s this host has:\n", json_array_size(dels),
+	       json_array_size(dels) == 1 ? "" : "s");
+	print_changes(dels, true);
+	printf("Delete %s? [y/N] ", json_array_size(dels) == 1 ? "it" : "them");
+	fflush(stdout);
+	json_decref(dels);
+	if (fgets(answer, sizeof(answer), stdin) != NULL &&
+	    (answer[0] == 'y' || answer[0] == 'Y')) {
+		*prune = true;
+		return EXIT_OK;
+	}
+	return error_out(c, EXIT_REFUSED, "nothing applied (--prune deletes without asking)");
+}
+
 static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	struct opt opts[] = {
 		{.name = "file", .short_name = 'f', .has_arg = true},
 		{.name = "dry-run", .short_name = 'n'},
+		{.name = "prune"},
 		{0},
 	};
 	struct cfg_doc doc = {0};
 	json_t *params, *res = NULL, *error = NULL;
 	char err[1024];
-	bool dry_run;
+	bool dry_run, prune;
 	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
 
 	if (r != PARSE_OK)
@@ -1110,9 +1166,20 @@ static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 		return usage_error(c, v, "-f FILE is missing: the host profile to apply (YAML "
 					 "or JSON; - reads stdin)");
 	dry_run = opts[1].value != NULL;
+	prune = opts[2].value != NULL;
 	if (cfg_load(opts[0].value, &doc, err, sizeof(err)) < 0)
 		return error_out(c, EXIT_USAGE, "%s", err);
-	params = json_pack("{s:O, s:b}", "config", doc.root, "dry_run", dry_run);
+	/* A person at a terminal is shown what would be deleted and asked. */
+	if (!dry_run && !prune && !c->json && strcmp(opts[0].value, "-") != 0 &&
+	    isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		r = ask_prune(c, &doc, &prune);
+		if (r != EXIT_OK) {
+			cfg_free(&doc);
+			return r;
+		}
+	}
+	params = json_pack("{s:O, s:b, s:b}", "config", doc.root, "dry_run", dry_run, "prune",
+			   prune);
 	r = call(c, "config.apply", params, APPLY_TIMEOUT, &res, &error);
 	json_decref(params);
 	if (r == EXIT_REFUSED)
@@ -1121,6 +1188,7 @@ static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 	if (r == EXIT_OK) {
 		json_t *changes = json_object_get(res, "changes");
 
+		print_warnings(c, res);
 		if (c->json) {
 			print_json(res);
 		} else {
@@ -1306,17 +1374,20 @@ static const struct verb verbs[] = {
 	 cmd_port_add},
 	{"port", "del", "port del NAME", "Deletes a VM's port", "", cmd_del},
 	{"port", "list", "port list", "Lists the VM ports", "", cmd_list},
-	{"config", "apply", "config apply -f FILE [--dry-run]",
+	{"config", "apply", "config apply -f FILE [--dry-run] [--prune]",
 	 "Makes the host's desired state equal to a host profile, in one transaction",
 	 "The profile (YAML or JSON) lists the switches, segments and ports the host\n"
-	 "should have; what it does not list is deleted.  Applying the same file twice\n"
+	 "should have.  What the host has and the profile leaves out is deleted only\n"
+	 "with --prune: without it such a profile is refused, naming what it leaves\n"
+	 "out (at a terminal, dsectl shows it and asks).  Applying the same file twice\n"
 	 "changes nothing the second time.  An optional 'dpus' section (written by\n"
 	 "config export) says what DPUs the profile needs: on another host each maps to\n"
 	 "the DPU on the same internal link, and the profile is refused if that DPU is\n"
 	 "missing or of another vendor or model.  Errors name the file position.\n"
 	 "\nOptions:\n"
 	 "  -f, --file FILE     the profile; - reads stdin\n"
-	 "  -n, --dry-run       show the changes without making them\n"
+	 "  -n, --dry-run       show the changes without making them (deletes too)\n"
+	 "  --prune             delete what the profile leaves out, without asking\n"
 	 "\nFormat (YAML):\n"
 	 "  switches:\n"
 	 "    - {name: sw1, mode: single, dpus: [h1-d1], uplinks: [vmnic0],\n"
@@ -1403,7 +1474,7 @@ static const struct verb verbs[] = {
 	{"host", "show", "host show", "Shows the state of dse-hostd: version, store, DPUs, objects",
 	 "", cmd_status},
 	/* The old names, kept until the next release. */
-	{"apply", NULL, "apply -f FILE [--dry-run]", "The old name of 'config apply'",
+	{"apply", NULL, "apply -f FILE [--dry-run] [--prune]", "The old name of 'config apply'",
 	 "'dsectl apply' is 'dsectl config apply' (dsectl config apply --help).\n", cmd_apply},
 	{"status", NULL, "status", "The old name of 'host show'", "", cmd_status},
 	{NULL, NULL, NULL, NULL, NULL, NULL},

@@ -145,16 +145,56 @@ static json_t *object_of(struct dse_rpc_call *call)
 	return call->params ? json_deep_copy(call->params) : json_object();
 }
 
+/*
+ * The warnings of a change that names DPUs: one for each DPU a switch of
+ * 'switches' names that this host has never seen.  Taken, since a profile
+ * is often written before its DPUs are cabled; said, since a typo in a
+ * name would otherwise wait for a DPU that never comes.
+ */
+static json_t *unseen_dpus(struct hostd *h, json_t *switches)
+{
+	json_t *inv = NULL, *out = json_array(), *sw, *d;
+	size_t i, k;
+
+	if (store_dpus(h->store, &inv) < 0)
+		return out;
+	json_array_foreach(switches, i, sw)
+		json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+			json_t *rec;
+			size_t n;
+			bool seen = false;
+
+			json_array_foreach(inv, n, rec)
+				seen |= json_equal(json_object_get(rec, "name"), d);
+			if (!seen && json_is_string(d))
+				json_array_append_new(
+				    out, json_sprintf("switch '%s' names DPU '%s', which this host "
+						      "has never seen: it is configured once it "
+						      "connects (dsectl dpu list shows the DPUs seen)",
+						      json_string_value(json_object_get(sw, "name")),
+						      json_string_value(d)));
+		}
+	json_decref(inv);
+	return out;
+}
+
 static int add(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 {
 	struct model_err e = {0};
-	json_t *obj = object_of(call), *changes;
+	json_t *obj = object_of(call), *changes, *one;
 	int r = config_add(ctx(call)->store, kind, obj, &changes, &e);
 
-	json_decref(obj);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(obj);
 		return fail(call, &e, false);
+	}
 	*ret = changes_json(changes);
+	if (kind == CONFIG_SWITCH && *ret) {
+		one = json_pack("[O]", obj);
+		json_object_set_new(*ret, "warnings", unseen_dpus(ctx(call), one));
+		json_decref(one);
+	}
+	json_decref(obj);
 	return 0;
 }
 
@@ -283,10 +323,14 @@ static int config_apply_m(struct dse_rpc_call *call, json_t **ret)
 	json_t *changes;
 	int r;
 
-	r = config_apply(ctx(call)->store, a->config, a->dry_run, &changes, &e);
+	r = config_apply(ctx(call)->store, a->config,
+			 (a->dry_run ? CONFIG_DRY_RUN : 0) | (a->prune ? CONFIG_PRUNE : 0), &changes,
+			 &e);
 	if (r < 0)
 		return fail(call, &e, true);
-	*ret = json_pack("{s:o, s:b, s:I}", "changes", changes, "dry_run", a->dry_run, "revision",
+	*ret = json_pack("{s:o, s:o, s:b, s:I}", "changes", changes, "warnings",
+			 unseen_dpus(ctx(call), json_object_get(a->config, "switches")), "dry_run",
+			 a->dry_run, "revision",
 			 (json_int_t)store_revision(ctx(call)->store));
 	return 0;
 }

@@ -23,7 +23,36 @@ static int store_failed(struct store *s, struct model_err *e, int r)
 }
 
 /* Checks 'want' against the store and writes the difference unless 'dry_run'. */
-static int change(struct store *s, json_t *cur, json_t *want_doc, bool dry_run,
+/*
+ * Refuses 'changes' that delete objects: names them (the first few) and
+ * says how to delete them, or keep them.  Returns 0 when nothing is deleted.
+ */
+static int refuse_deletes(json_t *changes, struct model_err *e)
+{
+	char names[300] = "";
+	size_t i, n = 0, len = 0;
+	json_t *c;
+
+	json_array_foreach(changes, i, c) {
+		if (strcmp(json_string_value(json_object_get(c, "action")), "delete") != 0)
+			continue;
+		if (n++ < 5 && len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s %s",
+						len ? ", " : "",
+						json_string_value(json_object_get(c, "kind")),
+						json_string_value(json_object_get(c, "name")));
+	}
+	if (n == 0)
+		return 0;
+	model_error(e, "",
+		    "the profile leaves out %zu object%s this host has (%s%s): apply it with "
+		    "--prune to delete them (--dry-run shows every change), or add them to "
+		    "the profile (dsectl config export writes what the host has)",
+		    n, n == 1 ? "" : "s", names, n > 5 ? ", ..." : "");
+	return -ENOTEMPTY;
+}
+
+static int change(struct store *s, json_t *cur, json_t *want_doc, bool dry_run, bool keep,
 		  json_t **ret_changes, struct model_err *e)
 {
 	json_t *inv = NULL, *want = NULL, *changes = NULL;
@@ -37,6 +66,9 @@ static int change(struct store *s, json_t *cur, json_t *want_doc, bool dry_run,
 	if (r < 0)
 		return r;
 	changes = model_diff(cur, want);
+	/* 'keep': deleting is asked for (prune), never implied; a dry run shows it. */
+	if (keep && !dry_run && (r = refuse_deletes(changes, e)) < 0)
+		goto out;
 	if (!dry_run) {
 		r = store_commit(s, want, changes, err, sizeof(err));
 		if (r < 0) {
@@ -51,7 +83,7 @@ out:
 	return r;
 }
 
-int config_apply(struct store *s, json_t *doc, bool dry_run, json_t **ret_changes,
+int config_apply(struct store *s, json_t *doc, unsigned flags, json_t **ret_changes,
 		 struct model_err *e)
 {
 	json_t *cur;
@@ -59,7 +91,7 @@ int config_apply(struct store *s, json_t *doc, bool dry_run, json_t **ret_change
 
 	if (r < 0)
 		return store_failed(s, e, r);
-	r = change(s, cur, doc, dry_run, ret_changes, e);
+	r = change(s, cur, doc, flags & CONFIG_DRY_RUN, !(flags & CONFIG_PRUNE), ret_changes, e);
 	json_decref(cur);
 	return r;
 }
@@ -83,7 +115,7 @@ int config_add(struct store *s, enum config_kind kind, json_t *obj, json_t **ret
 	}
 	want = json_deep_copy(cur);
 	json_array_append(json_object_get(want, sections[kind]), obj);
-	r = change(s, cur, want, false, ret_changes, e);
+	r = change(s, cur, want, false, false, ret_changes, e);
 	/* The path points into a profile nobody wrote: a command's error has none. */
 	e->path[0] = '\0';
 	json_decref(want);
@@ -183,7 +215,7 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 			json_array_remove(list, i);
 			break;
 		}
-	r = change(s, cur, want, false, ret_changes, e);
+	r = change(s, cur, want, false, false, ret_changes, e);
 	e->path[0] = '\0';
 	json_decref(want);
 out:
@@ -210,7 +242,7 @@ int config_segment_set(struct store *s, const char *name, json_t *fields, json_t
 	json_object_foreach(fields, key, v)
 		if (strcmp(key, "name") != 0)
 			json_object_set(seg, key, v);
-	r = change(s, cur, want, false, ret_changes, e);
+	r = change(s, cur, want, false, false, ret_changes, e);
 	/* The path points into a profile nobody wrote: a command's error has none. */
 	e->path[0] = '\0';
 	json_decref(want);
@@ -275,7 +307,7 @@ int config_fw_policy_set(struct store *s, const char *segment, const char *deflt
 	if (strcmp(deflt, "off") != 0)
 		json_array_append_new(pols, json_pack("{s:s, s:s}", "segment", segment, "default",
 						      deflt));
-	r = change(s, cur, want, false, ret_changes, e);
+	r = change(s, cur, want, false, false, ret_changes, e);
 	/* The path points into a profile nobody wrote: a command's error has none. */
 	e->path[0] = '\0';
 	json_decref(want);
@@ -303,7 +335,7 @@ int config_fw_rule_add(struct store *s, json_t *rule, json_t **ret_changes,
 	}
 	want = json_deep_copy(cur);
 	json_array_append(model_fw_rules(want), rule);
-	r = change(s, cur, want, false, ret_changes, e);
+	r = change(s, cur, want, false, false, ret_changes, e);
 	e->path[0] = '\0';
 	json_decref(want);
 out:
@@ -331,7 +363,7 @@ int config_fw_rule_del(struct store *s, long long id, json_t **ret_changes,
 			json_array_remove(rules, i);
 			break;
 		}
-	r = change(s, cur, want, false, ret_changes, e);
+	r = change(s, cur, want, false, false, ret_changes, e);
 	e->path[0] = '\0';
 	json_decref(want);
 out:

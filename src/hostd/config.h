@@ -25,13 +25,22 @@ enum config_kind {
 /* Returns "switch", "segment" or "port". */
 const char *config_kind_name(enum config_kind kind);
 
+/* How config_apply() goes about it. */
+enum config_apply_flags {
+	CONFIG_DRY_RUN = 0x1, /* only compute the changes */
+	CONFIG_PRUNE = 0x2,   /* delete what the profile leaves out (else refuse to) */
+};
+
 /*
  * Makes the desired state equal to the host profile 'doc' (see model.h) in
- * one transaction, or only computes the changes when 'dry_run'.  Returns 0
- * and the changes in '*ret_changes' (empty when the store already holds
- * 'doc'), or a negative errno with 'e' set (its path points into 'doc').
+ * one transaction, or only computes the changes with CONFIG_DRY_RUN.
+ * Without CONFIG_PRUNE a profile that leaves out objects the host has is
+ * refused (-ENOTEMPTY), with a message naming them, unless it is a dry run:
+ * deleting is asked for, never implied.  Returns 0 and the changes in
+ * '*ret_changes' (empty when the store already holds 'doc'), or a negative
+ * errno with 'e' set (its path points into 'doc').
  */
-int config_apply(struct store *s, json_t *doc, bool dry_run, json_t **ret_changes,
+int config_apply(struct store *s, json_t *doc, unsigned flags, json_t **ret_changes,
 		 struct model_err *e);
 
 /*

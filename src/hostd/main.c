@@ -27,6 +27,7 @@
 #include "hostd.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "paths.h"
 #include "store.h"
 #include "tls.h"
 #include "version.h"
@@ -59,12 +60,13 @@ static void usage(FILE *f)
 		"\n"
 		"Options:\n"
 		"  --state DIR          state directory: hostd.db, the host CA (ca.pem,\n"
-		"                       ca.key), the host's certificate (tls/), the socket\n"
+		"                       ca.key), the host's certificate (tls/)\n"
 		"  --init               create the store (or fill an empty one) even though\n"
 		"                       the host CA exists: a new host, or a host whose\n"
 		"                       desired state is to start empty; an existing store\n"
 		"                       is opened as it is\n"
-		"  --socket PATH        API socket (default DIR/hostd.sock, mode 0600)\n"
+		"  --socket PATH        API socket (default " DSE_HOSTD_SOCKET_DEFAULT ", where\n"
+		"                       dsectl looks; mode 0600)\n"
 		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
 		"  --version            print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -235,7 +237,7 @@ int main(int argc, char **argv)
 	struct dse_tls_paths paths;
 	struct dse_tls_conf tls;
 	struct dse_rpc_server *srv = NULL;
-	char sock[PATH_MAX], tls_dir[PATH_MAX], err[1024];
+	char tls_dir[PATH_MAX], err[1024];
 	const char *delay;
 	enum dse_log_level level;
 	bool init = false;
@@ -293,10 +295,8 @@ int main(int argc, char **argv)
 					      : strerror(-lock_fd));
 		return 1;
 	}
-	if (h.socket_path == NULL) {
-		snprintf(sock, sizeof(sock), "%s/hostd.sock", h.state_dir);
-		h.socket_path = sock;
-	}
+	if (h.socket_path == NULL)
+		h.socket_path = DSE_HOSTD_SOCKET_DEFAULT;
 	snprintf(h.db_path, sizeof(h.db_path), "%s/hostd.db", h.state_dir);
 	h.start_ns = dse_clock_ns();
 

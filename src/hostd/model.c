@@ -28,32 +28,40 @@ static const struct {
 	{"independent", 1},
 };
 
-int model_error(struct model_err *e, const char *path, const char *fmt, ...)
-{
-	va_list ap;
+static int verror(struct model_err *e, bool malformed, const char *path, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 4, 0)));
 
+static int verror(struct model_err *e, bool malformed, const char *path, const char *fmt,
+		  va_list ap)
+{
 	if (e == NULL)
 		return -EINVAL;
 	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
-	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	e->malformed = false;
+	e->malformed = malformed;
 	return -EINVAL;
+}
+
+int model_error(struct model_err *e, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = verror(e, false, path, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int model_malformed(struct model_err *e, const char *path, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (e == NULL)
-		return -EINVAL;
-	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	r = verror(e, true, path, fmt, ap);
 	va_end(ap);
-	e->malformed = true;
-	return -EINVAL;
+	return r;
 }
 
 void model_err_format(const struct model_err *e, bool with_path, char *buf, size_t len)

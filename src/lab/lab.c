@@ -267,7 +267,7 @@ static void usage_up(FILE *f)
 	    f,
 	    "Usage: dse-lab up [--state DIR] [--topology FILE | --hosts N --dpus L --vms L]\n"
 	    "                  [--dpud PATH] [--hostd PATH] [--no-hostd] [--net-only]\n"
-	    "                  [--workers N] [--timeout SEC] [-v]\n"
+	    "                  [--fresh] [--workers N] [--timeout SEC] [-v]\n"
 	    "\n"
 	    "Builds the lab, or checks and repairs the one that is up, and waits until\n"
 	    "it is ready:\n"
@@ -324,6 +324,10 @@ static void usage_up(FILE *f)
 	    "  --hostd PATH     dse-hostd to run (default: ../hostd/dse-hostd from dse-lab,\n"
 	    "                   then next to it, then PATH; none found: no host daemons)\n"
 	    "  --no-hostd       do not start dse-hostd even if it is built\n"
+	    "  --fresh          start each host's dse-hostd with an empty desired state:\n"
+	    "                   stops a running one and removes its store (hostd.db).\n"
+	    "                   Without it, a state directory of an earlier lab brings\n"
+	    "                   its desired state back, and up says so\n"
 	    "  --workers N      forwarding workers of each dse-dpud it starts (default 1:\n"
 	    "                   the DPUs share the machine's cores)\n"
 	    "  --net-only       build the network only, start no daemons\n"
@@ -348,6 +352,7 @@ struct daemon {
 struct up_opts {
 	const char *topology, *hosts, *dpus, *vms, *dpud, *hostd;
 	bool no_hostd, net_only;
+	bool fresh; /* start each dse-hostd with an empty desired state */
 	int timeout_s;
 	int workers; /* dse-dpud --workers; 0: its default */
 };
@@ -659,6 +664,65 @@ static bool host_is_new(unsigned h)
 }
 
 /*
+ * For --fresh: stops host 'h's dse-hostd if it runs and removes its store,
+ * so that it starts with an empty desired state.  Returns 0 or -errno.
+ */
+static int host_make_fresh(unsigned h)
+{
+	static const char *const files[] = {"hostd.db", "hostd.db-wal", "hostd.db-shm",
+					    "hostd.db-journal"};
+	char machine[16], path[PATH_MAX + 32];
+	pid_t pid;
+
+	snprintf(machine, sizeof(machine), "h%u", h);
+	pid = running_pid(machine, HOSTD);
+	if (pid != 0) {
+		printf("stopping %s in %s (pid %d): --fresh\n", HOSTD, machine, (int)pid);
+		lab_kill_all(&pid, 1, 5000);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		path_of(path, sizeof(path), machine, files[i]);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			fprintf(stderr, "dse-lab: cannot remove %s: %s\n", path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Says so when host 'h's dse-hostd brought back the desired state of an
+ * earlier run: an operator who expects an empty host would otherwise see
+ * old switches reappear without a word.
+ */
+static void note_old_state(unsigned h)
+{
+	char machine[16], sock[PATH_MAX + 32];
+	json_t *st = NULL;
+
+	snprintf(machine, sizeof(machine), "h%u", h);
+	path_of(sock, sizeof(sock), machine, "hostd.sock");
+	if (lab_rpc_call(sock, "host.show", 1000, &st) < 0)
+		return;
+	if (json_integer_value(json_object_get(json_object_get(st, "store"), "revision")) > 0 &&
+	    json_integer_value(json_object_get(st, "switches")) +
+		    json_integer_value(json_object_get(json_object_get(st, "firewall"), "rules")) >
+		0)
+		printf("%s: dse-hostd keeps the desired state of an earlier run (store revision "
+		       "%lld: %lld switches, %lld segments, %lld ports, %lld firewall rules); "
+		       "'dse-lab up --fresh' starts it empty\n",
+		       machine,
+		       (long long)json_integer_value(
+			   json_object_get(json_object_get(st, "store"), "revision")),
+		       (long long)json_integer_value(json_object_get(st, "switches")),
+		       (long long)json_integer_value(json_object_get(st, "segments")),
+		       (long long)json_integer_value(json_object_get(st, "ports")),
+		       (long long)json_integer_value(
+			   json_object_get(json_object_get(st, "firewall"), "rules")));
+	json_decref(st);
+}
+
+/*
  * Starts dse-hostd for host 'h' unless it runs ('init': with --init); fills
  * 'd'.  One that runs with a certificate of the older profile (no host
  * role) is restarted: dse-hostd issues its own certificate again at start.
@@ -666,7 +730,9 @@ static bool host_is_new(unsigned h)
 static int start_hostd(const char *hostd, unsigned h, bool init, struct daemon *d)
 {
 	char ns[32], dir[PATH_MAX + 16], log[PATH_MAX + 64], cert[PATH_MAX + 64], err[2048];
-	const char *argv[] = {hostd, "--state", dir, init ? "--init" : NULL, NULL};
+	char sock[PATH_MAX + 32];
+	/* Each host its own socket, in its state directory (dsectl -s, or dse-lab's hint). */
+	const char *argv[] = {hostd, "--state", dir, "--socket", sock, init ? "--init" : NULL, NULL};
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->machine, sizeof(d->machine), "h%u", h);
@@ -684,6 +750,7 @@ static int start_hostd(const char *hostd, unsigned h, bool init, struct daemon *
 		return 0;
 	lab_ns_name(d->machine, ns, sizeof(ns));
 	path_of(dir, sizeof(dir), d->machine, "");
+	path_of(sock, sizeof(sock), d->machine, "hostd.sock");
 	path_of(log, sizeof(log), d->machine, "log/" HOSTD ".log");
 	d->pid = lab_spawn_daemon(ns, argv, log, err, sizeof(err));
 	if (d->pid < 0) {
@@ -900,7 +967,8 @@ static int cmd_up(int argc, char **argv)
 		O_NOHOSTD,
 		O_NET,
 		O_TIMEOUT,
-		O_WORKERS
+		O_WORKERS,
+		O_FRESH
 	};
 	static const struct option longopts[] = {
 	    {"state", required_argument, NULL, O_STATE},
@@ -912,6 +980,7 @@ static int cmd_up(int argc, char **argv)
 	    {"hostd", required_argument, NULL, O_HOSTD},
 	    {"no-hostd", no_argument, NULL, O_NOHOSTD},
 	    {"net-only", no_argument, NULL, O_NET},
+	    {"fresh", no_argument, NULL, O_FRESH},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -958,6 +1027,9 @@ static int cmd_up(int argc, char **argv)
 			break;
 		case O_NET:
 			o.net_only = true;
+			break;
+		case O_FRESH:
+			o.fresh = true;
 			break;
 		case O_TIMEOUT:
 			if (opt_int("--timeout", optarg, 1, 3600, " seconds", &o.timeout_s) < 0)
@@ -1103,8 +1175,12 @@ static int cmd_up(int argc, char **argv)
 	}
 
 	dpud_probe(dpud, &feat);
-	for (unsigned h = 1; h <= t.n_hosts; h++)
-		new_host[h - 1] = host_is_new(h);
+	for (unsigned h = 1; h <= t.n_hosts; h++) {
+		if (have_hostd && o.fresh && host_make_fresh(h) < 0)
+			return 1;
+		/* A fresh host starts with --init: its store is gone on purpose. */
+		new_host[h - 1] = o.fresh || host_is_new(h);
+	}
 	if (have_hostd) {
 		for (unsigned h = 1; h <= t.n_hosts; h++) {
 			if (issue_certs(hostd, &t, h, reissued[h - 1]) < 0) {
@@ -1146,6 +1222,9 @@ static int cmd_up(int argc, char **argv)
 				"dse-lab: the lab is not ready; 'dse-lab down' removes it\n");
 			return 1;
 		}
+		for (unsigned h = 1; h <= t.n_hosts; h++)
+			if (!new_host[h - 1])
+				note_old_state(h);
 	}
 	printf("lab up in %.1f s: %s; dse-dpud in every DPU, %s (state %s)\n",
 	       (lab_now_ms() - t0) / 1000.0, summary,

@@ -183,7 +183,8 @@ def test_denied_connection_makes_a_deny_record_and_the_control_side_logs_it(fw_l
     0) and the segment; the worker's ring carried them (the ring's sent
     count covers every record the subscriber and the log got); the log's
     line about the denial is in dse-dpud's output, written by the control
-    side from the record (denials_logged counts it)."""
+    side from the record (denials_logged counts it), naming the segment and
+    the port by their names."""
     dpud, vm1, vm2 = fw_lab
     sub = Subscriber(dpud, ["deny"])
     before = dpud.stats()["events"]["workers"][0]["sent"]
@@ -198,6 +199,10 @@ def test_denied_connection_makes_a_deny_record_and_the_control_side_logs_it(fw_l
         return "denied by the default policy" in dpud.log() and dpud.log()
     log = wait_for(logged, timeout=5)
     assert log and "198.18.0.1" in log and "7001" in log, dpud.log()
+    # By the names the operator gave, not the table indexes.
+    line = [x for x in log.splitlines() if "denied by the default policy" in x][0]
+    assert "the default policy of segment a: " in line and " segment a port " in line, line
+    assert " port any" in line or " port %s" % vm1.port in line, (line, vm1.port)
     st = dpud.stats()
     assert st["events"]["workers"][0]["sent"] - before >= len(sub.events)
     assert dpud.call("fw.stats.show")["denials_logged"] >= 1

@@ -128,7 +128,8 @@ class Hostd:
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.ns, str(hostd_binary()), "--state",
-                 str(self.state), "--log-level", "info"] + (["--init"] if init else []),
+                 str(self.state), "--socket", str(self.sock), "--log-level", "info"]
+                + (["--init"] if init else []),
                 stdout=log, stderr=subprocess.STDOUT, env=e)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -164,7 +165,7 @@ class Hostd:
     def ok(self, *args, **kw):
         """Runs dsectl and returns its JSON answer; fails the test on a non-zero exit."""
         r = self.ctl(*args, **kw)
-        assert r.rc == 0, "dsectl %s: %r" % (" ".join(args), r)
+        assert r.rc == 0, "dsectl %s: %r" % (" ".join(map(str, args)), r)
         return r.json
 
     def spawn(self, ns, argv, log):
@@ -263,13 +264,20 @@ def test_hostd_objects_add_list_del(hostd):
     Steps: add a switch (with a TEP), two segments (VLAN and VNI with a
     peer), a port; list each kind;
     try to delete what is in use; delete everything in order.
-    Verify: every add reports one change; lists show the objects as given
+    Verify: every add reports one change; the switch add warns that its DPU
+    was never seen; lists show the objects as given
     (MAC in lower case); deleting a used object is refused (exit 1) with
     what to do; after the deletes the lists are empty.
     """
-    r = hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1",
-                 "--uplink", "vmnic1", "--uplink", "vmnic0", "--tep", "198.19.1.1")
-    assert r == {"changes": [{"action": "add", "kind": "switch", "name": "sw1"}]}
+    r = hostd.ctl("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1",
+                  "--uplink", "vmnic1", "--uplink", "vmnic0", "--tep", "198.19.1.1")
+    assert r.rc == 0 and r.json["changes"] == [
+        {"action": "add", "kind": "switch", "name": "sw1"}], r
+    # Taken, but said: no DPU h1-d1 was ever seen here (a typo would wait for ever).
+    assert r.json["warnings"] == [
+        "switch 'sw1' names DPU 'h1-d1', which this host has never seen: it is configured "
+        "once it connects (dsectl dpu list shows the DPUs seen)"], r
+    assert "dsectl switch add: warning: switch 'sw1' names DPU 'h1-d1'" in r.err, r
     hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
     hostd.ok("segment", "add", "ov", "--vni", "5001", "--peer", "198.19.2.1", "--switch", "sw1")
     hostd.ok("port", "add", "vm1-eth0", "--mac", "02:00:00:00:01:0A", "--segment", "web",
@@ -366,11 +374,75 @@ def test_hostd_apply_twice_changes_nothing(hostd):
     r = hostd.ok("config", "apply", "-f", e, "--dry-run")
     assert r["dry_run"] is True and len(r["changes"]) == 2
     assert hostd.ok("host", "show")["store"]["revision"] == rev
-    r = hostd.ok("config", "apply", "-f", e)
+    r = hostd.ok("config", "apply", "-f", e, "--prune")
     assert sorted((c["action"], c["kind"], c["name"]) for c in r["changes"]) == [
         ("change", "segment", "db"), ("delete", "port", "vm2-eth0")]
     assert [c.get("fields") for c in r["changes"] if c["action"] == "change"] == [["vlan"]]
     assert hostd.ok("config", "apply", "-f", e)["changes"] == []
+
+
+def on_a_terminal(hostd, args, answer):
+    """Runs dsectl with a pseudo-terminal as stdin and stdout, answers 'answer' to
+    its question; returns (exit status, what it wrote)."""
+    import pty
+    main, sub = pty.openpty()
+    p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock)] + list(args),
+                         stdin=sub, stdout=sub, stderr=subprocess.PIPE, close_fds=True)
+    os.close(sub)
+    out = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"[y/N]" not in out and p.poll() is None and time.monotonic() < deadline:
+            out += os.read(main, 4096)
+        if b"[y/N]" in out:
+            os.write(main, answer.encode() + b"\n")
+        p.wait(timeout=20)
+        try:
+            while True:
+                chunk = os.read(main, 4096)
+                if not chunk:
+                    break
+                out += chunk
+        except OSError:
+            pass  # the terminal is closed once dsectl is gone
+    finally:
+        os.close(main)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, out.decode(errors="replace") + p.stderr.read().decode()
+
+
+def test_hostd_apply_deletes_only_when_asked(hostd):
+    """A profile that leaves out objects the host has deletes them only with --prune.
+
+    Steps: apply the profile; apply it less one port, without --prune (not at
+    a terminal, as a script); dry-run it; at a terminal, answer no, then
+    yes; apply the full profile again and then the smaller one with --prune.
+    Verify: without --prune the apply is refused (exit 1) naming the port and
+    --prune, and nothing changes; the dry run lists the delete; at a
+    terminal dsectl lists what would go and asks: no changes nothing (exit
+    1), yes deletes the port; --prune deletes it without asking.
+    """
+    full = write(hostd.tmp, "full.yaml", PROFILE_YAML)
+    less = write(hostd.tmp, "less.yaml", PROFILE_YAML.split("  - name: vm2-eth0")[0])
+    hostd.ok("config", "apply", "-f", full)
+    rev = hostd.ok("host", "show")["store"]["revision"]
+    r = hostd.ctl("config", "apply", "-f", less)
+    assert r.rc == 1 and "leaves out 1 object this host has (port vm2-eth0)" in r.err, r
+    assert "--prune" in r.err, r
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    r = hostd.ok("config", "apply", "-f", less, "--dry-run")
+    assert r["changes"] == [{"action": "delete", "kind": "port", "name": "vm2-eth0"}], r
+    rc, out = on_a_terminal(hostd, ["config", "apply", "-f", less], "n")
+    assert rc == 1 and "would delete port vm2-eth0" in out and "nothing applied" in out, out
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    rc, out = on_a_terminal(hostd, ["config", "apply", "-f", less], "y")
+    assert rc == 0 and "deleted port vm2-eth0" in out, out
+    assert names(hostd.ok("port", "list")) == ["vm1-eth0"]
+    hostd.ok("config", "apply", "-f", full)
+    r = hostd.ok("config", "apply", "-f", less, "--prune")
+    assert r["changes"] == [{"action": "delete", "kind": "port", "name": "vm2-eth0"}], r
 
 
 def test_hostd_state_survives_kill(hostd):
@@ -424,7 +496,7 @@ def test_hostd_kill_during_apply_is_all_or_nothing(hostd):
 
     rng = random.Random(7)
     for round_ in range(4):
-        hostd.ok("config", "apply", "-f", empty)
+        hostd.ok("config", "apply", "-f", empty, "--prune")
         p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "config", "apply", "-f",
                               str(prof)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(0.0, 0.15))
@@ -640,8 +712,8 @@ def test_hostd_cert_issue(hostd):
 
 def hostd_refused(h, *extra):
     """Runs dse-hostd on h's state directory (not started by h) and expects it to refuse."""
-    r = Result(run(["ip", "netns", "exec", h.ns, hostd_binary(), "--state", h.state]
-                   + list(extra), timeout=20))
+    r = Result(run(["ip", "netns", "exec", h.ns, hostd_binary(), "--state", h.state,
+                    "--socket", h.sock] + list(extra), timeout=20))
     assert r.rc == 1, r
     assert not h.sock.exists() or h.ctl("host", "show").rc != 0, "it serves: %r" % r
     return r
@@ -723,6 +795,49 @@ def test_hostd_refuses_a_damaged_store_even_with_init(hostd, tmp_path):
     assert names(hostd.ok("switch", "list")) == ["sw1"]
 
 
+def stop(proc):
+    """Stops a daemon the test started: SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_hostd_and_dsectl_meet_without_flags(hostd):
+    """dse-hostd --state DIR serves the socket dsectl looks for when neither is told.
+
+    Steps: in a mount namespace of its own with a tmpfs on /run (so the
+    test touches no /run of the machine), start 'dse-hostd --state DIR
+    --init' with no --socket; run 'dsectl host show' there with no -s and no
+    $DSE_HOSTD_SOCKET.
+    Verify: dsectl answers, and dse-hostd says it serves /run/dse/hostd.sock.
+    """
+    for tool in ("unshare", "nsenter"):
+        assert shutil.which(tool), "'%s' is not installed" % tool
+    state, log = hostd.tmp / "plain", hostd.tmp / "plain-hostd.log"
+    state.mkdir()
+    script = ('mount -t tmpfs -o size=1m,mode=0755 dse-test-run /run && '
+              'exec "$1" --state "$0" --init --log-level info')
+    with open(log, "a") as f:
+        proc = subprocess.Popen(["ip", "netns", "exec", hostd.ns, "unshare", "-m",
+                                 "--propagation", "private", "sh", "-c", script, str(state),
+                                 str(hostd_binary())], stdout=f, stderr=subprocess.STDOUT)
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "DSE_HOSTD_SOCKET"}
+        inside = ["nsenter", "-t", str(proc.pid), "-m", "-n", "--"]
+        up = labmod.wait_for(
+            lambda: Result(run(inside + [dsectl_binary(), "-j", "host", "show"], env=env)),
+            lambda r: r.rc == 0, timeout=15, interval=0.05)
+        assert up.rc == 0, (up, log.read_text())
+        assert up.json["socket"] == "/run/dse/hostd.sock", up
+        assert not Path("/run/dse/hostd.sock").exists() or \
+            up.json["pid"] != proc.pid, "the tmpfs on /run is seen outside its namespace"
+    finally:
+        stop(proc)
+
+
 def test_hostd_full_disk_is_reported_and_logged(hostd):
     """A full disk is named as such, in the answer and in the log, and nothing is half-written.
 
@@ -770,12 +885,9 @@ def test_hostd_full_disk_is_reported_and_logged(hostd):
         assert r.rc == 0, (r, log.read_text())
         assert Result(run([dsectl_binary()] + ctl + ["host", "show"])).json["store"]["revision"] == 1
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
 # ---- the API under attack (the limits of the JSON-RPC server) ----
 
 def hostd_warm(h):

@@ -361,7 +361,8 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
 
     rules2 = [dict(rules[0], action="reject")] + rules[3:] + [
         {"id": 5000, "proto": "udp", "dport": 53, "action": "allow"}]
-    hostd.ok("config", "apply", "-f", write(hostd.tmp, "q.json", json.dumps(profile(rules2))))
+    hostd.ok("config", "apply", "--prune", "-f",
+             write(hostd.tmp, "q.json", json.dumps(profile(rules2))))
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
     fw = [c for c in d1.mutations() if c["method"].startswith("fw.")][1:]
     assert [sorted(c["params"]) for c in fw] == [["delete"], ["rules"]], fw
@@ -370,7 +371,8 @@ def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):
     held = {x["id"]: x for x in d1.call("fw.rule.list")}
     assert len(held) == 2999 and held[1]["action"] == "reject" and 5000 in held
 
-    hostd.ok("config", "apply", "-f", write(hostd.tmp, "r.json", json.dumps(profile([]))))
+    hostd.ok("config", "apply", "--prune", "-f",
+             write(hostd.tmp, "r.json", json.dumps(profile([]))))
     wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync", timeout=30)
     fw = [c for c in d1.mutations() if c["method"].startswith("fw.")][3:]
     assert len(fw) == 1 and len(fw[0]["params"]["delete"]) == 2999, fw[:1]

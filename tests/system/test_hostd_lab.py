@@ -208,7 +208,8 @@ def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
     """The DPUs keep forwarding with their last config while dse-hostd is down.
 
     Steps: kill -9 dse-hostd of host 1; ping; 'dse-lab up' starts it again.
-    Verify: the ping works without the host daemon; after the restart both
+    Verify: the ping works without the host daemon; up says that host 1
+    keeps the desired state of the earlier run; after the restart both
     DPUs are connected and in-sync again and their config generation did
     not move (the host found them as it left them and pushed nothing).
     """
@@ -216,7 +217,10 @@ def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
     os.kill(lab.pid("h1", "dse-hostd"), signal.SIGKILL)
     p = lab.ping("h1-vm1", "198.18.1.2")
     assert p.returncode == 0, p.stdout + p.stderr
-    lab.lab("up", "--timeout", "60")
+    up = lab.lab("up", "--timeout", "60")
+    # The restarted daemon brings back the desired state it had, and up says so.
+    assert "h1: dse-hostd keeps the desired state of an earlier run" in up.stdout, up.stdout
+    assert "'dse-lab up --fresh' starts it empty" in up.stdout, up.stdout
     dpus = wait(lambda: dpus_by_name(lab, "h1"),
                 lambda d: all(x["state"] == "connected" and x["config"] == "in-sync"
                               for x in d.values()))
@@ -275,7 +279,7 @@ def test_hostd_lab_vms_cannot_reach_the_internal_network(lab):
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
-    lab.ctl("h1", "config", "apply", "-f", prof)
+    lab.ctl("h1", "config", "apply", "-f", prof, "--prune")
     wait(lambda: dpus_by_name(lab, "h1"),
          lambda d: all(x["config"] == "in-sync" for x in d.values()))
     assert lab.ping("h1-vm1", "198.18.1.2").returncode == 0
@@ -413,7 +417,7 @@ def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
-    lab.ctl("h1", "config", "apply", "-f", prof)
+    lab.ctl("h1", "config", "apply", "-f", prof, "--prune")
     wait(lambda: dpus_by_name(lab, "h1"),
          lambda d: all(x["config"] == "in-sync" for x in d.values()))
     assert lab.ping("h1-vm1", "198.18.1.2").returncode == 0
@@ -505,7 +509,7 @@ def test_hostd_lab_ten_thousand_rules_reach_the_dpus(lab, metrics):
         log_before = log.stat().st_size
         states = set()
         t0 = time.monotonic()
-        r = json.loads(lab.ctl("h1", "config", "apply", "-f", prof).stdout)
+        r = json.loads(lab.ctl("h1", "config", "apply", "-f", prof, "--prune").stdout)
         t_stored = time.monotonic() - t0
         held, next_list = None, 0
         while time.monotonic() - t0 < 60:
@@ -597,7 +601,7 @@ def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
     for host, text in OVERLAY_PROFILES.items():
         prof = lab.state / ("overlay-%s.yaml" % host)
         prof.write_text(text)
-        lab.ctl(host, "config", "apply", "-f", prof)
+        lab.ctl(host, "config", "apply", "-f", prof, "--prune")
     for host in ("h1", "h2"):
         dpus = wait(lambda: dpus_by_name(lab, host),
                     lambda d: all(x["config"] == "in-sync" for x in d.values()))
@@ -687,3 +691,29 @@ def test_hostd_lab_up_replaces_certificates_of_the_older_profile(lab, tmp_path):
     assert all(x["state"] == "connected" and x["config"] == "in-sync"
                for x in dpus.values()), (dpus, lab.hostd_log("h1"))
     assert lab.ok("h1", "host", "show")["store"]["revision"] == rev
+
+
+def test_hostd_lab_up_fresh_starts_the_hosts_empty(lab):
+    """'dse-lab up --fresh' starts every dse-hostd with an empty desired state.
+
+    Runs last: it empties the hosts.  Steps: with host 1 holding a profile,
+    run 'dse-lab up --fresh'.
+    Verify: up stops each running dse-hostd and says why, and does not say
+    that an earlier desired state is kept; afterwards both hosts show store
+    revision 0 and no switches, and host 1's DPUs are connected and
+    unmanaged (no switch names them).
+    """
+    if lab.ok("h1", "host", "show")["switches"] == 0:  # run alone: give it something
+        lab.ok("h1", "switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1")
+    p = lab.lab("up", "--fresh", "--timeout", "60")
+    assert "stopping dse-hostd in h1" in p.stdout and "--fresh" in p.stdout, p.stdout
+    assert "keeps the desired state" not in p.stdout, p.stdout
+    for host in ("h1", "h2"):
+        st = lab.ok(host, "host", "show")
+        assert st["store"]["revision"] == 0 and st["switches"] == 0, (host, st)
+    # No switch names them any more: connected, and the host leaves them alone.
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["state"] == "connected" and x["config"] == "unmanaged"
+                              for x in d.values()), timeout=30)
+    assert all(x["state"] == "connected" and x["config"] == "unmanaged"
+               for x in dpus.values()), dpus

@@ -135,7 +135,7 @@ static int apply(struct fixture *f, const char *text, bool dry_run, json_t **ret
 
 	memset(e, 0, sizeof(*e));
 	*ret_changes = NULL;
-	r = config_apply(f->s, doc, dry_run, ret_changes, e);
+	r = config_apply(f->s, doc, (dry_run ? CONFIG_DRY_RUN : 0) | CONFIG_PRUNE, ret_changes, e);
 	json_decref(doc);
 	return r;
 }
@@ -512,7 +512,7 @@ static void test_store_export_apply_round_trip(void **state)
 	g = fixture_new();
 	seen(g, "{\"name\": \"h2-d1\", \"link\": \"int-d1\", \"vendor\": \"NVIDIA\", \"model\": "
 		"\"BlueField-3\", \"hw_version\": \"1\", \"fw_version\": \"32.1\"}");
-	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(g->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	assert_int_equal(json_array_size(changes), 6);
 	json_decref(changes);
 	assert_int_equal(store_load(f->s, &a), 0);
@@ -525,19 +525,19 @@ static void test_store_export_apply_round_trip(void **state)
 	json_decref(a);
 	json_decref(b);
 	/* Applying it again there changes nothing. */
-	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(g->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	assert_int_equal(json_array_size(changes), 0);
 	json_decref(changes);
 	fixture_free(g);
 
 	/* Host 3: no DPU on int-d1, then one of another model. */
 	h = fixture_new();
-	assert_int_equal(config_apply(h->s, profile, false, &changes, &e), -EINVAL);
+	assert_int_equal(config_apply(h->s, profile, CONFIG_PRUNE, &changes, &e), -EINVAL);
 	assert_string_equal(e.path, "dpus[0]");
 	assert_non_null(strstr(e.msg, "internal link int-d1"));
 	seen(h, "{\"name\": \"h3-d1\", \"link\": \"int-d1\", \"vendor\": \"AMD\", \"model\": "
 		"\"Pensando\", \"hw_version\": \"1\", \"fw_version\": \"1\"}");
-	assert_int_equal(config_apply(h->s, profile, false, &changes, &e), -EINVAL);
+	assert_int_equal(config_apply(h->s, profile, CONFIG_PRUNE, &changes, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "is AMD Pensando, but the profile needs NVIDIA BlueField-3"));
 	assert_int_equal(store_revision(h->s), 0);
 	fixture_free(h);
@@ -929,12 +929,12 @@ static void test_store_firewall_apply_export_round_trip(void **state)
 				  "\"out\",\"proto\":\"udp\",\"sport\":\"1000-2000\",\"action\":"
 				  "\"reject\"}");
 	free(text);
-	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(f->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	assert_int_equal(json_array_size(changes), 0);
 	json_decref(changes);
 
 	g = fixture_new();
-	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(g->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	assert_int_equal(json_array_size(changes), 9);
 	json_decref(changes);
 	assert_int_equal(store_load(f->s, &a), 0);
@@ -946,14 +946,14 @@ static void test_store_firewall_apply_export_round_trip(void **state)
 
 	/* One field of one rule changes: one change naming it; the firewall goes: 5 deletes. */
 	json_object_set_new(rule, "priority", json_integer(7));
-	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(f->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	text = json_dumps(changes, JSON_COMPACT);
 	assert_string_equal(text, "[{\"action\":\"change\",\"kind\":\"rule\",\"name\":\"30\","
 				  "\"fields\":[\"priority\"]}]");
 	free(text);
 	json_decref(changes);
 	json_object_del(profile, "firewall");
-	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(f->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	assert_int_equal(json_array_size(changes), 5);
 	json_decref(changes);
 	json_decref(profile);
@@ -1223,11 +1223,11 @@ static void test_store_overlay_apply_export_round_trip(void **state)
 	assert_string_equal(text, "{\"name\":\"sw1\",\"mode\":\"single\",\"dpus\":[\"h1-d1\"],"
 				  "\"uplinks\":[\"vmnic0\"],\"tep\":{\"ip\":\"198.19.1.1\"}}");
 	free(text);
-	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(f->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	assert_int_equal(json_array_size(changes), 0);
 	json_decref(changes);
 	g = fixture_new();
-	assert_int_equal(config_apply(g->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(g->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	json_decref(changes);
 	assert_int_equal(store_load(f->s, &a), 0);
 	assert_int_equal(store_load(g->s, &b), 0);
@@ -1240,7 +1240,7 @@ static void test_store_overlay_apply_export_round_trip(void **state)
 	json_array_append_new(
 	    json_object_get(json_array_get(json_object_get(profile, "segments"), 0), "peers"),
 	    json_string("198.19.3.1"));
-	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(f->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	text = json_dumps(changes, JSON_COMPACT);
 	assert_string_equal(text, "[{\"action\":\"change\",\"kind\":\"segment\",\"name\":\"app\","
 				  "\"fields\":[\"peers\"]}]");
@@ -1248,7 +1248,7 @@ static void test_store_overlay_apply_export_round_trip(void **state)
 	json_decref(changes);
 	json_object_set_new(json_array_get(json_object_get(profile, "switches"), 0), "tep",
 			    json_pack("{s:s}", "ip", "198.19.1.7"));
-	assert_int_equal(config_apply(f->s, profile, false, &changes, &e), 0);
+	assert_int_equal(config_apply(f->s, profile, CONFIG_PRUNE, &changes, &e), 0);
 	text = json_dumps(changes, JSON_COMPACT);
 	assert_string_equal(text, "[{\"action\":\"change\",\"kind\":\"switch\",\"name\":\"sw1\","
 				  "\"fields\":[\"tep\"]}]");
@@ -1394,7 +1394,7 @@ static int apply_doc(struct fixture *f, json_t *doc, struct model_err *e)
 	int r;
 
 	memset(e, 0, sizeof(*e));
-	r = config_apply(f->s, doc, true, &changes, e);
+	r = config_apply(f->s, doc, CONFIG_DRY_RUN, &changes, e);
 	json_decref(changes);
 	json_decref(doc);
 	return r;
@@ -1421,6 +1421,39 @@ static void test_store_refuses_what_a_dpu_cannot_hold(void **state)
 	assert_non_null(strstr(e.msg, "VM ports and uplinks"));
 	assert_non_null(strstr(e.msg, "(limit dpu_ports)"));
 	assert_int_equal(store_revision(f->s), 0);
+}
+
+/*
+ * Deleting is asked for, never implied: a profile that leaves out objects
+ * the host has is refused without CONFIG_PRUNE, naming them, and nothing is
+ * written; a dry run shows the deletes; with CONFIG_PRUNE they go.
+ */
+static void test_store_apply_deletes_only_with_prune(void **state)
+{
+	struct fixture *f = *state;
+	struct model_err e = {0};
+	json_t *doc, *changes = NULL;
+
+	doc = sized_profile(3, 2);
+	assert_int_equal(config_apply(f->s, doc, 0, &changes, &e), 0);
+	json_decref(doc);
+	json_decref(changes);
+	assert_int_equal(store_revision(f->s), 1);
+	/* The same less one segment (s2) and one port (p1). */
+	doc = sized_profile(2, 1);
+	assert_int_equal(config_apply(f->s, doc, 0, &changes, &e), -ENOTEMPTY);
+	assert_non_null(strstr(e.msg, "leaves out 2 objects this host has (segment s2, port p1)"));
+	assert_non_null(strstr(e.msg, "--prune"));
+	assert_false(e.malformed);
+	assert_int_equal(store_revision(f->s), 1);
+	assert_int_equal(config_apply(f->s, doc, CONFIG_DRY_RUN, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 2);
+	json_decref(changes);
+	assert_int_equal(config_apply(f->s, doc, CONFIG_PRUNE, &changes, &e), 0);
+	assert_int_equal(json_array_size(changes), 2);
+	json_decref(changes);
+	json_decref(doc);
+	assert_int_equal(store_revision(f->s), 2);
 }
 
 static void test_store_migrates_from_version_2(void **state)
@@ -1521,6 +1554,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_segment_set_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_refuses_what_a_dpu_cannot_hold, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_apply_deletes_only_with_prune, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_2, setup,
 						teardown),

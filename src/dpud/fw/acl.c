@@ -664,9 +664,15 @@ static void fw_addr_format(const struct dse_fw_key *key, const uint8_t *a, bool 
 
 int dse_fw_key_format(const struct dse_fw_key *key, char *buf, size_t len)
 {
+	return dse_fw_key_format_named(key, NULL, NULL, buf, len);
+}
+
+int dse_fw_key_format_named(const struct dse_fw_key *key, const char *segment, const char *pname,
+			    char *buf, size_t len)
+{
 	bool ports = key->proto == 6 || key->proto == 17;
 	char src[INET6_ADDRSTRLEN + 2], dst[INET6_ADDRSTRLEN + 2];
-	char proto[16], sp[8] = "", dp[8] = "", icmp[16] = "", port[8];
+	char proto[16], sp[8] = "", dp[8] = "", icmp[16] = "", port[40], seg[40];
 	uint16_t p = rte_be_to_cpu_16(key->port);
 
 	if (key->family != 4 && key->family != 6)
@@ -694,10 +700,16 @@ int dse_fw_key_format(const struct dse_fw_key *key, char *buf, size_t len)
 		snprintf(icmp, sizeof(icmp), " type %u", key->icmp_type);
 	if (p == DSE_FW_ANY)
 		snprintf(port, sizeof(port), "any");
+	else if (pname && pname[0])
+		snprintf(port, sizeof(port), "%s", pname);
 	else
 		snprintf(port, sizeof(port), "%u", p);
-	return snprintf(buf, len, "%s %s%s -> %s%s%s %s segment %u port %s", proto, src, sp, dst,
-			dp, icmp, dse_fw_dir_name(key->dir), rte_be_to_cpu_16(key->segment), port);
+	if (segment && segment[0])
+		snprintf(seg, sizeof(seg), "%s", segment);
+	else
+		snprintf(seg, sizeof(seg), "%u", rte_be_to_cpu_16(key->segment));
+	return snprintf(buf, len, "%s %s%s -> %s%s%s %s segment %s port %s", proto, src, sp, dst,
+			dp, icmp, dse_fw_dir_name(key->dir), seg, port);
 }
 
 void dse_fw_denylog_init(struct dse_fw_denylog *dl, uint32_t per_sec, uint32_t burst)
@@ -708,9 +720,10 @@ void dse_fw_denylog_init(struct dse_fw_denylog *dl, uint32_t per_sec, uint32_t b
 }
 
 bool dse_fw_denylog_write(struct dse_fw_denylog *dl, uint32_t rule_id, enum dse_fw_action action,
-			  uint64_t unseen, const struct dse_fw_key *key)
+			  uint64_t unseen, const struct dse_fw_key *key, const char *segment,
+			  const char *port)
 {
-	char pkt[160], by[64], more[64] = "";
+	char pkt[200], by[80], more[64] = "";
 	uint64_t not_logged;
 
 	dl->unseen += unseen;
@@ -718,9 +731,11 @@ bool dse_fw_denylog_write(struct dse_fw_denylog *dl, uint32_t rule_id, enum dse_
 		dl->suppressed++;
 		return false;
 	}
-	dse_fw_key_format(key, pkt, sizeof(pkt));
+	dse_fw_key_format_named(key, segment, port, pkt, sizeof(pkt));
 	if (rule_id != 0)
 		snprintf(by, sizeof(by), "rule %u (%s)", rule_id, dse_fw_action_name(action));
+	else if (segment && segment[0])
+		snprintf(by, sizeof(by), "the default policy of segment %.40s", segment);
 	else
 		snprintf(by, sizeof(by), "the default policy of segment %u",
 			 rte_be_to_cpu_16(key->segment));

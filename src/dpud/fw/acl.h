@@ -354,6 +354,14 @@ static inline int dse_fw_key_fill(struct dse_fw_key *key, const uint8_t *frame,
 int dse_fw_key_format(const struct dse_fw_key *key, char *buf, size_t len);
 
 /*
+ * The same with the names of its segment and port where they are known
+ * ("... in segment web port vm1-eth0"); a NULL or empty name is written
+ * as the index.
+ */
+int dse_fw_key_format_named(const struct dse_fw_key *key, const char *segment, const char *port,
+			    char *buf, size_t len);
+
+/*
  * Names of actions and directions ("allow", "in", ...); "?" when out of
  * range.  They are those of the schema's fw_action and fw_direction
  * (api/types.json), whose decoder is the one parser of them (test_acl.c
@@ -382,10 +390,12 @@ void dse_fw_denylog_init(struct dse_fw_denylog *dl, uint32_t per_sec, uint32_t b
  * rule 'rule_id' with action 'action', or by the default policy of its
  * segment for rule 0, unless the rate limit says no.  'unseen' counts
  * denials that never reached the log (the workers' own limit): they are
- * said in the next line as not logged.  Control thread (the deny records'
- * consumer).  Returns true if a line was written.
+ * said in the next line as not logged.  'segment' and 'port' are the names
+ * of the key's segment and port (NULL: written as indexes).  Control thread
+ * (the deny records' consumer).  Returns true if a line was written.
  */
 bool dse_fw_denylog_write(struct dse_fw_denylog *dl, uint32_t rule_id, enum dse_fw_action action,
-			  uint64_t unseen, const struct dse_fw_key *key);
+			  uint64_t unseen, const struct dse_fw_key *key, const char *segment,
+			  const char *port);
 
 #endif

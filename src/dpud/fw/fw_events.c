@@ -147,13 +147,23 @@ static void fw_deny_log(void *arg, const struct dse_event *ev)
 {
 	uint64_t now = 0;
 	struct dse_fw_key key;
+	uint16_t seg, port;
 
 	RTE_SET_USED(arg);
 	for (unsigned i = 0; i < dp.n_workers; i++)
 		now += dp.workers[i].deny_suppressed;
 	dse_fw_deny_key(ev, &key);
+	/*
+	 * The names as they are now (this thread owns the tables): a segment
+	 * or port removed since the denial is written by its index.
+	 */
+	seg = rte_be_to_cpu_16(key.segment);
+	port = rte_be_to_cpu_16(key.port);
 	dse_fw_denylog_write(&dp.denylog, ev->u.deny.rule, (enum dse_fw_action)ev->aux,
-			     now - deny_suppressed_seen, &key);
+			     now - deny_suppressed_seen, &key,
+			     seg < DSE_MAX_SEGMENTS && dp.segments[seg].used ? dp.segments[seg].name
+									     : NULL,
+			     port < DSE_MAX_PORTS && dp.ports[port].used ? dp.ports[port].name : NULL);
 	deny_suppressed_seen = now;
 }
 

@@ -1101,6 +1101,12 @@ static void test_key_fill_from_frames(void **state)
 	assert_int_equal(winner(rs, &k), 1);
 	dse_fw_key_format(&k, buf, sizeof(buf));
 	assert_string_equal(buf, "tcp 198.18.1.2:40000 -> 198.18.3.4:22 in segment 3 port 9");
+	/* The deny log names them where it knows the names; an unknown one is its index. */
+	dse_fw_key_format_named(&k, "web", "vm1-eth0", buf, sizeof(buf));
+	assert_string_equal(buf,
+			    "tcp 198.18.1.2:40000 -> 198.18.3.4:22 in segment web port vm1-eth0");
+	dse_fw_key_format_named(&k, "web", NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "tcp 198.18.1.2:40000 -> 198.18.3.4:22 in segment web port 9");
 	assert_int_equal(fill(&f, &k, DSE_FW_DIR_OUT, 3, 9), 4);
 	assert_int_equal(winner(rs, &k), 0);
 
@@ -1593,18 +1599,19 @@ static void test_denylog_rate_limited(void **state)
 	(void)state;
 	dse_fw_denylog_init(&dl, 1, 3);
 	for (int i = 0; i < 10; i++)
-		written += dse_fw_denylog_write(&dl, i % 2 ? r.id : 0, r.action, 0, &k);
+		written += dse_fw_denylog_write(&dl, i % 2 ? r.id : 0, r.action, 0, &k, "web",
+						"vm1-eth0");
 	assert_int_equal(written, 3);
 	assert_int_equal(dl.logged, 3);
 	assert_int_equal(dl.suppressed, 7);
 	/* After a refill (one line a second: 1.1 s), one more line, which says 7 were not logged.
 	 */
 	dl.rl.last_ns -= 1100000000ull;
-	assert_true(dse_fw_denylog_write(&dl, r.id, r.action, 5, &k));
+	assert_true(dse_fw_denylog_write(&dl, r.id, r.action, 5, &k, NULL, NULL));
 	assert_int_equal(dl.rl.suppressed, 0);
 	/* The 5 the workers did not pass on were said in that line too. */
 	assert_int_equal(dl.unseen, 0);
-	assert_false(dse_fw_denylog_write(&dl, 0, DSE_FW_DROP, 2, &k));
+	assert_false(dse_fw_denylog_write(&dl, 0, DSE_FW_DROP, 2, &k, NULL, NULL));
 	assert_int_equal(dl.unseen, 2);
 }
 
