@@ -674,6 +674,79 @@ out:
 	return r == PARSE_HELP ? EXIT_OK : r;
 }
 
+static int cmd_switch_set(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	struct opt opts[] = {
+		{.name = "uplink", .short_name = 'u', .has_arg = true, .list = true},
+		{.name = "no-uplinks"},
+		{.name = "tep", .has_arg = true},
+		{.name = "no-tep"},
+		{0},
+	};
+	const char *name;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	if (opts[0].values && opts[1].value) {
+		r = usage_error(c, v, "give the uplinks (--uplink, once for each) or --no-uplinks, "
+				      "not both");
+		goto out;
+	}
+	if (opts[2].value && opts[3].value) {
+		r = usage_error(c, v, "give --tep IP or --no-tep, not both");
+		goto out;
+	}
+	if (!opts[0].values && !opts[1].value && !opts[2].value && !opts[3].value) {
+		r = usage_error(c, v, "nothing to change: give --uplink, --no-uplinks, --tep or "
+				      "--no-tep");
+		goto out;
+	}
+	params = json_pack("{s:s}", "name", name);
+	if (opts[0].values || opts[1].value)
+		json_object_set_new(params, "uplinks",
+				    opts[0].values ? json_incref(opts[0].values) : json_array());
+	if (opts[2].value)
+		json_object_set_new(params, "tep", json_pack("{s:s}", "ip", opts[2].value));
+	if (opts[3].value)
+		json_object_set_new(params, "no_tep", json_true());
+	r = change_call(c, "switch.set", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
+static int cmd_port_set(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"NAME"};
+	struct opt opts[] = {
+		{.name = "segment", .has_arg = true},
+		{.name = "mac", .has_arg = true},
+		{0},
+	};
+	const char *name;
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, &name, pos_names, 1);
+
+	if (r != PARSE_OK)
+		goto out;
+	if (!opts[0].value && !opts[1].value) {
+		r = usage_error(c, v, "nothing to change: give --segment or --mac");
+		goto out;
+	}
+	params = json_pack("{s:s}", "name", name);
+	if (opts[0].value)
+		json_object_set_new(params, "segment", json_string(opts[0].value));
+	if (opts[1].value)
+		json_object_set_new(params, "mac", json_string(opts[1].value));
+	r = change_call(c, "port.set", params);
+out:
+	free_opts(opts);
+	return r == PARSE_HELP ? EXIT_OK : r;
+}
+
 static int cmd_port_add(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	static const char *const pos_names[] = {"NAME"};
@@ -1340,6 +1413,18 @@ static const struct verb verbs[] = {
 	 "\nExample: dsectl switch add sw1 --mode single --dpu h1-d1 --uplink vmnic0 \\\n"
 	 "           --tep 198.19.1.1\n",
 	 cmd_switch_add},
+	{"switch", "set",
+	 "switch set NAME [--uplink vmnicK]... [--no-uplinks] [--tep IP | --no-tep]",
+	 "Changes a switch's uplinks or TEP in place",
+	 "What is not given stays as it is.  The DPUs get the change at their next\n"
+	 "reconcile; segments and ports are not touched.\n"
+	 "\nOptions:\n"
+	 "  -u, --uplink NAME   an uplink: the whole list, once for each (as switch add)\n"
+	 "  --no-uplinks        no uplinks\n"
+	 "  --tep IP            a new tunnel endpoint (as switch add --tep)\n"
+	 "  --no-tep            no TEP (refused while the switch has overlay segments)\n"
+	 "\nExample: dsectl switch set sw1 --uplink vmnic0 --uplink vmnic1\n",
+	 cmd_switch_set},
 	{"switch", "del", "switch del NAME", "Deletes a switch that has no segments", "", cmd_del},
 	{"switch", "list", "switch list", "Lists the switches", "", cmd_list},
 	{"segment", "add", "segment add NAME (--vlan N | --vni N [--peer IP]...) --switch SWITCH",
@@ -1372,6 +1457,14 @@ static const struct verb verbs[] = {
 	 "                      representor rep-VM.  One port per VM.\n"
 	 "\nExample: dsectl port add vm1-eth0 --mac 02:00:00:00:01:01 --segment web --vm vm1\n",
 	 cmd_port_add},
+	{"port", "set", "port set NAME [--segment SEGMENT] [--mac MAC]",
+	 "Moves a VM's port to another segment, or changes its MAC, in place",
+	 "What is not given stays as it is.\n"
+	 "\nOptions:\n"
+	 "  --segment NAME      the segment it moves to (dsectl segment list)\n"
+	 "  --mac MAC           the VM NIC's new MAC address\n"
+	 "\nExample: dsectl port set vm1-eth0 --segment db\n",
+	 cmd_port_set},
 	{"port", "del", "port del NAME", "Deletes a VM's port", "", cmd_del},
 	{"port", "list", "port list", "Lists the VM ports", "", cmd_list},
 	{"config", "apply", "config apply -f FILE [--dry-run] [--prune]",

@@ -274,11 +274,62 @@ static int segment_set(struct dse_rpc_call *call, json_t **ret)
 	json_t *changes;
 	int r;
 
-	r = config_segment_set(ctx(call)->store, a->name, call->params, &changes, &e);
+	r = config_set(ctx(call)->store, CONFIG_SEGMENT, a->name, call->params, &changes, &e);
 	if (r < 0)
 		return fail(call, &e, false);
 	*ret = changes_json(changes);
 	return 0;
+}
+
+/* switch.set and port.set: the object changed in place, as config_set() does it. */
+static int set(struct dse_rpc_call *call, enum config_kind kind, const char *name,
+	       json_t *fields, json_t **ret)
+{
+	struct model_err e = {0};
+	json_t *changes;
+	int r = config_set(ctx(call)->store, kind, name, fields, &changes, &e);
+
+	if (r < 0)
+		return fail(call, &e, false);
+	*ret = changes_json(changes);
+	return 0;
+}
+
+static int switch_set(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_hostd_switch_set *a = call->args;
+	json_t *fields = json_object();
+	int r;
+
+	if (a->has_tep && a->no_tep) {
+		json_decref(fields);
+		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS,
+				     "give 'tep' (a new TEP) or 'no_tep' (none), not both");
+	}
+	if (a->has_uplinks)
+		json_object_set(fields, "uplinks", a->uplinks);
+	if (a->has_tep)
+		json_object_set(fields, "tep", a->tep);
+	if (a->no_tep)
+		json_object_set_new(fields, "tep", json_null());
+	r = set(call, CONFIG_SWITCH, a->name, fields, ret);
+	json_decref(fields);
+	return r;
+}
+
+static int port_set(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_hostd_port_set *a = call->args;
+	json_t *fields = json_object();
+	int r;
+
+	if (a->has_segment)
+		json_object_set_new(fields, "segment", json_string(a->segment));
+	if (a->has_mac)
+		json_object_set(fields, "mac", json_object_get(call->params, "mac"));
+	r = set(call, CONFIG_PORT, a->name, fields, ret);
+	json_decref(fields);
+	return r;
 }
 
 static int switch_del(struct dse_rpc_call *call, json_t **ret)
@@ -663,6 +714,7 @@ const struct dse_rpc_method hostd_methods[] = {
 	{"dpu.show", dpu_show},
 	{"dpu.forget", dpu_forget},
 	{"switch.add", switch_add},
+	{"switch.set", switch_set},
 	{"switch.del", switch_del},
 	{"switch.list", switch_list},
 	{"segment.add", segment_add},
@@ -670,6 +722,7 @@ const struct dse_rpc_method hostd_methods[] = {
 	{"segment.del", segment_del},
 	{"segment.list", segment_list},
 	{"port.add", port_add},
+	{"port.set", port_set},
 	{"port.del", port_del},
 	{"port.list", port_list},
 	{"config.apply", config_apply_m},

@@ -223,25 +223,31 @@ out:
 	return r;
 }
 
-int config_segment_set(struct store *s, const char *name, json_t *fields, json_t **ret_changes,
-		       struct model_err *e)
+int config_set(struct store *s, enum config_kind kind, const char *name, json_t *fields,
+	       json_t **ret_changes, struct model_err *e)
 {
-	json_t *cur, *want, *seg, *v;
+	json_t *cur, *want, *obj, *v;
 	const char *key;
 	int r = store_load(s, &cur);
 
 	if (r < 0)
 		return store_failed(s, e, r);
-	if (model_find(json_object_get(cur, "segments"), name) == NULL) {
-		model_error(e, "", "no segment '%s' (dsectl segment list shows them)", name);
+	if (model_find(json_object_get(cur, sections[kind]), name) == NULL) {
+		model_error(e, "", "no %s '%s' (dsectl %s list shows them)", kinds[kind], name,
+			    kinds[kind]);
 		r = -ENOENT;
 		goto out;
 	}
 	want = json_deep_copy(cur);
-	seg = model_find(json_object_get(want, "segments"), name);
-	json_object_foreach(fields, key, v)
-		if (strcmp(key, "name") != 0)
-			json_object_set(seg, key, v);
+	obj = model_find(json_object_get(want, sections[kind]), name);
+	json_object_foreach(fields, key, v) {
+		if (strcmp(key, "name") == 0)
+			continue;
+		if (json_is_null(v))
+			json_object_del(obj, key);
+		else
+			json_object_set(obj, key, v);
+	}
 	r = change(s, cur, want, false, false, ret_changes, e);
 	/* The path points into a profile nobody wrote: a command's error has none. */
 	e->path[0] = '\0';

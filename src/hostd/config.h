@@ -61,14 +61,17 @@ int config_del(struct store *s, enum config_kind kind, const char *name, json_t 
 	       struct model_err *e);
 
 /*
- * Changes segment 'name': each member of 'fields' but "name" replaces the
- * segment's own ("peers" of an overlay segment is the one that may change;
- * the model refuses the rest as a profile would).  Returns 0 and the
- * changes (none when it already has those values), or a negative errno
- * with 'e' set.
+ * Changes the object 'name' of 'kind' in place: each member of 'fields'
+ * but "name" replaces the object's own, and a member that is JSON null
+ * removes it (a switch's "tep").  The whole desired state is then checked
+ * as a profile would be (a segment's "peers", a switch's "uplinks" and
+ * "tep", a port's "segment" and "mac" may change; the API's schema says
+ * which a command takes).  Returns 0 and the changes (none when it already
+ * has those values), or a negative errno with 'e' set (-ENOENT: no such
+ * object).
  */
-int config_segment_set(struct store *s, const char *name, json_t *fields, json_t **ret_changes,
-		       struct model_err *e);
+int config_set(struct store *s, enum config_kind kind, const char *name, json_t *fields,
+	       json_t **ret_changes, struct model_err *e);
 
 /* Returns the list of objects of 'kind' in '*ret' (sorted by name). */
 int config_list(struct store *s, enum config_kind kind, json_t **ret);

@@ -317,6 +317,48 @@ def test_hostd_objects_add_list_del(hostd):
     assert hostd.ok("host", "show")["store"]["revision"] == 8
 
 
+def test_hostd_switch_and_port_set_change_in_place(hostd):
+    """switch set and port set change an object in place, checked as a profile is.
+
+    Steps: add a switch with a TEP, an overlay and a VLAN segment, a port;
+    set the switch's uplinks; try to drop its TEP (it has an overlay
+    segment); move the port; change its MAC; give nothing; name no object.
+    Verify: each accepted set is one change naming the fields and the lists
+    show it; the refused ones exit 1 (refused) or 2 (bad command line) with
+    what to do, and change nothing.
+    """
+    hostd.ok("switch", "add", "sw1", "--mode", "single", "--dpu", "h1-d1",
+             "--uplink", "vmnic0", "--tep", "198.19.1.1")
+    hostd.ok("segment", "add", "web", "--vlan", "100", "--switch", "sw1")
+    hostd.ok("segment", "add", "ov", "--vni", "5001", "--switch", "sw1")
+    hostd.ok("port", "add", "p1", "--mac", "02:00:00:00:01:01", "--segment", "web",
+             "--vm", "vm1")
+    r = hostd.ok("switch", "set", "sw1", "--uplink", "vmnic1", "--uplink", "vmnic0")
+    assert r["changes"] == [{"action": "change", "kind": "switch", "name": "sw1",
+                             "fields": ["uplinks"]}], r
+    assert hostd.ok("switch", "list")[0]["uplinks"] == ["vmnic0", "vmnic1"]
+    rev = hostd.ok("host", "show")["store"]["revision"]
+    r = hostd.ctl("switch", "set", "sw1", "--no-tep")
+    assert r.rc == 1 and "needs a tunnel endpoint" in r.err, r
+    r = hostd.ctl("switch", "set", "sw1", "--tep", "198.19.1.2", "--no-tep")
+    assert r.rc == 2 and "not both" in r.err, r
+    r = hostd.ctl("switch", "set", "sw1")
+    assert r.rc == 2 and "nothing to change" in r.err, r
+    r = hostd.ctl("switch", "set", "nosuch", "--no-tep")
+    assert r.rc == 1 and "no switch 'nosuch' (dsectl switch list shows them)" in r.err, r
+    assert hostd.ok("host", "show")["store"]["revision"] == rev
+    r = hostd.ok("port", "set", "p1", "--segment", "ov", "--mac", "02:00:00:00:01:0B")
+    assert sorted(r["changes"][0]["fields"]) == ["mac", "segment"], r
+    assert hostd.ok("port", "list") == [{"name": "p1", "mac": "02:00:00:00:01:0b",
+                                        "segment": "ov", "vm": "vm1"}]
+    r = hostd.ctl("port", "set", "p1", "--segment", "nosuch")
+    assert r.rc == 1 and "nosuch" in r.err, r
+    r = hostd.ctl("port", "set", "p1", "--mac", "01:00:00:00:00:01")
+    assert r.rc == 1 and "parameter 'mac'" in r.err, r
+    r = hostd.ok("switch", "set", "sw1", "--tep", "198.19.1.9")
+    assert hostd.ok("switch", "list")[0]["tep"] == {"ip": "198.19.1.9"}
+
+
 def test_hostd_tables_for_people(hostd):
     """Without -j, lists are aligned tables with a header.
 
@@ -1170,7 +1212,9 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     static FDB entry (config in-sync), and no TEP (the switch has none); after the
     restart the host reconnects and changes nothing (the DPU's boot id and
     generation are those it recorded); a segment added on the DPU by someone
-    else is removed, and a port removed is put back.
+    else is removed, and a port removed is put back; 'port set' moves the
+    port to another segment and 'switch set' adds an uplink, each one change,
+    and the DPU gets both (the FDB entry moves with the port).
     """
     hostd.stop()
     d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
@@ -1225,6 +1269,21 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
                                        lambda c: c[0] == want[0] and "vm1-eth0" in c[1],
                                        timeout=10)
     assert segs == want[0] and "vm1-eth0" in ports, (segs, ports)
+
+    # Changed in place: the port moves to db, the switch gets a second uplink.
+    r = hostd.ok("port", "set", "vm1-eth0", "--segment", "db")
+    assert r["changes"] == [{"action": "change", "kind": "port", "name": "vm1-eth0",
+                             "fields": ["segment"]}], r
+    r = hostd.ok("switch", "set", "sw1", "--uplink", "vmnic0", "--uplink", "vmnic1")
+    assert r["changes"] == [{"action": "change", "kind": "switch", "name": "sw1",
+                             "fields": ["uplinks"]}], r
+    segs, ports, fdb = labmod.wait_for(
+        lambda: dpu_config(d1),
+        lambda c: c[1].get("vm1-eth0", {}).get("segment") == "db" and "vmnic1" in c[1],
+        timeout=10)
+    assert ports["vm1-eth0"]["segment"] == "db" and ports["vmnic1"]["mode"] == "trunk", ports
+    assert fdb == [("db", "02:00:00:00:01:01", "vm1-eth0")], fdb
+    wait_dpu(hostd, "h1-d1", lambda d: d["config"] == "in-sync")
 
     # Removing the switch's objects empties the DPU, and it is no longer managed.
     for kind, name in (("port", "vm1-eth0"), ("segment", "web"), ("segment", "db"),

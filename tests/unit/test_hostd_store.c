@@ -1287,7 +1287,7 @@ static void test_store_overlay_apply_export_round_trip(void **state)
 	fixture_free(g);
 }
 
-/* Runs config_segment_set() with 'fields' (JSON); returns its result, '*n' the changes. */
+/* Runs config_set() on a segment with 'fields' (JSON); returns its result, '*n' the changes. */
 static int segment_set(struct fixture *f, const char *name, const char *fields, size_t *n,
 		       struct model_err *e)
 {
@@ -1295,7 +1295,7 @@ static int segment_set(struct fixture *f, const char *name, const char *fields, 
 	int r;
 
 	memset(e, 0, sizeof(*e));
-	r = config_segment_set(f->s, name, obj, &changes, e);
+	r = config_set(f->s, CONFIG_SEGMENT, name, obj, &changes, e);
 	*n = json_array_size(changes);
 	json_decref(obj);
 	json_decref(changes);
