@@ -406,6 +406,19 @@ static int cmd_dpu_list(struct ctl *c, const struct verb *v, int argc, char **ar
 		printf("No DPUs: the host has no internal links (int-*) and no switch names a "
 		       "DPU.\n");
 	} else {
+		/* A long sync shows how far it is. */
+		json_array_foreach(res, i, d) {
+			json_t *sy = json_object_get(d, "sync");
+			char buf[64];
+
+			if (!json_is_object(sy))
+				continue;
+			snprintf(buf, sizeof(buf), "syncing %lld/%lld",
+				 (long long)json_integer_value(json_object_get(sy, "calls_done")),
+				 (long long)(json_integer_value(json_object_get(sy, "calls_done")) +
+					     json_integer_value(json_object_get(sy, "calls_left"))));
+			json_object_set_new(d, "config", json_string(buf));
+		}
 		table_print(stdout, res, cols, sizeof(cols) / sizeof(cols[0]));
 		json_array_foreach(res, i, d)
 			if (json_is_string(json_object_get(d, "error")))
@@ -1176,6 +1189,89 @@ static int apply_refused(struct ctl *c, const char *file, const struct cfg_doc *
 	return error_out(c, rc, "%s: %s", file, msg);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * For 'config apply --wait': polls dpu.list until every DPU a switch names
+ * holds store revision 'rev' (or the host refused to configure it), for at
+ * most 'timeout_s'.  On a terminal it shows the progress on stderr.
+ * Returns EXIT_OK when all are in sync, EXIT_REFUSED (after saying which
+ * and why) when one ended in error, is not connected or the time ran out.
+ */
+static int wait_sync(struct ctl *c, long long rev, long long timeout_s)
+{
+	long long deadline = now_ms() + timeout_s * 1000;
+	bool tty = isatty(STDERR_FILENO);
+	char why[1024];
+	int r;
+
+	for (;;) {
+		json_t *res = NULL, *d;
+		size_t i, n = 0, done = 0;
+		char line[512] = "";
+		size_t len = 0;
+		bool failed = false;
+
+		why[0] = '\0';
+		if ((r = simple_call(c, "dpu.list", NULL, &res)) != EXIT_OK)
+			return r;
+		json_array_foreach(res, i, d) {
+			const char *cfg = str(d, "config"), *name = str(d, "name");
+			json_t *sy = json_object_get(d, "sync");
+			bool held = json_integer_value(json_object_get(d, "synced_revision")) >= rev;
+
+			if (strcmp(str(d, "role"), "none") == 0 || !json_is_string(json_object_get(d, "role")))
+				continue;
+			n++;
+			if (strcmp(cfg, "refused") == 0 || (held && strcmp(cfg, "in-sync") == 0)) {
+				done++;
+			} else if (held && strcmp(cfg, "error") == 0) {
+				failed = true;
+				snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s: %s",
+					 why[0] ? "; " : "", name, str(d, "error"));
+			} else if (strcmp(str(d, "state"), "connected") != 0) {
+				snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s: %s",
+					 why[0] ? "; " : "", name, str(d, "state"));
+			}
+			if (len < sizeof(line)) {
+				if (json_is_object(sy))
+					len += (size_t)snprintf(
+					    line + len, sizeof(line) - len, " %s %lld/%lld", name,
+					    (long long)json_integer_value(json_object_get(sy, "calls_done")),
+					    (long long)(json_integer_value(json_object_get(sy, "calls_done")) +
+							json_integer_value(json_object_get(sy, "calls_left"))));
+				else
+					len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %s",
+								name, cfg);
+			}
+		}
+		json_decref(res);
+		if (tty && !c->json)
+			fprintf(stderr, "\r\033[Ksyncing: %zu of %zu DPUs hold revision %lld:%s", done,
+				n, rev, line);
+		if (done == n || failed || now_ms() >= deadline) {
+			if (tty && !c->json)
+				fputc('\n', stderr);
+			if (done == n)
+				return EXIT_OK;
+			if (failed)
+				return error_out(c, EXIT_REFUSED, "store revision %lld failed to reach "
+								  "every DPU: %s",
+						 rev, why);
+			return error_out(c, EXIT_REFUSED, "%zu of %zu DPUs hold store revision %lld "
+							  "after %lld s%s%s",
+					 done, n, rev, timeout_s, why[0] ? ": " : "", why);
+		}
+		usleep(100 * 1000);
+	}
+}
+
 /*
  * Shows a person at a terminal what applying 'doc' would delete, if
  * anything, and asks; sets '*prune' when they say yes.  Returns EXIT_OK, or
@@ -1225,16 +1321,22 @@ static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 		{.name = "file", .short_name = 'f', .has_arg = true},
 		{.name = "dry-run", .short_name = 'n'},
 		{.name = "prune"},
+		{.name = "wait"},
+		{.name = "timeout", .has_arg = true},
 		{0},
 	};
 	struct cfg_doc doc = {0};
 	json_t *params, *res = NULL, *error = NULL;
 	char err[1024];
 	bool dry_run, prune;
+	long long timeout_s = 120;
 	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
 
 	if (r != PARSE_OK)
 		return r == PARSE_HELP ? EXIT_OK : r;
+	if (opts[4].value &&
+	    (r = parse_number(c, v, "timeout", opts[4].value, 1, 86400, &timeout_s)) != PARSE_OK)
+		return r;
 	if (opts[0].value == NULL)
 		return usage_error(c, v, "-f FILE is missing: the host profile to apply (YAML "
 					 "or JSON; - reads stdin)");
@@ -1276,6 +1378,14 @@ static int cmd_apply(struct ctl *c, const struct verb *v, int argc, char **argv)
 				printf("applied %zu change%s (store revision %lld)\n",
 				       json_array_size(changes),
 				       json_array_size(changes) == 1 ? "" : "s",
+				       (long long)json_integer_value(json_object_get(res, "revision")));
+		}
+		if (opts[3].value && !dry_run) {
+			fflush(stdout);
+			r = wait_sync(c, json_integer_value(json_object_get(res, "revision")),
+				      timeout_s);
+			if (r == EXIT_OK && !c->json)
+				printf("every DPU holds store revision %lld\n",
 				       (long long)json_integer_value(json_object_get(res, "revision")));
 		}
 	}
@@ -1467,7 +1577,7 @@ static const struct verb verbs[] = {
 	 cmd_port_set},
 	{"port", "del", "port del NAME", "Deletes a VM's port", "", cmd_del},
 	{"port", "list", "port list", "Lists the VM ports", "", cmd_list},
-	{"config", "apply", "config apply -f FILE [--dry-run] [--prune]",
+	{"config", "apply", "config apply -f FILE [--dry-run] [--prune] [--wait [--timeout SEC]]",
 	 "Makes the host's desired state equal to a host profile, in one transaction",
 	 "The profile (YAML or JSON) lists the switches, segments and ports the host\n"
 	 "should have.  What the host has and the profile leaves out is deleted only\n"
@@ -1481,6 +1591,10 @@ static const struct verb verbs[] = {
 	 "  -f, --file FILE     the profile; - reads stdin\n"
 	 "  -n, --dry-run       show the changes without making them (deletes too)\n"
 	 "  --prune             delete what the profile leaves out, without asking\n"
+	 "  --wait              then wait until every DPU the switches name holds the\n"
+	 "                      change, showing each one's progress on a terminal; exit 1\n"
+	 "                      if one fails, is not connected, or --timeout passes\n"
+	 "  --timeout SEC       how long --wait waits (default 120)\n"
 	 "\nFormat (YAML):\n"
 	 "  switches:\n"
 	 "    - {name: sw1, mode: single, dpus: [h1-d1], uplinks: [vmnic0],\n"

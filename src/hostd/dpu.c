@@ -63,6 +63,8 @@ struct dpu_link {
 	uint64_t synced_revision;
 	bool dirty;                   /* reconcile at the next turn */
 	const char *config;           /* in-sync, syncing, error, refused, unmanaged, unknown */
+	unsigned sync_done;           /* syncing: calls run since the sync began */
+	unsigned sync_left;           /* syncing: calls of the plan still to run */
 	char config_error[512];
 	int64_t pushed_boot_id;       /* what the store records, to write only changes */
 	int64_t pushed_generation;
@@ -473,7 +475,7 @@ static void link_reconcile(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 	json_t *doc = NULL, *inv = NULL, *desired, *rec;
 	uint64_t now = dse_clock_ns();
 	enum reconcile_result res;
-	unsigned calls = 0;
+	unsigned calls = 0, left = 0;
 	char err[512];
 	bool managed;
 
@@ -501,8 +503,11 @@ static void link_reconcile(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 		goto synced;
 	}
 	res = reconcile_step(l->client, desired, m->conf.call_timeout_ms,
-			     now + (uint64_t)m->conf.reconcile_budget_ms * MS, &calls, err,
+			     now + (uint64_t)m->conf.reconcile_budget_ms * MS, &calls, &left, err,
 			     sizeof(err));
+	/* The progress of a sync that takes more than one step, for dpu.list. */
+	l->sync_done = strcmp(l->config, "syncing") == 0 ? l->sync_done + calls : calls;
+	l->sync_left = left;
 	switch (res) {
 	case RECONCILE_DONE:
 		if (calls > 0 && read_generation(m, l, err, sizeof(err)) < 0) {
@@ -611,6 +616,15 @@ static json_t *entry_json(struct dpu_link *l, json_t *rec, json_t *doc, json_t *
 	json_object_set(o, "switch", json_object_get(desired, "switch"));
 	json_object_set_new(o, "config",
 			    json_string(l && l->state == LINK_CONNECTED ? l->config : "unknown"));
+	json_object_set_new(o, "sync",
+			    l && l->state == LINK_CONNECTED && strcmp(l->config, "syncing") == 0
+				? json_pack("{s:i, s:i}", "calls_done", (int)l->sync_done,
+					    "calls_left", (int)l->sync_left)
+				: json_null());
+	json_object_set_new(o, "synced_revision",
+			    l && l->state == LINK_CONNECTED && l->synced && !l->dirty
+				? json_integer((json_int_t)l->synced_revision)
+				: json_null());
 	for (const char *const *f = fields; *f; f++) {
 		json_t *v = l && l->identity ? json_object_get(l->identity, *f) : NULL;
 
@@ -735,14 +749,6 @@ int dpu_mgr_show(struct dpu_mgr *m, const char *name, json_t **ret)
 	json_object_set_new(found, "desired", desired);
 	json_object_set_new(found, "store_revision",
 			    json_integer((json_int_t)store_revision(m->conf.store)));
-	for (unsigned j = 0; j < m->n_links; j++) {
-		struct dpu_link *l = &m->links[j];
-
-		if (strcmp(l->ifname, str(found, "link")) == 0 && l->state == LINK_CONNECTED)
-			json_object_set_new(found, "synced_revision",
-					    l->synced ? json_integer((json_int_t)l->synced_revision)
-						      : json_null());
-	}
 	*ret = json_incref(found);
 out:
 	json_decref(list);

@@ -828,8 +828,8 @@ static int call_timeout(json_t *v, int timeout_ms)
 }
 
 enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
-				     uint64_t deadline_ns, unsigned *ret_calls, char *err,
-				     size_t err_len)
+				     uint64_t deadline_ns, unsigned *ret_calls, unsigned *ret_left,
+				     char *err, size_t err_len)
 {
 	json_t *segs = NULL, *ports = NULL, *fdb = NULL, *rules = NULL, *pols = NULL, *plan = NULL;
 	json_t *tep = NULL, *v;
@@ -885,6 +885,8 @@ enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, 
 out:
 	if (ret_calls)
 		*ret_calls = ran;
+	if (ret_left)
+		*ret_left = res == RECONCILE_MORE ? (unsigned)(json_array_size(plan) - ran) : 0;
 	json_decref(segs);
 	json_decref(ports);
 	json_decref(fdb);

@@ -103,10 +103,12 @@ enum reconcile_result {
  * is independent enough, and the next step plans again); the first failure
  * is reported.  A DPU that holds a TEP the host does not want fails the
  * step saying so (dse-dpud can not take it away).  '*ret_calls' (may be
- * NULL) gets how many calls ran.
+ * NULL) gets how many calls ran, '*ret_left' (may be NULL) how many of the
+ * plan are left for the next step (0 unless RECONCILE_MORE): the progress
+ * of a long sync.
  */
 enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
-				     uint64_t deadline_ns, unsigned *ret_calls, char *err,
-				     size_t err_len);
+				     uint64_t deadline_ns, unsigned *ret_calls, unsigned *ret_left,
+				     char *err, size_t err_len);
 
 #endif

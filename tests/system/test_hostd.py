@@ -10,8 +10,9 @@ mutual TLS 1.3 with a certificate from 'dse-hostd cert issue', and keeping
 segments (VLAN and overlay), ports, FDB entries, the TEP, firewall policies
 and rules in memory as dse-dpud would.  It serves the same methods on a Unix socket, so a test can
 read what the host pushed and change the DPU behind the host's back, plus
-two of its own there: test.hits (set a rule's hit counter) and test.conns
-(set the tracked connections).
+three of its own there: test.hits (set a rule's hit counter), test.conns
+(set the tracked connections) and test.delay (make each change take that
+long, for a sync that takes several steps).
 
 The tests never skip: missing root, binaries or tools fail with the reason.
 """
@@ -1112,19 +1113,13 @@ class FakeDpuLink:
         assert self.sock.exists(), "the fake DPU did not start"
 
     def call(self, method, params=None):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(str(self.sock))
-        s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                               "params": params or {}}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            assert chunk, "the fake DPU closed the connection"
-            buf += chunk
-        s.close()
-        resp = json.loads(buf)
-        assert "error" not in resp, resp
-        return resp["result"]
+        """Calls the fake DPU on its Unix socket with the schema's client (its own
+        test.* hooks are not in the schema)."""
+        c = dse_api.Client(self.sock, program="dse-dpud")
+        try:
+            return c.call(method, params or {}, check=not method.startswith("test."))
+        finally:
+            c.close()
 
     def mutations(self):
         """The calls of the host that changed the DPU, in order."""
@@ -1296,6 +1291,53 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     del d2
 
 
+def test_hostd_long_sync_shows_progress_and_apply_waits(hostd):
+    """A sync of many calls shows how far it is, and 'config apply --wait' waits for it.
+
+    Steps: a fake DPU whose every change takes 20 ms; apply a profile of a
+    switch with 60 segments and --wait.  While it syncs, read dpu list; then
+    stop the fake DPU and apply another change with --wait --timeout 2.
+    Verify: during the sync dpu list gives sync {calls_done, calls_left}
+    with some done and some left, and the table shows "syncing N/M"; apply
+    --wait returns 0 only once the DPU holds the revision (synced_revision,
+    all 60 segments on the DPU); with the DPU gone the wait ends after
+    its timeout with exit 1 naming the DPU and its state.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    hostd.start()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected")
+    d1.call("test.delay", {"ms": 20})
+    prof = {"switches": [{"name": "sw1", "mode": "single", "dpus": ["h1-d1"]}],
+            "segments": [{"name": "s%d" % i, "switch": "sw1", "vlan": 10 + i}
+                         for i in range(60)]}
+    path = write(hostd.tmp, "sync.json", json.dumps(prof))
+    p = subprocess.Popen([str(dsectl_binary()), "-s", str(hostd.sock), "-j", "config", "apply",
+                          "-f", str(path), "--wait"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    seen = labmod.wait_for(lambda: hostd.ok("dpu", "list")[0],
+                           lambda d: d["sync"] and d["sync"]["calls_done"] > 0
+                           and d["sync"]["calls_left"] > 0, timeout=10, interval=0.05)
+    assert seen["config"] == "syncing" and seen["sync"]["calls_left"] > 0, seen
+    table = hostd.ctl("dpu", "list", json_out=False)
+    assert "syncing " in table.text and "/" in table.text.split("syncing ", 1)[1], table
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, (out, err)
+    rev = json.loads(out)["revision"]
+    d = hostd.ok("dpu", "list")[0]
+    assert d["config"] == "in-sync" and d["synced_revision"] == rev and d["sync"] is None, d
+    assert len(dpu_config(d1)[0]) == 60
+
+    d1.proc.kill()
+    d1.proc.wait()
+    prof["segments"] = prof["segments"][:59]
+    t0 = time.monotonic()
+    r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, "less.json", json.dumps(prof)),
+                  "--prune", "--wait", "--timeout", "2")
+    assert r.rc == 1 and "h1-d1" in r.err and "0 of 1 DPUs" in r.err, r
+    assert 2 <= time.monotonic() - t0 < 10
+
+
 def test_hostd_replaced_dpu_is_refused_until_forgotten(hostd):
     """A DPU whose serial is not the one the host knew under its name is not configured.
 
@@ -1428,6 +1470,7 @@ class FakeDpu:
         self.tep = None        # {"ip", "uplink"}
         self.generation = 0
         self.boot_id = random.randrange(1, 1 << 50)
+        self.delay_ms = 0      # how long each change takes, set by test.delay
 
     def error(self, msg, code=-32000):
         raise KeyError((code, msg))
@@ -1448,6 +1491,7 @@ class FakeDpu:
             r = getattr(self, "m_" + method.replace(".", "_"))(p)
             if method.split(".")[-1] in ("add", "del", "set", "apply"):
                 self.generation += 1
+                time.sleep(self.delay_ms / 1000.0)
             return r
 
     def m_dp_identity_show(self, p):
@@ -1707,6 +1751,9 @@ class FakeDpu:
 
     def m_test_conns(self, p):
         self.conns = p["conns"]
+
+    def m_test_delay(self, p):
+        self.delay_ms = p["ms"]
 
     def serve_lines(self, rfile, wfile):
         for line in rfile:

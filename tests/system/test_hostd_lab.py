@@ -175,21 +175,23 @@ def test_hostd_lab_dpu_list_shows_connected_dpus(lab):
 def test_hostd_lab_config_reaches_the_dpus(lab):
     """A profile applied on the host configures its DPUs, and the VMs talk.
 
-    Steps: apply an active-standby switch on h1-d1 + h1-d2 with one uplink
-    each, segment web (VLAN 100) and the ports of vm1 and vm2.
-    Verify: both DPUs in-sync, h1-d1 active, h1-d2 standby; dse-dpud on
+    Steps: apply (with --wait) an active-standby switch on h1-d1 + h1-d2
+    with one uplink each, segment web (VLAN 100) and the ports of vm1 and vm2.
+    Verify: when apply returns, both DPUs are in-sync at its revision, h1-d1
+    active, h1-d2 standby; dse-dpud on
     h1-d1 has the segment, vmnic0 as a trunk and the VM ports on rep-vm1 and
     rep-vm2 with static FDB entries; h1-d2 has vmnic2 and no VM port; vm1
     pings vm2.
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
-    r = json.loads(lab.ctl("h1", "config", "apply", "-f", prof).stdout)
+    # --wait returns once both DPUs hold the new revision: no polling here.
+    r = json.loads(lab.ctl("h1", "config", "apply", "-f", prof, "--wait").stdout)
     assert len(r["changes"]) == 4, r
-    dpus = wait(lambda: dpus_by_name(lab, "h1"),
-                lambda d: all(x["config"] == "in-sync" for x in d.values()))
+    dpus = dpus_by_name(lab, "h1")
     assert (dpus["h1-d1"]["role"], dpus["h1-d2"]["role"]) == ("active", "standby"), dpus
-    assert all(x["config"] == "in-sync" for x in dpus.values()), (dpus, lab.hostd_log("h1"))
+    assert all(x["config"] == "in-sync" and x["synced_revision"] == r["revision"]
+               and x["sync"] is None for x in dpus.values()), (dpus, lab.hostd_log("h1"))
 
     ports = {p["name"]: p for p in lab.dpud("h1-d1", "port.list")}
     assert sorted(ports) == ["vm1-eth0", "vm2-eth0", "vmnic0"], ports
