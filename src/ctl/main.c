@@ -821,6 +821,30 @@ static json_t *with_tep_ip(json_t *list)
 	return list;
 }
 
+/*
+ * The VM ports with where they are and how (dse-hostd asks their DPUs):
+ * the table, then each port's problem on a line of its own.
+ */
+static void print_ports(json_t *ports, const struct table_col *cols, size_t n)
+{
+	json_t *p;
+	size_t i;
+	bool first = true;
+
+	json_array_foreach(ports, i, p) {
+		json_t *st = json_object_get(p, "stats");
+
+		json_object_set(p, "rx_packets", json_object_get(st, "rx_packets"));
+		json_object_set(p, "tx_packets", json_object_get(st, "tx_packets"));
+	}
+	table_print(stdout, ports, cols, n);
+	json_array_foreach(ports, i, p)
+		if (json_is_string(json_object_get(p, "error"))) {
+			printf("%s%s: %s\n", first ? "\n" : "", str(p, "name"), str(p, "error"));
+			first = false;
+		}
+}
+
 static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	static const struct table_col sw[] = {{"NAME", "name"},	    {"MODE", "mode"},
@@ -830,7 +854,8 @@ static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
 					       {"VLAN", "vlan"}, {"VNI", "vni"},
 					       {"PEERS", "peers"}, {"PORTS", "ports"}};
 	static const struct table_col port[] = {
-		{"NAME", "name"}, {"MAC", "mac"}, {"SEGMENT", "segment"}, {"VM", "vm"}};
+		{"NAME", "name"},   {"MAC", "mac"},	  {"SEGMENT", "segment"}, {"VM", "vm"},
+		{"DPU", "dpu"},	    {"STATE", "state"}, {"RX", "rx_packets"},   {"TX", "tx_packets"}};
 	char method[32];
 	json_t *res;
 	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
@@ -847,7 +872,7 @@ static int cmd_list(struct ctl *c, const struct verb *v, int argc, char **argv)
 	else if (strcmp(v->noun, "segment") == 0)
 		table_print(stdout, res, seg, 6);
 	else
-		table_print(stdout, res, port, 4);
+		print_ports(res, port, sizeof(port) / sizeof(port[0]));
 	json_decref(res);
 	return EXIT_OK;
 }

@@ -227,6 +227,8 @@ static void count_users(json_t *list, json_t *users, const char *key, const char
 	}
 }
 
+static void port_live(struct hostd *h, json_t *doc, json_t *ports);
+
 static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 {
 	struct hostd *h = ctx(call);
@@ -245,6 +247,8 @@ static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 		break;
 	default:
 		out = json_deep_copy(json_object_get(doc, "ports"));
+		if (h->dpus)
+			port_live(h, doc, out);
 		break;
 	}
 	json_decref(doc);
@@ -428,6 +432,85 @@ static int fw_dpus(struct hostd *h, const char *segment, json_t **ret)
 	json_decref(inv);
 	*ret = out;
 	return 0;
+}
+
+/*
+ * Adds to each VM port of 'ports' where it is and how it is there, from
+ * the DPUs themselves: 'dpu' (the DPU that should hold it, null when none
+ * does: its switch's DPU is refused or unknown), 'state' (up or down: its
+ * link on the DPU; missing: the DPU does not have it; unknown: the DPU is
+ * not connected), 'error' (why, for a person, or null) and 'stats' (the
+ * DPU's counters of the port, or null).  A port the host wants but the
+ * DPU could not open (a VM without a representor) so shows as missing,
+ * with the DPU's reason, not as fine.
+ */
+static void port_live(struct hostd *h, json_t *doc, json_t *ports)
+{
+	json_t *inv = NULL, *sw, *d, *p;
+	size_t i, k;
+
+	json_array_foreach(ports, i, p) {
+		json_object_set_new(p, "dpu", json_null());
+		json_object_set_new(p, "state", json_string("unknown"));
+		json_object_set_new(p, "error", json_string("no DPU of its switch is configured by "
+							    "this host (dsectl dpu list says why)"));
+		json_object_set_new(p, "stats", json_null());
+	}
+	if (json_array_size(ports) == 0 || store_dpus(h->store, &inv) < 0)
+		return;
+	json_array_foreach(json_object_get(doc, "switches"), i, sw)
+		json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+			const char *name = json_string_value(d);
+			json_t *want = reconcile_desired(doc, inv, name), *live = NULL, *x;
+			const char *state = dpu_mgr_state(h->dpus, name);
+			char err[600] = "";
+			size_t n;
+			int r = -ENOTCONN;
+
+			if (!json_is_null(json_object_get(want, "refused"))) {
+				json_decref(want);
+				continue;
+			}
+			if (strcmp(state, "connected") == 0)
+				r = dpu_mgr_call(h->dpus, name, "port.list", NULL, &live, NULL, err,
+						 sizeof(err));
+			json_array_foreach(json_object_get(want, "ports"), n, x) {
+				json_t *mine = model_find(ports, json_string_value(
+								     json_object_get(x, "name")));
+				json_t *got = r == 0 ? model_find(live, json_string_value(json_object_get(
+									    x, "name")))
+						     : NULL;
+				char why[800];
+
+				if (mine == NULL)
+					continue; /* an uplink */
+				json_object_set_new(mine, "dpu", json_string(name));
+				if (got) {
+					json_object_set(mine, "state", json_object_get(got, "link"));
+					json_object_set_new(mine, "error", json_null());
+					json_object_set(mine, "stats", json_object_get(got, "stats"));
+					continue;
+				}
+				if (r == 0) {
+					const char *cfg = dpu_mgr_config_error(h->dpus, name);
+
+					snprintf(why, sizeof(why),
+						 "DPU %s does not have it%s%s", name,
+						 cfg && cfg[0] ? ": " : " (yet: it is syncing)",
+						 cfg && cfg[0] ? cfg : "");
+					json_object_set_new(mine, "state", json_string("missing"));
+				} else {
+					snprintf(why, sizeof(why), "DPU %s is %s%s%s", name,
+						 strcmp(state, "connected") == 0 ? "not answering"
+										: state,
+						 err[0] ? ": " : "", err);
+				}
+				json_object_set_new(mine, "error", json_string(why));
+			}
+			json_decref(live);
+			json_decref(want);
+		}
+	json_decref(inv);
 }
 
 /* The entry of one DPU in the answer of a fan-out: {name, state, error (null if none)}. */

@@ -808,6 +808,16 @@ static struct dpu_link *link_by_name(struct dpu_mgr *m, const char *name)
 	return found;
 }
 
+const char *dpu_mgr_config_error(struct dpu_mgr *m, const char *name)
+{
+	struct dpu_link *l = link_by_name(m, name);
+
+	if (l == NULL)
+		return NULL;
+	return l->state == LINK_CONNECTED && strcmp(l->config, "error") == 0 ? l->config_error
+									       : "";
+}
+
 const char *dpu_mgr_state(struct dpu_mgr *m, const char *name)
 {
 	struct dpu_link *l = link_by_name(m, name);

@@ -105,6 +105,12 @@ int dpu_mgr_call(struct dpu_mgr *m, const char *name, const char *method, json_t
  */
 const char *dpu_mgr_state(struct dpu_mgr *m, const char *name);
 
+/*
+ * Returns why the last reconcile of DPU 'name' failed ("" when it did not,
+ * NULL for no such DPU): what dsectl dpu list shows as its error.
+ */
+const char *dpu_mgr_config_error(struct dpu_mgr *m, const char *name);
+
 /* Counts the DPUs the host knows and those connected, for status. */
 void dpu_mgr_counts(struct dpu_mgr *m, unsigned *ret_links, unsigned *ret_connected);
 

@@ -181,7 +181,10 @@ def test_hostd_lab_config_reaches_the_dpus(lab):
     active, h1-d2 standby; dse-dpud on
     h1-d1 has the segment, vmnic0 as a trunk and the VM ports on rep-vm1 and
     rep-vm2 with static FDB entries; h1-d2 has vmnic2 and no VM port; vm1
-    pings vm2.
+    pings vm2; port list shows the ports up on h1-d1 with their counters.
+    Then a port for vm9, which has no representor: h1-d1's config is in
+    error and port list shows the port missing there with the DPU's reason
+    (in JSON and in the table); deleting it brings h1-d1 back in sync.
     """
     prof = lab.state / "profile.yaml"
     prof.write_text(PROFILE)
@@ -204,6 +207,24 @@ def test_hostd_lab_config_reaches_the_dpus(lab):
     assert sorted(p["name"] for p in lab.dpud("h1-d2", "port.list")) == ["vmnic2"]
     p = lab.ping("h1-vm1", "198.18.1.2")
     assert p.returncode == 0, p.stdout + p.stderr
+    # port list asks the DPU: the ports are up there and count what they carried.
+    ports = {p["name"]: p for p in lab.ok("h1", "port", "list")}
+    assert ports["vm1-eth0"]["dpu"] == "h1-d1" and ports["vm1-eth0"]["state"] == "up", ports
+    assert ports["vm1-eth0"]["stats"]["rx_packets"] > 0 and ports["vm1-eth0"]["error"] is None
+
+    # A port for a VM that has no representor: the DPU cannot open it, and
+    # port list says so (not a fine-looking port beside a DPU in error).
+    lab.ok("h1", "port", "add", "vm9-eth0", "--mac", "02:00:00:00:01:09", "--segment", "web",
+           "--vm", "vm9")
+    wait(lambda: dpus_by_name(lab, "h1")["h1-d1"], lambda d: d["config"] == "error")
+    ports = {p["name"]: p for p in lab.ok("h1", "port", "list")}
+    bad = ports["vm9-eth0"]
+    assert (bad["dpu"], bad["state"]) == ("h1-d1", "missing"), bad
+    assert "DPU h1-d1 does not have it: " in bad["error"] and "rep-vm9" in bad["error"], bad
+    text = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "port", "list"]).stdout
+    assert "missing" in text and "vm9-eth0: DPU h1-d1 does not have it" in text, text
+    lab.ok("h1", "port", "del", "vm9-eth0")
+    wait(lambda: dpus_by_name(lab, "h1")["h1-d1"], lambda d: d["config"] == "in-sync")
 
 
 def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):

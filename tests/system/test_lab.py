@@ -556,7 +556,8 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
                             "--mgmt": "169.254.1.%d:7300" % (4 * n + 2),
                             "--tls-dir": str(d / "tls")}, argv
         assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [
-            "--state", str(st_dir / "h1"), "--init"]
+            "--state", str(st_dir / "h1"), "--socket", str(st_dir / "h1" / "hostd.sock"),
+            "--init"]
         st = status(st_dir)
         h1 = st["by_name"]["h1"]
         assert st["rc"] == 0 and h1["process"] == "dse-hostd" and h1["running"] and h1["answers"]
@@ -565,7 +566,7 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
         os.kill(h1["pid"], signal.SIGKILL)
         ok(lab(st_dir, "up", "--dpus", "2", "--vms", "1", "--dpud", dpud, "--hostd", hostd))
         assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [
-            "--state", str(st_dir / "h1")]
+            "--state", str(st_dir / "h1"), "--socket", str(st_dir / "h1" / "hostd.sock")]
     finally:
         p = lab(st_dir, "down", "--purge")
     assert p.returncode == 0 and lab_namespaces() == set() and not st_dir.exists(), p.stderr
