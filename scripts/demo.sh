@@ -115,18 +115,15 @@ YAML
 done
 say "dsectl config apply -f (host 1's profile; host 2's has its own TEP and peer)"
 sed 's/^/  /' "$TMP/h1.yaml"
+# --wait: dsectl returns once every DPU of the host holds the profile.
 for h in 1 2; do
-	ctl h$h config apply --prune -f "$TMP/h$h.yaml" | sed "s/^/  h$h: /"
+	ctl h$h config apply --prune --wait -f "$TMP/h$h.yaml" | sed "s/^/  h$h: /"
 done
 check "applying the same profile again changes nothing" \
 	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j config apply --prune -f '$TMP/h1.yaml' | jq -e '.changes | length == 0'"
-for _ in $(seq 100); do
-	n=0
-	for h in 1 2; do
-		ctl h$h -j dpu list | jq -e '[.[] | select(.name | endswith("-d1")) | .config == "in-sync"] | all' >/dev/null && n=$((n + 1))
-	done
-	[ "$n" -eq 2 ] && break
-	sleep 0.1
+n=0
+for h in 1 2; do
+	ctl h$h -j dpu list | jq -e '[.[] | select(.name | endswith("-d1")) | .config == "in-sync"] | all' >/dev/null && n=$((n + 1))
 done
 check "both hosts pushed the profile to their DPUs (config in-sync)" [ "$n" -eq 2 ]
 
@@ -187,10 +184,14 @@ ctl h1 fw conn list | sed 's/^/  /'
 check "the iperf3 connection is tracked" \
 	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j fw conn list --port 5201 | jq -e '.total > 0'"
 
-say "Per-port counters on the DPUs that carried it"
+say "dsectl port list, tep list and drop list (host 1): what its DPUs hold and counted"
+ctl h1 port list | sed 's/^/  /'
+ctl h1 tep list | sed 's/^/  /'
+ctl h1 drop list | sed 's/^/  /'
+check "host 1's VM ports are up on its DPU" \
+	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j port list | jq -e '[.[] | .state == \"up\"] | all'"
 for d in h1-d1 h2-d1; do
-	dpu "$d" port.list | jq -r --arg d "$d" '.[] | "  \($d) \(.name): rx \(.stats.rx_packets) tx \(.stats.tx_packets) pkts"'
-	dpu "$d" stats.get | jq -r --arg d "$d" '"  \($d) drops: \(.drops_total) (\([.drops | to_entries[] | select(.value > 0) | "\(.key) \(.value)"] | join(", "))), flow cache hits \(.flow_cache.hits), misses \(.flow_cache.misses)"'
+	dpu "$d" stats.show | jq -r --arg d "$d" '"  \($d) flow cache hits \(.flow_cache.hits), misses \(.flow_cache.misses)"'
 done
 
 say "CPU during the iperf3 stream: host side vs DPUs (the point of offload)"

@@ -1185,6 +1185,121 @@ static int cmd_fw_conn_flush(struct ctl *c, const struct verb *v, int argc, char
 	return EXIT_OK;
 }
 
+/* ---- what the DPUs hold: FDB, TEPs, drops ---- */
+
+/*
+ * Calls a fan-out 'method' of dse-hostd with 'params' (taken) and prints
+ * the list 'key' of its answer as a table of 'cols', or 'none' when empty,
+ * then the DPUs that did not answer.
+ */
+static int dpus_table(struct ctl *c, const char *method, json_t *params, const char *key,
+		      const struct table_col *cols, size_t n, const char *none)
+{
+	json_t *res;
+	int r = simple_call(c, method, params, &res);
+
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+	} else {
+		json_t *list = json_object_get(res, key);
+
+		if (json_array_size(list))
+			table_print(stdout, list, cols, n);
+		else
+			printf("%s\n", none);
+		print_dpu_problems(json_object_get(res, "dpus"), "Listed");
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_fdb_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"DPU", "dpu"},	  {"SEGMENT", "segment"}, {"MAC", "mac"},
+		{"PORT", "port"}, {"STATIC", "static"},	  {"AGE", "age"},
+	};
+	struct opt opts[] = {
+		{.name = "segment", .has_arg = true},
+		{.name = "port", .has_arg = true},
+		{0},
+	};
+	json_t *params;
+	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	params = json_object();
+	if (opts[0].value)
+		json_object_set_new(params, "segment", json_string(opts[0].value));
+	if (opts[1].value)
+		json_object_set_new(params, "port", json_string(opts[1].value));
+	return dpus_table(c, "fdb.list", params, "entries", cols, sizeof(cols) / sizeof(cols[0]),
+			  "No FDB entries on the DPUs.");
+}
+
+/* The peers of each TEP as one cell: "198.19.2.1 (02:..)". */
+static json_t *with_peer_cells(json_t *teps)
+{
+	json_t *t, *p;
+	size_t i, k;
+
+	json_array_foreach(teps, i, t) {
+		char buf[1024] = "";
+		size_t len = 0;
+
+		json_array_foreach(json_object_get(t, "peers"), k, p)
+			if (len < sizeof(buf))
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s%s%s%s",
+							len ? ", " : "", str(p, "ip"),
+							json_is_string(json_object_get(p, "mac")) ? " (" : "",
+							json_is_string(json_object_get(p, "mac"))
+							    ? str(p, "mac")
+							    : "",
+							json_is_string(json_object_get(p, "mac")) ? ")" : "");
+		json_object_set_new(t, "peer_cell", json_string(buf));
+	}
+	return teps;
+}
+
+static int cmd_tep_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"DPU", "dpu"},	    {"IP", "ip"},   {"MAC", "mac"},
+		{"UPLINK", "uplink"}, {"MTU", "mtu"}, {"PEERS (MAC once resolved)", "peer_cell"},
+	};
+	json_t *res;
+	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if (c->json)
+		return dpus_table(c, "tep.list", NULL, "teps", cols, 6, "");
+	if ((r = simple_call(c, "tep.list", NULL, &res)) != EXIT_OK)
+		return r;
+	if (json_array_size(json_object_get(res, "teps")))
+		table_print(stdout, with_peer_cells(json_object_get(res, "teps")), cols, 6);
+	else
+		printf("No DPU has a tunnel endpoint.\n");
+	print_dpu_problems(json_object_get(res, "dpus"), "Listed");
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_drop_list(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"DPU", "dpu"}, {"REASON", "reason"}, {"COUNT", "count"}};
+	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	return dpus_table(c, "drop.list", NULL, "drops", cols, 3, "The DPUs dropped nothing.");
+}
+
 /* ---- apply, export, status ---- */
 
 /*
@@ -1703,6 +1818,18 @@ static const struct verb verbs[] = {
 	 "Takes the filters of 'fw conn list'; without any, removes every connection.  A\n"
 	 "removed connection's next packet is judged by the rules again.\n",
 	 cmd_fw_conn_flush},
+	{"fdb", "list", "fdb list [--segment S] [--port P]",
+	 "Lists the FDB entries of every DPU of the host, learned and static",
+	 "Options:\n"
+	 "  --segment S         only segment S's entries\n"
+	 "  --port P            only the entries behind port P (a VM port, vmnicN or a\n"
+	 "                      peer TEP's tep-ADDRESS)\n",
+	 cmd_fdb_list},
+	{"tep", "list", "tep list", "Lists the tunnel endpoint of each DPU with its peers",
+	 "A peer's MAC shows once the DPU has resolved it (ARP on the underlay).\n",
+	 cmd_tep_list},
+	{"drop", "list", "drop list", "Lists what the DPUs of the host dropped, by reason",
+	 "", cmd_drop_list},
 	{"host", "show", "host show", "Shows the state of dse-hostd: version, store, DPUs, objects",
 	 "", cmd_status},
 	/* The old names, kept until the next release. */

@@ -665,12 +665,14 @@ static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
 
 /*
  * Runs 'method' with the call's params (the filters, which the DPUs apply
- * as they are) on every DPU that holds the segment filter 'seg'  (every DPU of the firewall without one).  Calls 'merge'
- * with each answer; a DPU that is not reached or refuses is an entry with
- * its error in '*ret_dpus'.  When every DPU reached refused the params, the
- * call fails with the first refusal.
+ * as they are) on every DPU that holds the segment filter 'seg' (every DPU
+ * the host configures without one).  Calls 'merge' with each answer; a DPU
+ * that is not reached or refuses is an entry with its error in
+ * '*ret_dpus'.  When every DPU reached refused the params, the call fails
+ * with the first refusal.  The firewall's connection calls and the views
+ * of the DPUs' FDB, TEPs and drops all go through it.
  */
-static int conn_fanout(struct dse_rpc_call *call, const char *method, const char *seg,
+static int dpu_fanout(struct dse_rpc_call *call, const char *method, const char *seg,
 		       void (*merge)(json_t *res, const char *dpu, json_t *entry, void *arg),
 		       void *arg, json_t **ret_dpus)
 {
@@ -760,7 +762,7 @@ static int fw_conn_list(struct dse_rpc_call *call, json_t **ret)
 	struct conn_list_acc acc = {.conns = json_array(), .limit = (size_t)a->limit};
 	json_t *dpus;
 
-	if (conn_fanout(call, "fw.conn.list", a->has_segment ? a->segment : NULL, conn_list_merge,
+	if (dpu_fanout(call, "fw.conn.list", a->has_segment ? a->segment : NULL, conn_list_merge,
 			&acc, &dpus) < 0) {
 		json_decref(acc.conns);
 		return -EINVAL;
@@ -782,7 +784,7 @@ static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
 	json_int_t removed = 0;
 	json_t *dpus;
 
-	if (conn_fanout(call, "fw.conn.flush", a->has_segment ? a->segment : NULL, conn_flush_merge,
+	if (dpu_fanout(call, "fw.conn.flush", a->has_segment ? a->segment : NULL, conn_flush_merge,
 			&removed, &dpus) < 0)
 		return -EINVAL;
 	*ret = json_pack("{s:I, s:o}", "removed", removed, "dpus", dpus);
@@ -790,6 +792,88 @@ static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
 }
 
 /* The help, params and aliases of each are in api/hostd/. */
+/* ---- what the DPUs hold: FDB, TEPs, drops ---- */
+
+/* Appends each item of the list 'res' to 'arg' (a list), with its DPU. */
+static void list_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
+{
+	json_t *x;
+	size_t i;
+
+	json_object_set_new(entry, "count", json_integer((json_int_t)json_array_size(res)));
+	json_array_foreach(res, i, x) {
+		json_t *o = json_pack("{s:s}", "dpu", dpu);
+
+		json_object_update(o, x);
+		json_array_append_new(arg, o);
+	}
+}
+
+static int fdb_list(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_hostd_fdb_list *a = call->args;
+	json_t *all = json_array(), *dpus;
+
+	if (dpu_fanout(call, "fdb.list", a->has_segment ? a->segment : NULL, list_merge, all,
+		       &dpus) < 0) {
+		json_decref(all);
+		return -EINVAL;
+	}
+	*ret = json_pack("{s:o, s:o}", "entries", all, "dpus", dpus);
+	return 0;
+}
+
+/* tep.show of each DPU: its TEP and peers, one entry per DPU that has a TEP. */
+static void tep_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
+{
+	json_t *o;
+
+	(void)entry;
+	if (!json_is_string(json_object_get(res, "ip")) &&
+	    json_array_size(json_object_get(res, "peers")) == 0)
+		return;
+	o = json_pack("{s:s}", "dpu", dpu);
+	json_object_update(o, res);
+	json_array_append_new(arg, o);
+}
+
+static int tep_list(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *all = json_array(), *dpus;
+
+	if (dpu_fanout(call, "tep.show", NULL, tep_merge, all, &dpus) < 0) {
+		json_decref(all);
+		return -EINVAL;
+	}
+	*ret = json_pack("{s:o, s:o}", "teps", all, "dpus", dpus);
+	return 0;
+}
+
+/* The drops of stats.show: every reason a DPU counted, with its count. */
+static void drop_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
+{
+	const char *reason;
+	json_t *n;
+
+	json_object_set(entry, "drops_total", json_object_get(res, "drops_total"));
+	json_object_foreach(json_object_get(res, "drops"), reason, n)
+		if (json_integer_value(n) > 0)
+			json_array_append_new(arg, json_pack("{s:s, s:s, s:O}", "dpu", dpu,
+							     "reason", reason, "count", n));
+}
+
+static int drop_list(struct dse_rpc_call *call, json_t **ret)
+{
+	json_t *all = json_array(), *dpus;
+
+	if (dpu_fanout(call, "stats.show", NULL, drop_merge, all, &dpus) < 0) {
+		json_decref(all);
+		return -EINVAL;
+	}
+	*ret = json_pack("{s:o, s:o}", "drops", all, "dpus", dpus);
+	return 0;
+}
+
 const struct dse_rpc_method hostd_methods[] = {
 	{"rpc.list", rpc_list},
 	{"host.show", host_show},
@@ -817,5 +901,8 @@ const struct dse_rpc_method hostd_methods[] = {
 	{"fw.policy.list", fw_policy_list},
 	{"fw.conn.list", fw_conn_list},
 	{"fw.conn.flush", fw_conn_flush},
+	{"fdb.list", fdb_list},
+	{"tep.list", tep_list},
+	{"drop.list", drop_list},
 	{NULL, NULL},
 };

@@ -211,6 +211,12 @@ def test_hostd_lab_config_reaches_the_dpus(lab):
     ports = {p["name"]: p for p in lab.ok("h1", "port", "list")}
     assert ports["vm1-eth0"]["dpu"] == "h1-d1" and ports["vm1-eth0"]["state"] == "up", ports
     assert ports["vm1-eth0"]["stats"]["rx_packets"] > 0 and ports["vm1-eth0"]["error"] is None
+    # And the FDB of the host's DPUs, by dsectl: the two static entries on the active one.
+    fdb = lab.ok("h1", "fdb", "list", "--segment", "web")
+    static = sorted((e["dpu"], e["mac"].lower()) for e in fdb["entries"] if e["static"])
+    assert static == [("h1-d1", "02:00:00:00:01:01"), ("h1-d1", "02:00:00:00:01:02")], fdb
+    t = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "fdb", "list"])
+    assert t.returncode == 0 and "02:00:00:00:01:01" in t.stdout.lower(), t
 
     # A port for a VM that has no representor: the DPU cannot open it, and
     # port list says so (not a fine-looking port beside a DPU in error).
@@ -451,6 +457,12 @@ def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
         assert got[0] == {"web": "deny"}, (dpu, got, lab.hostd_log("h1"))
     p = lab.ping("h1-vm1", "198.18.1.2", count=2)
     assert p.returncode != 0, "the deny policy let the ping through:\n" + p.stdout
+    # The denials are drops of the active DPU, seen from the host by reason.
+    drops = lab.ok("h1", "drop", "list")
+    assert any(d["dpu"] == "h1-d1" and d["reason"] == "fw_deny" and d["count"] >= 2
+               for d in drops["drops"]), drops
+    assert sorted(d["name"] for d in drops["dpus"]) == ["h1-d1", "h1-d2"], drops
+    assert all(d["error"] is None and d["drops_total"] >= 0 for d in drops["dpus"]), drops
 
     r = json.loads(lab.ctl("h1", "fw", "rule", "add", "100", "--action", "allow", "--proto",
                            "icmp", "--segment", "web").stdout)
@@ -658,6 +670,19 @@ def test_hostd_lab_overlay_joins_vms_on_two_hosts(lab):
         assert [(x["ip"], x["mac"] is not None) for x in tep["peers"]] == [(peer, True)], tep
         fdb = {(e["mac"].lower(), e["port"]) for e in lab.dpud(dpu, "fdb.show", {"segment": "ov"})}
         assert (mac, "tep-" + peer) in fdb, (dpu, fdb)
+    # The same seen from the host, across its DPUs, with dsectl alone.
+    for host, dpu, peer, mac in (("h1", "h1-d1", "198.19.2.1", "02:00:00:00:02:01"),
+                                 ("h2", "h2-d1", "198.19.1.1", "02:00:00:00:01:01")):
+        teps = lab.ok(host, "tep", "list")["teps"]
+        # The TEP is the active DPU's (a standby holds the peers, not the address).
+        assert [(t["dpu"], [x["ip"] for x in t["peers"]]) for t in teps if t["ip"]] == [
+            (dpu, [peer])], teps
+        fdb = lab.ok(host, "fdb", "list", "--segment", "ov")
+        assert (dpu, mac, "tep-" + peer) in {(e["dpu"], e["mac"].lower(), e["port"])
+                                             for e in fdb["entries"]}, fdb
+        assert all(e["segment"] == "ov" for e in fdb["entries"]), fdb
+    t = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "tep", "list"])
+    assert t.returncode == 0 and "198.19.1.1" in t.stdout and "198.19.2.1 (" in t.stdout, t
 
     server = subprocess.Popen(["ip", "netns", "exec", "dse-h2-vm1", "iperf3", "-s", "-1", "-B",
                                "198.18.2.1"], stdout=subprocess.DEVNULL,
