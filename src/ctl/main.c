@@ -1189,11 +1189,13 @@ static int cmd_fw_conn_flush(struct ctl *c, const struct verb *v, int argc, char
 
 /*
  * Calls a fan-out 'method' of dse-hostd with 'params' (taken) and prints
- * the list 'key' of its answer as a table of 'cols', or 'none' when empty,
- * then the DPUs that did not answer.
+ * the list 'key' of its answer as a table of 'cols' (after 'prep', when
+ * given, adds the cells it needs), or 'none' when empty, then the DPUs
+ * that did not answer.
  */
 static int dpus_table(struct ctl *c, const char *method, json_t *params, const char *key,
-		      const struct table_col *cols, size_t n, const char *none)
+		      const struct table_col *cols, size_t n, const char *none,
+		      json_t *(*prep)(json_t *list))
 {
 	json_t *res;
 	int r = simple_call(c, method, params, &res);
@@ -1207,7 +1209,7 @@ static int dpus_table(struct ctl *c, const char *method, json_t *params, const c
 		json_t *list = json_object_get(res, key);
 
 		if (json_array_size(list))
-			table_print(stdout, list, cols, n);
+			table_print(stdout, prep ? prep(list) : list, cols, n);
 		else
 			printf("%s\n", none);
 		print_dpu_problems(json_object_get(res, "dpus"), "Listed");
@@ -1238,7 +1240,7 @@ static int cmd_fdb_list(struct ctl *c, const struct verb *v, int argc, char **ar
 	if (opts[1].value)
 		json_object_set_new(params, "port", json_string(opts[1].value));
 	return dpus_table(c, "fdb.list", params, "entries", cols, sizeof(cols) / sizeof(cols[0]),
-			  "No FDB entries on the DPUs.");
+			  "No FDB entries on the DPUs.", NULL);
 }
 
 /* The peers of each TEP as one cell: "198.19.2.1 (02:..)". */
@@ -1271,22 +1273,12 @@ static int cmd_tep_list(struct ctl *c, const struct verb *v, int argc, char **ar
 		{"DPU", "dpu"},	    {"IP", "ip"},   {"MAC", "mac"},
 		{"UPLINK", "uplink"}, {"MTU", "mtu"}, {"PEERS (MAC once resolved)", "peer_cell"},
 	};
-	json_t *res;
 	int r = parse_args(c, v, argc, argv, NULL, NULL, NULL, 0);
 
 	if (r != PARSE_OK)
 		return r == PARSE_HELP ? EXIT_OK : r;
-	if (c->json)
-		return dpus_table(c, "tep.list", NULL, "teps", cols, 6, "");
-	if ((r = simple_call(c, "tep.list", NULL, &res)) != EXIT_OK)
-		return r;
-	if (json_array_size(json_object_get(res, "teps")))
-		table_print(stdout, with_peer_cells(json_object_get(res, "teps")), cols, 6);
-	else
-		printf("No DPU has a tunnel endpoint.\n");
-	print_dpu_problems(json_object_get(res, "dpus"), "Listed");
-	json_decref(res);
-	return EXIT_OK;
+	return dpus_table(c, "tep.list", NULL, "teps", cols, 6, "No DPU has a tunnel endpoint.",
+			  with_peer_cells);
 }
 
 static int cmd_drop_list(struct ctl *c, const struct verb *v, int argc, char **argv)
@@ -1297,7 +1289,8 @@ static int cmd_drop_list(struct ctl *c, const struct verb *v, int argc, char **a
 
 	if (r != PARSE_OK)
 		return r == PARSE_HELP ? EXIT_OK : r;
-	return dpus_table(c, "drop.list", NULL, "drops", cols, 3, "The DPUs dropped nothing.");
+	return dpus_table(c, "drop.list", NULL, "drops", cols, 3, "The DPUs dropped nothing.",
+			  NULL);
 }
 
 /* ---- apply, export, status ---- */
@@ -1306,14 +1299,47 @@ static int cmd_drop_list(struct ctl *c, const struct verb *v, int argc, char **a
  * Prints dse-hostd's refusal of a profile at the file position of the
  * element it names ("segments[2].vlan: ..." becomes "FILE:LINE:COL: ...").
  */
+/*
+ * Rewrites the schema decoder's words for a member of the profile
+ * ("parameter 'config.segments[1].vlan' must be ...", "unknown parameter
+ * 'config.switches[0].uplink' (config.switches[0] takes ...)") as the
+ * profile's path and what is wrong ("segments[1].vlan: must be ..."), so
+ * that the path finds its file position.  Other messages are copied.
+ */
+static void profile_message(const char *msg, char *out, size_t len)
+{
+	static const char *const forms[] = {"parameter 'config.", "unknown parameter 'config."};
+	char rest[1024];
+
+	/* The server names the method first ("config.apply: ..."). */
+	if (strncmp(msg, "config.apply: ", 14) == 0)
+		msg += 14;
+	else if (strncmp(msg, "apply: ", 7) == 0)
+		msg += 7;
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(forms[i]);
+		const char *path = msg + n, *end;
+
+		if (strncmp(msg, forms[i], n) != 0 || (end = strchr(path, '\'')) == NULL)
+			continue;
+		snprintf(rest, sizeof(rest), "%s", end[1] == ' ' ? end + 2 : end + 1);
+		/* "(config.switches[0] takes ...)": the profile's own words. */
+		for (char *q = strstr(rest, "(config."); q; q = strstr(q, "(config."))
+			memmove(q + 1, q + 8, strlen(q + 8) + 1);
+		snprintf(out, len, "%.*s: %s%s", (int)(end - path), path,
+			 i == 1 ? "unknown key " : "", rest);
+		return;
+	}
+	snprintf(out, len, "%s", msg);
+}
+
 static int apply_refused(struct ctl *c, const char *file, const struct cfg_doc *doc,
 			 json_t *error)
 {
-	const char *msg = json_string_value(json_object_get(error, "message"));
-	const char *sep = msg ? strstr(msg, ": ") : NULL;
-	char path[256];
+	char text[1200], path[256];
+	const char *msg = json_string_value(json_object_get(error, "message")), *sep;
 	int line, col;
-	size_t n = sep ? (size_t)(sep - msg) : 0;
+	size_t n;
 	/* A file that is no host profile (-32602) is a bad file, as a syntax error is. */
 	int rc = json_integer_value(json_object_get(error, "code")) == DSE_RPC_INVALID_PARAMS
 			 ? EXIT_USAGE
@@ -1321,6 +1347,10 @@ static int apply_refused(struct ctl *c, const char *file, const struct cfg_doc *
 
 	if (msg == NULL)
 		msg = "refused";
+	profile_message(msg, text, sizeof(text));
+	msg = text;
+	sep = strstr(msg, ": ");
+	n = sep ? (size_t)(sep - msg) : 0;
 	if (sep && n < sizeof(path) && strcspn(msg, " '") >= n) {
 		snprintf(path, sizeof(path), "%.*s", (int)n, msg);
 		if (cfg_position(doc, path, &line, &col))

@@ -641,7 +641,7 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 
 static int fw_policy_set(struct dse_rpc_call *call, json_t **ret)
 {
-	const struct dse_api_hostd_fw_policy_set *a = call->args;
+	const struct dse_api_obj_hostd_fw_policy *a = call->args;
 	const char *def = dse_api_enum_name(&dse_api_t_fw_default, a->default_);
 	struct model_err e = {0};
 	json_t *changes;

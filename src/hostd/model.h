@@ -11,6 +11,10 @@
  *                 "rules": [{id, priority, src, dst, proto, sport, dport,
  *                            icmp_type, action, direction, segment, port}]}}
  *
+ * (its shape is the API schema's type host_profile, api/types.json, which the
+ * server's decoder checks before any of this runs; the checks of member
+ * types and keys here stay as the guard of callers that do not come
+ * through the API: the store's own loads and the unit tests)
  * and every change of the store, imperative or declarative, is "make the
  * store equal to this object": the object is checked and normalized here,
  * compared with the store's, and the difference is written in one

@@ -575,11 +575,12 @@ def test_hostd_malformed_files_are_clear_errors(hostd):
     rev = hostd.ok("host", "show")["store"]["revision"]
     cases = [
         ("vlan.yaml", PROFILE_YAML.replace("vlan: 200", "vlan: 5000"), 2,
-         ["vlan.yaml:10:29:", "segments[1].vlan", "outside 1..4094"]),
+         ["vlan.yaml:10:29:", "segments[1].vlan: must be a VLAN id, 1–4094, not 5000"]),
         ("key.yaml", PROFILE_YAML.replace("    uplinks:", "    uplink:"), 2,
-         ["key.yaml:6:5:", "unknown key 'uplink'", "a switch has name, mode, dpus, uplinks"]),
+         ["key.yaml:6:5:", "switches[0].uplink: unknown key (switches[0] takes name, mode, "
+          "dpus, uplinks, tep)"]),
         ("type.yaml", PROFILE_YAML.replace("dpus: [h1-d1]", "dpus: h1-d1"), 2,
-         ["type.yaml:5:5:", "'dpus' must be a list, not a string"]),
+         ["type.yaml:5:5:", "switches[0].dpus: must be a list of 1 to 2 items, not \"h1-d1\""]),
         ("ref.yaml", PROFILE_YAML.replace("segment: db", "segment: dbx"), 1,
          ["ref.yaml:19:5:", "segment 'dbx', which does not exist"]),
         ("mac.json", json.dumps({"switches": [], "segments": [], "ports": [

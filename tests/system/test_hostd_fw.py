@@ -319,7 +319,7 @@ def test_hostd_fw_commands_refuse_bad_input(hostd):
     # A profile's firewall errors point at the file position.
     bad = PAIR_PROFILE.replace("dport: 22", "dport: 99999")
     r = hostd.ctl("config", "apply", "-f", write(hostd.tmp, "bad.yaml", bad))
-    assert r.rc == 1 and "bad.yaml:13:41:" in r.err and "firewall.rules[1].dport" in r.err, r
+    assert r.rc == 2 and "bad.yaml:13:41:" in r.err and "firewall.rules[1].dport" in r.err, r
 
 
 def test_hostd_fw_rules_reach_a_dpu_as_one_change_set(hostd):

@@ -171,9 +171,14 @@ def test_hostd_overlay_refuses_bad_profiles_and_commands(hostd):
     """
     hostd.ok("config", "apply", "-f", write(hostd.tmp, "ok.yaml", PROFILE))
     rev = hostd.ok("host", "show")["store"]["revision"]
+    # Not an address at all: no host profile (exit 2, as a syntax error).
+    r = hostd.ctl("config", "apply", "-f",
+                  write(hostd.tmp, "ip.yaml", PROFILE.replace("198.19.1.1", "198.19.1.300")))
+    assert r.rc == 2 and "ip.yaml:6:11:" in r.err and "switches[0].tep.ip" in r.err, r
+    assert "must be an IPv4 address" in r.err, r
     cases = [
-        ("ip.yaml", PROFILE.replace("198.19.1.1", "198.19.1.300"),
-         ["ip.yaml:6:11:", "switches[0].tep.ip", "IPv4 unicast"]),
+        ("mc.yaml", PROFILE.replace("198.19.1.1", "224.0.0.5"),
+         ["mc.yaml:6:11:", "switches[0].tep.ip", "IPv4 unicast"]),
         ("dup.yaml", PROFILE.replace("[198.19.2.1]", "[198.19.2.1, 198.19.2.1]"),
          ["dup.yaml:9:61:", "segments[1].peers[1]", "lists peer 198.19.2.1 twice"]),
         ("own.yaml", PROFILE.replace("[198.19.2.1]", "[198.19.1.1]"),
