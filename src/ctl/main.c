@@ -487,6 +487,27 @@ static int cmd_dpu_show(struct ctl *c, const struct verb *v, int argc, char **ar
 		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
 		show_line("last seen:", buf);
 	}
+	x = json_object_get(json_object_get(res, "heartbeat"), "rtt");
+	if (json_is_object(x)) {
+		json_t *hb = json_object_get(res, "heartbeat");
+
+		snprintf(buf, sizeof(buf), "every %lld ms (timeout %lld ms): %lld answered, %lld missed",
+			 (long long)json_integer_value(json_object_get(hb, "interval_ms")),
+			 (long long)json_integer_value(json_object_get(hb, "timeout_ms")),
+			 (long long)json_integer_value(json_object_get(x, "count")),
+			 (long long)json_integer_value(json_object_get(x, "misses")));
+		show_line("heartbeat:", buf);
+		if (json_is_integer(json_object_get(x, "p50_us"))) {
+			snprintf(buf, sizeof(buf),
+				 "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (last %lld)",
+				 json_integer_value(json_object_get(x, "p50_us")) / 1000.0,
+				 json_integer_value(json_object_get(x, "p90_us")) / 1000.0,
+				 json_integer_value(json_object_get(x, "p99_us")) / 1000.0,
+				 json_integer_value(json_object_get(x, "max_us")) / 1000.0,
+				 (long long)json_integer_value(json_object_get(x, "window")));
+			show_line("round trip:", buf);
+		}
+	}
 	if (json_is_string(json_object_get(res, "error")))
 		show_line("problem:", str(res, "error"));
 	desired = json_object_get(res, "desired");

@@ -18,6 +18,7 @@
 #include "model.h"
 #include "reconcile.h"
 #include "rpc_client.h"
+#include "rtt.h"
 
 #define MAX_LINKS        16
 #define MS               1000000ull
@@ -63,6 +64,7 @@ struct dpu_link {
 	uint64_t synced_revision;
 	bool dirty;                   /* reconcile at the next turn */
 	const char *config;           /* in-sync, syncing, error, refused, unmanaged, unknown */
+	struct dse_rtt heartbeats;    /* round trips and misses of its heartbeats */
 	unsigned sync_done;           /* syncing: calls run since the sync began */
 	unsigned sync_left;           /* syncing: calls of the plan still to run */
 	char config_error[512];
@@ -431,12 +433,15 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 static void link_heartbeat(struct dpu_mgr *m, struct dpu_link *l)
 {
 	int64_t gen = l->generation, boot = l->boot_id;
+	uint64_t t0 = dse_clock_ns();
 	char err[512];
 
 	if (read_generation(m, l, err, sizeof(err)) < 0) {
+		dse_rtt_miss(&l->heartbeats);
 		link_fail(l, LINK_UNREACHABLE, err);
 		return;
 	}
+	dse_rtt_add(&l->heartbeats, dse_clock_ns() - t0);
 	if (l->boot_id != boot) {
 		DSE_LOG_NOTICE("dpu", "DPU %s restarted: reconciling", l->name);
 		l->dirty = true;
@@ -598,8 +603,8 @@ int dpu_mgr_run(struct dpu_mgr *m)
 
 /* ---- reporting ---- */
 
-static json_t *entry_json(struct dpu_link *l, json_t *rec, json_t *doc, json_t *inv,
-			  const char *name)
+static json_t *entry_json(const struct dpu_mgr *m, struct dpu_link *l, json_t *rec, json_t *doc,
+			  json_t *inv, const char *name)
 {
 	static const char *const fields[] = {"vendor", "model", "hw_version", "fw_version",
 					     "serial", "pci", NULL};
@@ -621,6 +626,11 @@ static json_t *entry_json(struct dpu_link *l, json_t *rec, json_t *doc, json_t *
 				? json_pack("{s:i, s:i}", "calls_done", (int)l->sync_done,
 					    "calls_left", (int)l->sync_left)
 				: json_null());
+	json_object_set_new(o, "heartbeat",
+			    l ? json_pack("{s:i, s:i, s:o}", "interval_ms",
+					  (int)(HEARTBEAT_EVERY / MS), "timeout_ms",
+					  m->conf.heartbeat_timeout_ms, "rtt", dse_rtt_json(&l->heartbeats))
+			      : json_null());
 	json_object_set_new(o, "synced_revision",
 			    l && l->state == LINK_CONNECTED && l->synced && !l->dirty
 				? json_integer((json_int_t)l->synced_revision)
@@ -677,18 +687,18 @@ static json_t *collect(struct dpu_mgr *m, json_t *doc, json_t *inv)
 	for (unsigned j = 0; j < m->n_links; j++) {
 		struct dpu_link *l = &m->links[j];
 
-		json_array_append_new(list, entry_json(l, l->name[0] ? find_record(inv, l->name)
+		json_array_append_new(list, entry_json(m, l, l->name[0] ? find_record(inv, l->name)
 								     : NULL,
 						       doc, inv, l->name));
 	}
 	json_array_foreach(inv, i, rec)
 		if (model_find(list, str(rec, "name")) == NULL)
-			json_array_append_new(list, entry_json(NULL, rec, doc, inv,
+			json_array_append_new(list, entry_json(m, NULL, rec, doc, inv,
 							       str(rec, "name")));
 	json_array_foreach(json_object_get(doc, "switches"), i, sw)
 		json_array_foreach(json_object_get(sw, "dpus"), k, d)
 			if (model_find(list, json_string_value(d)) == NULL)
-				json_array_append_new(list, entry_json(NULL, NULL, doc, inv,
+				json_array_append_new(list, entry_json(m, NULL, NULL, doc, inv,
 								       json_string_value(d)));
 	n = json_array_size(list);
 	v = calloc(n ? n : 1, sizeof(*v));

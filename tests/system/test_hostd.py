@@ -1212,7 +1212,8 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     segments, the uplink as a trunk of both, the VM port on rep-vm1 and its
     static FDB entry (config in-sync), and no TEP (the switch has none); after the
     restart the host reconnects and changes nothing (the DPU's boot id and
-    generation are those it recorded); a segment added on the DPU by someone
+    generation are those it recorded) and dpu show gives the round trips of
+    its heartbeats (none missed); a segment added on the DPU by someone
     else is removed, and a port removed is put back; 'port set' moves the
     port to another segment and 'switch set' adds an uplink, each one change,
     and the DPU gets both (the FDB entry moves with the port).
@@ -1262,6 +1263,12 @@ def test_hostd_reconciles_a_dpu_over_mutual_tls(hostd):
     wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "connected" and d["config"] == "in-sync")
     time.sleep(2.5)  # a heartbeat and a reconcile turn would have run by now
     assert len(d1.mutations()) == before, d1.mutations()[before:]
+    # Its heartbeats are timed: answered, none missed, round trips well under the timeout.
+    hb = hostd.ok("dpu", "show", "h1-d1")["heartbeat"]
+    assert hb["interval_ms"] == 2000 and hb["rtt"]["count"] >= 1 and hb["rtt"]["misses"] == 0, hb
+    assert 0 < hb["rtt"]["p50_us"] <= hb["rtt"]["max_us"] < hb["timeout_ms"] * 1000, hb
+    shown = hostd.ctl("dpu", "show", "h1-d1", json_out=False).text
+    assert "heartbeat:" in shown and "round trip:" in shown and "p99" in shown, shown
 
     # Changes behind the host's back are undone (the DPU's generation moved).
     d1.call("segment.add", {"name": "stray", "vlan": 999})
@@ -1342,6 +1349,7 @@ def test_hostd_long_sync_shows_progress_and_apply_waits(hostd):
                   "--prune", "--wait", "--timeout", "2")
     assert r.rc == 1 and "h1-d1" in r.err and "0 of 1 DPUs" in r.err, r
     assert 2 <= time.monotonic() - t0 < 10
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "unreachable")
 
 
 def test_hostd_replaced_dpu_is_refused_until_forgotten(hostd):
