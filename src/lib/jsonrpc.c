@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "tls.h"
 
@@ -107,11 +108,7 @@ struct rpc_client {
 	size_t in_cap;
 	size_t scan_off;
 	int64_t line_start_ms; /* when the unfinished line in 'in' began; 0: none */
-	/* Output: out[out_off, out_len) is still to be sent. */
-	char *out;
-	size_t out_off;
-	size_t out_len;
-	size_t out_cap;
+	struct dse_buf out; /* the answers still to be sent */
 	/* The batch being answered, entry 'batch_next' next; NULL: none. */
 	json_t *batch;
 	size_t batch_next;
@@ -914,11 +911,11 @@ static void client_close(struct dse_rpc_server *srv, struct rpc_client *c)
 	close(c->fd);
 	c->fd = -1;
 	note_free(srv, c->in_cap);
-	note_free(srv, c->out_cap);
+	note_free(srv, c->out.cap);
 	free(c->in);
-	free(c->out);
-	c->in = c->out = NULL;
-	c->in_cap = c->out_cap = 0;
+	c->in = NULL;
+	c->in_cap = 0;
+	dse_buf_release(&c->out);
 	json_decref(c->batch);
 	c->batch = NULL;
 	srv->in_pool[c->pool]--;
@@ -958,7 +955,7 @@ static void client_drop(struct dse_rpc_server *srv, struct rpc_client *c, const 
 /* Answer bytes queued for 'c' and not sent yet. */
 static size_t out_pending(const struct rpc_client *c)
 {
-	return c->out_len - c->out_off;
+	return dse_buf_used(&c->out);
 }
 
 /*
@@ -1042,67 +1039,10 @@ static ssize_t conn_write(struct rpc_client *c, const void *buf, size_t len)
 	return n;
 }
 
-/* Makes room for 'more' bytes at the end of the output of 'c'.  Returns 0 or -ENOBUFS / -ENOMEM. */
-static int out_reserve(struct rpc_client *c, size_t more)
-{
-	size_t need, cap;
-	char *p;
-
-	if (c->out_len + more <= c->out_cap)
-		return 0;
-	if (c->out_off > 0) {
-		memmove(c->out, c->out + c->out_off, out_pending(c));
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-		if (c->out_len + more <= c->out_cap)
-			return 0;
-	}
-	need = c->out_len + more;
-	if (need > MAX_OUT)
-		return -ENOBUFS;
-	cap = c->out_cap ? c->out_cap : 4096;
-	while (cap < need)
-		cap *= 2;
-	if (cap > MAX_OUT)
-		cap = MAX_OUT;
-	p = realloc(c->out, cap);
-	if (p == NULL)
-		return -ENOMEM;
-	c->out = p;
-	c->out_cap = cap;
-	return 0;
-}
-
 /* Appends 'len' bytes of 'buf' to the output of 'c'.  Returns 0 or a negative errno. */
 static int out_append(struct rpc_client *c, const char *buf, size_t len)
 {
-	int r = out_reserve(c, len);
-
-	if (r < 0)
-		return r;
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-	return 0;
-}
-
-/* Where json_dump_callback() writes: a client's output. */
-struct dump_ctx {
-	struct rpc_client *c;
-	size_t bytes; /* written so far */
-	int err;      /* the first error */
-};
-
-static int dump_to_client(const char *buf, size_t size, void *data)
-{
-	struct dump_ctx *d = data;
-	int r = out_append(d->c, buf, size);
-
-	if (r < 0) {
-		d->err = r;
-		return -1;
-	}
-	d->bytes += size;
-	return 0;
+	return dse_buf_append(&c->out, buf, len, MAX_OUT);
 }
 
 /*
@@ -1111,11 +1051,7 @@ static int dump_to_client(const char *buf, size_t size, void *data)
  */
 static long out_json(struct rpc_client *c, const json_t *v)
 {
-	struct dump_ctx d = {.c = c};
-
-	if (json_dump_callback(v, dump_to_client, &d, JSON_COMPACT) < 0)
-		return d.err ? d.err : -ENOMEM;
-	return (long)d.bytes;
+	return dse_buf_append_json(&c->out, v, SIZE_MAX, MAX_OUT);
 }
 
 /* Queues the answer 'resp' (owned; NULL: none) as a line.  Returns 0 or a negative errno. */
@@ -1138,21 +1074,19 @@ static int client_queue(struct dse_rpc_server *srv, struct rpc_client *c, json_t
 static int client_write(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
 {
 	while (out_pending(c) > 0) {
-		ssize_t n = conn_write(c, c->out + c->out_off, out_pending(c));
+		ssize_t n = conn_write(c, c->out.data + c->out.off, out_pending(c));
 
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
 			return (int)n;
-		c->out_off += (size_t)n;
+		c->out.off += (size_t)n;
 		c->progress_ms = now;
 	}
-	c->out_off = c->out_len = 0;
-	if (c->out_cap > BUF_KEEP) {
-		note_free(srv, c->out_cap);
-		free(c->out);
-		c->out = NULL;
-		c->out_cap = 0;
+	c->out.off = c->out.len = 0;
+	if (c->out.cap > BUF_KEEP) {
+		note_free(srv, c->out.cap);
+		dse_buf_release(&c->out);
 	}
 	return 0;
 }
@@ -1162,7 +1096,7 @@ static void client_last_words(struct dse_rpc_server *srv, struct rpc_client *c, 
 			      const char *msg)
 {
 	if (client_queue(srv, c, make_error(NULL, code, msg)) == 0)
-		conn_write(c, c->out + c->out_off, out_pending(c));
+		conn_write(c, c->out.data + c->out.off, out_pending(c));
 }
 
 /* Answers a line over the limit with an error and asks for the client to be closed. */
@@ -1495,7 +1429,7 @@ int dse_rpc_notify(struct dse_rpc_server *srv, uint64_t conn, const char *method
 	r = client_queue(srv, c, note);
 	if (r < 0) {
 		/* Never leave half a line: the client could not parse what follows. */
-		c->out_len = c->out_off + before;
+		c->out.len = c->out.off + before;
 		return r == -ENOBUFS ? -ENOMEM : r;
 	}
 	return 0;
