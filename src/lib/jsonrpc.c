@@ -154,7 +154,11 @@ struct dse_rpc_server {
 	unsigned cap_clients;
 	unsigned in_pool[POOL_COUNT]; /* open clients of each pool */
 	struct pollfd *pfd;           /* the poll set, sized for the clients and listeners */
+	uint64_t *pfd_id;             /* the connection of each entry (0: a listener) */
 	unsigned cap_pfd;
+	unsigned n_pfd;               /* entries of 'pfd' this turn (poll_prepare()) */
+	int pfd_unix;                 /* the index of each listener in 'pfd', or -1 */
+	int pfd_tls;
 	unsigned rr; /* rotates the client each turn starts with */
 	/* The TLS listener (dse_rpc_listen_tls()). */
 	int tls_fd;
@@ -1908,32 +1912,50 @@ static void heap_trim(struct dse_rpc_server *srv, int64_t now)
 	srv->last_trim_ms = now;
 }
 
-int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
+/* Makes room for 'cap' entries in the poll set.  Returns 0 or -ENOMEM. */
+static int pfd_grow(struct dse_rpc_server *srv, unsigned cap)
 {
-	int unix_idx = -1, tls_idx = -1, r;
+	struct pollfd *p = realloc(srv->pfd, cap * sizeof(*p));
+	uint64_t *id;
+
+	if (p == NULL)
+		return -ENOMEM;
+	srv->pfd = p;
+	id = realloc(srv->pfd_id, cap * sizeof(*id));
+	if (id == NULL)
+		return -ENOMEM;
+	srv->pfd_id = id;
+	srv->cap_pfd = cap;
+	return 0;
+}
+
+/*
+ * The first half of a turn: closes the clients past their deadlines and
+ * builds the poll set in srv->pfd.  Sets '*ret_wait' to how long the turn
+ * may wait, at most 'timeout_ms' (less when a deadline comes sooner, 0
+ * when a client has work left).  Returns 0 or -ENOMEM.
+ */
+static int poll_prepare(struct dse_rpc_server *srv, int timeout_ms, int *ret_wait)
+{
 	int64_t now = mono_ms(), next = -1;
-	unsigned n = 0, nc, start;
 	bool work = false;
+	unsigned n = 0;
 
 	for (unsigned i = 0; i < srv->n_clients; i++)
 		client_expire(srv, srv->clients[i], now);
 	clients_compact(srv);
-	if (srv->cap_pfd < srv->n_clients + 2) {
-		unsigned cap = srv->n_clients + 2 + 32;
-		struct pollfd *p = realloc(srv->pfd, cap * sizeof(*p));
-
-		if (p == NULL)
-			return -ENOMEM;
-		srv->pfd = p;
-		srv->cap_pfd = cap;
-	}
+	if (srv->cap_pfd < srv->n_clients + 2 && pfd_grow(srv, srv->n_clients + 2 + 32) < 0)
+		return -ENOMEM;
 	/* The listeners are always polled: a full pool makes room or refuses, never stalls. */
+	srv->pfd_unix = srv->pfd_tls = -1;
 	if (srv->listen_fd >= 0) {
-		unix_idx = (int)n;
+		srv->pfd_unix = (int)n;
+		srv->pfd_id[n] = 0;
 		srv->pfd[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
 	}
 	if (srv->tls_fd >= 0) {
-		tls_idx = (int)n;
+		srv->pfd_tls = (int)n;
+		srv->pfd_id[n] = 0;
 		srv->pfd[n++] = (struct pollfd){.fd = srv->tls_fd, .events = POLLIN};
 	}
 	for (unsigned i = 0; i < srv->n_clients; i++) {
@@ -1945,8 +1967,10 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (d >= 0 && (next < 0 || d < next))
 			next = d;
 		c->pfd = (int)n;
+		srv->pfd_id[n] = c->conn_id;
 		srv->pfd[n++] = (struct pollfd){.fd = c->fd, .events = client_events(srv, c)};
 	}
+	srv->n_pfd = n;
 	if (srv->trim_bytes >= TRIM_MIN &&
 	    (next < 0 || srv->last_trim_ms + TRIM_EVERY_MS < next))
 		next = srv->last_trim_ms + TRIM_EVERY_MS;
@@ -1960,13 +1984,20 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (timeout_ms < 0 || left < timeout_ms)
 			timeout_ms = (int)left;
 	}
-	r = poll(srv->pfd, n, timeout_ms);
-	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
-	now = mono_ms();
+	*ret_wait = timeout_ms;
+	return 0;
+}
+
+/*
+ * The second half of a turn, once poll() filled the revents of srv->pfd:
+ * serves the clients round-robin and accepts new ones.
+ */
+static void poll_serve(struct dse_rpc_server *srv)
+{
+	int64_t now = mono_ms();
+	unsigned nc = srv->n_clients, start;
 
 	/* Round-robin: each turn starts with the next client. */
-	nc = srv->n_clients;
 	start = nc ? srv->rr++ % nc : 0;
 	for (unsigned k = 0; k < nc; k++) {
 		struct rpc_client *c = srv->clients[(start + k) % nc];
@@ -1975,12 +2006,37 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (!c->closed && (revents || has_work(srv, c)))
 			client_serve(srv, c, revents, now);
 	}
-	if (unix_idx >= 0 && (srv->pfd[unix_idx].revents & POLLIN))
+	if (srv->pfd_unix >= 0 && (srv->pfd[srv->pfd_unix].revents & POLLIN))
 		unix_accept(srv, now);
-	if (tls_idx >= 0 && (srv->pfd[tls_idx].revents & POLLIN))
+	if (srv->pfd_tls >= 0 && (srv->pfd[srv->pfd_tls].revents & POLLIN))
 		tls_accept(srv, now);
 	clients_compact(srv);
 	heap_trim(srv, now);
+}
+
+int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
+{
+	int wait, r = poll_prepare(srv, timeout_ms, &wait);
+
+	if (r < 0)
+		return r;
+	r = poll(srv->pfd, srv->n_pfd, wait);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	poll_serve(srv);
+	return 0;
+}
+
+int dse_rpc_poll_prepare(struct dse_rpc_server *srv, const struct pollfd **ret_fds,
+			 const uint64_t **ret_ids, unsigned *ret_n, int *ret_timeout_ms)
+{
+	int r = poll_prepare(srv, -1, ret_timeout_ms);
+
+	if (r < 0)
+		return r;
+	*ret_fds = srv->pfd;
+	*ret_ids = srv->pfd_id;
+	*ret_n = srv->n_pfd;
 	return 0;
 }
 
@@ -1993,6 +2049,7 @@ void dse_rpc_server_free(struct dse_rpc_server *srv)
 	clients_compact(srv);
 	free(srv->clients);
 	free(srv->pfd);
+	free(srv->pfd_id);
 	free(srv->api_of);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
