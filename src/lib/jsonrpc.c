@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "tls.h"
 
@@ -107,11 +108,7 @@ struct rpc_client {
 	size_t in_cap;
 	size_t scan_off;
 	int64_t line_start_ms; /* when the unfinished line in 'in' began; 0: none */
-	/* Output: out[out_off, out_len) is still to be sent. */
-	char *out;
-	size_t out_off;
-	size_t out_len;
-	size_t out_cap;
+	struct dse_buf out; /* the answers still to be sent */
 	/* The batch being answered, entry 'batch_next' next; NULL: none. */
 	json_t *batch;
 	size_t batch_next;
@@ -157,7 +154,11 @@ struct dse_rpc_server {
 	unsigned cap_clients;
 	unsigned in_pool[POOL_COUNT]; /* open clients of each pool */
 	struct pollfd *pfd;           /* the poll set, sized for the clients and listeners */
+	uint64_t *pfd_id;             /* the connection of each entry (0: a listener) */
 	unsigned cap_pfd;
+	unsigned n_pfd;               /* entries of 'pfd' this turn (poll_prepare()) */
+	int pfd_unix;                 /* the index of each listener in 'pfd', or -1 */
+	int pfd_tls;
 	unsigned rr; /* rotates the client each turn starts with */
 	/* The TLS listener (dse_rpc_listen_tls()). */
 	int tls_fd;
@@ -914,11 +915,11 @@ static void client_close(struct dse_rpc_server *srv, struct rpc_client *c)
 	close(c->fd);
 	c->fd = -1;
 	note_free(srv, c->in_cap);
-	note_free(srv, c->out_cap);
+	note_free(srv, c->out.cap);
 	free(c->in);
-	free(c->out);
-	c->in = c->out = NULL;
-	c->in_cap = c->out_cap = 0;
+	c->in = NULL;
+	c->in_cap = 0;
+	dse_buf_release(&c->out);
 	json_decref(c->batch);
 	c->batch = NULL;
 	srv->in_pool[c->pool]--;
@@ -958,7 +959,7 @@ static void client_drop(struct dse_rpc_server *srv, struct rpc_client *c, const 
 /* Answer bytes queued for 'c' and not sent yet. */
 static size_t out_pending(const struct rpc_client *c)
 {
-	return c->out_len - c->out_off;
+	return dse_buf_used(&c->out);
 }
 
 /*
@@ -1042,67 +1043,10 @@ static ssize_t conn_write(struct rpc_client *c, const void *buf, size_t len)
 	return n;
 }
 
-/* Makes room for 'more' bytes at the end of the output of 'c'.  Returns 0 or -ENOBUFS / -ENOMEM. */
-static int out_reserve(struct rpc_client *c, size_t more)
-{
-	size_t need, cap;
-	char *p;
-
-	if (c->out_len + more <= c->out_cap)
-		return 0;
-	if (c->out_off > 0) {
-		memmove(c->out, c->out + c->out_off, out_pending(c));
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-		if (c->out_len + more <= c->out_cap)
-			return 0;
-	}
-	need = c->out_len + more;
-	if (need > MAX_OUT)
-		return -ENOBUFS;
-	cap = c->out_cap ? c->out_cap : 4096;
-	while (cap < need)
-		cap *= 2;
-	if (cap > MAX_OUT)
-		cap = MAX_OUT;
-	p = realloc(c->out, cap);
-	if (p == NULL)
-		return -ENOMEM;
-	c->out = p;
-	c->out_cap = cap;
-	return 0;
-}
-
 /* Appends 'len' bytes of 'buf' to the output of 'c'.  Returns 0 or a negative errno. */
 static int out_append(struct rpc_client *c, const char *buf, size_t len)
 {
-	int r = out_reserve(c, len);
-
-	if (r < 0)
-		return r;
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-	return 0;
-}
-
-/* Where json_dump_callback() writes: a client's output. */
-struct dump_ctx {
-	struct rpc_client *c;
-	size_t bytes; /* written so far */
-	int err;      /* the first error */
-};
-
-static int dump_to_client(const char *buf, size_t size, void *data)
-{
-	struct dump_ctx *d = data;
-	int r = out_append(d->c, buf, size);
-
-	if (r < 0) {
-		d->err = r;
-		return -1;
-	}
-	d->bytes += size;
-	return 0;
+	return dse_buf_append(&c->out, buf, len, MAX_OUT);
 }
 
 /*
@@ -1111,11 +1055,7 @@ static int dump_to_client(const char *buf, size_t size, void *data)
  */
 static long out_json(struct rpc_client *c, const json_t *v)
 {
-	struct dump_ctx d = {.c = c};
-
-	if (json_dump_callback(v, dump_to_client, &d, JSON_COMPACT) < 0)
-		return d.err ? d.err : -ENOMEM;
-	return (long)d.bytes;
+	return dse_buf_append_json(&c->out, v, SIZE_MAX, MAX_OUT);
 }
 
 /* Queues the answer 'resp' (owned; NULL: none) as a line.  Returns 0 or a negative errno. */
@@ -1138,21 +1078,19 @@ static int client_queue(struct dse_rpc_server *srv, struct rpc_client *c, json_t
 static int client_write(struct dse_rpc_server *srv, struct rpc_client *c, int64_t now)
 {
 	while (out_pending(c) > 0) {
-		ssize_t n = conn_write(c, c->out + c->out_off, out_pending(c));
+		ssize_t n = conn_write(c, c->out.data + c->out.off, out_pending(c));
 
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
 			return (int)n;
-		c->out_off += (size_t)n;
+		c->out.off += (size_t)n;
 		c->progress_ms = now;
 	}
-	c->out_off = c->out_len = 0;
-	if (c->out_cap > BUF_KEEP) {
-		note_free(srv, c->out_cap);
-		free(c->out);
-		c->out = NULL;
-		c->out_cap = 0;
+	c->out.off = c->out.len = 0;
+	if (c->out.cap > BUF_KEEP) {
+		note_free(srv, c->out.cap);
+		dse_buf_release(&c->out);
 	}
 	return 0;
 }
@@ -1162,7 +1100,7 @@ static void client_last_words(struct dse_rpc_server *srv, struct rpc_client *c, 
 			      const char *msg)
 {
 	if (client_queue(srv, c, make_error(NULL, code, msg)) == 0)
-		conn_write(c, c->out + c->out_off, out_pending(c));
+		conn_write(c, c->out.data + c->out.off, out_pending(c));
 }
 
 /* Answers a line over the limit with an error and asks for the client to be closed. */
@@ -1495,7 +1433,7 @@ int dse_rpc_notify(struct dse_rpc_server *srv, uint64_t conn, const char *method
 	r = client_queue(srv, c, note);
 	if (r < 0) {
 		/* Never leave half a line: the client could not parse what follows. */
-		c->out_len = c->out_off + before;
+		c->out.len = c->out.off + before;
 		return r == -ENOBUFS ? -ENOMEM : r;
 	}
 	return 0;
@@ -1974,32 +1912,50 @@ static void heap_trim(struct dse_rpc_server *srv, int64_t now)
 	srv->last_trim_ms = now;
 }
 
-int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
+/* Makes room for 'cap' entries in the poll set.  Returns 0 or -ENOMEM. */
+static int pfd_grow(struct dse_rpc_server *srv, unsigned cap)
 {
-	int unix_idx = -1, tls_idx = -1, r;
+	struct pollfd *p = realloc(srv->pfd, cap * sizeof(*p));
+	uint64_t *id;
+
+	if (p == NULL)
+		return -ENOMEM;
+	srv->pfd = p;
+	id = realloc(srv->pfd_id, cap * sizeof(*id));
+	if (id == NULL)
+		return -ENOMEM;
+	srv->pfd_id = id;
+	srv->cap_pfd = cap;
+	return 0;
+}
+
+/*
+ * The first half of a turn: closes the clients past their deadlines and
+ * builds the poll set in srv->pfd.  Sets '*ret_wait' to how long the turn
+ * may wait, at most 'timeout_ms' (less when a deadline comes sooner, 0
+ * when a client has work left).  Returns 0 or -ENOMEM.
+ */
+static int poll_prepare(struct dse_rpc_server *srv, int timeout_ms, int *ret_wait)
+{
 	int64_t now = mono_ms(), next = -1;
-	unsigned n = 0, nc, start;
 	bool work = false;
+	unsigned n = 0;
 
 	for (unsigned i = 0; i < srv->n_clients; i++)
 		client_expire(srv, srv->clients[i], now);
 	clients_compact(srv);
-	if (srv->cap_pfd < srv->n_clients + 2) {
-		unsigned cap = srv->n_clients + 2 + 32;
-		struct pollfd *p = realloc(srv->pfd, cap * sizeof(*p));
-
-		if (p == NULL)
-			return -ENOMEM;
-		srv->pfd = p;
-		srv->cap_pfd = cap;
-	}
+	if (srv->cap_pfd < srv->n_clients + 2 && pfd_grow(srv, srv->n_clients + 2 + 32) < 0)
+		return -ENOMEM;
 	/* The listeners are always polled: a full pool makes room or refuses, never stalls. */
+	srv->pfd_unix = srv->pfd_tls = -1;
 	if (srv->listen_fd >= 0) {
-		unix_idx = (int)n;
+		srv->pfd_unix = (int)n;
+		srv->pfd_id[n] = 0;
 		srv->pfd[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
 	}
 	if (srv->tls_fd >= 0) {
-		tls_idx = (int)n;
+		srv->pfd_tls = (int)n;
+		srv->pfd_id[n] = 0;
 		srv->pfd[n++] = (struct pollfd){.fd = srv->tls_fd, .events = POLLIN};
 	}
 	for (unsigned i = 0; i < srv->n_clients; i++) {
@@ -2011,8 +1967,10 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (d >= 0 && (next < 0 || d < next))
 			next = d;
 		c->pfd = (int)n;
+		srv->pfd_id[n] = c->conn_id;
 		srv->pfd[n++] = (struct pollfd){.fd = c->fd, .events = client_events(srv, c)};
 	}
+	srv->n_pfd = n;
 	if (srv->trim_bytes >= TRIM_MIN &&
 	    (next < 0 || srv->last_trim_ms + TRIM_EVERY_MS < next))
 		next = srv->last_trim_ms + TRIM_EVERY_MS;
@@ -2026,13 +1984,20 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (timeout_ms < 0 || left < timeout_ms)
 			timeout_ms = (int)left;
 	}
-	r = poll(srv->pfd, n, timeout_ms);
-	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
-	now = mono_ms();
+	*ret_wait = timeout_ms;
+	return 0;
+}
+
+/*
+ * The second half of a turn, once poll() filled the revents of srv->pfd:
+ * serves the clients round-robin and accepts new ones.
+ */
+static void poll_serve(struct dse_rpc_server *srv)
+{
+	int64_t now = mono_ms();
+	unsigned nc = srv->n_clients, start;
 
 	/* Round-robin: each turn starts with the next client. */
-	nc = srv->n_clients;
 	start = nc ? srv->rr++ % nc : 0;
 	for (unsigned k = 0; k < nc; k++) {
 		struct rpc_client *c = srv->clients[(start + k) % nc];
@@ -2041,12 +2006,37 @@ int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
 		if (!c->closed && (revents || has_work(srv, c)))
 			client_serve(srv, c, revents, now);
 	}
-	if (unix_idx >= 0 && (srv->pfd[unix_idx].revents & POLLIN))
+	if (srv->pfd_unix >= 0 && (srv->pfd[srv->pfd_unix].revents & POLLIN))
 		unix_accept(srv, now);
-	if (tls_idx >= 0 && (srv->pfd[tls_idx].revents & POLLIN))
+	if (srv->pfd_tls >= 0 && (srv->pfd[srv->pfd_tls].revents & POLLIN))
 		tls_accept(srv, now);
 	clients_compact(srv);
 	heap_trim(srv, now);
+}
+
+int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms)
+{
+	int wait, r = poll_prepare(srv, timeout_ms, &wait);
+
+	if (r < 0)
+		return r;
+	r = poll(srv->pfd, srv->n_pfd, wait);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	poll_serve(srv);
+	return 0;
+}
+
+int dse_rpc_poll_prepare(struct dse_rpc_server *srv, const struct pollfd **ret_fds,
+			 const uint64_t **ret_ids, unsigned *ret_n, int *ret_timeout_ms)
+{
+	int r = poll_prepare(srv, -1, ret_timeout_ms);
+
+	if (r < 0)
+		return r;
+	*ret_fds = srv->pfd;
+	*ret_ids = srv->pfd_id;
+	*ret_n = srv->n_pfd;
 	return 0;
 }
 
@@ -2059,6 +2049,7 @@ void dse_rpc_server_free(struct dse_rpc_server *srv)
 	clients_compact(srv);
 	free(srv->clients);
 	free(srv->pfd);
+	free(srv->pfd_id);
 	free(srv->api_of);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);

@@ -270,6 +270,46 @@ json_t *dse_rpc_server_stats_json(const struct dse_rpc_server *srv);
  */
 int dse_rpc_poll(struct dse_rpc_server *srv, int timeout_ms);
 
+struct pollfd;
+
+/*
+ * The first half of dse_rpc_poll(), for a caller that waits in a loop of
+ * its own: closes the clients past their deadlines, then sets '*ret_fds'
+ * to the '*ret_n' fds and events dse_rpc_poll() would wait for, '*ret_ids'
+ * to the connection of each (struct dse_rpc_call's conn; 0 for a
+ * listener: an fd number that comes back with another id is another
+ * socket) and '*ret_timeout_ms' to how long it would wait at most (-1: no
+ * deadline, 0: it has work now).  The arrays are the server's, valid
+ * until the next call into it.  Once an fd is ready or the time has
+ * passed, dse_rpc_poll(srv, 0) serves them.  Returns 0 or -ENOMEM.
+ */
+int dse_rpc_poll_prepare(struct dse_rpc_server *srv, const struct pollfd **ret_fds,
+			 const uint64_t **ret_ids, unsigned *ret_n, int *ret_timeout_ms);
+
+struct dse_loop;
+struct dse_rpc_server_loop;
+
+/*
+ * Serves 'srv' from the event loop 'loop' (evloop.h) instead of calls to
+ * dse_rpc_poll(): before each wait of the loop, a prepare hook mirrors
+ * the server's poll set into one epoll fd that the loop watches and
+ * limits the wait to the server's next deadline; when that fd is ready or
+ * the deadline has passed, one turn of the server runs (dse_rpc_poll(srv,
+ * 0)), with every limit of struct dse_rpc_limits as before.  Answers and
+ * notifications queued between turns (dse_rpc_notify() from a timer of
+ * the loop) go out on the next turn.  Returns 0 and sets '*ret', or
+ * -ENOMEM, -EMFILE...
+ */
+int dse_rpc_server_loop_attach(struct dse_rpc_server *srv, struct dse_loop *loop,
+			       struct dse_rpc_server_loop **ret);
+
+/*
+ * Stops serving from the loop and frees 'sl'; call it before freeing the
+ * server or the loop, and not from inside a method of that server (the
+ * turn that runs it is on the stack).  NULL is fine.
+ */
+void dse_rpc_server_loop_detach(struct dse_rpc_server_loop *sl);
+
 /*
  * Answers one parsed request (object or batch array) under the limits
  * max_batch and max_reply.  Returns the response (new reference), or NULL

@@ -45,23 +45,11 @@
 #include "certs.h"
 #include "jsonrpc.h"
 #include "rpc_client.h"
+#include "test_pki.h"
 #include "tls.h"
 
 /* The certificates every test uses, made once by the group setup. */
-struct pki {
-	char dir[64];
-	char ca[128];         /* host CA directory */
-	char ca2[128];        /* foreign CA directory */
-	char srv[128];        /* "h1-d1" from the host CA */
-	char sib[128];        /* "h1-d2" from the host CA: the sibling DPU */
-	char cli[128];        /* the host's control identity from the host CA */
-	char rogue_cli[128];  /* a host control identity from the foreign CA */
-	char rogue_srv[128];  /* "h1-d1" from the foreign CA */
-	struct dse_tls_paths srv_paths, sib_paths, cli_paths, rogue_cli_paths, rogue_srv_paths;
-	struct dse_tls_conf srv_conf, sib_conf, cli_conf, rogue_cli_conf, rogue_srv_conf;
-};
-
-static struct pki pki;
+static struct test_pki pki;
 
 /* What a TLS test starts with; torn down whatever the test left. */
 struct fixture {
@@ -560,34 +548,8 @@ static void capture_end(int saved, const char *path, char *buf, size_t len)
 
 static int group_setup(void **state)
 {
-	char err[512];
-
 	(void)state;
-	snprintf(pki.dir, sizeof(pki.dir), "/tmp/test-tls-XXXXXX");
-	if (mkdtemp(pki.dir) == NULL)
-		return -1;
-	snprintf(pki.ca, sizeof(pki.ca), "%s/ca", pki.dir);
-	snprintf(pki.ca2, sizeof(pki.ca2), "%s/ca2", pki.dir);
-	snprintf(pki.srv, sizeof(pki.srv), "%s/srv", pki.dir);
-	snprintf(pki.sib, sizeof(pki.sib), "%s/sib", pki.dir);
-	snprintf(pki.cli, sizeof(pki.cli), "%s/cli", pki.dir);
-	snprintf(pki.rogue_cli, sizeof(pki.rogue_cli), "%s/rogue-cli", pki.dir);
-	snprintf(pki.rogue_srv, sizeof(pki.rogue_srv), "%s/rogue-srv", pki.dir);
-	if (dse_cert_issue(pki.ca, "h1-d1", pki.srv, err, sizeof(err)) < 0 ||
-	    dse_cert_issue(pki.ca, "h1-d2", pki.sib, err, sizeof(err)) < 0 ||
-	    dse_cert_issue_host(pki.ca, pki.cli, err, sizeof(err)) < 0 ||
-	    dse_cert_issue_host(pki.ca2, pki.rogue_cli, err, sizeof(err)) < 0 ||
-	    dse_cert_issue(pki.ca2, "h1-d1", pki.rogue_srv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "group setup: %s\n", err);
-		return -1;
-	}
-	if (dse_tls_conf_dir(pki.srv, &pki.srv_paths, &pki.srv_conf) < 0 ||
-	    dse_tls_conf_dir(pki.sib, &pki.sib_paths, &pki.sib_conf) < 0 ||
-	    dse_tls_conf_dir(pki.cli, &pki.cli_paths, &pki.cli_conf) < 0 ||
-	    dse_tls_conf_dir(pki.rogue_cli, &pki.rogue_cli_paths, &pki.rogue_cli_conf) < 0 ||
-	    dse_tls_conf_dir(pki.rogue_srv, &pki.rogue_srv_paths, &pki.rogue_srv_conf) < 0)
-		return -1;
-	return 0;
+	return test_pki_make(&pki, "test-tls");
 }
 
 static int group_teardown(void **state)
