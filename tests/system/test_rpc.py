@@ -211,7 +211,12 @@ def test_clients_beyond_the_limit_take_the_slots_of_idle_ones(dpud):
             rc = wait_for(lambda: c.connect_ex(str(dpud.sock)),
                           lambda r: r in (0, errno.EISCONN), timeout=10)
             assert rc in (0, errno.EISCONN), os.strerror(rc)
-        conns[5].sendall(b'{"jsonrpc": "2.0", "id": 1, "meth')
+        try:
+            conns[5].sendall(b'{"jsonrpc": "2.0", "id": 1, "meth')
+        except (BrokenPipeError, ConnectionResetError):
+            # The sixth is among the six longest idle: once all 70 are accepted it
+            # may already have made room for a later one, as the daemon should.
+            pass
         last = conns[-1]
         last.sendall(json.dumps(req("dp.show", id=70)).encode() + b"\n")
         for c in conns[:10]:
