@@ -22,8 +22,14 @@
 
 #include "evloop.h"
 
-/* How late a timer may fire on a busy machine under the sanitizers. */
-#define SLACK_MS 20
+/*
+ * How late a timer may fire on a busy machine under the sanitizers: 20 ms
+ * was exceeded with two other processes on the two cores.  The bound is
+ * there to catch a timer left waiting for the next event (a turn may wait
+ * a second), not to measure the scheduler; early firing and order are
+ * checked exactly.
+ */
+#define SLACK_MS 200
 
 static uint64_t now_ms(void)
 {
