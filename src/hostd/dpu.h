@@ -20,9 +20,9 @@
  * and, for a DPU the store knows (or a switch names) that no link has now:
  *   missing
  *
- * Everything runs in the daemon's one thread, between two polls of the API
- * socket, with short timeouts, so a slow DPU delays the API by at most about
- * a second.  A DPU keeps forwarding with its last config while the host is
+ * Everything runs in the daemon's one thread, from its event loop between
+ * two turns of the API server, with short timeouts, so a slow DPU delays
+ * the API by at most about a second.  A DPU keeps forwarding with its last config while the host is
  * away; on reconnect the host compares the DPU's config generation and the
  * store revision with what it last pushed, and reconciles if either moved.
  */

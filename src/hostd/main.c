@@ -2,8 +2,11 @@
 /*
  * dse-hostd: the host daemon.  Keeps the desired state in SQLite, discovers
  * and checks the host's DPUs, keeps each one configured over mutual TLS,
- * and serves dsectl on a Unix socket.  One thread: the API socket is polled
- * with a short timeout between two rounds of DPU work.
+ * and serves dsectl on a Unix socket.  One thread and one event loop
+ * (evloop.h): the API server is attached to it (jsonrpc_loop.c) and the
+ * DPU work runs from a prepare hook when it is due or the store changed.
+ * The calls to the DPUs are still the blocking client's, with short
+ * timeouts (docs/host-side.md says what moves onto the loop next).
  *
  * 'dse-hostd cert issue' issues a DPU certificate from the host CA (the
  * lab's "install").
@@ -24,6 +27,7 @@
 #include "clock.h"
 #include "dpu.h"
 #include "dse_api.h"
+#include "evloop.h"
 #include "hostd.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -38,6 +42,36 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	quit = 1;
+}
+
+/* When the DPU work runs: its own next deadline, or at once after a change of the store. */
+struct dpu_work {
+	struct dpu_mgr *dpus;
+	struct store *store;
+	uint64_t due_ns;
+	uint64_t revision; /* the store revision it last ran for */
+};
+
+/*
+ * The loop's prepare hook: runs the DPU work (dpu_mgr_run()) when it is
+ * due or the store changed, and returns how long the loop may wait.  Not
+ * before every turn: a client just accepted has usually sent its request
+ * already, and is served before the next round of DPU work.
+ */
+static int dpu_work_prepare(struct dse_loop *loop, void *arg)
+{
+	struct dpu_work *w = arg;
+	uint64_t now = dse_loop_now_ns();
+
+	(void)loop;
+	if (now >= w->due_ns || store_revision(w->store) != w->revision) {
+		int ms = dpu_mgr_run(w->dpus);
+
+		w->revision = store_revision(w->store);
+		now = dse_loop_now_ns();
+		w->due_ns = now + (uint64_t)ms * 1000000ull;
+	}
+	return (int)((w->due_ns - now) / 1000000ull);
 }
 
 static void usage(FILE *f)
@@ -237,6 +271,9 @@ int main(int argc, char **argv)
 	struct dse_tls_paths paths;
 	struct dse_tls_conf tls;
 	struct dse_rpc_server *srv = NULL;
+	struct dse_rpc_server_loop *attached = NULL;
+	struct dse_loop *loop = NULL;
+	struct dpu_work work = {0};
 	char tls_dir[PATH_MAX], err[1024];
 	const char *delay;
 	enum dse_log_level level;
@@ -362,25 +399,26 @@ int main(int argc, char **argv)
 	DSE_LOG_NOTICE("hostd", "dse-hostd %s serving %s, store %s (revision %llu)", DSE_VERSION,
 		       h.socket_path, h.db_path, (unsigned long long)store_revision(h.store));
 
+	work = (struct dpu_work){.dpus = h.dpus, .store = h.store};
+	loop = dse_loop_new();
+	if (loop == NULL || dse_rpc_server_loop_attach(srv, loop, &attached) < 0 ||
+	    dse_loop_prepare_add(loop, dpu_work_prepare, &work) < 0) {
+		DSE_LOG_ERR("hostd", "cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
 	while (!quit) {
-		int wait_ms = dpu_mgr_run(h.dpus);
-
-		r = dse_rpc_poll(srv, wait_ms);
-		/*
-		 * A client accepted by that poll has usually sent its request by
-		 * now: serve it before the next round of DPU work, not after it.
-		 */
-		if (r == 0)
-			r = dse_rpc_poll(srv, 0);
-		if (r < 0) {
-			DSE_LOG_ERR("hostd", "poll: %s", strerror(-r));
+		r = dse_loop_run_once(loop, 1000);
+		if (r < 0 && r != -EINTR) {
+			DSE_LOG_ERR("hostd", "event loop: %s", strerror(-r));
 			goto out;
 		}
 	}
 	DSE_LOG_NOTICE("hostd", "stopping");
 	rc = 0;
 out:
+	dse_rpc_server_loop_detach(attached);
 	dse_rpc_server_free(srv);
+	dse_loop_free(loop);
 	dpu_mgr_free(h.dpus);
 	store_close(h.store);
 	if (lock_fd >= 0)
