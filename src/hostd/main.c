@@ -62,12 +62,13 @@ static int dpu_work_prepare(struct dse_loop *loop, void *arg)
 {
 	struct dpu_work *w = arg;
 	uint64_t now = dse_loop_now_ns();
+	uint64_t rev = store_revision(w->store);
 
 	(void)loop;
-	if (now >= w->due_ns || store_revision(w->store) != w->revision) {
+	if (now >= w->due_ns || rev != w->revision) {
 		int ms = dpu_mgr_run(w->dpus);
 
-		w->revision = store_revision(w->store);
+		w->revision = rev;
 		now = dse_loop_now_ns();
 		w->due_ns = now + (uint64_t)ms * 1000000ull;
 	}

@@ -34,6 +34,12 @@ struct store {
 	char rc_msg[256];	     /* SQLite's message for it */
 	char last_error[1024];	     /* store_last_error() */
 	struct dse_ratelimit log_rl; /* store failures logged */
+	/*
+	 * The revision, read at open and counted by store_commit() after each
+	 * COMMIT: one daemon holds a store (hostd.lock), so nothing else moves
+	 * it, and the event loop asks for it every turn.
+	 */
+	uint64_t revision;
 };
 
 /*
@@ -398,6 +404,15 @@ int store_open(const char *path, bool init, struct store **ret, char *err, size_
 	}
 	if (v < STORE_SCHEMA_VERSION && (r = migrate(s, v, err, err_len)) < 0)
 		goto fail;
+	{
+		int64_t rev = 0;
+
+		if (query_int(s, "SELECT value FROM meta WHERE key = 'revision'", &rev) < 0) {
+			r = store_fail(s, "cannot read the store's revision", err, err_len);
+			goto fail;
+		}
+		s->revision = (uint64_t)rev;
+	}
 	*ret = s;
 	return 0;
 fail:
@@ -434,13 +449,7 @@ int store_schema_version(struct store *s)
 
 uint64_t store_revision(struct store *s)
 {
-	int64_t rev = 0;
-
-	if (query_int(s, "SELECT value FROM meta WHERE key = 'revision'", &rev) < 0) {
-		store_fail(s, "cannot read the store's revision", NULL, 0);
-		return 0;
-	}
-	return (uint64_t)rev;
+	return s->revision;
 }
 
 /* ---- reading ---- */
@@ -807,6 +816,8 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 		r = -EIO;
 	if (r == 0 && exec(s, "COMMIT") < 0)
 		r = -EIO;
+	if (r == 0)
+		s->revision++;
 	if (r < 0) {
 		/* The failure first: the rollback is another call. */
 		r = store_fail(s, "cannot write the change", err, err_len);

@@ -55,7 +55,7 @@ const char *store_last_error(struct store *s);
 
 /*
  * Returns the revision: the number of changes ever committed to the
- * desired state (0 when it can not be read: that failure is logged).
+ * desired state (read at open, counted by store_commit(); no query).
  */
 uint64_t store_revision(struct store *s);
 
