@@ -26,18 +26,16 @@ static struct hostd *ctx(struct dse_rpc_call *call)
 }
 
 /*
- * Turns a failed action into the call's error, and 'e' says why: -32602
- * when what it was given is malformed (a profile with an unknown key or a
- * member of the wrong type), else the desired state it asks for is refused
- * (-32000).
+ * Turns a failed action into the call's error: the request was well formed
+ * (the schema's decoder checked it, a profile's shape too) but the desired
+ * state it asks for is refused, and 'e' says why.
  */
 static int fail(struct dse_rpc_call *call, const struct model_err *e, bool with_path)
 {
 	char msg[600];
 
 	model_err_format(e, with_path, msg, sizeof(msg));
-	return dse_rpc_error(call, e->malformed ? DSE_RPC_INVALID_PARAMS : DSE_RPC_APP_ERROR, "%s",
-			     msg);
+	return dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", msg);
 }
 
 static json_t *changes_json(json_t *changes)

@@ -28,40 +28,17 @@ static const struct {
 	{"independent", 1},
 };
 
-static int verror(struct model_err *e, bool malformed, const char *path, const char *fmt,
-		  va_list ap) __attribute__((format(printf, 4, 0)));
-
-static int verror(struct model_err *e, bool malformed, const char *path, const char *fmt,
-		  va_list ap)
-{
-	if (e == NULL)
-		return -EINVAL;
-	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	e->malformed = malformed;
-	return -EINVAL;
-}
-
 int model_error(struct model_err *e, const char *path, const char *fmt, ...)
 {
 	va_list ap;
-	int r;
 
+	if (e == NULL)
+		return -EINVAL;
+	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
 	va_start(ap, fmt);
-	r = verror(e, false, path, fmt, ap);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	return r;
-}
-
-int model_malformed(struct model_err *e, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = verror(e, true, path, fmt, ap);
-	va_end(ap);
-	return r;
+	return -EINVAL;
 }
 
 void model_err_format(const struct model_err *e, bool with_path, char *buf, size_t len)
@@ -264,7 +241,7 @@ static int only_keys(json_t *o, const char *path, const char *what, const char *
 			snprintf(allowed + n, sizeof(allowed) - n, "%s%s", n ? ", " : "", *k);
 		}
 		join(p, path, key);
-		return model_malformed(e, p, "unknown key '%.60s': %s has %s", key, what, allowed);
+		return model_error(e, p, "unknown key '%.60s': %s has %s", key, what, allowed);
 	}
 	return 0;
 }
@@ -280,10 +257,10 @@ static int get_str(json_t *o, const char *path, const char *key, bool required, 
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return -ENOENT;
-		return model_malformed(e, path, "'%s' is missing", key);
+		return model_error(e, path, "'%s' is missing", key);
 	}
 	if (!json_is_string(v))
-		return model_malformed(e, p, "'%s' must be a string, not %s", key, type_name(v));
+		return model_error(e, p, "'%s' must be a string, not %s", key, type_name(v));
 	*ret = json_string_value(v);
 	return 0;
 }
@@ -298,12 +275,12 @@ static int get_int(json_t *o, const char *path, const char *key, bool required, 
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return -ENOENT;
-		return model_malformed(e, path, "'%s' is missing", key);
+		return model_error(e, path, "'%s' is missing", key);
 	}
 	if (!json_is_integer(v))
-		return model_malformed(e, p, "'%s' must be an integer, not %s", key, type_name(v));
+		return model_error(e, p, "'%s' must be an integer, not %s", key, type_name(v));
 	if (json_integer_value(v) < min || json_integer_value(v) > max)
-		return model_malformed(e, p, "'%s' is %lld, outside %lld..%lld", key,
+		return model_error(e, p, "'%s' is %lld, outside %lld..%lld", key,
 				   (long long)json_integer_value(v), min, max);
 	*ret = json_integer_value(v);
 	return 0;
@@ -319,12 +296,12 @@ static int get_list(json_t *o, const char *path, const char *key, bool required,
 	join(p, path, key);
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			return model_malformed(e, path, "'%s' is missing", key);
+			return model_error(e, path, "'%s' is missing", key);
 		*ret = json_array();
 		return 0;
 	}
 	if (!json_is_array(v))
-		return model_malformed(e, p, "'%s' must be a list, not %s", key, type_name(v));
+		return model_error(e, p, "'%s' must be a list, not %s", key, type_name(v));
 	*ret = json_incref(v);
 	return 0;
 }
@@ -463,7 +440,7 @@ static int resolve_dpus(json_t *doc, json_t *inventory, json_t **ret_map, struct
 
 		join_index(p, "dpus", i);
 		if (!json_is_object(d)) {
-			r = model_malformed(e, p, "each DPU must be a mapping, not %s", type_name(d));
+			r = model_error(e, p, "each DPU must be a mapping, not %s", type_name(d));
 			break;
 		}
 		if ((r = only_keys(d, p, "a DPU", keys, e)) < 0 ||
@@ -647,7 +624,7 @@ static int norm_tep(json_t *v, const char *path, const char *name, json_t *seen,
 
 	join(p, path, "tep");
 	if (!json_is_object(v))
-		return model_malformed(e, p,
+		return model_error(e, p,
 				   "switch '%s': tep must be a mapping like {ip: 198.19.1.1}, not "
 				   "%s",
 				   name, type_name(v));
@@ -685,7 +662,7 @@ static int norm_switch(json_t *s, size_t idx, json_t *dpu_map, json_t *seen, jso
 
 	join_index(p, "switches", idx);
 	if (!json_is_object(s)) {
-		r = model_malformed(e, p, "each switch must be a mapping, not %s", type_name(s));
+		r = model_error(e, p, "each switch must be a mapping, not %s", type_name(s));
 		goto fail;
 	}
 	if ((r = only_keys(s, p, "a switch", keys, e)) < 0 ||
@@ -911,7 +888,7 @@ static int norm_segment(json_t *s, size_t idx, json_t *switches, json_t *seen, j
 
 	join_index(p, "segments", idx);
 	if (!json_is_object(s))
-		return model_malformed(e, p, "each segment must be a mapping, not %s", type_name(s));
+		return model_error(e, p, "each segment must be a mapping, not %s", type_name(s));
 	if ((r = only_keys(s, p, "a segment", keys, e)) < 0 ||
 	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
 	    (r = check_name(p, "name", "segment", name, e)) < 0 ||
@@ -979,7 +956,7 @@ static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json
 
 	join_index(p, "ports", idx);
 	if (!json_is_object(s))
-		return model_malformed(e, p, "each port must be a mapping, not %s", type_name(s));
+		return model_error(e, p, "each port must be a mapping, not %s", type_name(s));
 	if ((r = only_keys(s, p, "a port", keys, e)) < 0 ||
 	    (r = get_str(s, p, "name", true, &name, e)) < 0 ||
 	    (r = check_name(p, "name", "port", name, e)) < 0 ||
@@ -1001,7 +978,7 @@ static int norm_port(json_t *s, size_t idx, json_t *segments, json_t *seen, json
 				   name);
 	join(pp, p, "mac");
 	if (model_mac_normalize(m, mac) < 0)
-		return model_malformed(e, pp,
+		return model_error(e, pp,
 				   "port '%s': '%.40s' is not a unicast MAC address written like "
 				   "02:00:00:00:00:01",
 				   name, m);
@@ -1222,7 +1199,7 @@ static int norm_policy(json_t *s, size_t idx, json_t *segments, json_t **ret,
 
 	join_index(p, "firewall.policies", idx);
 	if (!json_is_object(s))
-		return model_malformed(e, p, "each policy must be a mapping {segment, default}, not %s",
+		return model_error(e, p, "each policy must be a mapping {segment, default}, not %s",
 				   type_name(s));
 	if ((r = only_keys(s, p, "a policy", keys, e)) < 0 ||
 	    (r = get_str(s, p, "segment", true, &seg, e)) < 0 ||
@@ -1336,7 +1313,7 @@ static int norm_rule(json_t *r, size_t idx, json_t *segments, json_t *ports, jso
 
 	join_index(p, "firewall.rules", idx);
 	if (!json_is_object(r))
-		return model_malformed(e, p, "each rule must be a mapping, not %s", type_name(r));
+		return model_error(e, p, "each rule must be a mapping, not %s", type_name(r));
 	if ((rc = only_keys(r, p, "a rule", keys, e)) < 0 ||
 	    (rc = get_int(r, p, "id", true, 1, MODEL_RULE_ID_MAX, &id, e)) < 0)
 		return rc;
@@ -1461,7 +1438,7 @@ static int norm_firewall(json_t *doc, json_t *segments, json_t *ports, json_t **
 	if (fw == NULL || json_is_null(fw))
 		goto done;
 	if (!json_is_object(fw)) {
-		r = model_malformed(e, "firewall",
+		r = model_error(e, "firewall",
 				"'firewall' must be a mapping with policies and rules, not %s",
 				type_name(fw));
 		goto out;
@@ -1719,7 +1696,7 @@ int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_do
 	if (inventory == NULL)
 		inventory = empty;
 	if (!json_is_object(doc)) {
-		r = model_malformed(e, "", "a host profile is a mapping with switches, segments and "
+		r = model_error(e, "", "a host profile is a mapping with switches, segments and "
 				       "ports, not %s",
 				type_name(doc));
 		goto out;

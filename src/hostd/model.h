@@ -65,20 +65,10 @@
 struct model_err {
 	char path[128];
 	char msg[448];
-	/*
-	 * The profile is not one: a member of the wrong type, unknown or
-	 * missing (dse-hostd answers -32602, dsectl exits 2, as for a syntax
-	 * error).  False when a well-formed profile is refused.
-	 */
-	bool malformed;
 };
 
 /* Sets 'e' (when not NULL) and returns -EINVAL. */
 int model_error(struct model_err *e, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* As model_error(), for a profile that is malformed (model_err.malformed). */
-int model_malformed(struct model_err *e, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*

@@ -880,9 +880,8 @@ def test_hostd_and_dsectl_meet_without_flags(hostd):
             lambda: Result(run(inside + [dsectl_binary(), "-j", "host", "show"], env=env)),
             lambda r: r.rc == 0, timeout=15, interval=0.05)
         assert up.rc == 0, (up, log.read_text())
-        assert up.json["socket"] == "/run/dse/hostd.sock", up
-        assert not Path("/run/dse/hostd.sock").exists() or \
-            up.json["pid"] != proc.pid, "the tmpfs on /run is seen outside its namespace"
+        # The daemon that answered is ours (not one of the machine), on the default path.
+        assert up.json["socket"] == "/run/dse/hostd.sock" and up.json["pid"] == proc.pid, up
     finally:
         stop(proc)
 
@@ -1466,12 +1465,11 @@ class FakeDpu:
 
     def __init__(self, identity, calls_path):
         self.schema = dse_api.schema()
+        served = {m["name"] for m in self.schema.methods("dse-dpud")}
         for attr in dir(self):
-            if attr.startswith("m_") and not attr.startswith("m_test_"):
-                name = attr[2:].replace("_", ".")
-                if not any(m["name"].replace("_", ".") == name
-                           for m in self.schema.methods("dse-dpud")):
-                    raise SystemExit("FakeDpu.%s is no method of dse-dpud in api/" % attr)
+            if attr.startswith("m_") and not attr.startswith("m_test_") and \
+                    attr[2:].replace("_", ".") not in served:
+                raise SystemExit("FakeDpu.%s is no method of dse-dpud in api/" % attr)
         self.identity = identity
         self.calls = open(calls_path, "a")
         self.lock = threading.Lock()
