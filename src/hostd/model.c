@@ -1642,43 +1642,57 @@ static int check_overlay(json_t *doc, json_t *sw, json_t *seg, json_t *cur, stru
  */
 static int check_dpu_limits(json_t *doc, json_t *sw, json_t *seg, struct model_err *e)
 {
-	json_t *v, *o;
-	size_t i, k;
+	/* Per switch: its segments, and its ports (its uplinks to start with). */
+	json_t *nseg = json_object(), *nport = json_object(), *seg_sw = json_object(), *o;
+	char p[PATH_MAX_LEN];
+	size_t i;
+	int r = 0;
 
+	json_array_foreach(sw, i, o)
+		json_object_set_new(nport, json_string_value(json_object_get(o, "name")),
+				    json_integer((json_int_t)json_array_size(
+					json_object_get(o, "uplinks"))));
+	json_array_foreach(seg, i, o)
+		json_object_set(seg_sw, json_string_value(json_object_get(o, "name")),
+				json_object_get(o, "switch"));
 	/* In the order the profile writes them: the first beyond the limit is named. */
-	json_array_foreach(sw, i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		size_t nseg = 0, nport = json_array_size(json_object_get(v, "uplinks"));
-		char p[PATH_MAX_LEN];
+	json_array_foreach(json_object_get(doc, "segments"), i, o) {
+		const char *name = json_string_value(json_object_get(o, "switch"));
+		json_int_t n = json_integer_value(json_object_get(nseg, name)) + 1;
 
-		json_array_foreach(json_object_get(doc, "segments"), k, o) {
-			if (!json_equal(json_object_get(o, "switch"), json_object_get(v, "name")))
-				continue;
-			if (++nseg > MODEL_DPU_SEGMENTS) {
-				join_index(p, "segments", k);
-				return model_error(e, p,
-						   "switch '%s' would have more than %d segments: a "
-						   "DPU holds at most %d (limit dpu_segments)",
-						   name, MODEL_DPU_SEGMENTS, MODEL_DPU_SEGMENTS);
-			}
-		}
-		json_array_foreach(json_object_get(doc, "ports"), k, o) {
-			json_t *s = model_find(seg, json_string_value(json_object_get(o, "segment")));
-
-			if (s == NULL || !json_equal(json_object_get(s, "switch"),
-						     json_object_get(v, "name")))
-				continue;
-			if (++nport > MODEL_DPU_PORTS) {
-				join_index(p, "ports", k);
-				return model_error(e, p,
-						   "switch '%s' would have more than %d ports (VM "
-						   "ports and uplinks): a DPU holds at most %d "
-						   "(limit dpu_ports)",
-						   name, MODEL_DPU_PORTS, MODEL_DPU_PORTS);
-			}
+		json_object_set_new(nseg, name, json_integer(n));
+		if (n > MODEL_DPU_SEGMENTS) {
+			join_index(p, "segments", i);
+			r = model_error(e, p,
+					"switch '%s' would have more than %d segments: a DPU holds "
+					"at most %d (limit dpu_segments)",
+					name, MODEL_DPU_SEGMENTS, MODEL_DPU_SEGMENTS);
+			goto out;
 		}
 	}
-	return 0;
+	json_array_foreach(json_object_get(doc, "ports"), i, o) {
+		const char *name = json_string_value(json_object_get(
+		    seg_sw, json_string_value(json_object_get(o, "segment"))));
+		json_int_t n;
+
+		if (name == NULL)
+			continue;
+		n = json_integer_value(json_object_get(nport, name)) + 1;
+		json_object_set_new(nport, name, json_integer(n));
+		if (n > MODEL_DPU_PORTS) {
+			join_index(p, "ports", i);
+			r = model_error(e, p,
+					"switch '%s' would have more than %d ports (VM ports and "
+					"uplinks): a DPU holds at most %d (limit dpu_ports)",
+					name, MODEL_DPU_PORTS, MODEL_DPU_PORTS);
+			goto out;
+		}
+	}
+out:
+	json_decref(nseg);
+	json_decref(nport);
+	json_decref(seg_sw);
+	return r;
 }
 
 int model_normalize(json_t *doc, json_t *inventory, json_t *cur, json_t **ret_doc,
