@@ -129,6 +129,17 @@ struct rpc_client {
 	char peer[64];           /* "address:port" of a TCP client, "pid N" of a local one */
 	uint64_t conn_id;        /* unique for the server's life (struct dse_rpc_call's conn) */
 	bool streaming;          /* waits for notifications: no idle limit while none is queued */
+	/* A call of it answered later (dse_rpc_defer()): its next requests wait for it. */
+	struct dse_rpc_deferred *deferred;
+};
+
+/* A call whose answer comes later (dse_rpc_defer()). */
+struct dse_rpc_deferred {
+	struct dse_rpc_server *srv;
+	uint64_t conn; /* the connection it came on */
+	json_t *id;    /* its id; NULL for a notification (no answer is sent) */
+	char method[64];
+	struct dse_rpc_deferred *prev, *next; /* the server's list of them */
 };
 
 /* The token bucket of one source address of TLS connections. */
@@ -173,6 +184,10 @@ struct dse_rpc_server {
 	uint64_t next_conn_id; /* the last connection id given */
 	void (*close_fn)(void *arg, uint64_t conn); /* dse_rpc_server_set_close_hook() */
 	void *close_arg;
+	/* The client whose single request is being dispatched: only its call may be deferred. */
+	const struct rpc_client *defer_from;
+	struct dse_rpc_deferred *deferred; /* the calls not answered yet */
+	unsigned n_deferred;
 };
 
 /* Microseconds of the monotonic clock (not dse_clock_ns(): tests freeze that one). */
@@ -562,7 +577,8 @@ static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client 
 	struct dse_rpc_call call = {.ctx = srv->ctx,
 				    .srv = srv,
 				    .remote = from != NULL && from->ssl != NULL,
-				    .conn = from != NULL ? from->conn_id : 0};
+				    .conn = from != NULL ? from->conn_id : 0,
+				    .deferrable = from != NULL && from == srv->defer_from};
 	const struct dse_rpc_method *m;
 	const struct dse_api_method *api;
 	/* Room for the args of every method of today; a larger one is allocated. */
@@ -632,10 +648,16 @@ static json_t *dispatch_one(struct dse_rpc_server *srv, const struct rpc_client 
 		call.args = args;
 		call.api = api;
 	}
+	call.id = id;
 	r = m->fn(&call, &result);
 	json_decref(call.params);
 	if (args != args_buf)
 		free(args);
+	if (r == DSE_RPC_DEFERRED) {
+		/* dse_rpc_deferred_reply() answers it; the client waits for that. */
+		json_decref(result);
+		return NULL;
+	}
 	if (r < 0) {
 		if (call.err_code == 0)
 			call.err_code = DSE_RPC_APP_ERROR;
@@ -922,6 +944,8 @@ static void client_close(struct dse_rpc_server *srv, struct rpc_client *c)
 	dse_buf_release(&c->out);
 	json_decref(c->batch);
 	c->batch = NULL;
+	/* Its deferred call still completes; the answer then goes nowhere. */
+	c->deferred = NULL;
 	srv->in_pool[c->pool]--;
 }
 
@@ -986,14 +1010,14 @@ static bool line_ready(struct rpc_client *c)
 /* Whether the server may read more requests of 'c' now. */
 static bool wants_read(const struct dse_rpc_server *srv, struct rpc_client *c)
 {
-	return !c->closed && !c->handshaking && !c->eof && c->batch == NULL && !line_ready(c) &&
-	       out_pending(c) < srv->lim.out_high;
+	return !c->closed && !c->handshaking && !c->eof && c->batch == NULL &&
+	       c->deferred == NULL && !line_ready(c) && out_pending(c) < srv->lim.out_high;
 }
 
 /* Whether the server has work it can do for 'c' without waiting for its socket. */
 static bool has_work(const struct dse_rpc_server *srv, struct rpc_client *c)
 {
-	if (c->closed || c->handshaking || out_pending(c) >= srv->lim.out_high)
+	if (c->closed || c->handshaking || c->deferred || out_pending(c) >= srv->lim.out_high)
 		return false;
 	if (c->batch || line_ready(c))
 		return true;
@@ -1184,7 +1208,9 @@ static int client_request(struct dse_rpc_server *srv, struct rpc_client *c, cons
 		c->batch_open = false;
 		return 0;
 	}
+	srv->defer_from = c;
 	resp = dispatch(srv, c, req);
+	srv->defer_from = NULL;
 	json_decref(req);
 	return client_queue(srv, c, resp);
 }
@@ -1234,7 +1260,7 @@ static int client_run(struct dse_rpc_server *srv, struct rpc_client *c, int64_t 
 		const char *line;
 		size_t len;
 
-		if (out_pending(c) >= srv->lim.out_high)
+		if (out_pending(c) >= srv->lim.out_high || c->deferred)
 			break;
 		if (calls > 0 &&
 		    (calls >= srv->lim.turn_calls || mono_us() - start >= srv->lim.turn_us))
@@ -1300,7 +1326,8 @@ static struct rpc_client *pool_victim(const struct dse_rpc_server *srv, enum rpc
 				best = c;
 			continue;
 		}
-		if (has_work(srv, c))
+		/* A client waiting for its deferred answer has work under way, the server's. */
+		if (has_work(srv, c) || c->deferred)
 			continue;
 		if (best == NULL || c->progress_ms < best->progress_ms)
 			best = c;
@@ -1361,7 +1388,7 @@ static void client_expire(struct dse_rpc_server *srv, struct rpc_client *c, int6
 		client_drop(srv, c, msg);
 		return;
 	}
-	if (!has_work(srv, c) && !(c->streaming && out_pending(c) == 0) &&
+	if (!has_work(srv, c) && !(c->streaming && out_pending(c) == 0) && c->deferred == NULL &&
 	    now - c->progress_ms >= srv->lim.idle_timeout_ms) {
 		pool_stats(srv, c->pool)->closed_idle++;
 		client_drop(srv, c, "idle: no request and no answer read for the idle time limit");
@@ -1375,7 +1402,7 @@ static int64_t client_deadline(const struct dse_rpc_server *srv, struct rpc_clie
 
 	if (c->handshaking)
 		return c->hs_deadline_ms;
-	if (has_work(srv, c) || (c->streaming && out_pending(c) == 0))
+	if (has_work(srv, c) || (c->streaming && out_pending(c) == 0) || c->deferred)
 		return -1;
 	d = c->progress_ms + srv->lim.idle_timeout_ms;
 	if (c->line_start_ms && c->line_start_ms + srv->lim.line_timeout_ms < d)
@@ -1395,6 +1422,95 @@ static struct rpc_client *conn_find(const struct dse_rpc_server *srv, uint64_t c
 			return c->handshaking ? NULL : c;
 	}
 	return NULL;
+}
+
+/* ---- deferred answers ---- */
+
+struct dse_rpc_deferred *dse_rpc_defer(struct dse_rpc_call *call)
+{
+	struct dse_rpc_server *srv = call->srv;
+	struct rpc_client *c;
+	struct dse_rpc_deferred *d;
+
+	if (!call->deferrable || srv == NULL || (c = conn_find(srv, call->conn)) == NULL ||
+	    c->deferred != NULL) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	d->srv = srv;
+	d->conn = call->conn;
+	d->id = call->id ? json_incref(call->id) : NULL;
+	snprintf(d->method, sizeof(d->method), "%s", call->api ? call->api->name : "call");
+	d->next = srv->deferred;
+	if (d->next)
+		d->next->prev = d;
+	srv->deferred = d;
+	srv->n_deferred++;
+	c->deferred = d;
+	return d;
+}
+
+/* Sends 'resp' (owned) for 'd' if its client is still there, and frees 'd'. */
+static void deferred_finish(struct dse_rpc_deferred *d, json_t *resp)
+{
+	struct dse_rpc_server *srv = d->srv;
+
+	if (srv != NULL) {
+		struct rpc_client *c = conn_find(srv, d->conn);
+
+		if (d->prev)
+			d->prev->next = d->next;
+		else
+			srv->deferred = d->next;
+		if (d->next)
+			d->next->prev = d->prev;
+		srv->n_deferred--;
+		if (c != NULL && c->deferred == d) {
+			c->deferred = NULL;
+			/* The wait was the server's: the client's idle time starts now. */
+			c->progress_ms = mono_ms();
+			if (d->id != NULL) {
+				if (client_queue(srv, c, resp) < 0)
+					client_drop(srv, c, "out of memory for an answer");
+				resp = NULL;
+			}
+		}
+	}
+	json_decref(resp);
+	json_decref(d->id);
+	free(d);
+}
+
+void dse_rpc_deferred_reply(struct dse_rpc_deferred *d, json_t *result)
+{
+	if (d == NULL) {
+		json_decref(result);
+		return;
+	}
+	deferred_finish(d, json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id",
+				     d->id ? d->id : json_null(), "result",
+				     result ? result : json_null()));
+}
+
+void dse_rpc_deferred_error(struct dse_rpc_deferred *d, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (d == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	deferred_finish(d, make_error(d->id, code, msg));
+}
+
+unsigned dse_rpc_deferred_count(const struct dse_rpc_server *srv)
+{
+	return srv->n_deferred;
 }
 
 int dse_rpc_notify(struct dse_rpc_server *srv, uint64_t conn, const char *method, json_t *params,
@@ -1893,7 +2009,7 @@ static void client_serve(struct dse_rpc_server *srv, struct rpc_client *c, short
 	/* A peer gone for good, with nothing left to run, or done after its end of stream. */
 	if ((revents & (POLLERR | POLLHUP)) && !(revents & POLLIN) && !has_work(srv, c))
 		goto close;
-	if (c->eof && !has_work(srv, c) && out_pending(c) == 0)
+	if (c->eof && !has_work(srv, c) && out_pending(c) == 0 && c->deferred == NULL)
 		goto close;
 	return;
 close:
@@ -2044,6 +2160,9 @@ void dse_rpc_server_free(struct dse_rpc_server *srv)
 {
 	if (srv == NULL)
 		return;
+	/* Calls still deferred answer into nothing from now on. */
+	for (struct dse_rpc_deferred *d = srv->deferred; d; d = d->next)
+		d->srv = NULL;
 	for (unsigned i = 0; i < srv->n_clients; i++)
 		client_close(srv, srv->clients[i]);
 	clients_compact(srv);

@@ -46,8 +46,9 @@
 /*
  * The default limits (struct dse_rpc_limits says what each one bounds).
  * They are sized for the daemons' clients: dsectl (one call per
- * connection), dse-hostd's session to each DPU (a call at a time, a
- * heartbeat every 2 s), scripts and tests.
+ * connection), dse-hostd's session to each DPU (one connection, a
+ * reconcile's calls pipelined up to 64 at once, a heartbeat every 500 ms
+ * by default), scripts and tests.
  */
 #define DSE_RPC_MAX_BATCH            1000
 #define DSE_RPC_MAX_REPLY            (8u << 20)
@@ -83,7 +84,17 @@ struct dse_rpc_call {
 	const void *args;
 	/* The method's schema entry, NULL on a server without one. */
 	const struct dse_api_method *api;
+	/* The request's id (borrowed; NULL for a notification). */
+	json_t *id;
+	/* The call may be answered later (dse_rpc_defer()). */
+	bool deferrable;
 };
+
+/*
+ * What a method returns after dse_rpc_defer(): the answer comes later, from
+ * dse_rpc_deferred_reply() or dse_rpc_deferred_error().
+ */
+#define DSE_RPC_DEFERRED 1
 
 /*
  * A method: 'fn' returns 0 and sets '*ret_result' (a new reference; NULL
@@ -381,6 +392,32 @@ int dse_rpc_server_set_api(struct dse_rpc_server *srv, const struct dse_api_prog
  * server has one.
  */
 json_t *dse_rpc_list_json(const struct dse_rpc_server *srv, bool remote);
+
+struct dse_rpc_deferred;
+
+/*
+ * From a method: its answer will come later, so the method can start work
+ * that completes on the event loop (calls to other daemons) and return
+ * DSE_RPC_DEFERRED at once; the server goes on serving every other client
+ * meanwhile.  The client's own next requests wait until the answer is sent,
+ * so its answers stay in order.  Only a single request that came on a
+ * socket may be deferred, not a batch entry nor a call of
+ * dse_rpc_dispatch(): then returns NULL with errno EOPNOTSUPP (or ENOMEM),
+ * and the method answers at once.  The handle lives until it is answered;
+ * answer every one (a client that left meanwhile gets nothing).  Answering
+ * after dse_rpc_server_free() is allowed and sends nothing.
+ */
+struct dse_rpc_deferred *dse_rpc_defer(struct dse_rpc_call *call);
+
+/* Answers deferred call 'd' with 'result' (stolen; NULL: JSON null) and frees 'd'. */
+void dse_rpc_deferred_reply(struct dse_rpc_deferred *d, json_t *result);
+
+/* Answers deferred call 'd' with error 'code' and a printf-style message, and frees 'd'. */
+void dse_rpc_deferred_error(struct dse_rpc_deferred *d, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Returns the deferred calls of 'srv' not answered yet. */
+unsigned dse_rpc_deferred_count(const struct dse_rpc_server *srv);
 
 /*
  * Sets the error of 'call' to 'code' with a printf-style message and

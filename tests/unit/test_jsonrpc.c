@@ -137,8 +137,41 @@ static int m_conn(struct dse_rpc_call *call, json_t **ret_result)
 	return 0;
 }
 
+/*
+ * The calls "later" deferred, in the order they ran, for the test to answer
+ * between turns of the server; a slot is NULL once answered.  The teardown
+ * answers what a failed test left, so ASan sees no leak.
+ */
+#define MAX_HELD 8
+static struct dse_rpc_deferred *held[MAX_HELD];
+static unsigned n_held;
+static unsigned n_later; /* calls of the "later" method */
+static int defer_errno;	 /* errno of the last dse_rpc_defer() that returned NULL */
+
+/*
+ * Defers its answer into held[]; where the server refuses (no socket, a
+ * batch entry), answers "now" at once, as a real handler would.
+ */
+static int m_later(struct dse_rpc_call *call, json_t **ret_result)
+{
+	struct dse_rpc_deferred *d;
+
+	n_later++;
+	errno = 0;
+	d = dse_rpc_defer(call);
+	if (d == NULL) {
+		defer_errno = errno;
+		*ret_result = json_string("now");
+		return 0;
+	}
+	assert_true(n_held < MAX_HELD);
+	held[n_held++] = d;
+	return DSE_RPC_DEFERRED;
+}
+
 static const struct dse_rpc_method methods[] = {
     {"conn", m_conn, "returns the caller's connection"},
+    {"later", m_later, "answers later (dse_rpc_defer())"},
     {"sum", m_sum, "a + b"},
     {"echo", m_echo, "returns params"},
     {"nothing", m_nothing, "returns null"},
@@ -166,6 +199,9 @@ static int fixture_setup(void **state)
 	if (fx->srv == NULL)
 		return -1;
 	n_counted = 0;
+	n_held = 0;
+	n_later = 0;
+	defer_errno = 0;
 	*state = fx;
 	return 0;
 }
@@ -183,6 +219,12 @@ static int fixture_teardown(void **state)
 	cur_line = NULL;
 	dse_rpc_server_free(fx->srv2);
 	dse_rpc_server_free(fx->srv);
+	/* After the free: answering then is allowed and sends nothing. */
+	for (unsigned i = 0; i < n_held; i++)
+		if (held[i] != NULL)
+			dse_rpc_deferred_reply(held[i], NULL);
+	memset(held, 0, sizeof(held));
+	n_held = 0;
 	free(fx->big);
 	free(fx->in.b);
 	free(fx->in2.b);
@@ -1788,6 +1830,416 @@ static void test_rpc_limits_are_checked_and_default(void **state)
 	assert_int_equal(l.idle_timeout_ms, DSE_RPC_IDLE_TIMEOUT_MS);
 }
 
+/* ---- Deferred answers ---- */
+
+#define REQ_LATER(id) "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"later\"}"
+#define REQ_COUNT(id) "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"count\"}"
+
+/* Sends all of 'text' from client 'fd' in one write. */
+static void send_text(int fd, const char *text)
+{
+	assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+}
+
+/*
+ * Serves 'srv' until 'n' calls in all were deferred into held[], at most
+ * 2 s, and asserts that they were.
+ */
+static void wait_held(struct dse_rpc_server *srv, unsigned n)
+{
+	long long end = now_ms() + 2000;
+
+	while (n_held < n && now_ms() < end)
+		assert_int_equal(dse_rpc_poll(srv, 5), 0);
+	assert_int_equal(n_held, n);
+}
+
+/* Takes deferred call 'i' out of held[] to answer it. */
+static struct dse_rpc_deferred *take(unsigned i)
+{
+	struct dse_rpc_deferred *d;
+
+	assert_true(i < n_held);
+	d = held[i];
+	assert_non_null(d);
+	held[i] = NULL;
+	return d;
+}
+
+/*
+ * Steps: a client calls "later", which defers; the server runs turns for
+ * 100 ms; then the test answers the call with {"n": 5}; then the client
+ * calls "sum".
+ * Verify: while the call waits the server counts it as deferred and sends
+ * nothing; after the reply the client gets exactly one answer, with the
+ * result given and the call's own id, and the count is 0; the connection
+ * stays open and serves the next call.
+ */
+static void test_rpc_deferred_call_is_answered_only_when_replied(void **state)
+{
+	struct fixture *fx = *state;
+	int fd;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, "{\"jsonrpc\":\"2.0\",\"id\":\"op-1\",\"method\":\"later\"}\n");
+	wait_held(fx->srv, 1);
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 1);
+	pump(fx->srv, fd, &fx->in, 1, 100);
+	assert_int_equal(fx->in.len, 0);
+	assert_false(fx->in.closed);
+
+	dse_rpc_deferred_reply(take(0), json_pack("{s:i}", "n", 5));
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_line_result(&fx->in, 0, "\"op-1\"", "{\"n\":5}");
+	/* Exactly one answer: a second does not come. */
+	pump(fx->srv, fd, &fx->in, 2, 100);
+	assert_int_equal(lines_of(&fx->in), 1);
+
+	send_text(fd, REQ_SUM(2, 1, 1));
+	pump(fx->srv, fd, &fx->in, 2, 2000);
+	assert_int_equal(lines_of(&fx->in), 2);
+	assert_line_result(&fx->in, 1, "2", "2");
+	assert_false(fx->in.closed);
+	assert_int_equal(n_later, 1);
+}
+
+/*
+ * Steps: one write of three requests on one connection: "later" (id 1),
+ * "later" (id 2), "count" (id 3); answer the first, then the second.
+ * Verify: while the first waits, neither the second "later" nor "count"
+ * has run (their counters) and nothing is sent; once the first is
+ * answered, its answer arrives and the second runs and defers in turn,
+ * "count" still not run; after the second is answered, "count" runs and
+ * the three answers are in request order with their ids.
+ */
+static void test_rpc_deferred_call_holds_back_the_next_requests_of_its_client(void **state)
+{
+	struct fixture *fx = *state;
+	int fd;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, REQ_LATER(1) "\n" REQ_LATER(2) "\n" REQ_COUNT(3) "\n");
+	wait_held(fx->srv, 1);
+	pump(fx->srv, fd, &fx->in, 1, 100);
+	assert_int_equal(n_later, 1);
+	assert_int_equal(n_counted, 0);
+	assert_int_equal(fx->in.len, 0);
+
+	dse_rpc_deferred_reply(take(0), json_string("first"));
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_line_result(&fx->in, 0, "1", "\"first\"");
+	wait_held(fx->srv, 2);
+	pump(fx->srv, fd, &fx->in, 2, 100);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_int_equal(n_later, 2);
+	assert_int_equal(n_counted, 0);
+
+	dse_rpc_deferred_reply(take(1), json_string("second"));
+	pump(fx->srv, fd, &fx->in, 3, 2000);
+	assert_int_equal(lines_of(&fx->in), 3);
+	assert_line_result(&fx->in, 1, "2", "\"second\"");
+	assert_line_result(&fx->in, 2, "3", "1");
+	assert_int_equal(n_counted, 1);
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+}
+
+/*
+ * Steps: a client sends "later" as a notification (no id) and "count"
+ * (id 2) in one write; the deferred notification is answered.
+ * Verify: "count" waits for that answer like any next request (its
+ * counter stays 0); the answer of a notification sends nothing, so the
+ * only line the client gets is the answer of "count".
+ */
+static void test_rpc_deferred_notification_holds_back_and_sends_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	int fd;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"later\"}\n" REQ_COUNT(2) "\n");
+	wait_held(fx->srv, 1);
+	pump(fx->srv, fd, &fx->in, 1, 100);
+	assert_int_equal(n_counted, 0);
+	assert_int_equal(fx->in.len, 0);
+
+	dse_rpc_deferred_reply(take(0), json_string("unseen"));
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	pump(fx->srv, fd, &fx->in, 2, 100);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_line_result(&fx->in, 0, "2", "1");
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+}
+
+/*
+ * Steps: client A calls "later" and waits; client B sends three "sum"
+ * requests in one write; then A's call is answered.
+ * Verify: B gets its three answers in order while A's call is still
+ * deferred and A has received nothing; A then gets its own answer.
+ */
+static void test_rpc_deferred_call_does_not_hold_back_other_clients(void **state)
+{
+	struct fixture *fx = *state;
+	struct inbuf in_b = {0};
+	int fd_a, fd_b;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd_a = client_connect(fx, fx->path);
+	fd_b = client_connect(fx, fx->path);
+	send_text(fd_a, REQ_LATER(1) "\n");
+	wait_held(fx->srv, 1);
+
+	send_text(fd_b, REQ_SUM(1, 1, 2) REQ_SUM(2, 3, 4) REQ_SUM(3, 5, 6));
+	pump(fx->srv, fd_b, &in_b, 3, 2000);
+	assert_int_equal(lines_of(&in_b), 3);
+	assert_line_result(&in_b, 0, "1", "3");
+	assert_line_result(&in_b, 1, "2", "7");
+	assert_line_result(&in_b, 2, "3", "11");
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 1);
+	client_drain(fd_a, &fx->in);
+	assert_int_equal(fx->in.len, 0);
+
+	dse_rpc_deferred_reply(take(0), json_string("a's"));
+	pump(fx->srv, fd_a, &fx->in, 1, 2000);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_line_result(&fx->in, 0, "1", "\"a's\"");
+	free(in_b.b);
+}
+
+/*
+ * Steps: a client calls "later" with id 7; the test answers it with
+ * dse_rpc_deferred_error(), code -32010 and a formatted message; then
+ * the client calls "sum".
+ * Verify: one JSON-RPC error of id 7 with exactly that code and message
+ * (and no result); the next call is served as usual.
+ */
+static void test_rpc_deferred_error_is_a_json_rpc_error(void **state)
+{
+	struct fixture *fx = *state;
+	const json_t *err;
+	int fd;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, REQ_LATER(7) "\n");
+	wait_held(fx->srv, 1);
+	dse_rpc_deferred_error(take(0), -32010, "peer %s did not answer in %d ms", "dpu0", 500);
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_error(line_json(&fx->in, 0), "7", -32010, "peer dpu0");
+	err = json_object_get(cur_line, "error");
+	assert_string_equal(json_string_value(json_object_get(err, "message")),
+			    "peer dpu0 did not answer in 500 ms");
+
+	send_text(fd, REQ_SUM(8, 2, 3));
+	pump(fx->srv, fd, &fx->in, 2, 2000);
+	assert_int_equal(lines_of(&fx->in), 2);
+	assert_line_result(&fx->in, 1, "8", "5");
+}
+
+/*
+ * Steps: call "later" through dse_rpc_dispatch() (a parsed request), a
+ * batch through dse_rpc_dispatch_text(), and over the socket a batch of
+ * two "later" entries; then over the socket a single "later".
+ * Verify: without a socket and for a batch entry dse_rpc_defer() returns
+ * NULL with errno EOPNOTSUPP, and the handler's immediate answer "now" is
+ * what the caller gets (each entry of the socket's batch in one array);
+ * nothing is deferred; the single request after the batch is deferred.
+ */
+static void test_rpc_defer_is_refused_without_a_socket_and_in_a_batch(void **state)
+{
+	struct fixture *fx = *state;
+	json_t *req = json_loads(REQ_LATER(1), 0, NULL), *batch;
+	int fd;
+
+	assert_non_null(req);
+	fx->resp = dse_rpc_dispatch(fx->srv, req);
+	json_decref(req);
+	assert_result(fx->resp, "1", "\"now\"");
+	assert_int_equal(defer_errno, EOPNOTSUPP);
+
+	defer_errno = 0;
+	batch = call(fx, "[" REQ_LATER(2) "]");
+	assert_true(json_is_array(batch));
+	assert_int_equal(json_array_size(batch), 1);
+	assert_result(json_array_get(batch, 0), "2", "\"now\"");
+	assert_int_equal(defer_errno, EOPNOTSUPP);
+	assert_int_equal(n_held, 0);
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+
+	defer_errno = 0;
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, "[" REQ_LATER(3) "," REQ_LATER(4) "]\n");
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	assert_int_equal(lines_of(&fx->in), 1);
+	batch = line_json(&fx->in, 0);
+	assert_true(json_is_array(batch));
+	assert_int_equal(json_array_size(batch), 2);
+	assert_result(json_array_get(batch, 0), "3", "\"now\"");
+	assert_result(json_array_get(batch, 1), "4", "\"now\"");
+	assert_int_equal(defer_errno, EOPNOTSUPP);
+	assert_int_equal(n_later, 4);
+	assert_int_equal(n_held, 0);
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+
+	send_text(fd, REQ_LATER(5) "\n");
+	wait_held(fx->srv, 1);
+	dse_rpc_deferred_reply(take(0), NULL);
+	pump(fx->srv, fd, &fx->in, 2, 2000);
+	assert_int_equal(lines_of(&fx->in), 2);
+	assert_line_result(&fx->in, 1, "5", "null");
+}
+
+/*
+ * Steps: close hook set; clients A and B call "later", then close their
+ * sockets before the answers; the server runs until it hears both
+ * closes; then A's call is answered with a result and B's with an error.
+ * Verify: the closes are seen while the calls are deferred (count 2); the
+ * answers after them send nothing and bring the count back to 0 (ASan:
+ * nothing freed is touched); the server serves a new client after.
+ */
+static void test_rpc_deferred_answer_after_the_client_closed_is_harmless(void **state)
+{
+	struct fixture *fx = *state;
+	int fd_a, fd_b;
+
+	n_closed = 0;
+	dse_rpc_server_set_close_hook(fx->srv, on_close, NULL);
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd_a = client_connect(fx, fx->path);
+	fd_b = client_connect(fx, fx->path);
+	send_text(fd_a, REQ_LATER(1) "\n");
+	send_text(fd_b, REQ_LATER(2) "\n");
+	wait_held(fx->srv, 2);
+	close(fd_a);
+	close(fd_b);
+	fx->fds[0] = fx->fds[1] = -1;
+	for (int i = 0; i < 400 && n_closed < 2; i++)
+		assert_int_equal(dse_rpc_poll(fx->srv, 5), 0);
+	assert_int_equal(n_closed, 2);
+	assert_int_equal(stats_of(fx).unix_clients.active, 0);
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 2);
+
+	dse_rpc_deferred_reply(take(0), json_string("too late"));
+	dse_rpc_deferred_error(take(1), DSE_RPC_APP_ERROR, "too late as well");
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 0);
+	assert_serves(fx, fx->srv, fx->path);
+}
+
+/*
+ * Steps: a client sends "later" and shuts down its sending side at once
+ * (a script making one call); the server runs turns for 100 ms; then the
+ * call is answered.
+ * Verify: the server keeps the half-closed client while its call is
+ * deferred (not closed, nothing sent); after the reply the client gets
+ * the answer, and then the server closes the connection.
+ */
+static void test_rpc_deferred_call_of_a_half_closed_client_is_answered(void **state)
+{
+	struct fixture *fx = *state;
+	int fd;
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, REQ_LATER(1) "\n");
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	wait_held(fx->srv, 1);
+	pump(fx->srv, fd, &fx->in, 1, 100);
+	assert_false(fx->in.closed);
+	assert_int_equal(fx->in.len, 0);
+	assert_int_equal(stats_of(fx).unix_clients.active, 1);
+
+	dse_rpc_deferred_reply(take(0), json_string("done"));
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	if (lines_of(&fx->in) == 0)
+		print_error("no answer; server closed the client: %s\n",
+			    fx->in.closed ? "yes" : "no");
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_line_result(&fx->in, 0, "1", "\"done\"");
+	pump(fx->srv, fd, &fx->in, 2, 2000);
+	assert_true(fx->in.closed);
+	assert_int_equal(lines_of(&fx->in), 1);
+}
+
+/*
+ * Steps: idle_timeout 150 ms; a client calls "later"; the server runs for
+ * 400 ms; then the call is answered.
+ * Verify: waiting for its own answer is not idleness: the client is not
+ * closed (closed_idle 0) and gets the answer.
+ */
+static void test_rpc_deferred_call_is_not_closed_as_idle(void **state)
+{
+	struct fixture *fx = *state;
+	int fd;
+
+	set_limits(fx, (struct dse_rpc_limits){.idle_timeout_ms = 150});
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	fd = client_connect(fx, fx->path);
+	send_text(fd, REQ_LATER(1) "\n");
+	wait_held(fx->srv, 1);
+	pump(fx->srv, fd, &fx->in, 1, 400);
+	assert_false(fx->in.closed);
+	assert_int_equal(stats_of(fx).unix_clients.closed_idle, 0);
+
+	dse_rpc_deferred_reply(take(0), json_true());
+	pump(fx->srv, fd, &fx->in, 1, 2000);
+	if (lines_of(&fx->in) == 0)
+		print_error("no answer; closed: %s, closed_idle %llu\n",
+			    fx->in.closed ? "yes" : "no",
+			    (unsigned long long)stats_of(fx).unix_clients.closed_idle);
+	assert_int_equal(lines_of(&fx->in), 1);
+	assert_line_result(&fx->in, 0, "1", "true");
+	assert_int_equal(stats_of(fx).unix_clients.closed_idle, 0);
+}
+
+/*
+ * Steps: three clients each call "later"; the second's call is answered
+ * (out of the middle of the server's list); then the server is freed with
+ * the other two deferred, and they are answered after, one with a
+ * result, one with an error.
+ * Verify: the second client gets its answer and the count drops to 2; the
+ * free closes the other clients (they read the end of the stream); the
+ * answers after the free send nothing and do not crash (under ASan: no
+ * use after free, no leak).
+ */
+static void test_rpc_deferred_answer_after_server_free_is_harmless(void **state)
+{
+	struct fixture *fx = *state;
+	struct inbuf in[3] = {0};
+	int fds[3];
+
+	assert_int_equal(dse_rpc_listen(fx->srv, fx->path, 0600), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		fds[i] = client_connect(fx, fx->path);
+		send_text(fds[i], REQ_LATER(1) "\n");
+		wait_held(fx->srv, i + 1);
+	}
+	dse_rpc_deferred_reply(take(1), json_string("in time"));
+	assert_int_equal(dse_rpc_deferred_count(fx->srv), 2);
+	pump(fx->srv, fds[1], &in[1], 1, 2000);
+	assert_int_equal(lines_of(&in[1]), 1);
+	assert_line_result(&in[1], 0, "1", "\"in time\"");
+
+	dse_rpc_server_free(fx->srv);
+	fx->srv = NULL;
+	dse_rpc_deferred_reply(take(0), json_string("after the free"));
+	dse_rpc_deferred_error(take(2), DSE_RPC_APP_ERROR, "after the free too");
+	for (unsigned i = 0; i < 3; i += 2) {
+		client_drain(fds[i], &in[i]);
+		assert_true(in[i].closed);
+		assert_int_equal(in[i].len, 0);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		free(in[i].b);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1840,6 +2292,16 @@ int main(void)
 	    T(test_rpc_streaming_connection_is_not_closed_as_idle),
 	    T(test_rpc_socket_full_socket_evicts_the_longest_stalled_client),
 	    T(test_rpc_limits_are_checked_and_default),
+	    T(test_rpc_deferred_call_is_answered_only_when_replied),
+	    T(test_rpc_deferred_call_holds_back_the_next_requests_of_its_client),
+	    T(test_rpc_deferred_notification_holds_back_and_sends_nothing),
+	    T(test_rpc_deferred_call_does_not_hold_back_other_clients),
+	    T(test_rpc_deferred_error_is_a_json_rpc_error),
+	    T(test_rpc_defer_is_refused_without_a_socket_and_in_a_batch),
+	    T(test_rpc_deferred_answer_after_the_client_closed_is_harmless),
+	    T(test_rpc_deferred_call_of_a_half_closed_client_is_answered),
+	    T(test_rpc_deferred_call_is_not_closed_as_idle),
+	    T(test_rpc_deferred_answer_after_server_free_is_harmless),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
