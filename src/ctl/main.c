@@ -491,9 +491,10 @@ static int cmd_dpu_show(struct ctl *c, const struct verb *v, int argc, char **ar
 	if (json_is_object(x)) {
 		json_t *hb = json_object_get(res, "heartbeat");
 
-		snprintf(buf, sizeof(buf), "every %lld ms (timeout %lld ms): %lld answered, %lld missed",
+		snprintf(buf, sizeof(buf),
+			 "every %lld ms, unreachable after %lld silent: %lld answered, %lld missed",
 			 (long long)json_integer_value(json_object_get(hb, "interval_ms")),
-			 (long long)json_integer_value(json_object_get(hb, "timeout_ms")),
+			 (long long)json_integer_value(json_object_get(hb, "misses_allowed")),
 			 (long long)json_integer_value(json_object_get(x, "count")),
 			 (long long)json_integer_value(json_object_get(x, "misses")));
 		show_line("heartbeat:", buf);

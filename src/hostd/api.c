@@ -17,6 +17,8 @@
 #include "dse_api.h"
 #include "config.h"
 #include "hostd.h"
+#include "log.h"
+#include "model.h"
 #include "reconcile.h"
 #include "version.h"
 
@@ -225,7 +227,220 @@ static void count_users(json_t *list, json_t *users, const char *key, const char
 	}
 }
 
-static void port_live(struct hostd *h, json_t *doc, json_t *ports);
+/* ---- asking the DPUs: fan-outs ---- */
+
+static bool list_has(json_t *list, const char *s)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+struct fanout;
+
+/* Builds a fan-out's answer from what the DPUs said: 0 and '*ret', or <0 after fanout_error(). */
+typedef int fanout_finish_fn(struct fanout *f, json_t **ret);
+
+/*
+ * One call of an API method to several DPUs at once (dpu_mgr_call(): none
+ * waits for another, nor the loop for any).  When the last one is in,
+ * 'finish' builds the answer, sent as the method's deferred answer (or
+ * returned at once when no call went out).
+ */
+struct fanout {
+	struct hostd *h;
+	struct dse_rpc_deferred *d; /* NULL until the method returned */
+	fanout_finish_fn *finish;
+	json_t *targets;            /* the DPUs' names, in order */
+	json_t *dpus;               /* {name, state, error} of each, the same order */
+	json_t *results;            /* name -> what it answered, for those that did */
+	json_t *ctx;                /* the method's own (its params, what it listed...) */
+	size_t limit;
+	unsigned left;              /* calls not answered yet */
+	unsigned reached, refused;  /* answered; of those, refused the params */
+	char first[600];            /* the first refusal */
+	int err_code;
+	char err_msg[600];
+};
+
+/* One DPU's call of a fan-out. */
+struct fanout_slot {
+	struct fanout *f;
+	size_t idx;
+};
+
+/* The entry of one DPU in the answer of a fan-out: {name, state, error (null if none)}. */
+static json_t *dpu_entry(struct hostd *h, const char *name, const char *error)
+{
+	return json_pack("{s:s, s:s, s:s?}", "name", name, "state", dpu_mgr_state(h->dpus, name),
+			 "error", error);
+}
+
+static int fanout_error(struct fanout *f, int code, const char *msg)
+{
+	f->err_code = code;
+	snprintf(f->err_msg, sizeof(f->err_msg), "%s", msg);
+	return -EINVAL;
+}
+
+static void fanout_free(struct fanout *f)
+{
+	json_decref(f->targets);
+	json_decref(f->dpus);
+	json_decref(f->results);
+	json_decref(f->ctx);
+	free(f);
+}
+
+/* Builds the answer: the refusal every DPU reached agreed on, or finish(). */
+static int fanout_result(struct fanout *f, json_t **ret)
+{
+	if (f->reached > 0 && f->refused == f->reached)
+		return fanout_error(f, DSE_RPC_INVALID_PARAMS, f->first);
+	return f->finish(f, ret);
+}
+
+/* The last call is in: answers the deferred call and frees the fan-out. */
+static void fanout_complete(struct fanout *f)
+{
+	json_t *res = NULL;
+
+	if (fanout_result(f, &res) < 0)
+		dse_rpc_deferred_error(f->d, f->err_code, "%s", f->err_msg);
+	else
+		dse_rpc_deferred_reply(f->d, res);
+	fanout_free(f);
+}
+
+static void fanout_done(void *arg, int status, json_t *result, json_t *error, const char *err)
+{
+	struct fanout_slot *slot = arg;
+	struct fanout *f = slot->f;
+	json_t *entry = json_array_get(f->dpus, slot->idx);
+	const char *name = json_string_value(json_array_get(f->targets, slot->idx));
+
+	free(slot);
+	if (status == 0 || status == -EREMOTEIO)
+		f->reached++;
+	if (status == -EREMOTEIO &&
+	    json_integer_value(json_object_get(error, "code")) == DSE_RPC_INVALID_PARAMS) {
+		f->refused++;
+		if (!f->first[0])
+			snprintf(f->first, sizeof(f->first), "%s", err);
+	}
+	if (status == 0) {
+		json_object_set(f->results, name, result ? result : json_null());
+	} else {
+		json_object_set_new(entry, "error", json_string(err));
+		/* What became of the DPU meanwhile (found unreachable, say). */
+		json_object_set_new(entry, "state", json_string(dpu_mgr_state(f->h->dpus, name)));
+	}
+	if (--f->left == 0 && f->d != NULL)
+		fanout_complete(f);
+}
+
+/*
+ * Calls 'method' with 'params' (NULL: none) on each DPU of 'targets' (a
+ * list of names, stolen; duplicates are asked once) and answers the call
+ * with 'finish' once all answered or timed out ('ctx' and 'limit' are
+ * kept for it; 'ctx' stolen).  A DPU not connected is an entry with why.
+ * Returns what the method returns: 0 with '*ret' when nothing had to be
+ * waited for, DSE_RPC_DEFERRED, or an error.
+ */
+static int fanout_run(struct dse_rpc_call *call, const char *method, json_t *params,
+		      json_t *targets, fanout_finish_fn *finish, json_t *ctx_obj, size_t limit,
+		      json_t **ret)
+{
+	struct hostd *h = ctx(call);
+	struct fanout *f = calloc(1, sizeof(*f));
+	json_t *d;
+	size_t i;
+	int r;
+
+	if (f == NULL) {
+		json_decref(targets);
+		json_decref(ctx_obj);
+		return -ENOMEM;
+	}
+	f->h = h;
+	f->finish = finish;
+	f->targets = json_array();
+	f->dpus = json_array();
+	f->results = json_object();
+	f->ctx = ctx_obj ? ctx_obj : json_object();
+	f->limit = limit;
+	json_array_foreach(targets, i, d)
+		if (json_is_string(d) && !list_has(f->targets, json_string_value(d)))
+			json_array_append(f->targets, d);
+	json_decref(targets);
+	if (h->dpus && json_array_size(f->targets) > 0 && !call->deferrable) {
+		fanout_free(f);
+		return dse_rpc_error(call, DSE_RPC_INVALID_REQUEST,
+				     "%s asks the DPUs and answers when they have: it can not be "
+				     "an entry of a batch, call it on its own",
+				     call->api ? call->api->name : method);
+	}
+	json_array_foreach(f->targets, i, d) {
+		const char *name = json_string_value(d);
+		struct fanout_slot *slot = malloc(sizeof(*slot));
+		char err[600];
+
+		json_array_append_new(f->dpus, dpu_entry(h, name, NULL));
+		if (slot == NULL) {
+			json_object_set_new(json_array_get(f->dpus, i), "error",
+					    json_string("out of memory"));
+			continue;
+		}
+		*slot = (struct fanout_slot){.f = f, .idx = i};
+		r = h->dpus ? dpu_mgr_call(h->dpus, name, method, params, fanout_done, slot, err,
+					   sizeof(err))
+			    : -ENOTCONN;
+		if (r < 0) {
+			free(slot);
+			json_object_set_new(json_array_get(f->dpus, i), "error",
+					    json_string(h->dpus ? err : "no DPU manager"));
+			continue;
+		}
+		f->left++;
+	}
+	if (f->left == 0) {
+		r = fanout_result(f, ret);
+		if (r < 0)
+			dse_rpc_error(call, f->err_code, "%s", f->err_msg);
+		fanout_free(f);
+		return r;
+	}
+	f->d = dse_rpc_defer(call);
+	if (f->d == NULL) {
+		/* Only without memory: the calls complete into the void (f->d stays NULL). */
+		DSE_LOG_WARN("hostd", "%s: cannot defer the answer: %s", method, strerror(errno));
+		return dse_rpc_error(call, DSE_RPC_INTERNAL_ERROR, "out of memory");
+	}
+	return DSE_RPC_DEFERRED;
+}
+
+static int port_live(struct dse_rpc_call *call, json_t *doc, json_t *ports, json_t **ret);
+
+/* Calls 'merge(result, dpu, entry, arg)' for each DPU that answered, in the targets' order. */
+static void fanout_merge(struct fanout *f,
+			 void (*merge)(json_t *res, const char *dpu, json_t *entry, void *arg),
+			 void *arg)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(f->targets, i, d) {
+		json_t *res = json_object_get(f->results, json_string_value(d));
+
+		if (res)
+			merge(res, json_string_value(d), json_array_get(f->dpus, i), arg);
+	}
+}
+
 
 static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 {
@@ -246,7 +461,7 @@ static int list(struct dse_rpc_call *call, enum config_kind kind, json_t **ret)
 	default:
 		out = json_deep_copy(json_object_get(doc, "ports"));
 		if (h->dpus)
-			port_live(h, doc, out);
+			return port_live(call, doc, out, ret);
 		break;
 	}
 	json_decref(doc);
@@ -442,9 +657,75 @@ static int fw_dpus(struct hostd *h, const char *segment, json_t **ret)
  * DPU could not open (a VM without a representor) so shows as missing,
  * with the DPU's reason, not as fine.
  */
-static void port_live(struct hostd *h, json_t *doc, json_t *ports)
+/* The answer of port.list, once the DPUs of the ports' switches answered theirs. */
+static int port_live_finish(struct fanout *f, json_t **ret)
 {
-	json_t *inv = NULL, *sw, *d, *p;
+	struct hostd *h = f->h;
+	json_t *doc = json_object_get(f->ctx, "doc"), *ports = json_object_get(f->ctx, "ports");
+	json_t *inv = NULL, *d;
+	size_t i;
+
+	if (store_dpus(h->store, &inv) < 0) {
+		*ret = json_incref(ports);
+		return 0;
+	}
+	json_array_foreach(f->targets, i, d) {
+		const char *name = json_string_value(d);
+		json_t *want = reconcile_desired(doc, inv, name), *x;
+		json_t *live = json_object_get(f->results, name);
+		const char *err = json_string_value(json_object_get(json_array_get(f->dpus, i),
+								    "error"));
+		size_t n;
+
+		json_array_foreach(json_object_get(want, "ports"), n, x) {
+			const char *pname = json_string_value(json_object_get(x, "name"));
+			json_t *mine = model_find(ports, pname);
+			json_t *got = live ? model_find(live, pname) : NULL;
+			char why[800];
+
+			if (mine == NULL)
+				continue; /* an uplink */
+			json_object_set_new(mine, "dpu", json_string(name));
+			if (got) {
+				json_object_set(mine, "state", json_object_get(got, "link"));
+				json_object_set_new(mine, "error", json_null());
+				json_object_set(mine, "stats", json_object_get(got, "stats"));
+				continue;
+			}
+			if (live) {
+				const char *cfg = dpu_mgr_config_error(h->dpus, name);
+
+				snprintf(why, sizeof(why), "DPU %s does not have it%s%s", name,
+					 cfg && cfg[0] ? ": " : " (yet: it is syncing)",
+					 cfg && cfg[0] ? cfg : "");
+				json_object_set_new(mine, "state", json_string("missing"));
+			} else {
+				snprintf(why, sizeof(why), "%s", err ? err : "the DPU did not answer");
+			}
+			json_object_set_new(mine, "error", json_string(why));
+		}
+		json_decref(want);
+	}
+	json_decref(inv);
+	*ret = json_incref(ports);
+	return 0;
+}
+
+/*
+ * Adds to each VM port of 'ports' (stolen, as 'doc') where it is and how
+ * it is there, from the DPUs themselves (port.list of each): 'dpu' (the
+ * DPU that should hold it, null when none does: its switch's DPU is
+ * refused or unknown), 'state' (up or down: its link on the DPU; missing:
+ * the DPU does not have it; unknown: the DPU is not connected), 'error'
+ * (why, for a person, or null) and 'stats' (the DPU's counters of the
+ * port, or null).  A port the host wants but the DPU could not open (a VM
+ * without a representor) so shows as missing, with the DPU's reason, not
+ * as fine.
+ */
+static int port_live(struct dse_rpc_call *call, json_t *doc, json_t *ports, json_t **ret)
+{
+	struct hostd *h = ctx(call);
+	json_t *inv = NULL, *sw, *d, *p, *targets = json_array();
 	size_t i, k;
 
 	json_array_foreach(ports, i, p) {
@@ -454,68 +735,19 @@ static void port_live(struct hostd *h, json_t *doc, json_t *ports)
 							    "this host (dsectl dpu list says why)"));
 		json_object_set_new(p, "stats", json_null());
 	}
-	if (json_array_size(ports) == 0 || store_dpus(h->store, &inv) < 0)
-		return;
-	json_array_foreach(json_object_get(doc, "switches"), i, sw)
-		json_array_foreach(json_object_get(sw, "dpus"), k, d) {
-			const char *name = json_string_value(d);
-			json_t *want = reconcile_desired(doc, inv, name), *live = NULL, *x;
-			const char *state = dpu_mgr_state(h->dpus, name);
-			char err[600] = "";
-			size_t n;
-			int r = -ENOTCONN;
+	if (json_array_size(ports) > 0 && store_dpus(h->store, &inv) == 0) {
+		json_array_foreach(json_object_get(doc, "switches"), i, sw)
+			json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+				json_t *want = reconcile_desired(doc, inv, json_string_value(d));
 
-			if (!json_is_null(json_object_get(want, "refused"))) {
+				if (json_is_null(json_object_get(want, "refused")))
+					json_array_append(targets, d);
 				json_decref(want);
-				continue;
 			}
-			if (strcmp(state, "connected") == 0)
-				r = dpu_mgr_call(h->dpus, name, "port.list", NULL, &live, NULL, err,
-						 sizeof(err));
-			json_array_foreach(json_object_get(want, "ports"), n, x) {
-				json_t *mine = model_find(ports, json_string_value(
-								     json_object_get(x, "name")));
-				json_t *got = r == 0 ? model_find(live, json_string_value(json_object_get(
-									    x, "name")))
-						     : NULL;
-				char why[800];
-
-				if (mine == NULL)
-					continue; /* an uplink */
-				json_object_set_new(mine, "dpu", json_string(name));
-				if (got) {
-					json_object_set(mine, "state", json_object_get(got, "link"));
-					json_object_set_new(mine, "error", json_null());
-					json_object_set(mine, "stats", json_object_get(got, "stats"));
-					continue;
-				}
-				if (r == 0) {
-					const char *cfg = dpu_mgr_config_error(h->dpus, name);
-
-					snprintf(why, sizeof(why),
-						 "DPU %s does not have it%s%s", name,
-						 cfg && cfg[0] ? ": " : " (yet: it is syncing)",
-						 cfg && cfg[0] ? cfg : "");
-					json_object_set_new(mine, "state", json_string("missing"));
-				} else {
-					snprintf(why, sizeof(why), "DPU %s is %s%s%s", name,
-						 strcmp(state, "connected") == 0 ? "not answering"
-										: state,
-						 err[0] ? ": " : "", err);
-				}
-				json_object_set_new(mine, "error", json_string(why));
-			}
-			json_decref(live);
-			json_decref(want);
-		}
-	json_decref(inv);
-}
-
-/* The entry of one DPU in the answer of a fan-out: {name, state, error (null if none)}. */
-static json_t *dpu_entry(struct hostd *h, const char *name, const char *error)
-{
-	return json_pack("{s:s, s:s, s:s?}", "name", name, "state", dpu_mgr_state(h->dpus, name),
-			 "error", error);
+		json_decref(inv);
+	}
+	return fanout_run(call, "port.list", NULL, targets, port_live_finish,
+			  json_pack("{s:o, s:o}", "doc", doc, "ports", ports), 0, ret);
 }
 
 static int cmp_eval_order(const void *a, const void *b)
@@ -557,21 +789,65 @@ static int fw_rule_del(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* Adds each DPU's hit counts of fw.rule.list to the host's rules (ctx "by_id"). */
+static void hits_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
+{
+	json_t *by_id = arg, *x;
+	size_t k;
+
+	(void)entry;
+	json_array_foreach(res, k, x) {
+		char key[32];
+		json_t *mine;
+		json_int_t hits = json_integer_value(json_object_get(x, "hits"));
+
+		snprintf(key, sizeof(key), "%lld",
+			 (long long)json_integer_value(json_object_get(x, "id")));
+		mine = json_object_get(by_id, key);
+		if (mine == NULL)
+			continue;
+		json_object_set_new(mine, "hits",
+				    json_integer(json_integer_value(json_object_get(mine, "hits")) +
+						 hits));
+		json_object_set_new(json_object_get(mine, "dpus"), dpu, json_integer(hits));
+	}
+}
+
+static int fw_rule_list_finish(struct fanout *f, json_t **ret)
+{
+	json_t *rules = json_object_get(f->ctx, "rules");
+	size_t i, n = json_array_size(rules);
+	json_t **v;
+
+	/* The counters are the DPUs': each counts what it judged. */
+	fanout_merge(f, hits_merge, json_object_get(f->ctx, "by_id"));
+	/* In evaluation order, as dse-dpud lists them. */
+	v = calloc(n ? n : 1, sizeof(*v));
+	for (i = 0; v && i < n; i++)
+		v[i] = json_incref(json_array_get(rules, i));
+	if (v) {
+		qsort(v, n, sizeof(*v), cmp_eval_order);
+		json_array_clear(rules);
+		for (i = 0; i < n; i++)
+			json_array_append_new(rules, v[i]);
+		free(v);
+	}
+	*ret = json_pack("{s:O, s:O}", "rules", rules, "dpus", f->dpus);
+	return 0;
+}
+
 static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 {
 	struct hostd *h = ctx(call);
-	json_t *fw, *rules, *targets = NULL, *dpus = json_array(), *d, *r, *by_id;
-	size_t i, k;
+	json_t *fw, *rules, *targets = NULL, *r, *by_id;
+	size_t i;
 
-	if (config_fw_list(h->store, &fw) < 0) {
-		json_decref(dpus);
+	if (config_fw_list(h->store, &fw) < 0)
 		return store_error(call);
-	}
 	rules = json_deep_copy(json_object_get(fw, "rules"));
 	json_decref(fw);
 	if (h->dpus && fw_dpus(h, NULL, &targets) < 0) {
 		json_decref(rules);
-		json_decref(dpus);
 		return store_error(call);
 	}
 	/* By id, so each DPU's list is matched in one pass (hosts hold thousands of rules). */
@@ -585,56 +861,9 @@ static int fw_rule_list(struct dse_rpc_call *call, json_t **ret)
 			 (long long)json_integer_value(json_object_get(r, "id")));
 		json_object_set(by_id, key, r);
 	}
-	/* The counters are the DPUs': each counts what it judged. */
-	json_array_foreach(targets, i, d) {
-		const char *name = json_string_value(d);
-		json_t *res = NULL, *x;
-		char err[600];
-
-		if (dpu_mgr_call(h->dpus, name, "fw.rule.list", NULL, &res, NULL, err,
-				 sizeof(err)) < 0) {
-			json_array_append_new(dpus, dpu_entry(h, name, err));
-			continue;
-		}
-		json_array_append_new(dpus, dpu_entry(h, name, NULL));
-		json_array_foreach(res, k, x) {
-			char key[32];
-			json_t *mine;
-			json_int_t hits = json_integer_value(json_object_get(x, "hits"));
-
-			snprintf(key, sizeof(key), "%lld",
-				 (long long)json_integer_value(json_object_get(x, "id")));
-			mine = json_object_get(by_id, key);
-			if (mine == NULL)
-				continue;
-			json_object_set_new(mine, "hits",
-					    json_integer(json_integer_value(
-								 json_object_get(mine, "hits")) +
-							 hits));
-			json_object_set_new(json_object_get(mine, "dpus"), name,
-					    json_integer(hits));
-		}
-		json_decref(res);
-	}
-	json_decref(targets);
-	json_decref(by_id);
-	/* In evaluation order, as dse-dpud lists them. */
-	{
-		size_t n = json_array_size(rules);
-		json_t **v = calloc(n ? n : 1, sizeof(*v));
-
-		for (i = 0; v && i < n; i++)
-			v[i] = json_incref(json_array_get(rules, i));
-		if (v) {
-			qsort(v, n, sizeof(*v), cmp_eval_order);
-			json_array_clear(rules);
-			for (i = 0; i < n; i++)
-				json_array_append_new(rules, v[i]);
-			free(v);
-		}
-	}
-	*ret = json_pack("{s:o, s:o}", "rules", rules, "dpus", dpus);
-	return 0;
+	return fanout_run(call, "fw.rule.list", NULL, targets ? targets : json_array(),
+			  fw_rule_list_finish,
+			  json_pack("{s:o, s:o}", "rules", rules, "by_id", by_id), 0, ret);
 }
 
 static int fw_policy_set(struct dse_rpc_call *call, json_t **ret)
@@ -664,69 +893,32 @@ static int fw_policy_list(struct dse_rpc_call *call, json_t **ret)
 /*
  * Runs 'method' with the call's params (the filters, which the DPUs apply
  * as they are) on every DPU that holds the segment filter 'seg' (every DPU
- * the host configures without one).  Calls 'merge' with each answer; a DPU
- * that is not reached or refuses is an entry with its error in
- * '*ret_dpus'.  When every DPU reached refused the params, the call fails
- * with the first refusal.  The firewall's connection calls and the views
- * of the DPUs' FDB, TEPs and drops all go through it.
+ * the host configures without one), and answers with 'finish'.  A DPU that
+ * is not reached or refuses is an entry with its error in the answer's
+ * 'dpus'.  When every DPU reached refused the params, the call fails with
+ * the first refusal.  The firewall's connection calls and the views of the
+ * DPUs' FDB, TEPs and drops all go through it.
  */
 static int dpu_fanout(struct dse_rpc_call *call, const char *method, const char *seg,
-		       void (*merge)(json_t *res, const char *dpu, json_t *entry, void *arg),
-		       void *arg, json_t **ret_dpus)
+		      fanout_finish_fn *finish, size_t limit, json_t **ret)
 {
 	struct hostd *h = ctx(call);
-	json_t *targets = NULL, *dpus = json_array(), *d, *doc;
-	char first[600] = "";
-	unsigned reached = 0, refused = 0;
-	size_t i;
+	json_t *targets = NULL, *d, *doc;
 
 	if (seg) {
-		if (store_load(h->store, &doc) < 0) {
-			json_decref(dpus);
+		if (store_load(h->store, &doc) < 0)
 			return store_error(call);
-		}
 		d = model_find(json_object_get(doc, "segments"), seg);
 		json_decref(doc);
-		if (d == NULL) {
-			json_decref(dpus);
+		if (d == NULL)
 			return dse_rpc_error(call, DSE_RPC_APP_ERROR,
 					     "no segment '%s' (dsectl segment list shows them)",
 					     seg);
-		}
 	}
-	if (h->dpus && fw_dpus(h, seg, &targets) < 0) {
-		json_decref(dpus);
+	if (h->dpus && fw_dpus(h, seg, &targets) < 0)
 		return store_error(call);
-	}
-	json_array_foreach(targets, i, d) {
-		const char *name = json_string_value(d);
-		json_t *res = NULL, *error = NULL, *entry;
-		char err[600];
-		int r = dpu_mgr_call(h->dpus, name, method, call->params, &res, &error, err,
-				     sizeof(err));
-
-		if (r == 0 || r == -EREMOTEIO)
-			reached++;
-		if (r == -EREMOTEIO &&
-		    json_integer_value(json_object_get(error, "code")) == DSE_RPC_INVALID_PARAMS) {
-			refused++;
-			if (!first[0])
-				snprintf(first, sizeof(first), "%s", err);
-		}
-		json_decref(error);
-		entry = dpu_entry(h, name, r < 0 ? err : NULL);
-		if (r == 0)
-			merge(res, name, entry, arg);
-		json_array_append_new(dpus, entry);
-		json_decref(res);
-	}
-	json_decref(targets);
-	if (reached > 0 && refused == reached) {
-		json_decref(dpus);
-		return dse_rpc_error(call, DSE_RPC_INVALID_PARAMS, "%s", first);
-	}
-	*ret_dpus = dpus;
-	return 0;
+	return fanout_run(call, method, call->params, targets ? targets : json_array(), finish,
+			  NULL, limit, ret);
 }
 
 struct conn_list_acc {
@@ -754,19 +946,22 @@ static void conn_list_merge(json_t *res, const char *dpu, json_t *entry, void *a
 	}
 }
 
+static int fw_conn_list_finish(struct fanout *f, json_t **ret)
+{
+	struct conn_list_acc acc = {.conns = json_array(), .limit = f->limit};
+
+	fanout_merge(f, conn_list_merge, &acc);
+	*ret = json_pack("{s:o, s:I, s:O}", "conns", acc.conns, "total", acc.total, "dpus",
+			 f->dpus);
+	return 0;
+}
+
 static int fw_conn_list(struct dse_rpc_call *call, json_t **ret)
 {
 	const struct dse_api_hostd_fw_conn_list *a = call->args;
-	struct conn_list_acc acc = {.conns = json_array(), .limit = (size_t)a->limit};
-	json_t *dpus;
 
-	if (dpu_fanout(call, "fw.conn.list", a->has_segment ? a->segment : NULL, conn_list_merge,
-			&acc, &dpus) < 0) {
-		json_decref(acc.conns);
-		return -EINVAL;
-	}
-	*ret = json_pack("{s:o, s:I, s:o}", "conns", acc.conns, "total", acc.total, "dpus", dpus);
-	return 0;
+	return dpu_fanout(call, "fw.conn.list", a->has_segment ? a->segment : NULL,
+			  fw_conn_list_finish, (size_t)a->limit, ret);
 }
 
 static void conn_flush_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
@@ -776,17 +971,21 @@ static void conn_flush_merge(json_t *res, const char *dpu, json_t *entry, void *
 	json_object_set(entry, "removed", json_object_get(res, "removed"));
 }
 
+static int fw_conn_flush_finish(struct fanout *f, json_t **ret)
+{
+	json_int_t removed = 0;
+
+	fanout_merge(f, conn_flush_merge, &removed);
+	*ret = json_pack("{s:I, s:O}", "removed", removed, "dpus", f->dpus);
+	return 0;
+}
+
 static int fw_conn_flush(struct dse_rpc_call *call, json_t **ret)
 {
 	const struct dse_api_hostd_fw_conn_flush *a = call->args;
-	json_int_t removed = 0;
-	json_t *dpus;
 
-	if (dpu_fanout(call, "fw.conn.flush", a->has_segment ? a->segment : NULL, conn_flush_merge,
-			&removed, &dpus) < 0)
-		return -EINVAL;
-	*ret = json_pack("{s:I, s:o}", "removed", removed, "dpus", dpus);
-	return 0;
+	return dpu_fanout(call, "fw.conn.flush", a->has_segment ? a->segment : NULL,
+			  fw_conn_flush_finish, 0, ret);
 }
 
 /* The help, params and aliases of each are in api/hostd/. */
@@ -807,18 +1006,21 @@ static void list_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
 	}
 }
 
+static int fdb_list_finish(struct fanout *f, json_t **ret)
+{
+	json_t *all = json_array();
+
+	fanout_merge(f, list_merge, all);
+	*ret = json_pack("{s:o, s:O}", "entries", all, "dpus", f->dpus);
+	return 0;
+}
+
 static int fdb_list(struct dse_rpc_call *call, json_t **ret)
 {
 	const struct dse_api_hostd_fdb_list *a = call->args;
-	json_t *all = json_array(), *dpus;
 
-	if (dpu_fanout(call, "fdb.list", a->has_segment ? a->segment : NULL, list_merge, all,
-		       &dpus) < 0) {
-		json_decref(all);
-		return -EINVAL;
-	}
-	*ret = json_pack("{s:o, s:o}", "entries", all, "dpus", dpus);
-	return 0;
+	return dpu_fanout(call, "fdb.list", a->has_segment ? a->segment : NULL, fdb_list_finish, 0,
+			  ret);
 }
 
 /* tep.show of each DPU: its TEP and peers, one entry per DPU that has a TEP. */
@@ -835,16 +1037,18 @@ static void tep_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
 	json_array_append_new(arg, o);
 }
 
+static int tep_list_finish(struct fanout *f, json_t **ret)
+{
+	json_t *all = json_array();
+
+	fanout_merge(f, tep_merge, all);
+	*ret = json_pack("{s:o, s:O}", "teps", all, "dpus", f->dpus);
+	return 0;
+}
+
 static int tep_list(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *all = json_array(), *dpus;
-
-	if (dpu_fanout(call, "tep.show", NULL, tep_merge, all, &dpus) < 0) {
-		json_decref(all);
-		return -EINVAL;
-	}
-	*ret = json_pack("{s:o, s:o}", "teps", all, "dpus", dpus);
-	return 0;
+	return dpu_fanout(call, "tep.show", NULL, tep_list_finish, 0, ret);
 }
 
 /* The drops of stats.show: every reason a DPU counted, with its count. */
@@ -860,16 +1064,18 @@ static void drop_merge(json_t *res, const char *dpu, json_t *entry, void *arg)
 							     "reason", reason, "count", n));
 }
 
+static int drop_list_finish(struct fanout *f, json_t **ret)
+{
+	json_t *all = json_array();
+
+	fanout_merge(f, drop_merge, all);
+	*ret = json_pack("{s:o, s:O}", "drops", all, "dpus", f->dpus);
+	return 0;
+}
+
 static int drop_list(struct dse_rpc_call *call, json_t **ret)
 {
-	json_t *all = json_array(), *dpus;
-
-	if (dpu_fanout(call, "stats.show", NULL, drop_merge, all, &dpus) < 0) {
-		json_decref(all);
-		return -EINVAL;
-	}
-	*ret = json_pack("{s:o, s:o}", "drops", all, "dpus", dpus);
-	return 0;
+	return dpu_fanout(call, "stats.show", NULL, drop_list_finish, 0, ret);
 }
 
 const struct dse_rpc_method hostd_methods[] = {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Discovery, connection and reconcile scheduling of the host's DPUs (dpu.h). */
+/* Discovery, connections, heartbeats and reconciles of the host's DPUs, on the event loop (dpu.h). */
 #include "dpu.h"
 
 #include <arpa/inet.h>
@@ -11,25 +11,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "clock.h"
+#include "evloop.h"
 #include "log.h"
 #include "model.h"
 #include "reconcile.h"
-#include "rpc_client.h"
+#include "rpc_async.h"
 #include "rtt.h"
 
 #define MAX_LINKS        16
 #define MS               1000000ull
 #define SCAN_EVERY       (2000 * MS)
-#define HEARTBEAT_EVERY  (2000 * MS)
 #define RESYNC_EVERY     (30000 * MS)
 #define RETRY_FAILED     (10000 * MS)
 #define BACKOFF_MIN_MS   250
 #define BACKOFF_MAX_MS   5000
 #define MISMATCH_RETRY   (5000 * MS)
 #define SEEN_EVERY       (30000 * MS)
+/* Calls of a reconcile's plan in flight at once. */
+#define PLAN_WINDOW      64
 
 enum link_state {
 	LINK_CONNECTING,
@@ -41,31 +41,56 @@ enum link_state {
 static const char *const state_names[] = {"connecting", "connected", "unreachable",
 					  "identity-mismatch"};
 
+/* A reconcile under way: its reads, then its plan's calls. */
+struct recon {
+	json_t *desired;
+	uint64_t rev;
+	bool managed;
+	json_t *reads[RECONCILE_READS];
+	unsigned reads_left;
+	json_t *plan;        /* NULL while reading */
+	size_t next;         /* the plan's next call to send */
+	unsigned inflight;   /* the plan's calls sent and not answered */
+	unsigned done;       /* the plan's calls answered */
+	bool failed;         /* a call was refused: 'err' says the first */
+	bool reading_gen;    /* the last step: dp.identity.show after the changes */
+	char err[512];
+};
+
 /* One internal link and the DPU at its far end. */
 struct dpu_link {
+	struct dpu_mgr *m;
 	char ifname[IFNAMSIZ];
 	char local[INET_ADDRSTRLEN];
 	char peer[INET_ADDRSTRLEN];
 	bool seen;                    /* found by the last scan */
 	enum link_state state;
-	struct dse_rpc_client *client; /* set while connected */
+	struct dse_rpc_async *conn;   /* set from the connect on, until it fails */
+	unsigned hello_left;          /* connecting: dp.identity.show and dp.show not answered */
+	json_t *hello_info;           /* connecting: the dp.show answer */
 	char name[64];                /* the DPU's name, "" until known */
 	json_t *identity;             /* the last dp.identity answer */
 	char version[64];             /* dse-dpud's version (dp.show) */
 	char error[512];              /* the last connection problem, for a person */
 	unsigned backoff_ms;
 	uint64_t next_connect_ns;
-	uint64_t next_heartbeat_ns;
 	uint64_t next_resync_ns;
 	uint64_t next_seen_ns;        /* when to refresh last_seen in the store */
+	uint64_t tick;                /* the heartbeat timer */
+	uint64_t next_beat_ns;        /* when the next heartbeat goes */
+	uint64_t last_answer_ns;      /* the DPU's last answer (or the connect) */
+	unsigned beats_inflight;
+	unsigned slow_inflight;       /* firewall change sets in flight: they hold dse-dpud */
+	uint64_t busy_until_ns;       /* ... until their timeouts at the latest */
 	int64_t boot_id;              /* the DPU's start, -1 unknown */
 	int64_t generation;           /* the DPU's config generation, -1 unknown */
 	bool synced;                  /* the DPU holds store revision 'synced_revision' */
 	uint64_t synced_revision;
 	bool dirty;                   /* reconcile at the next turn */
+	struct recon *rc;             /* the reconcile under way */
 	const char *config;           /* in-sync, syncing, error, refused, unmanaged, unknown */
 	struct dse_rtt heartbeats;    /* round trips and misses of its heartbeats */
-	unsigned sync_done;           /* syncing: calls run since the sync began */
+	unsigned sync_done;           /* syncing: calls answered since the sync began */
 	unsigned sync_left;           /* syncing: calls of the plan still to run */
 	char config_error[512];
 	int64_t pushed_boot_id;       /* what the store records, to write only changes */
@@ -76,38 +101,21 @@ struct dpu_link {
 
 struct dpu_mgr {
 	struct dpu_mgr_conf conf;
-	struct dpu_link links[MAX_LINKS];
+	struct dpu_link *links[MAX_LINKS];
 	unsigned n_links;
 	uint64_t next_scan_ns;
+	uint64_t revision;  /* the store revision the links were last looked at for */
+	bool kick;          /* a callback made work: look at the links on the next turn */
+	int prepare_id;
 };
 
-int dpu_mgr_new(const struct dpu_mgr_conf *conf, struct dpu_mgr **ret)
-{
-	struct dpu_mgr *m = calloc(1, sizeof(*m));
-
-	if (m == NULL)
-		return -ENOMEM;
-	m->conf = *conf;
-	*ret = m;
-	return 0;
-}
-
-static void link_close(struct dpu_link *l)
-{
-	dse_rpc_client_free(l->client);
-	l->client = NULL;
-}
-
-void dpu_mgr_free(struct dpu_mgr *m)
-{
-	if (m == NULL)
-		return;
-	for (unsigned i = 0; i < m->n_links; i++) {
-		link_close(&m->links[i]);
-		json_decref(m->links[i].identity);
-	}
-	free(m);
-}
+/* A call of the manager in flight: the link it was made for, on which connection. */
+struct link_call {
+	struct dpu_link *l;
+	struct dse_rpc_async *conn;
+	void (*done)(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg);
+	void *arg;
+};
 
 static const char *str(json_t *o, const char *key)
 {
@@ -116,14 +124,78 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "";
 }
 
+static uint64_t now_ns(void)
+{
+	return dse_loop_now_ns();
+}
+
+static int beat_ms(const struct dpu_mgr *m)
+{
+	return m->conf.heartbeat_ms;
+}
+
+/* ---- calls ---- */
+
+static void link_call_cb(struct dse_rpc_async *conn, const struct dse_rpc_async_reply *reply,
+			 void *arg)
+{
+	struct link_call *c = arg;
+	struct dpu_link *l = c->l;
+
+	/* A call of a connection the link has dropped: only its own cleanup runs. */
+	if (l != NULL && l->conn != conn)
+		l = NULL;
+	if (l != NULL && (reply->status == 0 || reply->status == -EREMOTEIO))
+		l->last_answer_ns = now_ns();
+	c->done(l, reply, c->arg);
+	free(c);
+}
+
+/* Sends 'method' on the link's connection; 'done' runs exactly once unless this fails. */
+static int link_send(struct dpu_link *l, const char *method, json_t *params, int timeout_ms,
+		     void (*done)(struct dpu_link *, const struct dse_rpc_async_reply *, void *),
+		     void *arg)
+{
+	struct link_call *c = malloc(sizeof(*c));
+	int r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	*c = (struct link_call){.l = l, .conn = l->conn, .done = done, .arg = arg};
+	r = dse_rpc_async_call(l->conn, method, params, timeout_ms, link_call_cb, c, NULL);
+	if (r < 0)
+		free(c);
+	return r;
+}
+
+/* "lost the connection ..." for a failed call or connection, for a person. */
+static void lost_msg(struct dpu_link *l, const char *what, int status, const char *why,
+		     char *msg, size_t len)
+{
+	snprintf(msg, len,
+		 "lost the connection to %s:%u (%s: %s%s%s): the host reconnects by itself; if "
+		 "it stays so, check dse-dpud on the DPU (dse-lab status)",
+		 l->peer, l->m->conf.port, what, strerror(-status), why && why[0] ? ", " : "",
+		 why ? why : "");
+}
+
 /* ---- discovery ---- */
+
+static void link_close(struct dpu_link *l);
 
 static struct dpu_link *link_find(struct dpu_mgr *m, const char *ifname)
 {
 	for (unsigned i = 0; i < m->n_links; i++)
-		if (strcmp(m->links[i].ifname, ifname) == 0)
-			return &m->links[i];
+		if (strcmp(m->links[i]->ifname, ifname) == 0)
+			return m->links[i];
 	return NULL;
+}
+
+static void link_free(struct dpu_link *l)
+{
+	link_close(l);
+	json_decref(l->identity);
+	free(l);
 }
 
 static void scan(struct dpu_mgr *m)
@@ -135,7 +207,7 @@ static void scan(struct dpu_mgr *m)
 		return;
 	}
 	for (unsigned k = 0; k < m->n_links; k++)
-		m->links[k].seen = false;
+		m->links[k]->seen = false;
 	for (i = ifa; i; i = i->ifa_next) {
 		struct in_addr local, peer;
 		struct dpu_link *l;
@@ -152,8 +224,11 @@ static void scan(struct dpu_mgr *m)
 					     MAX_LINKS, i->ifa_name);
 				continue;
 			}
-			l = &m->links[m->n_links++];
-			memset(l, 0, sizeof(*l));
+			l = calloc(1, sizeof(*l));
+			if (l == NULL)
+				continue;
+			m->links[m->n_links++] = l;
+			l->m = m;
 			snprintf(l->ifname, sizeof(l->ifname), "%s", i->ifa_name);
 			l->state = LINK_CONNECTING;
 			l->generation = -1;
@@ -180,7 +255,7 @@ static void scan(struct dpu_mgr *m)
 	}
 	freeifaddrs(ifa);
 	for (unsigned k = 0; k < m->n_links;) {
-		struct dpu_link *l = &m->links[k];
+		struct dpu_link *l = m->links[k];
 
 		if (l->seen) {
 			k++;
@@ -188,13 +263,42 @@ static void scan(struct dpu_mgr *m)
 		}
 		DSE_LOG_NOTICE("dpu", "internal link %s is gone%s%s", l->ifname,
 			       l->name[0] ? ": DPU " : "", l->name);
-		link_close(l);
-		json_decref(l->identity);
 		m->links[k] = m->links[--m->n_links];
+		link_free(l);
 	}
 }
 
 /* ---- connections ---- */
+
+static void recon_free(struct recon *rc)
+{
+	if (rc == NULL)
+		return;
+	json_decref(rc->desired);
+	for (unsigned i = 0; i < RECONCILE_READS; i++)
+		json_decref(rc->reads[i]);
+	json_decref(rc->plan);
+	free(rc);
+}
+
+/* Closes the link's connection: its calls in flight complete (cancelled) and are ignored. */
+static void link_close(struct dpu_link *l)
+{
+	struct dse_rpc_async *conn = l->conn;
+
+	l->conn = NULL;
+	dse_rpc_async_close(conn);
+	if (l->tick)
+		dse_loop_timer_cancel(l->m->conf.loop, l->tick);
+	l->tick = 0;
+	l->beats_inflight = 0;
+	l->slow_inflight = 0;
+	l->hello_left = 0;
+	json_decref(l->hello_info);
+	l->hello_info = NULL;
+	recon_free(l->rc);
+	l->rc = NULL;
+}
 
 static void set_error(struct dpu_link *l, const char *msg)
 {
@@ -206,11 +310,14 @@ static void set_error(struct dpu_link *l, const char *msg)
 /* Drops the connection and schedules the next attempt after the backoff. */
 static void link_fail(struct dpu_link *l, enum link_state state, const char *msg)
 {
-	uint64_t now = dse_clock_ns();
+	uint64_t now = now_ns();
+	bool was_up = l->state == LINK_CONNECTED;
 
-	link_close(l);
+	/* The state first: the calls the close cancels report it. */
+	l->state = state;
 	set_error(l, msg);
-	if (l->state == LINK_CONNECTED) {
+	link_close(l);
+	if (was_up) {
 		/* A DPU that was up: try again at once, it may only have restarted. */
 		l->backoff_ms = BACKOFF_MIN_MS;
 		l->next_connect_ns = now;
@@ -221,35 +328,10 @@ static void link_fail(struct dpu_link *l, enum link_state state, const char *msg
 	}
 	if (state == LINK_MISMATCH)
 		l->next_connect_ns = now + MISMATCH_RETRY;
-	l->state = state;
 	l->synced = false;
-}
-
-/*
- * Calls 'method' on the link's DPU, waiting at most the heartbeat timeout
- * (these are the short calls: identity, info); writes "why" to 'msg' on
- * failure.
- */
-static int link_call(struct dpu_mgr *m, struct dpu_link *l, const char *method, json_t **ret,
-		     char *msg, size_t len)
-{
-	json_t *error = NULL;
-	int r = dse_rpc_client_call(l->client, method, NULL, m->conf.heartbeat_timeout_ms, ret,
-				    &error);
-
-	if (r == -EREMOTEIO) {
-		snprintf(msg, len, "dse-dpud answered %s with an error: %s", method,
-			 str(error, "message"));
-		json_decref(error);
-	} else if (r < 0) {
-		const char *why = dse_rpc_client_last_error(l->client);
-
-		snprintf(msg, len,
-			 "lost the connection to %s:%u (%s failed: %s%s%s): the host reconnects "
-			 "by itself; if it stays so, check dse-dpud on the DPU (dse-lab status)",
-			 l->peer, m->conf.port, method, strerror(-r), why[0] ? ", " : "", why);
-	}
-	return r;
+	if (strcmp(l->config, "syncing") == 0)
+		l->config = "unknown";
+	l->m->kick = true;
 }
 
 /* Returns the integer member 'key' of 'o', or -1. */
@@ -260,20 +342,13 @@ static int64_t int_member(json_t *o, const char *key)
 	return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
-/* Reads the DPU's start and config generation into the link (dp.identity). */
-static int read_generation(struct dpu_mgr *m, struct dpu_link *l, char *msg, size_t len)
+/* Takes a dp.identity answer: the DPU's start and config generation. */
+static void take_identity(struct dpu_link *l, json_t *id)
 {
-	json_t *res = NULL;
-	int r = link_call(m, l, "dp.identity.show", &res, msg, len);
-
-	if (r == 0) {
-		json_decref(l->identity);
-		l->identity = json_incref(res);
-		l->generation = int_member(res, "generation");
-		l->boot_id = int_member(res, "boot_id");
-	}
-	json_decref(res);
-	return r;
+	json_decref(l->identity);
+	l->identity = json_incref(id);
+	l->generation = int_member(id, "generation");
+	l->boot_id = int_member(id, "boot_id");
 }
 
 static json_t *find_record(json_t *inv, const char *name)
@@ -305,7 +380,7 @@ static bool identity_ok(struct dpu_mgr *m, struct dpu_link *l, const char *cn, j
 		return false;
 	}
 	for (unsigned i = 0; i < m->n_links; i++) {
-		struct dpu_link *o = &m->links[i];
+		struct dpu_link *o = m->links[i];
 
 		if (o != l && o->state == LINK_CONNECTED && strcmp(o->name, l->name) == 0) {
 			snprintf(msg, len,
@@ -318,51 +393,19 @@ static bool identity_ok(struct dpu_mgr *m, struct dpu_link *l, const char *cn, j
 	return true;
 }
 
-static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
-{
-	char err[512], msg[768];
-	json_t *id = NULL, *info = NULL, *inv = NULL, *rec, *seen;
-	const char *cn;
-	int r;
+static void heartbeat_arm(struct dpu_link *l);
 
-	r = dse_rpc_client_tls(l->peer, m->conf.port, m->conf.tls, NULL,
-			       m->conf.connect_timeout_ms, &l->client, err, sizeof(err));
-	if (r == -EPERM) {
-		/* A certificate of our CA that is not a DPU's: not a DPU the host configures. */
-		snprintf(msg, sizeof(msg),
-			 "the DPU at %s:%u is refused: %s: issue it a DPU certificate "
-			 "(dse-hostd cert issue)",
-			 l->peer, m->conf.port, err);
-		link_fail(l, LINK_MISMATCH, msg);
-		return;
-	}
-	if (r < 0) {
-		snprintf(msg, sizeof(msg),
-			 "cannot connect to the DPU at %s:%u: %s: %s", l->peer, m->conf.port, err,
-			 r == -EACCES ? "the DPU needs a certificate from this host's CA "
-					"(dse-hostd cert issue)"
-				      : "is dse-dpud running on the DPU? (dse-lab status)");
-		link_fail(l, LINK_UNREACHABLE, msg);
-		return;
-	}
-	cn = dse_rpc_client_peer_cn(l->client);
-	r = link_call(m, l, "dp.identity.show", &id, err, sizeof(err));
-	if (r < 0 || !json_is_object(id)) {
-		json_decref(id);
-		link_fail(l, LINK_UNREACHABLE, r < 0 ? err : "dp.identity did not return an object");
-		return;
-	}
-	json_decref(l->identity);
-	l->identity = id;
-	if (link_call(m, l, "dp.show", &info, err, sizeof(err)) < 0) {
-		json_decref(info);
-		link_fail(l, LINK_UNREACHABLE, err);
-		return;
-	}
-	snprintf(l->version, sizeof(l->version), "%s", str(info, "version"));
-	l->generation = int_member(id, "generation");
-	l->boot_id = int_member(id, "boot_id");
-	json_decref(info);
+/* Both answers of the connect are in: checks the DPU and takes it on. */
+static void link_established(struct dpu_mgr *m, struct dpu_link *l)
+{
+	json_t *id = l->identity, *inv = NULL, *rec, *seen;
+	const char *cn = dse_rpc_async_peer_cn(l->conn);
+	char msg[768];
+	uint64_t now = now_ns();
+
+	snprintf(l->version, sizeof(l->version), "%s", str(l->hello_info, "version"));
+	json_decref(l->hello_info);
+	l->hello_info = NULL;
 	snprintf(l->name, sizeof(l->name), "%s",
 		 str(id, "name")[0] ? str(id, "name") : (cn ? cn : ""));
 	if (!model_name_ok(l->name)) {
@@ -397,9 +440,8 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 	l->state = LINK_CONNECTED;
 	l->error[0] = '\0';
 	l->backoff_ms = BACKOFF_MIN_MS;
-	l->next_heartbeat_ns = dse_clock_ns() + HEARTBEAT_EVERY;
-	l->next_seen_ns = dse_clock_ns() + SEEN_EVERY;
-	l->next_resync_ns = dse_clock_ns() + RESYNC_EVERY;
+	l->next_seen_ns = now + SEEN_EVERY;
+	l->next_resync_ns = now + RESYNC_EVERY;
 	rec = find_record(inv, l->name);
 	l->pushed_boot_id = rec ? int_member(rec, "boot_id") : -2;
 	l->pushed_generation = rec ? int_member(rec, "generation") : -2;
@@ -428,37 +470,212 @@ static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
 		       l->version[0] ? l->version : "?",
 		       l->synced ? ": config generation unchanged" : "");
 	json_decref(inv);
+	l->next_beat_ns = now + (uint64_t)beat_ms(m) * MS;
+	heartbeat_arm(l);
+	m->kick = true;
 }
 
-static void link_heartbeat(struct dpu_mgr *m, struct dpu_link *l)
+/* An answer of the connect's dp.identity.show (arg 0) or dp.show (arg 1). */
+static void hello_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
 {
-	int64_t gen = l->generation, boot = l->boot_id;
-	uint64_t t0 = dse_clock_ns();
-	char err[512];
+	const char *method = arg ? "dp.show" : "dp.identity.show";
+	char msg[768];
 
-	if (read_generation(m, l, err, sizeof(err)) < 0) {
-		dse_rtt_miss(&l->heartbeats);
-		link_fail(l, LINK_UNREACHABLE, err);
+	if (l == NULL || l->hello_left == 0)
+		return;
+	if (reply->status == -EREMOTEIO || (reply->status == 0 && !json_is_object(reply->result))) {
+		snprintf(msg, sizeof(msg), "dse-dpud answered %s %s%s", method,
+			 reply->status ? "with an error: " : "without an object",
+			 reply->status ? reply->message : "");
+		link_fail(l, LINK_UNREACHABLE, msg);
 		return;
 	}
-	dse_rtt_add(&l->heartbeats, dse_clock_ns() - t0);
+	if (reply->status == -ETIMEDOUT) {
+		snprintf(msg, sizeof(msg),
+			 "the DPU at %s:%u accepted the connection but did not answer %s within "
+			 "%d ms: is dse-dpud stuck? (dse-lab status)",
+			 l->peer, l->m->conf.port, method, l->m->conf.connect_timeout_ms);
+		link_fail(l, LINK_UNREACHABLE, msg);
+		return;
+	}
+	if (reply->status < 0)
+		return; /* the connection failed: conn_status() says how */
+	if (arg)
+		l->hello_info = json_incref(reply->result);
+	else
+		take_identity(l, reply->result);
+	if (--l->hello_left == 0)
+		link_established(l->m, l);
+}
+
+/* The connection's status: up (nothing to do: the hello calls are queued) or failed. */
+static void conn_status(struct dse_rpc_async *conn, int status, const char *why, void *arg)
+{
+	struct dpu_link *l = arg;
+	struct dpu_mgr *m = l->m;
+	char msg[768];
+
+	if (status == 0 || conn != l->conn)
+		return;
+	if (l->state == LINK_CONNECTED) {
+		lost_msg(l, "the connection failed", status, why, msg, sizeof(msg));
+		link_fail(l, LINK_UNREACHABLE, msg);
+	} else if (status == -EPERM) {
+		/* A certificate of our CA that is not a DPU's: not a DPU the host configures. */
+		snprintf(msg, sizeof(msg),
+			 "the DPU at %s:%u is refused: %s: issue it a DPU certificate "
+			 "(dse-hostd cert issue)",
+			 l->peer, m->conf.port, why);
+		link_fail(l, LINK_MISMATCH, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "cannot connect to the DPU at %s:%u: %s: %s", l->peer,
+			 m->conf.port, why[0] ? why : strerror(-status),
+			 status == -EACCES ? "the DPU needs a certificate from this host's CA "
+					     "(dse-hostd cert issue)"
+					   : "is dse-dpud running on the DPU? (dse-lab status)");
+		link_fail(l, LINK_UNREACHABLE, msg);
+	}
+}
+
+/* Starts connecting: TLS, then dp.identity.show and dp.show, all without waiting. */
+static void link_connect(struct dpu_mgr *m, struct dpu_link *l)
+{
+	struct dse_rpc_async_opts opts = {.on_status = conn_status,
+					  .arg = l,
+					  .connect_timeout_ms = m->conf.connect_timeout_ms};
+	char err[512], msg[768];
+	int r;
+
+	r = dse_rpc_async_tls(m->conf.loop, l->peer, m->conf.port, m->conf.tls, NULL, &opts,
+			      &l->conn, err, sizeof(err));
+	if (r < 0) {
+		l->conn = NULL;
+		snprintf(msg, sizeof(msg), "cannot connect to the DPU at %s:%u: %s", l->peer,
+			 m->conf.port, err[0] ? err : strerror(-r));
+		link_fail(l, LINK_UNREACHABLE, msg);
+		return;
+	}
+	l->hello_left = 2;
+	l->last_answer_ns = now_ns();
+	if (link_send(l, "dp.identity.show", NULL, 2 * m->conf.connect_timeout_ms, hello_done,
+		      NULL) < 0 ||
+	    link_send(l, "dp.show", NULL, 2 * m->conf.connect_timeout_ms, hello_done,
+		      (void *)1) < 0)
+		link_fail(l, LINK_UNREACHABLE, "out of memory for the connect's calls");
+}
+
+/* ---- heartbeats ---- */
+
+static void heartbeat_tick(struct dse_loop *loop, void *arg);
+
+/*
+ * When the DPU's silence makes it unreachable: 'heartbeat_misses'
+ * intervals after its last answer, or later while a firewall change set
+ * it is compiling is within its own timeout (dse-dpud's control thread
+ * answers nothing meanwhile, on any connection).
+ */
+static uint64_t silence_deadline(const struct dpu_link *l)
+{
+	const struct dpu_mgr *m = l->m;
+	uint64_t dead = l->last_answer_ns + (uint64_t)m->conf.heartbeat_misses * beat_ms(m) * MS;
+
+	return l->slow_inflight && l->busy_until_ns > dead ? l->busy_until_ns : dead;
+}
+
+/* Sets the link's timer for its next heartbeat or the end of its silence, whichever is first. */
+static void heartbeat_arm(struct dpu_link *l)
+{
+	struct dpu_mgr *m = l->m;
+	uint64_t now = now_ns();
+	uint64_t dead = silence_deadline(l);
+	uint64_t at = l->next_beat_ns < dead ? l->next_beat_ns : dead;
+
+	if (l->tick)
+		dse_loop_timer_cancel(m->conf.loop, l->tick);
+	l->tick = dse_loop_timer_add(m->conf.loop, at > now ? (at - now + MS - 1) / MS : 0,
+				     heartbeat_tick, l);
+}
+
+static void heartbeat_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	int64_t gen, boot;
+	char msg[768];
+
+	(void)arg;
+	if (l == NULL)
+		return;
+	l->beats_inflight--;
+	if (reply->status == -ETIMEDOUT) {
+		dse_rtt_miss(&l->heartbeats);
+		return;
+	}
+	if (reply->status == -EREMOTEIO || (reply->status == 0 && !json_is_object(reply->result))) {
+		snprintf(msg, sizeof(msg), "dse-dpud answered its heartbeat (dp.identity.show) %s%s",
+			 reply->status ? "with an error: " : "without an object",
+			 reply->status ? reply->message : "");
+		link_fail(l, LINK_UNREACHABLE, msg);
+		return;
+	}
+	if (reply->status < 0)
+		return;
+	dse_rtt_add(&l->heartbeats, reply->rtt_us * 1000);
+	gen = l->generation;
+	boot = l->boot_id;
+	take_identity(l, reply->result);
 	if (l->boot_id != boot) {
 		DSE_LOG_NOTICE("dpu", "DPU %s restarted: reconciling", l->name);
 		l->dirty = true;
-	} else if (l->generation != gen) {
+		l->m->kick = true;
+	} else if (l->generation != gen && l->rc == NULL) {
+		/* A reconcile under way moves the generation itself, and reads it at its end. */
 		DSE_LOG_INFO("dpu", "DPU %s: config generation %lld (host knew %lld): reconciling",
 			     l->name, (long long)l->generation, (long long)gen);
 		l->dirty = true;
+		l->m->kick = true;
 	}
-	l->next_heartbeat_ns = dse_clock_ns() + HEARTBEAT_EVERY;
-	if (dse_clock_ns() >= l->next_seen_ns) {
+	if (now_ns() >= l->next_seen_ns) {
 		json_t *seen = json_pack("{s:s}", "name", l->name);
 
-		store_dpu_seen(m->conf.store, seen);
+		store_dpu_seen(l->m->conf.store, seen);
 		json_decref(seen);
-		l->next_seen_ns = dse_clock_ns() + SEEN_EVERY;
+		l->next_seen_ns = now_ns() + SEEN_EVERY;
 	}
 }
+
+static void heartbeat_tick(struct dse_loop *loop, void *arg)
+{
+	struct dpu_link *l = arg;
+	struct dpu_mgr *m = l->m;
+	uint64_t now = now_ns(), silence = now - l->last_answer_ns;
+	char msg[768];
+
+	(void)loop;
+	l->tick = 0;
+	if (l->state != LINK_CONNECTED)
+		return;
+	if (now >= silence_deadline(l)) {
+		snprintf(msg, sizeof(msg),
+			 "the DPU at %s:%u did not answer for %llu ms (%d heartbeats of %d ms "
+			 "missed): the host reconnects by itself; if it stays so, check dse-dpud "
+			 "on the DPU (dse-lab status)",
+			 l->peer, m->conf.port, (unsigned long long)(silence / MS),
+			 m->conf.heartbeat_misses, beat_ms(m));
+		link_fail(l, LINK_UNREACHABLE, msg);
+		return;
+	}
+	if (now >= l->next_beat_ns) {
+		/* Never more in flight than can miss before the DPU counts as unreachable. */
+		if (l->beats_inflight <= (unsigned)m->conf.heartbeat_misses &&
+		    link_send(l, "dp.identity.show", NULL, beat_ms(m), heartbeat_done, NULL) == 0)
+			l->beats_inflight++;
+		l->next_beat_ns += (uint64_t)beat_ms(m) * MS;
+		if (l->next_beat_ns <= now)
+			l->next_beat_ns = now + (uint64_t)beat_ms(m) * MS;
+	}
+	heartbeat_arm(l);
+}
+
+/* ---- reconciles ---- */
 
 /* Records in the store what the DPU holds, when that changed. */
 static void record_pushed(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev, int managed)
@@ -475,13 +692,195 @@ static void record_pushed(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev, i
 	}
 }
 
-static void link_reconcile(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
+static void mark_synced(struct dpu_link *l, uint64_t rev)
+{
+	l->synced = true;
+	l->synced_revision = rev;
+	l->dirty = false;
+}
+
+/* The reconcile is over (its calls all answered): what the DPU holds now. */
+static void recon_end(struct dpu_link *l)
+{
+	struct recon *rc = l->rc;
+	uint64_t now = now_ns();
+
+	l->rc = NULL;
+	if (rc->failed) {
+		if (strcmp(l->config_error, rc->err) != 0)
+			DSE_LOG_WARN("dpu", "DPU %s: reconcile failed: %s", l->name, rc->err);
+		l->config = "error";
+		snprintf(l->config_error, sizeof(l->config_error), "%s", rc->err);
+		l->next_resync_ns = now + RETRY_FAILED;
+	} else {
+		if (rc->done > 0 || strcmp(l->config, "in-sync") != 0)
+			DSE_LOG_NOTICE("dpu", "DPU %s holds store revision %llu (%u calls, config "
+					      "generation %lld)",
+				       l->name, (unsigned long long)rc->rev, rc->done,
+				       (long long)l->generation);
+		/* A DPU that left its switch is empty now, and no longer the host's. */
+		l->config = rc->managed ? "in-sync" : "unmanaged";
+		l->config_error[0] = '\0';
+		record_pushed(l->m, l, rc->rev, rc->managed);
+	}
+	l->sync_left = 0;
+	mark_synced(l, rc->rev);
+	recon_free(rc);
+	l->m->kick = true;
+}
+
+static void recon_gen_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	char msg[768];
+
+	(void)arg;
+	if (l == NULL || l->rc == NULL)
+		return;
+	if (reply->status == 0 && json_is_object(reply->result)) {
+		take_identity(l, reply->result);
+		recon_end(l);
+		return;
+	}
+	if (reply->status != 0 && reply->status != -EREMOTEIO && reply->status != -ETIMEDOUT)
+		return;
+	lost_msg(l, "dp.identity.show after a reconcile", reply->status ? reply->status : -EPROTO,
+		 reply->message, msg, sizeof(msg));
+	link_fail(l, LINK_UNREACHABLE, msg);
+}
+
+static void recon_pump(struct dpu_link *l);
+
+/*
+ * A call of the reconcile failed: refused (the others go on, the next
+ * reconcile plans again), or not answered (the DPU is lost).  Returns
+ * false when the link was failed and nothing may touch the reconcile.
+ */
+static bool recon_call_failed(struct dpu_link *l, const char *method,
+			      const struct dse_rpc_async_reply *reply)
+{
+	struct recon *rc = l->rc;
+	char msg[768];
+
+	if (reply->status == -EREMOTEIO) {
+		if (!rc->failed)
+			snprintf(rc->err, sizeof(rc->err), "dse-dpud refused %s: %s", method,
+				 reply->message);
+		rc->failed = true;
+		return true;
+	}
+	snprintf(msg, sizeof(msg), "%s failed: %s%s%s", method, strerror(-reply->status),
+		 reply->message[0] ? ": " : "", reply->message);
+	if (reply->status == -ETIMEDOUT)
+		link_fail(l, LINK_UNREACHABLE, msg);
+	/* Another failure is the connection's: conn_status() fails the link. */
+	return false;
+}
+
+static void recon_read_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply,
+			    void *arg)
+{
+	unsigned i = (unsigned)(uintptr_t)arg;
+	struct recon *rc;
+
+	if (l == NULL || (rc = l->rc) == NULL)
+		return;
+	if (reply->status == 0)
+		rc->reads[i] = json_incref(reply->result);
+	else if (!recon_call_failed(l, reconcile_reads[i], reply))
+		return;
+	if (--rc->reads_left > 0)
+		return;
+	if (rc->failed) {
+		recon_end(l);
+		return;
+	}
+	rc->plan = reconcile_plan_reads(rc->desired, rc->reads);
+	if (rc->plan == NULL) {
+		rc->failed = true;
+		snprintf(rc->err, sizeof(rc->err), "out of memory");
+		recon_end(l);
+		return;
+	}
+	if (json_array_size(rc->plan) > 0) {
+		if (strcmp(l->config, "syncing") != 0)
+			l->sync_done = 0;
+		l->config = "syncing";
+	}
+	l->sync_left = (unsigned)json_array_size(rc->plan);
+	recon_pump(l);
+}
+
+static void recon_call_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply,
+			    void *arg)
+{
+	struct recon *rc;
+	json_t *v;
+
+	if (l == NULL || (rc = l->rc) == NULL)
+		return;
+	v = json_array_get(rc->plan, (size_t)(uintptr_t)arg);
+	if (reconcile_call_timeout(v, l->m->conf.call_timeout_ms) > l->m->conf.call_timeout_ms &&
+	    l->slow_inflight > 0)
+		l->slow_inflight--;
+	rc->inflight--;
+	rc->done++;
+	l->sync_done++;
+	if (l->sync_left > 0)
+		l->sync_left--;
+	if (reply->status != 0 && !recon_call_failed(l, str(v, "method"), reply))
+		return;
+	recon_pump(l);
+}
+
+/* Sends the plan's next calls, in order, up to PLAN_WINDOW in flight; ends it when all answered. */
+static void recon_pump(struct dpu_link *l)
+{
+	struct recon *rc = l->rc;
+	size_t n = json_array_size(rc->plan);
+
+	while (rc->next < n && rc->inflight < PLAN_WINDOW) {
+		json_t *v = json_array_get(rc->plan, rc->next);
+		int timeout_ms = reconcile_call_timeout(v, l->m->conf.call_timeout_ms);
+		int r = link_send(l, str(v, "method"), json_object_get(v, "params"), timeout_ms,
+				  recon_call_done, (void *)(uintptr_t)rc->next);
+
+		if (r < 0) {
+			char msg[768];
+
+			lost_msg(l, str(v, "method"), r, "the call could not be queued", msg,
+				 sizeof(msg));
+			link_fail(l, LINK_UNREACHABLE, msg);
+			return;
+		}
+		if (timeout_ms > l->m->conf.call_timeout_ms) {
+			uint64_t until = now_ns() + (uint64_t)timeout_ms * MS;
+
+			if (l->slow_inflight++ == 0 || until > l->busy_until_ns)
+				l->busy_until_ns = until;
+		}
+		rc->next++;
+		rc->inflight++;
+	}
+	if (rc->next < n || rc->inflight > 0 || rc->reading_gen)
+		return;
+	if (!rc->failed && reconcile_tep_left(rc->desired, rc->reads[3], rc->err, sizeof(rc->err)))
+		rc->failed = true;
+	if (rc->done == 0 && !rc->failed) {
+		recon_end(l);
+		return;
+	}
+	/* Read what the DPU holds now, so the generation check does not fire again. */
+	rc->reading_gen = true;
+	if (link_send(l, "dp.identity.show", NULL, l->m->conf.call_timeout_ms, recon_gen_done,
+		      NULL) < 0)
+		link_fail(l, LINK_UNREACHABLE, "out of memory for a call");
+}
+
+/* Starts reconciling the link's DPU to store revision 'rev'. */
+static void recon_start(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 {
 	json_t *doc = NULL, *inv = NULL, *desired, *rec;
-	uint64_t now = dse_clock_ns();
-	enum reconcile_result res;
-	unsigned calls = 0, left = 0;
-	char err[512];
+	struct recon *rc;
 	bool managed;
 
 	if (store_load(m->conf.store, &doc) < 0 || store_dpus(m->conf.store, &inv) < 0) {
@@ -492,12 +891,13 @@ static void link_reconcile(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 	desired = reconcile_desired(doc, inv, l->name);
 	rec = find_record(inv, l->name);
 	managed = json_is_string(json_object_get(desired, "switch"));
-	l->next_resync_ns = now + RESYNC_EVERY;
+	l->next_resync_ns = now_ns() + RESYNC_EVERY;
 	if (!managed && !(rec && json_integer_value(json_object_get(rec, "managed")))) {
 		/* Serves no switch and holds nothing of the host's: not the host's to touch. */
 		l->config = "unmanaged";
 		l->config_error[0] = '\0';
-		goto synced;
+		mark_synced(l, rev);
+		goto out;
 	}
 	if (json_is_string(json_object_get(desired, "refused"))) {
 		if (strcmp(l->config, "refused") != 0)
@@ -505,103 +905,127 @@ static void link_reconcile(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 				     str(desired, "refused"));
 		l->config = "refused";
 		snprintf(l->config_error, sizeof(l->config_error), "%s", str(desired, "refused"));
-		goto synced;
+		mark_synced(l, rev);
+		goto out;
 	}
-	res = reconcile_step(l->client, desired, m->conf.call_timeout_ms,
-			     now + (uint64_t)m->conf.reconcile_budget_ms * MS, &calls, &left, err,
-			     sizeof(err));
-	/* The progress of a sync that takes more than one step, for dpu.list. */
-	l->sync_done = strcmp(l->config, "syncing") == 0 ? l->sync_done + calls : calls;
-	l->sync_left = left;
-	switch (res) {
-	case RECONCILE_DONE:
-		if (calls > 0 && read_generation(m, l, err, sizeof(err)) < 0) {
-			link_fail(l, LINK_UNREACHABLE, err);
-			goto out;
-		}
-		if (calls > 0 || strcmp(l->config, "in-sync") != 0)
-			DSE_LOG_NOTICE("dpu", "DPU %s holds store revision %llu (%u calls, config "
-					      "generation %lld)",
-				       l->name, (unsigned long long)rev, calls,
-				       (long long)l->generation);
-		/* A DPU that left its switch is empty now, and no longer the host's. */
-		l->config = managed ? "in-sync" : "unmanaged";
-		l->config_error[0] = '\0';
-		record_pushed(m, l, rev, managed);
-		goto synced;
-	case RECONCILE_MORE:
-		l->config = "syncing";
-		l->dirty = true;
-		break;
-	case RECONCILE_FAILED:
-		if (strcmp(l->config_error, err) != 0)
-			DSE_LOG_WARN("dpu", "DPU %s: reconcile failed: %s", l->name, err);
-		l->config = "error";
-		snprintf(l->config_error, sizeof(l->config_error), "%s", err);
-		/* Read what the DPU holds now, so the generation check does not fire again. */
-		if (read_generation(m, l, err, sizeof(err)) < 0) {
-			link_fail(l, LINK_UNREACHABLE, err);
-			goto out;
-		}
-		l->next_resync_ns = now + RETRY_FAILED;
-		l->synced = true;
-		l->synced_revision = rev;
-		l->dirty = false;
-		break;
-	case RECONCILE_LOST:
-		link_fail(l, LINK_UNREACHABLE, err);
-		break;
-	}
-	goto out;
-synced:
-	l->synced = true;
-	l->synced_revision = rev;
+	rc = calloc(1, sizeof(*rc));
+	if (rc == NULL)
+		goto out;
+	rc->desired = json_incref(desired);
+	rc->rev = rev;
+	rc->managed = managed;
+	rc->reads_left = RECONCILE_READS;
+	l->rc = rc;
 	l->dirty = false;
+	for (unsigned i = 0; i < RECONCILE_READS; i++)
+		if (link_send(l, reconcile_reads[i], NULL, m->conf.call_timeout_ms, recon_read_done,
+			      (void *)(uintptr_t)i) < 0) {
+			link_fail(l, LINK_UNREACHABLE, "out of memory for a reconcile's calls");
+			break;
+		}
 out:
 	json_decref(desired);
 	json_decref(doc);
 	json_decref(inv);
 }
 
-int dpu_mgr_run(struct dpu_mgr *m)
+/* ---- scheduling ---- */
+
+/*
+ * The loop's prepare hook: rescans, connects and starts reconciles when
+ * due, a callback asked (kick) or the store changed; returns how long the
+ * loop may wait for the next of those.
+ */
+static int mgr_prepare(struct dse_loop *loop, void *arg)
 {
-	uint64_t now = dse_clock_ns(), next;
+	struct dpu_mgr *m = arg;
+	uint64_t now = now_ns(), next;
 	uint64_t rev = store_revision(m->conf.store);
 
+	(void)loop;
+	m->kick = false;
+	m->revision = rev;
 	if (now >= m->next_scan_ns) {
 		scan(m);
 		m->next_scan_ns = now + SCAN_EVERY;
 	}
 	next = m->next_scan_ns;
 	for (unsigned i = 0; i < m->n_links; i++) {
-		struct dpu_link *l = &m->links[i];
+		struct dpu_link *l = m->links[i];
 
-		if (l->state != LINK_CONNECTED) {
-			if (dse_clock_ns() >= l->next_connect_ns)
-				link_connect(m, l);
-		} else if (dse_clock_ns() >= l->next_heartbeat_ns) {
-			link_heartbeat(m, l);
-		}
-		if (l->state == LINK_CONNECTED &&
-		    (l->dirty || !l->synced || l->synced_revision != rev ||
-		     dse_clock_ns() >= l->next_resync_ns))
-			link_reconcile(m, l, rev);
+		if (l->state != LINK_CONNECTED && l->conn == NULL && now >= l->next_connect_ns)
+			link_connect(m, l);
+		if (l->state == LINK_CONNECTED && l->rc == NULL &&
+		    (l->dirty || !l->synced || l->synced_revision != rev || now >= l->next_resync_ns))
+			recon_start(m, l, rev);
 		if (l->state == LINK_CONNECTED) {
-			if (l->dirty)
-				next = 0;
-			if (l->next_heartbeat_ns < next)
-				next = l->next_heartbeat_ns;
-		} else if (l->next_connect_ns < next) {
+			if (l->rc == NULL && l->next_resync_ns < next)
+				next = l->next_resync_ns;
+		} else if (l->conn == NULL && l->next_connect_ns < next) {
 			next = l->next_connect_ns;
 		}
 	}
-	now = dse_clock_ns();
+	if (m->kick)
+		return 0;
+	now = now_ns();
 	if (next <= now)
 		return 0;
-	return next - now > 1000 * MS ? 1000 : (int)((next - now) / MS);
+	return next - now > 1000 * MS ? 1000 : (int)((next - now + MS - 1) / MS);
+}
+
+int dpu_mgr_new(const struct dpu_mgr_conf *conf, struct dpu_mgr **ret)
+{
+	struct dpu_mgr *m;
+
+	if (conf->loop == NULL || conf->heartbeat_ms < 0 || conf->heartbeat_misses < 0 ||
+	    (conf->heartbeat_ms &&
+	     (conf->heartbeat_ms < DPU_HEARTBEAT_MS_MIN || conf->heartbeat_ms > DPU_HEARTBEAT_MS_MAX)) ||
+	    conf->heartbeat_misses > DPU_HEARTBEAT_MISSES_MAX)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
+	m->conf = *conf;
+	if (m->conf.heartbeat_ms == 0)
+		m->conf.heartbeat_ms = DPU_HEARTBEAT_MS_DEFAULT;
+	if (m->conf.heartbeat_misses == 0)
+		m->conf.heartbeat_misses = DPU_HEARTBEAT_MISSES_DEFAULT;
+	m->prepare_id = dse_loop_prepare_add(conf->loop, mgr_prepare, m);
+	if (m->prepare_id < 0) {
+		free(m);
+		return -ENOMEM;
+	}
+	*ret = m;
+	return 0;
+}
+
+void dpu_mgr_free(struct dpu_mgr *m)
+{
+	if (m == NULL)
+		return;
+	dse_loop_prepare_remove(m->conf.loop, m->prepare_id);
+	for (unsigned i = 0; i < m->n_links; i++)
+		link_free(m->links[i]);
+	free(m);
 }
 
 /* ---- reporting ---- */
+
+/*
+ * The DPU's config as the API shows it: a DPU that held the store's
+ * revision but has a reconcile due or under way is "syncing" from the
+ * change on, not "in-sync" until the reconcile notices.
+ */
+static const char *config_name(const struct dpu_mgr *m, const struct dpu_link *l)
+{
+	if (l == NULL || l->state != LINK_CONNECTED)
+		return "unknown";
+	if (strcmp(l->config, "in-sync") == 0 &&
+	    (l->rc != NULL || l->dirty || !l->synced ||
+	     l->synced_revision != store_revision(m->conf.store)))
+		return "syncing";
+	return l->config;
+}
 
 static json_t *entry_json(const struct dpu_mgr *m, struct dpu_link *l, json_t *rec, json_t *doc,
 			  json_t *inv, const char *name)
@@ -619,17 +1043,18 @@ static json_t *entry_json(const struct dpu_mgr *m, struct dpu_link *l, json_t *r
 	json_object_set_new(o, "state", json_string(l ? state_names[l->state] : "missing"));
 	json_object_set(o, "role", json_object_get(desired, "role"));
 	json_object_set(o, "switch", json_object_get(desired, "switch"));
-	json_object_set_new(o, "config",
-			    json_string(l && l->state == LINK_CONNECTED ? l->config : "unknown"));
+	json_object_set_new(o, "config", json_string(config_name(m, l)));
 	json_object_set_new(o, "sync",
-			    l && l->state == LINK_CONNECTED && strcmp(l->config, "syncing") == 0
-				? json_pack("{s:i, s:i}", "calls_done", (int)l->sync_done,
+			    strcmp(config_name(m, l), "syncing") == 0
+				? json_pack("{s:i, s:i}", "calls_done",
+					    l->rc && l->rc->plan ? (int)l->sync_done : 0,
 					    "calls_left", (int)l->sync_left)
 				: json_null());
 	json_object_set_new(o, "heartbeat",
-			    l ? json_pack("{s:i, s:i, s:o}", "interval_ms",
-					  (int)(HEARTBEAT_EVERY / MS), "timeout_ms",
-					  m->conf.heartbeat_timeout_ms, "rtt", dse_rtt_json(&l->heartbeats))
+			    l ? json_pack("{s:i, s:i, s:i, s:o}", "interval_ms", beat_ms(m),
+					  "timeout_ms", beat_ms(m), "misses_allowed",
+					  m->conf.heartbeat_misses, "rtt",
+					  dse_rtt_json(&l->heartbeats))
 			      : json_null());
 	json_object_set_new(o, "synced_revision",
 			    l && l->state == LINK_CONNECTED && l->synced && !l->dirty
@@ -685,7 +1110,7 @@ static json_t *collect(struct dpu_mgr *m, json_t *doc, json_t *inv)
 	size_t i, k, n;
 
 	for (unsigned j = 0; j < m->n_links; j++) {
-		struct dpu_link *l = &m->links[j];
+		struct dpu_link *l = m->links[j];
 
 		json_array_append_new(list, entry_json(m, l, l->name[0] ? find_record(inv, l->name)
 								     : NULL,
@@ -772,7 +1197,7 @@ int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_le
 	int r;
 
 	for (unsigned i = 0; i < m->n_links; i++) {
-		struct dpu_link *l = &m->links[i];
+		struct dpu_link *l = m->links[i];
 
 		if (strcmp(l->name, name) == 0 && l->state == LINK_CONNECTED) {
 			snprintf(err, err_len,
@@ -794,7 +1219,7 @@ int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_le
 		return r;
 	}
 	for (unsigned i = 0; i < m->n_links; i++) {
-		struct dpu_link *l = &m->links[i];
+		struct dpu_link *l = m->links[i];
 
 		/* A DPU refused for its identity is welcome again at once. */
 		if (strcmp(l->name, name) == 0 && l->state == LINK_MISMATCH) {
@@ -812,9 +1237,9 @@ static struct dpu_link *link_by_name(struct dpu_mgr *m, const char *name)
 
 	/* A connected link wins over one that failed under the same name. */
 	for (unsigned i = 0; i < m->n_links; i++)
-		if (strcmp(m->links[i].name, name) == 0 &&
-		    (found == NULL || m->links[i].state == LINK_CONNECTED))
-			found = &m->links[i];
+		if (strcmp(m->links[i]->name, name) == 0 &&
+		    (found == NULL || m->links[i]->state == LINK_CONNECTED))
+			found = m->links[i];
 	return found;
 }
 
@@ -835,11 +1260,48 @@ const char *dpu_mgr_state(struct dpu_mgr *m, const char *name)
 	return l ? state_names[l->state] : "missing";
 }
 
+/* A call of the API on a DPU. */
+struct api_call {
+	struct dpu_mgr *m;
+	dpu_mgr_call_fn *cb;
+	void *arg;
+	char name[64];
+	char method[64];
+	int timeout_ms;
+};
+
+static void api_call_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	struct api_call *a = arg;
+	struct dpu_link *now = link_by_name(a->m, a->name);
+	char err[1024] = "";
+
+	(void)l;
+	if (reply->status == -EREMOTEIO)
+		snprintf(err, sizeof(err), "dse-dpud of %s refused %s: %s", a->name, a->method,
+			 reply->message);
+	else if (reply->status == -ETIMEDOUT)
+		snprintf(err, sizeof(err),
+			 "DPU %s did not answer %s within %d ms: it may be overloaded or hung "
+			 "(dsectl dpu show %s)",
+			 a->name, a->method, a->timeout_ms, a->name);
+	else if (reply->status < 0 && now && now->state != LINK_CONNECTED && now->error[0])
+		/* The host found it gone (heartbeats, another call) and closed the connection. */
+		snprintf(err, sizeof(err), "DPU %s is %s: %s", a->name, state_names[now->state],
+			 now->error);
+	else if (reply->status < 0)
+		snprintf(err, sizeof(err), "DPU %s is unreachable: %s failed: %s%s%s", a->name,
+			 a->method, strerror(-reply->status), reply->message[0] ? ": " : "",
+			 reply->message);
+	a->cb(a->arg, reply->status, reply->result, reply->error, err);
+	free(a);
+}
+
 int dpu_mgr_call(struct dpu_mgr *m, const char *name, const char *method, json_t *params,
-		 json_t **ret_result, json_t **ret_error, char *err, size_t err_len)
+		 dpu_mgr_call_fn *cb, void *arg, char *err, size_t err_len)
 {
 	struct dpu_link *l = link_by_name(m, name);
-	json_t *error = NULL;
+	struct api_call *a;
 	int r;
 
 	if (l == NULL) {
@@ -852,25 +1314,22 @@ int dpu_mgr_call(struct dpu_mgr *m, const char *name, const char *method, json_t
 			 l->error[0] ? ": " : "", l->error);
 		return -ENOTCONN;
 	}
-	r = dse_rpc_client_call(l->client, method, params, m->conf.call_timeout_ms, ret_result,
-				&error);
-	if (r == -EREMOTEIO) {
-		snprintf(err, err_len, "dse-dpud of %s refused %s: %s", name, method,
-			 str(error, "message"));
-		if (ret_error)
-			*ret_error = error;
-		else
-			json_decref(error);
-	} else if (r < 0) {
-		const char *why = dse_rpc_client_last_error(l->client);
-		char msg[512];
-
-		snprintf(msg, sizeof(msg),
-			 "lost the connection to %s:%u (%s failed: %s%s%s): the host reconnects "
-			 "by itself; if it stays so, check dse-dpud on the DPU (dse-lab status)",
-			 l->peer, m->conf.port, method, strerror(-r), why[0] ? ", " : "", why);
-		snprintf(err, err_len, "DPU %s is unreachable: %s", name, msg);
-		link_fail(l, LINK_UNREACHABLE, msg);
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	a->m = m;
+	a->cb = cb;
+	a->arg = arg;
+	a->timeout_ms = m->conf.call_timeout_ms;
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	snprintf(a->method, sizeof(a->method), "%s", method);
+	r = link_send(l, method, params, m->conf.call_timeout_ms, api_call_done, a);
+	if (r < 0) {
+		snprintf(err, err_len, "DPU %s: %s could not be sent: %s", name, method,
+			 strerror(-r));
+		free(a);
 	}
 	return r;
 }
@@ -880,7 +1339,7 @@ void dpu_mgr_counts(struct dpu_mgr *m, unsigned *ret_links, unsigned *ret_connec
 	unsigned c = 0;
 
 	for (unsigned i = 0; i < m->n_links; i++)
-		c += m->links[i].state == LINK_CONNECTED;
+		c += m->links[i]->state == LINK_CONNECTED;
 	*ret_links = m->n_links;
 	*ret_connected = c;
 }

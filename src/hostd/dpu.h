@@ -20,11 +20,22 @@
  * and, for a DPU the store knows (or a switch names) that no link has now:
  *   missing
  *
- * Everything runs in the daemon's one thread, from its event loop between
- * two turns of the API server, with short timeouts, so a slow DPU delays
- * the API by at most about a second.  A DPU keeps forwarding with its last config while the host is
- * away; on reconnect the host compares the DPU's config generation and the
- * store revision with what it last pushed, and reconciles if either moved.
+ * Everything runs on the daemon's one event loop (evloop.h) and nothing
+ * waits: each DPU has one connection of the non-blocking client
+ * (rpc_async.h) that carries its connect and identity check, its
+ * heartbeats, its reconciles and the API's calls to it, many in flight at
+ * once, each with its own timeout.  A heartbeat (dp.identity.show) goes
+ * out every heartbeat interval; one not answered within the interval is a
+ * miss; a DPU from which no answer came for 'heartbeat_misses' intervals
+ * is unreachable (its connection is closed, pending calls fail, and the
+ * host reconnects).  A reconcile reads the DPU's state with six calls at
+ * once, plans, and sends the plan's calls in order, up to 64 in flight
+ * (dse-dpud runs one connection's calls in order).  So a stopped or slow
+ * DPU costs nothing to the API or to the other DPUs.
+ *
+ * A DPU keeps forwarding with its last config while the host is away; on
+ * reconnect the host compares the DPU's config generation and the store
+ * revision with what it last pushed, and reconciles if either moved.
  */
 #ifndef DSE_HOSTD_DPU_H
 #define DSE_HOSTD_DPU_H
@@ -40,31 +51,42 @@
 #define DPU_PORT 7300
 
 /* How the manager reaches DPUs. */
+/* Defaults and bounds of the heartbeat (dse-hostd --heartbeat-ms, --heartbeat-misses). */
+#define DPU_HEARTBEAT_MS_DEFAULT     500
+#define DPU_HEARTBEAT_MS_MIN         10
+#define DPU_HEARTBEAT_MS_MAX         60000
+#define DPU_HEARTBEAT_MISSES_DEFAULT 2
+#define DPU_HEARTBEAT_MISSES_MAX     100
+
+/* How the manager reaches DPUs. */
 struct dpu_mgr_conf {
 	struct store *store;             /* the desired state and the DPU records */
+	struct dse_loop *loop;           /* the daemon's event loop */
 	const struct dse_tls_conf *tls;  /* the host's client credentials (kept by reference) */
 	uint16_t port;                   /* the DPUs' control port */
-	int connect_timeout_ms;          /* connect + TLS handshake */
-	int call_timeout_ms;             /* one JSON-RPC call of a reconcile */
-	int heartbeat_timeout_ms;        /* one heartbeat (dp.identity): what a hung DPU costs */
-	int reconcile_budget_ms;         /* calls of one reconcile step before the API's turn */
+	int connect_timeout_ms;          /* connect + TLS handshake + identity */
+	int call_timeout_ms;             /* one call of a reconcile or of the API */
+	int heartbeat_ms;                /* the heartbeat interval; 0: the default */
+	int heartbeat_misses;            /* intervals without an answer before unreachable; 0: default */
 };
 
 struct dpu_mgr;
 
-/* Creates a manager (no I/O yet).  Returns 0 or -ENOMEM. */
+/*
+ * Creates a manager on conf->loop: from then on the loop discovers the
+ * links (every 2 s), connects, sends heartbeats and reconciles (after a
+ * store change, a reconnect, a config generation the host did not make,
+ * and every 30 s).  Returns 0, -EINVAL (a heartbeat out of its bounds) or
+ * -ENOMEM.
+ */
 int dpu_mgr_new(const struct dpu_mgr_conf *conf, struct dpu_mgr **ret);
 
-/* Closes every connection and frees 'm'.  NULL is fine. */
-void dpu_mgr_free(struct dpu_mgr *m);
-
 /*
- * Does the work that is due: rescans the links (every 2 s), connects,
- * sends heartbeats (dp.identity every 2 s), reconciles (after a store change,
- * a reconnect, a config generation the host did not make, and every 30 s).
- * Returns the number of milliseconds until more work is due (at most 1000).
+ * Closes every connection (the API's calls in flight complete with
+ * -ECANCELED first) and frees 'm'; call it before freeing the loop.  NULL
+ * is fine.
  */
-int dpu_mgr_run(struct dpu_mgr *m);
+void dpu_mgr_free(struct dpu_mgr *m);
 
 /*
  * Returns every DPU (a list of {name, link, address, state, role, switch,
@@ -88,16 +110,24 @@ int dpu_mgr_show(struct dpu_mgr *m, const char *name, json_t **ret);
 int dpu_mgr_forget(struct dpu_mgr *m, const char *name, char *err, size_t err_len);
 
 /*
+ * How a call of dpu_mgr_call() completed: 'status' 0 with 'result', or
+ * -EREMOTEIO with 'error' (dse-dpud's error object), -ETIMEDOUT (no
+ * answer within the call timeout), or the errno of the connection's end
+ * (-ECANCELED when the host closed it); 'err' says what went wrong for a
+ * person ("" on success).  Everything is borrowed for the callback's time.
+ */
+typedef void dpu_mgr_call_fn(void *arg, int status, json_t *result, json_t *error,
+			     const char *err);
+
+/*
  * Calls 'method' with 'params' (borrowed, may be NULL) on the connected DPU
- * 'name', waiting at most the call timeout (what the API's fan-out of
- * fw.rule.list and fw.conn.* costs per DPU).  Returns 0 with '*ret_result',
- * -EREMOTEIO with '*ret_error' (dse-dpud's error object), or -ENOTCONN when
- * the DPU is not connected, or the errno of a failed connection (the DPU is
- * then marked unreachable and reconnected as after a failed heartbeat).
- * 'err' always says what went wrong, for a person.
+ * 'name', without waiting: 'cb(arg, ...)' runs exactly once from the loop,
+ * after the answer or the call timeout (what the API's fan-outs cost per
+ * DPU at most).  Returns 0, or -ENOTCONN (the DPU is not connected),
+ * -ENOMEM... with a message in 'err' and then 'cb' never runs.
  */
 int dpu_mgr_call(struct dpu_mgr *m, const char *name, const char *method, json_t *params,
-		 json_t **ret_result, json_t **ret_error, char *err, size_t err_len);
+		 dpu_mgr_call_fn *cb, void *arg, char *err, size_t err_len);
 
 /*
  * Returns the state of DPU 'name' as dpu_mgr_list() shows it ("connected",

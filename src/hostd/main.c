@@ -3,10 +3,10 @@
  * dse-hostd: the host daemon.  Keeps the desired state in SQLite, discovers
  * and checks the host's DPUs, keeps each one configured over mutual TLS,
  * and serves dsectl on a Unix socket.  One thread and one event loop
- * (evloop.h): the API server is attached to it (jsonrpc_loop.c) and the
- * DPU work runs from a prepare hook when it is due or the store changed.
- * The calls to the DPUs are still the blocking client's, with short
- * timeouts (docs/host-side.md says what moves onto the loop next).
+ * (evloop.h) that never waits on anything: the API server is attached to
+ * it (jsonrpc_loop.c), every DPU has a non-blocking connection on it
+ * (dpu.h), and the API methods that ask the DPUs answer when their calls
+ * complete (deferred answers, jsonrpc.h).
  *
  * 'dse-hostd cert issue' issues a DPU certificate from the host CA (the
  * lab's "install").
@@ -44,41 +44,11 @@ static void on_signal(int sig)
 	quit = 1;
 }
 
-/* When the DPU work runs: its own next deadline, or at once after a change of the store. */
-struct dpu_work {
-	struct dpu_mgr *dpus;
-	struct store *store;
-	uint64_t due_ns;
-	uint64_t revision; /* the store revision it last ran for */
-};
-
-/*
- * The loop's prepare hook: runs the DPU work (dpu_mgr_run()) when it is
- * due or the store changed, and returns how long the loop may wait.  Not
- * before every turn: a client just accepted has usually sent its request
- * already, and is served before the next round of DPU work.
- */
-static int dpu_work_prepare(struct dse_loop *loop, void *arg)
-{
-	struct dpu_work *w = arg;
-	uint64_t now = dse_loop_now_ns();
-	uint64_t rev = store_revision(w->store);
-
-	(void)loop;
-	if (now >= w->due_ns || rev != w->revision) {
-		int ms = dpu_mgr_run(w->dpus);
-
-		w->revision = rev;
-		now = dse_loop_now_ns();
-		w->due_ns = now + (uint64_t)ms * 1000000ull;
-	}
-	return (int)((w->due_ns - now) / 1000000ull);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: dse-hostd --state DIR [--init] [--socket PATH] [--log-level LEVEL]\n"
+		"Usage: dse-hostd --state DIR [--init] [--socket PATH] [--heartbeat-ms MS]\n"
+		"                 [--heartbeat-misses N] [--log-level LEVEL]\n"
 		"       dse-hostd cert issue --state DIR --name NAME --out DIR\n"
 		"\n"
 		"The dse host daemon: keeps the host's desired state (switches, segments,\n"
@@ -102,6 +72,12 @@ static void usage(FILE *f)
 		"                       is opened as it is\n"
 		"  --socket PATH        API socket (default " DSE_HOSTD_SOCKET_DEFAULT ", where\n"
 		"                       dsectl looks; mode 0600)\n"
+		"  --heartbeat-ms MS    the interval of the heartbeats to each DPU, %d to %d\n"
+		"                       (default %d); a heartbeat not answered within it is\n"
+		"                       a miss\n"
+		"  --heartbeat-misses N a DPU that answers nothing for N intervals is\n"
+		"                       unreachable: its connection is closed and retried\n"
+		"                       (1 to %d, default %d)\n"
 		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
 		"  --version            print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -114,7 +90,24 @@ static void usage(FILE *f)
 		"\n"
 		"Environment (tests only): DSE_HOSTD_TEST_ROW_DELAY_US=N sleeps N us after\n"
 		"each row a change writes, so a test can kill the daemon mid-transaction.\n",
-		DPU_PORT, DSE_TLS_HOST_CN);
+		DPU_PORT, DPU_HEARTBEAT_MS_MIN, DPU_HEARTBEAT_MS_MAX, DPU_HEARTBEAT_MS_DEFAULT,
+		DPU_HEARTBEAT_MISSES_MAX, DPU_HEARTBEAT_MISSES_DEFAULT, DSE_TLS_HOST_CN);
+}
+
+/* Reads the integer of option 'opt' in [min, max], or says what is wrong and returns -1. */
+static int int_option(const char *opt, const char *arg, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "dse-hostd: %s takes a whole number from %ld to %ld, not '%s'\n",
+			opt, min, max, arg);
+		return -1;
+	}
+	return (int)v;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -264,6 +257,8 @@ int main(int argc, char **argv)
 		{"socket", required_argument, NULL, 'S'},
 		{"init", no_argument, NULL, 'I'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"heartbeat-ms", required_argument, NULL, 'B'},
+		{"heartbeat-misses", required_argument, NULL, 'M'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -274,7 +269,7 @@ int main(int argc, char **argv)
 	struct dse_rpc_server *srv = NULL;
 	struct dse_rpc_server_loop *attached = NULL;
 	struct dse_loop *loop = NULL;
-	struct dpu_work work = {0};
+	int heartbeat_ms = DPU_HEARTBEAT_MS_DEFAULT, heartbeat_misses = DPU_HEARTBEAT_MISSES_DEFAULT;
 	char tls_dir[PATH_MAX], err[1024];
 	const char *delay;
 	enum dse_log_level level;
@@ -303,6 +298,18 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			dse_log_set_level(level);
+			break;
+		case 'B':
+			heartbeat_ms = int_option("--heartbeat-ms", optarg, DPU_HEARTBEAT_MS_MIN,
+						  DPU_HEARTBEAT_MS_MAX);
+			if (heartbeat_ms < 0)
+				return 2;
+			break;
+		case 'M':
+			heartbeat_misses = int_option("--heartbeat-misses", optarg, 1,
+						      DPU_HEARTBEAT_MISSES_MAX);
+			if (heartbeat_misses < 0)
+				return 2;
 			break;
 		case 'V':
 			printf("dse-hostd %s\n", DSE_VERSION);
@@ -363,13 +370,19 @@ int main(int argc, char **argv)
 	if (ensure_certs(h.state_dir, tls_dir, sizeof(tls_dir)) < 0 ||
 	    dse_tls_conf_dir(tls_dir, &paths, &tls) < 0)
 		goto out;
+	loop = dse_loop_new();
+	if (loop == NULL) {
+		DSE_LOG_ERR("hostd", "cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
 	r = dpu_mgr_new(&(struct dpu_mgr_conf){.store = h.store,
+					       .loop = loop,
 					       .tls = &tls,
 					       .port = DPU_PORT,
-					       .connect_timeout_ms = 500,
+					       .connect_timeout_ms = 1000,
 					       .call_timeout_ms = 1000,
-					       .heartbeat_timeout_ms = 1000,
-					       .reconcile_budget_ms = 200},
+					       .heartbeat_ms = heartbeat_ms,
+					       .heartbeat_misses = heartbeat_misses},
 			&h.dpus);
 	if (r < 0)
 		goto out;
@@ -400,10 +413,7 @@ int main(int argc, char **argv)
 	DSE_LOG_NOTICE("hostd", "dse-hostd %s serving %s, store %s (revision %llu)", DSE_VERSION,
 		       h.socket_path, h.db_path, (unsigned long long)store_revision(h.store));
 
-	work = (struct dpu_work){.dpus = h.dpus, .store = h.store};
-	loop = dse_loop_new();
-	if (loop == NULL || dse_rpc_server_loop_attach(srv, loop, &attached) < 0 ||
-	    dse_loop_prepare_add(loop, dpu_work_prepare, &work) < 0) {
+	if (dse_rpc_server_loop_attach(srv, loop, &attached) < 0) {
 		DSE_LOG_ERR("hostd", "cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
@@ -417,10 +427,11 @@ int main(int argc, char **argv)
 	DSE_LOG_NOTICE("hostd", "stopping");
 	rc = 0;
 out:
+	/* The DPUs first: the API calls still waiting on them are answered (cancelled). */
+	dpu_mgr_free(h.dpus);
 	dse_rpc_server_loop_detach(attached);
 	dse_rpc_server_free(srv);
 	dse_loop_free(loop);
-	dpu_mgr_free(h.dpus);
 	store_close(h.store);
 	if (lock_fd >= 0)
 		close(lock_fd);

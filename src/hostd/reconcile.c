@@ -12,7 +12,6 @@
 
 #include "clock.h"
 #include "model.h"
-#include "rpc_client.h"
 
 /* Highest net_af_packet<k> index the planner hands out. */
 #define MAX_VDEV_INDEX 4096
@@ -766,57 +765,17 @@ out:
 
 /* ---- running it ---- */
 
-/*
- * Calls 'method'; on failure writes "method: why" to 'err' and returns the
- * errno, and for a refusal (-EREMOTEIO) the JSON-RPC error code in
- * '*ret_code' (may be NULL).
- */
-static int call_code(struct dse_rpc_client *c, const char *method, json_t *params, int timeout_ms,
-		     json_t **ret, int *ret_code, char *err, size_t err_len)
+const char *const reconcile_reads[RECONCILE_READS] = {
+	"segment.list", "port.list", "fdb.list", "tep.show", "fw.rule.list", "fw.policy.list",
+};
+
+json_t *reconcile_plan_reads(json_t *desired, json_t *const reads[RECONCILE_READS])
 {
-	json_t *error = NULL;
-	int r = dse_rpc_client_call(c, method, params, timeout_ms, ret, &error);
-
-	if (r == -EREMOTEIO) {
-		snprintf(err, err_len, "dse-dpud refused %s: %s", method,
-			 str(error, "message"));
-		if (ret_code)
-			*ret_code = (int)json_integer_value(json_object_get(error, "code"));
-		json_decref(error);
-	} else if (r < 0) {
-		const char *why = dse_rpc_client_last_error(c);
-
-		snprintf(err, err_len, "%s failed: %s%s%s", method, strerror(-r),
-			 why[0] ? ": " : "", why);
-	}
-	return r;
+	return reconcile_plan_fw(desired, reads[0], reads[1], reads[2], reads[3], reads[4],
+				 reads[5]);
 }
 
-static int call(struct dse_rpc_client *c, const char *method, json_t *params, int timeout_ms,
-		json_t **ret, char *err, size_t err_len)
-{
-	return call_code(c, method, params, timeout_ms, ret, NULL, err, err_len);
-}
-
-/* Reads the DPU's firewall: its rules (fw.rule.list) and policies (fw.policy.list). */
-static int read_fw(struct dse_rpc_client *c, int timeout_ms, json_t **ret_rules,
-		   json_t **ret_policies, char *err, size_t err_len)
-{
-	int r;
-
-	*ret_policies = NULL;
-	r = call(c, "fw.rule.list", NULL, timeout_ms, ret_rules, err, err_len);
-	if (r == 0)
-		r = call(c, "fw.policy.list", NULL, timeout_ms, ret_policies, err, err_len);
-	return r;
-}
-
-/*
- * The time a call may take: 'timeout_ms', and for a firewall change set
- * half a millisecond more per rule, for dse-dpud to parse, check and
- * compile them (about 0.05 ms a rule on a quiet core).
- */
-static int call_timeout(json_t *v, int timeout_ms)
+int reconcile_call_timeout(json_t *v, int timeout_ms)
 {
 	json_t *p = json_object_get(v, "params");
 
@@ -827,72 +786,15 @@ static int call_timeout(json_t *v, int timeout_ms)
 				  2);
 }
 
-enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
-				     uint64_t deadline_ns, unsigned *ret_calls, unsigned *ret_left,
-				     char *err, size_t err_len)
+bool reconcile_tep_left(json_t *desired, json_t *tep, char *err, size_t err_len)
 {
-	json_t *segs = NULL, *ports = NULL, *fdb = NULL, *rules = NULL, *pols = NULL, *plan = NULL;
-	json_t *tep = NULL, *v;
-	enum reconcile_result res = RECONCILE_DONE;
-	unsigned ran = 0;
-	size_t i;
-	int r;
-
-	err[0] = '\0';
-	if ((r = call(c, "segment.list", NULL, timeout_ms, &segs, err, err_len)) < 0 ||
-	    (r = call(c, "port.list", NULL, timeout_ms, &ports, err, err_len)) < 0 ||
-	    (r = call(c, "fdb.list", NULL, timeout_ms, &fdb, err, err_len)) < 0 ||
-	    (r = call(c, "tep.show", NULL, timeout_ms, &tep, err, err_len)) < 0 ||
-	    (r = read_fw(c, timeout_ms, &rules, &pols, err, err_len)) < 0) {
-		res = r == -EREMOTEIO ? RECONCILE_FAILED : RECONCILE_LOST;
-		goto out;
-	}
-	plan = reconcile_plan_fw(desired, segs, ports, fdb, tep, rules, pols);
-	if (plan == NULL) {
-		snprintf(err, err_len, "out of memory");
-		res = RECONCILE_FAILED;
-		goto out;
-	}
-	json_array_foreach(plan, i, v) {
-		char msg[512];
-
-		if (ran > 0 && dse_clock_ns() > deadline_ns) {
-			res = res == RECONCILE_FAILED ? res : RECONCILE_MORE;
-			break;
-		}
-		ran++;
-		r = call(c, str(v, "method"), json_object_get(v, "params"),
-			 call_timeout(v, timeout_ms), NULL, msg, sizeof(msg));
-		if (r == -EREMOTEIO) {
-			if (res != RECONCILE_FAILED)
-				snprintf(err, err_len, "%s", msg);
-			res = RECONCILE_FAILED;
-		} else if (r < 0) {
-			snprintf(err, err_len, "%s", msg);
-			res = RECONCILE_LOST;
-			break;
-		}
-	}
-	if (res == RECONCILE_DONE && json_is_string(json_object_get(tep, "ip")) &&
-	    json_is_null(json_object_get(desired, "tep"))) {
-		snprintf(err, err_len,
-			 "the DPU still has TEP %s on %s, which the host no longer wants, and "
-			 "dse-dpud has no call to take a TEP away: it answers for that address "
-			 "until dse-dpud restarts",
-			 str(tep, "ip"), str(tep, "uplink"));
-		res = RECONCILE_FAILED;
-	}
-out:
-	if (ret_calls)
-		*ret_calls = ran;
-	if (ret_left)
-		*ret_left = res == RECONCILE_MORE ? (unsigned)(json_array_size(plan) - ran) : 0;
-	json_decref(segs);
-	json_decref(ports);
-	json_decref(fdb);
-	json_decref(rules);
-	json_decref(pols);
-	json_decref(plan);
-	json_decref(tep);
-	return res;
+	if (!json_is_string(json_object_get(tep, "ip")) ||
+	    !json_is_null(json_object_get(desired, "tep")))
+		return false;
+	snprintf(err, err_len,
+		 "the DPU still has TEP %s on %s, which the host no longer wants, and "
+		 "dse-dpud has no call to take a TEP away: it answers for that address "
+		 "until dse-dpud restarts",
+		 str(tep, "ip"), str(tep, "uplink"));
+	return true;
 }

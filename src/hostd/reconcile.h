@@ -37,8 +37,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct dse_rpc_client;
-
 /*
  * Returns the desired config of DPU 'dpu' (new reference):
  *   {"switch": name or null, "role": "single" | "active" | "standby" |
@@ -86,29 +84,30 @@ json_t *reconcile_plan_fw(json_t *desired, json_t *segs, json_t *ports, json_t *
  */
 bool reconcile_fw_rule_equal(json_t *a, json_t *b);
 
-/* How a reconcile step ended. */
-enum reconcile_result {
-	RECONCILE_DONE,    /* the DPU holds the desired config */
-	RECONCILE_MORE,    /* the time budget ran out: call again */
-	RECONCILE_FAILED,  /* a call failed; 'err' says which and why */
-	RECONCILE_LOST,    /* the connection failed; 'err' says how */
-};
+/*
+ * The calls that read what a DPU holds, in the order reconcile_plan_reads()
+ * takes their answers: segment.list, port.list, fdb.list, tep.show,
+ * fw.rule.list, fw.policy.list.  dse-hostd sends them at once.
+ */
+#define RECONCILE_READS 6
+extern const char *const reconcile_reads[RECONCILE_READS];
+
+/* reconcile_plan_fw() of the answers of reconcile_reads, in that order. */
+json_t *reconcile_plan_reads(json_t *desired, json_t *const reads[RECONCILE_READS]);
 
 /*
- * Reads the DPU's state over 'c' (segment.list, port.list, fdb.list,
- * tep.show, fw.rule.list and fw.policy.list), plans, and runs the calls
- * until 'deadline_ns' (dse_clock_ns() time) passes, each with 'timeout_ms'
- * (a firewall change set gets half a millisecond more per rule, for
- * dse-dpud to compile it).  A failing call does not stop the others (each
- * is independent enough, and the next step plans again); the first failure
- * is reported.  A DPU that holds a TEP the host does not want fails the
- * step saying so (dse-dpud can not take it away).  '*ret_calls' (may be
- * NULL) gets how many calls ran, '*ret_left' (may be NULL) how many of the
- * plan are left for the next step (0 unless RECONCILE_MORE): the progress
- * of a long sync.
+ * The time the plan's call 'v' ({method, params}) may take: 'timeout_ms',
+ * and for a firewall change set half a millisecond more per rule, for
+ * dse-dpud to parse, check and compile them (about 0.05 ms a rule on a
+ * quiet core).
  */
-enum reconcile_result reconcile_step(struct dse_rpc_client *c, json_t *desired, int timeout_ms,
-				     uint64_t deadline_ns, unsigned *ret_calls, unsigned *ret_left,
-				     char *err, size_t err_len);
+int reconcile_call_timeout(json_t *v, int timeout_ms);
+
+/*
+ * After a plan ran: true, with why in 'err', when the DPU holds a TEP
+ * ('tep', what tep.show answered) the host does not want: dse-dpud has no
+ * call to take a TEP away, so the reconcile fails saying so.
+ */
+bool reconcile_tep_left(json_t *desired, json_t *tep, char *err, size_t err_len);
 
 #endif
