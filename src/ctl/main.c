@@ -509,6 +509,37 @@ static int cmd_dpu_show(struct ctl *c, const struct verb *v, int argc, char **ar
 			show_line("round trip:", buf);
 		}
 	}
+	x = json_object_get(res, "live");
+	if (json_is_object(x)) {
+		json_t *lk;
+		size_t i, off = 0;
+
+		snprintf(buf, sizeof(buf), "%s%s%s: %lld records, %lld lost", str(x, "stream"),
+			 json_is_string(json_object_get(x, "error")) ? " (" : "",
+			 json_is_string(json_object_get(x, "error")) ? str(x, "error") : "",
+			 (long long)json_integer_value(json_object_get(x, "events")),
+			 (long long)json_integer_value(json_object_get(x, "lost")));
+		if (json_is_string(json_object_get(x, "error")))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ")");
+		show_line("events:", buf);
+		buf[0] = '\0';
+		json_array_foreach(json_object_get(x, "links"), i, lk)
+			if (off < sizeof(buf))
+				off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s %s",
+							i ? ", " : "", str(lk, "port"),
+							json_is_true(json_object_get(lk, "up")) ? "up"
+												 : "down");
+		show_line("links:", buf[0] ? buf : "no ports");
+		snprintf(buf, sizeof(buf), "%lld learned, %lld static",
+			 (long long)json_integer_value(
+				 json_object_get(json_object_get(x, "macs"), "learned")),
+			 (long long)json_integer_value(
+				 json_object_get(json_object_get(x, "macs"), "static")));
+		show_line("MACs:", buf);
+		snprintf(buf, sizeof(buf), "%lld",
+			 (long long)json_integer_value(json_object_get(x, "conns")));
+		show_line("connections:", buf);
+	}
 	if (json_is_string(json_object_get(res, "error")))
 		show_line("problem:", str(res, "error"));
 	desired = json_object_get(res, "desired");

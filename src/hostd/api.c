@@ -265,6 +265,7 @@ struct fanout {
 	char first[600];            /* the first refusal */
 	int err_code;
 	char err_msg[600];
+	bool abandoned;             /* the answer could not be deferred: nobody waits */
 };
 
 /* One DPU's call of a fan-out. */
@@ -339,8 +340,12 @@ static void fanout_done(void *arg, int status, json_t *result, json_t *error, co
 		/* What became of the DPU meanwhile (found unreachable, say). */
 		json_object_set_new(entry, "state", json_string(dpu_mgr_state(f->h->dpus, name)));
 	}
-	if (--f->left == 0 && f->d != NULL)
+	if (--f->left > 0)
+		return;
+	if (f->d != NULL)
 		fanout_complete(f);
+	else if (f->abandoned)
+		fanout_free(f);
 }
 
 /*
@@ -418,6 +423,7 @@ static int fanout_run(struct dse_rpc_call *call, const char *method, json_t *par
 	if (f->d == NULL) {
 		/* Only without memory: the calls complete into the void (f->d stays NULL). */
 		DSE_LOG_WARN("hostd", "%s: cannot defer the answer: %s", method, strerror(errno));
+		f->abandoned = true;
 		return dse_rpc_error(call, DSE_RPC_INTERNAL_ERROR, "out of memory");
 	}
 	return DSE_RPC_DEFERRED;

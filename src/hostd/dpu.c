@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -54,7 +55,33 @@ struct recon {
 	unsigned done;       /* the plan's calls answered */
 	bool failed;         /* a call was refused: 'err' says the first */
 	bool reading_gen;    /* the last step: dp.identity.show after the changes */
+	/*
+	 * The timeouts of the plan's calls in flight: dse-dpud runs them in
+	 * order, so each call's own timeout starts after those ahead of it.
+	 */
+	uint64_t ahead_ms;
 	char err[512];
+};
+
+/*
+ * What the host knows of the DPU's datapath without asking it: from its
+ * events.subscribe stream, on a connection of its own, on top of one
+ * snapshot taken when the stream starts (and again when it lost records).
+ */
+struct dpu_live {
+	struct dse_rpc_async *conn; /* the stream's connection, NULL: none */
+	bool ready;                 /* the snapshot is in */
+	/* Each part of the snapshot that is in: its records are applied from then on. */
+	bool ports_in, fdb_in, conns_in;
+	unsigned snap_left;         /* snapshot calls not answered yet */
+	json_t *links;              /* port -> {up, speed_mbps} */
+	int64_t macs_learned;
+	int64_t macs_static;
+	int64_t conns;
+	uint64_t events;            /* records received */
+	uint64_t lost;              /* records the DPU could not send to this subscription */
+	uint64_t next_try_ns;
+	char error[512];            /* why there is no stream, for a person */
 };
 
 /* One internal link and the DPU at its far end. */
@@ -80,6 +107,7 @@ struct dpu_link {
 	uint64_t next_beat_ns;        /* when the next heartbeat goes */
 	uint64_t last_answer_ns;      /* the DPU's last answer (or the connect) */
 	unsigned beats_inflight;
+	uint64_t bytes_in;            /* of its connection, at its last answer */
 	unsigned slow_inflight;       /* firewall change sets in flight: they hold dse-dpud */
 	uint64_t busy_until_ns;       /* ... until their timeouts at the latest */
 	int64_t boot_id;              /* the DPU's start, -1 unknown */
@@ -88,6 +116,7 @@ struct dpu_link {
 	uint64_t synced_revision;
 	bool dirty;                   /* reconcile at the next turn */
 	struct recon *rc;             /* the reconcile under way */
+	struct dpu_live live;         /* its events */
 	const char *config;           /* in-sync, syncing, error, refused, unmanaged, unknown */
 	struct dse_rtt heartbeats;    /* round trips and misses of its heartbeats */
 	unsigned sync_done;           /* syncing: calls answered since the sync began */
@@ -145,8 +174,13 @@ static void link_call_cb(struct dse_rpc_async *conn, const struct dse_rpc_async_
 	/* A call of a connection the link has dropped: only its own cleanup runs. */
 	if (l != NULL && l->conn != conn)
 		l = NULL;
-	if (l != NULL && (reply->status == 0 || reply->status == -EREMOTEIO))
+	if (l != NULL && (reply->status == 0 || reply->status == -EREMOTEIO)) {
+		struct dse_rpc_async_stats st;
+
 		l->last_answer_ns = now_ns();
+		dse_rpc_async_stats(conn, &st);
+		l->bytes_in = st.bytes_in;
+	}
 	c->done(l, reply, c->arg);
 	free(c);
 }
@@ -194,6 +228,7 @@ static struct dpu_link *link_find(struct dpu_mgr *m, const char *ifname)
 static void link_free(struct dpu_link *l)
 {
 	link_close(l);
+	json_decref(l->live.links);
 	json_decref(l->identity);
 	free(l);
 }
@@ -246,8 +281,8 @@ static void scan(struct dpu_mgr *m)
 			inet_ntop(AF_INET, &peer, p, sizeof(p));
 			if (strcmp(p, l->peer) != 0) {
 				/* The link was renumbered: start over. */
-				link_close(l);
 				l->state = LINK_CONNECTING;
+				link_close(l);
 				l->next_connect_ns = 0;
 			}
 		}
@@ -281,6 +316,17 @@ static void recon_free(struct recon *rc)
 	free(rc);
 }
 
+/* Ends the event stream (the next one starts from a new snapshot). */
+static void live_close(struct dpu_link *l)
+{
+	struct dse_rpc_async *conn = l->live.conn;
+
+	l->live.conn = NULL;
+	l->live.ready = l->live.ports_in = l->live.fdb_in = l->live.conns_in = false;
+	l->live.snap_left = 0;
+	dse_rpc_async_close(conn);
+}
+
 /* Closes the link's connection: its calls in flight complete (cancelled) and are ignored. */
 static void link_close(struct dpu_link *l)
 {
@@ -288,6 +334,8 @@ static void link_close(struct dpu_link *l)
 
 	l->conn = NULL;
 	dse_rpc_async_close(conn);
+	live_close(l);
+	l->live.next_try_ns = 0;
 	if (l->tick)
 		dse_loop_timer_cancel(l->m->conf.loop, l->tick);
 	l->tick = 0;
@@ -470,7 +518,9 @@ static void link_established(struct dpu_mgr *m, struct dpu_link *l)
 		       l->version[0] ? l->version : "?",
 		       l->synced ? ": config generation unchanged" : "");
 	json_decref(inv);
-	l->next_beat_ns = now + (uint64_t)beat_ms(m) * MS;
+	/* The first heartbeat at once: the silence is counted from the connect's answers. */
+	l->last_answer_ns = now;
+	l->next_beat_ns = now;
 	heartbeat_arm(l);
 	m->kick = true;
 }
@@ -490,6 +540,8 @@ static void hello_done(struct dpu_link *l, const struct dse_rpc_async_reply *rep
 		link_fail(l, LINK_UNREACHABLE, msg);
 		return;
 	}
+	if (reply->status == -ETIMEDOUT && !dse_rpc_async_connected(l->conn))
+		return; /* the connect itself timed out: conn_status() says so */
 	if (reply->status == -ETIMEDOUT) {
 		snprintf(msg, sizeof(msg),
 			 "the DPU at %s:%u accepted the connection but did not answer %s within "
@@ -594,6 +646,8 @@ static void heartbeat_arm(struct dpu_link *l)
 		dse_loop_timer_cancel(m->conf.loop, l->tick);
 	l->tick = dse_loop_timer_add(m->conf.loop, at > now ? (at - now + MS - 1) / MS : 0,
 				     heartbeat_tick, l);
+	if (l->tick == 0)
+		DSE_LOG_ERR("dpu", "DPU %s: no memory for its heartbeat timer", l->name);
 }
 
 static void heartbeat_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
@@ -654,6 +708,19 @@ static void heartbeat_tick(struct dse_loop *loop, void *arg)
 	if (l->state != LINK_CONNECTED)
 		return;
 	if (now >= silence_deadline(l)) {
+		struct dse_rpc_async_stats st;
+
+		/*
+		 * Bytes came after the last answer (a late one, dropped after its
+		 * call timed out): the DPU is slow, not silent.
+		 */
+		dse_rpc_async_stats(l->conn, &st);
+		if (st.bytes_in != l->bytes_in) {
+			l->bytes_in = st.bytes_in;
+			l->last_answer_ns = now;
+		}
+	}
+	if (now >= silence_deadline(l)) {
 		snprintf(msg, sizeof(msg),
 			 "the DPU at %s:%u did not answer for %llu ms (%d heartbeats of %d ms "
 			 "missed): the host reconnects by itself; if it stays so, check dse-dpud "
@@ -665,7 +732,7 @@ static void heartbeat_tick(struct dse_loop *loop, void *arg)
 	}
 	if (now >= l->next_beat_ns) {
 		/* Never more in flight than can miss before the DPU counts as unreachable. */
-		if (l->beats_inflight <= (unsigned)m->conf.heartbeat_misses &&
+		if (l->beats_inflight < (unsigned)m->conf.heartbeat_misses &&
 		    link_send(l, "dp.identity.show", NULL, beat_ms(m), heartbeat_done, NULL) == 0)
 			l->beats_inflight++;
 		l->next_beat_ns += (uint64_t)beat_ms(m) * MS;
@@ -699,6 +766,8 @@ static void mark_synced(struct dpu_link *l, uint64_t rev)
 	l->dirty = false;
 }
 
+static void live_ports_changed(struct dpu_link *l);
+
 /* The reconcile is over (its calls all answered): what the DPU holds now. */
 static void recon_end(struct dpu_link *l)
 {
@@ -723,6 +792,8 @@ static void recon_end(struct dpu_link *l)
 		l->config_error[0] = '\0';
 		record_pushed(l->m, l, rc->rev, rc->managed);
 	}
+	if (rc->done > 0)
+		live_ports_changed(l);
 	l->sync_left = 0;
 	mark_synced(l, rc->rev);
 	recon_free(rc);
@@ -749,6 +820,13 @@ static void recon_gen_done(struct dpu_link *l, const struct dse_rpc_async_reply 
 }
 
 static void recon_pump(struct dpu_link *l);
+
+/* The time the plan's call 'v' may take once dse-dpud is on it. */
+static int plan_call_timeout(const struct dpu_link *l, json_t *v)
+{
+	return reconcile_call_timeout(v, l->m->conf.call_timeout_ms,
+				      json_array_size(l->rc->reads[4]));
+}
 
 /*
  * A call of the reconcile failed: refused (the others go on, the next
@@ -815,12 +893,14 @@ static void recon_call_done(struct dpu_link *l, const struct dse_rpc_async_reply
 {
 	struct recon *rc;
 	json_t *v;
+	int own;
 
 	if (l == NULL || (rc = l->rc) == NULL)
 		return;
 	v = json_array_get(rc->plan, (size_t)(uintptr_t)arg);
-	if (reconcile_call_timeout(v, l->m->conf.call_timeout_ms) > l->m->conf.call_timeout_ms &&
-	    l->slow_inflight > 0)
+	own = plan_call_timeout(l, v);
+	rc->ahead_ms = rc->ahead_ms > (uint64_t)own ? rc->ahead_ms - (uint64_t)own : 0;
+	if (own > l->m->conf.call_timeout_ms && l->slow_inflight > 0)
 		l->slow_inflight--;
 	rc->inflight--;
 	rc->done++;
@@ -840,7 +920,9 @@ static void recon_pump(struct dpu_link *l)
 
 	while (rc->next < n && rc->inflight < PLAN_WINDOW) {
 		json_t *v = json_array_get(rc->plan, rc->next);
-		int timeout_ms = reconcile_call_timeout(v, l->m->conf.call_timeout_ms);
+		int own = plan_call_timeout(l, v);
+		uint64_t wait_ms = rc->ahead_ms + (uint64_t)own;
+		int timeout_ms = wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms;
 		int r = link_send(l, str(v, "method"), json_object_get(v, "params"), timeout_ms,
 				  recon_call_done, (void *)(uintptr_t)rc->next);
 
@@ -852,7 +934,8 @@ static void recon_pump(struct dpu_link *l)
 			link_fail(l, LINK_UNREACHABLE, msg);
 			return;
 		}
-		if (timeout_ms > l->m->conf.call_timeout_ms) {
+		rc->ahead_ms += (uint64_t)own;
+		if (own > l->m->conf.call_timeout_ms) {
 			uint64_t until = now_ns() + (uint64_t)timeout_ms * MS;
 
 			if (l->slow_inflight++ == 0 || until > l->busy_until_ns)
@@ -883,15 +966,20 @@ static void recon_start(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 	struct recon *rc;
 	bool managed;
 
+	l->next_resync_ns = now_ns() + RESYNC_EVERY;
 	if (store_load(m->conf.store, &doc) < 0 || store_dpus(m->conf.store, &inv) < 0) {
+		/* store.c logged why; tried again in RETRY_FAILED or at the next change. */
 		json_decref(doc);
 		json_decref(inv);
+		l->next_resync_ns = now_ns() + RETRY_FAILED;
+		l->synced = true;
+		l->synced_revision = rev;
+		l->dirty = false;
 		return;
 	}
 	desired = reconcile_desired(doc, inv, l->name);
 	rec = find_record(inv, l->name);
 	managed = json_is_string(json_object_get(desired, "switch"));
-	l->next_resync_ns = now_ns() + RESYNC_EVERY;
 	if (!managed && !(rec && json_integer_value(json_object_get(rec, "managed")))) {
 		/* Serves no switch and holds nothing of the host's: not the host's to touch. */
 		l->config = "unmanaged";
@@ -929,6 +1017,302 @@ out:
 	json_decref(inv);
 }
 
+/* ---- events ---- */
+
+#define LIVE_RETRY        (5000 * MS)
+#define LIVE_RETRY_REFUSED (60000 * MS)
+
+/* The kinds of records the host keeps state from. */
+static const char *const live_kinds[] = {"fdb_learned", "fdb_aged", "fdb_deleted",
+					 "conn_created", "conn_closed", "port_link", NULL};
+
+/* The stream failed or was refused: says why, and tries again after 'retry_ns'. */
+static void live_fail(struct dpu_link *l, uint64_t retry_ns, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void live_fail(struct dpu_link *l, uint64_t retry_ns, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(msg, l->live.error) != 0)
+		DSE_LOG_INFO("dpu", "DPU %s: no event stream: %s", l->name, msg);
+	snprintf(l->live.error, sizeof(l->live.error), "%s", msg);
+	live_close(l);
+	l->live.next_try_ns = now_ns() + retry_ns;
+	l->m->kick = true;
+}
+
+/* The link of a call on the stream's connection, or NULL when the stream is gone. */
+struct live_call {
+	struct dpu_link *l;
+	struct dse_rpc_async *conn;
+	unsigned what;
+};
+
+static int live_send(struct dpu_link *l, const char *method, json_t *params,
+		     dse_rpc_async_call_fn *cb, unsigned what)
+{
+	struct live_call *c = malloc(sizeof(*c));
+	int r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	*c = (struct live_call){.l = l, .conn = l->live.conn, .what = what};
+	r = dse_rpc_async_call(l->live.conn, method, params, l->m->conf.call_timeout_ms, cb, c,
+			       NULL);
+	if (r < 0)
+		free(c);
+	return r;
+}
+
+static void live_snap_done(struct dse_rpc_async *conn, const struct dse_rpc_async_reply *reply,
+			   void *arg);
+
+/* Takes the ports of a port.list answer: their links, with the speed a record gave. */
+static void live_take_ports(struct dpu_link *l, json_t *ports)
+{
+	json_t *links = json_object(), *v, *old;
+	size_t i;
+
+	json_array_foreach(ports, i, v) {
+		old = json_object_get(l->live.links, str(v, "name"));
+		json_object_set_new(links, str(v, "name"),
+				    json_pack("{s:b, s:o}", "up", strcmp(str(v, "link"), "up") == 0,
+					      "speed_mbps",
+					      old ? json_incref(json_object_get(old, "speed_mbps"))
+						  : json_integer(0)));
+	}
+	json_decref(l->live.links);
+	l->live.links = links;
+}
+
+/* Takes the MAC counts of an fdb.list answer. */
+static void live_take_fdb(struct dpu_link *l, json_t *fdb)
+{
+	json_t *v;
+	size_t i;
+
+	l->live.macs_learned = l->live.macs_static = 0;
+	json_array_foreach(fdb, i, v) {
+		if (json_is_true(json_object_get(v, "static")))
+			l->live.macs_static++;
+		else
+			l->live.macs_learned++;
+	}
+}
+
+/*
+ * After the host changed the DPU: reads its ports and FDB again on the
+ * stream's connection (sent after the snapshot's calls, if those are still
+ * out, so answered after them).
+ */
+static void live_ports_changed(struct dpu_link *l)
+{
+	if (l->live.conn != NULL && (live_send(l, "port.list", NULL, live_snap_done, 3) < 0 ||
+				     live_send(l, "fdb.list", NULL, live_snap_done, 4) < 0))
+		DSE_LOG_WARN("dpu", "DPU %s: out of memory for a call", l->name);
+}
+
+/* Reads what the stream's records change from: the ports' links, the FDB, the connections. */
+static void live_snapshot(struct dpu_link *l)
+{
+	l->live.ready = l->live.ports_in = l->live.fdb_in = l->live.conns_in = false;
+	l->live.snap_left = 3;
+	if (live_send(l, "port.list", NULL, live_snap_done, 0) < 0 ||
+	    live_send(l, "fdb.list", NULL, live_snap_done, 1) < 0 ||
+	    live_send(l, "fw.stats.show", NULL, live_snap_done, 2) < 0)
+		live_fail(l, LIVE_RETRY, "out of memory for the snapshot");
+}
+
+static void live_snap_done(struct dse_rpc_async *conn, const struct dse_rpc_async_reply *reply,
+			   void *arg)
+{
+	struct live_call *c = arg;
+	struct dpu_link *l = c->l;
+	unsigned what = c->what;
+
+	free(c);
+	if (l->live.conn != conn || (l->live.snap_left == 0 && what < 3))
+		return;
+	if (what >= 3) {
+		/*
+		 * The ports and the FDB after a reconcile changed them: the records
+		 * tell of link changes and of what the datapath learns, ages or
+		 * deletes, not of what the host's own calls add.
+		 */
+		if (reply->status == 0 && what == 3)
+			live_take_ports(l, reply->result);
+		else if (reply->status == 0)
+			live_take_fdb(l, reply->result);
+		return;
+	}
+	if (reply->status != 0) {
+		if (reply->status != -ECANCELED)
+			live_fail(l, reply->status == -EREMOTEIO ? LIVE_RETRY_REFUSED : LIVE_RETRY,
+				  "%s of the snapshot failed: %s", what == 0 ? "port.list"
+								   : what == 1 ? "fdb.list"
+									       : "fw.stats.show",
+				  reply->message);
+		return;
+	}
+	if (what == 0) {
+		live_take_ports(l, reply->result);
+		l->live.ports_in = true;
+	} else if (what == 1) {
+		l->live.fdb_in = true;
+		live_take_fdb(l, reply->result);
+	} else {
+		l->live.conns = int_member(reply->result, "conns");
+		if (l->live.conns < 0)
+			l->live.conns = 0;
+		l->live.conns_in = true;
+	}
+	if (--l->live.snap_left == 0) {
+		l->live.ready = true;
+		l->live.error[0] = '\0';
+	}
+}
+
+/* Applies one record of the stream. */
+static void live_apply(struct dpu_link *l, json_t *e)
+{
+	const char *kind = str(e, "kind");
+	bool is_static = json_is_true(json_object_get(e, "static"));
+	int64_t *macs = is_static ? &l->live.macs_static : &l->live.macs_learned;
+
+	/* Before its part of the snapshot is in, a record is in that part already. */
+	if (strcmp(kind, "fdb_learned") == 0 && l->live.fdb_in) {
+		++*macs;
+	} else if ((strcmp(kind, "fdb_aged") == 0 || strcmp(kind, "fdb_deleted") == 0) &&
+		   l->live.fdb_in) {
+		if (*macs > 0)
+			--*macs;
+	} else if (strcmp(kind, "conn_created") == 0 && l->live.conns_in) {
+		l->live.conns++;
+	} else if (strcmp(kind, "conn_closed") == 0 && l->live.conns_in) {
+		if (l->live.conns > 0)
+			l->live.conns--;
+	} else if (strcmp(kind, "port_link") == 0 && l->live.ports_in &&
+		   json_is_string(json_object_get(e, "port"))) {
+		json_object_set_new(l->live.links, str(e, "port"),
+				    json_pack("{s:b, s:I}", "up",
+					      json_is_true(json_object_get(e, "up")), "speed_mbps",
+					      (json_int_t)(int_member(e, "speed_mbps") < 0
+								   ? 0
+								   : int_member(e, "speed_mbps"))));
+	}
+}
+
+/* A notification of the stream: {"events": [records], "lost": n}. */
+static void live_note(struct dse_rpc_async *conn, const char *method, json_t *params, void *arg)
+{
+	struct dpu_link *l = arg;
+	json_t *events = json_object_get(params, "events"), *e;
+	int64_t lost = int_member(params, "lost");
+	size_t i;
+
+	if (l->live.conn != conn || method == NULL || strcmp(method, "events") != 0 ||
+	    !json_is_array(events))
+		return;
+	l->live.events += json_array_size(events);
+	if (lost > 0 && (uint64_t)lost > l->live.lost) {
+		/* Records went missing: the counts are only right again after a new snapshot. */
+		DSE_LOG_INFO("dpu", "DPU %s: %lld event records lost: reading its state again",
+			     l->name, (long long)((uint64_t)lost - l->live.lost));
+		l->live.lost = (uint64_t)lost;
+		if (l->live.snap_left == 0)
+			live_snapshot(l);
+		return;
+	}
+	json_array_foreach(events, i, e)
+		live_apply(l, e);
+}
+
+static void live_status(struct dse_rpc_async *conn, int status, const char *why, void *arg)
+{
+	struct dpu_link *l = arg;
+
+	if (status == 0 || l->live.conn != conn)
+		return;
+	live_fail(l, LIVE_RETRY, "the stream's connection failed: %s", why);
+}
+
+static void live_sub_done(struct dse_rpc_async *conn, const struct dse_rpc_async_reply *reply,
+			  void *arg)
+{
+	struct live_call *c = arg;
+	struct dpu_link *l = c->l;
+
+	free(c);
+	if (l->live.conn != conn)
+		return;
+	if (reply->status != 0) {
+		if (reply->status != -ECANCELED)
+			live_fail(l, reply->status == -EREMOTEIO ? LIVE_RETRY_REFUSED : LIVE_RETRY,
+				  "dse-dpud %s events.subscribe: %s",
+				  reply->status == -EREMOTEIO ? "refused" : "did not answer",
+				  reply->message);
+		return;
+	}
+	l->live.lost = 0;
+	live_snapshot(l);
+}
+
+/* Opens the stream of a connected DPU: a connection of its own, events.subscribe, a snapshot. */
+static void live_start(struct dpu_mgr *m, struct dpu_link *l)
+{
+	struct dse_rpc_async_opts opts = {.on_status = live_status,
+					  .on_note = live_note,
+					  .arg = l,
+					  .connect_timeout_ms = m->conf.connect_timeout_ms};
+	json_t *kinds = json_array(), *params;
+	char err[512];
+	int r;
+
+	r = dse_rpc_async_tls(m->conf.loop, l->peer, m->conf.port, m->conf.tls, l->name, &opts,
+			      &l->live.conn, err, sizeof(err));
+	if (r < 0) {
+		l->live.conn = NULL;
+		json_decref(kinds);
+		live_fail(l, LIVE_RETRY, "cannot connect: %s", err[0] ? err : strerror(-r));
+		return;
+	}
+	for (const char *const *k = live_kinds; *k; k++)
+		json_array_append_new(kinds, json_string(*k));
+	params = json_pack("{s:o}", "kinds", kinds);
+	r = live_send(l, "events.subscribe", params, live_sub_done, 0);
+	json_decref(params);
+	if (r < 0)
+		live_fail(l, LIVE_RETRY, "events.subscribe could not be sent: %s", strerror(-r));
+}
+
+/* The stream's part of dpu.list: null without a stream. */
+static json_t *live_json(const struct dpu_link *l)
+{
+	const struct dpu_live *v = &l->live;
+	json_t *links = json_array(), *x;
+	const char *port;
+
+	if (l->state != LINK_CONNECTED) {
+		json_decref(links);
+		return json_null();
+	}
+	json_object_foreach(v->links, port, x)
+		json_array_append_new(links, json_pack("{s:s, s:O, s:O}", "port", port, "up",
+						       json_object_get(x, "up"), "speed_mbps",
+						       json_object_get(x, "speed_mbps")));
+	return json_pack("{s:s, s:s?, s:o, s:{s:I, s:I}, s:I, s:I, s:I}", "stream",
+			 v->ready ? "up" : v->conn ? "starting" : "down", "error",
+			 v->error[0] ? v->error : NULL, "links", links, "macs", "learned",
+			 (json_int_t)v->macs_learned, "static", (json_int_t)v->macs_static, "conns",
+			 (json_int_t)v->conns, "events", (json_int_t)v->events, "lost",
+			 (json_int_t)v->lost);
+}
+
 /* ---- scheduling ---- */
 
 /*
@@ -958,6 +1342,12 @@ static int mgr_prepare(struct dse_loop *loop, void *arg)
 		if (l->state == LINK_CONNECTED && l->rc == NULL &&
 		    (l->dirty || !l->synced || l->synced_revision != rev || now >= l->next_resync_ns))
 			recon_start(m, l, rev);
+		if (l->state == LINK_CONNECTED && l->live.conn == NULL) {
+			if (now >= l->live.next_try_ns)
+				live_start(m, l);
+			else if (l->live.next_try_ns < next)
+				next = l->live.next_try_ns;
+		}
 		if (l->state == LINK_CONNECTED) {
 			if (l->rc == NULL && l->next_resync_ns < next)
 				next = l->next_resync_ns;
@@ -1004,8 +1394,12 @@ void dpu_mgr_free(struct dpu_mgr *m)
 	if (m == NULL)
 		return;
 	dse_loop_prepare_remove(m->conf.loop, m->prepare_id);
-	for (unsigned i = 0; i < m->n_links; i++)
-		link_free(m->links[i]);
+	/*
+	 * Out of the table before it is freed: the API calls its close cancels
+	 * look the DPUs up by name.
+	 */
+	while (m->n_links > 0)
+		link_free(m->links[--m->n_links]);
 	free(m);
 }
 
@@ -1056,6 +1450,7 @@ static json_t *entry_json(const struct dpu_mgr *m, struct dpu_link *l, json_t *r
 					  m->conf.heartbeat_misses, "rtt",
 					  dse_rtt_json(&l->heartbeats))
 			      : json_null());
+	json_object_set_new(o, "live", l ? live_json(l) : json_null());
 	json_object_set_new(o, "synced_revision",
 			    l && l->state == LINK_CONNECTED && l->synced && !l->dirty
 				? json_integer((json_int_t)l->synced_revision)

@@ -775,14 +775,14 @@ json_t *reconcile_plan_reads(json_t *desired, json_t *const reads[RECONCILE_READ
 				 reads[5]);
 }
 
-int reconcile_call_timeout(json_t *v, int timeout_ms)
+int reconcile_call_timeout(json_t *v, int timeout_ms, size_t held_rules)
 {
 	json_t *p = json_object_get(v, "params");
 
 	if (strcmp(str(v, "method"), "fw.rule.apply") != 0)
 		return timeout_ms;
 	return timeout_ms + (int)((json_array_size(json_object_get(p, "rules")) +
-				   json_array_size(json_object_get(p, "delete"))) /
+				   json_array_size(json_object_get(p, "delete")) + held_rules) /
 				  2);
 }
 

@@ -429,6 +429,65 @@ def fw_on_dpu(lab, dpu):
     return pols, sorted(r["id"] for r in lab.dpud(dpu, "fw.rule.list"))
 
 
+def test_hostd_lab_dpu_show_follows_the_dpu_events(lab):
+    """dse-hostd keeps each DPU's links, MACs and connection count from its event stream.
+
+    Steps: with the profile of the earlier tests in sync, read 'dsectl dpu
+    show h1-d1'; send one ARP from vm1 with a MAC the DPU does not know;
+    take the link of vm2's representor down (its veth peer in the host
+    namespace) and up again.
+    Verify: dpu show has the stream up, both VM ports and the uplink up,
+    the two static MACs of the ports (read again after the host's own
+    changes: dse-dpud makes no record of what fdb.add adds); after the ARP
+    one learned MAC more, from the stream;
+    vm2-eth0 shown down after the link went down and up after it came
+    back; the records counted by the host grow, and dse-dpud has one
+    subscriber more than before the host subscribed (the host's), which it
+    delivered records to: the host learned this from the stream, not by
+    asking.
+    """
+    prof = lab.state / "profile.yaml"
+    prof.write_text(PROFILE)
+    lab.ctl("h1", "config", "apply", "-f", prof, "--prune", "--wait")
+
+    def live():
+        return lab.ok("h1", "dpu", "show", "h1-d1")["live"]
+
+    v = wait(live, lambda v: v and v["stream"] == "up" and v["macs"]["static"] == 2)
+    assert v["stream"] == "up" and v["error"] is None, (v, lab.hostd_log("h1"))
+    links = {x["port"]: x["up"] for x in v["links"]}
+    assert links == {"vm1-eth0": True, "vm2-eth0": True, "vmnic0": True}, v
+    assert v["macs"]["static"] == 2, v
+    subs = lab.dpud("h1-d1", "stats.show")["events"]["subscribers"]
+    assert len(subs) >= 1, subs
+
+    learned = v["macs"]["learned"]
+    p = run([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "/usr/bin/python3", "-c",
+             "from scapy.all import Ether, ARP, sendp; sendp(Ether(src='02:00:00:00:01:77', "
+             "dst='ff:ff:ff:ff:ff:ff')/ARP(hwsrc='02:00:00:00:01:77', psrc='198.18.1.77', "
+             "pdst='198.18.1.2'), iface='eth0', verbose=0)"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    v = wait(live, lambda v: v["macs"]["learned"] >= learned + 1)
+    assert v["macs"]["learned"] >= learned + 1, (v, lab.dpud("h1-d1", "fdb.list"))
+    assert any(e["mac"].lower() == "02:00:00:00:01:77" and not e["static"]
+               for e in lab.dpud("h1-d1", "fdb.list"))
+
+    events = v["events"]
+    try:
+        run(["ip", "-n", "dse-h1", "link", "set", "h1-vm2-d1", "down"])
+        v = wait(live, lambda v: {x["port"]: x["up"] for x in v["links"]}["vm2-eth0"] is False)
+        assert {x["port"]: x["up"] for x in v["links"]}["vm2-eth0"] is False, v
+        t = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "dpu", "show", "h1-d1"]).stdout
+        assert "vm2-eth0 down" in t and "events:" in t and "MACs:" in t, t
+    finally:
+        run(["ip", "-n", "dse-h1", "link", "set", "h1-vm2-d1", "up"])
+    v = wait(live, lambda v: {x["port"]: x["up"] for x in v["links"]}["vm2-eth0"] is True)
+    assert {x["port"]: x["up"] for x in v["links"]}["vm2-eth0"] is True, v
+    assert v["events"] >= events + 2 and v["lost"] == 0, v
+    subs = lab.dpud("h1-d1", "stats.show")["events"]["subscribers"]
+    assert any(x["delivered"] >= v["events"] for x in subs), (subs, v)
+
+
 def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
     """The firewall set with dsectl is in force on the DPUs: deny, then allow ICMP.
 
@@ -476,6 +535,9 @@ def test_hostd_lab_firewall_policy_rule_hits_and_connections(lab):
     conns = lab.ok("h1", "fw", "conn", "list", "--proto", "icmp")
     mine = [c for c in conns["conns"] if {c["src"], c["dst"]} == {"198.18.1.1", "198.18.1.2"}]
     assert mine and mine[0]["dpu"] == "h1-d1" and mine[0]["segment"] == "web", conns
+    # The host counts the connections from the DPU's events, without asking.
+    live = wait(lambda: lab.ok("h1", "dpu", "show", "h1-d1")["live"], lambda v: v["conns"] >= 1)
+    assert live["conns"] >= 1, live
     assert conns["total"] >= 1 and all(d["error"] is None for d in conns["dpus"]), conns
     rules = lab.ok("h1", "fw", "rule", "list")["rules"]
     assert [x["id"] for x in rules] == [100], rules
