@@ -1,76 +1,73 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""A tiny JSON-RPC 2.0 client for dse-dpud's control socket.
+"""Calls one method of dse-dpud or dse-hostd on its Unix socket, by the API schema.
 
-The socket is a Unix stream socket; a request and its response are each one
-JSON object on one line.  Usage:
+A thin command line over the schema's client (dse_api.py): the params are
+checked against api/ before anything is sent, and the program is the one
+whose schema has the method (dse-dpud first).  Usage:
 
-    from dse_rpc import rpc_call
-    ports = rpc_call("/tmp/x/dse.sock", "port.list")
+    dse_rpc.py SOCKET METHOD [PARAMS-JSON]
+
+From Python, rpc_call(path, method, params) returns the result and raises
+dse_api.RpcError for an error answer.
 """
 
 import json
-import socket
+import sys
+
+import dse_api
+
+RpcError = dse_api.RpcError
 
 
-class RpcError(Exception):
-    """The server answered with a JSON-RPC error object ('error')."""
+def program_of(method):
+    """The program whose schema has 'method' (dse-dpud first), or dse-dpud."""
+    s = dse_api.schema()
+    for prog in ("dse-dpud", "dse-hostd"):
+        if s.method(prog, method) is not None:
+            return prog
+    return "dse-dpud"
 
-    def __init__(self, method, error):
-        self.method = method
-        self.error = error
-        msg = error.get("message", error) if isinstance(error, dict) else error
-        super().__init__("%s: %s" % (method, msg))
 
-
-def rpc_call(path, method, params=None, timeout=5.0, req_id=1):
-    """Call 'method' with 'params' (a dict, default {}) on the socket at
-    'path' and return the "result" member of the response.
-
-    Raises RpcError if the response carries an "error" member, OSError if the
-    socket cannot be reached or closes early, ValueError if the response is not
-    JSON, and socket.timeout after 'timeout' seconds without a full line.
-    """
-    req = {"jsonrpc": "2.0", "id": req_id, "method": method,
-           "params": params if params is not None else {}}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(json.dumps(req).encode() + b"\n")
-        buf = b""
-        while b"\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                if buf.strip():
-                    break
-                raise OSError("%s: connection closed without a response" % method)
-            buf += chunk
-    resp = json.loads(buf.split(b"\n", 1)[0])
-    if "error" in resp and resp["error"] is not None:
-        raise RpcError(method, resp["error"])
-    return resp.get("result")
+def rpc_call(path, method, params=None, timeout=5.0, program=None):
+    """Calls 'method' with 'params' (a dict, default none) on the socket at
+    'path' and returns its result.  Raises ValueError when the schema
+    refuses the call (nothing is sent), RpcError for an error answer,
+    OSError when the socket can not be reached, socket.timeout after
+    'timeout' seconds without an answer."""
+    program = program or program_of(method)
+    m = dse_api.schema().method(program, method)
+    if m is None:
+        raise ValueError("%s has no method %s (rpc.list lists them)" % (program, method))
+    dse_api.check_params(m["params"], params or {})
+    c = dse_api.Client(path, program=program, timeout=timeout)
+    try:
+        return c.call(method, params)
+    finally:
+        c.close()
 
 
 def main(argv):
-    """Command line: dse_rpc.py SOCKET METHOD [PARAMS-JSON] prints the result as JSON."""
-    import sys
     if len(argv) < 3 or argv[1] in ("-h", "--help"):
         print("usage: dse_rpc.py SOCKET METHOD [PARAMS-JSON]\n"
-              "Calls METHOD on a dse JSON-RPC socket and prints the result as JSON;\n"
-              "'rpc.list' lists the methods.")
+              "Calls METHOD of dse-dpud or dse-hostd on its Unix socket and prints the\n"
+              "result as JSON; the params are checked against the API schema (api/)\n"
+              "first.  'rpc.list' lists the methods; docs/api.md describes them.")
         return 0 if len(argv) > 1 and argv[1] in ("-h", "--help") else 2
     try:
-        params = json.loads(argv[3]) if len(argv) > 3 else {}
+        params = json.loads(argv[3]) if len(argv) > 3 else None
         print(json.dumps(rpc_call(argv[1], argv[2], params), indent=2))
     except RpcError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
-    except (OSError, ValueError) as e:
+    except ValueError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    except OSError as e:
         print("error: %s: %s" % (argv[1], e), file=sys.stderr)
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    import sys
     sys.exit(main(sys.argv))

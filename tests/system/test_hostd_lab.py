@@ -26,7 +26,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import certs  # noqa: E402
-from dse_rpc import rpc_call  # noqa: E402
+from dse_rpc import rpc_call  # noqa: E402  (the schema's client, scripts/dse_api.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 NS_RE = re.compile(r"^dse-(fabric|h[0-9]+(-.*)?)$")

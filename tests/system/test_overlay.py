@@ -24,7 +24,7 @@ import pytest
 from lab import Capture, Netns, has_marker, l2_frame, dpud_workers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from dse_rpc import rpc_call  # noqa: E402
+from dse_rpc import rpc_call  # noqa: E402  (the schema's client, scripts/dse_api.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 NS_RE = re.compile(r"^dse-(fabric|h[0-9]+(-.*)?)$")
