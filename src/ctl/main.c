@@ -1346,6 +1346,147 @@ static int cmd_drop_list(struct ctl *c, const struct verb *v, int argc, char **a
 			  NULL);
 }
 
+/* ---- high availability ---- */
+
+/* "crash from h1-d1 to h1-d2 at 2026-12-02 10:00:00 UTC, found in 208 ms" */
+static void ha_event_text(json_t *e, char *buf, size_t len)
+{
+	time_t t = (time_t)json_integer_value(json_object_get(e, "at"));
+	char when[64], found[64] = "";
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
+	if (json_is_integer(json_object_get(e, "detect_ms")))
+		snprintf(found, sizeof(found), ", found %lld ms after its last answer",
+			 (long long)json_integer_value(json_object_get(e, "detect_ms")));
+	snprintf(buf, len, "%s from %s to %s at %s%s", str(e, "kind"),
+		 json_is_string(json_object_get(e, "from")) ? str(e, "from") : "-", str(e, "to"),
+		 when, found);
+}
+
+/* Parses the options 'opts' of an ha verb (the first is --switch) into 'params'. */
+static int switch_params(struct ctl *c, const struct verb *v, int argc, char **argv,
+			 struct opt *opts, json_t **params)
+{
+	int r = parse_args(c, v, argc, argv, opts, NULL, NULL, 0);
+
+	if (r != PARSE_OK)
+		return r;
+	*params = json_object();
+	if (opts[0].value)
+		json_object_set_new(*params, "switch", json_string(opts[0].value));
+	return PARSE_OK;
+}
+
+static int cmd_ha_status(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const struct table_col cols[] = {
+		{"SWITCH", "switch"}, {"ACTIVE", "active"}, {"STANDBY", "standby"},
+		{"READY", "ready"},   {"LAST FAILOVER", "last_cell"},
+	};
+	struct opt opts[] = {{.name = "switch", .has_arg = true}, {0}};
+	json_t *res, *params, *e;
+	size_t i;
+	int r = switch_params(c, v, argc, argv, opts, &params);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	r = simple_call(c, "ha.show", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+	} else if (json_array_size(res) == 0) {
+		printf("No active-standby switch.\n");
+	} else {
+		json_array_foreach(res, i, e) {
+			char buf[300] = "none";
+
+			if (json_is_object(json_object_get(e, "last")))
+				ha_event_text(json_object_get(e, "last"), buf, sizeof(buf));
+			json_object_set_new(e, "last_cell", json_string(buf));
+		}
+		table_print(stdout, res, cols, sizeof(cols) / sizeof(cols[0]));
+		json_array_foreach(res, i, e)
+			if (json_is_string(json_object_get(e, "problem")))
+				printf("\n%s: not ready: %s", str(e, "switch"), str(e, "problem"));
+		if (json_array_size(res))
+			putchar('\n');
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_ha_events(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	struct opt opts[] = {{.name = "switch", .has_arg = true}, {.name = "limit", .has_arg = true},
+			     {0}};
+	json_t *res, *params, *e;
+	size_t i;
+	int r = switch_params(c, v, argc, argv, opts, &params);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	if (opts[1].value) {
+		char *end;
+		long n = strtol(opts[1].value, &end, 10);
+
+		if (*end || end == opts[1].value || n < 1) {
+			json_decref(params);
+			return error_out(c, EXIT_USAGE, "--limit takes a number of at least 1, not '%s'",
+					 opts[1].value);
+		}
+		json_object_set_new(params, "limit", json_integer(n));
+	}
+	r = simple_call(c, "ha.event.list", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json) {
+		print_json(res);
+	} else if (json_array_size(res) == 0) {
+		printf("No failovers.\n");
+	} else {
+		json_array_foreach(res, i, e) {
+			char buf[300];
+
+			ha_event_text(e, buf, sizeof(buf));
+			printf("%s: %s%s%s\n", str(e, "switch"), buf,
+			       json_is_string(json_object_get(e, "note")) ? ": " : "",
+			       json_is_string(json_object_get(e, "note")) ? str(e, "note") : "");
+		}
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int cmd_ha_failover(struct ctl *c, const struct verb *v, int argc, char **argv)
+{
+	static const char *const pos_names[] = {"SWITCH"};
+	struct opt opts[] = {{.name = "to", .has_arg = true}, {.name = "force"}, {0}};
+	const char *sw;
+	json_t *res, *params;
+	int r = parse_args(c, v, argc, argv, opts, &sw, pos_names, 1);
+
+	if (r != PARSE_OK)
+		return r == PARSE_HELP ? EXIT_OK : r;
+	params = json_pack("{s:s, s:b}", "switch", sw, "force", opts[1].value != NULL);
+	if (opts[0].value)
+		json_object_set_new(params, "to", json_string(opts[0].value));
+	r = simple_call(c, "ha.failover", params, &res);
+	json_decref(params);
+	if (r != EXIT_OK)
+		return r;
+	if (c->json)
+		print_json(res);
+	else
+		printf("switch %s: %s is active now (was %s); the VMs follow\n", sw, str(res, "to"),
+		       str(res, "from"));
+	json_decref(res);
+	return EXIT_OK;
+}
+
 /* ---- apply, export, status ---- */
 
 /*
@@ -1915,6 +2056,20 @@ static const struct verb verbs[] = {
 	 "", cmd_drop_list},
 	{"host", "show", "host show", "Shows the state of dse-hostd: version, store, DPUs, objects",
 	 "", cmd_status},
+	{"ha", "status", "ha status [--switch S]",
+	 "Shows each active-standby switch: its active and standby DPU, whether the standby "
+	 "can take over, the last failover",
+	 "The host decides which DPU of a pair is active and keeps it in its store.  When\n"
+	 "the active stops answering its heartbeats, the standby takes over if it is\n"
+	 "ready (connected and in sync): the VMs' attachments move to it.\n",
+	 cmd_ha_status},
+	{"ha", "events", "ha events [--switch S] [--limit N]", "Lists the failovers, oldest first",
+	 "Each with its kind (crash, linkDown, userInitiated), the DPUs, when, and how long\n"
+	 "after the old active's last answer the host decided.\n",
+	 cmd_ha_events},
+	{"ha", "failover", "ha failover SWITCH [--to DPU] [--force]",
+	 "Makes the standby of an active-standby switch its active DPU (planned)",
+	 "Refused when the standby is not ready, unless --force.\n", cmd_ha_failover},
 	/* The old names, kept until the next release. */
 	{"apply", NULL, "apply -f FILE [--dry-run] [--prune]", "The old name of 'config apply'",
 	 "'dsectl apply' is 'dsectl config apply' (dsectl config apply --help).\n", cmd_apply},

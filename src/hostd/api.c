@@ -1084,6 +1084,44 @@ static int drop_list(struct dse_rpc_call *call, json_t **ret)
 	return dpu_fanout(call, "stats.show", NULL, drop_list_finish, 0, ret);
 }
 
+/* ---- high availability ---- */
+
+static int ha_show(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_hostd_ha_show *a = call->args;
+	char err[600];
+	int r;
+
+	if (ctx(call)->dpus == NULL)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "no DPU manager");
+	r = dpu_mgr_ha_show(ctx(call)->dpus, a->has_switch ? a->switch_ : NULL, ret, err,
+			    sizeof(err));
+	return r < 0 ? dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err) : 0;
+}
+
+static int ha_event_list(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_hostd_ha_event_list *a = call->args;
+
+	if (store_ha_events(ctx(call)->store, a->has_switch ? a->switch_ : NULL,
+			    (unsigned)a->limit, ret) < 0)
+		return store_error(call);
+	return 0;
+}
+
+static int ha_failover(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_hostd_ha_failover *a = call->args;
+	char err[600];
+	int r;
+
+	if (ctx(call)->dpus == NULL)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR, "no DPU manager");
+	r = dpu_mgr_ha_failover(ctx(call)->dpus, a->switch_, a->has_to ? a->to : NULL, a->force,
+				ret, err, sizeof(err));
+	return r < 0 ? dse_rpc_error(call, DSE_RPC_APP_ERROR, "%s", err) : 0;
+}
+
 const struct dse_rpc_method hostd_methods[] = {
 	{"rpc.list", rpc_list},
 	{"host.show", host_show},
@@ -1114,5 +1152,8 @@ const struct dse_rpc_method hostd_methods[] = {
 	{"fdb.list", fdb_list},
 	{"tep.list", tep_list},
 	{"drop.list", drop_list},
+	{"ha.show", ha_show},
+	{"ha.event.list", ha_event_list},
+	{"ha.failover", ha_failover},
 	{NULL, NULL},
 };

@@ -11,7 +11,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "evloop.h"
 #include "log.h"
@@ -104,6 +109,7 @@ struct dpu_link {
 	uint64_t next_resync_ns;
 	uint64_t next_seen_ns;        /* when to refresh last_seen in the store */
 	uint64_t tick;                /* the heartbeat timer */
+	uint64_t tick_at_ns;          /* when it is due */
 	uint64_t next_beat_ns;        /* when the next heartbeat goes */
 	uint64_t last_answer_ns;      /* the DPU's last answer (or the connect) */
 	unsigned beats_inflight;
@@ -135,6 +141,10 @@ struct dpu_mgr {
 	uint64_t next_scan_ns;
 	uint64_t revision;  /* the store revision the links were last looked at for */
 	bool kick;          /* a callback made work: look at the links on the next turn */
+	/* The last failover, until its new active holds its revision (the takeover's time). */
+	uint64_t failover_ns;
+	uint64_t failover_rev;
+	char failover_to[64];
 	int prepare_id;
 };
 
@@ -355,6 +365,9 @@ static void set_error(struct dpu_link *l, const char *msg)
 	snprintf(l->error, sizeof(l->error), "%s", msg);
 }
 
+static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind,
+			 uint64_t detect_ms, const char *why);
+
 /* Drops the connection and schedules the next attempt after the backoff. */
 static void link_fail(struct dpu_link *l, enum link_state state, const char *msg)
 {
@@ -377,6 +390,8 @@ static void link_fail(struct dpu_link *l, enum link_state state, const char *msg
 	if (state == LINK_MISMATCH)
 		l->next_connect_ns = now + MISMATCH_RETRY;
 	l->synced = false;
+	if (was_up && state == LINK_UNREACHABLE)
+		arbiter_lost(l->m, l, "crash", (now - l->last_answer_ns) / MS, msg);
 	if (strcmp(l->config, "syncing") == 0)
 		l->config = "unknown";
 	l->m->kick = true;
@@ -646,6 +661,7 @@ static void heartbeat_arm(struct dpu_link *l)
 		dse_loop_timer_cancel(m->conf.loop, l->tick);
 	l->tick = dse_loop_timer_add(m->conf.loop, at > now ? (at - now + MS - 1) / MS : 0,
 				     heartbeat_tick, l);
+	l->tick_at_ns = at > now ? at : now;
 	if (l->tick == 0)
 		DSE_LOG_ERR("dpu", "DPU %s: no memory for its heartbeat timer", l->name);
 }
@@ -707,6 +723,17 @@ static void heartbeat_tick(struct dse_loop *loop, void *arg)
 	l->tick = 0;
 	if (l->state != LINK_CONNECTED)
 		return;
+	if (now > l->tick_at_ns + (uint64_t)beat_ms(m) * MS) {
+		/*
+		 * The loop itself was held (a large store transaction): no
+		 * heartbeat went out meanwhile, so that time is not the DPU's
+		 * silence.  Send one now and count from here.
+		 */
+		uint64_t late = now - l->tick_at_ns;
+
+		l->last_answer_ns = l->last_answer_ns + late < now ? l->last_answer_ns + late : now;
+		l->next_beat_ns = now;
+	}
 	if (now >= silence_deadline(l)) {
 		struct dse_rpc_async_stats st;
 
@@ -794,6 +821,14 @@ static void recon_end(struct dpu_link *l)
 	}
 	if (rc->done > 0)
 		live_ports_changed(l);
+	if (l->m->failover_ns && !rc->failed && rc->rev >= l->m->failover_rev &&
+	    strcmp(l->name, l->m->failover_to) == 0) {
+		DSE_LOG_NOTICE("ha", "DPU %s took over: it holds its active config %llu ms after "
+				     "the failover",
+			       l->name,
+			       (unsigned long long)((now_ns() - l->m->failover_ns) / MS));
+		l->m->failover_ns = 0;
+	}
 	l->sync_left = 0;
 	mark_synced(l, rc->rev);
 	recon_free(rc);
@@ -1313,6 +1348,169 @@ static json_t *live_json(const struct dpu_link *l)
 			 (json_int_t)v->lost);
 }
 
+/* ---- the failover arbiter ---- */
+
+static struct dpu_link *link_by_name(struct dpu_mgr *m, const char *name);
+static const char *config_name(const struct dpu_mgr *m, const struct dpu_link *l);
+
+/* An attach hook that runs: its pidfd on the loop until it exits. */
+struct attach_run {
+	struct dpu_mgr *m;
+	pid_t pid;
+	int pidfd;
+	char what[160];
+};
+
+static void attach_exited(struct dse_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct attach_run *a = arg;
+	int status = 0;
+
+	(void)events;
+	if (waitpid(a->pid, &status, WNOHANG) == 0)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		DSE_LOG_INFO("ha", "attached %s", a->what);
+	else
+		DSE_LOG_ERR("ha", "the attach hook failed to attach %s (%s %d): the VM may be cut "
+				  "off; see the hook's output in this log",
+			    a->what, WIFEXITED(status) ? "exit" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	dse_loop_fd_remove(loop, fd);
+	close(fd);
+	free(a);
+}
+
+/*
+ * Moves VM 'vm''s attachment to DPU 'dpu' with the attach hook (dse-hostd
+ * --attach-hook CMD: CMD VM DPU, run by /bin/sh), without waiting for it.
+ */
+static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
+{
+	extern char **environ;
+	char script[1024];
+	const char *argv[] = {"/bin/sh", "-c", script, "dse-hostd-attach", vm, dpu, NULL};
+	struct attach_run *a;
+	int r;
+
+	if (m->conf.attach_hook == NULL || !model_name_ok(vm) || !model_name_ok(dpu))
+		return;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return;
+	snprintf(script, sizeof(script), "exec %s \"$1\" \"$2\"", m->conf.attach_hook);
+	snprintf(a->what, sizeof(a->what), "VM %s to DPU %s", vm, dpu);
+	r = posix_spawn(&a->pid, "/bin/sh", NULL, NULL, (char *const *)argv, environ);
+	if (r != 0) {
+		DSE_LOG_ERR("ha", "cannot run the attach hook for %s: %s", a->what, strerror(r));
+		free(a);
+		return;
+	}
+	a->m = m;
+	a->pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+	if (a->pidfd < 0 || dse_loop_fd_add(m->conf.loop, a->pidfd, DSE_LOOP_READ, attach_exited,
+					    a) < 0) {
+		/* No way to watch it: reap it when it is done, blocking is not an option. */
+		if (a->pidfd >= 0)
+			close(a->pidfd);
+		DSE_LOG_WARN("ha", "attaching %s: cannot watch the hook's end", a->what);
+		free(a);
+	}
+}
+
+/* Moves every VM of switch 'sw' (in 'doc') to DPU 'dpu'. */
+static void attach_switch(struct dpu_mgr *m, json_t *doc, const char *sw, const char *dpu)
+{
+	json_t *p, *seg;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "ports"), i, p) {
+		seg = model_find(json_object_get(doc, "segments"), str(p, "segment"));
+		if (seg && strcmp(str(seg, "switch"), sw) == 0)
+			attach_vm(m, str(p, "vm"), dpu);
+	}
+}
+
+/*
+ * Makes 'to' the active DPU of active-standby switch 'sw' instead of
+ * 'from': records it (the roles survive a restart), moves the switch's VM
+ * attachments, and the reconciles that the new revision starts give 'to'
+ * the VM ports and the TEP and take them from 'from'.  Returns 0, or -EIO
+ * when the store failed (nothing changed).
+ */
+static int ha_promote(struct dpu_mgr *m, json_t *doc, const char *sw, const char *from,
+		      const char *to, const char *kind, int64_t detect_ms, const char *why)
+{
+	if (store_ha_failover(m->conf.store, sw, from, to, kind, detect_ms, why) < 0)
+		return -EIO;
+	DSE_LOG_NOTICE("ha", "switch %s: failover (%s) from %s to %s%s%s", sw, kind,
+		       from ? from : "-", to, why && why[0] ? ": " : "", why ? why : "");
+	attach_switch(m, doc, sw, to);
+	m->failover_ns = now_ns();
+	snprintf(m->failover_to, sizeof(m->failover_to), "%s", to);
+	m->failover_rev = store_revision(m->conf.store);
+	m->kick = true;
+	return 0;
+}
+
+/* Whether DPU 'name' can take over now: connected and holding its standby config. */
+static bool standby_ready(struct dpu_mgr *m, const char *name, char *why, size_t len)
+{
+	struct dpu_link *p = link_by_name(m, name);
+
+	if (p == NULL || p->state != LINK_CONNECTED) {
+		snprintf(why, len, "standby %s is %s", name,
+			 p ? state_names[p->state] : "missing");
+		return false;
+	}
+	if (strcmp(config_name(m, p), "in-sync") != 0) {
+		snprintf(why, len, "standby %s is not in sync (config %s)", name,
+			 config_name(m, p));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * DPU 'l' failed ('kind': crash, linkDown): if it is the active DPU of an
+ * active-standby switch, the standby takes over when it is ready.
+ */
+static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind,
+			 uint64_t detect_ms, const char *why)
+{
+	json_t *doc = NULL, *inv = NULL, *want, *sw, *d;
+	const char *swname, *peer = NULL;
+	char busy[300];
+	size_t i;
+
+	if (!l->name[0] || store_load(m->conf.store, &doc) < 0 ||
+	    store_dpus(m->conf.store, &inv) < 0) {
+		json_decref(doc);
+		return;
+	}
+	want = reconcile_desired(doc, inv, l->name);
+	swname = json_string_value(json_object_get(want, "switch"));
+	sw = swname ? model_find(json_object_get(doc, "switches"), swname) : NULL;
+	if (sw == NULL || strcmp(str(sw, "mode"), "active-standby") != 0 ||
+	    strcmp(str(want, "role"), "active") != 0)
+		goto out;
+	json_array_foreach(json_object_get(sw, "dpus"), i, d)
+		if (strcmp(json_string_value(d), l->name) != 0)
+			peer = json_string_value(d);
+	if (peer == NULL)
+		goto out;
+	if (!standby_ready(m, peer, busy, sizeof(busy))) {
+		DSE_LOG_ERR("ha", "switch %s: active %s failed (%s), but %s: no failover", swname,
+			    l->name, kind, busy);
+		goto out;
+	}
+	ha_promote(m, doc, swname, l->name, peer, kind, (int64_t)detect_ms, why);
+out:
+	json_decref(want);
+	json_decref(doc);
+	json_decref(inv);
+}
+
 /* ---- scheduling ---- */
 
 /*
@@ -1737,4 +1935,128 @@ void dpu_mgr_counts(struct dpu_mgr *m, unsigned *ret_links, unsigned *ret_connec
 		c += m->links[i]->state == LINK_CONNECTED;
 	*ret_links = m->n_links;
 	*ret_connected = c;
+}
+
+/* ---- high availability: the API ---- */
+
+/* The active-standby switch 'name' of 'doc', or NULL with why in 'err'. */
+static json_t *ha_switch(json_t *doc, const char *name, char *err, size_t len)
+{
+	json_t *sw = model_find(json_object_get(doc, "switches"), name);
+
+	if (sw == NULL)
+		snprintf(err, len, "no switch '%s' (dsectl switch list shows them)", name);
+	else if (strcmp(str(sw, "mode"), "active-standby") != 0)
+		snprintf(err, len, "switch '%s' is in mode %s: only an active-standby switch has "
+				   "a standby to fail over to",
+			 name, str(sw, "mode"));
+	else
+		return sw;
+	return NULL;
+}
+
+/* The entry of ha.show of switch 'sw'. */
+static json_t *ha_entry(struct dpu_mgr *m, json_t *doc, json_t *inv, json_t *sw)
+{
+	const char *active = NULL, *standby = NULL;
+	json_t *d, *want, *ev = NULL;
+	char why[300] = "";
+	size_t i;
+
+	json_array_foreach(json_object_get(sw, "dpus"), i, d) {
+		want = reconcile_desired(doc, inv, json_string_value(d));
+		if (strcmp(str(want, "role"), "active") == 0)
+			active = json_string_value(d);
+		else
+			standby = json_string_value(d);
+		json_decref(want);
+	}
+	if (standby == NULL)
+		snprintf(why, sizeof(why), "the switch has no second DPU");
+	else
+		standby_ready(m, standby, why, sizeof(why));
+	store_ha_events(m->conf.store, str(sw, "name"), 1, &ev);
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s?, s:o}", "switch", str(sw, "name"),
+			 "mode", str(sw, "mode"), "active", active, "standby", standby, "ready",
+			 why[0] == '\0', "problem", why[0] ? why : NULL, "last",
+			 json_array_size(ev) ? json_incref(json_array_get(ev, 0)) : json_null());
+	json_decref(ev);
+}
+
+int dpu_mgr_ha_show(struct dpu_mgr *m, const char *name, json_t **ret, char *err, size_t len)
+{
+	json_t *doc = NULL, *inv = NULL, *out, *sw;
+	size_t i;
+
+	if (store_load(m->conf.store, &doc) < 0 || store_dpus(m->conf.store, &inv) < 0) {
+		json_decref(doc);
+		snprintf(err, len, "%s", store_last_error(m->conf.store));
+		return -EIO;
+	}
+	out = json_array();
+	if (name) {
+		sw = ha_switch(doc, name, err, len);
+		if (sw == NULL) {
+			json_decref(out);
+			json_decref(doc);
+			json_decref(inv);
+			return -ENOENT;
+		}
+		json_array_append_new(out, ha_entry(m, doc, inv, sw));
+	} else {
+		json_array_foreach(json_object_get(doc, "switches"), i, sw)
+			if (strcmp(str(sw, "mode"), "active-standby") == 0)
+				json_array_append_new(out, ha_entry(m, doc, inv, sw));
+	}
+	json_decref(doc);
+	json_decref(inv);
+	*ret = out;
+	return 0;
+}
+
+int dpu_mgr_ha_failover(struct dpu_mgr *m, const char *name, const char *to, bool force,
+			json_t **ret, char *err, size_t len)
+{
+	json_t *doc = NULL, *inv = NULL, *sw, *e = NULL;
+	const char *from, *standby;
+	char why[300];
+	int r = -EINVAL;
+
+	if (store_load(m->conf.store, &doc) < 0 || store_dpus(m->conf.store, &inv) < 0) {
+		json_decref(doc);
+		snprintf(err, len, "%s", store_last_error(m->conf.store));
+		return -EIO;
+	}
+	sw = ha_switch(doc, name, err, len);
+	if (sw == NULL) {
+		r = -ENOENT;
+		goto out;
+	}
+	e = ha_entry(m, doc, inv, sw);
+	from = str(e, "active");
+	standby = str(e, "standby");
+	if (to && strcmp(to, standby) != 0) {
+		snprintf(err, len, "%s is not the standby of switch '%s'%s%s", to, name,
+			 strcmp(to, from) == 0 ? ": it is its active DPU already" : ": its standby is ",
+			 strcmp(to, from) == 0 ? "" : standby);
+		goto out;
+	}
+	if (!standby_ready(m, standby, why, sizeof(why)) && !force) {
+		snprintf(err, len, "no failover of switch '%s': %s (--force fails over all the same)",
+			 name, why);
+		r = -EAGAIN;
+		goto out;
+	}
+	if (ha_promote(m, doc, name, from, standby, "userInitiated", -1, "dsectl ha failover") < 0) {
+		snprintf(err, len, "%s", store_last_error(m->conf.store));
+		r = -EIO;
+		goto out;
+	}
+	*ret = json_pack("{s:s, s:s, s:s}", "switch", name, "from", from, "to", standby);
+	r = 0;
+out:
+	json_decref(e);
+	json_decref(doc);
+	json_decref(inv);
+	return r;
 }

@@ -41,6 +41,7 @@
 #define DSE_HOSTD_DPU_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,11 @@ struct dpu_mgr_conf {
 	int call_timeout_ms;             /* one call of a reconcile or of the API */
 	int heartbeat_ms;                /* the heartbeat interval; 0: the default */
 	int heartbeat_misses;            /* intervals without an answer before unreachable; 0: default */
+	/*
+	 * Moves a VM's attachment at a failover: run by /bin/sh as 'CMD VM
+	 * DPU' (NULL: the host can not move attachments, dse-lab gives it one).
+	 */
+	const char *attach_hook;
 };
 
 struct dpu_mgr;
@@ -143,5 +149,21 @@ const char *dpu_mgr_config_error(struct dpu_mgr *m, const char *name);
 
 /* Counts the DPUs the host knows and those connected, for status. */
 void dpu_mgr_counts(struct dpu_mgr *m, unsigned *ret_links, unsigned *ret_connected);
+
+/*
+ * The active-standby switches (only 'name' when not NULL) with their roles,
+ * the standby's readiness and the last failover (ha.show).  Returns 0,
+ * -ENOENT (no such active-standby switch) or -EIO, with why in 'err'.
+ */
+int dpu_mgr_ha_show(struct dpu_mgr *m, const char *name, json_t **ret, char *err, size_t len);
+
+/*
+ * A planned failover of switch 'name' to its standby ('to': NULL or the
+ * standby's name): refused unless the standby is ready or 'force'.
+ * Returns 0 with {switch, from, to}, -ENOENT, -EINVAL ('to' is not the
+ * standby), -EAGAIN (not ready) or -EIO, with why in 'err'.
+ */
+int dpu_mgr_ha_failover(struct dpu_mgr *m, const char *name, const char *to, bool force,
+			json_t **ret, char *err, size_t len);
 
 #endif

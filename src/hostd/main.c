@@ -48,7 +48,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: dse-hostd --state DIR [--init] [--socket PATH] [--heartbeat-ms MS]\n"
-		"                 [--heartbeat-misses N] [--log-level LEVEL]\n"
+		"                 [--heartbeat-misses N] [--attach-hook CMD] [--log-level LEVEL]\n"
 		"       dse-hostd cert issue --state DIR --name NAME --out DIR\n"
 		"\n"
 		"The dse host daemon: keeps the host's desired state (switches, segments,\n"
@@ -78,6 +78,10 @@ static void usage(FILE *f)
 		"  --heartbeat-misses N a DPU that answers nothing for N intervals is\n"
 		"                       unreachable: its connection is closed and retried\n"
 		"                       (1 to %d, default %d)\n"
+		"  --attach-hook CMD    how the host moves a VM's attachment to another DPU\n"
+		"                       at a failover of an active-standby switch: /bin/sh\n"
+		"                       runs 'CMD VM DPU' (dse-lab gives its hosts 'dse-lab\n"
+		"                       attach'); without it a failover moves no VM\n"
 		"  --log-level LEVEL    err, warn, notice (default), info or debug\n"
 		"  --version            print the version and exit\n"
 		"  -h, --help           print this help and exit\n"
@@ -259,6 +263,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'l'},
 		{"heartbeat-ms", required_argument, NULL, 'B'},
 		{"heartbeat-misses", required_argument, NULL, 'M'},
+		{"attach-hook", required_argument, NULL, 'A'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -270,6 +275,7 @@ int main(int argc, char **argv)
 	struct dse_rpc_server_loop *attached = NULL;
 	struct dse_loop *loop = NULL;
 	int heartbeat_ms = DPU_HEARTBEAT_MS_DEFAULT, heartbeat_misses = DPU_HEARTBEAT_MISSES_DEFAULT;
+	const char *attach_hook = NULL;
 	char tls_dir[PATH_MAX], err[1024];
 	const char *delay;
 	enum dse_log_level level;
@@ -310,6 +316,9 @@ int main(int argc, char **argv)
 						      DPU_HEARTBEAT_MISSES_MAX);
 			if (heartbeat_misses < 0)
 				return 2;
+			break;
+		case 'A':
+			attach_hook = optarg;
 			break;
 		case 'V':
 			printf("dse-hostd %s\n", DSE_VERSION);
@@ -382,7 +391,8 @@ int main(int argc, char **argv)
 					       .connect_timeout_ms = 1000,
 					       .call_timeout_ms = 1000,
 					       .heartbeat_ms = heartbeat_ms,
-					       .heartbeat_misses = heartbeat_misses},
+					       .heartbeat_misses = heartbeat_misses,
+					       .attach_hook = attach_hook},
 			&h.dpus);
 	if (r < 0)
 		goto out;

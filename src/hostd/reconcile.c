@@ -36,10 +36,30 @@ static bool contains_str(json_t *list, const char *s)
 
 /* ---- desired config ---- */
 
-static const char *role_of(const char *mode, size_t pos)
+/*
+ * The position in 'sw''s DPUs of its active DPU: the one the arbiter made
+ * active (its inventory record's 'ha_active' names the switch,
+ * store_ha_failover()), else the first.
+ */
+static size_t active_pos(json_t *sw, json_t *inventory)
 {
+	json_t *d, *rec;
+	size_t k;
+
+	json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+		rec = model_find(inventory, json_string_value(d));
+		if (rec && strcmp(str(rec, "ha_active"), str(sw, "name")) == 0)
+			return k;
+	}
+	return 0;
+}
+
+static const char *role_of(json_t *sw, json_t *inventory, size_t pos)
+{
+	const char *mode = str(sw, "mode");
+
 	if (strcmp(mode, "active-standby") == 0)
-		return pos == 0 ? "active" : "standby";
+		return pos == active_pos(sw, inventory) ? "active" : "standby";
 	return mode;
 }
 
@@ -176,7 +196,6 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 				"fdb", "tep", "policies", "rules");
 	json_t *sw = NULL, *v, *seg_names = json_array(), *vlan_names = json_array(), *rec;
 	bool overlay = false;
-	const char *mode;
 	size_t i, pos = 0;
 	int slot;
 	char *problem;
@@ -193,9 +212,8 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 	}
 	if (sw == NULL)
 		goto out;
-	mode = str(sw, "mode");
 	json_object_set_new(out, "switch", json_string(str(sw, "name")));
-	json_object_set_new(out, "role", json_string(role_of(mode, pos)));
+	json_object_set_new(out, "role", json_string(role_of(sw, inventory, pos)));
 	problem = pair_problem(sw, inventory);
 	if (problem) {
 		json_object_set_new(out, "refused", json_string(problem));

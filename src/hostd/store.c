@@ -126,6 +126,27 @@ static const char schema_v3[] =
 	"  PRIMARY KEY (segment, pos),"
 	"  UNIQUE (segment, peer));";
 
+/*
+ * Version 4: high availability.  The active DPU the arbiter decided for
+ * each active-standby switch (no reference to switches: a change of a
+ * switch deletes and inserts its row, and the decision must outlive that;
+ * a row naming a DPU no longer of its switch is ignored), and the history
+ * of failovers.
+ */
+static const char schema_v4[] =
+	"CREATE TABLE ha ("
+	"  switch TEXT PRIMARY KEY,"
+	"  active TEXT NOT NULL,"
+	"  since INTEGER NOT NULL);"
+	"CREATE TABLE ha_events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  switch TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('crash', 'linkDown', 'userInitiated')),"
+	"  from_dpu TEXT, to_dpu TEXT,"
+	"  detect_ms INTEGER,"
+	"  note TEXT);";
+
 /* Keeps the result of the failed SQLite call 'rc' (and SQLite's message) for store_fail(). */
 static int sql_failed(struct store *s, int rc)
 {
@@ -282,7 +303,8 @@ static int migrate(struct store *s, int from, char *err, size_t err_len)
 	/* Each step upgrades one version; a new version adds a step here. */
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if ((from < 1 && exec(s, schema_v1) < 0) || (from < 2 && exec(s, schema_v2) < 0) ||
-	    (from < 3 && exec(s, schema_v3) < 0) || exec(s, sql) < 0 || exec(s, "COMMIT") < 0) {
+	    (from < 3 && exec(s, schema_v3) < 0) || (from < 4 && exec(s, schema_v4) < 0) ||
+	    exec(s, sql) < 0 || exec(s, "COMMIT") < 0) {
 		r = store_fail(s, doing, err, err_len);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
@@ -466,8 +488,26 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 	}
 }
 
-/* Runs 'sql' and returns its rows as objects keyed by column name, skipping NULLs. */
-static int query(struct store *s, const char *sql, json_t **ret)
+/* Binds 'args' (strings, integers; anything else is NULL) to ?1 .. ?n of 'st'. */
+static void bind_args(sqlite3_stmt *st, int n, json_t **args)
+{
+	for (int i = 0; i < n; i++) {
+		json_t *a = args[i];
+
+		if (json_is_string(a))
+			sqlite3_bind_text(st, i + 1, json_string_value(a), -1, SQLITE_TRANSIENT);
+		else if (json_is_integer(a))
+			sqlite3_bind_int64(st, i + 1, json_integer_value(a));
+		else
+			sqlite3_bind_null(st, i + 1);
+	}
+}
+
+/*
+ * Runs 'sql' with 'args' bound to ?1 .. ?n and returns its rows as objects
+ * keyed by column name, skipping NULLs.
+ */
+static int query_args(struct store *s, const char *sql, int n, json_t **args, json_t **ret)
 {
 	sqlite3_stmt *st;
 	json_t *rows = json_array();
@@ -477,6 +517,7 @@ static int query(struct store *s, const char *sql, json_t **ret)
 		json_decref(rows);
 		return sql_failed(s, rc);
 	}
+	bind_args(st, n, args);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
 
@@ -492,6 +533,11 @@ static int query(struct store *s, const char *sql, json_t **ret)
 	}
 	*ret = rows;
 	return 0;
+}
+
+static int query(struct store *s, const char *sql, json_t **ret)
+{
+	return query_args(s, sql, 0, NULL, ret);
 }
 
 /*
@@ -613,16 +659,7 @@ static int run(struct store *s, const char *sql, int n, json_t **args)
 
 	if (rc != SQLITE_OK)
 		return sql_failed(s, rc);
-	for (int i = 0; i < n; i++) {
-		json_t *a = args[i];
-
-		if (json_is_string(a))
-			sqlite3_bind_text(st, i + 1, json_string_value(a), -1, SQLITE_TRANSIENT);
-		else if (json_is_integer(a))
-			sqlite3_bind_int64(st, i + 1, json_integer_value(a));
-		else
-			sqlite3_bind_null(st, i + 1);
-	}
+	bind_args(st, n, args);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (s->row_delay_us)
@@ -754,6 +791,16 @@ static json_t *wanted(json_t *want, json_t *rules, const char *kind, json_t *c)
 	return json_object_get(rules, name);
 }
 
+/* Counts a new revision and commits the transaction under way.  Returns 0 or -EIO. */
+static int commit_revision(struct store *s)
+{
+	if (exec(s, "UPDATE meta SET value = value + 1 WHERE key = 'revision'") < 0 ||
+	    exec(s, "COMMIT") < 0)
+		return -EIO;
+	s->revision++;
+	return 0;
+}
+
 int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size_t err_len)
 {
 	static const char *const del_order[] = {"rule", "policy", "port", "segment", "switch"};
@@ -812,12 +859,8 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 			if ((r = insert_row(s, kind, o)) < 0)
 				break;
 		}
-	if (r == 0 && exec(s, "UPDATE meta SET value = value + 1 WHERE key = 'revision'") < 0)
-		r = -EIO;
-	if (r == 0 && exec(s, "COMMIT") < 0)
-		r = -EIO;
 	if (r == 0)
-		s->revision++;
+		r = commit_revision(s);
 	if (r < 0) {
 		/* The failure first: the rollback is another call. */
 		r = store_fail(s, "cannot write the change", err, err_len);
@@ -834,7 +877,7 @@ int store_dpus(struct store *s, json_t **ret)
 	if (query(s,
 		  "SELECT name, link, address, vendor, model, hw_version, fw_version, serial, "
 		  "pci, version, first_seen, last_seen, boot_id, generation, pushed_revision, "
-		  "managed "
+		  "managed, (SELECT switch FROM ha WHERE ha.active = dpus.name) AS ha_active "
 		  "FROM dpus ORDER BY name",
 		  ret) < 0)
 		return store_fail(s, "cannot read the DPUs", NULL, 0);
@@ -907,4 +950,50 @@ int store_dpu_forget(struct store *s, const char *name)
 	if (r < 0)
 		return dpu_fail(s, "forget", name);
 	return sqlite3_changes(s->db) == 0 ? -ENOENT : 0;
+}
+
+/* ---- high availability ---- */
+
+int store_ha_failover(struct store *s, const char *sw, const char *from, const char *to,
+		      const char *kind, int64_t detect_ms, const char *note)
+{
+	json_t *now = json_integer((json_int_t)time(NULL));
+	json_t *a[7] = {json_string(sw), json_string(to), now, json_string(kind),
+			from ? json_string(from) : json_null(),
+			detect_ms >= 0 ? json_integer(detect_ms) : json_null(),
+			note ? json_string(note) : json_null()};
+	int r = exec(s, "BEGIN IMMEDIATE");
+
+	/* The new roles and their reason together, and a revision: the DPUs are reconciled. */
+	if (r == 0)
+		r = run(s, "INSERT INTO ha (switch, active, since) VALUES (?1, ?2, ?3) "
+			   "ON CONFLICT (switch) DO UPDATE SET active = ?2, since = ?3",
+			3, a);
+	if (r == 0)
+		r = run(s, "INSERT INTO ha_events (at, switch, kind, from_dpu, to_dpu, detect_ms, "
+			   "note) VALUES (?3, ?1, ?4, ?5, ?2, ?6, ?7)",
+			7, a);
+	if (r == 0)
+		r = commit_revision(s);
+	for (int i = 0; i < 7; i++)
+		json_decref(a[i]);
+	if (r < 0) {
+		r = store_fail(s, "cannot record the failover", NULL, 0);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return r;
+}
+
+int store_ha_events(struct store *s, const char *sw, unsigned limit, json_t **ret)
+{
+	json_t *a[2] = {sw ? json_string(sw) : json_null(), json_integer(limit)};
+	int r = query_args(s,
+			   "SELECT * FROM (SELECT id, at, switch, kind, from_dpu AS \"from\", "
+			   "to_dpu AS \"to\", detect_ms, note FROM ha_events "
+			   "WHERE ?1 IS NULL OR switch = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+			   2, a, ret);
+
+	json_decref(a[0]);
+	json_decref(a[1]);
+	return r < 0 ? store_fail(s, "cannot read the failovers", NULL, 0) : 0;
 }

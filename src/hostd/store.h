@@ -31,7 +31,7 @@
  * 2: + the firewall (fw_policies, fw_rules); 3: + the overlay (a switch's
  * TEP address, segment_peers).
  */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -108,5 +108,24 @@ int store_dpu_pushed(struct store *s, const char *name, int64_t boot_id, int64_t
 
 /* Forgets DPU 'name'.  Returns -ENOENT when it is not known. */
 int store_dpu_forget(struct store *s, const char *name);
+
+/*
+ * Records a failover of active-standby switch 'sw' of kind 'kind' (crash,
+ * linkDown, userInitiated) from DPU 'from' (may be NULL) to 'to', found
+ * 'detect_ms' after the old active's last answer (negative: not measured),
+ * with a note for a person (may be NULL): the new active and the event in
+ * one transaction, and a new revision, so that the DPUs are reconciled to
+ * their new roles.  The roles survive a restart of dse-hostd: store_dpus()
+ * gives the active DPU of a switch 'ha_active' (the switch's name).
+ * Returns 0 or -EIO (store_last_error()).
+ */
+int store_ha_failover(struct store *s, const char *sw, const char *from, const char *to,
+		      const char *kind, int64_t detect_ms, const char *note);
+
+/*
+ * Returns the last 'limit' failovers (of switch 'sw', NULL: of every
+ * switch), oldest first: [{id, at, switch, kind, from, to, detect_ms, note}].
+ */
+int store_ha_events(struct store *s, const char *sw, unsigned limit, json_t **ret);
 
 #endif

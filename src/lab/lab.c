@@ -290,7 +290,8 @@ static void usage_up(FILE *f)
 	    "    those options, and --mgmt 169.254.H.(4N+2):7300 --tls-dir\n"
 	    "    DIR/hH-dN/tls if it has that option and the DPU has a certificate;\n"
 	    "    log DIR/hH-dN/log/dse-dpud.log, pid DIR/hH-dN/run/dse-dpud.pid;\n"
-	    "  - then dse-hostd --state DIR/hH in every host, if it is built (log and\n"
+	    "  - then dse-hostd --state DIR/hH in every host, if it is built, with\n"
+	    "    --attach-hook 'dse-lab attach' (a failover moves the VMs; log and\n"
 	    "    pid in DIR/hH/log/ and DIR/hH/run/), with --init for a new host (no\n"
 	    "    hostd.db and no dse-hostd ever ran there: a store lost later is\n"
 	    "    refused by dse-hostd); a running one whose certificate has no host\n"
@@ -732,7 +733,10 @@ static int start_hostd(const char *hostd, unsigned h, bool init, struct daemon *
 	char ns[32], dir[PATH_MAX + 16], log[PATH_MAX + 64], cert[PATH_MAX + 64], err[2048];
 	char sock[PATH_MAX + 32];
 	/* Each host its own socket, in its state directory (dsectl -s, or dse-lab's hint). */
-	const char *argv[] = {hostd, "--state", dir, "--socket", sock, init ? "--init" : NULL, NULL};
+	char hook[2 * PATH_MAX + 64], self[PATH_MAX];
+	/* A failover moves VMs with this lab's own attach (dse-lab attach). */
+	const char *argv[] = {hostd, "--state", dir, "--socket", sock, "--attach-hook", hook,
+			      init ? "--init" : NULL, NULL};
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->machine, sizeof(d->machine), "h%u", h);
@@ -752,6 +756,12 @@ static int start_hostd(const char *hostd, unsigned h, bool init, struct daemon *
 	path_of(dir, sizeof(dir), d->machine, "");
 	path_of(sock, sizeof(sock), d->machine, "hostd.sock");
 	path_of(log, sizeof(log), d->machine, "log/" HOSTD ".log");
+	{
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		self[n > 0 ? n : 0] = '\0';
+		snprintf(hook, sizeof(hook), "'%s' attach", self);
+	}
 	d->pid = lab_spawn_daemon(ns, argv, log, err, sizeof(err));
 	if (d->pid < 0) {
 		fprintf(stderr, "dse-lab: %s: %s\n", d->machine, err);
@@ -1779,6 +1789,87 @@ static void usage_exec(FILE *f)
 		   "does not exist; 255 if CMD cannot be run.\n");
 }
 
+static void usage_attach(FILE *f)
+{
+	fprintf(f, "Usage: dse-lab attach [--state DIR] VM DPU\n"
+		   "\n"
+		   "Moves the attachment of VM (vmV or hH-vmV) to DPU hH-dN of its host: what\n"
+		   "the VM sends goes to that DPU's representor from now on, and what either\n"
+		   "DPU sends to the VM still reaches it.  One tc filter replaced in place, as\n"
+		   "a failover does (dse-hostd runs it as its --attach-hook).  Nothing inside\n"
+		   "the VM changes.\n");
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 256},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	unsigned h, v, dh, d, vh = 0;
+	char ns[300], tail;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 256: /* the namespaces do not depend on the state dir */
+			break;
+		case 'v':
+			lab_verbose = true;
+			break;
+		case 'h':
+			usage_attach(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'dse-lab attach --help'.\n");
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "dse-lab attach: needs VM and DPU (dse-lab attach vm1 h1-d2)\n");
+		return 2;
+	}
+	if (sscanf(argv[optind + 1], "h%u-d%u%c", &dh, &d, &tail) != 2 || d < 1 || d > 2) {
+		fprintf(stderr, "dse-lab attach: \"%s\" is not a DPU of the lab (hH-d1, hH-d2)\n",
+			argv[optind + 1]);
+		return 2;
+	}
+	if (sscanf(argv[optind], "h%u-vm%u%c", &vh, &v, &tail) != 2 &&
+	    sscanf(argv[optind], "vm%u%c", &v, &tail) != 1) {
+		fprintf(stderr, "dse-lab attach: \"%s\" is not a VM of the lab (vmV, hH-vmV)\n",
+			argv[optind]);
+		return 2;
+	}
+	h = vh ? vh : dh;
+	if (h != dh) {
+		fprintf(stderr, "dse-lab attach: VM %s is on host %u, DPU %s on host %u\n",
+			argv[optind], h, argv[optind + 1], dh);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "dse-lab: needs root (it enters network namespaces)\n");
+		return 1;
+	}
+	snprintf(ns, sizeof(ns), "h%u-vm%u", h, v);
+	{
+		char full[300];
+
+		lab_ns_name(ns, full, sizeof(full));
+		if (!lab_ns_exists(full)) {
+			fprintf(stderr, "dse-lab attach: no VM %s in the lab that is up\n", ns);
+			return 1;
+		}
+	}
+	if (lab_vm_attach(h, v, d) < 0) {
+		fprintf(stderr, "dse-lab attach: cannot attach %s to h%u-d%u\n", ns, h, d);
+		return 1;
+	}
+	printf("attached %s to h%u-d%u\n", ns, h, d);
+	return 0;
+}
+
 static int cmd_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1870,6 +1961,7 @@ static void usage(FILE *f)
 		   "  down     stop the lab's processes and remove everything it made\n"
 		   "  status   show what exists and what runs (-j: JSON)\n"
 		   "  exec     run a command in a machine: dse-lab exec h1-vm1 -- ping ...\n"
+		   "  attach   move a VM's attachment to a DPU: dse-lab attach vm1 h1-d2\n"
 		   "  help     help on a verb: dse-lab help up (or dse-lab up --help)\n"
 		   "\n"
 		   "Machines: fabric, hH (host H), hH-dN (DPU N of host H), hH-vmV (VM V of\n"
@@ -1933,6 +2025,8 @@ int main(int argc, char **argv)
 			usage_status(stdout);
 		else if (strcmp(what, "exec") == 0)
 			usage_exec(stdout);
+		else if (strcmp(what, "attach") == 0)
+			usage_attach(stdout);
 		else
 			usage(stdout);
 		return 0;
@@ -1955,7 +2049,10 @@ int main(int argc, char **argv)
 		return cmd_status(vargc, vargv);
 	if (strcmp(verb, "exec") == 0)
 		return cmd_exec(vargc, vargv);
-	fprintf(stderr, "dse-lab: unknown verb \"%s\" (up, down, status, exec, help)\n", verb);
+	if (strcmp(verb, "attach") == 0)
+		return cmd_attach(vargc, vargv);
+	fprintf(stderr, "dse-lab: unknown verb \"%s\" (up, down, status, exec, attach, help)\n",
+		verb);
 	die_usage(NULL);
 	return 2;
 }

@@ -222,4 +222,11 @@ int lab_net_up(const struct lab_topo *t);
  */
 int lab_vm_attachment(unsigned h, unsigned v);
 
+/*
+ * Attaches VM 'v' of host 'h' to its DPU 'd' (1 or 2): the pref-1 filter
+ * on hH-vmV now redirects to hH-vmV-dD.  Returns 0 or a negative errno
+ * (the tc error is printed).
+ */
+int lab_vm_attach(unsigned h, unsigned v, unsigned d);
+
 #endif

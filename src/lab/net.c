@@ -466,6 +466,30 @@ static int redirect(const char *ns, const char *dev, const char *to, const char 
 		       "action", "mirred", "egress", "redirect", "dev", to, NULL);
 }
 
+int lab_vm_attach(unsigned h, unsigned v, unsigned d)
+{
+	char ns[32], dev[32], to[32], err[5000];
+	int r;
+
+	snprintf(ns, sizeof(ns), LAB_NS_PREFIX "h%u", h);
+	snprintf(dev, sizeof(dev), "h%u-vm%u", h, v);
+	snprintf(to, sizeof(to), "h%u-vm%u-d%u", h, v, d);
+	/* One filter replaced in place: the VM's traffic never goes nowhere. */
+	{
+		const char *argv[] = {"tc",	"-n",	  ns,	      "filter",	  "replace",
+				      "dev",	dev,	  "ingress",  "pref",	  "1",
+				      "handle", "1",	  "protocol", "all",	  "matchall",
+				      "action", "mirred", "egress",   "redirect", "dev",
+				      to,	NULL};
+
+		r = lab_run_capture(argv, NULL, err, sizeof(err));
+		if (r == 0)
+			return 0;
+	}
+	/* A kernel without cls_matchall (or a bpf filter in place): as lab_net_up() does. */
+	return redirect(ns, dev, to, (const char *const[]){to, NULL}, false);
+}
+
 int lab_vm_attachment(unsigned h, unsigned v)
 {
 	char ns[32], dev[32], err[5000], *out = NULL;

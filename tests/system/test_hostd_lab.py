@@ -259,24 +259,95 @@ def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
     assert "config generation unchanged" in lab.hostd_log("h1")
 
 
-def test_hostd_lab_restarted_dpu_is_reconfigured(lab):
-    """A DPU that restarts empty is found again and configured again.
+def attached_to(host, vm):
+    """The DPU (hH-dN) VM 'vm' of host 'host' is attached to: the lab's tc redirect."""
+    p = run(["tc", "-j", "-n", "dse-" + host, "filter", "show", "dev",
+             "%s-%s" % (host, vm), "ingress"])
+    for f in json.loads(p.stdout or "[]"):
+        for a in f.get("options", {}).get("actions", []):
+            to = a.get("to_dev")
+            if to:
+                return to.rsplit("-", 1)[1].replace("d", host + "-d")
+    return None
 
-    Steps: kill -9 dse-dpud of h1-d1; 'dse-lab up' starts it again.
-    Verify: dpu list shows h1-d1 unreachable while it is down, then connected
-    and in-sync; its ports are back and vm1 pings vm2.
+
+def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
+    """The active DPU of a pair killed: the standby takes over; the old one rejoins as standby.
+
+    Steps: with the profile of the earlier tests (sw1 active-standby on
+    h1-d1 + h1-d2, vm1 and vm2 on h1-d1), 'dsectl ha status'; a ping from
+    vm1 to vm2 every 10 ms (500 in all); kill -9 dse-dpud of h1-d1;
+    'dse-lab up' starts it again; then 'dsectl ha failover sw1' back.
+    Verify: before, h1-d1 active and h1-d2 a ready standby; after the kill
+    the host records a crash failover from h1-d1 to h1-d2 within the
+    heartbeat limit (1 s by default, plus slack), moves both VMs'
+    attachments to h1-d2, which gets their ports; the ping goes on (what it
+    lost, the loss window, is reported); back up, h1-d1 is connected and in
+    sync as the standby (no VM port) and the roles stay; the planned
+    failover makes h1-d1 active again with the VMs, vm1 pings vm2, and
+    'dsectl ha events' lists both failovers.
     """
-    os.kill(lab.pid("h1-d1", "dse-dpud"), signal.SIGKILL)
-    d = wait(lambda: dpus_by_name(lab, "h1")["h1-d1"], lambda d: d["state"] != "connected")
-    assert d["state"] == "unreachable" and d["error"], d
+    st = lab.ok("h1", "ha", "status")
+    assert [(x["switch"], x["active"], x["standby"], x["ready"]) for x in st] == [
+        ("sw1", "h1-d1", "h1-d2", True)], st
+    assert attached_to("h1", "vm1") == "h1-d1", attached_to("h1", "vm1")
+    ping = subprocess.Popen([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ping", "-n",
+                             "-i", "0.01", "-c", "500", "-W", "1", "198.18.1.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1.0)  # the stream runs before the fault
+        os.kill(lab.pid("h1-d1", "dse-dpud"), signal.SIGKILL)
+        st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
+                  timeout=10, interval=0.05)
+        out = ping.communicate(timeout=60)[0]
+    finally:
+        if ping.poll() is None:
+            ping.kill()
+    assert st["active"] == "h1-d2", (st, lab.hostd_log("h1"))
+    last = st["last"]
+    assert (last["kind"], last["from"], last["to"]) == ("crash", "h1-d1", "h1-d2"), last
+    assert 0 <= last["detect_ms"] <= 1500, last
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    assert m, out
+    sent, got = int(m.group(1)), int(m.group(2))
+    assert got > 0 and sent == 500, out
+    assert attached_to("h1", "vm1") == "h1-d2" and attached_to("h1", "vm2") == "h1-d2"
+    ports = wait(lambda: sorted(p["name"] for p in lab.dpud("h1-d2", "port.list")),
+                 lambda p: "vm1-eth0" in p)
+    assert ports == ["vm1-eth0", "vm2-eth0", "vmnic2"], ports
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr
+    metrics.append("hostd lab: crash of the active DPU (kill -9), heartbeat 500 ms x 2: "
+                   "failover decided %d ms after its last answer; ping every 10 ms lost "
+                   "%d of %d (a window of about %d ms)"
+                   % (last["detect_ms"], sent - got, sent, (sent - got) * 10))
+
     lab.lab("up", "--timeout", "60")
     d = wait(lambda: dpus_by_name(lab, "h1")["h1-d1"],
              lambda d: d["state"] == "connected" and d["config"] == "in-sync")
-    assert d["config"] == "in-sync", (d, lab.hostd_log("h1"))
+    assert d["config"] == "in-sync" and d["role"] == "standby", (d, lab.hostd_log("h1"))
+    assert sorted(p["name"] for p in lab.dpud("h1-d1", "port.list")) == ["vmnic0"]
+    st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
+    assert (st["active"], st["standby"], st["ready"]) == ("h1-d2", "h1-d1", True), st
+
+    r = lab.ctl("h1", "ha", "failover", "sw1", "--to", "h1-d2", check=False)
+    assert r.returncode == 1 and "already" in r.stderr, r.stderr
+    assert lab.ok("h1", "ha", "failover", "sw1") == {"switch": "sw1", "from": "h1-d2",
+                                                     "to": "h1-d1"}
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["config"] == "in-sync" for x in d.values())
+                and d["h1-d1"]["role"] == "active")
+    assert dpus["h1-d1"]["role"] == "active", dpus
     assert sorted(p["name"] for p in lab.dpud("h1-d1", "port.list")) == [
         "vm1-eth0", "vm2-eth0", "vmnic0"]
+    assert wait(lambda: attached_to("h1", "vm1"), lambda a: a == "h1-d1") == "h1-d1"
     p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
     assert p.returncode == 0, p.stdout + p.stderr
+    ev = lab.ok("h1", "ha", "events")
+    assert [(e["kind"], e["from"], e["to"]) for e in ev[-2:]] == [
+        ("crash", "h1-d1", "h1-d2"), ("userInitiated", "h1-d2", "h1-d1")], ev
+    t = run([DSECTL, "-s", lab.state / "h1" / "hostd.sock", "ha", "status"]).stdout
+    assert "sw1" in t and "userInitiated from h1-d2 to h1-d1" in t, t
 
 
 def test_hostd_lab_profile_refused_where_dpus_cannot_serve_it(lab):

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "reconcile.h"
 #include "store.h"
 
 struct fixture {
@@ -1050,7 +1051,7 @@ static void test_store_migrates_from_version_1(void **state)
 	f->s = NULL;
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-				      "DROP TABLE fw_rules; DROP TABLE fw_policies; "
+				      "DROP TABLE ha; DROP TABLE ha_events; DROP TABLE fw_rules; DROP TABLE fw_policies; "
 				      "DROP TABLE segment_peers; DROP INDEX switches_tep_ip; "
 				      "ALTER TABLE switches DROP COLUMN tep_ip; "
 				      "PRAGMA user_version = 1",
@@ -1467,7 +1468,7 @@ static void test_store_migrates_from_version_2(void **state)
 	f->s = NULL;
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-				      "DROP TABLE segment_peers; DROP INDEX switches_tep_ip; "
+				      "DROP TABLE ha; DROP TABLE ha_events; DROP TABLE segment_peers; DROP INDEX switches_tep_ip; "
 				      "ALTER TABLE switches DROP COLUMN tep_ip; "
 				      "PRAGMA user_version = 2; "
 				      "INSERT INTO switches VALUES ('sw1', 'single');"
@@ -1515,6 +1516,73 @@ static void test_store_migrates_from_version_2(void **state)
 	json_decref(segs);
 }
 
+/*
+ * The arbiter's decisions are kept: a failover makes the other DPU of an
+ * active-standby switch active, with an event, and a new revision.
+ * Steps: two identical DPUs seen, an active-standby switch on them; the
+ * desired config of each; store_ha_failover() from h1-d1 to h1-d2; reopen.
+ * Verify: first h1-d1 active and h1-d2 standby (the first is active when
+ * the arbiter decided nothing); after the failover the revision moved,
+ * h1-d2's record says it is sw1's active, the roles are swapped (also after
+ * a reopen, as after a kill -9 of dse-hostd) and the event has its kind,
+ * DPUs and detection time; a change of the switch keeps the decision.
+ */
+static void test_store_ha_failover_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc, *inv, *want, *ev;
+	uint64_t rev;
+
+	seen(f, "{\"name\": \"h1-d1\", \"link\": \"int-d1\", \"vendor\": \"NVIDIA\", "
+		"\"model\": \"BlueField-2\", \"hw_version\": \"B0\", \"fw_version\": \"24\"}");
+	seen(f, "{\"name\": \"h1-d2\", \"link\": \"int-d2\", \"vendor\": \"NVIDIA\", "
+		"\"model\": \"BlueField-2\", \"hw_version\": \"B0\", \"fw_version\": \"24\"}");
+	add_ok(f, CONFIG_SWITCH,
+	       "{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
+	       "\"h1-d2\"], \"uplinks\": [\"vmnic0\", \"vmnic2\"]}");
+	for (int pass = 0; pass < 3; pass++) {
+		const char *d1 = pass == 0 ? "active" : "standby";
+		const char *d2 = pass == 0 ? "standby" : "active";
+
+		if (pass == 1) {
+			rev = store_revision(f->s);
+			assert_int_equal(store_ha_failover(f->s, "sw1", "h1-d1", "h1-d2", "crash",
+							   42, "no heartbeat"),
+					 0);
+			assert_int_equal(store_revision(f->s), rev + 1);
+		}
+		if (pass == 2) {
+			reopen(f);
+			add_ok(f, CONFIG_SEGMENT,
+			       "{\"name\": \"web\", \"switch\": \"sw1\", \"vlan\": 100}");
+		}
+		assert_int_equal(store_load(f->s, &doc), 0);
+		assert_int_equal(store_dpus(f->s, &inv), 0);
+		want = reconcile_desired(doc, inv, "h1-d1");
+		assert_string_equal(json_string_value(json_object_get(want, "role")), d1);
+		json_decref(want);
+		want = reconcile_desired(doc, inv, "h1-d2");
+		assert_string_equal(json_string_value(json_object_get(want, "role")), d2);
+		json_decref(want);
+		json_decref(doc);
+		json_decref(inv);
+	}
+	assert_int_equal(store_ha_events(f->s, NULL, 10, &ev), 0);
+	assert_int_equal(json_array_size(ev), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "kind")),
+			    "crash");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "from")),
+			    "h1-d1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "to")),
+			    "h1-d2");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "detect_ms")),
+			 42);
+	json_decref(ev);
+	assert_int_equal(store_ha_events(f->s, "other", 10, &ev), 0);
+	assert_int_equal(json_array_size(ev), 0);
+	json_decref(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1558,6 +1626,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_2, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_store_ha_failover_is_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_from_version_1, setup,
 						teardown),
 	};
