@@ -144,6 +144,7 @@ struct dpu_mgr {
 	/* The last failover, until its new active holds its revision (the takeover's time). */
 	uint64_t failover_ns;
 	uint64_t failover_rev;
+	bool linkdown_check; /* arbiter_lost() for linkDown: the standby needs an uplink up */
 	char failover_to[64];
 	int prepare_id;
 };
@@ -366,7 +367,7 @@ static void set_error(struct dpu_link *l, const char *msg)
 }
 
 static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind,
-			 uint64_t detect_ms, const char *why);
+			 int64_t detect_ms, const char *why);
 
 /* Drops the connection and schedules the next attempt after the backoff. */
 static void link_fail(struct dpu_link *l, enum link_state state, const char *msg)
@@ -391,7 +392,7 @@ static void link_fail(struct dpu_link *l, enum link_state state, const char *msg
 		l->next_connect_ns = now + MISMATCH_RETRY;
 	l->synced = false;
 	if (was_up && state == LINK_UNREACHABLE)
-		arbiter_lost(l->m, l, "crash", (now - l->last_answer_ns) / MS, msg);
+		arbiter_lost(l->m, l, "crash", (int64_t)((now - l->last_answer_ns) / MS), msg);
 	if (strcmp(l->config, "syncing") == 0)
 		l->config = "unknown";
 	l->m->kick = true;
@@ -1242,12 +1243,15 @@ static void live_apply(struct dpu_link *l, json_t *e)
 	}
 }
 
+static void arbiter_links(struct dpu_mgr *m, struct dpu_link *l);
+
 /* A notification of the stream: {"events": [records], "lost": n}. */
 static void live_note(struct dse_rpc_async *conn, const char *method, json_t *params, void *arg)
 {
 	struct dpu_link *l = arg;
 	json_t *events = json_object_get(params, "events"), *e;
 	int64_t lost = int_member(params, "lost");
+	bool link_down_seen = false;
 	size_t i;
 
 	if (l->live.conn != conn || method == NULL || strcmp(method, "events") != 0 ||
@@ -1263,8 +1267,15 @@ static void live_note(struct dse_rpc_async *conn, const char *method, json_t *pa
 			live_snapshot(l);
 		return;
 	}
-	json_array_foreach(events, i, e)
+	json_array_foreach(events, i, e) {
 		live_apply(l, e);
+		if (strcmp(str(e, "kind"), "port_link") == 0 &&
+		    strncmp(str(e, "port"), "vmnic", 5) == 0 && !json_is_true(json_object_get(e, "up")))
+			link_down_seen = true;
+	}
+	/* An uplink went down: if it was the active's last one, the standby takes over. */
+	if (link_down_seen)
+		arbiter_links(l->m, l);
 }
 
 static void live_status(struct dse_rpc_async *conn, int status, const char *why, void *arg)
@@ -1352,6 +1363,7 @@ static json_t *live_json(const struct dpu_link *l)
 
 static struct dpu_link *link_by_name(struct dpu_mgr *m, const char *name);
 static const char *config_name(const struct dpu_mgr *m, const struct dpu_link *l);
+static void uplinks_up(const struct dpu_link *l, unsigned *ret_n, unsigned *ret_up);
 
 /* An attach hook that runs: its pidfd on the loop until it exits. */
 struct attach_run {
@@ -1476,7 +1488,7 @@ static bool standby_ready(struct dpu_mgr *m, const char *name, char *why, size_t
  * active-standby switch, the standby takes over when it is ready.
  */
 static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind,
-			 uint64_t detect_ms, const char *why)
+			 int64_t detect_ms, const char *why)
 {
 	json_t *doc = NULL, *inv = NULL, *want, *sw, *d;
 	const char *swname, *peer = NULL;
@@ -1504,11 +1516,58 @@ static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind
 			    l->name, kind, busy);
 		goto out;
 	}
-	ha_promote(m, doc, swname, l->name, peer, kind, (int64_t)detect_ms, why);
+	if (m->linkdown_check) {
+		struct dpu_link *p = link_by_name(m, peer);
+		unsigned n, up;
+
+		uplinks_up(p, &n, &up);
+		if (p->live.ready && n > 0 && up == 0) {
+			DSE_LOG_ERR("ha", "switch %s: every uplink of %s is down, and every uplink "
+					  "of its standby %s too: no failover",
+				    swname, l->name, peer);
+			goto out;
+		}
+	}
+	ha_promote(m, doc, swname, l->name, peer, kind, detect_ms, why);
 out:
 	json_decref(want);
 	json_decref(doc);
 	json_decref(inv);
+}
+
+/*
+ * The uplinks of 'l' as its event stream tells them: the number it holds,
+ * and of those up (its ports named vmnicK).
+ */
+static void uplinks_up(const struct dpu_link *l, unsigned *ret_n, unsigned *ret_up)
+{
+	const char *port;
+	json_t *x;
+
+	*ret_n = *ret_up = 0;
+	json_object_foreach(l->live.links, port, x)
+		if (strncmp(port, "vmnic", 5) == 0) {
+			(*ret_n)++;
+			*ret_up += json_is_true(json_object_get(x, "up"));
+		}
+}
+
+/*
+ * An uplink of 'l' went down: when every uplink of an active DPU is down
+ * and its standby has one up (or says nothing of its links yet), the
+ * standby takes over (linkDown).
+ */
+static void arbiter_links(struct dpu_mgr *m, struct dpu_link *l)
+{
+	unsigned n, up;
+
+	uplinks_up(l, &n, &up);
+	if (n == 0 || up > 0)
+		return;
+	/* arbiter_lost() checks the role, the standby's readiness, and then its uplinks. */
+	m->linkdown_check = true;
+	arbiter_lost(m, l, "linkDown", -1, "every uplink of the active DPU is down");
+	m->linkdown_check = false;
 }
 
 /* ---- scheduling ---- */
@@ -1959,7 +2018,7 @@ static json_t *ha_switch(json_t *doc, const char *name, char *err, size_t len)
 static json_t *ha_entry(struct dpu_mgr *m, json_t *doc, json_t *inv, json_t *sw)
 {
 	const char *active = NULL, *standby = NULL;
-	json_t *d, *want, *ev = NULL;
+	json_t *d, *want, *ev = NULL, *out;
 	char why[300] = "";
 	size_t i;
 
@@ -1975,12 +2034,14 @@ static json_t *ha_entry(struct dpu_mgr *m, json_t *doc, json_t *inv, json_t *sw)
 		snprintf(why, sizeof(why), "the switch has no second DPU");
 	else
 		standby_ready(m, standby, why, sizeof(why));
-	store_ha_events(m->conf.store, str(sw, "name"), 1, &ev);
-	return json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s?, s:o}", "switch", str(sw, "name"),
-			 "mode", str(sw, "mode"), "active", active, "standby", standby, "ready",
-			 why[0] == '\0', "problem", why[0] ? why : NULL, "last",
-			 json_array_size(ev) ? json_incref(json_array_get(ev, 0)) : json_null());
+	if (store_ha_events(m->conf.store, str(sw, "name"), 1, &ev) < 0)
+		ev = NULL;
+	out = json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s?, s:o}", "switch", str(sw, "name"),
+			"mode", str(sw, "mode"), "active", active, "standby", standby, "ready",
+			why[0] == '\0', "problem", why[0] ? why : NULL, "last",
+			json_array_size(ev) ? json_incref(json_array_get(ev, 0)) : json_null());
 	json_decref(ev);
+	return out;
 }
 
 int dpu_mgr_ha_show(struct dpu_mgr *m, const char *name, json_t **ret, char *err, size_t len)

@@ -350,6 +350,52 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
     assert "sw1" in t and "userInitiated from h1-d2 to h1-d1" in t, t
 
 
+def test_hostd_lab_uplink_loss_of_the_active_dpu_fails_over(lab, metrics):
+    """Every uplink of the active DPU down: the standby, whose uplink is up, takes over.
+
+    Steps: with sw1 active on h1-d1 (its one uplink vmnic0) and h1-d2 a ready
+    standby (vmnic2), cut h1-d1's cable (the fabric end h1-vmnic0 down); then
+    restore it and fail over back with 'dsectl ha failover sw1'.
+    Verify: the host hears of the link from h1-d1's event stream (dpu show:
+    vmnic0 down) and records a linkDown failover from h1-d1 to h1-d2 within
+    a few seconds (dse-dpud looks at its links twice a second); the VMs are
+    attached to h1-d2 and vm1 pings vm2; after the cable is back and the
+    planned failover, h1-d1 is active again and the ping passes.
+    """
+    st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
+    assert (st["active"], st["standby"], st["ready"]) == ("h1-d1", "h1-d2", True), st
+    t0 = time.monotonic()
+    try:
+        run(["ip", "-n", "dse-fabric", "link", "set", "h1-vmnic0", "down"])
+        st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
+                  timeout=10, interval=0.05)
+        took = time.monotonic() - t0
+        assert st["active"] == "h1-d2", (st, lab.hostd_log("h1"))
+        assert (st["last"]["kind"], st["last"]["from"], st["last"]["to"]) == (
+            "linkDown", "h1-d1", "h1-d2"), st
+        live = lab.ok("h1", "dpu", "show", "h1-d1")["live"]
+        assert {x["port"]: x["up"] for x in live["links"]}["vmnic0"] is False, live
+        assert wait(lambda: attached_to("h1", "vm1"), lambda a: a == "h1-d2") == "h1-d2"
+        p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0,
+                 timeout=10)
+        assert p.returncode == 0, p.stdout + p.stderr
+        metrics.append("hostd lab: every uplink of the active DPU down: failover to the "
+                       "standby seen %.0f ms after the cable was cut" % (took * 1000))
+    finally:
+        run(["ip", "-n", "dse-fabric", "link", "set", "h1-vmnic0", "up"])
+    wait(lambda: {x["port"]: x["up"] for x in
+                  lab.ok("h1", "dpu", "show", "h1-d1")["live"]["links"]}.get("vmnic0"),
+         lambda up: up is True)
+    wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
+    assert lab.ok("h1", "ha", "failover", "sw1")["to"] == "h1-d1"
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["config"] == "in-sync" for x in d.values())
+                and d["h1-d1"]["role"] == "active")
+    assert dpus["h1-d1"]["role"] == "active", dpus
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_hostd_lab_profile_refused_where_dpus_cannot_serve_it(lab):
     """A profile exported on host 1 is refused on host 2, whose DPUs can not serve it.
 

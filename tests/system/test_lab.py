@@ -452,13 +452,24 @@ def test_failed_up_is_reported_and_down_removes_it(state, tmp_path):
 def test_help_tells_every_verb(state):
     """Verify: dse-lab --help names every verb and each verb's --help its options."""
     top = ok(run([LAB, "--help"])).stdout
-    for verb in ("up", "down", "status", "exec"):
+    for verb in ("up", "down", "status", "exec", "attach"):
         assert verb in top
     assert "--topology" in ok(run([LAB, "up", "--help"])).stdout
     assert "--purge" in ok(run([LAB, "help", "down"])).stdout
     assert "-j" in ok(run([LAB, "status", "--help"])).stdout
     assert "MACHINE" in ok(run([LAB, "exec", "--help"])).stdout
+    assert "VM DPU" in ok(run([LAB, "attach", "--help"])).stdout
     assert run([LAB, "frobnicate"]).returncode == 2
+
+
+def test_attach_refuses_what_is_not_a_vm_and_dpu_of_one_host(state):
+    """dse-lab attach: bad names and a VM of another host are exit 2, a VM of no lab exit 1."""
+    for args, want in ((["vm1"], "needs VM and DPU"), (["vm1", "h1-d3"], "not a DPU"),
+                       (["eth0", "h1-d2"], "not a VM"), (["h2-vm1", "h1-d2"], "on host 2")):
+        p = run([LAB, "attach"] + args)
+        assert p.returncode == 2 and want in p.stderr, (args, p.stderr)
+    p = run([LAB, "attach", "h7-vm1", "h7-d2"])
+    assert p.returncode == 1 and "no VM h7-vm1" in p.stderr, p.stderr
 
 
 FAKE_DPUD = r'''#!/usr/bin/python3
@@ -555,9 +566,11 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
                             "--ports-allow": str(d / "ports.allow"),
                             "--mgmt": "169.254.1.%d:7300" % (4 * n + 2),
                             "--tls-dir": str(d / "tls")}, argv
+        # A failover moves the VMs with this lab's own attach.
+        hook = "'%s' attach" % LAB.resolve()
         assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [
             "--state", str(st_dir / "h1"), "--socket", str(st_dir / "h1" / "hostd.sock"),
-            "--init"]
+            "--attach-hook", hook, "--init"]
         st = status(st_dir)
         h1 = st["by_name"]["h1"]
         assert st["rc"] == 0 and h1["process"] == "dse-hostd" and h1["running"] and h1["answers"]
@@ -566,7 +579,8 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
         os.kill(h1["pid"], signal.SIGKILL)
         ok(lab(st_dir, "up", "--dpus", "2", "--vms", "1", "--dpud", dpud, "--hostd", hostd))
         assert json.loads((st_dir / "h1" / "run" / "argv.json").read_text()) == [
-            "--state", str(st_dir / "h1"), "--socket", str(st_dir / "h1" / "hostd.sock")]
+            "--state", str(st_dir / "h1"), "--socket", str(st_dir / "h1" / "hostd.sock"),
+            "--attach-hook", hook]
     finally:
         p = lab(st_dir, "down", "--purge")
     assert p.returncode == 0 and lab_namespaces() == set() and not st_dir.exists(), p.stderr
