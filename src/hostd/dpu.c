@@ -796,6 +796,21 @@ static void mark_synced(struct dpu_link *l, uint64_t rev)
 
 static void live_ports_changed(struct dpu_link *l);
 
+/* The answer of the new active's fdb.announce after a failover. */
+static void announce_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	(void)arg;
+	if (l == NULL)
+		return;
+	if (reply->status == 0)
+		DSE_LOG_NOTICE("ha", "DPU %s announced %lld MACs in %lld frames (%lld lost)",
+			       l->name, (long long)json_integer_value(json_object_get(reply->result, "macs")),
+			       (long long)json_integer_value(json_object_get(reply->result, "frames")),
+			       (long long)json_integer_value(json_object_get(reply->result, "lost")));
+	else
+		DSE_LOG_WARN("ha", "DPU %s: fdb.announce failed: %s", l->name, reply->message);
+}
+
 /* The reconcile is over (its calls all answered): what the DPU holds now. */
 static void recon_end(struct dpu_link *l)
 {
@@ -829,6 +844,10 @@ static void recon_end(struct dpu_link *l)
 			       l->name,
 			       (unsigned long long)((now_ns() - l->m->failover_ns) / MS));
 		l->m->failover_ns = 0;
+		/* The fabric learns at once where the VMs (and the TEP) are now. */
+		if (link_send(l, "fdb.announce", NULL, l->m->conf.call_timeout_ms, announce_done,
+			      NULL) < 0)
+			DSE_LOG_WARN("ha", "DPU %s: fdb.announce could not be sent", l->name);
 	}
 	l->sync_left = 0;
 	mark_synced(l, rc->rev);

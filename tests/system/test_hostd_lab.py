@@ -259,6 +259,22 @@ def test_hostd_lab_dpus_forward_while_hostd_is_down(lab):
     assert "config generation unchanged" in lab.hostd_log("h1")
 
 
+# Prints the source MACs of the RARP frames (tagged or not) seen on argv[1] for argv[2] s.
+RARP_SNIFFER = r"""
+import json, sys
+from scapy.all import sniff
+
+
+def rarp(p):
+    b = bytes(p)
+    return b[12:14] == b"\x80\x35" or (b[12:14] == b"\x81\x00" and b[16:18] == b"\x80\x35")
+
+
+got = sniff(iface=sys.argv[1], timeout=float(sys.argv[2]), lfilter=rarp)
+print(json.dumps(sorted({bytes(p)[6:12].hex(":") for p in got})))
+"""
+
+
 def attached_to(host, vm):
     """The DPU (hH-dN) VM 'vm' of host 'host' is attached to: the lab's tc redirect."""
     p = run(["tc", "-j", "-n", "dse-" + host, "filter", "show", "dev",
@@ -281,7 +297,9 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
     Verify: before, h1-d1 active and h1-d2 a ready standby; after the kill
     the host records a crash failover from h1-d1 to h1-d2 within the
     heartbeat limit (1 s by default, plus slack), moves both VMs'
-    attachments to h1-d2, which gets their ports; the ping goes on (what it
+    attachments to h1-d2, which gets their ports and announces both VMs'
+    MACs on its uplink (RARP, VLAN 100, seen on the fabric's end of
+    vmnic2); the ping goes on (what it
     lost, the loss window, is reported); back up, h1-d1 is connected and in
     sync as the standby (no VM port) and the roles stay; the planned
     failover makes h1-d1 active again with the VMs, vm1 pings vm2, and
@@ -291,6 +309,10 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
     assert [(x["switch"], x["active"], x["standby"], x["ready"]) for x in st] == [
         ("sw1", "h1-d1", "h1-d2", True)], st
     assert attached_to("h1", "vm1") == "h1-d1", attached_to("h1", "vm1")
+    # What the new active announces reaches the fabric: RARPs from the VMs' MACs.
+    sniff = subprocess.Popen(
+        ["ip", "netns", "exec", "dse-fabric", "/usr/bin/python3", "-c", RARP_SNIFFER,
+         "h1-vmnic2", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ping = subprocess.Popen([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ping", "-n",
                              "-i", "0.01", "-c", "500", "-W", "1", "198.18.1.2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -300,9 +322,13 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
         st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
                   timeout=10, interval=0.05)
         out = ping.communicate(timeout=60)[0]
+        sniffed, err = sniff.communicate(timeout=30)
     finally:
-        if ping.poll() is None:
-            ping.kill()
+        for p in (ping, sniff):
+            if p.poll() is None:
+                p.kill()
+    assert sniff.returncode == 0, err
+    assert json.loads(sniffed) == ["02:00:00:00:01:01", "02:00:00:00:01:02"], (sniffed, err)
     assert st["active"] == "h1-d2", (st, lab.hostd_log("h1"))
     last = st["last"]
     assert (last["kind"], last["from"], last["to"]) == ("crash", "h1-d1", "h1-d2"), last

@@ -30,6 +30,7 @@
 
 #include <rte_ether.h>
 #include <rte_graph.h>
+#include <rte_arp.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_per_lcore.h>
@@ -159,6 +160,7 @@ struct dse_worker {
 	uint64_t next_age_ns; /* when the FDB is scanned for aged entries next (worker 0) */
 	uint64_t next_frag_ns; /* when the fragment table is checked for timeouts next */
 	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
+	uint64_t announce_lost;     /* fdb.announce frames not sent (worker 0) */
 	uint64_t reject_no_mbuf;    /* reject replies not made for want of an mbuf */
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	uint64_t learn_sent;        /* MACs passed to worker 0 to learn */
@@ -416,6 +418,38 @@ static inline void dp_flows_invalidate(void)
 
 /* Recomputes every segment's member list and the VLAN map.  Worker context only. */
 void dp_segments_rebuild(void);
+
+/*
+ * A new frame of 'len' bytes from the packet pool, for the control paths
+ * that make one (ARP, announcements): returns where its bytes go and sets
+ * '*ret', or NULL when the pool is empty.
+ */
+static inline void *dp_frame_new(size_t len, struct rte_mbuf **ret)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	void *p = m ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	*ret = m;
+	return p;
+}
+
+/*
+ * Fills the fixed part of an Ethernet/IPv4 ARP (or RARP) header 'arp' with
+ * 'op' (host order).
+ */
+static inline void dp_arp_init(struct rte_arp_hdr *arp, uint16_t op)
+{
+	memset(arp, 0, sizeof(*arp));
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(op);
+}
 
 /* Returns true if port 'p' (DPDK id) carries segment 'seg'. */
 static inline bool dp_port_in_segment(const struct dse_port *p, uint16_t seg)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
@@ -16,11 +17,13 @@
 #include "clock.h"
 #include "devargs.h"
 #include "dp.h"
+#include "egress.h"
 #include "geneve.h"
 #include "module.h"
 #include "port.h"
 #include "rpc.h"
 #include "rpc_overlay.h"
+#include "tep.h"
 
 #define FDB_DEFAULT_AGEING 300
 
@@ -483,6 +486,98 @@ static int fdb_flush(struct dse_rpc_call *call, json_t **ret)
 	return 0;
 }
 
+/* fdb.announce, on worker 0 (the FDB's writer, and its own transmit queues). */
+struct announce_op {
+	uint16_t segment; /* DSE_FDB_ALL: every segment */
+	unsigned macs;
+	unsigned frames;
+	unsigned lost;
+};
+
+/* The first uplink of VLAN segment 'seg', or -1. */
+static int segment_uplink(uint16_t seg)
+{
+	for (uint16_t p = 0; p < DSE_MAX_PORTS; p++)
+		if (dp.ports[p].used && dp.ports[p].uplink && dp.ports[p].mode == DSE_PORT_TRUNK &&
+		    dp_port_in_segment(&dp.ports[p], seg))
+			return p;
+	return -1;
+}
+
+/* Sends 'm' on 'port' from worker 0's queue, or counts it lost. */
+static void announce_tx(struct announce_op *op, uint16_t port, struct rte_mbuf *m)
+{
+	if (m != NULL && rte_eth_tx_burst(port, 0, &m, 1) == 1) {
+		op->frames++;
+		return;
+	}
+	rte_pktmbuf_free(m);
+	op->lost++;
+	dp.workers[0].announce_lost++;
+}
+
+/* A broadcast RARP request from 'mac' (what a host that moved sends), tagged 'vlan'. */
+static struct rte_mbuf *rarp_frame(const uint8_t *mac, uint16_t vlan)
+{
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth = dp_frame_new(sizeof(*eth) + sizeof(struct rte_arp_hdr), &m);
+	struct rte_arp_hdr *arp;
+
+	if (eth == NULL)
+		return NULL;
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	memcpy(&eth->src_addr, mac, RTE_ETHER_ADDR_LEN);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_RARP);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	dp_arp_init(arp, 3); /* a reverse request */
+	memcpy(&arp->arp_data.arp_sha, mac, RTE_ETHER_ADDR_LEN);
+	memcpy(&arp->arp_data.arp_tha, mac, RTE_ETHER_ADDR_LEN);
+	if (dse_egress_vlan_apply(m, DSE_VLAN_PUSH, vlan) < 0) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int fdb_apply_announce(void *arg)
+{
+	struct announce_op *op = arg;
+	uint32_t cap = rte_hash_max_key_id(dp.fdb->hash);
+
+	for (uint32_t i = 0; i <= cap; i++) {
+		const struct dse_fdb_entry *e = &dp.fdb->entries[i];
+		uint16_t port;
+		int up;
+
+		if (!dse_fdb_entry_used(e) || !dse_fdb_entry_static(e) ||
+		    (op->segment != DSE_FDB_ALL && e->segment != op->segment))
+			continue;
+		port = dse_fdb_entry_port(e);
+		/* The VMs' MACs: static entries on local ports, not behind an uplink or a TEP. */
+		if (port >= DSE_MAX_PORTS || dp.ports[port].uplink ||
+		    dp.segments[e->segment].vlan == 0 || (up = segment_uplink(e->segment)) < 0)
+			continue;
+		op->macs++;
+		announce_tx(op, (uint16_t)up, rarp_frame(e->mac, dp.segments[e->segment].vlan));
+	}
+	/* The TEP moved with the switch: a gratuitous ARP (a request for itself). */
+	if (dp.tep.ip != 0 && op->segment == DSE_FDB_ALL)
+		announce_tx(op, dp.tep.uplink, dse_tep_arp_request(dp.tep.ip));
+	return 0;
+}
+
+static int fdb_announce(struct dse_rpc_call *call, json_t **ret)
+{
+	const struct dse_api_dpud_fdb_announce *a = call->args;
+	struct announce_op op = {.segment = DSE_FDB_ALL};
+
+	if (a->has_segment && dse_dpud_find_segment(call, a->segment, &op.segment) < 0)
+		return -EINVAL;
+	dp_call(fdb_apply_announce, &op);
+	*ret = json_pack("{s:i, s:i, s:i}", "macs", op.macs, "frames", op.frames, "lost", op.lost);
+	return 0;
+}
+
 static int fdb_show(struct dse_rpc_call *call, json_t **ret)
 {
 	const struct dse_api_dpud_fdb_list *args = call->args;
@@ -681,10 +776,17 @@ static const struct dse_rpc_method l2_methods[] = {
 	{"fdb.add", fdb_add},
 	{"fdb.del", fdb_del},
 	{"fdb.flush", fdb_flush},
+	{"fdb.announce", fdb_announce},
 	{"fdb.config.show", fdb_config_show},
 	{"fdb.config.set", fdb_config_set},
 	{NULL, NULL},
 };
+
+/* fdb.announce frames not sent. */
+static uint64_t announce_lost(void)
+{
+	return dp.workers[0].announce_lost;
+}
 
 /* Flood copies not made for want of an mbuf, over the workers. */
 static uint64_t flood_copy_failed(void)
@@ -707,6 +809,8 @@ static const struct dse_drop_reason l2_drops[] = {
 	{"flood_copy_no_mbuf", "no packet buffer for one copy of a flooded frame", flood_copy_failed},
 	{"uplink_loop", "frame from an uplink with the source MAC of a local port"},
 	{"uplink_to_uplink", "frame from one uplink to another (uplinks are a team)"},
+	{"announce_lost", "a frame of fdb.announce not sent: no packet buffer or the uplink's queue "
+			  "full", announce_lost},
 	{NULL, NULL},
 };
 

@@ -11,29 +11,19 @@
 
 struct rte_mbuf *dse_tep_arp_request(uint32_t target_ip)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
-	struct rte_ether_hdr *eth;
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth = dp_frame_new(sizeof(*eth) + sizeof(struct rte_arp_hdr), &m);
 	struct rte_arp_hdr *arp;
 
-	if (m == NULL)
+	if (eth == NULL)
 		return NULL;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
-	if (eth == NULL) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
 	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
 	eth->src_addr = dp.tep.mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	dp_arp_init(arp, RTE_ARP_OP_REQUEST);
 	arp->arp_data.arp_sha = dp.tep.mac;
 	arp->arp_data.arp_sip = dp.tep.ip;
-	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	arp->arp_data.arp_tip = target_ip;
 	m->port = dp.tep.uplink;
 	return m;
