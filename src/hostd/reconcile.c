@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "model.h"
+#include "version.h"
 
 /* Highest net_af_packet<k> index the planner hands out. */
 #define MAX_VDEV_INDEX 4096
@@ -85,6 +86,18 @@ static char *pair_problem(json_t *sw, json_t *inventory)
 				     "its own switch (mode independent)",
 				     str(sw, "name"), str(a, "name"), keys[k], str(a, keys[k]),
 				     str(b, "name"), str(b, keys[k])) < 0)
+				msg = NULL;
+			return msg;
+		}
+	/* One software on both, the host's: a DPU that joins a pair needs a fresh install. */
+	for (json_t *const *d = (json_t *const[]){a, b, NULL}; *d; d++)
+		if (str(*d, "version")[0] && strcmp(str(*d, "version"), DSE_VERSION) != 0) {
+			if (asprintf(&msg,
+				     "switch '%s' pairs DPUs that run the host's software, but %s "
+				     "runs dse-dpud %s and the host %s: install the host's image on "
+				     "it (a DPU that joins a pair needs a fresh install)",
+				     str(sw, "name"), str(*d, "name"), str(*d, "version"),
+				     DSE_VERSION) < 0)
 				msg = NULL;
 			return msg;
 		}

@@ -1504,6 +1504,35 @@ def test_hostd_stopped_dpu_costs_nothing_to_the_api_or_the_other_dpu(hostd, metr
     assert "every 100 ms" in shown and "missed" in shown, shown
 
 
+def test_hostd_pairs_only_dpus_that_run_the_hosts_software(hostd):
+    """An active-standby pair whose DPU runs another dse-dpud version is not configured.
+
+    Steps: fake DPUs h1-d1 (the host's version) and h1-d2 (dse-dpud 0.0.1),
+    otherwise identical; an active-standby switch on both.
+    Verify: both are refused (config refused) with an error naming h1-d2,
+    both versions and the fresh install it needs, and nothing is pushed to
+    either; 'dsectl ha status' says the standby is not ready and why.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002",
+                                                 dse_version="0.0.1"))
+    hostd.start()
+    for n in ("h1-d1", "h1-d2"):
+        wait_dpu(hostd, n, lambda d: d["state"] == "connected")
+    hostd.ok("switch", "add", "sw1", "--mode", "active-standby", "--dpu", "h1-d1", "--dpu",
+             "h1-d2", "--uplink", "vmnic0", "--uplink", "vmnic2")
+    for n in ("h1-d1", "h1-d2"):
+        d = wait_dpu(hostd, n, lambda d: d["config"] == "refused")
+        assert "h1-d2 runs dse-dpud 0.0.1" in d["error"] and "fresh install" in d["error"], d
+    assert d1.mutations() == [] and d2.mutations() == []
+    st = hostd.ok("ha", "status")
+    assert st[0]["active"] == "h1-d1" and st[0]["ready"] is False, st
+    assert "not in sync (config refused)" in st[0]["problem"], st
+    r = hostd.ctl("ha", "failover", "sw1")
+    assert r.rc == 1 and "not ready" not in r.err and "not in sync" in r.err, r
+
+
 def test_hostd_heartbeat_options_are_checked(hostd):
     """--heartbeat-ms and --heartbeat-misses take numbers within their bounds, or exit 2."""
     for args in (["--heartbeat-ms", "9"], ["--heartbeat-ms", "60001"], ["--heartbeat-ms", "x"],
@@ -1583,6 +1612,8 @@ class FakeDpu:
         self.generation = 0
         self.boot_id = random.randrange(1, 1 << 50)
         self.delay_ms = 0      # how long each change takes, set by test.delay
+        self.version = identity.get("dse_version") or run(
+            [hostd_binary(), "--version"], capture_output=True, text=True).stdout.split()[-1]
 
     def error(self, msg, code=-32000):
         raise KeyError((code, msg))
@@ -1613,7 +1644,9 @@ class FakeDpu:
                     boot_id=self.boot_id)
 
     def m_dp_show(self, p):
-        return {"version": "fake", "config_generation": self.generation, "boot_id": self.boot_id}
+        # The host's own version: a pair is formed only of DPUs that run it.
+        return {"version": self.version, "config_generation": self.generation,
+                "boot_id": self.boot_id}
 
     def m_segment_list(self, p):
         return [dict(v, name=n, ports=[]) for n, v in self.segments.items()]

@@ -376,6 +376,60 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
     assert "sw1" in t and "userInitiated from h1-d2 to h1-d1" in t, t
 
 
+def test_hostd_lab_hung_active_dpu_fails_over_and_rejoins_as_standby(lab, metrics):
+    """The active DPU hangs (SIGSTOP): its silence makes the standby take over.
+
+    Steps: sw1 active on h1-d1, h1-d2 a ready standby; a ping from vm1 to vm2
+    every 10 ms; SIGSTOP dse-dpud of h1-d1; once the host failed over,
+    SIGCONT it; then 'dsectl ha failover sw1' back.
+    Verify: a crash failover from h1-d1 to h1-d2, decided from the silence
+    within the default heartbeat limit (2 x 500 ms after its last answer,
+    plus slack); the ping goes on (its loss reported); the resumed h1-d1
+    is reconnected and reconciled as the standby (its VM ports taken away);
+    the planned failover brings it back as active and vm1 pings vm2.
+    """
+    st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
+    assert (st["active"], st["standby"], st["ready"]) == ("h1-d1", "h1-d2", True), st
+    pid = lab.pid("h1-d1", "dse-dpud")
+    ping = subprocess.Popen([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ping", "-n",
+                             "-i", "0.01", "-c", "500", "-W", "1", "198.18.1.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1.0)  # the stream runs before the fault
+        os.kill(pid, signal.SIGSTOP)
+        st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
+                  timeout=10, interval=0.05)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    try:
+        out = ping.communicate(timeout=60)[0]
+    finally:
+        if ping.poll() is None:
+            ping.kill()
+    assert st["active"] == "h1-d2", (st, lab.hostd_log("h1"))
+    last = st["last"]
+    assert (last["kind"], last["from"], last["to"]) == ("crash", "h1-d1", "h1-d2"), last
+    assert 900 <= last["detect_ms"] <= 1500, last
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    assert m and int(m.group(2)) > 0, out
+    sent, got = int(m.group(1)), int(m.group(2))
+    metrics.append("hostd lab: the active DPU hung (SIGSTOP), heartbeat 500 ms x 2: failover "
+                   "decided %d ms after its last answer; ping every 10 ms lost %d of %d "
+                   "(about %d ms)" % (last["detect_ms"], sent - got, sent, (sent - got) * 10))
+    d = wait(lambda: dpus_by_name(lab, "h1")["h1-d1"],
+             lambda d: d["state"] == "connected" and d["config"] == "in-sync", timeout=30)
+    assert d["role"] == "standby" and d["config"] == "in-sync", (d, lab.hostd_log("h1"))
+    assert sorted(p["name"] for p in lab.dpud("h1-d1", "port.list")) == ["vmnic0"]
+    st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
+    assert lab.ok("h1", "ha", "failover", "sw1")["to"] == "h1-d1"
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["config"] == "in-sync" for x in d.values())
+                and d["h1-d1"]["role"] == "active")
+    assert dpus["h1-d1"]["role"] == "active", dpus
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_hostd_lab_uplink_loss_of_the_active_dpu_fails_over(lab, metrics):
     """Every uplink of the active DPU down: the standby, whose uplink is up, takes over.
 
