@@ -207,6 +207,33 @@ IDLE=$(echo "$i0 $i1 ${#DPU_PIDS[@]}" | awk '{printf "%.1f", ($2 - $1) / 2 / $3 
 echo "  ${IDLE}% of a core per DPU"
 check "an idle datapath uses under 5% of a core" awk "BEGIN {exit !($IDLE < 5)}"
 
+say "Failover: host 1's switch on both its DPUs (active-standby), then h1-d1 crashes"
+# The same profile with the pair: h1-d1 active (vmnic0/1), h1-d2 standby (vmnic2/3).
+sed 's/mode: single, dpus: \[h1-d1\], uplinks: \[vmnic0, vmnic1\]/mode: active-standby, dpus: [h1-d1, h1-d2], uplinks: [vmnic0, vmnic1, vmnic2, vmnic3]/' \
+	"$TMP/h1.yaml" >"$TMP/h1-pair.yaml"
+ctl h1 config apply --prune --wait -f "$TMP/h1-pair.yaml" | sed 's/^/  /'
+ctl h1 ha status | sed 's/^/  /'
+# A ping every 10 ms from h1-vm1 to h2-vm1 (web, VLAN 100, across the fabric)
+# while dse-dpud of the active DPU is killed.
+vm h1-vm1 ping -n -q -i 0.01 -c 400 -W 1 198.18.2.1 >"$TMP/ping-failover.txt" 2>&1 &
+PING=$!
+sleep 1
+"$LAB" fault --state "$STATE" h1-d1 kill | sed 's/^/  /'
+wait "$PING"
+LOST=$(awk '/packets transmitted/ {print $1 - $4}' "$TMP/ping-failover.txt")
+echo "  ping every 10 ms: ${LOST:-?} of 400 lost (about $(( ${LOST:-0} * 10 )) ms without traffic)"
+ctl h1 ha events | sed 's/^/  /'
+check "failover: h1-d2 took over from the crashed h1-d1" \
+	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j ha status | jq -e '.[0].active == \"h1-d2\" and .[0].last.kind == \"crash\"'"
+check "failover: the ping went on (under 1 s of it lost)" sh -c "[ '${LOST:-400}' -lt 100 ]"
+"$LAB" fault --state "$STATE" h1-d1 restart >/dev/null 2>&1
+for _ in $(seq 100); do
+	ctl h1 -j ha status | jq -e '.[0].ready' >/dev/null 2>&1 && break
+	sleep 0.1
+done
+check "failover: the restarted h1-d1 rejoined as a ready standby" \
+	sh -c "'$DSECTL' -s '$STATE/h1/hostd.sock' -j ha status | jq -e '.[0].standby == \"h1-d1\" and .[0].ready'"
+
 say "dse-lab down"
 "$LAB" down --state "$STATE" --purge >/dev/null 2>&1
 check "lab down removed every namespace" sh -c "! ip netns list | grep -qE '^dse-(fabric|h[0-9])'"

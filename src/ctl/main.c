@@ -639,6 +639,7 @@ static int cmd_switch_add(struct ctl *c, const struct verb *v, int argc, char **
 		{.name = "dpu", .short_name = 'd', .has_arg = true, .list = true},
 		{.name = "uplink", .short_name = 'u', .has_arg = true, .list = true},
 		{.name = "tep", .has_arg = true},
+		{.name = "dpu-mode", .has_arg = true},
 		{0},
 	};
 	const char *name;
@@ -647,6 +648,13 @@ static int cmd_switch_add(struct ctl *c, const struct verb *v, int argc, char **
 
 	if (r != PARSE_OK)
 		goto out;
+	/* --dpu-mode is the same as --mode. */
+	if (opts[4].value && opts[0].value && strcmp(opts[0].value, opts[4].value) != 0) {
+		r = usage_error(c, v, "--mode and --dpu-mode are one option: give it once");
+		goto out;
+	}
+	if (opts[0].value == NULL)
+		opts[0].value = opts[4].value;
 	if (opts[0].value == NULL) {
 		r = usage_error(c, v, "--mode is missing: single, active-standby or independent");
 		goto out;
@@ -1400,6 +1408,8 @@ static int cmd_ha_status(struct ctl *c, const struct verb *v, int argc, char **a
 	} else if (json_array_size(res) == 0) {
 		printf("No active-standby switch.\n");
 	} else {
+		bool any = false;
+
 		json_array_foreach(res, i, e) {
 			char buf[300] = "none";
 
@@ -1409,9 +1419,11 @@ static int cmd_ha_status(struct ctl *c, const struct verb *v, int argc, char **a
 		}
 		table_print(stdout, res, cols, sizeof(cols) / sizeof(cols[0]));
 		json_array_foreach(res, i, e)
-			if (json_is_string(json_object_get(e, "problem")))
+			if (json_is_string(json_object_get(e, "problem"))) {
 				printf("\n%s: not ready: %s", str(e, "switch"), str(e, "problem"));
-		if (json_array_size(res))
+				any = true;
+			}
+		if (any)
 			putchar('\n');
 	}
 	json_decref(res);
@@ -1876,7 +1888,7 @@ static const struct verb verbs[] = {
 	 "Options:\n"
 	 "  -m, --mode MODE     single (one DPU), active-standby (two identical DPUs,\n"
 	 "                      one forwards), independent (one DPU; the host's other\n"
-	 "                      DPU serves another switch)\n"
+	 "                      DPU serves another switch); --dpu-mode MODE is the same\n"
 	 "  -d, --dpu DPU       a DPU of the switch (dsectl dpu list); the first of a\n"
 	 "                      pair is the active one\n"
 	 "  -u, --uplink NAME   an uplink of the switch: vmnicK (DPU N has vmnic2N-2 and\n"

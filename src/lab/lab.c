@@ -1789,6 +1789,149 @@ static void usage_exec(FILE *f)
 		   "does not exist; 255 if CMD cannot be run.\n");
 }
 
+static void usage_fault(FILE *f)
+{
+	fprintf(f, "Usage: dse-lab fault [--state DIR] MACHINE kill|hang|resume|restart\n"
+		   "       dse-lab fault [--state DIR] DPU cable-cut|cable-restore [UPLINK]\n"
+		   "\n"
+		   "Makes a fault, for trying failovers by hand and for tests.  MACHINE is a DPU\n"
+		   "(hH-dN: its dse-dpud) or a host (hH: its dse-hostd):\n"
+		   "  kill           SIGKILL: the process dies at once (a crash)\n"
+		   "  hang           SIGSTOP: it stays, and answers nothing (a hang)\n"
+		   "  resume         SIGCONT: a hung one runs again\n"
+		   "  restart        kill, then 'dse-lab up' starts it again\n"
+		   "  cable-cut      the fabric end of the DPU's uplink (hH-vmnicK) down, as a\n"
+		   "                 cut cable: every uplink of the DPU, or only UPLINK (vmnicK)\n"
+		   "  cable-restore  the same up again\n");
+}
+
+/* The uplinks vmnicK of DPU 'n' (K = 2n-2, 2n-1), or only 'only' when it is one of them. */
+static int fault_cable(unsigned h, unsigned n, const char *only, bool up)
+{
+	int done = 0;
+
+	for (unsigned k = 2 * n - 2; k <= 2 * n - 1; k++) {
+		char dev[32], ns[64], vm[16];
+
+		snprintf(vm, sizeof(vm), "vmnic%u", k);
+		if (only && strcmp(only, vm) != 0)
+			continue;
+		snprintf(dev, sizeof(dev), "h%u-vmnic%u", h, k);
+		lab_ns_name("fabric", ns, sizeof(ns));
+		if (lab_run("ip", "-n", ns, "link", "set", dev, up ? "up" : "down", NULL) < 0)
+			return -EIO;
+		printf("%s: cable of %s %s\n", dev, vm, up ? "restored" : "cut");
+		done++;
+	}
+	if (done == 0) {
+		fprintf(stderr, "dse-lab fault: DPU h%u-d%u has no uplink %s (vmnic%u, vmnic%u)\n", h,
+			n, only, 2 * n - 2, 2 * n - 1);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int cmd_fault(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 256},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *given = NULL, *machine, *what, *prog;
+	unsigned h, n = 0;
+	pid_t pid;
+	char tail;
+	int c, sig;
+
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 256:
+			given = optarg;
+			break;
+		case 'v':
+			lab_verbose = true;
+			break;
+		case 'h':
+			usage_fault(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'dse-lab fault --help'.\n");
+			return 2;
+		}
+	}
+	if (argc - optind < 2 || argc - optind > 3) {
+		fprintf(stderr, "dse-lab fault: needs MACHINE and a fault (dse-lab fault --help)\n");
+		return 2;
+	}
+	machine = argv[optind];
+	what = argv[optind + 1];
+	if (sscanf(machine, "h%u-d%u%c", &h, &n, &tail) == 2 && n >= 1 && n <= 2)
+		prog = DPUD;
+	else if (sscanf(machine, "h%u%c", &h, &tail) == 1)
+		prog = HOSTD;
+	else {
+		fprintf(stderr, "dse-lab fault: \"%s\" is neither a DPU (hH-dN) nor a host (hH)\n",
+			machine);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "dse-lab: needs root (it enters network namespaces)\n");
+		return 1;
+	}
+	if (resolve_state(given) < 0)
+		return 1;
+	if (strcmp(what, "cable-cut") == 0 || strcmp(what, "cable-restore") == 0) {
+		if (n == 0) {
+			fprintf(stderr, "dse-lab fault: %s is for a DPU's uplinks, not a host\n", what);
+			return 2;
+		}
+		return fault_cable(h, n, argc - optind == 3 ? argv[optind + 2] : NULL,
+				   strcmp(what, "cable-restore") == 0)
+			   ? 1
+			   : 0;
+	}
+	if (argc - optind == 3) {
+		fprintf(stderr, "dse-lab fault: %s takes no UPLINK\n", what);
+		return 2;
+	}
+	if (strcmp(what, "kill") == 0 || strcmp(what, "restart") == 0)
+		sig = SIGKILL;
+	else if (strcmp(what, "hang") == 0)
+		sig = SIGSTOP;
+	else if (strcmp(what, "resume") == 0)
+		sig = SIGCONT;
+	else {
+		fprintf(stderr, "dse-lab fault: no fault \"%s\" (kill, hang, resume, restart, "
+				"cable-cut, cable-restore)\n",
+			what);
+		return 2;
+	}
+	pid = running_pid(machine, prog);
+	if (pid == 0 && strcmp(what, "restart") != 0) {
+		fprintf(stderr, "dse-lab fault: no %s runs in %s (dse-lab status)\n", prog,
+			machine);
+		return 1;
+	}
+	if (pid != 0) {
+		if (kill(pid, sig) < 0) {
+			fprintf(stderr, "dse-lab fault: %s %d: %s\n", prog, (int)pid, strerror(errno));
+			return 1;
+		}
+		printf("%s of %s (pid %d): %s\n", prog, machine, (int)pid, what);
+	}
+	if (strcmp(what, "restart") == 0) {
+		char *up[] = {"up", "--state", state_dir, NULL};
+
+		if (pid != 0)
+			lab_kill_all(&pid, 1, 5000); /* gone before up looks */
+		optind = 1;
+		return cmd_up(3, up);
+	}
+	return 0;
+}
+
 static void usage_attach(FILE *f)
 {
 	fprintf(f, "Usage: dse-lab attach [--state DIR] VM DPU\n"
@@ -1962,6 +2105,7 @@ static void usage(FILE *f)
 		   "  status   show what exists and what runs (-j: JSON)\n"
 		   "  exec     run a command in a machine: dse-lab exec h1-vm1 -- ping ...\n"
 		   "  attach   move a VM's attachment to a DPU: dse-lab attach vm1 h1-d2\n"
+		   "  fault    make a fault: dse-lab fault h1-d1 kill|hang|resume|restart|cable-cut\n"
 		   "  help     help on a verb: dse-lab help up (or dse-lab up --help)\n"
 		   "\n"
 		   "Machines: fabric, hH (host H), hH-dN (DPU N of host H), hH-vmV (VM V of\n"
@@ -2027,6 +2171,8 @@ int main(int argc, char **argv)
 			usage_exec(stdout);
 		else if (strcmp(what, "attach") == 0)
 			usage_attach(stdout);
+		else if (strcmp(what, "fault") == 0)
+			usage_fault(stdout);
 		else
 			usage(stdout);
 		return 0;
@@ -2051,8 +2197,10 @@ int main(int argc, char **argv)
 		return cmd_exec(vargc, vargv);
 	if (strcmp(verb, "attach") == 0)
 		return cmd_attach(vargc, vargv);
-	fprintf(stderr, "dse-lab: unknown verb \"%s\" (up, down, status, exec, attach, help)\n",
-		verb);
+	if (strcmp(verb, "fault") == 0)
+		return cmd_fault(vargc, vargv);
+	fprintf(stderr,
+		"dse-lab: unknown verb \"%s\" (up, down, status, exec, attach, fault, help)\n", verb);
 	die_usage(NULL);
 	return 2;
 }

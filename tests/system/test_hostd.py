@@ -1533,6 +1533,15 @@ def test_hostd_pairs_only_dpus_that_run_the_hosts_software(hostd):
     assert r.rc == 1 and "not ready" not in r.err and "not in sync" in r.err, r
 
 
+def test_hostd_switch_add_takes_dpu_mode(hostd):
+    """'dsectl switch add --dpu-mode' is --mode; both, differing, is a usage error (exit 2)."""
+    hostd.ok("switch", "add", "sw1", "--dpu-mode", "independent", "--dpu", "h1-d1")
+    assert hostd.ok("switch", "list")[0]["mode"] == "independent"
+    r = hostd.ctl("switch", "add", "sw2", "--mode", "single", "--dpu-mode", "independent",
+                  "--dpu", "h1-d2")
+    assert r.rc == 2 and "one option" in r.err, r
+
+
 def test_hostd_heartbeat_options_are_checked(hostd):
     """--heartbeat-ms and --heartbeat-misses take numbers within their bounds, or exit 2."""
     for args in (["--heartbeat-ms", "9"], ["--heartbeat-ms", "60001"], ["--heartbeat-ms", "x"],

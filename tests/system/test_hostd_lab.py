@@ -275,6 +275,18 @@ print(json.dumps(sorted({bytes(p)[6:12].hex(":") for p in got})))
 """
 
 
+def fail_back_to_d1(lab):
+    """'dsectl ha failover sw1' once h1-d1 is a ready standby: h1-d1 active, vm1 pings vm2."""
+    wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
+    assert lab.ok("h1", "ha", "failover", "sw1")["to"] == "h1-d1"
+    dpus = wait(lambda: dpus_by_name(lab, "h1"),
+                lambda d: all(x["config"] == "in-sync" for x in d.values())
+                and d["h1-d1"]["role"] == "active")
+    assert dpus["h1-d1"]["role"] == "active", dpus
+    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def attached_to(host, vm):
     """The DPU (hH-dN) VM 'vm' of host 'host' is attached to: the lab's tc redirect."""
     p = run(["tc", "-j", "-n", "dse-" + host, "filter", "show", "dev",
@@ -292,8 +304,9 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
 
     Steps: with the profile of the earlier tests (sw1 active-standby on
     h1-d1 + h1-d2, vm1 and vm2 on h1-d1), 'dsectl ha status'; a ping from
-    vm1 to vm2 every 10 ms (500 in all); kill -9 dse-dpud of h1-d1;
-    'dse-lab up' starts it again; then 'dsectl ha failover sw1' back.
+    vm1 to vm2 every 10 ms (500 in all); 'dse-lab fault h1-d1 kill' (kill
+    -9 of its dse-dpud); 'dse-lab fault h1-d1 restart' starts it again;
+    then 'dsectl ha failover sw1' back.
     Verify: before, h1-d1 active and h1-d2 a ready standby; after the kill
     the host records a crash failover from h1-d1 to h1-d2 within the
     heartbeat limit (1 s by default, plus slack), moves both VMs'
@@ -318,7 +331,7 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         time.sleep(1.0)  # the stream runs before the fault
-        os.kill(lab.pid("h1-d1", "dse-dpud"), signal.SIGKILL)
+        lab.lab("fault", "h1-d1", "kill")
         st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
                   timeout=10, interval=0.05)
         out = ping.communicate(timeout=60)[0]
@@ -348,7 +361,7 @@ def test_hostd_lab_crash_of_the_active_dpu_fails_over(lab, metrics):
                    "%d of %d (a window of about %d ms)"
                    % (last["detect_ms"], sent - got, sent, (sent - got) * 10))
 
-    lab.lab("up", "--timeout", "60")
+    lab.lab("fault", "h1-d1", "restart")
     d = wait(lambda: dpus_by_name(lab, "h1")["h1-d1"],
              lambda d: d["state"] == "connected" and d["config"] == "in-sync")
     assert d["config"] == "in-sync" and d["role"] == "standby", (d, lab.hostd_log("h1"))
@@ -380,8 +393,9 @@ def test_hostd_lab_hung_active_dpu_fails_over_and_rejoins_as_standby(lab, metric
     """The active DPU hangs (SIGSTOP): its silence makes the standby take over.
 
     Steps: sw1 active on h1-d1, h1-d2 a ready standby; a ping from vm1 to vm2
-    every 10 ms; SIGSTOP dse-dpud of h1-d1; once the host failed over,
-    SIGCONT it; then 'dsectl ha failover sw1' back.
+    every 10 ms; 'dse-lab fault h1-d1 hang' (SIGSTOP of its dse-dpud); once
+    the host failed over, 'dse-lab fault h1-d1 resume'; then 'dsectl ha
+    failover sw1' back.
     Verify: a crash failover from h1-d1 to h1-d2, decided from the silence
     within the default heartbeat limit (2 x 500 ms after its last answer,
     plus slack); the ping goes on (its loss reported); the resumed h1-d1
@@ -390,17 +404,16 @@ def test_hostd_lab_hung_active_dpu_fails_over_and_rejoins_as_standby(lab, metric
     """
     st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
     assert (st["active"], st["standby"], st["ready"]) == ("h1-d1", "h1-d2", True), st
-    pid = lab.pid("h1-d1", "dse-dpud")
     ping = subprocess.Popen([LAB, "exec", "--state", lab.state, "h1-vm1", "--", "ping", "-n",
                              "-i", "0.01", "-c", "500", "-W", "1", "198.18.1.2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         time.sleep(1.0)  # the stream runs before the fault
-        os.kill(pid, signal.SIGSTOP)
+        lab.lab("fault", "h1-d1", "hang")
         st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
                   timeout=10, interval=0.05)
     finally:
-        os.kill(pid, signal.SIGCONT)
+        lab.lab("fault", "h1-d1", "resume")
     try:
         out = ping.communicate(timeout=60)[0]
     finally:
@@ -420,22 +433,16 @@ def test_hostd_lab_hung_active_dpu_fails_over_and_rejoins_as_standby(lab, metric
              lambda d: d["state"] == "connected" and d["config"] == "in-sync", timeout=30)
     assert d["role"] == "standby" and d["config"] == "in-sync", (d, lab.hostd_log("h1"))
     assert sorted(p["name"] for p in lab.dpud("h1-d1", "port.list")) == ["vmnic0"]
-    st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
-    assert lab.ok("h1", "ha", "failover", "sw1")["to"] == "h1-d1"
-    dpus = wait(lambda: dpus_by_name(lab, "h1"),
-                lambda d: all(x["config"] == "in-sync" for x in d.values())
-                and d["h1-d1"]["role"] == "active")
-    assert dpus["h1-d1"]["role"] == "active", dpus
-    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
-    assert p.returncode == 0, p.stdout + p.stderr
+    fail_back_to_d1(lab)
 
 
 def test_hostd_lab_uplink_loss_of_the_active_dpu_fails_over(lab, metrics):
     """Every uplink of the active DPU down: the standby, whose uplink is up, takes over.
 
     Steps: with sw1 active on h1-d1 (its one uplink vmnic0) and h1-d2 a ready
-    standby (vmnic2), cut h1-d1's cable (the fabric end h1-vmnic0 down); then
-    restore it and fail over back with 'dsectl ha failover sw1'.
+    standby (vmnic2), 'dse-lab fault h1-d1 cable-cut' (the fabric ends of its
+    uplinks down); then 'cable-restore vmnic0' and fail over back with
+    'dsectl ha failover sw1'.
     Verify: the host hears of the link from h1-d1's event stream (dpu show:
     vmnic0 down) and records a linkDown failover from h1-d1 to h1-d2 within
     a few seconds (dse-dpud looks at its links twice a second); the VMs are
@@ -446,7 +453,7 @@ def test_hostd_lab_uplink_loss_of_the_active_dpu_fails_over(lab, metrics):
     assert (st["active"], st["standby"], st["ready"]) == ("h1-d1", "h1-d2", True), st
     t0 = time.monotonic()
     try:
-        run(["ip", "-n", "dse-fabric", "link", "set", "h1-vmnic0", "down"])
+        lab.lab("fault", "h1-d1", "cable-cut")
         st = wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["active"] == "h1-d2",
                   timeout=10, interval=0.05)
         took = time.monotonic() - t0
@@ -462,18 +469,11 @@ def test_hostd_lab_uplink_loss_of_the_active_dpu_fails_over(lab, metrics):
         metrics.append("hostd lab: every uplink of the active DPU down: failover to the "
                        "standby seen %.0f ms after the cable was cut" % (took * 1000))
     finally:
-        run(["ip", "-n", "dse-fabric", "link", "set", "h1-vmnic0", "up"])
+        lab.lab("fault", "h1-d1", "cable-restore", "vmnic0")
     wait(lambda: {x["port"]: x["up"] for x in
                   lab.ok("h1", "dpu", "show", "h1-d1")["live"]["links"]}.get("vmnic0"),
          lambda up: up is True)
-    wait(lambda: lab.ok("h1", "ha", "status")[0], lambda x: x["ready"])
-    assert lab.ok("h1", "ha", "failover", "sw1")["to"] == "h1-d1"
-    dpus = wait(lambda: dpus_by_name(lab, "h1"),
-                lambda d: all(x["config"] == "in-sync" for x in d.values())
-                and d["h1-d1"]["role"] == "active")
-    assert dpus["h1-d1"]["role"] == "active", dpus
-    p = wait(lambda: lab.ping("h1-vm1", "198.18.1.2"), lambda p: p.returncode == 0, timeout=10)
-    assert p.returncode == 0, p.stdout + p.stderr
+    fail_back_to_d1(lab)
 
 
 def test_hostd_lab_profile_refused_where_dpus_cannot_serve_it(lab):

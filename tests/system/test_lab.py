@@ -452,7 +452,7 @@ def test_failed_up_is_reported_and_down_removes_it(state, tmp_path):
 def test_help_tells_every_verb(state):
     """Verify: dse-lab --help names every verb and each verb's --help its options."""
     top = ok(run([LAB, "--help"])).stdout
-    for verb in ("up", "down", "status", "exec", "attach"):
+    for verb in ("up", "down", "status", "exec", "attach", "fault"):
         assert verb in top
     assert "--topology" in ok(run([LAB, "up", "--help"])).stdout
     assert "--purge" in ok(run([LAB, "help", "down"])).stdout
@@ -470,6 +470,21 @@ def test_attach_refuses_what_is_not_a_vm_and_dpu_of_one_host(state):
         assert p.returncode == 2 and want in p.stderr, (args, p.stderr)
     p = run([LAB, "attach", "h7-vm1", "h7-d2"])
     assert p.returncode == 1 and "no VM h7-vm1" in p.stderr, p.stderr
+
+
+def test_fault_refuses_what_it_can_not_do(state):
+    """dse-lab fault: a machine that is neither DPU nor host, an unknown fault, a cable of a
+    host or an uplink the DPU does not have are refused; a daemon that does not run too."""
+    for args, rc, want in ((["h1-vm1", "kill"], 2, "neither a DPU"),
+                           (["h1-d1", "explode"], 2, "no fault"),
+                           (["h1", "cable-cut"], 2, "not a host"),
+                           (["h1-d1", "kill", "vmnic0"], 2, "takes no UPLINK"),
+                           (["h1-d1"], 2, "needs MACHINE and a fault")):
+        p = run([LAB, "fault", "--state", state] + args)
+        assert p.returncode == rc and want in p.stderr, (args, p.returncode, p.stderr)
+    p = run([LAB, "fault", "--state", state, "h7-d1", "hang"])
+    assert p.returncode == 1 and "no dse-dpud runs in h7-d1" in p.stderr, p.stderr
+    assert "cable-cut" in ok(run([LAB, "fault", "--help"])).stdout
 
 
 FAKE_DPUD = r'''#!/usr/bin/python3
