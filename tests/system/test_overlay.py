@@ -253,6 +253,43 @@ def test_malformed_geneve_is_dropped_under_its_reason(ov):
     assert got == want, got
 
 
+def test_a_peer_teps_gratuitous_arp_moves_it_to_its_new_mac(ov):
+    """Steps: note the MAC h1-d1 resolved for its peer TEP 198.19.2.1; from the
+    fabric, a gratuitous ARP of 198.19.2.1 with another MAC (as the standby
+    DPU of host 2 sends when it takes over); then the real one again.
+    Verify: h1-d1's peer entry takes the new MAC at once, and the old one
+    back after the second announcement."""
+    def peer_mac():
+        return [p for p in ov.call("h1-d1", "tep.show")["peers"]
+                if p["ip"] == TEP[2]][0]["mac"]
+
+    real = None
+    for _ in range(100):
+        real = peer_mac()
+        if real:
+            break
+        ov.exec("h1-vm1", "ping", "-c", "1", "-W", "1", VM_IP[2])
+    assert real, ov.call("h1-d1", "tep.show")
+
+    def garp(mac):
+        m = bytes.fromhex(mac.replace(":", ""))
+        ip = socket.inet_aton(TEP[2])
+        arp = b"\x00\x01\x08\x00\x06\x04\x00\x01" + m + ip + b"\0" * 6 + ip
+        return b"\xff" * 6 + m + b"\x08\x06" + arp
+
+    for mac in ("02:bb:00:00:00:02", real):
+        p = run(["ip", "netns", "exec", "dse-fabric", "/usr/bin/python3",
+                 ROOT / "tests/system/pkt.py", "send", "h1-vmnic0"], input=garp(mac).hex() + "\n")
+        assert '"ok": true' in p.stdout, p
+        got = None
+        for _ in range(50):
+            got = peer_mac()
+            if got and got.lower() == mac.lower():
+                break
+            time.sleep(0.02)
+        assert got and got.lower() == mac.lower(), (got, mac)
+
+
 def iperf3_h1_to_h2(ov, seconds):
     """Runs iperf3 TCP from h1-vm1 to a server in h2-vm1 for 'seconds'; returns its JSON."""
     server = subprocess.Popen(["ip", "netns", "exec", "dse-h2-vm1", "iperf3", "-s", "-1", "-B",

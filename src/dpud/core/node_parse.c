@@ -28,7 +28,8 @@ enum {
 
 /*
  * On the TEP's uplink: Geneve for our TEP address goes to "dse_decap", ARP
- * for it to "dse_tep_arp"; anything else is switched as usual.
+ * for it and gratuitous ARP (sender = target: an address announcing its
+ * MAC) to "dse_tep_arp"; anything else is switched as usual.
  */
 static inline uint16_t parse_tep(const uint8_t *frame, const struct dse_pkt_info *info)
 {
@@ -43,8 +44,12 @@ static inline uint16_t parse_tep(const uint8_t *frame, const struct dse_pkt_info
 		    l4[3] == (DSE_GENEVE_UDP_PORT & 0xff))
 			return PARSE_NEXT_DECAP;
 	} else if (info->l3 == DSE_L3_ARP) {
+		uint32_t sip;
+
 		memcpy(&ip, l3 + 24, 4); /* target protocol address */
-		if (ip == dp.tep.ip)
+		memcpy(&sip, l3 + 14, 4);
+		/* For our TEP, or a gratuitous one (a peer TEP that moved to another DPU). */
+		if (ip == dp.tep.ip || sip == ip)
 			return PARSE_NEXT_TEP_ARP;
 	}
 	return PARSE_NEXT_FLOW;

@@ -2,7 +2,9 @@
 /*
  * Node "dse_tep_arp": ARP on the TEP's uplink for the TEP's address.  A
  * request is answered in place (the frame goes back out as the reply); a
- * reply teaches us a peer TEP's MAC and is consumed.
+ * reply, or a gratuitous ARP of a peer TEP (it moved to another DPU: the
+ * pair of that host failed over), teaches us the peer's MAC and is
+ * consumed.
  */
 #include <rte_arp.h>
 #include <rte_byteorder.h>
@@ -31,7 +33,8 @@ static uint16_t tep_arp_process(struct rte_graph *graph, struct rte_node *node, 
 		struct rte_arp_hdr *arp =
 			rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, meta->pi.l3_off);
 
-		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
+		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+		    arp->arp_data.arp_tip == dp.tep.ip) {
 			/* Who has our TEP address: tell the asker, from the same frame. */
 			eth->dst_addr = arp->arp_data.arp_sha;
 			eth->src_addr = dp.tep.mac;
