@@ -795,6 +795,18 @@ static void mark_synced(struct dpu_link *l, uint64_t rev)
 }
 
 static void live_ports_changed(struct dpu_link *l);
+static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu);
+
+/* Attaches the VM of every VM port of 'desired' (iface rep-VM) to the link's DPU. */
+static void attach_desired(struct dpu_link *l, json_t *desired)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(desired, "ports"), i, p)
+		if (strncmp(str(p, "iface"), "rep-", 4) == 0)
+			attach_vm(l->m, str(p, "iface") + 4, l->name);
+}
 
 /* The answer of the new active's fdb.announce after a failover. */
 static void announce_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
@@ -837,6 +849,13 @@ static void recon_end(struct dpu_link *l)
 	}
 	if (rc->done > 0)
 		live_ports_changed(l);
+	/*
+	 * The VMs of the ports it now holds are attached to it (the first
+	 * DPU's by default): a VM of an independent switch on the second DPU,
+	 * or one whose switch moved, reaches its DPU.
+	 */
+	if (rc->done > 0 && !rc->failed)
+		attach_desired(l, rc->desired);
 	if (l->m->failover_ns && !rc->failed && rc->rev >= l->m->failover_rev &&
 	    strcmp(l->name, l->m->failover_to) == 0) {
 		DSE_LOG_NOTICE("ha", "DPU %s took over: it holds its active config %llu ms after "
