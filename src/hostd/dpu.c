@@ -34,6 +34,10 @@
 #define BACKOFF_MAX_MS   5000
 #define MISMATCH_RETRY   (5000 * MS)
 #define SEEN_EVERY       (30000 * MS)
+/* Attach hooks that run without a pidfd, reaped by the prepare hook. */
+#define ORPHANS_MAX      64
+/* How often the arbiter looks at every pair (a failover missed at its moment). */
+#define ARBITER_EVERY    (500 * MS)
 /* Calls of a reconcile's plan in flight at once. */
 #define PLAN_WINDOW      64
 
@@ -145,6 +149,10 @@ struct dpu_mgr {
 	uint64_t failover_ns;
 	uint64_t failover_rev;
 	bool linkdown_check; /* arbiter_lost() for linkDown: the standby needs an uplink up */
+	uint64_t next_arbiter_ns; /* when the arbiter looks at every pair again */
+	char no_failover[600];    /* the last "no failover" said, to say it once */
+	pid_t orphans[ORPHANS_MAX]; /* attach hooks that run unwatched, to reap */
+	unsigned n_orphans;
 	char failover_to[64];
 	int prepare_id;
 };
@@ -854,7 +862,7 @@ static void recon_end(struct dpu_link *l)
 	 * DPU's by default): a VM of an independent switch on the second DPU,
 	 * or one whose switch moved, reaches its DPU.
 	 */
-	if (rc->done > 0 && !rc->failed)
+	if (rc->done > 0 && !rc->failed && rc->rev == store_revision(l->m->conf.store))
 		attach_desired(l, rc->desired);
 	if (l->m->failover_ns && !rc->failed && rc->rev >= l->m->failover_rev &&
 	    strcmp(l->name, l->m->failover_to) == 0) {
@@ -1415,11 +1423,16 @@ static void attach_exited(struct dse_loop *loop, int fd, unsigned events, void *
 {
 	struct attach_run *a = arg;
 	int status = 0;
+	pid_t r;
 
 	(void)events;
-	if (waitpid(a->pid, &status, WNOHANG) == 0)
+	r = waitpid(a->pid, &status, WNOHANG);
+	if (r == 0)
 		return;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (r < 0)
+		DSE_LOG_ERR("ha", "attaching %s: cannot learn how the hook ended: %s", a->what,
+			    strerror(errno));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		DSE_LOG_INFO("ha", "attached %s", a->what);
 	else
 		DSE_LOG_ERR("ha", "the attach hook failed to attach %s (%s %d): the VM may be cut "
@@ -1443,7 +1456,9 @@ static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
 	struct attach_run *a;
 	int r;
 
-	if (m->conf.attach_hook == NULL || !model_name_ok(vm) || !model_name_ok(dpu))
+	/* A name is one argument of the hook, never an option of it. */
+	if (m->conf.attach_hook == NULL || !model_name_ok(vm) || !model_name_ok(dpu) ||
+	    vm[0] == '-' || dpu[0] == '-')
 		return;
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
@@ -1460,10 +1475,12 @@ static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
 	a->pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
 	if (a->pidfd < 0 || dse_loop_fd_add(m->conf.loop, a->pidfd, DSE_LOOP_READ, attach_exited,
 					    a) < 0) {
-		/* No way to watch it: reap it when it is done, blocking is not an option. */
+		/* No way to watch it: the prepare hook reaps it (blocking is not an option). */
 		if (a->pidfd >= 0)
 			close(a->pidfd);
 		DSE_LOG_WARN("ha", "attaching %s: cannot watch the hook's end", a->what);
+		if (m->n_orphans < ORPHANS_MAX)
+			m->orphans[m->n_orphans++] = a->pid;
 		free(a);
 	}
 }
@@ -1550,8 +1567,15 @@ static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind
 	if (peer == NULL)
 		goto out;
 	if (!standby_ready(m, peer, busy, sizeof(busy))) {
-		DSE_LOG_ERR("ha", "switch %s: active %s failed (%s), but %s: no failover", swname,
-			    l->name, kind, busy);
+		char msg[sizeof(busy) + 200];
+
+		/* Said once: the arbiter looks again every ARBITER_EVERY. */
+		snprintf(msg, sizeof(msg), "switch %s: active %s failed (%s), but %s: no failover "
+					   "until it is ready",
+			 swname, l->name, kind, busy);
+		if (strcmp(msg, m->no_failover) != 0)
+			DSE_LOG_ERR("ha", "%s", msg);
+		snprintf(m->no_failover, sizeof(m->no_failover), "%s", msg);
 		goto out;
 	}
 	if (m->linkdown_check) {
@@ -1608,6 +1632,62 @@ static void arbiter_links(struct dpu_mgr *m, struct dpu_link *l)
 	m->linkdown_check = false;
 }
 
+/*
+ * Looks at every active-standby switch again: an active DPU that is
+ * unreachable or on no link, or whose uplinks are all down, with a standby
+ * that is ready now, fails over.  Catches what a decision at the moment of
+ * the failure could not do (the standby was syncing then, the active was
+ * down when dse-hostd started, a link record lost).
+ */
+static void arbiter_recheck(struct dpu_mgr *m)
+{
+	json_t *doc = NULL, *inv = NULL, *sw, *d, *want;
+	bool suspect = false;
+	size_t i, k;
+
+	/* The store is read only when a DPU looks failed: it may hold many rules. */
+	for (unsigned j = 0; j < m->n_links && !suspect; j++) {
+		struct dpu_link *l = m->links[j];
+		unsigned n, up;
+
+		uplinks_up(l, &n, &up);
+		suspect = l->state == LINK_UNREACHABLE ||
+			  (l->state == LINK_CONNECTED && l->live.ready && n > 0 && up == 0);
+	}
+	if (!suspect)
+		return;
+	if (store_load(m->conf.store, &doc) < 0 || store_dpus(m->conf.store, &inv) < 0) {
+		json_decref(doc);
+		return;
+	}
+	json_array_foreach(json_object_get(doc, "switches"), i, sw) {
+		if (strcmp(str(sw, "mode"), "active-standby") != 0)
+			continue;
+		json_array_foreach(json_object_get(sw, "dpus"), k, d) {
+			const char *name = json_string_value(d);
+			struct dpu_link *l = link_by_name(m, name);
+			unsigned n, up;
+
+			want = reconcile_desired(doc, inv, name);
+			if (strcmp(str(want, "role"), "active") != 0 || l == NULL) {
+				json_decref(want);
+				continue;
+			}
+			json_decref(want);
+			if (l->state == LINK_UNREACHABLE) {
+				arbiter_lost(m, l, "crash", -1, l->error);
+			} else if (l->state == LINK_CONNECTED && l->live.ready) {
+				uplinks_up(l, &n, &up);
+				if (n > 0 && up == 0)
+					arbiter_links(m, l);
+			}
+			break;
+		}
+	}
+	json_decref(doc);
+	json_decref(inv);
+}
+
 /* ---- scheduling ---- */
 
 /*
@@ -1628,7 +1708,19 @@ static int mgr_prepare(struct dse_loop *loop, void *arg)
 		scan(m);
 		m->next_scan_ns = now + SCAN_EVERY;
 	}
+	for (unsigned i = 0; i < m->n_orphans;) {
+		if (waitpid(m->orphans[i], NULL, WNOHANG) != 0)
+			m->orphans[i] = m->orphans[--m->n_orphans];
+		else
+			i++;
+	}
 	next = m->next_scan_ns;
+	if (now >= m->next_arbiter_ns) {
+		arbiter_recheck(m);
+		m->next_arbiter_ns = now + ARBITER_EVERY;
+	}
+	if (m->next_arbiter_ns < next)
+		next = m->next_arbiter_ns;
 	for (unsigned i = 0; i < m->n_links; i++) {
 		struct dpu_link *l = m->links[i];
 
@@ -2134,6 +2226,10 @@ int dpu_mgr_ha_failover(struct dpu_mgr *m, const char *name, const char *to, boo
 	e = ha_entry(m, doc, inv, sw);
 	from = str(e, "active");
 	standby = str(e, "standby");
+	if (!standby[0]) {
+		snprintf(err, len, "switch '%s' has no second DPU to fail over to", name);
+		goto out;
+	}
 	if (to && strcmp(to, standby) != 0) {
 		snprintf(err, len, "%s is not the standby of switch '%s'%s%s", to, name,
 			 strcmp(to, from) == 0 ? ": it is its active DPU already" : ": its standby is ",

@@ -835,6 +835,11 @@ int store_commit(struct store *s, json_t *want, json_t *changes, char *err, size
 			if (strcmp(kind, del_order[k]) == 0 && strcmp(act, "add") != 0 &&
 			    (r = delete_row(s, kind, json_object_get(c, "name"))) < 0)
 				break;
+			/* A switch deleted takes the arbiter's decision with it (not a changed one). */
+			if (strcmp(kind, "switch") == 0 && strcmp(act, "delete") == 0 &&
+			    (r = run(s, "DELETE FROM ha WHERE switch = ?1", 1,
+				     (json_t *[]){json_object_get(c, "name")})) < 0)
+				break;
 		}
 	for (int k = 0; k < 5 && r == 0; k++)
 		json_array_foreach(changes, i, c) {
@@ -965,6 +970,9 @@ int store_ha_failover(struct store *s, const char *sw, const char *from, const c
 	int r = exec(s, "BEGIN IMMEDIATE");
 
 	/* The new roles and their reason together, and a revision: the DPUs are reconciled. */
+	/* A DPU is the active one of one switch at most. */
+	if (r == 0)
+		r = run(s, "DELETE FROM ha WHERE active = ?2 AND switch <> ?1", 2, a);
 	if (r == 0)
 		r = run(s, "INSERT INTO ha (switch, active, since) VALUES (?1, ?2, ?3) "
 			   "ON CONFLICT (switch) DO UPDATE SET active = ?2, since = ?3",

@@ -1542,6 +1542,49 @@ def test_hostd_switch_add_takes_dpu_mode(hostd):
     assert r.rc == 2 and "one option" in r.err, r
 
 
+def test_hostd_failover_waits_for_a_syncing_standby(hostd):
+    """The active fails while its standby is still syncing: the failover comes once it is ready.
+
+    Steps: an active-standby pair of fake DPUs h1-d1 (active) and h1-d2,
+    in sync; h1-d2 made slow (each change 100 ms) and 10 segments applied;
+    while h1-d2 syncs, h1-d1 is killed.
+    Verify: no failover while h1-d2 is syncing ('ha status': not ready);
+    once it holds the revision the arbiter, looking again, makes it active
+    (a crash failover from h1-d1), and h1-d2 then holds the active's config.
+    """
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002"))
+    hostd.start()
+    for n in ("h1-d1", "h1-d2"):
+        wait_dpu(hostd, n, lambda d: d["state"] == "connected")
+    hostd.ok("switch", "add", "sw1", "--mode", "active-standby", "--dpu", "h1-d1", "--dpu",
+             "h1-d2", "--uplink", "vmnic0", "--uplink", "vmnic2")
+    for n in ("h1-d1", "h1-d2"):
+        wait_dpu(hostd, n, lambda d: d["config"] == "in-sync")
+    d2.call("test.delay", {"ms": 100})
+    prof = {"switches": [{"name": "sw1", "mode": "active-standby", "dpus": ["h1-d1", "h1-d2"],
+                          "uplinks": ["vmnic0", "vmnic2"]}],
+            "segments": [{"name": "s%d" % i, "switch": "sw1", "vlan": 10 + i} for i in range(10)]}
+    hostd.ok("config", "apply", "-f", write(hostd.tmp, "slow.json", json.dumps(prof)))
+    wait_dpu(hostd, "h1-d2", lambda d: d["sync"] and d["sync"]["calls_done"] > 0)
+    d1.proc.kill()
+    d1.proc.wait()
+    wait_dpu(hostd, "h1-d1", lambda d: d["state"] == "unreachable")
+    st = hostd.ok("ha", "status")[0]
+    if st["active"] == "h1-d1":
+        assert st["ready"] is False and "not in sync" in st["problem"], st
+    st = labmod.wait_for(lambda: hostd.ok("ha", "status")[0], lambda x: x["active"] == "h1-d2",
+                         timeout=20, interval=0.1)
+    assert st["active"] == "h1-d2", (st, hostd.debug_text())
+    assert (st["last"]["kind"], st["last"]["from"], st["last"]["to"]) == (
+        "crash", "h1-d1", "h1-d2"), st
+    log = hostd.log.read_text()
+    assert log.count("no failover until it is ready") == 1, log
+    d = wait_dpu(hostd, "h1-d2", lambda d: d["config"] == "in-sync" and d["role"] == "active")
+    assert d["role"] == "active", d
+
+
 def test_hostd_heartbeat_options_are_checked(hostd):
     """--heartbeat-ms and --heartbeat-misses take numbers within their bounds, or exit 2."""
     for args in (["--heartbeat-ms", "9"], ["--heartbeat-ms", "60001"], ["--heartbeat-ms", "x"],

@@ -1525,7 +1525,8 @@ static void test_store_migrates_from_version_2(void **state)
  * the arbiter decided nothing); after the failover the revision moved,
  * h1-d2's record says it is sw1's active, the roles are swapped (also after
  * a reopen, as after a kill -9 of dse-hostd) and the event has its kind,
- * DPUs and detection time; a change of the switch keeps the decision.
+ * DPUs and detection time; a change of the switch keeps the decision, its
+ * deletion drops it (the switch made again starts with its first DPU).
  */
 static void test_store_ha_failover_is_kept(void **state)
 {
@@ -1581,6 +1582,27 @@ static void test_store_ha_failover_is_kept(void **state)
 	assert_int_equal(store_ha_events(f->s, "other", 10, &ev), 0);
 	assert_int_equal(json_array_size(ev), 0);
 	json_decref(ev);
+
+	/* A switch deleted takes the decision with it: made again, its first DPU is active. */
+	{
+		struct model_err e = {0};
+		json_t *changes = NULL;
+
+		assert_int_equal(config_del(f->s, CONFIG_SEGMENT, "web", &changes, &e), 0);
+		json_decref(changes);
+		assert_int_equal(config_del(f->s, CONFIG_SWITCH, "sw1", &changes, &e), 0);
+		json_decref(changes);
+	}
+	add_ok(f, CONFIG_SWITCH,
+	       "{\"name\": \"sw1\", \"mode\": \"active-standby\", \"dpus\": [\"h1-d1\", "
+	       "\"h1-d2\"], \"uplinks\": [\"vmnic0\", \"vmnic2\"]}");
+	assert_int_equal(store_load(f->s, &doc), 0);
+	assert_int_equal(store_dpus(f->s, &inv), 0);
+	want = reconcile_desired(doc, inv, "h1-d1");
+	assert_string_equal(json_string_value(json_object_get(want, "role")), "active");
+	json_decref(want);
+	json_decref(doc);
+	json_decref(inv);
 }
 
 int main(void)

@@ -31,6 +31,15 @@ enum {
  * for it and gratuitous ARP (sender = target: an address announcing its
  * MAC) to "dse_tep_arp"; anything else is switched as usual.
  */
+/* Whether 'ip' is one of our peer TEPs (ARP only: rare enough for a walk). */
+static bool peer_tep(uint32_t ip)
+{
+	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++)
+		if (dp.ports[p].used && dp.ports[p].tep_ip == ip)
+			return true;
+	return false;
+}
+
 static inline uint16_t parse_tep(const uint8_t *frame, const struct dse_pkt_info *info)
 {
 	const uint8_t *l3 = frame + info->l3_off;
@@ -48,8 +57,12 @@ static inline uint16_t parse_tep(const uint8_t *frame, const struct dse_pkt_info
 
 		memcpy(&ip, l3 + 24, 4); /* target protocol address */
 		memcpy(&sip, l3 + 14, 4);
-		/* For our TEP, or a gratuitous one (a peer TEP that moved to another DPU). */
-		if (ip == dp.tep.ip || sip == ip)
+		/*
+		 * For our TEP, or the gratuitous ARP of a peer TEP on the underlay
+		 * (untagged: it moved to another DPU); any other gratuitous ARP is
+		 * switched as usual.
+		 */
+		if (ip == dp.tep.ip || (sip == ip && info->n_vlans == 0 && peer_tep(sip)))
 			return PARSE_NEXT_TEP_ARP;
 	}
 	return PARSE_NEXT_FLOW;
