@@ -1504,6 +1504,20 @@ def test_hostd_stopped_dpu_costs_nothing_to_the_api_or_the_other_dpu(hostd, metr
     assert "every 100 ms" in shown and "missed" in shown, shown
 
 
+def fake_pair(hostd, **d2_identity):
+    """Fake DPUs h1-d1 and h1-d2 (another serial, and 'd2_identity'), connected, and an
+    active-standby switch sw1 on them (uplinks vmnic0, vmnic2)."""
+    hostd.stop()
+    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
+    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002", **d2_identity))
+    hostd.start()
+    for n in ("h1-d1", "h1-d2"):
+        wait_dpu(hostd, n, lambda d: d["state"] == "connected")
+    hostd.ok("switch", "add", "sw1", "--mode", "active-standby", "--dpu", "h1-d1", "--dpu",
+             "h1-d2", "--uplink", "vmnic0", "--uplink", "vmnic2")
+    return d1, d2
+
+
 def test_hostd_pairs_only_dpus_that_run_the_hosts_software(hostd):
     """An active-standby pair whose DPU runs another dse-dpud version is not configured.
 
@@ -1513,15 +1527,7 @@ def test_hostd_pairs_only_dpus_that_run_the_hosts_software(hostd):
     both versions and the fresh install it needs, and nothing is pushed to
     either; 'dsectl ha status' says the standby is not ready and why.
     """
-    hostd.stop()
-    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
-    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002",
-                                                 dse_version="0.0.1"))
-    hostd.start()
-    for n in ("h1-d1", "h1-d2"):
-        wait_dpu(hostd, n, lambda d: d["state"] == "connected")
-    hostd.ok("switch", "add", "sw1", "--mode", "active-standby", "--dpu", "h1-d1", "--dpu",
-             "h1-d2", "--uplink", "vmnic0", "--uplink", "vmnic2")
+    d1, d2 = fake_pair(hostd, dse_version="0.0.1")
     for n in ("h1-d1", "h1-d2"):
         d = wait_dpu(hostd, n, lambda d: d["config"] == "refused")
         assert "h1-d2 runs dse-dpud 0.0.1" in d["error"] and "fresh install" in d["error"], d
@@ -1552,14 +1558,7 @@ def test_hostd_failover_waits_for_a_syncing_standby(hostd):
     once it holds the revision the arbiter, looking again, makes it active
     (a crash failover from h1-d1), and h1-d2 then holds the active's config.
     """
-    hostd.stop()
-    d1 = FakeDpuLink(hostd, 1, hostd.state, IDENTITY)
-    d2 = FakeDpuLink(hostd, 2, hostd.state, dict(IDENTITY, serial="MT2334X00002"))
-    hostd.start()
-    for n in ("h1-d1", "h1-d2"):
-        wait_dpu(hostd, n, lambda d: d["state"] == "connected")
-    hostd.ok("switch", "add", "sw1", "--mode", "active-standby", "--dpu", "h1-d1", "--dpu",
-             "h1-d2", "--uplink", "vmnic0", "--uplink", "vmnic2")
+    d1, d2 = fake_pair(hostd)
     for n in ("h1-d1", "h1-d2"):
         wait_dpu(hostd, n, lambda d: d["config"] == "in-sync")
     d2.call("test.delay", {"ms": 100})
