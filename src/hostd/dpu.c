@@ -79,7 +79,6 @@ struct recon {
  */
 struct dpu_live {
 	struct dse_rpc_async *conn; /* the stream's connection, NULL: none */
-	bool ready;                 /* the snapshot is in */
 	/* Each part of the snapshot that is in: its records are applied from then on. */
 	bool ports_in, fdb_in, conns_in;
 	unsigned snap_left;         /* snapshot calls not answered yet */
@@ -92,6 +91,12 @@ struct dpu_live {
 	uint64_t next_try_ns;
 	char error[512];            /* why there is no stream, for a person */
 };
+
+/* Whether the whole snapshot is in: the stream is up. */
+static inline bool live_ready(const struct dpu_live *v)
+{
+	return v->ports_in && v->fdb_in && v->conns_in;
+}
 
 /* One internal link and the DPU at its far end. */
 struct dpu_link {
@@ -143,7 +148,6 @@ struct dpu_mgr {
 	struct dpu_link *links[MAX_LINKS];
 	unsigned n_links;
 	uint64_t next_scan_ns;
-	uint64_t revision;  /* the store revision the links were last looked at for */
 	bool kick;          /* a callback made work: look at the links on the next turn */
 	/* The last failover, until its new active holds its revision (the takeover's time). */
 	uint64_t failover_ns;
@@ -341,7 +345,7 @@ static void live_close(struct dpu_link *l)
 	struct dse_rpc_async *conn = l->live.conn;
 
 	l->live.conn = NULL;
-	l->live.ready = l->live.ports_in = l->live.fdb_in = l->live.conns_in = false;
+	l->live.ports_in = l->live.fdb_in = l->live.conns_in = false;
 	l->live.snap_left = 0;
 	dse_rpc_async_close(conn);
 }
@@ -1202,7 +1206,7 @@ static void live_ports_changed(struct dpu_link *l)
 /* Reads what the stream's records change from: the ports' links, the FDB, the connections. */
 static void live_snapshot(struct dpu_link *l)
 {
-	l->live.ready = l->live.ports_in = l->live.fdb_in = l->live.conns_in = false;
+	l->live.ports_in = l->live.fdb_in = l->live.conns_in = false;
 	l->live.snap_left = 3;
 	if (live_send(l, "port.list", NULL, live_snap_done, 0) < 0 ||
 	    live_send(l, "fdb.list", NULL, live_snap_done, 1) < 0 ||
@@ -1253,10 +1257,8 @@ static void live_snap_done(struct dse_rpc_async *conn, const struct dse_rpc_asyn
 			l->live.conns = 0;
 		l->live.conns_in = true;
 	}
-	if (--l->live.snap_left == 0) {
-		l->live.ready = true;
+	if (--l->live.snap_left == 0)
 		l->live.error[0] = '\0';
-	}
 }
 
 /* Applies one record of the stream. */
@@ -1398,7 +1400,7 @@ static json_t *live_json(const struct dpu_link *l)
 						       json_object_get(x, "up"), "speed_mbps",
 						       json_object_get(x, "speed_mbps")));
 	return json_pack("{s:s, s:s?, s:o, s:{s:I, s:I}, s:I, s:I, s:I}", "stream",
-			 v->ready ? "up" : v->conn ? "starting" : "down", "error",
+			 live_ready(v) ? "up" : v->conn ? "starting" : "down", "error",
 			 v->error[0] ? v->error : NULL, "links", links, "macs", "learned",
 			 (json_int_t)v->macs_learned, "static", (json_int_t)v->macs_static, "conns",
 			 (json_int_t)v->conns, "events", (json_int_t)v->events, "lost",
@@ -1413,9 +1415,7 @@ static void uplinks_up(const struct dpu_link *l, unsigned *ret_n, unsigned *ret_
 
 /* An attach hook that runs: its pidfd on the loop until it exits. */
 struct attach_run {
-	struct dpu_mgr *m;
 	pid_t pid;
-	int pidfd;
 	char what[160];
 };
 
@@ -1454,7 +1454,7 @@ static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
 	char script[1024];
 	const char *argv[] = {"/bin/sh", "-c", script, "dse-hostd-attach", vm, dpu, NULL};
 	struct attach_run *a;
-	int r;
+	int r, pidfd;
 
 	/* A name is one argument of the hook, never an option of it. */
 	if (m->conf.attach_hook == NULL || !model_name_ok(vm) || !model_name_ok(dpu) ||
@@ -1471,13 +1471,11 @@ static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
 		free(a);
 		return;
 	}
-	a->m = m;
-	a->pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
-	if (a->pidfd < 0 || dse_loop_fd_add(m->conf.loop, a->pidfd, DSE_LOOP_READ, attach_exited,
-					    a) < 0) {
+	pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+	if (pidfd < 0 || dse_loop_fd_add(m->conf.loop, pidfd, DSE_LOOP_READ, attach_exited, a) < 0) {
 		/* No way to watch it: the prepare hook reaps it (blocking is not an option). */
-		if (a->pidfd >= 0)
-			close(a->pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		DSE_LOG_WARN("ha", "attaching %s: cannot watch the hook's end", a->what);
 		if (m->n_orphans < ORPHANS_MAX)
 			m->orphans[m->n_orphans++] = a->pid;
@@ -1583,7 +1581,7 @@ static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind
 		unsigned n, up;
 
 		uplinks_up(p, &n, &up);
-		if (p->live.ready && n > 0 && up == 0) {
+		if (live_ready(&p->live) && n > 0 && up == 0) {
 			DSE_LOG_ERR("ha", "switch %s: every uplink of %s is down, and every uplink "
 					  "of its standby %s too: no failover",
 				    swname, l->name, peer);
@@ -1652,7 +1650,7 @@ static void arbiter_recheck(struct dpu_mgr *m)
 
 		uplinks_up(l, &n, &up);
 		suspect = l->state == LINK_UNREACHABLE ||
-			  (l->state == LINK_CONNECTED && l->live.ready && n > 0 && up == 0);
+			  (l->state == LINK_CONNECTED && live_ready(&l->live) && n > 0 && up == 0);
 	}
 	if (!suspect)
 		return;
@@ -1676,7 +1674,7 @@ static void arbiter_recheck(struct dpu_mgr *m)
 			json_decref(want);
 			if (l->state == LINK_UNREACHABLE) {
 				arbiter_lost(m, l, "crash", -1, l->error);
-			} else if (l->state == LINK_CONNECTED && l->live.ready) {
+			} else if (l->state == LINK_CONNECTED && live_ready(&l->live)) {
 				uplinks_up(l, &n, &up);
 				if (n > 0 && up == 0)
 					arbiter_links(m, l);
@@ -1703,7 +1701,6 @@ static int mgr_prepare(struct dse_loop *loop, void *arg)
 
 	(void)loop;
 	m->kick = false;
-	m->revision = rev;
 	if (now >= m->next_scan_ns) {
 		scan(m);
 		m->next_scan_ns = now + SCAN_EVERY;

@@ -438,6 +438,24 @@ static inline void *dp_frame_new(size_t len, struct rte_mbuf **ret)
 }
 
 /*
+ * A new broadcast frame from 'src' of EtherType 'type' (host order) with
+ * room for 'payload' bytes after its Ethernet header: returns where the
+ * payload goes and sets '*ret', or NULL when the pool is empty.
+ */
+static inline void *dp_frame_bcast(const struct rte_ether_addr *src, uint16_t type,
+				   size_t payload, struct rte_mbuf **ret)
+{
+	struct rte_ether_hdr *eth = dp_frame_new(sizeof(*eth) + payload, ret);
+
+	if (eth == NULL)
+		return NULL;
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(type);
+	return eth + 1;
+}
+
+/*
  * Fills the fixed part of an Ethernet/IPv4 ARP (or RARP) header 'arp' with
  * 'op' (host order).
  */

@@ -520,15 +520,11 @@ static void announce_tx(struct announce_op *op, uint16_t port, struct rte_mbuf *
 static struct rte_mbuf *rarp_frame(const uint8_t *mac, uint16_t vlan)
 {
 	struct rte_mbuf *m;
-	struct rte_ether_hdr *eth = dp_frame_new(sizeof(*eth) + sizeof(struct rte_arp_hdr), &m);
-	struct rte_arp_hdr *arp;
+	struct rte_arp_hdr *arp = dp_frame_bcast((const struct rte_ether_addr *)mac,
+						 RTE_ETHER_TYPE_RARP, sizeof(*arp), &m);
 
-	if (eth == NULL)
+	if (arp == NULL)
 		return NULL;
-	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	memcpy(&eth->src_addr, mac, RTE_ETHER_ADDR_LEN);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_RARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
 	dp_arp_init(arp, 3); /* a reverse request */
 	memcpy(&arp->arp_data.arp_sha, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(&arp->arp_data.arp_tha, mac, RTE_ETHER_ADDR_LEN);

@@ -12,15 +12,10 @@
 struct rte_mbuf *dse_tep_arp_request(uint32_t target_ip)
 {
 	struct rte_mbuf *m;
-	struct rte_ether_hdr *eth = dp_frame_new(sizeof(*eth) + sizeof(struct rte_arp_hdr), &m);
-	struct rte_arp_hdr *arp;
+	struct rte_arp_hdr *arp = dp_frame_bcast(&dp.tep.mac, RTE_ETHER_TYPE_ARP, sizeof(*arp), &m);
 
-	if (eth == NULL)
+	if (arp == NULL)
 		return NULL;
-	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	eth->src_addr = dp.tep.mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
 	dp_arp_init(arp, RTE_ARP_OP_REQUEST);
 	arp->arp_data.arp_sha = dp.tep.mac;
 	arp->arp_data.arp_sip = dp.tep.ip;
