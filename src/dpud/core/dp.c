@@ -8,6 +8,7 @@
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_cycles.h>
 #include <rte_graph_worker.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -347,7 +348,7 @@ static inline void worker_flows_check(struct dse_worker *w)
 /* Asks the underlay for the MAC of each peer TEP not resolved yet, once a second. */
 static void tep_arp_requests(struct dse_worker *w)
 {
-	if (w->id != 0 || dp.tep.ip == 0 || w->now_ns < dp.tep.next_arp_ns)
+	if (w->id != 0 || dp.tep.ip == 0 || w->hold || w->now_ns < dp.tep.next_arp_ns)
 		return;
 	dp.tep.next_arp_ns = w->now_ns + 1000000000ull;
 	for (uint16_t p = DSE_MAX_PORTS; p < DSE_MAX_VPORTS; p++) {
@@ -368,6 +369,9 @@ static void tep_arp_requests(struct dse_worker *w)
 static void worker_housekeeping(struct dse_worker *w)
 {
 	tep_arp_requests(w);
+	/* A standby keeps what the active synced: nothing ages until it forwards. */
+	if (w->hold)
+		return;
 	/* The connection timer wheel, in small steps so a walk never waits long. */
 	if (w->now_ns >= w->next_ct_ns) {
 		dse_ct_expire(w->ct, w->now_ns, 4096);
@@ -390,6 +394,28 @@ static void worker_housekeeping(struct dse_worker *w)
 	}
 }
 
+/*
+ * The stall fence: walks far apart mean the process was stopped (a hung
+ * DPU the host has failed over from), so the datapath holds before it
+ * receives again; the host lifts it (ha.role.set) if it still wants this
+ * DPU active.  The real clock: a test's frozen datapath clock must not
+ * look like a stall.
+ */
+static inline void worker_stall_check(struct dse_worker *w)
+{
+	uint64_t tsc = rte_rdtsc(), limit;
+
+	limit = atomic_load_explicit(&dp.stall_cycles, memory_order_relaxed);
+	if (unlikely(limit != 0 && w->last_walk_tsc != 0 && tsc - w->last_walk_tsc > limit)) {
+		uint8_t fwd = 0;
+
+		if (atomic_compare_exchange_strong(&dp.hold, &fwd, DP_HOLD_STALL))
+			atomic_fetch_add_explicit(&dp.stalls, 1, memory_order_relaxed);
+	}
+	w->last_walk_tsc = tsc;
+	w->hold = atomic_load_explicit(&dp.hold, memory_order_acquire);
+}
+
 static int worker_main(void *arg)
 {
 	struct dse_worker *w = arg;
@@ -401,6 +427,7 @@ static int worker_main(void *arg)
 	while (!atomic_load_explicit(&dp.quit, memory_order_relaxed)) {
 		w->now_ns = dse_clock_ns();
 		w->now_s = (uint32_t)(w->now_ns / 1000000000ull);
+		worker_stall_check(w);
 		worker_mailbox(w);
 		worker_fw_load(w);
 		worker_flows_check(w);

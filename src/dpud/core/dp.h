@@ -162,6 +162,9 @@ struct dse_worker {
 	uint64_t flood_copy_failed; /* flood copies not made for want of an mbuf */
 	uint64_t announce_lost;     /* fdb.announce frames not sent (worker 0) */
 	uint64_t reject_no_mbuf;    /* reject replies not made for want of an mbuf */
+	uint64_t held;              /* packets received and dropped while the datapath holds */
+	uint64_t last_walk_tsc;     /* TSC at the start of the last walk (the stall fence) */
+	uint8_t hold;               /* dp.hold as loaded at the start of this walk */
 	uint64_t tep_arp_lost;      /* ARP requests for peer TEPs not sent */
 	uint64_t learn_sent;        /* MACs passed to worker 0 to learn */
 	uint64_t learn_lost;        /* MACs not passed to worker 0: its learn ring was full */
@@ -196,6 +199,10 @@ struct dse_worker {
 	struct dse_geneve_peer_tpl encap_tpl[DSE_MAX_TEPS];
 	_Atomic(struct dp_cmd *) mailbox; /* a dp_call() waiting to run */
 };
+
+/* Why the datapath holds (struct dse_dp 'hold'). */
+#define DP_HOLD_STANDBY 1 /* the standby of a pair: it keeps the synced state, forwards nothing */
+#define DP_HOLD_STALL	2 /* its walks stopped for longer than the stall limit: fenced */
 
 /* The whole datapath. */
 struct dse_dp {
@@ -235,6 +242,22 @@ struct dse_dp {
 	atomic_bool quit;               /* asks the workers to stop */
 	/* Bumped by every configuration change that can alter any decision (dp_flows_invalidate()). */
 	_Atomic uint32_t flow_gen;
+	/*
+	 * HA (ha/ha.c): 0 while the datapath forwards, else why it holds
+	 * (DP_HOLD_*): a standby, or a DPU that fenced itself after a stall.
+	 * Each worker loads it once per walk; while it holds, what arrives is
+	 * received and dropped (counted in the worker's 'held'), nothing is
+	 * sent, and neither connections nor learned MACs age.
+	 */
+	_Atomic uint8_t hold;
+	/*
+	 * When nonzero: a worker whose walks were this far apart (in TSC
+	 * cycles: the process was stopped, not merely slow) sets 'hold' to
+	 * DP_HOLD_STALL, so an active the host gave up on does not forward
+	 * when it comes back.  Set with the role (ha.role.set stall_ms).
+	 */
+	_Atomic uint64_t stall_cycles;
+	_Atomic uint32_t stalls;        /* times a worker fenced the datapath so */
 	bool idle_sleep;       /* sleep adaptively when no packets arrive (the lab) */
 	unsigned idle_sleep_max_us;
 	int mbuf_dyn_offset;   /* offset of struct dse_meta in an mbuf */

@@ -123,6 +123,7 @@ struct dse_event {
 			uint16_t zone;
 			uint8_t old_state; /* enum dse_ct_state */
 			uint8_t state;
+			uint8_t wscale[2]; /* TCP: each direction's window scale, as tracked */
 		} conn_state;
 		/* CONN_CLOSED: what the connection carried, by direction (0: original). */
 		struct {

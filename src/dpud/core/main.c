@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "certs.h"
 #include "devargs.h"
 #include "dp.h"
+#include "ha.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "module.h"
@@ -89,6 +91,8 @@ static void usage(FILE *f, const char *prog)
 		"                       more (-l 0,1 with one worker) and --file-prefix\n"
 		"                       dse-PID unless given, and sleep adaptively when idle\n"
 		"  --busy-poll          never sleep when idle (benchmarks)\n"
+		"  --ha-faults          let ha.fault.set inject loss, reordering and cuts\n"
+		"                       into the HA sync link (the lab and the tests)\n"
 		"  --idle-sleep-max US  longest idle sleep in microseconds (default 500)\n"
 		"  --mbufs N            packet buffers (default 16383)\n"
 		"  --fdb-size N         FDB capacity in entries (default 16384)\n"
@@ -184,7 +188,7 @@ static int parse_mgmt(const char *s, struct opts *o)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum {
-		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_IDLE,
+		O_RPC = 256, O_MGMT, O_TLS_DIR, O_IDENTITY, O_CONFIG, O_LAB, O_BUSY, O_HA_FAULTS, O_IDLE,
 		O_MBUFS, O_FDB, O_FLOW, O_LOG, O_VER, O_CONN, O_ALLOW, O_TESTDEV,
 		O_FRAG_TABLE, O_FRAG_TIMEOUT, O_TESTCLOCK, O_WORKERS
 	};
@@ -200,6 +204,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"lab", no_argument, NULL, O_LAB},
 		{"workers", required_argument, NULL, O_WORKERS},
 		{"busy-poll", no_argument, NULL, O_BUSY},
+		{"ha-faults", no_argument, NULL, O_HA_FAULTS},
 		{"idle-sleep-max", required_argument, NULL, O_IDLE},
 		{"mbufs", required_argument, NULL, O_MBUFS},
 		{"fdb-size", required_argument, NULL, O_FDB},
@@ -245,6 +250,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_LAB:
 			o->lab = true;
+			break;
+		case O_HA_FAULTS:
+			dse_ha_allow_faults();
 			break;
 		case O_BUSY:
 			o->busy_poll = true;
@@ -435,6 +443,39 @@ static void remove_rundir(const char *dir)
 	rmdir(dir);
 }
 
+/*
+ * One turn of the control thread: the event records, the modules' ticks,
+ * then the server, waiting (at most 10 ms) on its fds and the modules'
+ * when nobody has more to do.
+ */
+static void control_turn(struct dse_rpc_server *srv)
+{
+	struct pollfd fds[256];
+	const struct pollfd *sfds;
+	const uint64_t *ids;
+	unsigned n, k;
+	int timeout;
+	bool busy = dse_events_tick();
+
+	if (dse_modules_tick())
+		busy = true;
+	if (busy || dse_rpc_poll_prepare(srv, &sfds, &ids, &n, &timeout) < 0) {
+		dse_rpc_poll(srv, busy ? 0 : 10);
+		return;
+	}
+	n = RTE_MIN(n, (unsigned)RTE_DIM(fds) - 8);
+	memcpy(fds, sfds, n * sizeof(fds[0]));
+	int mfd[8];
+
+	k = dse_modules_poll_fds(mfd, RTE_DIM(mfd));
+	for (unsigned i = 0; i < k; i++)
+		fds[n + i] = (struct pollfd){.fd = mfd[i], .events = POLLIN};
+	if (timeout < 0 || timeout > 10)
+		timeout = 10;
+	poll(fds, n + k, timeout);
+	dse_rpc_poll(srv, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct dse_rpc_method *methods = NULL;
@@ -585,12 +626,12 @@ int main(int argc, char **argv)
 		       o.mgmt ? " (TLS)" : "", o.workers, o.workers == 1 ? "" : "s", lcores[0],
 		       dp.idle_sleep ? ", idle sleep" : ", busy poll");
 	/*
-	 * The event records are drained between two turns of the server:
-	 * at least every 10 ms, at once again while the rings hold more than
-	 * one tick takes.
+	 * The event records are drained and the modules' ticks run between
+	 * two turns of the server: at least every 10 ms, at once again while
+	 * there is more to do.
 	 */
 	while (!quit)
-		dse_rpc_poll(srv, dse_events_tick() ? 0 : 10);
+		control_turn(srv);
 	r = 0;
 out:
 	DSE_LOG_NOTICE("main", "stopping");

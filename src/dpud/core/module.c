@@ -161,6 +161,29 @@ void dse_modules_stats(json_t *stats)
 			m->stats(stats);
 }
 
+bool dse_modules_tick(void)
+{
+	bool busy = false;
+
+	for (const struct dse_module *m = modules; m; m = m->next)
+		if (m->tick && m->tick())
+			busy = true;
+	return busy;
+}
+
+unsigned dse_modules_poll_fds(int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (const struct dse_module *m = modules; m && n < max; m = m->next) {
+		int fd = m->poll_fd ? m->poll_fd() : -1;
+
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
+	return n;
+}
+
 bool dse_modules_segment_in_use(uint16_t seg, char *why, size_t len)
 {
 	for (const struct dse_module *m = modules; m; m = m->next)

@@ -78,6 +78,14 @@ struct dse_module {
 	bool (*port_in_use)(uint16_t port, char *why, size_t len);
 	/* Segment 'seg' is being removed: forget what the module kept of it. */
 	void (*segment_removed)(uint16_t seg);
+	/*
+	 * Runs on every turn of the control thread's loop (at least every
+	 * 10 ms, and at once when its poll_fd is readable).  Returns true
+	 * when it has more to do now, so the loop does not wait.  NULL: none.
+	 */
+	bool (*tick)(void);
+	/* An fd the control loop waits on for 'tick' (readable), or -1.  NULL: none. */
+	int (*poll_fd)(void);
 	struct dse_module *next; /* set by dse_module_register() */
 };
 
@@ -119,6 +127,12 @@ void dse_modules_stats(json_t *stats);
 /* True when a module refers to segment 'seg' (port 'port'); 'why' says which and how. */
 bool dse_modules_segment_in_use(uint16_t seg, char *why, size_t len);
 bool dse_modules_port_in_use(uint16_t port, char *why, size_t len);
+
+/* Runs every module's tick; true when one of them has more to do now. */
+bool dse_modules_tick(void);
+
+/* Writes the modules' poll fds (up to 'max') to 'fds'; returns how many. */
+unsigned dse_modules_poll_fds(int *fds, unsigned max);
 
 /* Tells every module that segment 'seg' is being removed. */
 void dse_modules_segment_removed(uint16_t seg);

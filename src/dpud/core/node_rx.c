@@ -35,6 +35,19 @@ static uint16_t rx_process(struct rte_graph *graph, struct rte_node *node, void 
 	if (++first >= n_rx)
 		first = 0;
 	w->rx_first = first;
+	if (unlikely(w->hold)) {
+		/* Holding (a standby, or fenced): take what arrived and drop it. */
+		for (uint16_t i = 0; i < n_rx; i++) {
+			uint16_t got = rte_eth_rx_burst(w->rx_ports[i], (uint16_t)w->id,
+							(struct rte_mbuf **)node->objs, max);
+
+			rte_pktmbuf_free_bulk((struct rte_mbuf **)node->objs, got);
+			w->held += got;
+			total += got;
+		}
+		w->rx_last = total;
+		return 0;
+	}
 	for (uint16_t i = 0, p = first; i < n_rx && total < max; i++) {
 		/*
 		 * Receive in chunks of RX_CHUNK: a PMD that allocates mbufs

@@ -586,6 +586,44 @@ static int tcp_rst(struct dse_ct_entry *e, uint8_t dir, uint32_t seq)
 }
 
 /*
+ * The first segment of side 's' of a connection put by state sync
+ * (dse_ct_sync_put()), which knows the connection's state but not its
+ * sequence numbers: as a connection picked up mid-stream, the segment
+ * seeds the side's window instead of being checked against it.  Until the
+ * other side has sent too, what 's' may send is left open.  A RST closes
+ * the connection.
+ */
+static int tcp_pickup(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_seg *seg,
+		      uint32_t seq, uint32_t ack, uint32_t win, uint32_t end, uint8_t flags)
+{
+	struct dse_ct_tcp_dir *s = &e->tcp[dir], *r = &e->tcp[dir ^ 1];
+
+	RTE_SET_USED(seq);
+	if (flags & TCP_RST) {
+		e->state = DSE_CT_S_CLOSE;
+		return 0;
+	}
+	win <<= s->wscale;
+	s->flags &= (uint8_t)~DSE_CT_TCPF_PICKUP;
+	s->port = seg->in_port;
+	s->end = end;
+	s->maxwin = win ? win : 1;
+	if (r->flags & DSE_CT_TCPF_PICKUP) {
+		/* The other side has sent at least what this one acknowledges. */
+		r->end = ack;
+		s->maxend = end + (1u << 30);
+	}
+	if (flags & TCP_ACK) {
+		tcp_note_ack(e, dir, ack);
+		r->maxend = ack + (win ? win : 1);
+	}
+	if (flags & TCP_FIN)
+		s->flags |= DSE_CT_TCPF_FIN;
+	e->state = tcp_closing_state(e);
+	return 0;
+}
+
+/*
  * Tracks the TCP segment 'seg' of direction 'dir' in 'e'.  Returns 0 when it
  * is valid ('e' updated, its state possibly changed); CT_REOPEN for a SYN on
  * a closed connection; CT_PASS_RST or CT_PASS_SYN for a RST or SYN that
@@ -624,6 +662,8 @@ static int tcp_track(struct dse_ct_entry *e, uint8_t dir, const struct dse_ct_se
 	ack = rd32(h + 8);
 	win = rd16(h + 14);
 	end = seq + seg->payload_len + syn + fin;
+	if (unlikely(s->flags & DSE_CT_TCPF_PICKUP) && !syn && state_open(e->state))
+		return tcp_pickup(e, dir, seg, seq, ack, win, end, flags);
 
 	if (syn && !ackf) {
 		switch (e->state) {
@@ -1408,6 +1448,20 @@ static int ct_admit(struct dse_ct *ct, const struct dse_ct_tuple *t, uint16_t sr
 	return 0;
 }
 
+/* Counts the new entry at 'pos' (filled in) and schedules its expiry from 'now'. */
+static void ct_insert(struct dse_ct *ct, uint32_t pos, uint64_t now)
+{
+	if (!ct->wheel_started) {
+		ct->wheel_tick = now >> CT_TICK_SHIFT;
+		ct->wheel_started = 1;
+	}
+	wheel_add(ct, pos, due_tick(ct, now + ct_timeout(ct, &ct->entries[pos])));
+	ct->n_entries++;
+	if (ct->budget)
+		atomic_fetch_add_explicit(&ct->budget->n, 1, memory_order_relaxed);
+	ct->stats.created++;
+}
+
 int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		       const struct dse_ct_seg *seg, uint64_t now, uint32_t mark)
 {
@@ -1458,17 +1512,72 @@ int dse_ct_create_conn(struct dse_ct *ct, const struct dse_ct_tuple *t,
 		e->state = DSE_CT_S_UNREPLIED;
 	}
 	embryonic_begin(ct, (uint32_t)pos, t->key.zone, src);
-	if (!ct->wheel_started) {
-		ct->wheel_tick = now >> CT_TICK_SHIFT;
-		ct->wheel_started = 1;
-	}
-	wheel_add(ct, (uint32_t)pos, due_tick(ct, now + ct_timeout(ct, e)));
-	ct->n_entries++;
-	if (ct->budget)
-		atomic_fetch_add_explicit(&ct->budget->n, 1, memory_order_relaxed);
-	ct->stats.created++;
+	ct_insert(ct, (uint32_t)pos, now);
 	ct_event(ct, (uint32_t)pos, DSE_CT_EVENT_CREATED, 0);
 	return pos;
+}
+
+int dse_ct_sync_put(struct dse_ct *ct, const struct dse_ct_tuple *t, uint8_t state,
+		    uint32_t mark, uint8_t eflags, const uint8_t wscale[2], uint64_t now)
+{
+	uint8_t pc = pclass_of(t->key.proto);
+	struct dse_ct_entry *e;
+	int pos;
+
+	pos = rte_hash_add_key_with_hash(ct->hash, &t->key, t->hash);
+	if (pos < 0) {
+		ct->stats.full++;
+		return -ENOSPC;
+	}
+	e = &ct->entries[pos];
+	if (e->id != 0) {
+		/* An update: the state and the verdict; the windows stay as tracked. */
+		if (e->state != state) {
+			embryonic_end(ct, (uint32_t)pos);
+			e->state = state;
+		}
+		e->mark = mark;
+		e->flags |= eflags & DSE_CT_EF_SEEN_REPLY;
+		e->last_seen = now;
+		/* The window scales are known once both SYNs were seen (a later record). */
+		for (unsigned d = 0; d < 2 && wscale; d++)
+			if (e->tcp[d].flags & DSE_CT_TCPF_PICKUP)
+				e->tcp[d].wscale = (uint8_t)RTE_MIN(wscale[d], 14);
+		wheel_reschedule(ct, (uint32_t)pos, now);
+		return pos;
+	}
+	memset(e, 0, sizeof(*e));
+	ct_new_id(ct, e);
+	e->mark = mark;
+	e->pclass = pc;
+	e->state = state;
+	e->flags = (uint8_t)((t->swapped ? DSE_CT_EF_SWAPPED : 0) |
+			     (eflags & DSE_CT_EF_SEEN_REPLY) | DSE_CT_EF_SYNCED);
+	e->last_seen = now;
+	e->created = now;
+	for (unsigned d = 0; d < 2; d++) {
+		e->tcp[d].port = DSE_CT_PORT_UNKNOWN;
+		e->tcp[d].wscale = wscale ? (uint8_t)RTE_MIN(wscale[d], 14) : 0;
+		if (pc == DSE_CT_PC_TCP)
+			e->tcp[d].flags = DSE_CT_TCPF_PICKUP;
+	}
+	ct_insert(ct, (uint32_t)pos, now);
+	return pos;
+}
+
+unsigned dse_ct_sync_refresh(struct dse_ct *ct, uint64_t now)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < ct->capacity; i++) {
+		struct dse_ct_entry *e = &ct->entries[i];
+
+		if (e->id == 0 || !(e->flags & DSE_CT_EF_SYNCED))
+			continue;
+		e->last_seen = now;
+		n++;
+	}
+	return n;
 }
 
 void dse_ct_set_mark(struct dse_ct *ct, uint32_t index, uint32_t mark)

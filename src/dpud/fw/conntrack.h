@@ -226,10 +226,12 @@ struct dse_ct_tcp_dir {
 #define DSE_CT_TCPF_FIN	      0x02 /* this side sent FIN */
 #define DSE_CT_TCPF_FIN_ACKED 0x04 /* ... and the peer acknowledged it */
 #define DSE_CT_TCPF_ACKED     0x08 /* this side sent an ACK: the entry's maxack[] is valid */
+#define DSE_CT_TCPF_PICKUP    0x10 /* synced from the peer DPU: this side's window not seen yet */
 
 #define DSE_CT_EF_SWAPPED    0x01 /* the original direction goes from key endpoint 1 to 0 */
 #define DSE_CT_EF_SEEN_REPLY 0x02 /* a packet of the reply direction was seen */
 #define DSE_CT_EF_EMBRYONIC  0x04 /* half-open: counted in the per-source and per-zone limits */
+#define DSE_CT_EF_SYNCED     0x08 /* put by dse_ct_sync_put() (state sync), not by a packet */
 
 #define DSE_CT_SYN_WSCALE   0x0f /* syn_opts: the SYN's window scale (0..14) */
 #define DSE_CT_SYNF_WSCALE  0x10 /* syn_opts: ... the SYN carried the window scale option */
@@ -585,6 +587,27 @@ const char *dse_ct_rel_name(unsigned kind);
  * of max_entries).
  */
 void dse_ct_set_embryonic_limits(struct dse_ct *ct, uint32_t per_src, uint32_t per_zone);
+
+/*
+ * State sync (ha/): puts the connection of 't' (built from its original
+ * direction) in state 'state' with mark 'mark' and entry flags 'eflags'
+ * (DSE_CT_EF_SEEN_REPLY) at 'now', creating it or updating the one there.
+ * 'wscale' holds each direction's window scale.  A TCP connection put
+ * here does not know the sequence numbers of its sides: the first segment
+ * of each side after the put seeds that side's window, as a connection
+ * picked up mid-stream (DSE_CT_TCPF_PICKUP), and later segments are
+ * tracked as always.  No half-open limit applies (the peer admitted it).
+ * Returns the index, or -ENOSPC when the table is full.
+ */
+int dse_ct_sync_put(struct dse_ct *ct, const struct dse_ct_tuple *t, uint8_t state,
+		    uint32_t mark, uint8_t eflags, const uint8_t wscale[2], uint64_t now);
+
+/*
+ * Sets the last packet time of every connection put by dse_ct_sync_put()
+ * to 'now' (a standby promoted: what it holds was alive on the peer).
+ * Returns how many.
+ */
+unsigned dse_ct_sync_refresh(struct dse_ct *ct, uint64_t now);
 
 /* Sets the firewall's mark of the connection at 'index'. */
 void dse_ct_set_mark(struct dse_ct *ct, uint32_t index, uint32_t mark);

@@ -54,6 +54,8 @@ static void fw_ct_event(void *arg, const struct dse_ct *ct, uint32_t index, unsi
 		ev.u.conn_state.zone = dse_ct_zone(ct, index);
 		ev.u.conn_state.old_state = (uint8_t)detail;
 		ev.u.conn_state.state = e->state;
+		ev.u.conn_state.wscale[0] = e->tcp[0].wscale;
+		ev.u.conn_state.wscale[1] = e->tcp[1].wscale;
 		break;
 	default:
 		ev.u.conn_closed.id = e->id;

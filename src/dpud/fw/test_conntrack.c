@@ -344,6 +344,51 @@ static void test_ct_reply_direction_is_found_whichever_side_has_the_lower_addres
  * Verify: each is INVALID with its reason counted, no entry is made, and
  * create refuses with -EINVAL.
  */
+/*
+ * State sync: a connection put by dse_ct_sync_put() (the standby's copy of
+ * the active's) in ESTABLISHED, window scale 7 both ways.
+ * Steps: mid-stream segments of both sides with sequence numbers the
+ * table never saw, then in-window data, then data far beyond the window.
+ * Verify: the put creates one connection flagged synced with its state,
+ * mark and scales, counted; a second put updates it (no second entry);
+ * the first segment of each side is valid (it seeds that side's window,
+ * scaled), later ones are tracked as always (in-window valid, beyond the
+ * window invalid); dse_ct_sync_refresh() touches the synced entry.
+ */
+static void test_ct_sync_put_picks_up_mid_stream(void **state)
+{
+	struct dse_ct *ct = ct_new(64, NULL);
+	const uint8_t ws[2] = {7, 7};
+	struct conv c;
+	int idx;
+
+	(void)state;
+	conv_init(&c, ct);
+	idx = dse_ct_sync_put(ct, &c.c2s, DSE_CT_S_ESTABLISHED, 9, DSE_CT_EF_SEEN_REPLY, ws, T0);
+	assert_true(idx >= 0);
+	assert_int_equal(dse_ct_sync_put(ct, &c.c2s, DSE_CT_S_ESTABLISHED, 9, 0, ws, T0), idx);
+	assert_int_equal(ct->n_entries, 1);
+	assert_true(ct->entries[idx].flags & DSE_CT_EF_SYNCED);
+	assert_int_equal(ct->entries[idx].state, DSE_CT_S_ESTABLISHED);
+	assert_int_equal(ct->entries[idx].mark, 9);
+	assert_int_equal(ct->entries[idx].tcp[0].wscale, 7);
+	/* Sequence numbers from nowhere: the first segment of each side seeds its window. */
+	assert_int_equal(send_raw(&c, true, F_ACK | F_PSH, 700000, 900000, 500, 100, -1),
+			 DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, false, F_ACK | F_PSH, 900000, 700100, 500, 100, -1),
+			 DSE_CT_VALID);
+	/* Tracked as always from now on: 500 << 7 = 64000 bytes of window. */
+	assert_int_equal(send_raw(&c, true, F_ACK | F_PSH, 700100, 900100, 500, 30000, -1),
+			 DSE_CT_VALID);
+	assert_int_equal(send_raw(&c, true, F_ACK | F_PSH, 700100 + 200000, 900100, 500, 100, -1),
+			 DSE_CT_INVALID);
+	assert_int_equal(ct->last_invalid, DSE_CT_INV_SEQ_WINDOW);
+	assert_int_equal(ct->entries[idx].state, DSE_CT_S_ESTABLISHED);
+	assert_int_equal(dse_ct_sync_refresh(ct, T0 + 5), 1);
+	assert_int_equal(ct->entries[idx].last_seen, T0 + 5);
+	dse_ct_free(ct);
+}
+
 static void test_ct_tcp_first_segment_without_syn_is_invalid_and_creates_nothing(void **state)
 {
 	struct dse_ct *ct = ct_new(64, NULL);
@@ -2309,6 +2354,7 @@ int main(void)
 	    cmocka_unit_test(test_ct_tcp_handshake_reaches_established),
 	    cmocka_unit_test(test_ct_reply_direction_is_found_whichever_side_has_the_lower_address),
 	    cmocka_unit_test(test_ct_tcp_first_segment_without_syn_is_invalid_and_creates_nothing),
+	    cmocka_unit_test(test_ct_sync_put_picks_up_mid_stream),
 	    cmocka_unit_test(test_ct_tcp_data_outside_the_window_is_invalid),
 	    cmocka_unit_test(test_ct_tcp_only_an_exact_rst_closes_rfc5961),
 	    cmocka_unit_test(test_ct_tcp_rst_at_an_acknowledged_fin_is_counted_apart),

@@ -569,6 +569,10 @@ static int fdb_announce(struct dse_rpc_call *call, json_t **ret)
 
 	if (a->has_segment && dse_dpud_find_segment(call, a->segment, &op.segment) < 0)
 		return -EINVAL;
+	if (atomic_load(&dp.hold) != 0)
+		return dse_rpc_error(call, DSE_RPC_APP_ERROR,
+				     "the datapath holds (a standby, or fenced after a stall): "
+				     "it announces nothing (ha.show)");
 	dp_call(fdb_apply_announce, &op);
 	*ret = json_pack("{s:i, s:i, s:i}", "macs", op.macs, "frames", op.frames, "lost", op.lost);
 	return 0;
