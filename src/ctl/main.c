@@ -1386,6 +1386,65 @@ static int switch_params(struct ctl *c, const struct verb *v, int argc, char **a
 	return PARSE_OK;
 }
 
+/* The DPUs of the switches of ha.show's answer 'res': role, hold and state sync. */
+static void ha_dpus_print(json_t *res)
+{
+	static const struct table_col cols[] = {
+		{"DPU", "name"},   {"ROLE", "role"},   {"HOLD", "hold"},  {"SYNC", "sync_cell"},
+		{"READY", "ready"}, {"LAG", "lag_cell"}, {"CONNS", "conns"}, {"MACS", "fdb"},
+		{"BULKS", "bulks"}, {"LAST BULK", "bulk_cell"},
+	};
+	json_t *rows = json_array(), *e, *d;
+	size_t i, k;
+
+	json_array_foreach(res, i, e)
+		json_array_foreach(json_object_get(e, "dpus"), k, d) {
+			json_t *sy = json_object_get(d, "sync"), *lb, *row;
+			char cell[96];
+
+			row = json_pack("{s:O, s:s, s:s}", "name", json_object_get(d, "name"), "role",
+					json_is_string(json_object_get(d, "role"))
+					    ? str(d, "role")
+					    : str(d, "link"),
+					"hold",
+					json_is_string(json_object_get(d, "hold")) ? str(d, "hold")
+										   : "-");
+			if (json_is_object(sy)) {
+				snprintf(cell, sizeof(cell), "%s %s", str(sy, "side"), str(sy, "state"));
+				json_object_set_new(row, "sync_cell", json_string(cell));
+				json_object_set_new(row, "ready",
+						    json_string(strcmp(str(sy, "side"), "sender") == 0
+								    ? "-"
+								: json_is_true(json_object_get(sy, "ready"))
+								    ? "yes"
+								    : "no"));
+				snprintf(cell, sizeof(cell), "%lld msgs, %lld ms",
+					 (long long)json_integer_value(json_object_get(sy, "lag_msgs")),
+					 (long long)json_integer_value(json_object_get(sy, "lag_ms")));
+				json_object_set_new(row, "lag_cell", json_string(cell));
+				json_object_set(row, "conns", json_object_get(sy, "conns"));
+				json_object_set(row, "fdb", json_object_get(sy, "fdb"));
+				json_object_set(row, "bulks", json_object_get(sy, "bulks"));
+				lb = json_object_get(sy, "last_bulk");
+				if (json_is_object(lb))
+					snprintf(cell, sizeof(cell), "%lld records in %lld ms",
+						 (long long)json_integer_value(json_object_get(lb, "records")),
+						 (long long)json_integer_value(json_object_get(lb, "ms")));
+				else
+					snprintf(cell, sizeof(cell), "-");
+				json_object_set_new(row, "bulk_cell", json_string(cell));
+			} else {
+				json_object_set_new(row, "sync_cell", json_string("-"));
+			}
+			json_array_append_new(rows, row);
+		}
+	if (json_array_size(rows)) {
+		putchar('\n');
+		table_print(stdout, rows, cols, sizeof(cols) / sizeof(cols[0]));
+	}
+	json_decref(rows);
+}
+
 static int cmd_ha_status(struct ctl *c, const struct verb *v, int argc, char **argv)
 {
 	static const struct table_col cols[] = {
@@ -1418,6 +1477,7 @@ static int cmd_ha_status(struct ctl *c, const struct verb *v, int argc, char **a
 			json_object_set_new(e, "last_cell", json_string(buf));
 		}
 		table_print(stdout, res, cols, sizeof(cols) / sizeof(cols[0]));
+		ha_dpus_print(res);
 		json_array_foreach(res, i, e)
 			if (json_is_string(json_object_get(e, "problem"))) {
 				printf("\n%s: not ready: %s", str(e, "switch"), str(e, "problem"));

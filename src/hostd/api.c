@@ -691,6 +691,10 @@ static int port_live_finish(struct fanout *f, json_t **ret)
 
 			if (mine == NULL)
 				continue; /* an uplink */
+			/* A pair's standby holds the port too: the port is the active DPU's. */
+			if (strcmp(json_string_value(json_object_get(want, "role")), "standby") == 0 &&
+			    json_is_string(json_object_get(mine, "dpu")))
+				continue;
 			json_object_set_new(mine, "dpu", json_string(name));
 			if (got) {
 				json_object_set(mine, "state", json_object_get(got, "link"));

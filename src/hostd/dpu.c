@@ -134,6 +134,8 @@ struct dpu_link {
 	struct dpu_live live;         /* its events */
 	const char *config;           /* in-sync, syncing, error, refused, unmanaged, unknown */
 	struct dse_rtt heartbeats;    /* round trips and misses of its heartbeats */
+	json_t *ha_want;              /* the ha.role.set params last sent (its role), or NULL */
+	json_t *ha_state;             /* its last ha.show answer, NULL: not known */
 	unsigned sync_done;           /* syncing: calls answered since the sync began */
 	unsigned sync_left;           /* syncing: calls of the plan still to run */
 	char config_error[512];
@@ -158,6 +160,12 @@ struct dpu_mgr {
 	pid_t orphans[ORPHANS_MAX]; /* attach hooks that run unwatched, to reap */
 	unsigned n_orphans;
 	char failover_to[64];
+	/* A planned failover: the old active is demoted once the VMs moved and the new announced. */
+	char demote[64];
+	char failover_sw[64];    /* the switch of the last failover */
+	unsigned attach_pending; /* attach hooks of the last failover still running */
+	int64_t epoch;           /* the pairs' epoch after the last failover */
+	bool announced;          /* the new active's fdb.announce answered */
 	int prepare_id;
 };
 
@@ -369,6 +377,11 @@ static void link_close(struct dpu_link *l)
 	l->hello_info = NULL;
 	recon_free(l->rc);
 	l->rc = NULL;
+	/* A new connection may reach a new dse-dpud: the role is sent again, its state read. */
+	json_decref(l->ha_want);
+	l->ha_want = NULL;
+	json_decref(l->ha_state);
+	l->ha_state = NULL;
 }
 
 static void set_error(struct dpu_link *l, const char *msg)
@@ -470,6 +483,25 @@ static bool identity_ok(struct dpu_mgr *m, struct dpu_link *l, const char *cn, j
 }
 
 static void heartbeat_arm(struct dpu_link *l);
+static void ha_send(struct dpu_link *l, json_t *params);
+
+/* Tells the DPU of 'l' the role the store gives it (ha.role.set), if it serves a switch. */
+static void ha_from_store(struct dpu_link *l)
+{
+	json_t *doc = NULL, *inv = NULL, *want;
+
+	if (store_load(l->m->conf.store, &doc) < 0 || store_dpus(l->m->conf.store, &inv) < 0) {
+		json_decref(doc);
+		return;
+	}
+	want = reconcile_desired(doc, inv, l->name);
+	if (json_is_string(json_object_get(want, "switch")) &&
+	    !json_is_string(json_object_get(want, "refused")))
+		ha_send(l, json_object_get(want, "ha"));
+	json_decref(want);
+	json_decref(doc);
+	json_decref(inv);
+}
 
 /* Both answers of the connect are in: checks the DPU and takes it on. */
 static void link_established(struct dpu_mgr *m, struct dpu_link *l)
@@ -546,6 +578,9 @@ static void link_established(struct dpu_mgr *m, struct dpu_link *l)
 		       l->version[0] ? l->version : "?",
 		       l->synced ? ": config generation unchanged" : "");
 	json_decref(inv);
+	/* No reconcile to come: the role (which a new connection must tell again) now. */
+	if (l->synced)
+		ha_from_store(l);
 	/* The first heartbeat at once: the silence is counted from the connect's answers. */
 	l->last_answer_ns = now;
 	l->next_beat_ns = now;
@@ -725,6 +760,66 @@ static void heartbeat_done(struct dpu_link *l, const struct dse_rpc_async_reply 
 	}
 }
 
+static void ha_set_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	(void)arg;
+	if (l == NULL || reply->status == 0)
+		return;
+	DSE_LOG_WARN("ha", "DPU %s: ha.role.set %s failed: %s", l->name,
+		     l->ha_want ? str(l->ha_want, "role") : "?",
+		     reply->message ? reply->message : strerror(-reply->status));
+}
+
+/* Tells the DPU of 'l' its role ('params': ha.role.set's) and keeps it as what is wanted. */
+static void ha_send(struct dpu_link *l, json_t *params)
+{
+	if (l == NULL || l->state != LINK_CONNECTED || params == NULL)
+		return;
+	if (l->ha_want != params) {
+		json_decref(l->ha_want);
+		l->ha_want = json_deep_copy(params);
+	}
+	json_object_set_new(l->ha_want, "stall_ms",
+			    json_integer(strcmp(str(params, "role"), "active") == 0
+					     ? (json_int_t)beat_ms(l->m) *
+						   l->m->conf.heartbeat_misses / 2
+					     : 0));
+	if (link_send(l, "ha.role.set", json_incref(l->ha_want), l->m->conf.call_timeout_ms,
+		      ha_set_done, NULL) < 0)
+		DSE_LOG_WARN("ha", "DPU %s: ha.role.set could not be sent", l->name);
+}
+
+/*
+ * The DPU's ha.show, each heartbeat: kept for the arbiter; a DPU not in the
+ * role the host wants (a stall fence it raised itself, a role lost in a
+ * restart) is told again.
+ */
+static void ha_show_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	const char *want;
+
+	(void)arg;
+	if (l == NULL || reply->status != 0 || !json_is_object(reply->result))
+		return;
+	json_decref(l->ha_state);
+	l->ha_state = json_incref(reply->result);
+	if (l->ha_want == NULL)
+		return;
+	want = str(l->ha_want, "role");
+	if (strcmp(str(reply->result, "role"), want) != 0 ||
+	    json_integer_value(json_object_get(reply->result, "epoch")) !=
+		json_integer_value(json_object_get(l->ha_want, "epoch")) ||
+	    (strcmp(want, "active") == 0 && strcmp(str(reply->result, "hold"), "none") != 0)) {
+		DSE_LOG_NOTICE("ha", "DPU %s is %s (epoch %lld, hold %s), the host wants %s "
+				     "(epoch %lld): telling it again",
+			       l->name, str(reply->result, "role"),
+			       (long long)json_integer_value(json_object_get(reply->result, "epoch")),
+			       str(reply->result, "hold"), want,
+			       (long long)json_integer_value(json_object_get(l->ha_want, "epoch")));
+		ha_send(l, l->ha_want);
+	}
+}
+
 static void heartbeat_tick(struct dse_loop *loop, void *arg)
 {
 	struct dpu_link *l = arg;
@@ -775,6 +870,9 @@ static void heartbeat_tick(struct dse_loop *loop, void *arg)
 		if (l->beats_inflight < (unsigned)m->conf.heartbeat_misses &&
 		    link_send(l, "dp.identity.show", NULL, beat_ms(m), heartbeat_done, NULL) == 0)
 			l->beats_inflight++;
+		/* A DPU of a pair: its role, hold and state sync, for the arbiter and ha.show. */
+		if (l->ha_want && strcmp(str(l->ha_want, "role"), "single") != 0)
+			link_send(l, "ha.show", NULL, beat_ms(m), ha_show_done, NULL);
 		l->next_beat_ns += (uint64_t)beat_ms(m) * MS;
 		if (l->next_beat_ns <= now)
 			l->next_beat_ns = now + (uint64_t)beat_ms(m) * MS;
@@ -815,24 +913,12 @@ static void attach_desired(struct dpu_link *l, json_t *desired)
 	json_t *p;
 	size_t i;
 
+	/* A standby holds the ports too, but the VMs are the active's. */
+	if (strcmp(str(desired, "role"), "standby") == 0)
+		return;
 	json_array_foreach(json_object_get(desired, "ports"), i, p)
 		if (strncmp(str(p, "iface"), "rep-", 4) == 0)
 			attach_vm(l->m, str(p, "iface") + 4, l->name);
-}
-
-/* The answer of the new active's fdb.announce after a failover. */
-static void announce_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
-{
-	(void)arg;
-	if (l == NULL)
-		return;
-	if (reply->status == 0)
-		DSE_LOG_NOTICE("ha", "DPU %s announced %lld MACs in %lld frames (%lld lost)",
-			       l->name, (long long)json_integer_value(json_object_get(reply->result, "macs")),
-			       (long long)json_integer_value(json_object_get(reply->result, "frames")),
-			       (long long)json_integer_value(json_object_get(reply->result, "lost")));
-	else
-		DSE_LOG_WARN("ha", "DPU %s: fdb.announce failed: %s", l->name, reply->message);
 }
 
 /* The reconcile is over (its calls all answered): what the DPU holds now. */
@@ -875,10 +961,6 @@ static void recon_end(struct dpu_link *l)
 			       l->name,
 			       (unsigned long long)((now_ns() - l->m->failover_ns) / MS));
 		l->m->failover_ns = 0;
-		/* The fabric learns at once where the VMs (and the TEP) are now. */
-		if (link_send(l, "fdb.announce", NULL, l->m->conf.call_timeout_ms, announce_done,
-			      NULL) < 0)
-			DSE_LOG_WARN("ha", "DPU %s: fdb.announce could not be sent", l->name);
 	}
 	l->sync_left = 0;
 	mark_synced(l, rc->rev);
@@ -1091,6 +1173,9 @@ static void recon_start(struct dpu_mgr *m, struct dpu_link *l, uint64_t rev)
 	rc->reads_left = RECONCILE_READS;
 	l->rc = rc;
 	l->dirty = false;
+	/* The role first: a restarted standby holds before it gets a port to forward on. */
+	if (managed && json_object_get(desired, "ha") && strcmp(m->demote, l->name) != 0)
+		ha_send(l, json_object_get(desired, "ha"));
 	for (unsigned i = 0; i < RECONCILE_READS; i++)
 		if (link_send(l, reconcile_reads[i], NULL, m->conf.call_timeout_ms, recon_read_done,
 			      (void *)(uintptr_t)i) < 0) {
@@ -1415,9 +1500,13 @@ static void uplinks_up(const struct dpu_link *l, unsigned *ret_n, unsigned *ret_
 
 /* An attach hook that runs: its pidfd on the loop until it exits. */
 struct attach_run {
+	struct dpu_mgr *m;
+	bool failover; /* one of the moves of the last failover (m->attach_pending) */
 	pid_t pid;
 	char what[160];
 };
+
+static void ha_demote_check(struct dpu_mgr *m);
 
 static void attach_exited(struct dse_loop *loop, int fd, unsigned events, void *arg)
 {
@@ -1441,6 +1530,10 @@ static void attach_exited(struct dse_loop *loop, int fd, unsigned events, void *
 			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	dse_loop_fd_remove(loop, fd);
 	close(fd);
+	if (a->failover && a->m->attach_pending > 0) {
+		a->m->attach_pending--;
+		ha_demote_check(a->m);
+	}
 	free(a);
 }
 
@@ -1448,7 +1541,14 @@ static void attach_exited(struct dse_loop *loop, int fd, unsigned events, void *
  * Moves VM 'vm''s attachment to DPU 'dpu' with the attach hook (dse-hostd
  * --attach-hook CMD: CMD VM DPU, run by /bin/sh), without waiting for it.
  */
+static void attach_vm_run(struct dpu_mgr *m, const char *vm, const char *dpu, bool failover);
+
 static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
+{
+	attach_vm_run(m, vm, dpu, false);
+}
+
+static void attach_vm_run(struct dpu_mgr *m, const char *vm, const char *dpu, bool failover)
 {
 	extern char **environ;
 	char script[1024];
@@ -1465,6 +1565,7 @@ static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
 		return;
 	snprintf(script, sizeof(script), "exec %s \"$1\" \"$2\"", m->conf.attach_hook);
 	snprintf(a->what, sizeof(a->what), "VM %s to DPU %s", vm, dpu);
+	a->m = m;
 	r = posix_spawn(&a->pid, "/bin/sh", NULL, NULL, (char *const *)argv, environ);
 	if (r != 0) {
 		DSE_LOG_ERR("ha", "cannot run the attach hook for %s: %s", a->what, strerror(r));
@@ -1480,10 +1581,13 @@ static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
 		if (m->n_orphans < ORPHANS_MAX)
 			m->orphans[m->n_orphans++] = a->pid;
 		free(a);
+	} else if (failover) {
+		a->failover = true;
+		m->attach_pending++;
 	}
 }
 
-/* Moves every VM of switch 'sw' (in 'doc') to DPU 'dpu'. */
+/* Moves every VM of switch 'sw' (in 'doc') to DPU 'dpu' (a failover's). */
 static void attach_switch(struct dpu_mgr *m, json_t *doc, const char *sw, const char *dpu)
 {
 	json_t *p, *seg;
@@ -1492,25 +1596,123 @@ static void attach_switch(struct dpu_mgr *m, json_t *doc, const char *sw, const 
 	json_array_foreach(json_object_get(doc, "ports"), i, p) {
 		seg = model_find(json_object_get(doc, "segments"), str(p, "segment"));
 		if (seg && strcmp(str(seg, "switch"), sw) == 0)
-			attach_vm(m, str(p, "vm"), dpu);
+			attach_vm_run(m, str(p, "vm"), dpu, true);
 	}
 }
 
 /*
+ * A planned failover's last step: once the VMs reach the new active and it
+ * announced them, the old active holds.  Until then both forward, so
+ * nothing in flight is lost (a frame may arrive twice).
+ */
+static void ha_demote_check(struct dpu_mgr *m)
+{
+	struct dpu_link *old;
+	json_t *p;
+
+	if (!m->demote[0] || m->attach_pending > 0 || !m->announced)
+		return;
+	old = link_by_name(m, m->demote);
+	m->demote[0] = '\0';
+	if (old == NULL || old->ha_want == NULL)
+		return;
+	p = json_deep_copy(old->ha_want);
+	json_object_set_new(p, "role", json_string("standby"));
+	json_object_set_new(p, "epoch", json_integer(m->epoch));
+	DSE_LOG_NOTICE("ha", "DPU %s holds now: its VMs are on the new active", old->name);
+	ha_send(old, p);
+	json_decref(p);
+}
+
+/* The answer of the new active's fdb.announce after a failover. */
+static void announce_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	(void)arg;
+	if (l == NULL)
+		return;
+	if (reply->status == 0)
+		DSE_LOG_NOTICE("ha", "DPU %s announced %lld MACs in %lld frames (%lld lost)",
+			       l->name, (long long)json_integer_value(json_object_get(reply->result, "macs")),
+			       (long long)json_integer_value(json_object_get(reply->result, "frames")),
+			       (long long)json_integer_value(json_object_get(reply->result, "lost")));
+	else
+		DSE_LOG_WARN("ha", "DPU %s: fdb.announce failed: %s", l->name, reply->message);
+	l->m->announced = true;
+	ha_demote_check(l->m);
+}
+
+/*
+ * The new active answered after its ha.role.set (dse-dpud runs the calls
+ * of a connection in order): it forwards, so the switch's VMs move to it,
+ * and it announces them and the TEP.  'l' NULL or 'reply' NULL: it could
+ * not be asked; the VMs move all the same (the arbiter gave it the role).
+ */
+static void promote_done(struct dpu_link *l, const struct dse_rpc_async_reply *reply, void *arg)
+{
+	struct dpu_mgr *m;
+	json_t *doc = NULL;
+
+	(void)arg;
+	(void)reply;
+	if (l == NULL)
+		return;
+	m = l->m;
+	if (store_load(m->conf.store, &doc) == 0)
+		attach_switch(m, doc, m->failover_sw, l->name);
+	json_decref(doc);
+	/* The fabric learns at once where the VMs (and the TEP) are now. */
+	if (l->state == LINK_CONNECTED &&
+	    link_send(l, "fdb.announce", NULL, m->conf.call_timeout_ms, announce_done, NULL) < 0)
+		DSE_LOG_WARN("ha", "DPU %s: fdb.announce could not be sent", l->name);
+}
+
+/*
  * Makes 'to' the active DPU of active-standby switch 'sw' instead of
- * 'from': records it (the roles survive a restart), moves the switch's VM
- * attachments, and the reconciles that the new revision starts give 'to'
- * the VM ports and the TEP and take them from 'from'.  Returns 0, or -EIO
- * when the store failed (nothing changed).
+ * 'from': records it (the roles survive a restart), promotes 'to' at once
+ * (ha.role.set: its datapath already holds every port, rule and the state
+ * the sync gave it), moves the switch's VM attachments, has 'to' announce
+ * the VMs' MACs and the TEP, and makes 'from' hold: at once when it failed,
+ * after the move for a planned failover.  The reconciles the new revision
+ * starts then confirm both.  Returns 0, or -EIO when the store failed
+ * (nothing changed).
  */
 static int ha_promote(struct dpu_mgr *m, json_t *doc, const char *sw, const char *from,
 		      const char *to, const char *kind, int64_t detect_ms, const char *why)
 {
+	struct dpu_link *tl = link_by_name(m, to), *fl = from ? link_by_name(m, from) : NULL;
+	bool planned = strcmp(kind, "userInitiated") == 0;
+	json_t *p;
+
 	if (store_ha_failover(m->conf.store, sw, from, to, kind, detect_ms, why) < 0)
 		return -EIO;
-	DSE_LOG_NOTICE("ha", "switch %s: failover (%s) from %s to %s%s%s", sw, kind,
-		       from ? from : "-", to, why && why[0] ? ": " : "", why ? why : "");
-	attach_switch(m, doc, sw, to);
+	m->epoch = store_ha_epoch(m->conf.store);
+	DSE_LOG_NOTICE("ha", "switch %s: failover (%s) from %s to %s%s%s (epoch %lld)", sw, kind,
+		       from ? from : "-", to, why && why[0] ? ": " : "", why ? why : "",
+		       (long long)m->epoch);
+	p = json_pack("{s:s, s:I, s:s}", "role", "active", "epoch", (json_int_t)m->epoch, "iface",
+		      RECONCILE_SYNC_IFACE);
+	ha_send(tl, p);
+	json_decref(p);
+	/* The VMs move once 'to' forwards: its answer to ha.role.set (promote_done()). */
+	snprintf(m->failover_sw, sizeof(m->failover_sw), "%s", sw);
+	if (tl == NULL)
+		attach_switch(m, doc, sw, to);
+	else if (tl->state != LINK_CONNECTED ||
+		 link_send(tl, "dp.identity.show", NULL, m->conf.call_timeout_ms, promote_done,
+			   NULL) < 0)
+		promote_done(tl, NULL, NULL);
+	m->demote[0] = '\0';
+	m->announced = false;
+	m->attach_pending = 0;
+	if (fl && !planned) {
+		/* Failed, maybe only stopped: it holds as soon as it reads this. */
+		p = json_pack("{s:s, s:I, s:s}", "role", "standby", "epoch", (json_int_t)m->epoch,
+			      "iface", RECONCILE_SYNC_IFACE);
+		ha_send(fl, p);
+		json_decref(p);
+	} else if (fl) {
+		snprintf(m->demote, sizeof(m->demote), "%s", from);
+	}
 	m->failover_ns = now_ns();
 	snprintf(m->failover_to, sizeof(m->failover_to), "%s", to);
 	m->failover_rev = store_revision(m->conf.store);
@@ -1518,8 +1720,13 @@ static int ha_promote(struct dpu_mgr *m, json_t *doc, const char *sw, const char
 	return 0;
 }
 
-/* Whether DPU 'name' can take over now: connected and holding its standby config. */
-static bool standby_ready(struct dpu_mgr *m, const char *name, char *why, size_t len)
+/*
+ * Whether DPU 'name' can take over now: connected and holding its standby
+ * config, and with 'need_sync' holding the active's state too (its state
+ * sync is ready: a bulk sync completed and the active is heard).
+ */
+static bool standby_ready(struct dpu_mgr *m, const char *name, bool need_sync, char *why,
+			  size_t len)
 {
 	struct dpu_link *p = link_by_name(m, name);
 
@@ -1532,6 +1739,29 @@ static bool standby_ready(struct dpu_mgr *m, const char *name, char *why, size_t
 		snprintf(why, len, "standby %s is not in sync (config %s)", name,
 			 config_name(m, p));
 		return false;
+	}
+	if (need_sync) {
+		json_t *sync = p->ha_state ? json_object_get(p->ha_state, "sync") : NULL;
+
+		if (p->ha_state == NULL) {
+			snprintf(why, len, "standby %s has not told its state sync yet", name);
+			return false;
+		}
+		if (!json_is_object(sync)) {
+			snprintf(why, len, "standby %s runs no state sync", name);
+			return false;
+		}
+		if (!json_is_true(json_object_get(sync, "ready"))) {
+			const char *st = str(sync, "state");
+
+			snprintf(why, len, "standby %s is not ready: its state sync is %s (%s)", name,
+				 st,
+				 strcmp(st, "bulk") == 0 ? "a bulk sync runs"
+				 : strcmp(st, "down") == 0
+				     ? "nothing from the active for a second: is the sync link up?"
+				     : "nothing from the active yet");
+			return false;
+		}
 	}
 	return true;
 }
@@ -1564,7 +1794,7 @@ static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind
 			peer = json_string_value(d);
 	if (peer == NULL)
 		goto out;
-	if (!standby_ready(m, peer, busy, sizeof(busy))) {
+	if (!standby_ready(m, peer, false, busy, sizeof(busy))) {
 		char msg[sizeof(busy) + 200];
 
 		/* Said once: the arbiter looks again every ARBITER_EVERY. */
@@ -1576,6 +1806,11 @@ static void arbiter_lost(struct dpu_mgr *m, struct dpu_link *l, const char *kind
 		snprintf(m->no_failover, sizeof(m->no_failover), "%s", msg);
 		goto out;
 	}
+	/* The active is gone: a standby without all of its state is better than none. */
+	if (!standby_ready(m, peer, true, busy, sizeof(busy)))
+		DSE_LOG_WARN("ha", "switch %s: failing over all the same, but %s: connections "
+				   "it does not know are lost",
+			     swname, busy);
 	if (m->linkdown_check) {
 		struct dpu_link *p = link_by_name(m, peer);
 		unsigned n, up;
@@ -2142,6 +2377,41 @@ static json_t *ha_switch(json_t *doc, const char *name, char *err, size_t len)
 }
 
 /* The entry of ha.show of switch 'sw'. */
+/* What each DPU of 'sw' says of its role and state sync (its last ha.show). */
+static json_t *ha_dpus(struct dpu_mgr *m, json_t *sw)
+{
+	json_t *out = json_array(), *d;
+	size_t i;
+
+	json_array_foreach(json_object_get(sw, "dpus"), i, d) {
+		struct dpu_link *l = link_by_name(m, json_string_value(d));
+		json_t *h = l ? l->ha_state : NULL, *sync = h ? json_object_get(h, "sync") : NULL;
+		json_t *o = json_pack("{s:O, s:s}", "name", d, "link",
+				      l ? state_names[l->state] : "missing");
+
+		if (h) {
+			json_object_set(o, "role", json_object_get(h, "role"));
+			json_object_set(o, "hold", json_object_get(h, "hold"));
+			json_object_set(o, "epoch", json_object_get(h, "epoch"));
+		}
+		if (json_is_object(sync)) {
+			static const char *const keys[] = {"side",     "state", "ready",   "lag_msgs",
+							   "lag_ms",   "conns", "fdb",	   "bulks",
+							   "last_bulk", "resent", "dup", NULL};
+
+			json_t *so = json_object();
+
+			for (const char *const *k = keys; *k; k++)
+				json_object_set(so, *k, json_object_get(sync, *k));
+			json_object_set_new(o, "sync", so);
+		} else {
+			json_object_set_new(o, "sync", json_null());
+		}
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
 static json_t *ha_entry(struct dpu_mgr *m, json_t *doc, json_t *inv, json_t *sw)
 {
 	const char *active = NULL, *standby = NULL;
@@ -2160,7 +2430,7 @@ static json_t *ha_entry(struct dpu_mgr *m, json_t *doc, json_t *inv, json_t *sw)
 	if (standby == NULL)
 		snprintf(why, sizeof(why), "the switch has no second DPU");
 	else
-		standby_ready(m, standby, why, sizeof(why));
+		standby_ready(m, standby, true, why, sizeof(why));
 	if (store_ha_events(m->conf.store, str(sw, "name"), 1, &ev) < 0)
 		ev = NULL;
 	out = json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s?, s:o}", "switch", str(sw, "name"),
@@ -2168,6 +2438,7 @@ static json_t *ha_entry(struct dpu_mgr *m, json_t *doc, json_t *inv, json_t *sw)
 			why[0] == '\0', "problem", why[0] ? why : NULL, "last",
 			json_array_size(ev) ? json_incref(json_array_get(ev, 0)) : json_null());
 	json_decref(ev);
+	json_object_set_new(out, "dpus", ha_dpus(m, sw));
 	return out;
 }
 
@@ -2233,7 +2504,7 @@ int dpu_mgr_ha_failover(struct dpu_mgr *m, const char *name, const char *to, boo
 			 strcmp(to, from) == 0 ? "" : standby);
 		goto out;
 	}
-	if (!standby_ready(m, standby, why, sizeof(why)) && !force) {
+	if (!standby_ready(m, standby, true, why, sizeof(why)) && !force) {
 		snprintf(err, len, "no failover of switch '%s': %s (--force fails over all the same)",
 			 name, why);
 		r = -EAGAIN;

@@ -173,7 +173,7 @@ static void note(json_t *out, const char *fmt, ...)
  * 'role': the switch's TEP address on the first of the uplinks 'out'
  * holds, on every DPU but the standby of a pair.
  */
-static void desired_tep(json_t *out, json_t *sw, const char *role, bool overlay)
+static void desired_tep(json_t *out, json_t *sw, bool overlay)
 {
 	json_t *tep = json_object_get(sw, "tep"), *p;
 	size_t i;
@@ -186,11 +186,6 @@ static void desired_tep(json_t *out, json_t *sw, const char *role, bool overlay)
 			     str(sw, "name"));
 		return;
 	}
-	if (strcmp(role, "standby") == 0) {
-		note(out, "the standby of a pair gets no TEP (%s is the active DPU's)",
-		     str(tep, "ip"));
-		return;
-	}
 	json_array_foreach(json_object_get(out, "ports"), i, p)
 		if (json_is_true(json_object_get(p, "uplink"))) {
 			json_object_set_new(out, "tep",
@@ -200,6 +195,26 @@ static void desired_tep(json_t *out, json_t *sw, const char *role, bool overlay)
 		}
 	note(out, "switch '%s' has TEP %s, but none of its uplinks is on this DPU",
 	     str(sw, "name"), str(tep, "ip"));
+}
+
+/*
+ * Sets the "ha" of the desired config 'out' of DPU 'dpu':
+ * the ha.role.set params.  The epoch counts every failover the host
+ * decided, so it only grows and both DPUs of a pair hear the same.
+ */
+static void desired_ha(json_t *out, json_t *inventory, const char *dpu)
+{
+	const char *role = str(out, "role");
+	json_t *rec = model_find(inventory, dpu);
+	json_int_t epoch = rec ? json_integer_value(json_object_get(rec, "ha_epoch")) : 0;
+
+	if (strcmp(role, "active") == 0 || strcmp(role, "standby") == 0)
+		json_object_set_new(out, "ha",
+				    json_pack("{s:s, s:I, s:s}", "role", role, "epoch", epoch,
+					      "iface", RECONCILE_SYNC_IFACE));
+	else
+		json_object_set_new(out, "ha", json_pack("{s:s, s:I}", "role", "single", "epoch",
+							 epoch));
 }
 
 json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
@@ -227,6 +242,7 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 		goto out;
 	json_object_set_new(out, "switch", json_string(str(sw, "name")));
 	json_object_set_new(out, "role", json_string(role_of(sw, inventory, pos)));
+	desired_ha(out, inventory, dpu);
 	problem = pair_problem(sw, inventory);
 	if (problem) {
 		json_object_set_new(out, "refused", json_string(problem));
@@ -266,24 +282,23 @@ json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu)
 						"mode", "trunk", "segments", vlan_names, "uplink",
 						1));
 	}
-	desired_tep(out, sw, str(out, "role"), overlay);
+	desired_tep(out, sw, overlay);
 
-	if (strcmp(str(out, "role"), "standby") != 0) {
-		json_array_foreach(json_object_get(doc, "ports"), i, v) {
-			char iface[32];
+	/* The standby holds it all too (its datapath holds: it forwards nothing). */
+	json_array_foreach(json_object_get(doc, "ports"), i, v) {
+		char iface[32];
 
-			if (!contains_str(seg_names, str(v, "segment")))
-				continue;
-			snprintf(iface, sizeof(iface), "rep-%s", str(v, "vm"));
-			json_array_append_new(json_object_get(out, "ports"),
-					      json_pack("{s:s, s:s, s:s, s:s}", "name",
-							str(v, "name"), "iface", iface, "mode",
-							"access", "segment", str(v, "segment")));
-			json_array_append_new(json_object_get(out, "fdb"),
-					      json_pack("{s:s, s:s, s:s}", "segment",
-							str(v, "segment"), "mac", str(v, "mac"),
-							"port", str(v, "name")));
-		}
+		if (!contains_str(seg_names, str(v, "segment")))
+			continue;
+		snprintf(iface, sizeof(iface), "rep-%s", str(v, "vm"));
+		json_array_append_new(json_object_get(out, "ports"),
+				      json_pack("{s:s, s:s, s:s, s:s}", "name",
+						str(v, "name"), "iface", iface, "mode",
+						"access", "segment", str(v, "segment")));
+		json_array_append_new(json_object_get(out, "fdb"),
+				      json_pack("{s:s, s:s, s:s}", "segment",
+						str(v, "segment"), "mac", str(v, "mac"),
+						"port", str(v, "name")));
 	}
 	desired_fw(out, doc, seg_names);
 out:

@@ -22,9 +22,10 @@
  *     the port (the port's name is its name on the DPU), one without scope
  *     to every DPU of a switch.
  *
- * In mode active-standby the standby DPU holds the segments and uplinks but
- * no VM ports (nor rules scoped to them) and no TEP: only the active one
- * forwards VM traffic.  A DPU that serves no switch is left alone, except
+ * In mode active-standby both DPUs hold all of it, the TEP too; the
+ * standby's datapath holds (it forwards nothing, ha.role.set) and keeps the
+ * state the active syncs to it, so a promotion is one call.  Only the
+ * active DPU gets the VM attachments.  A DPU that serves no switch is left alone, except
  * that what the host pushed to it before is taken away; dse-dpud has no
  * call to take a TEP away, so a TEP no longer wanted stays, with its port,
  * and the reconcile says so.
@@ -45,11 +46,17 @@
  *    "ports": [{name, iface, mode, segment | segments, uplink}],
  *    "fdb": [{segment, mac, port}], "tep": null or {ip, uplink},
  *    "policies": [{segment, default}],
- *    "rules": [the params of fw.rule.add, with "family" always set]}.
+ *    "rules": [the params of fw.rule.add, with "family" always set],
+ *    "ha": the params of ha.role.set: {role: "active" | "standby", epoch,
+ *    iface} for a DPU of an active-standby switch, else {role: "single",
+ *    epoch}; absent for a DPU of no switch}.
  * 'doc' is the normalized desired state, 'inventory' the known DPUs (for the
  * DPU's link, hence its uplinks, and the dual-DPU identity check).
  */
 json_t *reconcile_desired(json_t *doc, json_t *inventory, const char *dpu);
+
+/* The interface of the sync link between the two DPUs of a host (docs/host-side.md). */
+#define RECONCILE_SYNC_IFACE "sync0"
 
 /*
  * Returns the list of calls ({method, params}) that turn the DPU state

@@ -882,7 +882,8 @@ int store_dpus(struct store *s, json_t **ret)
 	if (query(s,
 		  "SELECT name, link, address, vendor, model, hw_version, fw_version, serial, "
 		  "pci, version, first_seen, last_seen, boot_id, generation, pushed_revision, "
-		  "managed, (SELECT switch FROM ha WHERE ha.active = dpus.name) AS ha_active "
+		  "managed, (SELECT switch FROM ha WHERE ha.active = dpus.name) AS ha_active, "
+		  "(SELECT COUNT(*) FROM ha_events) AS ha_epoch "
 		  "FROM dpus ORDER BY name",
 		  ret) < 0)
 		return store_fail(s, "cannot read the DPUs", NULL, 0);
@@ -990,6 +991,15 @@ int store_ha_failover(struct store *s, const char *sw, const char *from, const c
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	return r;
+}
+
+int64_t store_ha_epoch(struct store *s)
+{
+	int64_t n = 0;
+
+	if (query_int(s, "SELECT COUNT(*) FROM ha_events", &n) < 0)
+		n = 0;
+	return n;
 }
 
 int store_ha_events(struct store *s, const char *sw, unsigned limit, json_t **ret)

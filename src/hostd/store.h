@@ -128,4 +128,10 @@ int store_ha_failover(struct store *s, const char *sw, const char *from, const c
  */
 int store_ha_events(struct store *s, const char *sw, unsigned limit, json_t **ret);
 
+/*
+ * The pairs' epoch: how many failovers the store records (each one is one
+ * more), as dse-dpud's ha.role.set takes it; 0 when it can not tell.
+ */
+int64_t store_ha_epoch(struct store *s);
+
 #endif

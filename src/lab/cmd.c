@@ -294,6 +294,12 @@ pid_t lab_spawn_daemon(const char *ns, const char *const *argv, const char *log,
 
 int lab_rpc_call(const char *path, const char *method, int timeout_ms, json_t **ret_result)
 {
+	return lab_rpc_call_params(path, method, "{}", timeout_ms, ret_result);
+}
+
+int lab_rpc_call_params(const char *path, const char *method, const char *params,
+			int timeout_ms, json_t **ret_result)
+{
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	long long deadline = lab_now_ms() + timeout_ms;
 	char req[256], buf[65536];
@@ -312,8 +318,12 @@ int lab_rpc_call(const char *path, const char *method, int timeout_ms, json_t **
 		close(fd);
 		return r == -EAGAIN ? -ETIMEDOUT : r;
 	}
-	snprintf(req, sizeof(req),
-		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{}}\n", method);
+	if ((size_t)snprintf(req, sizeof(req),
+			     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}\n",
+			     method, params) >= sizeof(req)) {
+		close(fd);
+		return -E2BIG;
+	}
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
 		close(fd);
 		return -EPROTO;

@@ -617,6 +617,7 @@ static int start_dpud(const char *dpud, const struct dpud_features *feat, unsign
 	argv[a++] = prefix_arg;
 	argv[a++] = "--";
 	argv[a++] = "--lab";
+	argv[a++] = "--ha-faults"; /* dse-lab fault DPU sync-loss|sync-reorder */
 	argv[a++] = "--rpc";
 	argv[a++] = sock;
 	if (workers > 0) {
@@ -1802,7 +1803,58 @@ static void usage_fault(FILE *f)
 		   "  restart        kill, then 'dse-lab up' starts it again\n"
 		   "  cable-cut      the fabric end of the DPU's uplink (hH-vmnicK) down, as a\n"
 		   "                 cut cable: every uplink of the DPU, or only UPLINK (vmnicK)\n"
-		   "  cable-restore  the same up again\n");
+		   "  cable-restore  the same up again\n"
+		   "       dse-lab fault [--state DIR] DPU sync-cut|sync-restore\n"
+		   "       dse-lab fault [--state DIR] DPU sync-loss|sync-reorder PERMILLE\n"
+		   "  sync-cut       the DPU's end of the sync link (sync0) down: the pair's\n"
+		   "                 state sync stops both ways\n"
+		   "  sync-restore   the same up again\n"
+		   "  sync-loss      of what the DPU sends on the sync link, drop PERMILLE per\n"
+		   "                 thousand (0: none; dse-dpud's fault hook, ha.fault.set)\n"
+		   "  sync-reorder   ... hold back PERMILLE per thousand and send each after\n"
+		   "                 the next one\n");
+}
+
+/* A fault of DPU hH-dN's sync link. */
+static int fault_sync(unsigned h, unsigned n, const char *what, const char *arg)
+{
+	char ns[64], machine[32], sock[PATH_MAX], params[64], *end;
+	json_t *res = NULL;
+	long v = 0;
+	int r;
+
+	snprintf(machine, sizeof(machine), "h%u-d%u", h, n);
+	if (strcmp(what, "sync-cut") == 0 || strcmp(what, "sync-restore") == 0) {
+		bool up = strcmp(what, "sync-restore") == 0;
+
+		if (arg) {
+			fprintf(stderr, "dse-lab fault: %s takes no argument\n", what);
+			return 2;
+		}
+		lab_ns_name(machine, ns, sizeof(ns));
+		if (lab_run("ip", "-n", ns, "link", "set", "sync0", up ? "up" : "down", NULL) < 0)
+			return 1;
+		printf("%s: sync link %s\n", machine, up ? "restored" : "cut");
+		return 0;
+	}
+	if (arg)
+		v = strtol(arg, &end, 10);
+	if (arg == NULL || *end != '\0' || v < 0 || v > 1000) {
+		fprintf(stderr, "dse-lab fault: %s needs PERMILLE, 0 to 1000\n", what);
+		return 2;
+	}
+	snprintf(params, sizeof(params), "{\"%s\": %ld}",
+		 strcmp(what, "sync-loss") == 0 ? "loss" : "reorder", v);
+	path_of(sock, sizeof(sock), machine, "run/dpud.sock");
+	r = lab_rpc_call_params(sock, "ha.fault.set", params, 2000, &res);
+	json_decref(res);
+	if (r < 0) {
+		fprintf(stderr, "dse-lab fault: ha.fault.set on %s: %s\n", sock, strerror(-r));
+		return 1;
+	}
+	printf("%s: sync link %s %ld per thousand\n", machine,
+	       strcmp(what, "sync-loss") == 0 ? "drops" : "reorders", v);
+	return 0;
 }
 
 /* The uplinks vmnicK of DPU 'n' (K = 2n-2, 2n-1), or only 'only' when it is one of them. */
@@ -1892,6 +1944,14 @@ static int cmd_fault(int argc, char **argv)
 			   ? 1
 			   : 0;
 	}
+	if (strncmp(what, "sync-", 5) == 0) {
+		if (n == 0) {
+			fprintf(stderr, "dse-lab fault: %s is for a DPU's sync link, not a host\n",
+				what);
+			return 2;
+		}
+		return fault_sync(h, n, what, argc - optind == 3 ? argv[optind + 2] : NULL);
+	}
 	if (argc - optind == 3) {
 		fprintf(stderr, "dse-lab fault: %s takes no UPLINK\n", what);
 		return 2;
@@ -1904,7 +1964,8 @@ static int cmd_fault(int argc, char **argv)
 		sig = SIGCONT;
 	else {
 		fprintf(stderr, "dse-lab fault: no fault \"%s\" (kill, hang, resume, restart, "
-				"cable-cut, cable-restore)\n",
+				"cable-cut, cable-restore, sync-cut, sync-restore, sync-loss, "
+				"sync-reorder)\n",
 			what);
 		return 2;
 	}

@@ -141,6 +141,10 @@ int lab_which(const char *prog, char *buf, size_t len);
  */
 int lab_rpc_call(const char *path, const char *method, int timeout_ms, json_t **ret_result);
 
+/* The same with 'params' (a JSON object, as text). */
+int lab_rpc_call_params(const char *path, const char *method, const char *params,
+			int timeout_ms, json_t **ret_result);
+
 /* ---- proc.c ---- */
 
 /* Monotonic time in milliseconds. */

@@ -1137,8 +1137,9 @@ class FakeDpuLink:
         out = []
         for line in self.calls.read_text().splitlines():
             c = json.loads(line)
-            if c["method"].split(".")[-1] in ("add", "del", "set", "apply") or \
-                    c["method"] == "fw.policy":
+            # ha.role.set goes with every reconcile (it changes nothing when the same).
+            if (c["method"].split(".")[-1] in ("add", "del", "set", "apply") or
+                    c["method"] == "fw.policy") and not c["method"].startswith("ha."):
                 out.append(c)
         return out
 
@@ -1663,6 +1664,8 @@ class FakeDpu:
         self.generation = 0
         self.boot_id = random.randrange(1, 1 << 50)
         self.delay_ms = 0      # how long each change takes, set by test.delay
+        self.ha = {"role": "single", "epoch": 0, "stall_ms": 0}  # what ha.role.set said
+        self.sync_state = "streaming"  # the state sync ha.show tells, set by test.sync
         self.version = identity.get("dse_version") or run(
             [hostd_binary(), "--version"], capture_output=True, text=True).stdout.split()[-1]
 
@@ -1685,7 +1688,8 @@ class FakeDpu:
                     self.error(str(e), -32602)
                 method = m["name"]
             r = getattr(self, "m_" + method.replace(".", "_"))(p)
-            if method.split(".")[-1] in ("add", "del", "set", "apply"):
+            if method.split(".")[-1] in ("add", "del", "set", "apply") and \
+                    not method.startswith("ha."):
                 self.generation += 1
                 time.sleep(self.delay_ms / 1000.0)
             return r
@@ -1693,6 +1697,26 @@ class FakeDpu:
     def m_dp_identity_show(self, p):
         return dict(self.identity, name=self.identity_name, generation=self.generation,
                     boot_id=self.boot_id)
+
+    def m_ha_role_set(self, p):
+        if p["epoch"] < self.ha["epoch"]:
+            self.error("epoch %d is older than this DPU's %d" % (p["epoch"], self.ha["epoch"]))
+        self.ha.update(role=p["role"], epoch=p["epoch"], stall_ms=p.get("stall_ms", 0))
+
+    def m_ha_show(self, p):
+        # No datapath behind the fake: a standby's sync is ready unless test.sync says not.
+        role = self.ha["role"]
+        sync = None if role == "single" else {
+            "side": "sender" if role == "active" else "receiver",
+            "state": self.sync_state, "ready": role == "standby" and
+            self.sync_state == "streaming", "lag_msgs": 0, "lag_ms": 0, "conns": 0,
+            "fdb": 0, "bulks": 1, "last_bulk": None, "resent": 0, "dup": 0}
+        return {"role": role, "epoch": self.ha["epoch"], "forwarding": role != "standby",
+                "hold": "standby" if role == "standby" else "none",
+                "stall_ms": self.ha["stall_ms"], "stalls": 0, "held": 0, "sync": sync}
+
+    def m_test_sync(self, p):
+        self.sync_state = p["state"]
 
     def m_dp_show(self, p):
         # The host's own version: a pair is formed only of DPUs that run it.

@@ -73,9 +73,8 @@ def test_hostd_fw_rules_and_policies_reach_the_dpus(hostd):
     on segment web, one on VM port vm1-eth0; set hit counters on both fake
     DPUs; delete a rule behind the host's back on h1-d1; change a rule and
     the policy with dsectl; export and apply the profile again.
-    Verify: both DPUs get the policy and the rules of the segment and
-    without scope, only the active one the rule of the VM port (the standby
-    holds no VM ports); the rules as dse-dpud lists them (with "any",
+    Verify: both DPUs get the policy and every rule, the rule of the VM port
+    too (the standby holds the VM ports, its datapath held); the rules as dse-dpud lists them (with "any",
     family, hits) count as in sync: a reconcile for another change pushes
     no firewall call again; 'fw rule list'
     sums the hits over the DPUs and gives each DPU's count, in evaluation
@@ -97,9 +96,9 @@ def test_hostd_fw_rules_and_policies_reach_the_dpus(hostd):
     assert rules[3]["port"] == "vm1-eth0" and rules[3]["sport"] == "1000-2000"
     assert rules[3]["action"] == "reject" and rules[1]["family"] == 4
     pols2, rules2 = fw_state(d2)
-    assert pols2 == {"web": "deny"} and sorted(rules2) == [1, 2], (pols2, rules2)
+    assert pols2 == {"web": "deny"} and sorted(rules2) == [1, 2, 3], (pols2, rules2)
     shown = hostd.ok("dpu", "show", "h1-d2")["desired"]
-    assert [x["id"] for x in shown["rules"]] == [1, 2], shown
+    assert [x["id"] for x in shown["rules"]] == [1, 2, 3], shown
 
     # In sync: a reconcile for another change reads the rules back as dse-dpud lists them
     # (with "any", family, hits) and pushes no firewall call again.
@@ -121,7 +120,7 @@ def test_hostd_fw_rules_and_policies_reach_the_dpus(hostd):
     assert [x["id"] for x in listed["rules"]] == [1, 2, 3], listed  # priority 10 first
     hits = {x["id"]: (x["hits"], x["dpus"]) for x in listed["rules"]}
     assert hits == {1: (12, {"h1-d1": 5, "h1-d2": 7}), 2: (0, {"h1-d1": 0, "h1-d2": 0}),
-                    3: (2, {"h1-d1": 2})}, hits
+                    3: (2, {"h1-d1": 2, "h1-d2": 0})}, hits
     assert [(x["name"], x["error"]) for x in listed["dpus"]] == [("h1-d1", None),
                                                                  ("h1-d2", None)]
     t = hostd.ctl("fw", "rule", "list", json_out=False)

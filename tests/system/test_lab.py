@@ -574,8 +574,9 @@ def test_up_with_a_host_daemon_issues_certs_and_waits_for_connected_dpus(state, 
             d = st_dir / ("h1-d%d" % n)
             assert (d / "tls" / "cert.pem").read_text() == "h1-d%d\n" % n
             argv = json.loads((d / "run" / "argv.json").read_text())
-            assert argv[0] == "--file-prefix=dse-lab-h1-d%d" % n and argv[1:3] == ["--", "--lab"]
-            opts = dict(zip(argv[3::2], argv[4::2]))
+            assert argv[0] == "--file-prefix=dse-lab-h1-d%d" % n and argv[1:4] == [
+                "--", "--lab", "--ha-faults"]
+            opts = dict(zip(argv[4::2], argv[5::2]))
             assert opts == {"--rpc": str(d / "run" / "dpud.sock"),
                             "--identity": str(d / "identity.json"),
                             "--ports-allow": str(d / "ports.allow"),
