@@ -119,7 +119,7 @@ void dse_sync_rec_encode(uint8_t *out, const struct dse_sync_rec *r)
 	} else {
 		memcpy(out + 8, r->mac, 6);
 		out[14] = r->uplink;
-		strncpy((char *)out + 16, r->port, DSE_SYNC_PORT_LEN - 1);
+		memcpy(out + 16, r->port, strnlen(r->port, DSE_SYNC_PORT_LEN - 1));
 	}
 }
 
