@@ -905,7 +905,7 @@ static void mark_synced(struct dpu_link *l, uint64_t rev)
 }
 
 static void live_ports_changed(struct dpu_link *l);
-static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu);
+static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu, bool failover);
 
 /* Attaches the VM of every VM port of 'desired' (iface rep-VM) to the link's DPU. */
 static void attach_desired(struct dpu_link *l, json_t *desired)
@@ -918,7 +918,7 @@ static void attach_desired(struct dpu_link *l, json_t *desired)
 		return;
 	json_array_foreach(json_object_get(desired, "ports"), i, p)
 		if (strncmp(str(p, "iface"), "rep-", 4) == 0)
-			attach_vm(l->m, str(p, "iface") + 4, l->name);
+			attach_vm(l->m, str(p, "iface") + 4, l->name, false);
 }
 
 /* The reconcile is over (its calls all answered): what the DPU holds now. */
@@ -1539,16 +1539,10 @@ static void attach_exited(struct dse_loop *loop, int fd, unsigned events, void *
 
 /*
  * Moves VM 'vm''s attachment to DPU 'dpu' with the attach hook (dse-hostd
- * --attach-hook CMD: CMD VM DPU, run by /bin/sh), without waiting for it.
+ * --attach-hook CMD: CMD VM DPU, run by /bin/sh), without waiting for it;
+ * a move of a failover ('failover') is counted in m->attach_pending.
  */
-static void attach_vm_run(struct dpu_mgr *m, const char *vm, const char *dpu, bool failover);
-
-static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu)
-{
-	attach_vm_run(m, vm, dpu, false);
-}
-
-static void attach_vm_run(struct dpu_mgr *m, const char *vm, const char *dpu, bool failover)
+static void attach_vm(struct dpu_mgr *m, const char *vm, const char *dpu, bool failover)
 {
 	extern char **environ;
 	char script[1024];
@@ -1596,7 +1590,7 @@ static void attach_switch(struct dpu_mgr *m, json_t *doc, const char *sw, const 
 	json_array_foreach(json_object_get(doc, "ports"), i, p) {
 		seg = model_find(json_object_get(doc, "segments"), str(p, "segment"));
 		if (seg && strcmp(str(seg, "switch"), sw) == 0)
-			attach_vm_run(m, str(p, "vm"), dpu, true);
+			attach_vm(m, str(p, "vm"), dpu, true);
 	}
 }
 

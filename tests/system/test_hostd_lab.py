@@ -125,8 +125,11 @@ def dpus_by_name(lab, host):
     return {d["name"]: d for d in lab.ok(host, "dpu", "list")}
 
 
-@pytest.fixture(scope="module")
-def lab():
+def lab_up(topology, prefix):
+    """Brings a lab of 'topology' up (a generator: yields the Lab, then takes it down).
+
+    Root is needed, and no other lab may be up (the namespaces have fixed
+    names): either fails the tests instead of touching someone else's lab."""
     if os.geteuid() != 0:
         pytest.fail("the lab tests need root (network namespaces)")
     for b in (LAB, DSECTL, HOSTD):
@@ -135,16 +138,21 @@ def lab():
     if lab_namespaces():
         pytest.fail("a lab is already up on this machine (%s): 'dse-lab down' it first"
                     % sorted(lab_namespaces()))
-    tmp = tempfile.mkdtemp(prefix="dse-hostd-lab-")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     the_lab = Lab(Path(tmp) / "lab")
     topo = Path(tmp) / "topology.json"
-    topo.write_text(json.dumps(TOPOLOGY))
+    topo.write_text(json.dumps(topology))
     try:
         the_lab.lab("up", "--topology", topo, "--timeout", "60")
         yield the_lab
     finally:
         run([LAB, "down", "--state", the_lab.state, "--purge"], timeout=120)
         subprocess.run(["rm", "-rf", tmp])
+
+
+@pytest.fixture(scope="module")
+def lab():
+    yield from lab_up(TOPOLOGY, "dse-hostd-lab-")
 
 
 def test_hostd_lab_dpu_list_shows_connected_dpus(lab):

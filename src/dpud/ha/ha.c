@@ -197,7 +197,6 @@ static struct {
 	/* the receiver */
 	struct dse_sync_rx rx;
 	bool rx_on;
-	bool ready;		    /* a bulk sync completed; the active is heard */
 	bool bulk_done;		    /* ... the bulk sync part of it */
 	uint32_t rx_next_announced; /* the sender's next seq, from its keepalives */
 	uint64_t first_missing_ns;  /* when the receiver first lagged, or 0 */
@@ -822,7 +821,7 @@ static void receiver_stop(void)
 	ha.rx_on = false;
 	free(apply.recs);
 	apply.recs = NULL;
-	ha.ready = ha.bulk_done = false;
+	ha.bulk_done = false;
 }
 
 static int receiver_start(void)
@@ -834,7 +833,7 @@ static int receiver_start(void)
 		return -ENOMEM;
 	}
 	ha.rx_on = true;
-	ha.ready = ha.bulk_done = false;
+	ha.bulk_done = false;
 	ha.first_missing_ns = 0;
 	ha.resync_at_ns = 0;
 	ha.apply_failed_seen = ha.apply_failed;
@@ -913,7 +912,6 @@ static void receiver_turn(uint64_t now)
 		ha.bulk_done = false;
 		dse_sync_rx_reset(&ha.rx, random_session(), ha.epoch);
 	}
-	ha.ready = ha.bulk_done && ha.last_rx_ns != 0 && now - ha.last_rx_ns <= HA_OUTAGE_NS;
 	if (dse_sync_before(ha.rx.next, ha.rx_next_announced)) {
 		if (ha.first_missing_ns == 0)
 			ha.first_missing_ns = now;
@@ -1158,6 +1156,13 @@ static uint64_t table_learned(void)
 	return n;
 }
 
+/* A receiver holds the active's state: a bulk sync completed and the active is heard. */
+static bool rx_ready(uint64_t now)
+{
+	return ha.rx_on && ha.bulk_done && ha.last_rx_ns != 0 &&
+	       now - ha.last_rx_ns <= HA_OUTAGE_NS;
+}
+
 static json_t *sync_json(uint64_t now)
 {
 	char l[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN];
@@ -1188,15 +1193,14 @@ static json_t *sync_json(uint64_t now)
 			: !ha.bulk_done			     ? "bulk"
 							     : "streaming";
 	}
-	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "local",
-		      l, "peer", p, "port", ha.port, "side", ha.tx_on ? "sender" : "receiver",
-		      "state", state, "ready", ha.tx_on ? false : ha.ready, "session",
-		      (json_int_t)(ha.tx_on ? ha.tx.session : ha.rx.session), "peer_session",
-		      (json_int_t)(ha.tx_on ? ha.peer_session : ha.rx.peer_session), "conns",
-		      (json_int_t)(ha.tx_on ? ha.conns.n : table_conns()), "fdb",
-		      (json_int_t)(ha.tx_on ? ha.fdb.n : table_learned()), "lag_msgs",
-		      (json_int_t)lag_msgs, "lag_ms", (json_int_t)lag_ms, "bulks",
-		      (json_int_t)ha.bulks);
+	o = json_pack(
+	    "{s:s, s:s, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "local", l, "peer",
+	    p, "port", ha.port, "side", ha.tx_on ? "sender" : "receiver", "state", state, "ready",
+	    rx_ready(now), "session", (json_int_t)(ha.tx_on ? ha.tx.session : ha.rx.session),
+	    "peer_session", (json_int_t)(ha.tx_on ? ha.peer_session : ha.rx.peer_session), "conns",
+	    (json_int_t)(ha.tx_on ? ha.conns.n : table_conns()), "fdb",
+	    (json_int_t)(ha.tx_on ? ha.fdb.n : table_learned()), "lag_msgs", (json_int_t)lag_msgs,
+	    "lag_ms", (json_int_t)lag_ms, "bulks", (json_int_t)ha.bulks);
 	json_object_set_new(o, "last_bulk",
 			    ha.has_last_bulk
 				? json_pack("{s:I, s:I}", "records", (json_int_t)ha.last_bulk_recs,
