@@ -1,7 +1,7 @@
 """The failover harness: traffic across a dual-DPU host while a failover happens.
 
-Used by the system tests (tests/system/test_ha_lab.py, short runs) and by
-the benchmark (bench/failover.py, the full run).  Its lab: host 1 with an
+Used by the system tests (tests/system/test_ha_lab.py, short runs); a
+full run for make bench is still to come.  Its lab: host 1 with an
 active/standby pair (h1-d1, h1-d2) and two VMs, host 2 with one DPU and two
 VMs.  Switch sw1 of host 1 carries segment web (VLAN 100) and overlay
 segment ov (VNI 5001), both with the firewall on: default deny and one

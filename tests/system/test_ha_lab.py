@@ -6,8 +6,10 @@ an overlay segment, both with the firewall on (default deny, allow rules
 for host 1's VMs as clients only, so replies pass only through tracked
 state).  Each failover runs under the harness's traffic: 25 long-lived TCP
 connections and a 1,000 probes/s UDP stream per segment.  What every kind
-must keep: every TCP connection (no reset, no stall over a second).  The
-loss windows are reported (the targets are make bench's, bench/failover.py).
+must keep: every TCP connection (no reset; no stall over a second, over
+three for a hang, which the host takes a second to find).  The
+loss windows are reported, not asserted against the issue's targets (make bench has
+no failover run yet).
 """
 import sys
 import time
